@@ -1,0 +1,70 @@
+"""mailfleetd: the command line of the daemon."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+import zmq
+
+from ..shared.paths import system_paths, user_paths
+from . import logs
+from .app import App
+from .config import ConfigError, load
+from .lifecycle import StartupError
+from .secrets import SecretKeyError
+from .storage import DatabaseError
+
+EX_CONFIG = 78
+EX_UNAVAILABLE = 69
+
+log = logging.getLogger("mailfleetd")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="mailfleetd",
+        description="The mailfleet daemon: owns the database, serves JSON-RPC over ZeroMQ.",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--user", action="store_true", help="per-user daemon with XDG paths (what `mailfleet` starts)")
+    mode.add_argument("--system", action="store_true", help="system service paths (the default)")
+    parser.add_argument("--config", type=Path, help="config file (default: mailfleetd.toml in the config dir)")
+    parser.add_argument("--check-config", action="store_true", help="check the config and exit")
+    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="override daemon.log_level")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    paths = user_paths() if args.user else system_paths()
+    os.umask(0o077 if args.user else 0o007)
+    config_path = args.config or paths.config_file
+    try:
+        config = load(config_path)
+    except ConfigError as exc:
+        print(f"mailfleetd: config error: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    if args.check_config:
+        print(f"{config_path}: ok" if config_path.exists() else f"{config_path}: not found; all defaults apply")
+        return 0
+    logs.setup(args.log_level or config.daemon.log_level)
+    try:
+        asyncio.run(App(config, paths).run())
+    except (StartupError, DatabaseError, SecretKeyError) as exc:
+        log.error("%s", exc)
+        return EX_UNAVAILABLE
+    except (OSError, zmq.ZMQError) as exc:
+        log.error("cannot start: %s", exc)
+        return EX_UNAVAILABLE
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

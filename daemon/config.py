@@ -1,0 +1,114 @@
+"""mailfleetd.toml: every key has a default, so a missing file is a valid config.
+
+Unknown sections and keys are errors (a typo that is silently ignored is a
+setting that silently does not apply); errors name the file, line and key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass
+class DaemonSection:
+    log_level: str = "info"
+    # Largest ZeroMQ message accepted; bigger ones drop the sender's connection.
+    max_message_bytes: int = 4 * 1024 * 1024
+    # System mode: the group whose members may connect to the sockets.
+    socket_group: str = ""
+    # On SIGTERM, how long in-flight requests get to finish.
+    shutdown_grace: float = 10.0
+    # Requests handled at once; more wait their turn.
+    max_concurrent_requests: int = 64
+
+
+@dataclass
+class AdminsSection:
+    users: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Config:
+    daemon: DaemonSection = field(default_factory=DaemonSection)
+    admins: AdminsSection = field(default_factory=AdminsSection)
+    path: Path | None = None
+
+
+_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _line_of(text: str, section: str, key: str | None) -> int | None:
+    """Best-effort line number: tomllib does not report positions for semantic errors."""
+    in_section = section == ""
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            in_section = stripped.strip("[] ") == section
+            if in_section and key is None:
+                return number
+        elif in_section and key and re.match(rf"{re.escape(key)}\s*=", stripped):
+            return number
+    return None
+
+
+def _check_type(name: str, value: Any, default: Any) -> None:
+    expected = type(default)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return
+    if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, expected):
+        raise ConfigError(f"{name}: must be {expected.__name__}, not {type(value).__name__}")
+    if isinstance(default, list) and not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{name}: must be a list of strings")
+
+
+def load(path: Path | None) -> Config:
+    config = Config(path=path)
+    if path is None or not path.exists():
+        return config
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    sections = {f.name: f for f in dataclasses.fields(Config) if f.name != "path"}
+    for section_name, values in data.items():
+        where = f"{path}:{_line_of(text, section_name, None) or '?'}"
+        if section_name not in sections or not isinstance(values, dict):
+            raise ConfigError(f"{where}: unknown section [{section_name}] (known: {', '.join(sections)})")
+        section = getattr(config, section_name)
+        known = {f.name for f in dataclasses.fields(section)}
+        for key, value in values.items():
+            where = f"{path}:{_line_of(text, section_name, key) or '?'}"
+            if key not in known:
+                raise ConfigError(f"{where}: unknown key {section_name}.{key} (known: {', '.join(sorted(known))})")
+            try:
+                _check_type(f"{section_name}.{key}", value, getattr(section, key))
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
+            setattr(section, key, value)
+    _check_values(config, path, text)
+    return config
+
+
+def _check_values(config: Config, path: Path, text: str) -> None:
+    def fail(section: str, key: str, why: str) -> None:
+        raise ConfigError(f"{path}:{_line_of(text, section, key) or '?'}: {section}.{key}: {why}")
+
+    if config.daemon.log_level not in _LEVELS:
+        fail("daemon", "log_level", f"must be one of {', '.join(_LEVELS)}")
+    if not 1024 <= config.daemon.max_message_bytes <= 1 << 30:
+        fail("daemon", "max_message_bytes", "must be 1024 to 1073741824")
+    if config.daemon.max_concurrent_requests < 1:
+        fail("daemon", "max_concurrent_requests", "must be at least 1")
+    if config.daemon.shutdown_grace < 0:
+        fail("daemon", "shutdown_grace", "must not be negative")

@@ -1,0 +1,80 @@
+"""Who is calling: the kernel's word (SO_PEERCRED via ZeroMQ metadata), never the caller's.
+
+Over ipc, libzmq sets the message property `Peer-Address` to
+`<addr>:<uid>:<gid>:<pid>`; the uid is mapped to a user name. Admins are
+root, the daemon's own user and the users and groups named in the config.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+from dataclasses import dataclass
+
+from .config import AdminsSection
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: str
+    uid: int | None
+    admin: bool
+
+    def can_see(self, owner: str, shared: bool) -> bool:
+        return self.admin or shared or owner == self.user
+
+    def can_manage(self, owner: str) -> bool:
+        """Delete, or change sharing: the owner and admins, not everyone a shared account is shown to."""
+        return self.admin or owner == self.user
+
+
+def parse_peer_uid(peer_address: str | None) -> int | None:
+    if not peer_address:
+        return None
+    parts = peer_address.rsplit(":", 3)
+    if len(parts) != 4:
+        return None
+    try:
+        return int(parts[1])
+    except ValueError:
+        return None
+
+
+class Identities:
+    def __init__(self, admins: AdminsSection) -> None:
+        self._admins = admins
+        self._own_uid = os.getuid()
+        self._cache: dict[int, Caller] = {}
+
+    def reconfigure(self, admins: AdminsSection) -> None:
+        self._admins = admins
+        self._cache.clear()
+
+    def for_uid(self, uid: int | None) -> Caller | None:
+        if uid is None:
+            return None
+        caller = self._cache.get(uid)
+        if caller is None:
+            caller = self._cache[uid] = self._resolve(uid)
+        return caller
+
+    def _resolve(self, uid: int) -> Caller:
+        try:
+            entry = pwd.getpwuid(uid)
+            name, gid = entry.pw_name, entry.pw_gid
+        except KeyError:
+            return Caller(user=f"uid:{uid}", uid=uid, admin=uid in (0, self._own_uid))
+        return Caller(user=name, uid=uid, admin=uid in (0, self._own_uid) or self._named_admin(name, gid))
+
+    def _named_admin(self, name: str, gid: int) -> bool:
+        if name in self._admins.users:
+            return True
+        for group in self._admins.groups:
+            try:
+                entry = grp.getgrnam(group)
+            except KeyError:
+                continue
+            if entry.gr_gid == gid or name in entry.gr_mem:
+                return True
+        return False

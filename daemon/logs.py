@@ -1,0 +1,46 @@
+"""Logging to stderr: journald priorities under systemd, timestamps elsewhere.
+
+Nothing logged here ever carries request params: handlers log method names
+and outcomes, because params may hold passwords.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
+
+
+class JournalFormatter(logging.Formatter):
+    """`<N>message`: journald reads the priority; it adds the time itself."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        prio = _PRIORITY.get(record.levelno, 6)
+        return "\n".join(f"<{prio}>{line}" for line in text.splitlines())
+
+
+def under_journald() -> bool:
+    stream = os.environ.get("JOURNAL_STREAM", "")
+    if not stream:
+        return False
+    try:
+        st = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return False
+    return stream == f"{st.st_dev}:{st.st_ino}"
+
+
+def setup(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if under_journald():
+        handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # aiosqlite logs every statement (with its values) at debug level.
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)

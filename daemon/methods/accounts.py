@@ -1,0 +1,190 @@
+"""accounts.*: create, read, search, edit, delete, approve and reject accounts.
+
+Visibility is checked here, once per method: a user sees their own
+accounts and shared ones; an account they cannot see is "not found"
+(its existence is not theirs to learn); admins see all.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from ...shared import protocol as P
+from ...shared.models import (
+    READ_ONLY_FIELDS,
+    AccountInput,
+    AccountSummary,
+    AccountUpdate,
+    FieldErrors,
+    IdParams,
+    ListParams,
+    RejectParams,
+    validate_account,
+    validate_model,
+)
+from ...shared.validators import redact_proxy
+from .. import records
+from ..rpc import Call, rpc_method
+from ..storage import accounts as store
+from ..storage.db import Tx, utcnow
+
+
+def _visible(call: Call, row: sqlite3.Row | None, account_id: int) -> sqlite3.Row:
+    if row is None or not call.caller.can_see(row["owner"], bool(row["shared"])):
+        raise P.not_found(f"account {account_id}")
+    return row
+
+
+async def _load_for_write(tx: Tx, call: Call, account_id: int) -> sqlite3.Row:
+    return _visible(call, await store.get(tx.conn, account_id), account_id)
+
+
+async def _reply(tx: Tx, call: Call, account_id: int) -> dict[str, Any]:
+    row = await store.get(tx.conn, account_id)
+    return records.to_wire(row, call.app.secrets)
+
+
+@rpc_method("accounts.list", ListParams, result=AccountSummary)
+async def list_(call: Call, params: ListParams) -> dict:
+    """Search and page the accounts the caller may see; `total` counts every match."""
+    search = store.Search(
+        query=params.query,
+        kind=params.kind,
+        status=params.status,
+        offset=params.offset,
+        limit=params.limit,
+        sort=params.sort,
+        viewer=None if call.caller.admin else call.caller.user,
+    )
+    total, rows = await store.search(call.app.db.read, search)
+    return {"total": total, "offset": params.offset, "items": [records.to_summary(r) for r in rows]}
+
+
+@rpc_method("accounts.get", IdParams)
+async def get(call: Call, params: IdParams) -> dict:
+    """One account with every field; passwords appear only as password_set."""
+    row = _visible(call, await store.get(call.app.db.read, params.id), params.id)
+    return records.to_wire(row, call.app.secrets)
+
+
+@rpc_method("accounts.create", AccountInput, raw=True)
+async def create(call: Call, params: dict) -> dict:
+    """Create an account owned by the caller; marketing accounts start pending approval."""
+    account = validate_account(params)
+    row = records.to_row(account, call.app.secrets)
+    now = utcnow()
+    marketing = account.kind == "marketing"
+    row.update(
+        owner=call.caller.user,
+        created_at=now,
+        updated_at=now,
+        status="pending" if marketing else "untested",
+        approval="pending" if marketing else None,
+    )
+    async with call.app.db.transaction() as tx:
+        try:
+            account_id = await store.insert(tx.conn, row)
+        except store.EmailTaken:
+            raise P.conflict(f"an account for {account.email} already exists") from None
+        reply = await _reply(tx, call, account_id)
+        await tx.event("account.created", records.event_data(reply))
+    return reply
+
+
+def _merge(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(current)
+    for key, value in patch.items():
+        if key in ("smtp", "incoming") and isinstance(value, dict) and isinstance(current.get(key), dict):
+            merged[key] = {**current[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _stored_passwords(row: sqlite3.Row) -> set[str]:
+    """Sections whose stored password an edit keeps (the section existed and had one)."""
+    kept = set()
+    if row["smtp_password"] is not None and row["smtp_host"] is not None:
+        kept.add("smtp")
+    if row["incoming_password"] is not None and row["incoming_protocol"] is not None:
+        kept.add("incoming")
+    return kept
+
+
+@rpc_method("accounts.update", AccountUpdate, raw=True)
+async def update(call: Call, params: dict) -> dict:
+    """Change some fields; omitted fields (passwords too) keep their values."""
+    account_id = validate_model(IdParams, {"id": params.get("id")}).id
+    patch = {k: v for k, v in params.items() if k != "id"}
+    refused = {k: "read-only" for k in patch if k in READ_ONLY_FIELDS}
+    if refused:
+        raise FieldErrors(refused)
+    async with call.app.db.transaction() as tx:
+        row = await _load_for_write(tx, call, account_id)
+        if "kind" in patch and patch["kind"] != row["kind"]:
+            raise FieldErrors({"kind": "cannot be changed; create a new account instead"})
+        if "shared" in patch and patch["shared"] != bool(row["shared"]) and not call.caller.can_manage(row["owner"]):
+            raise P.forbidden("only the owner or an admin can change sharing")
+        current = records.to_input(row, call.app.secrets)
+        merged = _merge(current, patch)
+        smtp = merged.get("smtp")
+        old_proxy = (current.get("smtp") or {}).get("proxy")
+        if isinstance(smtp, dict) and old_proxy and smtp.get("proxy") == redact_proxy(old_proxy):
+            smtp["proxy"] = old_proxy  # the redacted URL sent back unchanged keeps the real one
+        account = validate_account(merged, stored_passwords=_stored_passwords(row))
+        changes = records.to_row(account, call.app.secrets, old=row)
+        changes["updated_at"] = utcnow()
+        if account.kind == "marketing" and account.email.lower() != row["email"].lower():
+            # A new sending address needs a new approval.
+            changes.update(approval="pending", approval_reason="", status="pending", status_detail="")
+        try:
+            await store.update(tx.conn, account_id, changes)
+        except store.EmailTaken:
+            raise P.conflict(f"an account for {account.email} already exists") from None
+        reply = await _reply(tx, call, account_id)
+        await tx.event("account.updated", records.event_data(reply))
+    return reply
+
+
+@rpc_method("accounts.delete", IdParams)
+async def delete(call: Call, params: IdParams) -> dict:
+    """Delete an account (its owner or an admin)."""
+    async with call.app.db.transaction() as tx:
+        row = await _load_for_write(tx, call, params.id)
+        if not call.caller.can_manage(row["owner"]):
+            raise P.forbidden("only the owner or an admin can delete this account")
+        await store.delete(tx.conn, params.id)
+        await tx.event("account.deleted", records.event_data(row))
+    return {"deleted": params.id}
+
+
+async def _decide(call: Call, account_id: int, approval: str, reason: str) -> dict:
+    if not call.caller.admin:
+        raise P.forbidden("only admins approve or reject marketing accounts")
+    status = "active" if approval == "approved" else "rejected"
+    async with call.app.db.transaction() as tx:
+        row = await _load_for_write(tx, call, account_id)
+        if row["kind"] != "marketing":
+            raise P.conflict("only marketing accounts need approval")
+        await store.update(
+            tx.conn,
+            account_id,
+            {"approval": approval, "approval_reason": reason, "status": status, "status_detail": reason,
+             "updated_at": utcnow()},
+        )
+        reply = await _reply(tx, call, account_id)
+        await tx.event("account.status", {**records.event_data(reply), "detail": reason, "by": call.caller.user})
+    return reply
+
+
+@rpc_method("accounts.approve", IdParams)
+async def approve(call: Call, params: IdParams) -> dict:
+    """Let a marketing account send through the platform relay (admins)."""
+    return await _decide(call, params.id, "approved", "")
+
+
+@rpc_method("accounts.reject", RejectParams)
+async def reject(call: Call, params: RejectParams) -> dict:
+    """Refuse a marketing account, with the reason its owner will see (admins)."""
+    return await _decide(call, params.id, "rejected", params.reason)

@@ -1,0 +1,56 @@
+"""rpc.discover: an OpenRPC document built from the models that validate the params.
+
+Generated, never written by hand, so the document cannot drift from what
+the daemon accepts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from ...shared import protocol as P
+from ..rpc import Call, rpc_method
+from .system import _version
+
+REF = "#/components/schemas/{model}"
+
+
+def openrpc(methods: dict[str, Any]) -> dict[str, Any]:
+    models = {m.params for m in methods.values()} | {m.result for m in methods.values() if m.result}
+    refs, top = models_json_schema([(m, "validation") for m in models], ref_template=REF)
+    schemas = top.get("$defs", {})
+    docs = []
+    for name in sorted(methods):
+        m = methods[name]
+        params_schema = schemas[m.params.__name__]
+        required = set(params_schema.get("required", ()))
+        doc: dict[str, Any] = {
+            "name": name,
+            "summary": m.summary,
+            "paramStructure": "by-name",
+            "params": [
+                {"name": key, "required": key in required, "schema": schema}
+                for key, schema in params_schema.get("properties", {}).items()
+            ],
+            "result": {"name": "result", "schema": {"$ref": REF.format(model=m.result.__name__)} if m.result else {}},
+        }
+        docs.append(doc)
+    return {
+        "openrpc": "1.2.6",
+        "info": {
+            "title": "mailfleetd",
+            "version": _version(),
+            "description": "JSON-RPC 2.0 over ZeroMQ (ROUTER). Error codes: "
+            + ", ".join(f"{code} {name}" for code, name in sorted(P.ERROR_NAMES.items())),
+        },
+        "methods": docs,
+        "components": {"schemas": schemas},
+    }
+
+
+@rpc_method("rpc.discover")
+async def discover(call: Call, params) -> dict:
+    """This API as an OpenRPC document."""
+    return openrpc(call.app.dispatcher.methods)

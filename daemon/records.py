@@ -1,0 +1,126 @@
+"""Between validated accounts, table rows and what the wire shows.
+
+Secrets are encrypted on the way in and never leave on the way out:
+passwords become `password_set`, a proxy URL loses its password.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from ..shared.models import AccountBase, IncomingSettings, SmtpSettings
+from ..shared.validators import redact_proxy
+from .secrets import SecretBox
+
+_COMMON = (
+    "kind", "name", "email", "display_name", "from_name_field", "reply_to_email",
+    "reply_to_name", "reply_to_name_field", "shared",
+)
+_SMTP = ("host", "port", "user", "security", "authenticate", "verify_tls")
+_INCOMING = ("protocol", "host", "port", "user", "ssl", "verify_tls", "folder", "batch_size", "delete_bounces", "poll_interval")
+_BOOLS = {"shared", "smtp_authenticate", "smtp_verify_tls", "incoming_ssl", "incoming_verify_tls", "incoming_delete_bounces"}
+
+
+def to_row(account: AccountBase, box: SecretBox, old: sqlite3.Row | None = None) -> dict[str, Any]:
+    """Columns for a validated account; a password left out keeps the one in `old`."""
+    row: dict[str, Any] = {key: getattr(account, key) for key in _COMMON}
+    row["shared"] = int(account.shared)
+    smtp: SmtpSettings | None = getattr(account, "smtp", None)
+    incoming: IncomingSettings | None = getattr(account, "incoming", None)
+    for key in _SMTP:
+        row[f"smtp_{key}"] = getattr(smtp, key) if smtp else None
+    for key in _INCOMING:
+        row[f"incoming_{key}"] = getattr(incoming, key) if incoming else None
+    row["smtp_password"] = _secret(smtp.password if smtp else None, "smtp_password", box, old, keep=smtp is not None)
+    row["incoming_password"] = _secret(
+        incoming.password if incoming else None, "incoming_password", box, old, keep=incoming is not None
+    )
+    row["smtp_proxy"] = box.encrypt(smtp.proxy) if smtp and smtp.proxy else None
+    for key in _BOOLS:
+        if row.get(key) is not None:
+            row[key] = int(row[key])
+    return row
+
+
+def _secret(value: str | None, column: str, box: SecretBox, old: sqlite3.Row | None, keep: bool) -> bytes | None:
+    if value is not None:
+        return box.encrypt(value)
+    if keep and old is not None:
+        return old[column]
+    return None
+
+
+def to_input(row: sqlite3.Row, box: SecretBox) -> dict[str, Any]:
+    """The stored account as validate_account() takes it, passwords left out (an update merges into this)."""
+    data: dict[str, Any] = {key: row[key] for key in _COMMON}
+    data["shared"] = bool(row["shared"])
+    if row["kind"] == "own":
+        data["smtp"] = _section(row, "smtp", _SMTP)
+        if row["smtp_proxy"]:
+            data["smtp"]["proxy"] = box.decrypt(row["smtp_proxy"])
+        data["incoming"] = _section(row, "incoming", _INCOMING) if row["incoming_protocol"] else None
+    return data
+
+
+def _section(row: sqlite3.Row, prefix: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    out = {}
+    for key in keys:
+        value = row[f"{prefix}_{key}"]
+        out[key] = bool(value) if f"{prefix}_{key}" in _BOOLS else value
+    return out
+
+
+def to_wire(row: sqlite3.Row, box: SecretBox) -> dict[str, Any]:
+    """The account as accounts.get shows it."""
+    data: dict[str, Any] = {"id": row["id"]}
+    data.update({key: row[key] for key in _COMMON})
+    data["shared"] = bool(row["shared"])
+    data.update(
+        owner=row["owner"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        status=row["status"],
+        status_detail=row["status_detail"],
+    )
+    if row["kind"] == "marketing":
+        data.update(approval=row["approval"], approval_reason=row["approval_reason"])
+        return data
+    smtp = _section(row, "smtp", _SMTP)
+    smtp["password_set"] = row["smtp_password"] is not None
+    smtp["proxy"] = redact_proxy(box.decrypt(row["smtp_proxy"])) if row["smtp_proxy"] else None
+    data["smtp"] = smtp
+    if row["incoming_protocol"]:
+        incoming = _section(row, "incoming", _INCOMING)
+        incoming["password_set"] = row["incoming_password"] is not None
+        data["incoming"] = incoming
+    else:
+        data["incoming"] = None
+    return data
+
+
+def to_summary(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "name": row["name"],
+        "email": row["email"],
+        "display_name": row["display_name"],
+        "created_at": row["created_at"],
+        "status": row["status"],
+        "status_detail": row["status_detail"],
+        "shared": bool(row["shared"]),
+        "owner": row["owner"],
+    }
+
+
+def event_data(row: sqlite3.Row | dict[str, Any]) -> dict[str, Any]:
+    """What an event tells every subscriber: enough to refetch, nothing private."""
+    return {
+        "account_id": row["id"],
+        "kind": row["kind"],
+        "owner": row["owner"],
+        "shared": bool(row["shared"]),
+        "status": row["status"],
+    }
+

@@ -1,0 +1,120 @@
+"""JSON-RPC 2.0 dispatch: bytes in, bytes out, for single requests and batches.
+
+Transport-free on purpose: the ZeroMQ server hands over a payload and the
+caller, and sends back whatever this returns. Every failure becomes a
+JSON-RPC error; nothing a client sends can raise out of here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from ..shared import protocol as P
+from ..shared.models import FieldErrors, NoParams, validate_model
+from .identity import Caller
+
+if TYPE_CHECKING:
+    from .app import App
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a method gets besides its params: the daemon and who is asking."""
+
+    app: "App"
+    caller: Caller
+
+
+Handler = Callable[[Call, Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    handler: Handler
+    params: type[BaseModel]
+    summary: str
+    # raw: the handler validates the params dict itself (merging updates, kinds).
+    raw: bool = False
+    result: type[BaseModel] | None = None
+
+
+def rpc_method(name: str, params: type[BaseModel] = NoParams, *, raw: bool = False, result: type[BaseModel] | None = None):
+    """Describe a handler as a method; registration happens in methods/__init__.py."""
+
+    def wrap(handler: Handler) -> Method:
+        summary = (handler.__doc__ or "").strip().splitlines()[0] if handler.__doc__ else name
+        return Method(name, handler, params, summary, raw, result)
+
+    return wrap
+
+
+def _valid_id(value: Any) -> bool:
+    return value is None or (isinstance(value, (str, int)) and not isinstance(value, bool))
+
+
+class Dispatcher:
+    def __init__(self, methods: Iterable[Method]) -> None:
+        self.methods: dict[str, Method] = {}
+        for m in methods:
+            if m.name in self.methods:
+                raise ValueError(f"method {m.name} registered twice")
+            self.methods[m.name] = m
+
+    async def handle(self, payload: bytes, call: Call) -> bytes | None:
+        """The reply for one ZeroMQ message, or None when it held only notifications."""
+        try:
+            data = json.loads(payload.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            return P.dumps(P.error(None, P.RpcError(P.PARSE_ERROR, f"parse error: {exc}")))
+        if isinstance(data, list):
+            if not data:
+                return P.dumps(P.error(None, P.RpcError(P.INVALID_REQUEST, "empty batch")))
+            # In order, one after another: a batch that creates then updates must see its own write.
+            replies = [r for r in [await self._one(req, call) for req in data] if r is not None]
+            return P.dumps(replies) if replies else None
+        reply = await self._one(data, call)
+        return None if reply is None else P.dumps(reply)
+
+    async def _one(self, req: Any, call: Call) -> dict[str, Any] | None:
+        if not isinstance(req, dict):
+            return P.error(None, P.RpcError(P.INVALID_REQUEST, "a request must be a JSON object"))
+        rid = req.get("id")
+        if not _valid_id(rid):
+            return P.error(None, P.RpcError(P.INVALID_REQUEST, "id must be a string, an integer or null"))
+        if req.get("jsonrpc") != P.JSONRPC or not isinstance(req.get("method"), str):
+            return P.error(rid, P.RpcError(P.INVALID_REQUEST, 'a request needs "jsonrpc": "2.0" and a string "method"'))
+        notification = "id" not in req
+        try:
+            value = await self._invoke(req, call)
+        except P.RpcError as err:
+            return None if notification else P.error(rid, err)
+        except Exception:
+            # Method name only: params may hold passwords.
+            log.exception("method %s failed", req["method"])
+            err = P.RpcError(P.INTERNAL_ERROR, "internal error; the daemon log has the details")
+            return None if notification else P.error(rid, err)
+        return None if notification else P.result(rid, value)
+
+    async def _invoke(self, req: dict[str, Any], call: Call) -> Any:
+        method = self.methods.get(req["method"])
+        if method is None:
+            raise P.RpcError(P.METHOD_NOT_FOUND, f"method not found: {req['method'][:100]}")
+        params = req.get("params", {})
+        if params == []:
+            params = {}
+        if not isinstance(params, dict):
+            raise P.invalid_params({"params": "must be an object (parameters by name)"})
+        try:
+            parsed = params if method.raw else validate_model(method.params, params)
+            return await method.handler(call, parsed)
+        except FieldErrors as exc:
+            raise P.invalid_params(exc.fields) from None

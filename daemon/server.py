@@ -1,0 +1,117 @@
+"""The ZeroMQ side: a ROUTER for requests, a PUB for events.
+
+The ROUTER answers REQ sockets (scripts) and DEALER sockets (the TUI, many
+requests in flight) alike by echoing each message's envelope. Each request
+runs in its own task under a bound, so one slow method never holds up a
+ping. `MAXMSGSIZE` makes libzmq drop an oversized message's connection
+before it is ever read into memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import zmq
+import zmq.asyncio
+
+from ..shared import protocol as P
+from .identity import Caller, parse_peer_uid
+
+log = logging.getLogger(__name__)
+
+Handle = Callable[[bytes, Caller], Awaitable[bytes | None]]
+
+
+class RpcServer:
+    def __init__(
+        self,
+        ctx: zmq.asyncio.Context,
+        endpoint: str,
+        handle: Handle,
+        identify: Callable[[int | None], Caller | None],
+        *,
+        max_message_bytes: int,
+        max_concurrent: int,
+    ) -> None:
+        self._handle = handle
+        self._identify = identify
+        self._sock = ctx.socket(zmq.ROUTER)
+        self._sock.setsockopt(zmq.MAXMSGSIZE, max_message_bytes)
+        self._sock.setsockopt(zmq.LINGER, 1000)
+        self._sock.setsockopt(zmq.SNDHWM, 10000)
+        self._sock.bind(endpoint)
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._inflight: set[asyncio.Task] = set()
+        self._receiving: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._receiving = asyncio.get_running_loop().create_task(self._receive(), name="rpc-receive")
+
+    async def _receive(self) -> None:
+        while True:
+            frames = await self._sock.recv_multipart(copy=False)
+            if len(frames) < 2:
+                continue  # nothing but an identity: no request to answer
+            envelope = [f.bytes for f in frames[:-1]]
+            try:
+                peer = frames[-1].get("Peer-Address")
+            except zmq.ZMQError:
+                peer = None
+            caller = self._identify(parse_peer_uid(peer))
+            await self._slots.acquire()
+            task = asyncio.get_running_loop().create_task(self._serve(envelope, frames[-1].bytes, caller))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+
+    async def _serve(self, envelope: list[bytes], payload: bytes, caller: Caller | None) -> None:
+        try:
+            if caller is None:
+                err = P.RpcError(P.FORBIDDEN, "cannot tell who is calling (only ipc and CURVE endpoints are served)")
+                reply: bytes | None = P.dumps(P.error(None, err))
+            else:
+                reply = await self._handle(payload, caller)
+            # A message of notifications only still gets an (empty) reply, or a REQ socket would wait forever.
+            await self._sock.send_multipart(envelope + [reply or b""])
+        except Exception:
+            log.exception("could not answer a request")
+        finally:
+            self._slots.release()
+
+    async def stop(self, grace: float) -> None:
+        """Stop taking requests, let those under way finish (up to `grace` seconds), close."""
+        if self._receiving:
+            self._receiving.cancel()
+            await asyncio.gather(self._receiving, return_exceptions=True)
+        if self._inflight:
+            done, pending = await asyncio.wait(set(self._inflight), timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                log.warning("%d requests did not finish within %.0fs and were cancelled", len(pending), grace)
+                await asyncio.gather(*pending, return_exceptions=True)
+        self._sock.close()
+
+
+class EventPublisher:
+    """PUB with the event type as topic, so `SUBSCRIBE account.` gets every account event."""
+
+    def __init__(self, ctx: zmq.asyncio.Context, endpoint: str) -> None:
+        # A plain (sync) socket on the same context: PUB never blocks, so
+        # publishing needs no await and can run right after a COMMIT.
+        self._sock = zmq.Context.shadow(ctx.underlying).socket(zmq.PUB)
+        self._sock.setsockopt(zmq.LINGER, 0)
+        self._sock.setsockopt(zmq.SNDHWM, 100000)
+        self._sock.bind(endpoint)
+
+    def publish(self, events) -> None:
+        for ev in events:
+            try:
+                # A slow subscriber loses events past its queue (it can catch up with events.list); it never stalls the daemon.
+                self._sock.send_multipart([ev.type.encode(), P.dumps(ev.to_json())], flags=zmq.NOBLOCK)
+            except zmq.Again:
+                log.warning("event %s dropped: publisher queue full", ev.seq)
+
+    def close(self) -> None:
+        self._sock.close()

@@ -1,0 +1,117 @@
+"""SQL for the accounts table. Rows in, rows out: no encryption, no wire shapes."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+SUMMARY_COLUMNS = "id, kind, name, email, display_name, created_at, status, status_detail, shared, owner"
+
+_SORT_SQL = {
+    "name": "name COLLATE NOCASE {d}, id {d}",
+    "email": "email COLLATE NOCASE {d}, id {d}",
+    "created_at": "created_at {d}, id {d}",
+    "updated_at": "updated_at {d}, id {d}",
+    "status": "status {d}, name COLLATE NOCASE {d}, id {d}",
+    "kind": "kind {d}, name COLLATE NOCASE {d}, id {d}",
+    "id": "id {d}",
+}
+
+
+class EmailTaken(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Search:
+    query: str = ""
+    kind: str = "all"
+    status: str | None = None
+    offset: int = 0
+    limit: int = 50
+    sort: str = "name"
+    viewer: str | None = None  # None: an admin, who sees every account
+
+
+def _fts_phrase(query: str) -> str:
+    return '"' + query.replace('"', '""') + '"'
+
+
+def _like_pattern(query: str) -> str:
+    return "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _where(s: Search) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+    if s.query:
+        if len(s.query) >= 3:
+            clauses.append("id IN (SELECT rowid FROM accounts_fts WHERE accounts_fts MATCH ?)")
+            args.append(_fts_phrase(s.query))
+        else:
+            # Trigrams need three characters; one or two scan the table.
+            clauses.append("(name LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\')")
+            args += [_like_pattern(s.query)] * 2
+    if s.kind != "all":
+        clauses.append("kind = ?")
+        args.append(s.kind)
+    if s.status:
+        clauses.append("status = ?")
+        args.append(s.status)
+    if s.viewer is not None:
+        clauses.append("(owner = ? OR shared = 1)")
+        args.append(s.viewer)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+async def search(conn: aiosqlite.Connection, s: Search) -> tuple[int, list[sqlite3.Row]]:
+    where, args = _where(s)
+    key = s.sort.lstrip("-")
+    order = _SORT_SQL[key].format(d="DESC" if s.sort.startswith("-") else "ASC")
+    rows = await conn.execute_fetchall(
+        f"SELECT {SUMMARY_COLUMNS} FROM accounts{where} ORDER BY {order} LIMIT ? OFFSET ?",
+        (*args, s.limit, s.offset),
+    )
+    if s.offset == 0 and len(rows) < s.limit:
+        total = len(rows)  # the page holds every match: no need to count again
+    else:
+        total = (await (await conn.execute(f"SELECT count(*) FROM accounts{where}", args)).fetchone())[0]
+    return total, list(rows)
+
+
+async def get(conn: aiosqlite.Connection, account_id: int) -> sqlite3.Row | None:
+    return await (await conn.execute("SELECT * FROM accounts WHERE id = ?", (account_id,))).fetchone()
+
+
+async def insert(conn: aiosqlite.Connection, row: dict[str, Any]) -> int:
+    cols = ", ".join(row)
+    marks = ", ".join("?" * len(row))
+    try:
+        cur = await conn.execute(f"INSERT INTO accounts ({cols}) VALUES ({marks})", tuple(row.values()))
+    except sqlite3.IntegrityError as exc:
+        if "accounts.email" in str(exc):
+            raise EmailTaken(row["email"]) from None
+        raise
+    return cur.lastrowid
+
+
+async def update(conn: aiosqlite.Connection, account_id: int, changes: dict[str, Any]) -> None:
+    sets = ", ".join(f"{col} = ?" for col in changes)
+    try:
+        await conn.execute(f"UPDATE accounts SET {sets} WHERE id = ?", (*changes.values(), account_id))
+    except sqlite3.IntegrityError as exc:
+        if "accounts.email" in str(exc):
+            raise EmailTaken(changes.get("email", "")) from None
+        raise
+
+
+async def delete(conn: aiosqlite.Connection, account_id: int) -> bool:
+    cur = await conn.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
+    return cur.rowcount > 0
+
+
+async def count(conn: aiosqlite.Connection) -> int:
+    return (await (await conn.execute("SELECT count(*) FROM accounts")).fetchone())[0]

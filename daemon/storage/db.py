@@ -1,0 +1,135 @@
+"""The database: one writer connection behind a lock, one reader, WAL between them.
+
+Every write goes through `Database.transaction()`, so two coroutines never
+interleave statements inside one transaction; reads use their own
+connection and, thanks to WAL, see the last committed state without waiting
+for a writer. Events written inside a transaction are handed to
+`on_commit` only after COMMIT returns, so no subscriber ever hears of a
+change that was rolled back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from . import DatabaseError, migrations
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Event:
+    seq: int
+    time: str
+    type: str
+    data: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "time": self.time, "type": self.type, **self.data}
+
+
+@dataclass
+class Tx:
+    """An open write transaction: the connection, and the events to announce after COMMIT."""
+
+    conn: aiosqlite.Connection
+    events: list[Event] = field(default_factory=list)
+
+    async def event(self, type: str, data: dict[str, Any]) -> Event:
+        time = utcnow()
+        cur = await self.conn.execute(
+            "INSERT INTO events (time, type, account_id, data) VALUES (?, ?, ?, ?)",
+            (time, type, data.get("account_id"), json.dumps(data)),
+        )
+        ev = Event(cur.lastrowid, time, type, data)
+        self.events.append(ev)
+        return ev
+
+
+async def _connect(path: Path, *, readonly: bool) -> aiosqlite.Connection:
+    target = f"file:{path}?mode=ro" if readonly else str(path)
+    conn = await aiosqlite.connect(target, uri=readonly, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+class Database:
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        self.path = path
+        self._writer = writer
+        self.read = reader
+        self._lock = asyncio.Lock()
+        self.on_commit: Callable[[list[Event]], None] | None = None
+
+    @classmethod
+    async def open(cls, path: Path) -> "Database":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Create the file ourselves so it is 0600 from its first byte; SQLite
+        # gives the -wal and -shm files the same mode.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
+        writer = await _connect(path, readonly=False)
+        try:
+            await cls._check_integrity(writer, path)
+            mode = await (await writer.execute("PRAGMA journal_mode = WAL")).fetchone()
+            if mode[0].lower() != "wal":
+                raise DatabaseError(f"{path}: cannot switch to WAL journal mode (got {mode[0]})")
+            # FULL: a commit that was answered survives a power cut, not only a crash.
+            await writer.execute("PRAGMA synchronous = FULL")
+            await migrations.apply(writer, path)
+            reader = await _connect(path, readonly=True)
+        except BaseException:
+            await writer.close()
+            raise
+        return cls(path, writer, reader)
+
+    @staticmethod
+    async def _check_integrity(conn: aiosqlite.Connection, path: Path) -> None:
+        try:
+            row = await (await conn.execute("PRAGMA quick_check")).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise DatabaseError(f"{path}: not a usable SQLite database ({exc}); restore a backup") from None
+        if row[0] != "ok":
+            raise DatabaseError(f"{path}: database is corrupt ({row[0]}); restore a backup")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        async with self._lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            tx = Tx(self._writer)
+            try:
+                yield tx
+                await asyncio.shield(self._writer.execute("COMMIT"))
+            except BaseException:
+                # Shielded: a cancelled request must still leave no half transaction.
+                if self._writer.in_transaction:
+                    await asyncio.shield(self._writer.execute("ROLLBACK"))
+                raise
+        if tx.events and self.on_commit is not None:
+            self.on_commit(tx.events)
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self.read.close()
+            try:
+                # Fold the WAL back so the file stands alone after a clean stop.
+                await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                await self._writer.close()

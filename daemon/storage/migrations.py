@@ -1,0 +1,136 @@
+"""Versioned schema migrations, tracked in `PRAGMA user_version`.
+
+Append a function to MIGRATIONS to change the schema; never edit one that
+has shipped. Each runs in its own transaction together with the version
+bump, so a crash leaves the database at the version before or after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiosqlite
+
+from . import DatabaseError
+
+Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
+
+
+async def _run(conn: aiosqlite.Connection, *statements: str) -> None:
+    for sql in statements:
+        await conn.execute(sql)
+
+
+async def m001_accounts(conn: aiosqlite.Connection) -> None:
+    await _run(
+        conn,
+        """
+        CREATE TABLE accounts (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('marketing', 'own')),
+            name TEXT NOT NULL,
+            email TEXT NOT NULL,
+            display_name TEXT NOT NULL DEFAULT '',
+            from_name_field TEXT,
+            reply_to_email TEXT,
+            reply_to_name TEXT NOT NULL DEFAULT '',
+            reply_to_name_field TEXT,
+            shared INTEGER NOT NULL DEFAULT 0 CHECK (shared IN (0, 1)),
+            owner TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            status TEXT NOT NULL,
+            status_detail TEXT NOT NULL DEFAULT '',
+            approval TEXT CHECK (approval IN ('pending', 'approved', 'rejected')),
+            approval_reason TEXT NOT NULL DEFAULT '',
+            smtp_host TEXT,
+            smtp_port INTEGER,
+            smtp_user TEXT,
+            smtp_password BLOB,
+            smtp_security TEXT CHECK (smtp_security IN ('none', 'starttls', 'ssl')),
+            smtp_authenticate INTEGER,
+            smtp_verify_tls INTEGER,
+            smtp_proxy BLOB,
+            incoming_protocol TEXT CHECK (incoming_protocol IN ('imap', 'pop3')),
+            incoming_host TEXT,
+            incoming_port INTEGER,
+            incoming_user TEXT,
+            incoming_password BLOB,
+            incoming_ssl INTEGER,
+            incoming_verify_tls INTEGER,
+            incoming_folder TEXT,
+            incoming_batch_size INTEGER,
+            incoming_delete_bounces INTEGER,
+            incoming_poll_interval INTEGER
+        )
+        """,
+        "CREATE UNIQUE INDEX accounts_email ON accounts (email COLLATE NOCASE)",
+        "CREATE INDEX accounts_name ON accounts (name COLLATE NOCASE, id)",
+        "CREATE INDEX accounts_kind_name ON accounts (kind, name COLLATE NOCASE, id)",
+        "CREATE INDEX accounts_status_name ON accounts (status, name COLLATE NOCASE, id)",
+        "CREATE INDEX accounts_owner ON accounts (owner)",
+        "CREATE INDEX accounts_created ON accounts (created_at, id)",
+        # Substring search on name or email: a trigram index answers
+        # `query` of 3+ characters without scanning the table.
+        """
+        CREATE VIRTUAL TABLE accounts_fts USING fts5 (
+            name, email, content = 'accounts', content_rowid = 'id', tokenize = 'trigram'
+        )
+        """,
+        """
+        CREATE TRIGGER accounts_fts_insert AFTER INSERT ON accounts BEGIN
+            INSERT INTO accounts_fts (rowid, name, email) VALUES (new.id, new.name, new.email);
+        END
+        """,
+        """
+        CREATE TRIGGER accounts_fts_delete AFTER DELETE ON accounts BEGIN
+            INSERT INTO accounts_fts (accounts_fts, rowid, name, email) VALUES ('delete', old.id, old.name, old.email);
+        END
+        """,
+        """
+        CREATE TRIGGER accounts_fts_update AFTER UPDATE OF name, email ON accounts BEGIN
+            INSERT INTO accounts_fts (accounts_fts, rowid, name, email) VALUES ('delete', old.id, old.name, old.email);
+            INSERT INTO accounts_fts (rowid, name, email) VALUES (new.id, new.name, new.email);
+        END
+        """,
+    )
+
+
+async def m002_events(conn: aiosqlite.Connection) -> None:
+    # seq is AUTOINCREMENT so it never goes back, even after the newest rows are pruned.
+    await _run(
+        conn,
+        """
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            time TEXT NOT NULL,
+            type TEXT NOT NULL,
+            account_id INTEGER,
+            data TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX events_type ON events (type, seq)",
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_accounts, m002_events]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+async def apply(conn: aiosqlite.Connection, path: Path) -> None:
+    version = (await (await conn.execute("PRAGMA user_version")).fetchone())[0]
+    if version > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"{path}: schema version {version} is newer than this mailfleetd understands "
+            f"({SCHEMA_VERSION}); run a newer mailfleetd or restore a backup"
+        )
+    for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            await migration(conn)
+            await conn.execute(f"PRAGMA user_version = {number}")
+            await conn.execute("COMMIT")
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise

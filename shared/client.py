@@ -1,0 +1,142 @@
+"""Talking to mailfleetd: finding it, calling it with a deadline, starting one.
+
+`Client` is a DEALER with a deadline on every call: a dead or stopped
+daemon costs a caller at most that long, never a hang. Replies whose id
+is not the one awaited (late answers to calls that already timed out)
+are skipped, as circusctl does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+import zmq
+
+from . import protocol as P
+from .paths import candidate_endpoints, user_paths
+
+DEFAULT_TIMEOUT = 10.0
+HOW_TO_START = "start one with `mailfleetd --user &` (or `systemctl start mailfleetd` for the service), or just run `mailfleet`"
+
+
+class DaemonUnreachable(Exception):
+    pass
+
+
+def normalise_endpoint(value: str) -> str:
+    """Accept a socket path as well as a ZeroMQ endpoint."""
+    return value if "://" in value else f"ipc://{os.path.abspath(value)}"
+
+
+def is_listening(endpoint: str) -> bool:
+    """Does something accept connections there? (Cheap: no ZeroMQ, no request.)"""
+    if not endpoint.startswith("ipc://"):
+        return True
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(1.0)
+    try:
+        probe.connect(endpoint.removeprefix("ipc://"))
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
+def find_endpoint(explicit: str | None = None) -> str | None:
+    """The system service's socket if it listens, else the user's own daemon's."""
+    if explicit:
+        return normalise_endpoint(explicit)
+    for endpoint in candidate_endpoints():
+        if is_listening(endpoint):
+            return endpoint
+    return None
+
+
+class Client:
+    def __init__(self, endpoint: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self._ids = itertools.count(1)
+        self._ctx = zmq.Context.instance()
+        self._sock = self._ctx.socket(zmq.DEALER)
+        self._sock.setsockopt(zmq.LINGER, 0)
+        self._sock.connect(endpoint)
+
+    @classmethod
+    def connect(cls, endpoint: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> "Client":
+        found = find_endpoint(endpoint)
+        if found is None or not is_listening(found):
+            where = found or " or ".join(candidate_endpoints())
+            raise DaemonUnreachable(f"no mailfleetd is listening at {where}; {HOW_TO_START}")
+        return cls(found, timeout)
+
+    def call(self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None) -> Any:
+        rid = next(self._ids)
+        reply = self._roundtrip(P.dumps(P.request(method, params, rid)), rid, timeout)
+        if "error" in reply:
+            raise P.RpcError.from_json(reply["error"])
+        return reply.get("result")
+
+    def _roundtrip(self, payload: bytes, rid: int, timeout: float | None) -> dict[str, Any]:
+        limit = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        self._sock.send_multipart([b"", payload])
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not self._sock.poll(remaining * 1000):
+                break
+            frames = self._sock.recv_multipart()
+            try:
+                reply = json.loads(frames[-1])
+            except (ValueError, UnicodeDecodeError):
+                continue
+            if isinstance(reply, dict) and reply.get("id") == rid:
+                return reply
+        raise DaemonUnreachable(f"mailfleetd at {self.endpoint} did not answer within {limit:g}s")
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def start_user_daemon(wait: float = 15.0) -> str:
+    """Start the per-user daemon in the background and return its endpoint once it answers."""
+    paths = user_paths()
+    paths.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    log_path = paths.state_dir / "mailfleetd.log"
+    log = open(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
+    with log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mailfleet.daemon", "--user"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # outlives the terminal that started it
+        )
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if is_listening(paths.rpc_endpoint):
+            with Client(paths.rpc_endpoint, timeout=2.0) as client:
+                try:
+                    client.call("system.ping")
+                    return paths.rpc_endpoint
+                except DaemonUnreachable:
+                    pass
+        if proc.poll() is not None:
+            if is_listening(paths.rpc_endpoint):
+                return paths.rpc_endpoint  # another start won the race; use it
+            raise DaemonUnreachable(f"mailfleetd exited with code {proc.returncode}; see {log_path}")
+        time.sleep(0.05)
+    raise DaemonUnreachable(f"mailfleetd did not answer within {wait:g}s; see {log_path}")

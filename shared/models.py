@@ -1,0 +1,281 @@
+"""The account schema: one source of truth for the TUI form and the daemon's input.
+
+Models are strict (no "25" for a port, no unknown keys) because scripts talk
+to the daemon directly and a silently coerced value is a bug report later.
+`validate_account` is the entry both sides call; it returns field paths and
+sentences, never the rejected values (a rejected value may be a password).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+
+from .validators import check_email, check_host, check_no_control, check_proxy, check_range
+
+KINDS = ("marketing", "own")
+SECURITY = ("none", "starttls", "ssl")
+PROTOCOLS = ("imap", "pop3")
+MARKETING_STATUSES = ("pending", "active", "rejected")
+OWN_STATUSES = ("untested", "active", "smtp_failing", "incoming_failing")
+STATUSES = MARKETING_STATUSES + tuple(s for s in OWN_STATUSES if s not in MARKETING_STATUSES)
+SORT_KEYS = ("name", "email", "created_at", "updated_at", "status", "kind", "id")
+
+SMTP_DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
+INCOMING_DEFAULT_PORTS = {("imap", True): 993, ("imap", False): 143, ("pop3", True): 995, ("pop3", False): 110}
+
+
+def _text(max_length: int):
+    return Annotated[str, Field(max_length=max_length), AfterValidator(check_no_control)]
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(check_no_control)]
+HeaderText = _text(200)  # becomes part of a From/Reply-To header
+DetailName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(check_no_control)]
+Email = Annotated[str, Field(max_length=320), AfterValidator(check_email)]
+Host = Annotated[str, AfterValidator(check_host)]
+Port = Annotated[int, AfterValidator(check_range(1, 65535))]
+UserName = _text(320)
+Password = Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(check_no_control)]
+ProxyUrl = Annotated[str, Field(max_length=2048), AfterValidator(check_proxy)]
+Folder = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(check_no_control)]
+BatchSize = Annotated[int, AfterValidator(check_range(1, 10000))]
+PollInterval = Annotated[int, AfterValidator(check_range(10, 604800))]
+AccountId = Annotated[int, AfterValidator(check_range(1, 2**63 - 1))]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", hide_input_in_errors=True)
+
+
+def _stored(info: ValidationInfo, section: str) -> bool:
+    """Whether the daemon already holds a password for this section (an edit that keeps it)."""
+    return section in ((info.context or {}).get("stored_passwords") or ())
+
+
+class SmtpSettings(Strict):
+    host: Host
+    port: Port | None = Field(None, description="default follows security: 25, 587 or 465")
+    user: UserName = ""
+    password: Password | None = Field(None, description="write-only; reads return password_set")
+    security: Literal["none", "starttls", "ssl"] = "starttls"
+    authenticate: bool = True
+    verify_tls: bool = True
+    proxy: ProxyUrl | None = Field(None, description="socks5://[user:pass@]host:port or http://host:port")
+
+    @model_validator(mode="after")
+    def _complete(self, info: ValidationInfo) -> "SmtpSettings":
+        if self.port is None:
+            self.port = SMTP_DEFAULT_PORTS[self.security]
+        if self.authenticate:
+            missing = {}
+            if not self.user:
+                missing["user"] = "required when authenticate is on"
+            if self.password is None and not _stored(info, "smtp"):
+                missing["password"] = "required when authenticate is on"
+            if missing:
+                raise FieldErrors(missing)
+        return self
+
+
+class IncomingSettings(Strict):
+    protocol: Literal["imap", "pop3"]
+    host: Host
+    port: Port | None = Field(None, description="default follows protocol and ssl: 993, 143, 995, 110")
+    user: Annotated[str, Field(min_length=1, max_length=320), AfterValidator(check_no_control)]
+    password: Password | None = Field(None, description="write-only; required when incoming is first set")
+    ssl: bool = True
+    verify_tls: bool = True
+    folder: Folder = "INBOX"
+    batch_size: BatchSize = 100
+    delete_bounces: bool = False
+    poll_interval: PollInterval = 300
+
+    @model_validator(mode="after")
+    def _complete(self, info: ValidationInfo) -> "IncomingSettings":
+        if self.port is None:
+            self.port = INCOMING_DEFAULT_PORTS[(self.protocol, self.ssl)]
+        if self.password is None and not _stored(info, "incoming"):
+            raise FieldErrors({"password": "required"})
+        return self
+
+
+class AccountBase(Strict):
+    name: Name
+    email: Email
+    display_name: HeaderText = ""
+    from_name_field: DetailName | None = None
+    reply_to_email: Email | None = None
+    reply_to_name: HeaderText = ""
+    reply_to_name_field: DetailName | None = None
+    shared: bool = False
+
+
+class MarketingAccount(AccountBase):
+    kind: Literal["marketing"] = "marketing"
+
+
+class OwnAccount(AccountBase):
+    kind: Literal["own"] = "own"
+    smtp: SmtpSettings
+    incoming: IncomingSettings | None = None
+
+
+class AccountInput(AccountBase):
+    """For the schema only (rpc.discover): validate_account() picks the model by kind."""
+
+    kind: Literal["marketing", "own"] = "own"
+    smtp: SmtpSettings | None = Field(None, description="own accounts: required; marketing: not allowed")
+    incoming: IncomingSettings | None = Field(None, description="own accounts only; null when not used")
+
+
+ACCOUNT_MODELS: dict[str, type[AccountBase]] = {"marketing": MarketingAccount, "own": OwnAccount}
+ACCOUNT_FIELDS = tuple(OwnAccount.model_fields)
+READ_ONLY_FIELDS = (
+    "id", "owner", "created_at", "updated_at", "status", "status_detail",
+    "approval", "approval_reason", "password_set",
+)
+
+
+class FieldErrors(ValueError):
+    """Errors of several fields at once, by path; raised inside model validators too."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = fields
+
+
+_TYPE_WORDS = {
+    "string_type": "must be a string",
+    "int_type": "must be an integer",
+    "int_from_float": "must be an integer",
+    "bool_type": "must be true or false",
+    "model_type": "must be an object",
+    "dict_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "list_type": "must be a list",
+    "missing": "required",
+    "extra_forbidden": "unknown field",
+    "none_required": "must be null",
+}
+
+
+def _sentence(err: dict[str, Any]) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    if kind in _TYPE_WORDS:
+        return _TYPE_WORDS[kind]
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected', '')}".replace("'", "")
+    if kind == "string_too_long":
+        return f"at most {ctx.get('max_length')} characters"
+    if kind == "string_too_short":
+        return "required" if ctx.get("min_length") == 1 else f"at least {ctx.get('min_length')} characters"
+    return err["msg"]
+
+
+def errors_by_field(exc: ValidationError, prefix: tuple[str, ...] = ()) -> dict[str, str]:
+    """Flatten pydantic's errors to {"smtp.port": "must be 1-65535"}; never includes input values."""
+    out: dict[str, str] = {}
+    for err in exc.errors(include_url=False, include_input=False, include_context=True):
+        loc = prefix + tuple(str(p) for p in err["loc"])
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldErrors):
+            for sub, why in cause.fields.items():
+                out.setdefault(".".join(loc + (sub,)), why)
+            continue
+        out.setdefault(".".join(loc) or "params", _sentence(err))
+    return out
+
+
+def validate_model(model: type[BaseModel], data: Any, *, context: dict | None = None, prefix: tuple[str, ...] = ()):
+    """Validate `data` against `model`; raise FieldErrors keyed by path."""
+    if not isinstance(data, dict):
+        raise FieldErrors({".".join(prefix) or "params": "must be an object"})
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as exc:
+        raise FieldErrors(errors_by_field(exc, prefix)) from None
+
+
+def validate_account(data: Any, *, stored_passwords: frozenset[str] | set[str] = frozenset()) -> AccountBase:
+    """The one gate every account passes through, whether typed in a form or sent by a script."""
+    if not isinstance(data, dict):
+        raise FieldErrors({"params": "must be an object"})
+    kind = data.get("kind", "own")
+    if kind not in KINDS:
+        raise FieldErrors({"kind": "must be one of marketing, own"})
+    if kind == "marketing":
+        refused = {
+            key: "marketing accounts send through the platform relay; they carry no SMTP or incoming settings"
+            for key in ("smtp", "incoming")
+            if data.get(key) is not None
+        }
+        if refused:
+            try:
+                validate_model(MarketingAccount, {k: v for k, v in data.items() if k not in refused})
+            except FieldErrors as exc:
+                refused.update(exc.fields)
+            raise FieldErrors(refused)
+        data = {k: v for k, v in data.items() if k not in ("smtp", "incoming")}
+    return validate_model(ACCOUNT_MODELS[kind], data, context={"stored_passwords": stored_passwords})
+
+
+# --- method params -------------------------------------------------------
+
+
+class ListParams(Strict):
+    query: Annotated[str, Field(max_length=200), AfterValidator(check_no_control)] = ""
+    kind: Literal["all", "marketing", "own"] = "all"
+    status: Literal[STATUSES] | None = None  # type: ignore[valid-type]
+    offset: Annotated[int, AfterValidator(check_range(0, 2**31))] = 0
+    limit: Annotated[int, AfterValidator(check_range(1, 1000))] = 50
+    sort: Literal[SORT_KEYS + tuple("-" + k for k in SORT_KEYS)] = "name"  # type: ignore[valid-type]
+
+
+class NoParams(Strict):
+    pass
+
+
+class IdParams(Strict):
+    id: AccountId
+
+
+class RejectParams(Strict):
+    id: AccountId
+    reason: Annotated[str, Field(min_length=1, max_length=500), AfterValidator(check_no_control)]
+
+
+class AccountUpdate(Strict):
+    """For the schema only: an update is merged into the stored account, then validated whole."""
+
+    id: AccountId
+    kind: Literal["marketing", "own"] | None = None
+    name: Name | None = None
+    email: Email | None = None
+    display_name: HeaderText | None = None
+    from_name_field: DetailName | None = None
+    reply_to_email: Email | None = None
+    reply_to_name: HeaderText | None = None
+    reply_to_name_field: DetailName | None = None
+    shared: bool | None = None
+    smtp: dict | None = Field(None, description="changed SMTP settings; omitted keys keep their values")
+    incoming: dict | None = Field(None, description="changed incoming settings; null turns incoming mail off")
+
+
+class AccountSummary(BaseModel):
+    """One row of accounts.list."""
+
+    id: int
+    kind: str
+    name: str
+    email: str
+    display_name: str
+    created_at: str
+    status: str
+    status_detail: str
+    shared: bool
+    owner: str

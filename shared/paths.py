@@ -1,0 +1,92 @@
+"""Where the daemon keeps its sockets, data and config, in both modes.
+
+One function per mode so the daemon, the TUI and mailfleetctl agree on the
+endpoints without talking to each other first.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+RPC_SOCKET = "rpc.sock"
+EVENTS_SOCKET = "events.sock"
+CONFIG_FILE = "mailfleetd.toml"
+DATABASE_FILE = "mailfleet.db"
+KEY_FILE = "mailfleet.key"
+
+
+@dataclass(frozen=True)
+class Paths:
+    mode: str  # "system" or "user"
+    runtime_dir: Path
+    state_dir: Path
+    config_dir: Path
+
+    @property
+    def rpc_socket(self) -> Path:
+        return self.runtime_dir / RPC_SOCKET
+
+    @property
+    def events_socket(self) -> Path:
+        return self.runtime_dir / EVENTS_SOCKET
+
+    @property
+    def rpc_endpoint(self) -> str:
+        return f"ipc://{self.rpc_socket}"
+
+    @property
+    def events_endpoint(self) -> str:
+        return f"ipc://{self.events_socket}"
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / CONFIG_FILE
+
+    @property
+    def database(self) -> Path:
+        return self.state_dir / DATABASE_FILE
+
+    @property
+    def key_file(self) -> Path:
+        return self.state_dir / KEY_FILE
+
+
+def _first_dir(value: str | None, default: str) -> Path:
+    # systemd passes colon-separated lists when a unit names several dirs.
+    if value:
+        return Path(value.split(":")[0])
+    return Path(default)
+
+
+def system_paths(env: os._Environ[str] | dict[str, str] | None = None) -> Paths:
+    env = os.environ if env is None else env
+    return Paths(
+        mode="system",
+        runtime_dir=_first_dir(env.get("RUNTIME_DIRECTORY"), "/run/mailfleet"),
+        state_dir=_first_dir(env.get("STATE_DIRECTORY"), "/var/lib/mailfleet"),
+        config_dir=_first_dir(env.get("CONFIGURATION_DIRECTORY"), "/etc/mailfleet"),
+    )
+
+
+def user_paths(env: os._Environ[str] | dict[str, str] | None = None) -> Paths:
+    env = os.environ if env is None else env
+    home = Path(env.get("HOME") or Path.home())
+    runtime = env.get("XDG_RUNTIME_DIR")
+    # Without a session runtime dir (su, cron, containers) fall back to a
+    # per-uid dir in /tmp; the daemon creates it 0700 and checks its owner.
+    runtime_dir = Path(runtime) / "mailfleet" if runtime else Path(f"/tmp/mailfleet-{os.getuid()}")
+    data = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share")
+    config = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+    return Paths(
+        mode="user",
+        runtime_dir=runtime_dir,
+        state_dir=data / "mailfleet",
+        config_dir=config / "mailfleet",
+    )
+
+
+def candidate_endpoints() -> list[str]:
+    """Where a client looks for a daemon: the system service first, then the user's own."""
+    return [system_paths().rpc_endpoint, user_paths().rpc_endpoint]

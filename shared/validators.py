@@ -1,0 +1,95 @@
+"""Field rules shared by every model: hosts, addresses, header-safe text.
+
+Each check raises ValueError with the sentence a person sees beside the
+field, in the TUI form and in `data.fields` on the wire alike.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+PROXY_SCHEMES = ("socks5", "http")
+
+
+def check_no_control(value: str) -> str:
+    """Refuse control characters: in a header they are an injection, elsewhere a mistake."""
+    for ch in value:
+        if unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
+            if ch in "\r\n":
+                raise ValueError("must not contain line breaks (CR/LF)")
+            raise ValueError(f"must not contain control characters (U+{ord(ch):04X})")
+    return value
+
+
+def check_host(value: str) -> str:
+    check_no_control(value)
+    if not value:
+        raise ValueError("required")
+    if len(value) > 253:
+        raise ValueError("at most 253 characters")
+    try:
+        ipaddress.ip_address(value)
+        return value
+    except ValueError:
+        pass
+    try:
+        ascii_name = value.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValueError("not a valid host name or IP address") from None
+    labels = ascii_name.removesuffix(".").split(".")
+    if not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
+        raise ValueError("not a valid host name or IP address")
+    return value
+
+
+def check_email(value: str) -> str:
+    check_no_control(value)
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"not a valid email address: {exc}") from None
+
+
+def check_range(lo: int, hi: int):
+    def check(value: int) -> int:
+        if not lo <= value <= hi:
+            raise ValueError(f"must be {lo}-{hi}")
+        return value
+
+    return check
+
+
+def check_proxy(value: str) -> str:
+    check_no_control(value)
+    form = "must look like socks5://[user:pass@]host:port or http://host:port"
+    try:
+        url = urlsplit(value)
+        port = url.port
+    except ValueError:
+        raise ValueError(form) from None
+    if url.scheme not in PROXY_SCHEMES:
+        raise ValueError(f"scheme must be socks5 or http: {form.removeprefix('must look like ')}")
+    if url.path not in ("", "/") or url.query or url.fragment or not url.hostname or port is None:
+        raise ValueError(form)
+    if not 1 <= port <= 65535:
+        raise ValueError("proxy port must be 1-65535")
+    check_host(url.hostname)
+    return value
+
+
+def redact_proxy(value: str | None) -> str | None:
+    """The proxy URL as it may be shown: the password replaced by asterisks."""
+    if not value:
+        return value
+    url = urlsplit(value)
+    if url.password is None:
+        return value
+    host = f"[{url.hostname}]" if ":" in (url.hostname or "") else url.hostname
+    netloc = f"{url.username}:********@{host}:{url.port}"
+    return url._replace(netloc=netloc).geturl()
