@@ -1,0 +1,127 @@
+"""The shared validation rules, each with the field path it reports."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from mailfleet.shared.models import FieldErrors, ListParams, validate_account, validate_model
+from mailfleet.shared.validators import redact_proxy
+
+from .conftest import MARKETING, OWN
+
+
+def errors(data, **kw) -> dict[str, str]:
+    with pytest.raises(FieldErrors) as info:
+        validate_account(data, **kw)
+    return info.value.fields
+
+
+def own(**changes):
+    data = copy.deepcopy(OWN)
+    for path, value in changes.items():
+        section, _, key = path.rpartition("__")
+        target = data[section] if section else data
+        target[key] = value
+    return data
+
+
+def test_valid_accounts_get_defaults():
+    acc = validate_account(own(smtp__port=None, smtp__security="ssl"))
+    assert acc.smtp.port == 465
+    m = validate_account(MARKETING)
+    assert m.kind == "marketing" and m.shared is False
+
+
+@pytest.mark.parametrize(
+    "field,value,path,why",
+    [
+        ("email", "not-an-address", "email", "not a valid email address"),
+        ("email", "a@b.com\r\nBcc: victim@example.com", "email", "line breaks"),
+        ("reply_to_email", "nobody@", "reply_to_email", "not a valid email address"),
+        ("name", "", "name", "required"),
+        ("name", "Sales\nBcc: x@example.com", "name", "line breaks"),
+        ("display_name", "ACME\r\nX-Evil: 1", "display_name", "line breaks"),
+        ("display_name", "tab\there", "display_name", "control characters"),
+        ("reply_to_name", "a\x00b", "reply_to_name", "control characters"),
+        ("from_name_field", "first\nname", "from_name_field", "line breaks"),
+        ("shared", "yes", "shared", "true or false"),
+        ("kind", "other", "kind", "must be one of"),
+        ("smtp__port", 0, "smtp.port", "must be 1-65535"),
+        ("smtp__port", 65536, "smtp.port", "must be 1-65535"),
+        ("smtp__port", "587", "smtp.port", "must be an integer"),
+        ("smtp__host", "bad host", "smtp.host", "not a valid host name"),
+        ("smtp__host", "-leading.example.com", "smtp.host", "not a valid host name"),
+        ("smtp__host", "300.1.1.1", "smtp.host", "not a valid host name"),
+        ("smtp__security", "tls", "smtp.security", "must be one of none, starttls or ssl"),
+        ("smtp__proxy", "ftp://proxy:21", "smtp.proxy", "scheme must be socks5 or http"),
+        ("smtp__proxy", "socks5://proxy", "smtp.proxy", "must look like"),
+        ("smtp__proxy", "socks5://proxy:99999", "smtp.proxy", "must look like"),
+        ("smtp__proxy", "http://proxy:8080/path", "smtp.proxy", "must look like"),
+        ("smtp__user", "", "smtp.user", "required when authenticate is on"),
+        ("smtp__password", "pw\r\nQUIT", "smtp.password", "line breaks"),
+        ("smtp__bogus", 1, "smtp.bogus", "unknown field"),
+    ],
+)
+def test_rule(field, value, path, why):
+    found = errors(own(**{field: value}))
+    assert path in found, found
+    assert why in found[path]
+
+
+def test_hosts_and_proxies_that_are_fine():
+    for host in ("127.0.0.1", "::1", "mail.example.com", "localhost", "bücher.example", "mx1.example.com."):
+        assert validate_account(own(smtp__host=host)).smtp.host == host
+    for proxy in ("socks5://127.0.0.1:1080", "socks5://user:pw@proxy.example.com:1080", "http://[::1]:3128"):
+        assert validate_account(own(smtp__proxy=proxy)).smtp.proxy == proxy
+
+
+def test_proxy_password_is_redacted():
+    assert redact_proxy("socks5://u:secret@h:1080") == "socks5://u:********@h:1080"
+    assert redact_proxy("http://h:3128") == "http://h:3128"
+
+
+def test_password_required_unless_stored():
+    data = own()
+    del data["smtp"]["password"]
+    assert errors(data) == {"smtp.password": "required when authenticate is on"}
+    assert validate_account(data, stored_passwords={"smtp"}).smtp.password is None
+
+
+def test_incoming_requires_its_fields_and_bounds():
+    found = errors(own(incoming={"protocol": "imap"}))
+    assert found == {"incoming.host": "required", "incoming.user": "required"}
+    found = errors(own(incoming={"protocol": "imap", "host": "imap.example.com", "user": "u"}))
+    assert found == {"incoming.password": "required"}
+    base = {"protocol": "pop3", "host": "pop.example.com", "user": "u", "password": "p"}
+    assert validate_account(own(incoming=base)).incoming.port == 995
+    assert errors(own(incoming={**base, "batch_size": 0})) == {"incoming.batch_size": "must be 1-10000"}
+    assert errors(own(incoming={**base, "batch_size": 10001})) == {"incoming.batch_size": "must be 1-10000"}
+    assert validate_account(own(incoming={**base, "batch_size": 10000})).incoming.batch_size == 10000
+    assert "incoming.protocol" in errors(own(incoming={**base, "protocol": "smtp"}))
+    assert errors(own(incoming={**base, "ssl": 1})) == {"incoming.ssl": "must be true or false"}
+
+
+def test_marketing_accounts_carry_no_smtp_or_incoming():
+    found = errors({**MARKETING, "smtp": OWN["smtp"], "incoming": {"protocol": "imap"}, "email": "x"})
+    assert set(found) == {"smtp", "incoming", "email"}
+    assert "platform relay" in found["smtp"]
+
+
+def test_own_account_needs_smtp():
+    data = own()
+    del data["smtp"]
+    assert errors(data) == {"smtp": "required"}
+
+
+def test_errors_never_echo_the_input():
+    found = errors(own(smtp__password="x" * 2000))
+    assert "x" * 20 not in str(found)
+
+
+def test_list_params():
+    assert validate_model(ListParams, {}).limit == 50
+    with pytest.raises(FieldErrors) as info:
+        validate_model(ListParams, {"limit": 0, "kind": "x", "sort": "password", "offset": -1})
+    assert set(info.value.fields) == {"limit", "kind", "sort", "offset"}
