@@ -66,7 +66,7 @@ def _add_account_flags(p: argparse.ArgumentParser) -> None:
         if kind is bool:
             p.add_argument(flag, dest=path, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS)
         elif kind is Path:
-            p.add_argument(flag, dest=path, metavar="FILE", default=argparse.SUPPRESS,
+            p.add_argument(flag, dest=path, metavar="FILE", type=Path, default=argparse.SUPPRESS,
                            help="read the password from FILE ('-': stdin, or a prompt on a terminal)")
         elif isinstance(kind, tuple):
             p.add_argument(flag, dest=path, choices=kind, default=argparse.SUPPRESS)

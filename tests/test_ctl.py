@@ -1,0 +1,85 @@
+"""mailfleetctl as a shell user runs it: tables, --json, exit codes, deadlines."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+def ctl(daemon, *args: str, input: str | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "mailfleet.ctl", *args],
+        env=daemon.env, input=input, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def test_add_list_show_edit_rm(daemon):
+    added = ctl(daemon, "accounts", "add", "--name", "Sales", "--email", "sales@example.com",
+                "--smtp-host", "smtp.example.com", "--smtp-user", "sales", "--smtp-password-file", "-",
+                "--smtp-security", "ssl", "--shared", "--json", input="pw-from-stdin\n")
+    assert added.returncode == 0, added.stderr
+    acc = json.loads(added.stdout)
+    assert acc["smtp"]["port"] == 465 and acc["smtp"]["password_set"] and acc["shared"] is True
+
+    mkt = ctl(daemon, "accounts", "add", "--kind", "marketing", "--name", "News", "--email", "news@example.com")
+    assert mkt.returncode == 0 and "pending" in mkt.stdout
+
+    listed = ctl(daemon, "accounts", "list")
+    assert listed.returncode == 0
+    header, *rows, footer = listed.stdout.strip().splitlines()
+    assert header.split() == ["ID", "NAME", "EMAIL", "KIND", "STATUS", "CREATED", "OWNER", "SHARED"]
+    assert rows[0].split()[1] == "News" and rows[1].split()[1] == "Sales"
+    assert footer == "2 shown of 2"
+    assert json.loads(ctl(daemon, "accounts", "list", "-q", "sales", "--json").stdout)["total"] == 1
+
+    shown = ctl(daemon, "accounts", "show", str(acc["id"]))
+    assert "smtp.example.com" in shown.stdout and "pw-from-stdin" not in shown.stdout
+
+    edited = ctl(daemon, "--json", "accounts", "edit", str(acc["id"]), "--smtp-port", "2465", "--no-shared")
+    assert edited.returncode == 0, edited.stderr
+    assert json.loads(edited.stdout)["smtp"]["port"] == 2465 and json.loads(edited.stdout)["shared"] is False
+
+    approved = ctl(daemon, "accounts", "approve", str(json.loads(ctl(daemon, "accounts", "list", "--kind", "marketing", "--json").stdout)["items"][0]["id"]))
+    assert approved.returncode == 0 and "approved" in approved.stdout
+
+    assert ctl(daemon, "accounts", "rm", str(acc["id"])).returncode == 0
+    assert ctl(daemon, "accounts", "show", str(acc["id"])).returncode == 1
+
+
+def test_call_anything(daemon):
+    out = ctl(daemon, "call", "system.ping")
+    assert out.returncode == 0 and json.loads(out.stdout) == {"pong": True}
+    out = ctl(daemon, "call", "accounts.list", "-", input='{"limit": 1}')
+    assert json.loads(out.stdout)["total"] == 0
+
+
+def test_exit_codes(daemon, make_daemon):
+    bad = ctl(daemon, "accounts", "add", "--name", "X", "--email", "nope", "--smtp-host", "h", "--smtp-port", "0",
+              "--smtp-user", "u", "--smtp-password-file", "/dev/null")
+    assert bad.returncode == 1
+    assert "email: not a valid email address" in bad.stderr and "smtp.port: must be 1-65535" in bad.stderr
+    err = ctl(daemon, "--json", "call", "no.such.method")
+    assert err.returncode == 1 and json.loads(err.stdout)["error"]["code"] == -32601
+    assert ctl(daemon, "accounts", "frobnicate").returncode == 2
+    assert ctl(daemon, "call", "system.ping", "{not json").returncode == 2
+
+    nobody = make_daemon()  # never started: nothing listens at its socket
+    down = ctl(nobody, "accounts", "list")
+    assert down.returncode == 3
+    assert len(down.stderr.strip().splitlines()) == 1 and "mailfleetd --user" in down.stderr
+
+
+def test_a_stuck_daemon_never_hangs_a_command(daemon):
+    os.kill(daemon.proc.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        out = ctl(daemon, "--timeout", "1", "accounts", "list", timeout=20)
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(daemon.proc.pid, signal.SIGCONT)
+    assert out.returncode == 3 and "did not answer within 1s" in out.stderr
+    assert elapsed < 15

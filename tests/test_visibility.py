@@ -1,0 +1,124 @@
+"""Who sees what, decided by the caller's real uid: several Unix users against one system-mode daemon."""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import pwd
+import subprocess
+
+import pytest
+import zmq
+
+from mailfleet.shared import protocol as P
+
+GROUP = "mftest"
+USERS = ("mfalice", "mfbob", "mfcarol")
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create Unix users and switch to them")
+
+
+@pytest.fixture(scope="module")
+def unix_users():
+    try:
+        grp.getgrnam(GROUP)
+    except KeyError:
+        subprocess.run(["groupadd", GROUP], check=True)
+    for user in USERS:
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", user], check=True)
+    return USERS
+
+
+def call_as(user: str, endpoint: str, method: str, params: dict | None = None) -> dict:
+    """One JSON-RPC call from a forked child running under `user`'s uid, on a plain REQ socket."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: drop to the user, call, report, exit without running pytest's cleanup
+        try:
+            os.close(read_end)
+            entry = pwd.getpwnam(user)
+            os.setgroups([grp.getgrnam(GROUP).gr_gid])
+            os.setgid(entry.pw_gid)
+            os.setuid(entry.pw_uid)
+            ctx = zmq.Context()
+            sock = ctx.socket(zmq.REQ)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.RCVTIMEO, 10000)
+            sock.connect(endpoint)
+            sock.send(P.dumps(P.request(method, params, 1)))
+            os.write(write_end, sock.recv())
+        except BaseException as exc:
+            os.write(write_end, json.dumps({"child_failed": repr(exc)}).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as fh:
+        data = fh.read()
+    os.waitpid(pid, 0)
+    reply = json.loads(data)
+    assert "child_failed" not in reply, reply
+    return reply
+
+
+@pytest.fixture
+def system_daemon(make_daemon, unix_users):
+    config = f'[daemon]\nsocket_group = "{GROUP}"\n[admins]\nusers = ["mfcarol"]\n'
+    return make_daemon(mode="system", config=config).start()
+
+
+def test_visibility_between_users(system_daemon, own_account, marketing_account):
+    ep = system_daemon.endpoint
+
+    def ok(user, method, params=None):
+        reply = call_as(user, ep, method, params)
+        assert "result" in reply, reply
+        return reply["result"]
+
+    def code(user, method, params=None):
+        return call_as(user, ep, method, params)["error"]["code"]
+
+    with system_daemon.client() as root:
+        private = root.call("accounts.create", own_account)
+        shared = root.call("accounts.create", {**marketing_account, "shared": True})
+
+    assert ok("mfalice", "system.info")["user"] == "mfalice"
+    assert ok("mfalice", "system.info")["admin"] is False
+    assert ok("mfcarol", "system.info")["admin"] is True
+
+    alice_view = ok("mfalice", "accounts.list")
+    assert [i["id"] for i in alice_view["items"]] == [shared["id"]] and alice_view["total"] == 1
+    assert code("mfalice", "accounts.get", {"id": private["id"]}) == P.NOT_FOUND
+    assert code("mfalice", "accounts.update", {"id": private["id"], "name": "mine now"}) == P.NOT_FOUND
+    assert code("mfalice", "accounts.delete", {"id": private["id"]}) == P.NOT_FOUND
+
+    alices = ok("mfalice", "accounts.create", {**own_account, "email": "alice@example.com", "name": "Alice box"})
+    assert alices["owner"] == "mfalice"
+    assert code("mfbob", "accounts.get", {"id": alices["id"]}) == P.NOT_FOUND
+    assert ok("mfbob", "accounts.list")["total"] == 1
+
+    # A shared account: others may edit it, but only its owner (or an admin) deletes it or unshares it.
+    assert ok("mfbob", "accounts.update", {"id": shared["id"], "display_name": "Bob was here"})["display_name"] == "Bob was here"
+    assert code("mfbob", "accounts.delete", {"id": shared["id"]}) == P.FORBIDDEN
+    assert code("mfbob", "accounts.update", {"id": shared["id"], "shared": False}) == P.FORBIDDEN
+
+    # Approval is for admins: root, the daemon's own user, and those named in the config.
+    assert code("mfalice", "accounts.approve", {"id": shared["id"]}) == P.FORBIDDEN
+    assert code("mfbob", "accounts.reject", {"id": shared["id"], "reason": "no"}) == P.FORBIDDEN
+    assert ok("mfcarol", "accounts.approve", {"id": shared["id"]})["status"] == "active"
+    assert ok("mfcarol", "accounts.list")["total"] == 3  # admins see every account
+    assert ok("mfcarol", "accounts.get", {"id": alices["id"]})["owner"] == "mfalice"
+
+    with system_daemon.client() as root:
+        assert root.call("accounts.list")["total"] == 3
+        assert root.call("accounts.reject", {"id": shared["id"], "reason": "bounce rate"})["status"] == "rejected"
+
+
+def test_system_mode_socket_is_for_the_group_only(system_daemon):
+    sock = system_daemon.paths.rpc_socket
+    st = sock.stat()
+    assert st.st_mode & 0o777 == 0o660
+    assert st.st_gid == grp.getgrnam(GROUP).gr_gid
