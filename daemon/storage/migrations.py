@@ -66,9 +66,11 @@ async def m001_accounts(conn: aiosqlite.Connection) -> None:
         )
         """,
         "CREATE UNIQUE INDEX accounts_email ON accounts (email COLLATE NOCASE)",
-        "CREATE INDEX accounts_name ON accounts (name COLLATE NOCASE, id)",
-        "CREATE INDEX accounts_kind_name ON accounts (kind, name COLLATE NOCASE, id)",
-        "CREATE INDEX accounts_status_name ON accounts (status, name COLLATE NOCASE, id)",
+        # The list's default order; email rides along so a short (LIKE) query
+        # is answered from the index alone.
+        "CREATE INDEX accounts_name ON accounts (name COLLATE NOCASE, id, email)",
+        "CREATE INDEX accounts_kind_name ON accounts (kind, name COLLATE NOCASE, id, email)",
+        "CREATE INDEX accounts_status_name ON accounts (status, name COLLATE NOCASE, id, email)",
         "CREATE INDEX accounts_owner ON accounts (owner)",
         "CREATE INDEX accounts_created ON accounts (created_at, id)",
         # Substring search on name or email: a trigram index answers
