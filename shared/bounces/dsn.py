@@ -1,0 +1,86 @@
+"""RFC 3464 / RFC 6533 delivery-status fields, from a MIME part or from plain text.
+
+Some servers send the fields as text/plain, or inline in the body; the
+same block parser reads all of them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ADDRESS_RX = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
+_FIELD_RX = re.compile(r"^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$")
+
+
+@dataclass
+class RecipientFields:
+    final_recipient: str | None = None
+    original_recipient: str | None = None
+    action: str | None = None
+    status: str | None = None
+    diagnostic: str = ""
+    remote_mta: str | None = None
+
+    @property
+    def address(self) -> str | None:
+        """The address we mailed (Original-Recipient) when given, else the one that failed."""
+        return self.original_recipient or self.final_recipient
+
+
+def address_of(value: str) -> str | None:
+    """'rfc822; <User@Example.COM>' -> 'User@Example.COM'."""
+    _, _, rest = value.rpartition(";")
+    m = ADDRESS_RX.search(rest or value)
+    return m.group(0).strip(".") if m else None
+
+
+def parse_blocks(text: str) -> list[dict[str, str]]:
+    """Blank-line separated blocks of `Field: value` lines (with folded continuations)."""
+    blocks: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    last: str | None = None
+    for line in text.splitlines():
+        if not line.strip():
+            if current:
+                blocks.append(current)
+            current, last = {}, None
+            continue
+        if line[0] in " \t" and last:
+            current[last] += " " + line.strip()
+            continue
+        m = _FIELD_RX.match(line)
+        if m:
+            last = m.group(1).lower()
+            current[last] = m.group(2).strip()
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def recipients(blocks: list[dict[str, str]]) -> list[RecipientFields]:
+    out = []
+    for block in blocks:
+        final = block.get("final-recipient")
+        original = block.get("original-recipient")
+        if not final and not original:
+            continue
+        status = block.get("status", "")
+        m = re.search(r"[245]\.\d{1,3}\.\d{1,3}", status)
+        out.append(
+            RecipientFields(
+                final_recipient=address_of(final) if final else None,
+                original_recipient=address_of(original) if original else None,
+                action=(block.get("action") or "").strip().lower() or None,
+                status=m.group(0) if m else None,
+                diagnostic=_strip_type(block.get("diagnostic-code", "")),
+                remote_mta=_strip_type(block.get("remote-mta", "")) or None,
+            )
+        )
+    return out
+
+
+def _strip_type(value: str) -> str:
+    """'smtp; 550 5.1.1 ...' -> '550 5.1.1 ...'."""
+    kind, sep, rest = value.partition(";")
+    return rest.strip() if sep and len(kind) < 12 and " " not in kind.strip() else value.strip()

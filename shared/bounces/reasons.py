@@ -1,0 +1,181 @@
+"""From a diagnostic text and a DSN status to a reason word, and from the reason to hard or soft.
+
+Hard means the address itself is dead: the contact is marked faulty at
+once. Everything about the sender (blocked IP, spam verdict, policy), a
+passing state (mailbox full, timeout, greylisting) or the remote system is
+soft, whatever the 5.x.x says — that distinction is the product.
+
+Patterns are checked in order: sender-side and transient reasons first,
+because "550 5.1.1 ... blocked by policy" is a block, not an unknown user.
+"""
+
+from __future__ import annotations
+
+import re
+
+HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved", "notaccept"})
+
+
+def _rx(*parts: str) -> re.Pattern[str]:
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+# (reason, pattern) in priority order: what the sender did wrong and what
+# is passing come before what is wrong with the address.
+REASON_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    # Exchange Online's directory-based edge blocking: the recipient does not exist.
+    ("userunknown", _rx(r"recipient address rejected: access denied")),
+    ("rejected", _rx(
+        r"sender (address|domain|e-?mail)", r"domain of sender", r"\bsender\b.{0,40}\b(rejected|denied|refused|not allowed|unknown|invalid|blocked)",
+        r"(rejected|refused|denied|invalid|unknown|bad).{0,20}\bsender\b", r"mail from.{0,40}(rejected|refused|denied)",
+        r"envelope (sender|from)", r"return[- ]path", r"\bfrom address\b",
+    )),
+    # Our own HELO name refused: about the sending host, not the address.
+    ("blocked", _rx(r"my name was rejected", r"\bhelo\b", r"\behlo\b")),
+    ("authfailure", _rx(r"authentication (checks? )?fail", r"\bspf\b", r"\bdkim\b", r"\bdmarc\b", r"sender policy framework")),
+    ("mailererror", _rx(r"procmail", r"couldn'?t create", r"mailer error", r"command (died|failed)", r"exit(ed)? (code|with|status)",
+                        r"\|\s*/", r"pipe to")),
+    ("networkerror", _rx(r"name server reply", r"host not found, try again", r"temporary (dns|lookup|name ?server) (failure|error)",
+                         r"\bservfail\b", r"dns (query )?timed? ?out")),
+    ("mailboxfull", _rx(
+        r"mailbox (is )?full", r"mail ?box (is )?(over|exceeded)", r"over ?quota", r"quota (exceeded|exceeds|full)",
+        r"exceed(ed|s)? (the |his |her |their )?(storage|mailbox|disk|quota)", r"insufficient (disk )?(storage|space)",
+        r"mailbox (size )?limit", r"disk (is )?full", r"not enough (storage|space)", r"user is over (the )?quota",
+        r"storage (space )?(is )?(full|exceeded)", r"mailfolder is full", r"too much mail data",
+        r"recipient'?s? (mail)?box is full", r"full mailbox", r"mailbox has exceeded",
+        r"number of messages in .{0,30}mailbox exceeded",
+    )),
+    ("exceedlimit", _rx(r"message (size )?exceeds? (the )?(fixed |maximum )?(message )?size", r"message too (big|large)",
+                        r"size exceeds", r"exceeds size limit")),
+    ("virusdetected", _rx(r"\bvirus", r"malware", r"infected")),
+    ("spamdetected", _rx(
+        r"\bspam\b", r"\bspamming\b", r"junk mail", r"content (was )?rejected", r"message content rejected",
+        r"looks like spam", r"bulk mail", r"unsolicited", r"\bUCE\b",
+    )),
+    ("blocked", _rx(
+        r"\bblock(ed|list(ed)?)\b", r"black ?list(ed)?", r"\bdenylist", r"\brbl\b", r"\bdnsbl\b", r"reputation", r"spamhaus",
+        r"spamcop", r"client host .{0,80} rejected", r"access denied", r"connection refused", r"not allowed to send",
+        r"your (ip|host|server|network)", r"rejected by (the )?(recipient )?(server|domain)'?s? policy",
+        r"reverse (dns|lookup)", r"\bptr\b", r"\brdns\b", r"hostname .{0,60} does not resolve",
+    )),
+    ("policyviolation", _rx(r"\bpolicy\b", r"authentication (is )?required", r"not authori[sz]ed",
+                            r"relay(ing)? (access )?denied", r"relay not permitted", r"unable to relay",
+                            r"not permitted to relay", r"we do not relay")),
+    ("toomanyconn", _rx(r"too many (connections|messages|recipients|concurrent)", r"rate limit", r"try again later",
+                        r"temporarily (deferred|rejected|unavailable)", r"greylist", r"graylist", r"throttl")),
+    ("suspend", _rx(
+        r"(account|mailbox|user|address) (is |has been )?(disabled|suspended|inactive|deactivated|locked|frozen|expired|closed)",
+        r"(disabled|suspended|inactive|deactivated|closed) (account|mailbox|user|recipient)",
+        r"mailbox (is )?(temporarily )?(disabled|inactive)", r"not (currently )?active", r"is inactive",
+    )),
+    ("hasmoved", _rx(r"has moved", r"address (has )?changed", r"no longer (at|with|available at) this address",
+                     r"moved to", r"new (e-?mail )?address is")),
+    ("hostunknown", _rx(
+        r"host (or domain name )?(not found|unknown)", r"unknown host", r"domain (name )?(not found|does not exist|unknown)",
+        r"no such domain", r"unrouteable (mail )?domain", r"name service error", r"host not found",
+        r"domain (is )?not (exist|found|reachable)", r"nxdomain", r"no (valid )?(mx|a) (record|host)", r"mx (record )?not found",
+        r"no mx found", r"unknown domain", r"invalid domain", r"domain .{0,60} (does not|doesn't) exist", r"no route to host",
+        r"unroutable address", r"all relevant mx records point to non-existent hosts", r"illegal host/domain name",
+        r"domain is not reachable", r"check the domain",
+    )),
+    ("notaccept", _rx(r"does not accept (e-?)?mail", r"not accepting (any )?mail", r"null mx", r"accepts no mail",
+                      r"no mail(s)? (is )?accepted", r"domain does not receive")),
+    ("userunknown", _rx(
+        r"user(name)? unknown", r"unknown (local[- ])?(user|recipient|address|mailbox|alias|account)",
+        r"no such (user|recipient|mailbox|account|address|local user|person)",
+        r"(user|recipient|mailbox|account|address|alias)\s*(does not|doesn'?t|did not) exist",
+        r"(user|mailbox|recipient|address|account) (was )?not found",
+        r"invalid (recipient|mailbox|user|address|e-?mail address)", r"(recipient|user|mailbox) (is )?(invalid|not valid)",
+        r"not a (valid|known) (user|recipient|mailbox|address)", r"mailbox (is )?unavailable", r"mailbox not available",
+        r"no mailbox", r"address (is )?(rejected|unknown|invalid)", r"recipient (address )?rejected",
+        r"unknown address", r"bad (recipient|destination|address)", r"couldn'?t be found", r"could not be found",
+        r"(email )?(account|address) (that )?you tried to reach does not exist", r"not (a )?(valid|existing) (e-?mail )?(user|address)",
+        r"no (such )?user (here|by that name)", r"user (not|isn'?t) (here|local)", r"undeliverable address",
+        r"recipient unknown", r"is not a known user", r"unknown or illegal alias", r"not listed in",
+        r"no longer (valid|exists|in use)", r"addressee unknown", r"unknown (e-?mail )?name", r"user (is )?(not|no longer) (found|valid)",
+        r"(mailbox|user|address|recipient) (name )?(is )?(not|no longer) (available|valid|existing|recogni[sz]ed)",
+        r"invalid address", r"does not exist", r"doesn'?t exist", r"unknown user", r"non-?existent",
+        r"not our customer", r"account (does not exist|not found)", r"invalid .{0,20}userid", r"no valid recipients",
+        r"name is not recogni[sz]ed",
+    )),
+    ("expired", _rx(r"delivery time expired", r"retry (time(out)?|period) exceeded", r"time(d)? ?out", r"timed out",
+                    r"message expired", r"queue(d)? too long", r"could not be delivered within",
+                    r"has not been delivered .{0,40} days", r"delivery (attempts )?(will continue|has been delayed)",
+                    r"maximum time", r"expired after", r"envelope expired")),
+    ("networkerror", _rx(r"network (error|unreachable)", r"connection (reset|closed|lost)", r"lost connection",
+                         r"too many hops", r"mail loop", r"loops? back", r"routing loop")),
+    ("systemerror", _rx(r"system error", r"internal (server )?error", r"local error", r"temporary (local )?(problem|failure)",
+                        r"server (is )?(busy|unavailable)", r"service (is )?(not )?available", r"resources? (temporarily )?unavailable",
+                        r"i/o error", r"out of memory")),
+]
+
+# DSN status codes (RFC 3463) when no text decides. Only the address-level
+# subjects map to hard reasons.
+STATUS_REASONS: dict[str, str] = {
+    "1.0": "userunknown",  # "other address status": unknown mailbox in practice
+    "1.1": "userunknown",
+    "1.2": "hostunknown",
+    "1.3": "syntaxerror",
+    "1.4": "userunknown",
+    "1.6": "hasmoved",
+    "1.10": "notaccept",
+    "2.0": "suspend",
+    "2.1": "suspend",
+    "2.2": "mailboxfull",
+    "2.3": "exceedlimit",
+    "2.4": "systemerror",
+    "3.0": "systemerror",
+    "3.1": "mailboxfull",
+    "3.4": "exceedlimit",
+    "4.0": "networkerror",
+    "4.1": "networkerror",
+    "4.2": "networkerror",
+    "4.3": "systemerror",
+    "4.4": "hostunknown",
+    "4.6": "networkerror",
+    "4.7": "expired",
+    "5.0": "systemerror",
+    "7.0": "securityerror",
+    "7.1": "rejected",
+    "7.26": "policyviolation",
+}
+
+STATUS_RX = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+SMTP_CODE_RX = re.compile(r"(?<![\d.])([245])\d\d(?![\d.])")
+
+
+def find_status(text: str) -> str | None:
+    m = STATUS_RX.search(text)
+    return m.group(0) if m else None
+
+
+def reason_from_text(text: str) -> str | None:
+    for reason, pattern in REASON_PATTERNS:
+        if pattern.search(text):
+            return reason
+    return None
+
+
+def reason_from_status(status: str | None) -> str | None:
+    if not status:
+        return None
+    cls, _, subject = status.partition(".")
+    if cls == "4":
+        # Temporary by definition; the subject still tells *why*.
+        reason = STATUS_REASONS.get(subject)
+        return reason if reason in ("mailboxfull", "expired", "networkerror", "systemerror") else "expired" if subject == "4.7" else "onhold"
+    return STATUS_REASONS.get(subject)
+
+
+def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = None) -> tuple[str, bool]:
+    """(reason, hard). Text first, then status; hard only for an address-level reason and a permanent failure."""
+    reason = reason_from_text(diagnostic) or reason_from_status(status) or "undefined"
+    temporary = bool(status and status.startswith("4."))
+    if not status:
+        m = SMTP_CODE_RX.search(diagnostic)
+        if m and m.group(1) == "4":
+            temporary = True
+        if permanent_hint is False:
+            temporary = True
+    hard = reason in HARD_REASONS and not temporary
+    return reason, hard
