@@ -1,6 +1,6 @@
 """The bounce classifier: `classify(raw_bytes) -> Verdict`. Pure: no I/O, never raises."""
 
-from .classify import classify
+from .classifier import classify
 from .model import Failure, Verdict
 
 __all__ = ["classify", "Failure", "Verdict"]

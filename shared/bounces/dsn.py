@@ -37,22 +37,33 @@ def address_of(value: str) -> str | None:
 
 def parse_blocks(text: str) -> list[dict[str, str]]:
     """Blank-line separated blocks of `Field: value` lines (with folded continuations)."""
-    blocks: list[dict[str, str]] = []
-    current: dict[str, str] = {}
-    last: str | None = None
+    fields: list[tuple[str, str]] = []
     for line in text.splitlines():
         if not line.strip():
+            fields.append(("", ""))  # a block boundary
+        elif line[0] in " \t" and fields and fields[-1][0]:
+            name, value = fields[-1]
+            fields[-1] = (name, f"{value} {line.strip()}")
+        elif m := _FIELD_RX.match(line):
+            fields.append((m.group(1).lower(), m.group(2).strip()))
+    return split_blocks(fields)
+
+
+def split_blocks(fields: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """Group (name, value) pairs into per-recipient blocks. A boundary is ("", ""), or a
+    second Final-Recipient in one block: some servers forget the blank line between recipients."""
+    blocks: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    for name, value in fields:
+        if not name or (name == "final-recipient" and "final-recipient" in current) or (
+            name == "original-recipient" and "final-recipient" in current and "original-recipient" in current
+        ):
             if current:
                 blocks.append(current)
-            current, last = {}, None
-            continue
-        if line[0] in " \t" and last:
-            current[last] += " " + line.strip()
-            continue
-        m = _FIELD_RX.match(line)
-        if m:
-            last = m.group(1).lower()
-            current[last] = m.group(2).strip()
+            current = {}
+            if not name:
+                continue
+        current.setdefault(name, value)
     if current:
         blocks.append(current)
     return blocks

@@ -35,7 +35,7 @@ DAEMON_LOCALPARTS = re.compile(
 DAEMON_NAMES = re.compile(r"mail ?delivery|mailer|postmaster|delivery (status|subsystem|system)|mail ?system|"
                           r"system administrator|mail administrator|returned mail", re.I)
 BOUNCE_SUBJECT = re.compile(
-    r"undeliver|undelivered|delivery (status )?(notification|failure|failed|report|problem)|returned mail|"
+    r"undeliver|undelivered|delivery (status )?(notification|failure|failed|report|problem|warning)|returned mail|"
     r"failure notice|mail delivery (failed|failure|error|system|subsystem)|non[- ]?deliver|could not be delivered|"
     r"permanent (delivery )?(failure|error)|returned to sender|unable to deliver|message not delivered|"
     r"not delivered|delivery error|mail system error|nondeliverable|\bbounced?\b|warning: could not send|"
@@ -60,22 +60,29 @@ CUT_RX = re.compile(
     r"below this line is a copy of the message|this is a copy of the message|"
     r"(?:the )?original message (?:follows|headers|is attached|text)|original message ?[-=]|"
     r"[-=]+ ?original message|"
-    r"returned message|undelivered message|unsent message|message headers follow|your message (?:reads|follows|was)|"
+    r"returned message|undelivered message|unsent message|message headers follow|your message (?:reads|follows)|"
     r"text of (?:the )?returned message|included is a copy|a copy of the (?:original )?message|"
     r"original text follows|headers of the original message|original message header|"
     r"the (?:text|headers) (?:of|from) (?:the |your )?(?:original |returned )?message|"
     r"message (?:text|content|body) follows|---+ ?message|copy of (?:the |your )?message|original message:|"
-    r"returned (?:mail|content)|content-type: message/rfc822)",
+    r"returned (?:mail|content)|original message details|content-type: message/rfc822)",
     re.I | re.M,
 )
 HEADER_BLOCK_RX = re.compile(r"^(?:Return-Path|Received|Message-I[Dd]|DKIM-Signature|X-Mailer|MIME-Version)[ \t]*:", re.M)
 HEADERISH_LINE = re.compile(r"^\s*(from|to|cc|bcc|reply-to|sender|return-path|message-id|in-reply-to|references|"
                             r"received|delivered-to|x-[\w-]+|envelope-to|subject|date)\s*:", re.I)
+_ADDR = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+(?![A-Za-z0-9_-]|\.[A-Za-z0-9])"
 RECIPIENT_LINE = re.compile(
-    r"^[\s>*•-]*(?:(?:failed|invalid|unknown|original|final)?[ -]?recipient(?:\(s\))?s?\s*:\s*|to\s*:\s*|address(?:es)?\s*:\s*|"
+    r"^[\s>*•\[\"'-]*(?:(?:failed|invalid|unknown|original|final)?[ -]?recipient(?:\(s\))?s?\s*:\s*|to\s*:\s*|address(?:es)?\s*:\s*|"
     r"user\s*:\s*|rcpt to\s*:?\s*|<)?"
-    r"<?([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+)>?"
-    r"\s*(?:[:.,;]|\.\.\.|\(|$)(.*)$", re.I)
+    rf"<?({_ADDR})>?[\]\"']?"
+    r"\s*(?:[:.,;(<\"]|\.\.\.|\s|=20|$)(.*)$", re.I)
+INLINE_RECIPIENT = re.compile(
+    r"(?:deliver(?:ed|y)?|sen[dt]|forward(?:ed)?|reach)\s+(?:of\s+)?(?:(?:your|the|this)\s+(?:message|e-?mail|mail)\s+)?"
+    r"(?:to|for)\s*:?\s*(?:(?:the )?(?:following )?(?:recipient|address|user)s?\b:?\s*)?[\"'<\[]*"
+    rf"({_ADDR})", re.I)
+EXPANDED_FROM = re.compile(rf"\((?:expanded|generated|forwarded|redirected) from:?\s*<?({_ADDR})>?", re.I)
+FROM_BEFORE = re.compile(r"(?:\bfrom|sender)\s*:?\s*[\"'<]*$", re.I)
 LIST_INTRO = re.compile(
     r"(following (e-?mail )?(address|recipient|destination|user)|could not be delivered to|not be delivered to|"
     r"failed to deliver to|delivery to the following|undeliverable to|unable to deliver (your message )?to|"
@@ -98,10 +105,14 @@ def _header(msg: Message, name: str) -> str:
     value = msg.get(name)
     if value is None:
         return ""
+    value = str(value)
+    if any("\udc80" <= ch <= "\udcff" for ch in value):
+        # Raw 8-bit header (no RFC 2047): most often UTF-8.
+        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     try:
-        return str(make_header(decode_header(str(value))))[:2000]
+        return str(make_header(decode_header(value)))[:2000]
     except Exception:
-        return str(value)[:2000]
+        return value[:2000]
 
 
 def _parts(msg: Message) -> list[Message]:
@@ -134,6 +145,11 @@ def _text_of(part: Message) -> str:
         text = payload.decode(charset, errors="replace")
     except (LookupError, TypeError):
         text = payload.decode("utf-8", errors="replace")
+    if "\ufffd" in text and charset != "utf-8":
+        # Mislabelled charsets are common in bounces; UTF-8 is the usual truth.
+        alt = payload.decode("utf-8", errors="replace")
+        if alt.count("\ufffd") < text.count("\ufffd"):
+            text = alt
     return text[:MAX_TEXT]
 
 
@@ -182,11 +198,15 @@ def _classify(raw: bytes) -> Verdict:
     if not fields:
         # Delivery-status fields sent as plain text, or inline in a broken report.
         fields = dsn.recipients(dsn.parse_blocks(text))
-    daemon = _is_daemon(msg, sender) or (msg.get("Return-Path") or "").strip() == "<>"
+    daemon = (
+        _is_daemon(msg, sender)
+        or (msg.get("Return-Path") or "").strip() == "<>"
+        or (msg.get_param("report-type") or "").lower() == "delivery-status"
+    )
     bounce_subject = bool(BOUNCE_SUBJECT.search(subject))
 
     if fields:
-        failed = [f for f in fields if _action(f).startswith(("fail", "bounce", "undeliver"))]
+        failed = [f for f in fields if _action(f).startswith(("fail", "bounce", "undeliver", "expired", "error"))]
         delayed = [f for f in fields if _action(f) == "delayed"]
         if failed:
             verdict.kind = "bounce"
@@ -235,11 +255,10 @@ def _action(f: dsn.RecipientFields) -> str:
 def _status_blocks(part: Message) -> list[dict[str, str]]:
     payload = part.get_payload()
     if isinstance(payload, list):
-        blocks = []
-        for sub in payload:
-            if isinstance(sub, Message):
-                blocks.append({k.lower(): " ".join(str(v).split()) for k, v in sub.items()})
-        return blocks
+        return dsn.split_blocks(
+            [(k.lower(), " ".join(str(v).split())) for sub in payload if isinstance(sub, Message) for k, v in
+             [("", "")] + list(sub.items())]
+        )
     return dsn.parse_blocks(_text_of(part))
 
 
@@ -346,18 +365,26 @@ def _clean(address: str) -> str:
 
 def _from_text(text: str, x_failed: list[str], msg: Message, sender: str) -> list[Failure]:
     own = _own_addresses(msg)
+    to_addresses = {a.lower() for _, a in getaddresses([_header(msg, "To"), _header(msg, "Delivered-To"),
+                                                       _header(msg, "X-Original-To")])}
     candidates: list[str] = []
 
-    def add(address: str, loose: bool) -> None:
+    def add(address: str, line: str, strict: bool) -> None:
         a = _clean(address)
-        if "@" not in a or a in own or a in candidates:
+        if "@" not in a or a in candidates:
             return
-        if loose and DAEMON_LOCALPARTS.match(a.partition("@")[0]):
+        # Our own addresses and daemons only count where the report names them as the failed one.
+        if a in own - {to for to in own if to in to_addresses} or (
+            not strict and (a in own or DAEMON_LOCALPARTS.match(a.partition("@")[0]))
+        ):
             return
+        before = line[: line.lower().find(a)] if a in line.lower() else ""
+        if FROM_BEFORE.search(before):
+            return  # "not accepting mail from x@y", "MAIL FROM:<x@y>": the sender, not a recipient
         candidates.append(a)
 
     for a in x_failed:
-        add(a, False)
+        add(a, "", True)
     if not candidates:
         intro_seen = False
         for line in text.splitlines():
@@ -369,16 +396,30 @@ def _from_text(text: str, x_failed: list[str], msg: Message, sender: str) -> lis
                 continue
             if LIST_INTRO.search(line):
                 intro_seen = True
-            if m and (intro_seen or low.startswith("<") or m.group(2).strip()):
-                add(m.group(1), False)
+            expanded = EXPANDED_FROM.search(line)
+            if expanded:
+                # An alias: the address we mailed is the one it was expanded from.
+                add(expanded.group(1), line, True)
+                continue
+            inline = INLINE_RECIPIENT.search(line)
+            if inline:
+                add(inline.group(1), line, False)
+            if m and (intro_seen or low.startswith(("<", "rcpt to")) or m.group(2).strip()):
+                nxt = EXPANDED_FROM.search(text[text.find(line) + len(line):][:300].split("\n\n")[0])
+                if nxt:
+                    continue  # the next line names the address it was expanded from
+                add(m.group(1), line, intro_seen or (low.startswith("<") and ">:" in line))
                 continue
             if intro_seen:
                 for found in dsn.ADDRESS_RX.findall(line):
-                    if "<" + found in line or line.strip().strip("<>:;,.").lower() == found.lower() or len(line.split()) <= 8:
-                        add(found, True)
+                    if "<" + found in line or line.strip().strip("<>:;,.\"'").lower() == found.lower() or len(line.split()) <= 8:
+                        add(found, line, False)
     if not candidates:
-        for found in dsn.ADDRESS_RX.findall(text):
-            add(found, True)
+        for line in text.splitlines():
+            if CONTACT_LINE.search(line) or HEADERISH_LINE.match(line):
+                continue
+            for found in dsn.ADDRESS_RX.findall(line):
+                add(found, line, False)
         if len(candidates) > 3:
             candidates = []
     permanent_hint = _permanence(text)
