@@ -16,13 +16,44 @@ import re
 HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved", "notaccept"})
 
 
-def _rx(*parts: str) -> re.Pattern[str]:
-    return re.compile("|".join(parts), re.IGNORECASE)
+class _Rule:
+    """An alternation matched against lower-cased text (no IGNORECASE: several times slower), with a
+    cheap gate: when every branch starts with a literal, the regex runs only if one of them occurs."""
+
+    _LITERAL = re.compile(r"(?:\\b)?([a-z0-9][a-z0-9' ,:/-]{2,})")
+    _GROUP = re.compile(r"(?:\\b)?\(([a-z ]+(?:\|[a-z ]+)+)\)(?![?*{])")
+
+    def __init__(self, parts: tuple[str, ...]) -> None:
+        self.pattern = re.compile("|".join(parts))
+        gates: list[str] | None = []
+        for branch in parts:
+            group = self._GROUP.match(branch)
+            if group:  # "(user|mailbox|...) ...": any of the words
+                gates += group.group(1).split("|")
+                continue
+            m = self._LITERAL.match(branch)
+            if not m:
+                gates = None
+                break
+            literal = m.group(1)
+            if branch[m.end():m.end() + 1] in ("?", "*", "{"):
+                literal = literal[:-1]  # the last character is optional
+            gates.append(literal.strip())
+        self.gates = tuple(gates) if gates and all(len(g) >= 2 for g in gates) else None
+
+    def search(self, text: str) -> re.Match[str] | None:
+        if self.gates is not None and not any(g in text for g in self.gates):
+            return None
+        return self.pattern.search(text)
+
+
+def _rx(*parts: str) -> _Rule:
+    return _Rule(parts)
 
 
 # (reason, pattern) in priority order: what the sender did wrong and what
 # is passing come before what is wrong with the address.
-REASON_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+REASON_PATTERNS: list[tuple[str, _Rule]] = [
     # Exchange Online's directory-based edge blocking: the recipient does not exist.
     ("userunknown", _rx(r"recipient address rejected: access denied")),
     ("rejected", _rx(
@@ -34,7 +65,7 @@ REASON_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("blocked", _rx(r"my name was rejected", r"\bhelo\b", r"\behlo\b")),
     ("authfailure", _rx(r"authentication (checks? )?fail", r"\bspf\b", r"\bdkim\b", r"\bdmarc\b", r"sender policy framework")),
     ("mailererror", _rx(r"procmail", r"couldn'?t create", r"mailer error", r"command (died|failed)", r"exit(ed)? (code|with|status)",
-                        r"\|\s*/", r"pipe to")),
+                        r"pipe to")),
     ("networkerror", _rx(r"name server reply", r"host not found, try again", r"temporary (dns|lookup|name ?server) (failure|error)",
                          r"\bservfail\b", r"dns (query )?timed? ?out")),
     ("mailboxfull", _rx(
@@ -50,7 +81,7 @@ REASON_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("virusdetected", _rx(r"\bvirus", r"malware", r"infected")),
     ("spamdetected", _rx(
         r"\bspam\b", r"\bspamming\b", r"junk mail", r"content (was )?rejected", r"message content rejected",
-        r"looks like spam", r"bulk mail", r"unsolicited", r"\bUCE\b",
+        r"looks like spam", r"bulk mail", r"unsolicited", r"\buce\b",
     )),
     ("blocked", _rx(
         r"\bblock(ed|list(ed)?)\b", r"black ?list(ed)?", r"\bdenylist", r"\brbl\b", r"\bdnsbl\b", r"reputation", r"spamhaus",
@@ -89,7 +120,7 @@ REASON_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         r"not a (valid|known) (user|recipient|mailbox|address)", r"mailbox (is )?unavailable", r"mailbox not available",
         r"no mailbox", r"address (is )?(rejected|unknown|invalid)", r"recipient (address )?rejected",
         r"unknown address", r"bad (recipient|destination|address)", r"couldn'?t be found", r"could not be found",
-        r"(email )?(account|address) (that )?you tried to reach does not exist", r"not (a )?(valid|existing) (e-?mail )?(user|address)",
+        r"you tried to reach does not exist", r"not (a )?(valid|existing) (e-?mail )?(user|address)",
         r"no (such )?user (here|by that name)", r"user (not|isn'?t) (here|local)", r"undeliverable address",
         r"recipient unknown", r"is not a known user", r"unknown or illegal alias", r"not listed in",
         r"no longer (valid|exists|in use)", r"addressee unknown", r"unknown (e-?mail )?name", r"user (is )?(not|no longer) (found|valid)",
@@ -140,6 +171,7 @@ STATUS_REASONS: dict[str, str] = {
     "7.26": "policyviolation",
 }
 
+AFTER_DATA = re.compile(r"\bDATA\b|end of data|after data")
 STATUS_RX = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 SMTP_CODE_RX = re.compile(r"(?<![\d.])([245])\d\d(?![\d.])")
 
@@ -149,7 +181,10 @@ def find_status(text: str) -> str | None:
     return m.group(0) if m else None
 
 
+MAX_REASON_TEXT = 2000
+
 def reason_from_text(text: str) -> str | None:
+    text = text[:MAX_REASON_TEXT].lower()
     for reason, pattern in REASON_PATTERNS:
         if pattern.search(text):
             return reason
@@ -177,5 +212,8 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
             temporary = True
         if permanent_hint is False:
             temporary = True
+    if reason == "userunknown" and AFTER_DATA.search(diagnostic):
+        # Refused only once the content was seen: a content filter, not a dead address.
+        reason = "filtered"
     hard = reason in HARD_REASONS and not temporary
     return reason, hard
