@@ -174,6 +174,11 @@ class ReportText:
         intro_seen = False
         low_lines = self.low
         for i, low in enumerate(low_lines):
+            if "@" not in low:
+                # No address here; it may still announce the list that follows.
+                if not intro_seen and LIST_INTRO.search(low):
+                    intro_seen = True
+                continue
             stripped = low.lstrip()
             if HEADERISH_LINE.match(low) and not stripped.startswith("recipient"):
                 continue
@@ -202,7 +207,7 @@ class ReportText:
         if not candidates:
             # Last resort: any address in the report, if there are few.
             for low in low_lines:
-                if CONTACT_LINE.search(low) or HEADERISH_LINE.match(low):
+                if "@" not in low or CONTACT_LINE.search(low) or HEADERISH_LINE.match(low):
                     continue
                 for found in dsn.ADDRESS_RX.findall(low):
                     add(found, low, False)
