@@ -15,6 +15,7 @@ from typing import Any
 
 from ..shared import protocol as P
 from ..shared.client import DEFAULT_TIMEOUT, Client, DaemonUnreachable
+from . import classify as classify_cmd
 from . import output
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -92,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     call = leaf(sub, "call", help="call any method: call METHOD [JSON|-]")
     call.add_argument("method")
     call.add_argument("params", nargs="?", help="JSON object of params, or - to read it from stdin")
+
+    classify = leaf(sub, "classify", help="classify mail files as bounces (no daemon needed)")
+    classify.add_argument("files", nargs="*", metavar="FILE")
+    classify.add_argument("--batch", action="store_true", help="read paths on stdin, write one JSON line each")
 
     accounts = sub.add_parser("accounts", help="list, show, add, edit, rm, approve, reject")
     acc = accounts.add_subparsers(dest="action", required=True)
@@ -208,7 +213,14 @@ def run(args: argparse.Namespace, client: Client) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "classify":  # works on files alone: no daemon
+        if args.batch:
+            return classify_cmd.batch()
+        if not args.files:
+            parser.error("classify needs FILE... or --batch")
+        return classify_cmd.show(args.files, args.json)
     try:
         with Client.connect(args.socket, args.timeout) as client:
             return run(args, client)

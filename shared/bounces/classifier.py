@@ -121,6 +121,9 @@ def _parts(msg: Message) -> list[tuple[Message, str]]:
     while stack and len(out) < MAX_PARTS:
         part, depth = stack.pop()
         ctype = part.get_content_type()
+        if ctype.startswith("multipart/") and not part.is_multipart():
+            # Its boundary never appears (broken or rewritten MIME): read it as one text.
+            ctype = "text/plain"
         out.append((part, ctype))
         if ctype in ORIGINAL_TYPES or ctype in STATUS_TYPES or depth >= MAX_DEPTH:
             continue
@@ -181,8 +184,6 @@ def _classify(raw: bytes) -> Verdict:
     report_type = str(msg.get_param("report-type") or "").lower()
     parts = _parts(msg)
     types = {ctype for _, ctype in parts}
-    # A multipart whose boundary never appears (broken or rewritten MIME) is read as one text.
-    broken = msg.is_multipart() is False and msg.get_content_maintype() == "multipart"
 
     # 1. Spam complaints (RFC 5965 ARF).
     if "message/feedback-report" in types or (
@@ -196,7 +197,7 @@ def _classify(raw: bytes) -> Verdict:
     fields: list[dsn.RecipientFields] = []
     for part in status_parts:
         fields += dsn.recipients(_status_blocks(part))
-    texts = [_text_of(msg)] if broken else _report_texts(parts, msg)
+    texts = _report_texts(parts, msg)
     report = ReportText(cut_original("\n".join(texts)))
     if not fields:
         # Delivery-status fields sent as plain text, or inline in a broken report.
@@ -269,6 +270,7 @@ def _report_texts(parts: list[tuple[Message, str]], msg: Message) -> list[str]:
     if not msg.is_multipart():
         text = _text_of(msg)
         return [_strip_html(text) if parts[0][1] == "text/html" else text]
+    # Every plain part of the report (an HTML twin only when there is no plain one).
     plain = [p for p, ctype in parts if ctype == "text/plain"]
     if plain:
         return [_text_of(p) for p in plain[:4]]

@@ -34,7 +34,7 @@ CUT_RX = re.compile(
     r"text of (?:the )?returned message|included is a copy|a copy of the (?:original )?message|"
     r"original text follows|headers of the original message|original message header|"
     r"the (?:text|headers) (?:of|from) (?:the |your )?(?:original |returned )?message|"
-    r"message (?:text|content|body) follows|---+ ?message|copy of (?:the |your )?message|original message:|"
+    r"message (?:text|content|body) follows|copy of (?:the |your )?message|original message:|"
     r"returned (?:mail|content)|original message details|content-type: message/rfc822)",
     re.I | re.M,
 )
@@ -51,6 +51,9 @@ INLINE_RECIPIENT = re.compile(
     r"(?:deliver(?:ed|y)?|sen[dt]|forward(?:ed)?|reach)\s+(?:of\s+)?(?:(?:your|the|this)\s+(?:message|e-?mail|mail)\s+)?"
     r"(?:to|for)\s*:?\s*(?:(?:the )?(?:following )?(?:recipient|address|user)s?\b:?\s*)?[\"'<\[]*"
     rf"({_ADDR})")
+FAILED_FOR = re.compile(
+    r"(?:was addressed|violation|(?:quota|mailbox) (?:exceeded|full)|over quota|unknown user|user unknown|no such user)"
+    rf"\s*,?\s*(?:for|to)?\s*:?\s*[\"'<]*({_ADDR})")
 EXPANDED_FROM = re.compile(rf"\((?:expanded|generated|forwarded|redirected) from:?\s*<?({_ADDR})>?")
 FROM_BEFORE = re.compile(r"(?:\bfrom|sender)\s*:?\s*[\"'<]*$")
 LIST_INTRO = re.compile(
@@ -192,7 +195,7 @@ class ReportText:
                 # An alias: the address we mailed is the one it was expanded from.
                 add(expanded.group(1), low, True)
                 continue
-            inline = INLINE_RECIPIENT.search(low)
+            inline = INLINE_RECIPIENT.search(low) or FAILED_FOR.search(low)
             if inline:
                 add(inline.group(1), low, False)
             if m and (intro_seen or stripped.startswith(("<", "rcpt to")) or m.group(2).strip()):
@@ -202,15 +205,15 @@ class ReportText:
                 continue
             if intro_seen:
                 for found in dsn.ADDRESS_RX.findall(low):
-                    if "<" + found in low or low.strip().strip("<>:;,.\"'") == found or len(low.split()) <= 8:
+                    if f"<{found}>" in low or low.strip().lstrip("<>:;,.\"'*-[ \t").startswith(found):
                         add(found, low, False)
         if not candidates:
-            # Last resort: any address in the report, if there are few.
+            # Last resort: the one address the report mentions, if it mentions only one.
             for low in low_lines:
                 if "@" not in low or CONTACT_LINE.search(low) or HEADERISH_LINE.match(low):
                     continue
                 for found in dsn.ADDRESS_RX.findall(low):
                     add(found, low, False)
-            if len(candidates) > 3:
+            if len(candidates) > 1:
                 candidates = []
         return candidates

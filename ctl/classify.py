@@ -1,0 +1,74 @@
+"""`mailfleetctl classify`: the bounce classifier on files, with no daemon.
+
+`--batch` speaks the corpus scoring protocol: message paths on stdin, one
+JSON line per path on stdout, in order, flushed as it goes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..shared.bounces import Verdict, classify
+from . import output
+
+# Larger files are read only this far (the classifier reads no further anyway).
+READ_LIMIT = 4 * 1024 * 1024
+
+MARKS_CONTACTS = ("bounce", "delayed")
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(READ_LIMIT)
+
+
+def results(verdict: Verdict) -> list[dict[str, Any]]:
+    if verdict.kind not in MARKS_CONTACTS:
+        return []
+    return [{"address": f.address, "hard": f.hard, "status": f.status, "reason": f.reason} for f in verdict.failures]
+
+
+def batch(stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+    for line in stdin:
+        path = line.rstrip("\r\n")
+        if not path:
+            continue
+        try:
+            verdict = classify(_read(path))
+            record: dict[str, Any] = {"file": path, "results": results(verdict), "kind": verdict.kind}
+        except OSError as exc:
+            record = {"file": path, "error": f"{type(exc).__name__}: {exc.strerror or exc}"}
+        stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    stdout.flush()
+    return 0
+
+
+def show(paths: list[str], as_json: bool) -> int:
+    rows: list[dict[str, Any]] = []
+    failed = False
+    for path in paths:
+        try:
+            verdict = classify(_read(path))
+        except OSError as exc:
+            print(f"mailfleetctl: {path}: {exc.strerror or exc}", file=sys.stderr)
+            failed = True
+            continue
+        if as_json:
+            print(json.dumps({"file": path, **verdict.to_json()}, ensure_ascii=False))
+            continue
+        name = Path(path).name
+        if not verdict.failures:
+            rows.append({"file": name, "kind": verdict.kind, "address": "-", "verdict": "-"})
+        for f in verdict.failures:
+            rows.append({
+                "file": name, "kind": verdict.kind, "address": f.address,
+                "verdict": "HARD" if f.hard else "soft", "status": f.status, "reason": f.reason,
+                "diagnostic": f.diagnostic,
+            })
+    if rows:
+        print(output.table(rows, [("file", "FILE"), ("kind", "KIND"), ("address", "ADDRESS"), ("verdict", "VERDICT"),
+                                  ("status", "STATUS"), ("reason", "REASON"), ("diagnostic", "DIAGNOSTIC")]))
+    return 1 if failed else 0
