@@ -1,0 +1,235 @@
+"""Real mail servers on 127.0.0.1 for tests and benchmarks: private instances, own ports and dirs.
+
+See ../shared/TESTING.md for what each needed on these machines.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def _chown_tree(path: Path, user: str) -> None:
+    entry = pwd.getpwnam(user)
+    for root, dirs, files in os.walk(path):
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+        for name in files:
+            os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
+
+
+class Dovecot:
+    """A private Dovecot serving IMAP and POP3 (optionally IMAPS/POP3S) for users in a passwd-file."""
+
+    def __init__(self, root: Path, *, cert: Path | None = None, key: Path | None = None) -> None:
+        self.root = root
+        self.imap_port = free_port()
+        self.pop3_port = free_port()
+        self.imaps_port = free_port() if cert else 0
+        self.pop3s_port = free_port() if cert else 0
+        self.cert, self.key = cert, key
+        self.mail = root / "mail"
+        self.config = root / "dovecot.conf"
+        self.passwd = root / "passwd"
+        self.users: dict[str, str] = {}
+
+    def add_user(self, user: str, password: str) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.users[user] = password
+        self.passwd.write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self.users.items()))
+
+    def start(self) -> "Dovecot":
+        for sub in ("run", "state", "mail"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o755)
+        _chown_tree(self.mail, "dovecot")
+        if not self.passwd.exists():
+            self.passwd.write_text("")
+        ssl = (
+            f"ssl = yes\nssl_cert = <{self.cert}\nssl_key = <{self.key}\n" if self.cert else "ssl = no\n"
+        )
+        self.config.write_text(f"""
+base_dir = {self.root}/run
+state_dir = {self.root}/state
+log_path = {self.root}/dovecot.log
+listen = 127.0.0.1
+protocols = imap pop3
+mail_location = maildir:{self.mail}/%u
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = 1
+{ssl}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {self.passwd}
+}}
+userdb {{
+  driver = static
+  args = uid=dovecot gid=dovecot home={self.mail}/%u
+}}
+protocol imap {{
+  mail_max_userip_connections = 100
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    port = {self.imap_port}
+  }}
+  inet_listener imaps {{
+    port = {self.imaps_port}
+  }}
+}}
+service pop3-login {{
+  chroot =
+  inet_listener pop3 {{
+    port = {self.pop3_port}
+  }}
+  inet_listener pop3s {{
+    port = {self.pop3s_port}
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+""")
+        # No pipes: the daemon would inherit them and run() would wait for their end forever.
+        with open(self.root / "start.log", "ab") as log:
+            subprocess.run(["dovecot", "-c", str(self.config)], check=True, stdout=log, stderr=log,
+                           stdin=subprocess.DEVNULL)
+        wait_for_port(self.imap_port)
+        wait_for_port(self.pop3_port)
+        return self
+
+    def stop(self) -> None:
+        subprocess.run(["doveadm", "-c", str(self.config), "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.imap_port), timeout=0.2):
+                    pass
+            except OSError:
+                return
+            time.sleep(0.02)
+
+    def imap(self, user: str) -> imaplib.IMAP4:
+        conn = imaplib.IMAP4("127.0.0.1", self.imap_port)
+        conn.login(user, self.users[user])
+        return conn
+
+    def append(self, user: str, raw: bytes, folder: str = "INBOX", flags: str = "") -> None:
+        conn = self.imap(user)
+        try:
+            if folder != "INBOX":
+                conn.create(folder)
+            typ, _ = conn.append(folder, flags or None, None, raw)
+            assert typ == "OK"
+        finally:
+            conn.logout()
+
+    def messages(self, user: str, folder: str = "INBOX") -> list[tuple[bytes, bytes]]:
+        """(flags, raw) of every message, read with PEEK so nothing changes."""
+        conn = self.imap(user)
+        try:
+            conn.select(folder, readonly=True)
+            typ, data = conn.uid("SEARCH", "ALL")
+            uids = data[0].split()
+            out = []
+            for uid in uids:
+                typ, fetched = conn.uid("FETCH", uid, "(FLAGS BODY.PEEK[])")
+                meta, raw = fetched[0]
+                out.append((meta, raw))
+            return out
+        finally:
+            conn.logout()
+
+    def log(self) -> str:
+        path = self.root / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+class Postfix:
+    """A private Postfix that delivers bounces@DOMAIN into a Dovecot Maildir and bounces unknown users there."""
+
+    def __init__(self, root: Path, dovecot: Dovecot, domain: str = "bounce.test", user: str = "bounces") -> None:
+        self.root = root
+        self.dovecot = dovecot
+        self.domain = domain
+        self.user = user
+        self.port = free_port()
+
+    def start(self) -> "Postfix":
+        self.root.mkdir(parents=True, exist_ok=True)
+        queue, data = self.root / "queue", self.root / "data"
+        for d in (queue, data):
+            d.mkdir(exist_ok=True)
+        os.chmod(self.root, 0o755)
+        shutil.chown(data, "postfix")
+        dove = pwd.getpwnam("dovecot")
+        (self.root / "main.cf").write_text(f"""
+compatibility_level = 3.6
+queue_directory = {queue}
+data_directory = {data}
+mail_owner = postfix
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+myhostname = mx.{self.domain}
+mydestination =
+mynetworks = 127.0.0.0/8
+smtpd_reject_unlisted_recipient = no
+virtual_mailbox_domains = {self.domain}
+virtual_mailbox_base = {self.dovecot.mail}
+virtual_mailbox_maps = inline:{{ {self.user}@{self.domain}={self.user}@{self.domain}/ }}
+virtual_uid_maps = static:{dove.pw_uid}
+virtual_gid_maps = static:{dove.pw_gid}
+alias_maps =
+alias_database =
+maillog_file = {self.root}/maillog
+maillog_file_prefixes = /var, /dev/stdout, {self.root}
+smtputf8_enable = no
+""")
+        master = Path("/etc/postfix/master.cf").read_text().splitlines()
+        lines = []
+        for line in master:
+            if line.startswith("smtp ") and " inet " in line:
+                parts = line.split()
+                parts[0] = f"127.0.0.1:{self.port}"
+                parts[4] = "n"
+                line = "  ".join(parts)
+            lines.append(line)
+        (self.root / "master.cf").write_text("\n".join(lines) + "\n")
+        with open(self.root / "start.log", "ab") as log:
+            proc = subprocess.run(["postfix", "-c", str(self.root), "start"], stdout=log, stderr=log,
+                                  stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            raise RuntimeError(f"postfix did not start: {(self.root / 'start.log').read_text()}")
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        subprocess.run(["postfix", "-c", str(self.root), "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def log(self) -> str:
+        path = self.root / "maillog"
+        return path.read_text(errors="replace") if path.exists() else ""
