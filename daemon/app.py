@@ -18,6 +18,7 @@ from ..shared.paths import Paths
 from . import lifecycle, methods
 from .config import Config
 from .identity import Caller, Identities
+from .mailbox.reader import Poller
 from .rpc import Call, Dispatcher
 from .secrets import SecretBox
 from .server import EventPublisher, RpcServer
@@ -41,6 +42,7 @@ class App:
         self._server: RpcServer | None = None
         self._events: EventPublisher | None = None
         self._stop: asyncio.Event | None = None
+        self.poller: Poller | None = None
 
     async def start(self) -> None:
         daemon_cfg = self.config.daemon
@@ -61,12 +63,19 @@ class App:
             max_concurrent=daemon_cfg.max_concurrent_requests,
         )
         lifecycle.open_sockets(self.paths, daemon_cfg.socket_group)
+        self.poller = Poller(self)
+        self.poller.start()
         self._server.start()
         self.started_at = utcnow()
         log.info("mailfleetd %s mode, pid %d, serving %s", self.paths.mode, self.pid, self.paths.rpc_endpoint)
 
     async def _handle(self, payload: bytes, caller: Caller) -> bytes | None:
         return await self.dispatcher.handle(payload, Call(self, caller))
+
+    def accounts_changed(self) -> None:
+        """Mailbox settings may have changed: the poll schedule looks again."""
+        if self.poller is not None:
+            self.poller.wake()
 
     def request_stop(self, why: str = "") -> None:
         if self._stop is not None and not self._stop.is_set():
@@ -85,9 +94,15 @@ class App:
             await self.shutdown()
 
     async def shutdown(self) -> None:
+        log.debug("shutdown: server")
         if self._server is not None:
             await self._server.stop(self.config.daemon.shutdown_grace)
             self._server = None
+        log.debug("shutdown: poller")
+        if self.poller is not None:
+            await self.poller.stop(self.config.daemon.shutdown_grace)
+            self.poller = None
+        log.debug("shutdown: db")
         if self._events is not None:
             self._events.close()
             self._events = None

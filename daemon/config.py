@@ -38,9 +38,34 @@ class AdminsSection:
 
 
 @dataclass
+class PollSection:
+    # Mailboxes read at once; more wait their turn.
+    concurrency: int = 4
+    # Messages larger than this are skipped (noted, never fetched whole).
+    max_message_bytes: int = 10 * 1024 * 1024
+    # Seconds a mailbox server gets for each step before the round fails.
+    timeout: float = 30.0
+    # Each account's poll_interval varies by this fraction, so mailboxes are not read in lockstep.
+    jitter: float = 0.1
+    # After failures, wait poll_interval * 2^failures, at most this long.
+    max_backoff: int = 3600
+
+
+@dataclass
+class BouncesSection:
+    # Soft bounces within soft_window_days that make a contact faulty.
+    soft_threshold: int = 3
+    soft_window_days: int = 7
+    # How much of each bounce message is kept for people to read.
+    raw_cap_bytes: int = 64 * 1024
+
+
+@dataclass
 class Config:
     daemon: DaemonSection = field(default_factory=DaemonSection)
     admins: AdminsSection = field(default_factory=AdminsSection)
+    poll: PollSection = field(default_factory=PollSection)
+    bounces: BouncesSection = field(default_factory=BouncesSection)
     path: Path | None = None
 
 
@@ -112,3 +137,13 @@ def _check_values(config: Config, path: Path, text: str) -> None:
         fail("daemon", "max_concurrent_requests", "must be at least 1")
     if config.daemon.shutdown_grace < 0:
         fail("daemon", "shutdown_grace", "must not be negative")
+    if config.poll.concurrency < 1:
+        fail("poll", "concurrency", "must be at least 1")
+    if config.poll.timeout <= 0:
+        fail("poll", "timeout", "must be positive")
+    if not 0 <= config.poll.jitter < 1:
+        fail("poll", "jitter", "must be 0 to 0.99")
+    if config.bounces.soft_threshold < 1:
+        fail("bounces", "soft_threshold", "must be at least 1")
+    if config.bounces.soft_window_days < 1:
+        fail("bounces", "soft_window_days", "must be at least 1")

@@ -84,6 +84,7 @@ class RpcServer:
         if self._receiving:
             self._receiving.cancel()
             await asyncio.gather(self._receiving, return_exceptions=True)
+        log.debug("receiving stopped; %d in flight", len(self._inflight))
         if self._inflight:
             done, pending = await asyncio.wait(set(self._inflight), timeout=grace)
             for task in pending:

@@ -279,3 +279,63 @@ class AccountSummary(BaseModel):
     status_detail: str
     shared: bool
     owner: str
+
+
+# --- contacts, bounces, events ---------------------------------------------
+
+ContactEmail = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(check_no_control)]
+Limit = Annotated[int, AfterValidator(check_range(1, 1000))]
+Offset = Annotated[int, AfterValidator(check_range(0, 2**31))]
+
+
+class ContactsImportParams(Strict):
+    csv: Annotated[str, Field(max_length=8 * 1024 * 1024)] = Field(
+        description="CSV text; the header row names the columns: an email column, every other one a detail"
+    )
+    first_row: Annotated[int, AfterValidator(check_range(1, 2**31))] = Field(
+        2, description="line number of the first data row, for error messages when a file is sent in chunks"
+    )
+
+
+class ContactsListParams(Strict):
+    query: Annotated[str, Field(max_length=200), AfterValidator(check_no_control)] = ""
+    status: Literal["active", "faulty"] | None = None
+    offset: Offset = 0
+    limit: Limit = 50
+
+
+class ContactParams(Strict):
+    email: ContactEmail
+
+
+class ContactUpdateParams(Strict):
+    email: ContactEmail
+    status: Literal["active", "faulty"] | None = Field(None, description="admins only")
+    details: dict[Annotated[str, Field(min_length=1, max_length=64)], str | None] | None = Field(
+        None, description="merged into the details; a null value removes that detail"
+    )
+
+
+class BouncesListParams(Strict):
+    contact: ContactEmail | None = None
+    account_id: AccountId | None = None
+    hard: bool | None = None
+    offset: Offset = 0
+    limit: Limit = 50
+
+
+class BounceParams(Strict):
+    id: AccountId
+
+
+class EventsListParams(Strict):
+    since: Offset = Field(0, description="events with a larger seq than this")
+    type: Annotated[str, Field(max_length=64), AfterValidator(check_no_control)] = Field(
+        "", description="type prefix, e.g. 'bounce.' or 'account.status'"
+    )
+    limit: Limit = 100
+
+
+class HeadersParams(Strict):
+    id: AccountId
+    contact: ContactEmail

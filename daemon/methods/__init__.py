@@ -1,6 +1,6 @@
 """Every method the daemon serves, registered here and only here."""
 
-from . import accounts, discover, system
+from . import accounts, bounces, contacts, discover, system
 
 ALL = (
     system.ping,
@@ -12,5 +12,14 @@ ALL = (
     accounts.delete,
     accounts.approve,
     accounts.reject,
+    bounces.poll,
+    bounces.headers,
+    contacts.import_,
+    contacts.list_,
+    contacts.get,
+    contacts.update,
+    bounces.list_,
+    bounces.get,
+    bounces.events,
     discover.discover,
 )

@@ -30,14 +30,14 @@ from ..storage import accounts as store
 from ..storage.db import Tx, utcnow
 
 
-def _visible(call: Call, row: sqlite3.Row | None, account_id: int) -> sqlite3.Row:
+def visible_account(call: Call, row: sqlite3.Row | None, account_id: int) -> sqlite3.Row:
     if row is None or not call.caller.can_see(row["owner"], bool(row["shared"])):
         raise P.not_found(f"account {account_id}")
     return row
 
 
 async def _load_for_write(tx: Tx, call: Call, account_id: int) -> sqlite3.Row:
-    return _visible(call, await store.get(tx.conn, account_id), account_id)
+    return visible_account(call, await store.get(tx.conn, account_id), account_id)
 
 
 async def _reply(tx: Tx, call: Call, account_id: int) -> dict[str, Any]:
@@ -64,7 +64,7 @@ async def list_(call: Call, params: ListParams) -> dict:
 @rpc_method("accounts.get", IdParams)
 async def get(call: Call, params: IdParams) -> dict:
     """One account with every field; passwords appear only as password_set."""
-    row = _visible(call, await store.get(call.app.db.read, params.id), params.id)
+    row = visible_account(call, await store.get(call.app.db.read, params.id), params.id)
     return records.to_wire(row, call.app.secrets)
 
 
@@ -89,6 +89,7 @@ async def create(call: Call, params: dict) -> dict:
             raise P.conflict(f"an account for {account.email} already exists") from None
         reply = await _reply(tx, call, account_id)
         await tx.event("account.created", records.event_data(reply))
+    call.app.accounts_changed()
     return reply
 
 
@@ -144,6 +145,7 @@ async def update(call: Call, params: dict) -> dict:
             raise P.conflict(f"an account for {account.email} already exists") from None
         reply = await _reply(tx, call, account_id)
         await tx.event("account.updated", records.event_data(reply))
+    call.app.accounts_changed()
     return reply
 
 
@@ -156,6 +158,7 @@ async def delete(call: Call, params: IdParams) -> dict:
             raise P.forbidden("only the owner or an admin can delete this account")
         await store.delete(tx.conn, params.id)
         await tx.event("account.deleted", records.event_data(row))
+    call.app.accounts_changed()
     return {"deleted": params.id}
 
 

@@ -116,7 +116,95 @@ async def m002_events(conn: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_accounts, m002_events]
+async def m003_contacts_and_bounces(conn: aiosqlite.Connection) -> None:
+    await _run(
+        conn,
+        # email_key is the address lower-cased: unique case-insensitively, the spelling kept in email.
+        """
+        CREATE TABLE contacts (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL,
+            email_key TEXT NOT NULL UNIQUE,
+            details TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'faulty')),
+            status_reason TEXT NOT NULL DEFAULT '',
+            hard_bounces INTEGER NOT NULL DEFAULT 0,
+            soft_bounces INTEGER NOT NULL DEFAULT 0,
+            last_bounce_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX contacts_status ON contacts (status, email_key)",
+        # Every bounce, kept so a person can see why a contact was marked.
+        # (account, message_key, recipient) is unique: a message is counted once per recipient.
+        """
+        CREATE TABLE bounces (
+            id INTEGER PRIMARY KEY,
+            account_id INTEGER REFERENCES accounts (id) ON DELETE SET NULL,
+            message_key TEXT NOT NULL,
+            message_id TEXT,
+            recipient TEXT NOT NULL,
+            contact_id INTEGER REFERENCES contacts (id) ON DELETE SET NULL,
+            hard INTEGER NOT NULL CHECK (hard IN (0, 1)),
+            kind TEXT NOT NULL,
+            status TEXT,
+            reason TEXT NOT NULL,
+            diagnostic TEXT NOT NULL DEFAULT '',
+            raw BLOB,
+            raw_truncated INTEGER NOT NULL DEFAULT 0,
+            received_at TEXT NOT NULL,
+            UNIQUE (account_id, message_key, recipient)
+        )
+        """,
+        "CREATE INDEX bounces_contact ON bounces (contact_id, received_at)",
+        "CREATE INDEX bounces_recipient ON bounces (recipient)",
+        "CREATE INDEX bounces_account ON bounces (account_id, id)",
+        # Every message read, bounce or not: the Message-ID (or a hash of the message) keeps a
+        # message from being counted twice even when the server renumbers it (new UIDVALIDITY).
+        """
+        CREATE TABLE seen_messages (
+            account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            message_key TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (account_id, message_key)
+        ) WITHOUT ROWID
+        """,
+        # Where reading stopped, per account: IMAP UIDVALIDITY + last UID.
+        """
+        CREATE TABLE mailbox_state (
+            account_id INTEGER PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+            uidvalidity INTEGER,
+            last_uid INTEGER NOT NULL DEFAULT 0,
+            last_poll_at TEXT,
+            last_ok_at TEXT,
+            last_error TEXT NOT NULL DEFAULT '',
+            failures INTEGER NOT NULL DEFAULT 0,
+            last_counts TEXT NOT NULL DEFAULT '{}'
+        )
+        """,
+        # POP3 has no UIDs that grow: the UIDLs already read.
+        """
+        CREATE TABLE pop3_seen (
+            account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            uidl TEXT NOT NULL,
+            PRIMARY KEY (account_id, uidl)
+        ) WITHOUT ROWID
+        """,
+        # Bounce messages committed but not yet deleted on the server (a crash in between
+        # leaves them here; the next round deletes them before reading on).
+        """
+        CREATE TABLE pending_deletes (
+            account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            ref TEXT NOT NULL,
+            PRIMARY KEY (account_id, ref)
+        ) WITHOUT ROWID
+        """,
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_accounts, m002_events, m003_contacts_and_bounces]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

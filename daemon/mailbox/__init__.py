@@ -1,0 +1,1 @@
+"""Reading incoming mailboxes: the protocol sessions, one round, and the schedule."""

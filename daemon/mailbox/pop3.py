@@ -1,0 +1,91 @@
+"""A POP3 round's conversation (stdlib poplib, run in a worker thread).
+
+POP3 has no flags: reading marks nothing. UIDL names each message; DELE
+takes effect at QUIT, after the round's results are committed.
+"""
+
+from __future__ import annotations
+
+import poplib
+
+from .session import Fetched, IncomingSettings, MailboxError, describe, tls_context
+
+
+class Pop3Mailbox:
+    def __init__(self, settings: IncomingSettings) -> None:
+        self.s = settings
+        self.conn: poplib.POP3 | None = None
+        self.numbers: dict[str, int] = {}  # UIDL -> message number in this session
+        self.sizes: dict[int, int] = {}
+
+    def open(self) -> None:
+        s = self.s
+        try:
+            if s.ssl:
+                self.conn = poplib.POP3_SSL(s.host, s.port, timeout=s.timeout, context=tls_context(s.verify_tls))
+            else:
+                self.conn = poplib.POP3(s.host, s.port, timeout=s.timeout)
+        except Exception as exc:
+            raise MailboxError("connect", f"{s.host}:{s.port}: {describe(exc)}") from None
+        try:
+            self.conn.user(s.user)
+            self.conn.pass_(s.password)
+        except poplib.error_proto as exc:
+            raise MailboxError("login", f"the server refused the user name or password ({describe(exc)})") from None
+        except Exception as exc:
+            raise MailboxError("login", describe(exc)) from None
+        try:
+            _, listing, _ = self.conn.uidl()
+            _, sizes, _ = self.conn.list()
+        except Exception as exc:
+            raise MailboxError("list", describe(exc)) from None
+        for line in listing:
+            num, _, uidl = line.decode("ascii", "replace").partition(" ")
+            self.numbers[uidl.strip()] = int(num)
+        for line in sizes:
+            num, _, size = line.decode("ascii", "replace").partition(" ")
+            self.sizes[int(num)] = int(size.split()[0]) if size.split() else 0
+
+    def uidls(self) -> list[str]:
+        return list(self.numbers)
+
+    def fetch(self, uidls: list[str]) -> list[Fetched]:
+        assert self.conn is not None
+        out = []
+        for uidl in uidls[: self.s.batch_size]:
+            num = self.numbers[uidl]
+            item = Fetched(uidl, self.sizes.get(num, 0))
+            if item.size <= self.s.max_message_bytes:
+                try:
+                    _, lines, _ = self.conn.retr(num)
+                except Exception as exc:
+                    raise MailboxError("fetch", describe(exc)) from None
+                item.raw = b"\r\n".join(lines) + b"\r\n"
+                item.classify()
+            out.append(item)
+        return out
+
+    def delete(self, refs: list[str]) -> int:
+        """DELE these UIDLs; they go at QUIT (close)."""
+        assert self.conn is not None
+        count = 0
+        for uidl in refs:
+            num = self.numbers.get(uidl)
+            if num is None:
+                continue  # already gone
+            try:
+                self.conn.dele(num)
+            except Exception as exc:
+                raise MailboxError("delete", describe(exc)) from None
+            count += 1
+        return count
+
+    def close(self) -> None:
+        """QUIT: commits the DELEs. Without it (a crash) the server keeps every message."""
+        if self.conn is None:
+            return
+        try:
+            self.conn.quit()
+        except Exception:
+            pass
+        self.conn = None

@@ -1,0 +1,84 @@
+"""What both protocol sessions share: settings, errors, fetched messages.
+
+Sessions are blocking (imaplib, poplib) and run in a worker thread: the
+stdlib IMAP client fetches about ten times faster than aioimaplib here
+(bench/poll.py), and a round is one thread doing one conversation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ssl
+from dataclasses import dataclass, field
+
+from ...shared.bounces import Verdict, classify
+
+
+class MailboxError(Exception):
+    """A round failed at `step`; the message says why in words a sysadmin can act on."""
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(f"{step}: {message}")
+        self.step = step
+        self.message = message
+
+
+@dataclass(frozen=True)
+class IncomingSettings:
+    protocol: str
+    host: str
+    port: int
+    user: str
+    password: str = field(repr=False)
+    ssl: bool
+    verify_tls: bool
+    folder: str
+    batch_size: int
+    timeout: float
+    max_message_bytes: int
+
+
+@dataclass
+class Fetched:
+    """One message of a round: where it is on the server, and what it is."""
+
+    ref: str  # IMAP UID or POP3 UIDL: what a delete needs
+    size: int
+    raw: bytes | None = None  # None: skipped (too big)
+    verdict: Verdict | None = None
+
+    @property
+    def key(self) -> str:
+        """What makes a message the same message, even if the server renumbers it."""
+        mid = self.verdict.message_id if self.verdict else None
+        if mid:
+            return "mid:" + mid.strip("<> \t")[:400]
+        return "sha:" + hashlib.sha256(self.raw or self.ref.encode()).hexdigest()[:40]
+
+    def classify(self) -> None:
+        if self.raw is not None:
+            self.verdict = classify(self.raw)
+
+
+def tls_context(verify: bool) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    if not verify:  # the user turned verification off for this one account
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as a sentence: never a bare 'timed out'."""
+    if isinstance(exc, TimeoutError) or "timed out" in str(exc):
+        return "the server did not answer in time"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (is the port right, is the server running?)"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed: {exc.reason or exc}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc) or type(exc).__name__
+    return text.decode(errors="replace") if isinstance(text, bytes) else text

@@ -1,0 +1,100 @@
+"""bounces.*, events.list, accounts.poll and accounts.headers: what reading mailboxes produced."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ...shared import protocol as P
+from ...shared.headers import sender_headers
+from ...shared.models import BounceParams, BouncesListParams, EventsListParams, HeadersParams, IdParams
+from .. import records
+from ..rpc import Call, rpc_method
+from ..storage import accounts as account_store
+from ..storage import bounces as store
+from ..storage import contacts as contact_store
+from ..storage import events as event_store
+from .accounts import visible_account
+
+
+async def visible_account_ids(call: Call) -> list[int] | None:
+    """None for admins (everything); else the ids of the caller's own and shared accounts."""
+    if call.caller.admin:
+        return None
+    rows = await call.app.db.read.execute_fetchall(
+        "SELECT id FROM accounts WHERE owner = ? OR shared = 1", (call.caller.user,)
+    )
+    return [r[0] for r in rows]
+
+
+def bounce_summary(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "account_id": row["account_id"],
+        "message_id": row["message_id"],
+        "recipient": row["recipient"],
+        "contact": row["contact_id"] is not None,
+        "hard": bool(row["hard"]),
+        "kind": row["kind"],
+        "status": row["status"],
+        "reason": row["reason"],
+        "diagnostic": row["diagnostic"],
+        "received_at": row["received_at"],
+    }
+
+
+@rpc_method("bounces.list", BouncesListParams)
+async def list_(call: Call, params: BouncesListParams) -> dict:
+    """Bounces, newest first: all, or for one contact, one account, hard or soft."""
+    contact_id = None
+    if params.contact:
+        contact = await contact_store.get(call.app.db.read, params.contact.strip().lower())
+        if contact is None:
+            return {"total": 0, "offset": params.offset, "items": []}
+        contact_id = contact["id"]
+    accounts = await visible_account_ids(call)
+    if params.account_id is not None:
+        if accounts is not None and params.account_id not in accounts:
+            raise P.not_found(f"account {params.account_id}")
+        accounts = [params.account_id]
+    total, rows = await store.list_(call.app.db.read, contact_id=contact_id, account_ids=accounts, hard=params.hard,
+                                    offset=params.offset, limit=params.limit)
+    return {"total": total, "offset": params.offset, "items": [bounce_summary(r) for r in rows]}
+
+
+@rpc_method("bounces.get", BounceParams)
+async def get(call: Call, params: BounceParams) -> dict:
+    """One bounce with the message as received (capped)."""
+    row = await store.get(call.app.db.read, params.id)
+    accounts = await visible_account_ids(call)
+    if row is None or (accounts is not None and row["account_id"] not in accounts):
+        raise P.not_found(f"bounce {params.id}")
+    raw = row["raw"] or b""
+    return {**bounce_summary(row), "raw": raw.decode("utf-8", "replace"), "raw_truncated": bool(row["raw_truncated"])}
+
+
+@rpc_method("events.list", EventsListParams)
+async def events(call: Call, params: EventsListParams) -> dict:
+    """Stored events after `since`, oldest first: what a subscriber missed while away."""
+    rows = await event_store.since(call.app.db.read, params.since, params.type, params.limit,
+                                   viewer=None if call.caller.admin else call.caller.user)
+    items = [{"seq": r["seq"], "time": r["time"], "type": r["type"], **json.loads(r["data"])} for r in rows]
+    return {"items": items, "last_seq": items[-1]["seq"] if items else params.since}
+
+
+@rpc_method("accounts.poll", IdParams)
+async def poll(call: Call, params: IdParams) -> dict:
+    """Read the account's incoming mailbox now; the round's counts (or its error)."""
+    row = visible_account(call, await account_store.get(call.app.db.read, params.id), params.id)
+    if row["kind"] != "own" or not row["incoming_protocol"]:
+        raise P.conflict("this account has no incoming mailbox to read")
+    return await call.app.poller.poll_now(params.id)
+
+
+@rpc_method("accounts.headers", HeadersParams)
+async def headers(call: Call, params: HeadersParams) -> dict:
+    """The From and Reply-To this contact gets from this account (its details fill the names)."""
+    row = visible_account(call, await account_store.get(call.app.db.read, params.id), params.id)
+    contact = await contact_store.get(call.app.db.read, params.contact.strip().lower())
+    details = json.loads(contact["details"]) if contact else {}
+    return {**sender_headers(records.to_wire(row, call.app.secrets), details), "contact_known": contact is not None}

@@ -1,0 +1,167 @@
+"""contacts.*: import from CSV, search, read with bounces, update.
+
+Contacts belong to the organisation, not to one user: everyone sees them;
+only admins change a contact's status (clearing `faulty` keeps its history).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+
+from ...shared import protocol as P
+from ...shared.models import ContactParams, ContactsImportParams, ContactsListParams, ContactUpdateParams
+from ..rpc import Call, rpc_method
+from ..storage import bounces as bounce_store
+from ..storage import contacts as store
+from ..storage.db import utcnow
+from .bounces import bounce_summary, visible_account_ids
+
+EMAIL_HEADERS = ("email", "e-mail", "email address", "e-mail address", "mail", "address")
+# Plain ASCII addresses are checked with this (1,000,000 rows must import in seconds);
+# anything else goes through email-validator.
+_ASCII_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+MAX_REPORTED = 20
+
+
+def valid_email(value: str) -> str | None:
+    value = value.strip()
+    if len(value) > 254:
+        return None
+    if _ASCII_EMAIL.match(value) and ".." not in value and not value.startswith("."):
+        return value
+    if value.isascii():
+        return None
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+def parse_csv(text: str, first_row: int) -> tuple[dict[str, tuple[str, dict[str, str]]], list[dict[str, Any]], int]:
+    """Rows by address key (a later row for the same address merges into the earlier), rejected rows, rejected count."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise P.invalid_params({"csv": "empty: the first row must name the columns"}) from None
+    except csv.Error as exc:
+        raise P.invalid_params({"csv": f"not CSV: {exc}"}) from None
+    names = [h.strip() for h in header]
+    lowered = [n.lower() for n in names]
+    email_col = next((i for i, n in enumerate(lowered) if n in EMAIL_HEADERS), None)
+    if email_col is None:
+        raise P.invalid_params({"csv": f"no email column in the header row (one of: {', '.join(EMAIL_HEADERS)})"})
+    if any(not n for i, n in enumerate(names) if i != email_col):
+        raise P.invalid_params({"csv": "every column needs a name in the header row"})
+    rows: dict[str, tuple[str, dict[str, str]]] = {}
+    errors: list[dict[str, Any]] = []
+    rejected = 0
+    line = first_row
+    try:
+        for line, record in enumerate(reader, start=first_row):
+            if not any(cell.strip() for cell in record):
+                continue
+            if len(record) != len(names):
+                why = f"{len(record)} fields, the header has {len(names)}"
+            else:
+                address = valid_email(record[email_col])
+                why = "" if address else f"not a valid email address: {record[email_col][:80]!r}"
+            if why:
+                rejected += 1
+                if len(errors) < MAX_REPORTED:
+                    errors.append({"row": line, "why": why})
+                continue
+            details = {n: v for i, (n, v) in enumerate(zip(names, record)) if i != email_col and v != ""}
+            key = address.lower()
+            if key in rows:
+                rows[key][1].update(details)
+            else:
+                rows[key] = (address, details)
+    except csv.Error as exc:
+        raise P.invalid_params({"csv": f"line {line + 1}: {exc}"}) from None
+    return rows, errors, rejected
+
+
+def contact_json(row: Any) -> dict[str, Any]:
+    return {
+        "email": row["email"],
+        "details": json.loads(row["details"]),
+        "status": row["status"],
+        "status_reason": row["status_reason"],
+        "hard_bounces": row["hard_bounces"],
+        "soft_bounces": row["soft_bounces"],
+        "last_bounce_at": row["last_bounce_at"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+@rpc_method("contacts.import", ContactsImportParams)
+async def import_(call: Call, params: ContactsImportParams) -> dict:
+    """Add or update contacts from CSV text (send a large file in chunks, each with the header row)."""
+    rows, errors, rejected = parse_csv(params.csv, params.first_row)
+    now = utcnow()
+    async with call.app.db.transaction() as tx:
+        existing = await store.existing(tx.conn, list(rows))
+        new = [(email, key, json.dumps(details, ensure_ascii=False), now)
+               for key, (email, details) in rows.items() if key not in existing]
+        changed = [(json.dumps(details, ensure_ascii=False), now, key)
+                   for key, (email, details) in rows.items() if key in existing and details]
+        await store.insert_many(tx.conn, new)
+        await store.merge_details_many(tx.conn, changed)
+    return {"new": len(new), "updated": len(rows) - len(new), "rejected": rejected, "errors": errors}
+
+
+@rpc_method("contacts.list", ContactsListParams)
+async def list_(call: Call, params: ContactsListParams) -> dict:
+    """Search contacts by address or detail (case-insensitive substring), optionally by status."""
+    total, rows = await store.search(call.app.db.read, params.query, params.status, params.offset, params.limit)
+    return {"total": total, "offset": params.offset, "items": [contact_json(r) for r in rows]}
+
+
+async def _contact(conn, email: str) -> Any:
+    row = await store.get(conn, email.strip().lower())
+    if row is None:
+        raise P.not_found(f"contact {email}")
+    return row
+
+
+@rpc_method("contacts.get", ContactParams)
+async def get(call: Call, params: ContactParams) -> dict:
+    """One contact with its latest bounces (those from accounts the caller can see)."""
+    row = await _contact(call.app.db.read, params.email)
+    accounts = await visible_account_ids(call)
+    total, bounces = await bounce_store.list_(call.app.db.read, contact_id=row["id"], account_ids=accounts, hard=None,
+                                              offset=0, limit=100)
+    return {**contact_json(row), "bounces_total": total, "bounces": [bounce_summary(b) for b in bounces]}
+
+
+@rpc_method("contacts.update", ContactUpdateParams)
+async def update(call: Call, params: ContactUpdateParams) -> dict:
+    """Change details (anyone) or status (admins: clearing `faulty` keeps the bounce history)."""
+    async with call.app.db.transaction() as tx:
+        row = await _contact(tx.conn, params.email)
+        changes: dict[str, Any] = {}
+        if params.status is not None and params.status != row["status"]:
+            if not call.caller.admin:
+                raise P.forbidden("only admins change a contact's status")
+            changes.update(status=params.status, status_reason=f"set by {call.caller.user}")
+        if params.details is not None:
+            await tx.conn.execute("UPDATE contacts SET details = json_patch(details, ?) WHERE id = ?",
+                                  (json.dumps(params.details, ensure_ascii=False), row["id"]))
+        if changes or params.details is not None:
+            changes["updated_at"] = utcnow()
+            await store.update(tx.conn, row["id"], changes)
+            await tx.event("contact.updated", {"contact": row["email"], "status": changes.get("status", row["status"]),
+                                               "by": call.caller.user})
+        row = await store.get(tx.conn, row["email"].lower())
+    return contact_json(row)

@@ -1,0 +1,89 @@
+"""SQL for contacts: bulk import, search, marking."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import aiosqlite
+
+COLUMNS = "id, email, details, status, status_reason, hard_bounces, soft_bounces, last_bounce_at, created_at, updated_at"
+_CHUNK = 500  # bound variables per IN (...)
+
+
+def _like(query: str) -> str:
+    return "%" + query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+async def existing(conn: aiosqlite.Connection, keys: list[str]) -> dict[str, sqlite3.Row]:
+    """The contacts among these lower-cased addresses, by key."""
+    found: dict[str, sqlite3.Row] = {}
+    for i in range(0, len(keys), _CHUNK):
+        part = keys[i: i + _CHUNK]
+        rows = await conn.execute_fetchall(
+            f"SELECT email_key, {COLUMNS} FROM contacts WHERE email_key IN ({','.join('?' * len(part))})", part
+        )
+        found.update((row["email_key"], row) for row in rows)
+    return found
+
+
+async def insert_many(conn: aiosqlite.Connection, rows: list[tuple[str, str, str, str]]) -> None:
+    """rows: (email, email_key, details JSON, now)."""
+    await conn.executemany(
+        "INSERT INTO contacts (email, email_key, details, created_at, updated_at) VALUES (?, ?, ?, ?4, ?4)", rows
+    )
+
+
+async def merge_details_many(conn: aiosqlite.Connection, rows: list[tuple[str, str, str]]) -> None:
+    """rows: (details JSON to merge in, now, email_key)."""
+    await conn.executemany(
+        "UPDATE contacts SET details = json_patch(details, ?), updated_at = ? WHERE email_key = ?", rows
+    )
+
+
+async def search(
+    conn: aiosqlite.Connection, query: str, status: str | None, offset: int, limit: int
+) -> tuple[int, list[sqlite3.Row]]:
+    clauses, args = [], []
+    if query:
+        clauses.append("(email_key LIKE ? ESCAPE '\\' OR lower(details) LIKE ? ESCAPE '\\')")
+        args += [_like(query)] * 2
+    if status:
+        clauses.append("status = ?")
+        args.append(status)
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    total = (await conn.execute_fetchall(f"SELECT count(*) FROM contacts{where}", args))[0][0]
+    rows = await conn.execute_fetchall(
+        f"SELECT {COLUMNS} FROM contacts{where} ORDER BY email_key LIMIT ? OFFSET ?", (*args, limit, offset)
+    )
+    return total, list(rows)
+
+
+async def get(conn: aiosqlite.Connection, key: str) -> sqlite3.Row | None:
+    return await (await conn.execute(f"SELECT {COLUMNS} FROM contacts WHERE email_key = ?", (key,))).fetchone()
+
+
+async def update(conn: aiosqlite.Connection, contact_id: int, changes: dict[str, Any]) -> None:
+    sets = ", ".join(f"{col} = ?" for col in changes)
+    await conn.execute(f"UPDATE contacts SET {sets} WHERE id = ?", (*changes.values(), contact_id))
+
+
+async def count_bounce(conn: aiosqlite.Connection, contact_id: int, hard: bool, at: str) -> None:
+    column = "hard_bounces" if hard else "soft_bounces"
+    await conn.execute(
+        f"UPDATE contacts SET {column} = {column} + 1, last_bounce_at = ?, updated_at = ? WHERE id = ?",
+        (at, at, contact_id),
+    )
+
+
+async def soft_bounces_since(conn: aiosqlite.Connection, contact_id: int, since: str) -> int:
+    row = await (await conn.execute(
+        "SELECT count(*) FROM bounces WHERE contact_id = ? AND hard = 0 AND received_at >= ?", (contact_id, since)
+    )).fetchone()
+    return row[0]
+
+
+async def mark_faulty(conn: aiosqlite.Connection, contact_id: int, reason: str, at: str) -> None:
+    await conn.execute(
+        "UPDATE contacts SET status = 'faulty', status_reason = ?, updated_at = ? WHERE id = ?", (reason, at, contact_id)
+    )

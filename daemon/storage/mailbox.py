@@ -1,0 +1,76 @@
+"""SQL for reading mailboxes: checkpoints, messages already seen, deletes still owed."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+import aiosqlite
+
+_CHUNK = 500
+
+
+async def state(conn: aiosqlite.Connection, account_id: int) -> sqlite3.Row | None:
+    return await (await conn.execute("SELECT * FROM mailbox_state WHERE account_id = ?", (account_id,))).fetchone()
+
+
+async def save_state(conn: aiosqlite.Connection, account_id: int, **fields: Any) -> None:
+    if "last_counts" in fields:
+        fields["last_counts"] = json.dumps(fields["last_counts"])
+    cols = ", ".join(fields)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in fields)
+    await conn.execute(
+        f"INSERT INTO mailbox_state (account_id, {cols}) VALUES (?, {', '.join('?' * len(fields))}) "
+        f"ON CONFLICT (account_id) DO UPDATE SET {updates}",
+        (account_id, *fields.values()),
+    )
+
+
+async def seen(conn: aiosqlite.Connection, account_id: int, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(keys), _CHUNK):
+        part = keys[i: i + _CHUNK]
+        rows = await conn.execute_fetchall(
+            f"SELECT message_key FROM seen_messages WHERE account_id = ? AND message_key IN ({','.join('?' * len(part))})",
+            (account_id, *part),
+        )
+        found.update(r[0] for r in rows)
+    return found
+
+
+async def mark_seen(conn: aiosqlite.Connection, account_id: int, items: list[tuple[str, str]], at: str) -> None:
+    """items: (message_key, kind)."""
+    await conn.executemany(
+        "INSERT OR IGNORE INTO seen_messages (account_id, message_key, kind, seen_at) VALUES (?, ?, ?, ?)",
+        [(account_id, key, kind, at) for key, kind in items],
+    )
+
+
+async def pop3_seen(conn: aiosqlite.Connection, account_id: int) -> set[str]:
+    rows = await conn.execute_fetchall("SELECT uidl FROM pop3_seen WHERE account_id = ?", (account_id,))
+    return {r[0] for r in rows}
+
+
+async def add_pop3_seen(conn: aiosqlite.Connection, account_id: int, uidls: list[str]) -> None:
+    await conn.executemany("INSERT OR IGNORE INTO pop3_seen (account_id, uidl) VALUES (?, ?)",
+                           [(account_id, u) for u in uidls])
+
+
+async def forget_pop3_seen(conn: aiosqlite.Connection, account_id: int, uidls: list[str]) -> None:
+    """UIDLs no longer on the server need not be remembered."""
+    await conn.executemany("DELETE FROM pop3_seen WHERE account_id = ? AND uidl = ?", [(account_id, u) for u in uidls])
+
+
+async def pending_deletes(conn: aiosqlite.Connection, account_id: int) -> list[str]:
+    rows = await conn.execute_fetchall("SELECT ref FROM pending_deletes WHERE account_id = ?", (account_id,))
+    return [r[0] for r in rows]
+
+
+async def add_pending_deletes(conn: aiosqlite.Connection, account_id: int, refs: list[str]) -> None:
+    await conn.executemany("INSERT OR IGNORE INTO pending_deletes (account_id, ref) VALUES (?, ?)",
+                           [(account_id, r) for r in refs])
+
+
+async def clear_pending_deletes(conn: aiosqlite.Connection, account_id: int, refs: list[str]) -> None:
+    await conn.executemany("DELETE FROM pending_deletes WHERE account_id = ? AND ref = ?", [(account_id, r) for r in refs])

@@ -1,0 +1,31 @@
+"""The From and Reply-To a contact gets from an account ("Overwrite field FROM").
+
+A contact detail can say anything; it becomes a display name only after
+control characters are gone (no CR/LF, so no injected header) and non-ASCII
+is RFC 2047-encoded by the stdlib.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from email.utils import formataddr
+from typing import Any
+
+
+def display_name(value: str | None) -> str:
+    if not value:
+        return ""
+    cleaned = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in value)
+    return " ".join(cleaned.split())[:200]
+
+
+def sender_headers(account: dict[str, Any], details: dict[str, str]) -> dict[str, str]:
+    """account: its wire form (accounts.get); details: the contact's details (empty if unknown)."""
+    name = display_name(details.get(account.get("from_name_field") or "")) or display_name(account.get("display_name"))
+    reply_name = display_name(details.get(account.get("reply_to_name_field") or "")) or display_name(
+        account.get("reply_to_name")
+    )
+    return {
+        "from": formataddr((name, account["email"]), charset="utf-8"),
+        "reply_to": formataddr((reply_name, account.get("reply_to_email") or account["email"]), charset="utf-8"),
+    }
