@@ -53,7 +53,20 @@ def check_email(value: str) -> str:
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:
+        local, _, domain = value.rpartition("@")
+        if "special-use" not in str(exc) or not local:
+            raise ValueError(f"not a valid email address: {exc}") from None
+    # Internal mail (corp.local, a .test lab) is real for sysadmins: the syntax is
+    # still checked, the domain as a host name.
+    try:
+        normal = validate_email(f"{local}@example.com", check_deliverability=False).normalized
+    except EmailNotValidError as exc:
         raise ValueError(f"not a valid email address: {exc}") from None
+    try:
+        check_host(domain)
+    except ValueError:
+        raise ValueError("not a valid email address: the domain is not a valid host name") from None
+    return f"{normal.rpartition('@')[0]}@{domain.lower()}"
 
 
 def check_range(lo: int, hi: int):

@@ -18,6 +18,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from .. import marking, status
+from ..failpoints import crash_point
 from ..storage import accounts as account_store
 from ..storage import mailbox as mailbox_store
 from ..storage.db import utcnow
@@ -79,6 +80,8 @@ async def _imap_round(app, account_id, row, settings, state, owed) -> dict[str, 
             deletes = outcome.delete_refs if row["incoming_delete_bounces"] else []
             await mailbox_store.add_pending_deletes(tx.conn, account_id, deletes)
             await mailbox_store.save_state(tx.conn, account_id, uidvalidity=uidvalidity, last_uid=highest)
+            crash_point("before_commit")
+        crash_point("after_commit")
         counts.update(outcome.counts)
         if deletes:
             counts["deleted"] += await asyncio.to_thread(box.delete, deletes)
@@ -106,6 +109,8 @@ async def _pop3_round(app, account_id, row, settings, owed) -> dict[str, int]:
             await mailbox_store.add_pending_deletes(tx.conn, account_id, deletes)
             await mailbox_store.add_pop3_seen(tx.conn, account_id, [m.ref for m in messages])
             await mailbox_store.forget_pop3_seen(tx.conn, account_id, sorted(seen - set(on_server)))
+            crash_point("before_commit")
+        crash_point("after_commit")
         counts.update(outcome.counts)
         due = sorted(set(owed) | set(deletes))
         if due:

@@ -12,9 +12,8 @@ import json
 import re
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-
 from ...shared import protocol as P
+from ...shared.validators import check_email
 from ...shared.models import ContactParams, ContactsImportParams, ContactsListParams, ContactUpdateParams
 from ..rpc import Call, rpc_method
 from ..storage import bounces as bounce_store
@@ -41,8 +40,8 @@ def valid_email(value: str) -> str | None:
     if value.isascii():
         return None
     try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError:
+        return check_email(value)
+    except ValueError:
         return None
 
 

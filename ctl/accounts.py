@@ -1,0 +1,177 @@
+"""`mailfleetctl accounts ...`: list, show, add, edit, rm, approve, reject, poll, headers."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..shared.client import Client
+from . import output
+from .common import Leaf, Usage
+
+LIST_COLUMNS = [
+    ("id", "ID"), ("name", "NAME"), ("email", "EMAIL"), ("kind", "KIND"), ("status", "STATUS"),
+    ("created_at", "CREATED"), ("owner", "OWNER"), ("shared", "SHARED"),
+]
+
+# Account flags as data: (flag, path in the account, type). Passwords are
+# read from a file or stdin, never from argv, where `ps` would show them.
+FIELD_FLAGS: list[tuple[str, str, Any]] = [
+    ("--name", "name", str),
+    ("--email", "email", str),
+    ("--display-name", "display_name", str),
+    ("--from-name-field", "from_name_field", str),
+    ("--reply-to-email", "reply_to_email", str),
+    ("--reply-to-name", "reply_to_name", str),
+    ("--reply-to-name-field", "reply_to_name_field", str),
+    ("--shared", "shared", bool),
+    ("--smtp-host", "smtp.host", str),
+    ("--smtp-port", "smtp.port", int),
+    ("--smtp-user", "smtp.user", str),
+    ("--smtp-password-file", "smtp.password", Path),
+    ("--smtp-security", "smtp.security", ("none", "starttls", "ssl")),
+    ("--smtp-auth", "smtp.authenticate", bool),
+    ("--smtp-verify-tls", "smtp.verify_tls", bool),
+    ("--smtp-proxy", "smtp.proxy", str),
+    ("--incoming-protocol", "incoming.protocol", ("imap", "pop3")),
+    ("--incoming-host", "incoming.host", str),
+    ("--incoming-port", "incoming.port", int),
+    ("--incoming-user", "incoming.user", str),
+    ("--incoming-password-file", "incoming.password", Path),
+    ("--incoming-ssl", "incoming.ssl", bool),
+    ("--incoming-verify-tls", "incoming.verify_tls", bool),
+    ("--incoming-folder", "incoming.folder", str),
+    ("--incoming-batch-size", "incoming.batch_size", int),
+    ("--incoming-delete-bounces", "incoming.delete_bounces", bool),
+    ("--incoming-poll-interval", "incoming.poll_interval", int),
+]
+
+
+def _add_account_flags(p: argparse.ArgumentParser) -> None:
+    for flag, path, kind in FIELD_FLAGS:
+        if kind is bool:
+            p.add_argument(flag, dest=path, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS)
+        elif kind is Path:
+            p.add_argument(flag, dest=path, metavar="FILE", type=Path, default=argparse.SUPPRESS,
+                           help="read the password from FILE ('-': stdin, or a prompt on a terminal)")
+        elif isinstance(kind, tuple):
+            p.add_argument(flag, dest=path, choices=kind, default=argparse.SUPPRESS)
+        else:
+            p.add_argument(flag, dest=path, type=kind, default=argparse.SUPPRESS)
+    p.add_argument("--no-incoming", dest="incoming", action="store_const", const=None, default=argparse.SUPPRESS,
+                   help="turn incoming mail off")
+
+
+def add_parser(sub: argparse._SubParsersAction, leaf: Leaf) -> None:
+    accounts = sub.add_parser("accounts", help="list, show, add, edit, rm, approve, reject, poll, headers")
+    acc = accounts.add_subparsers(dest="action", required=True)
+    lst = leaf(acc, "list", help="search accounts")
+    lst.add_argument("-q", "--query", default="")
+    lst.add_argument("--kind", choices=["all", "marketing", "own"], default="all")
+    lst.add_argument("--status")
+    lst.add_argument("--sort", default="name")
+    lst.add_argument("--limit", type=int, default=50)
+    lst.add_argument("--offset", type=int, default=0)
+    show = leaf(acc, "show", help="one account")
+    show.add_argument("id", type=int)
+    add = leaf(acc, "add", help="create an account")
+    add.add_argument("--kind", choices=["own", "marketing"], default="own")
+    _add_account_flags(add)
+    edit = leaf(acc, "edit", help="change fields of an account")
+    edit.add_argument("id", type=int)
+    _add_account_flags(edit)
+    rm = leaf(acc, "rm", help="delete an account")
+    rm.add_argument("id", type=int)
+    rm.add_argument("-y", "--yes", action="store_true", help="do not ask")
+    approve = leaf(acc, "approve", help="approve a marketing account (admins)")
+    approve.add_argument("id", type=int)
+    reject = leaf(acc, "reject", help="reject a marketing account (admins)")
+    reject.add_argument("id", type=int)
+    reject.add_argument("--reason", required=True)
+    poll = leaf(acc, "poll", help="read the account's incoming mailbox now")
+    poll.add_argument("id", type=int)
+    headers = leaf(acc, "headers", help="the From and Reply-To a contact gets from this account")
+    headers.add_argument("id", type=int)
+    headers.add_argument("contact", help="the contact's email address")
+
+
+def _read_password(source: Path) -> str:
+    if str(source) == "-":
+        if sys.stdin.isatty():
+            return getpass.getpass("password: ")
+        return sys.stdin.readline().rstrip("\r\n")
+    try:
+        lines = source.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise Usage(f"cannot read password file: {exc}") from None
+    return lines[0] if lines else ""
+
+
+def account_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The flags given, as a (nested) account object."""
+    data: dict[str, Any] = {}
+    values = vars(args)
+    if "incoming" in values and values["incoming"] is None:
+        data["incoming"] = None
+    for flag, path, kind in FIELD_FLAGS:
+        if path not in values:
+            continue
+        value = _read_password(values[path]) if kind is Path else values[path]
+        section, _, key = path.rpartition(".")
+        if section:
+            if data.get(section, {}) is None:
+                raise Usage(f"{flag} cannot be combined with --no-incoming")
+            data.setdefault(section, {})[key] = value
+        else:
+            data[key] = value
+    return data
+
+
+def run(args: argparse.Namespace, client: Client) -> int:
+    emit_json = args.json
+    action = args.action
+    if action == "list":
+        params = {"query": args.query, "kind": args.kind, "sort": args.sort, "limit": args.limit, "offset": args.offset}
+        if args.status:
+            params["status"] = args.status
+        page = client.call("accounts.list", params)
+        if emit_json:
+            print(output.as_json(page))
+        else:
+            print(output.table(page["items"], LIST_COLUMNS))
+            shown = len(page["items"])
+            print(f"{shown} shown of {page['total']}" + (f" (from {args.offset + 1})" if args.offset else ""))
+        return 0
+    if action == "rm" and not args.yes and sys.stdin.isatty():
+        account = client.call("accounts.get", {"id": args.id})
+        answer = input(f"Delete account {args.id} ({account['name']} <{account['email']}>)? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("not deleted")
+            return 0
+    if action == "show":
+        result = client.call("accounts.get", {"id": args.id})
+    elif action == "add":
+        result = client.call("accounts.create", {"kind": args.kind, **account_fields(args)})
+    elif action == "edit":
+        result = client.call("accounts.update", {"id": args.id, **account_fields(args)})
+    elif action == "rm":
+        result = client.call("accounts.delete", {"id": args.id})
+    elif action == "approve":
+        result = client.call("accounts.approve", {"id": args.id})
+    elif action == "reject":
+        result = client.call("accounts.reject", {"id": args.id, "reason": args.reason})
+    elif action == "poll":
+        # A round may read thousands of messages: wait for it longer than for other calls.
+        result = client.call("accounts.poll", {"id": args.id}, timeout=max(client.timeout, 600))
+        if not emit_json:
+            print(output.block(result))
+            return 0 if result.get("ok") else 1
+    else:
+        result = client.call("accounts.headers", {"id": args.id, "contact": args.contact})
+    print(output.as_json(result) if emit_json else output.block(result))
+    return 0
+
+

@@ -1,0 +1,187 @@
+"""`mailfleetctl contacts ...` and `bounces ...`: import, search, show, set; bounce history."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import sys
+from typing import Any
+
+from ..shared.client import Client
+from . import output
+from .common import Leaf, Usage
+
+CHUNK_ROWS = 5000  # rows per contacts.import call: well under the daemon's message size cap
+CONTACT_COLUMNS = [("email", "EMAIL"), ("status", "STATUS"), ("hard_bounces", "HARD"), ("soft_bounces", "SOFT"),
+                   ("last_bounce_at", "LAST BOUNCE"), ("details", "DETAILS")]
+BOUNCE_COLUMNS = [("id", "ID"), ("received_at", "RECEIVED"), ("recipient", "RECIPIENT"), ("verdict", "VERDICT"),
+                  ("status", "STATUS"), ("reason", "REASON"), ("account_id", "ACCOUNT"), ("diagnostic", "DIAGNOSTIC")]
+
+
+def add_parser(sub: argparse._SubParsersAction, leaf: Leaf) -> None:
+    contacts = sub.add_parser("contacts", help="import, list, show, set")
+    con = contacts.add_subparsers(dest="action", required=True)
+    imp = leaf(con, "import", help="import contacts from a CSV file (header row: email and details)")
+    imp.add_argument("file", help="CSV file, or - for stdin")
+    imp.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS, help=argparse.SUPPRESS)
+    lst = leaf(con, "list", help="search contacts")
+    lst.add_argument("-q", "--query", default="")
+    lst.add_argument("--status", choices=["active", "faulty"])
+    lst.add_argument("--limit", type=int, default=50)
+    lst.add_argument("--offset", type=int, default=0)
+    show = leaf(con, "show", help="one contact and its bounces")
+    show.add_argument("email")
+    setp = leaf(con, "set", help="change a contact's status (admins) or details")
+    setp.add_argument("email")
+    setp.add_argument("--status", choices=["active", "faulty"], help="active clears faulty (the history stays)")
+    setp.add_argument("--detail", action="append", default=[], metavar="NAME=VALUE",
+                      help="set a detail (NAME= removes it); repeatable")
+
+    bounces = sub.add_parser("bounces", help="list, show")
+    bnc = bounces.add_subparsers(dest="action", required=True)
+    blst = leaf(bnc, "list", help="bounces, newest first")
+    blst.add_argument("--contact")
+    blst.add_argument("--account", type=int)
+    kind = blst.add_mutually_exclusive_group()
+    kind.add_argument("--hard", dest="hard", action="store_const", const=True)
+    kind.add_argument("--soft", dest="hard", action="store_const", const=False)
+    blst.add_argument("--limit", type=int, default=50)
+    blst.add_argument("--offset", type=int, default=0)
+    bshow = leaf(bnc, "show", help="one bounce, with the message as received")
+    bshow.add_argument("id", type=int)
+
+
+def _progress(done: int, total: int, rows: int) -> None:
+    if not sys.stderr.isatty():
+        return
+    width = 30
+    frac = done / total if total else 1.0
+    bar = "#" * int(frac * width)
+    sys.stderr.write(f"\r[{bar:<{width}}] {frac:4.0%}  {rows:,} rows")
+    sys.stderr.flush()
+
+
+def import_file(client: Client, path: str, chunk_rows: int, emit_json: bool) -> int:
+    """Stream the file in chunks of rows, each sent with the header row; totals at the end."""
+    fh = sys.stdin if path == "-" else open(path, newline="", encoding="utf-8-sig")
+    size = os.fstat(fh.fileno()).st_size if path != "-" else 0
+    totals: dict[str, Any] = {"new": 0, "updated": 0, "rejected": 0, "errors": []}
+    reader = csv.reader(fh)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise Usage(f"{path}: empty file")
+        rows_sent = 0
+        while True:
+            first_line = reader.line_num + 1
+            chunk = []
+            for row in reader:
+                chunk.append(row)
+                if len(chunk) >= chunk_rows:
+                    break
+            if not chunk:
+                break
+            buf = io.StringIO()
+            writer = csv.writer(buf)
+            writer.writerow(header)
+            writer.writerows(chunk)
+            result = client.call("contacts.import", {"csv": buf.getvalue(), "first_row": first_line},
+                                 timeout=max(client.timeout, 120))
+            for key in ("new", "updated", "rejected"):
+                totals[key] += result[key]
+            totals["errors"] += result["errors"][: max(0, 50 - len(totals["errors"]))]
+            rows_sent += len(chunk)
+            # The file descriptor's offset (text-mode tell() is off while iterating): close enough for a bar.
+            _progress(os.lseek(fh.fileno(), 0, os.SEEK_CUR) if size else 0, size, rows_sent)
+    except csv.Error as exc:
+        raise Usage(f"{path}: line {reader.line_num}: {exc}") from None
+    finally:
+        if fh is not sys.stdin:
+            fh.close()
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    if emit_json:
+        print(output.as_json(totals))
+    else:
+        print(f"{totals['new']:,} new, {totals['updated']:,} updated, {totals['rejected']:,} rejected")
+        for err in totals["errors"]:
+            print(f"  line {err['row']}: {err['why']}")
+    return 0
+
+
+def _details_arg(items: list[str]) -> dict[str, str | None]:
+    details: dict[str, str | None] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise Usage(f"--detail takes NAME=VALUE, not {item!r}")
+        details[name] = value or None
+    return details
+
+
+def run(args: argparse.Namespace, client: Client) -> int:
+    if args.command == "bounces":
+        return _run_bounces(args, client)
+    if args.action == "import":
+        return import_file(client, args.file, args.chunk_rows, args.json)
+    if args.action == "list":
+        params: dict[str, Any] = {"query": args.query, "limit": args.limit, "offset": args.offset}
+        if args.status:
+            params["status"] = args.status
+        page = client.call("contacts.list", params)
+        if args.json:
+            print(output.as_json(page))
+        else:
+            print(output.table(page["items"], CONTACT_COLUMNS))
+            print(f"{len(page['items'])} shown of {page['total']}")
+        return 0
+    if args.action == "show":
+        contact = client.call("contacts.get", {"email": args.email})
+        if args.json:
+            print(output.as_json(contact))
+            return 0
+        bounces = contact.pop("bounces")
+        print(output.block(contact))
+        if bounces:
+            print()
+            print(output.table([_bounce_row(b) for b in bounces], BOUNCE_COLUMNS))
+        return 0
+    params = {"email": args.email}
+    if args.status:
+        params["status"] = args.status
+    if args.detail:
+        params["details"] = _details_arg(args.detail)
+    if len(params) == 1:
+        raise Usage("contacts set needs --status or --detail")
+    result = client.call("contacts.update", params)
+    print(output.as_json(result) if args.json else output.block(result))
+    return 0
+
+
+def _bounce_row(b: dict[str, Any]) -> dict[str, Any]:
+    return {**b, "verdict": "HARD" if b["hard"] else "soft"}
+
+
+def _run_bounces(args: argparse.Namespace, client: Client) -> int:
+    if args.action == "show":
+        bounce = client.call("bounces.get", {"id": args.id})
+        if args.json:
+            print(output.as_json(bounce))
+        else:
+            raw = bounce.pop("raw")
+            print(output.block(bounce))
+            print("\n" + raw)
+        return 0
+    params: dict[str, Any] = {"limit": args.limit, "offset": args.offset}
+    for key, value in (("contact", args.contact), ("account_id", args.account), ("hard", args.hard)):
+        if value is not None:
+            params[key] = value
+    page = client.call("bounces.list", params)
+    if args.json:
+        print(output.as_json(page))
+    else:
+        print(output.table([_bounce_row(b) for b in page["items"]], BOUNCE_COLUMNS))
+        print(f"{len(page['items'])} shown of {page['total']}")
+    return 0

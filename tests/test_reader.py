@@ -1,0 +1,308 @@
+"""Reading mailboxes end to end: Postfix makes real bounces, Dovecot serves them, the daemon reads
+them over IMAP and POP3, marks contacts, deletes only bounces, survives crashes and outages."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import smtplib
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from mailfleet.shared import protocol as P
+
+from .conftest import OWN, Daemon
+from .servers import Dovecot, Postfix
+
+DOMAIN = "bounce.test"
+PASSWORD = "mailbox-secret-9"
+_users = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def mail_root():
+    root = Path(tempfile.mkdtemp(prefix="mfr", dir="/tmp"))
+    os.chmod(root, 0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+POOL = 40  # users made before Dovecot starts (it caches its passwd-file)
+
+
+@pytest.fixture(scope="module")
+def dovecot(mail_root):
+    server = Dovecot(mail_root / "dovecot")
+    for n in range(1, POOL + 1):
+        server.add_user(f"box{n}@{DOMAIN}", PASSWORD)
+    server.add_user(f"bounces@{DOMAIN}", PASSWORD)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(dovecot):
+    """A fresh Dovecot user (and so an empty mailbox) per test."""
+    n = next(_users)
+    assert n <= POOL, "raise POOL"
+    return f"box{n}@{DOMAIN}"
+
+
+@pytest.fixture(scope="module")
+def postfix(mail_root, dovecot):
+    server = Postfix(mail_root / "postfix", dovecot, domain=DOMAIN, user="bounces")
+    server.start()
+    yield server
+    server.stop()
+
+
+def incoming(dovecot: Dovecot, user: str, protocol: str = "imap", **extra) -> dict:
+    port = dovecot.imap_port if protocol == "imap" else dovecot.pop3_port
+    return {"protocol": protocol, "host": "127.0.0.1", "port": port, "ssl": False, "user": user,
+            "password": PASSWORD, **extra}
+
+
+def own_account(client, dovecot, user, protocol="imap", **extra) -> dict:
+    return client.call("accounts.create", {**OWN, "email": user, "incoming": incoming(dovecot, user, protocol, **extra)})
+
+
+def human(sender: str = "friend@example.com", subject: str = "Re: your offer", mid: str = "<h1@example.com>") -> bytes:
+    return f"From: Friend <{sender}>\r\nTo: you@{DOMAIN}\r\nSubject: {subject}\r\nMessage-ID: {mid}\r\n\r\nSounds good!\r\n".encode()
+
+
+def dsn(recipient: str, status: str, diagnostic: str, mid: str) -> bytes:
+    return (
+        f"From: MAILER-DAEMON@mx.example.net\r\nTo: box@{DOMAIN}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        f"Message-ID: {mid}\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n"
+        "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: {status}\r\n"
+        f"Diagnostic-Code: smtp; {diagnostic}\r\n\r\n--B--\r\n"
+    ).encode()
+
+
+def send_to_unknown(postfix: Postfix, dovecot: Dovecot, recipient: str) -> None:
+    """Mail an unknown user through Postfix and wait for its genuine DSN to reach the bounces mailbox."""
+    user = f"bounces@{DOMAIN}"
+    before = len(dovecot.messages(user))
+    with smtplib.SMTP("127.0.0.1", postfix.port, timeout=10) as smtp:
+        smtp.sendmail(user, [recipient],
+                      f"From: {user}\r\nTo: {recipient}\r\nSubject: Offer\r\nMessage-ID: <o-{recipient}>\r\n\r\nHi\r\n".encode())
+    deadline = time.monotonic() + 30
+    while len(dovecot.messages(user)) == before:
+        assert time.monotonic() < deadline, f"no bounce arrived:\n{postfix.log()[-2000:]}"
+        time.sleep(0.05)
+
+
+def test_genuine_postfix_bounce_over_imap_marks_the_contact_and_deletes_only_it(daemon, dovecot, postfix):
+    user = f"bounces@{DOMAIN}"
+    with daemon.client(timeout=60) as c:
+        acc = own_account(c, dovecot, user, delete_bounces=True)
+        c.call("contacts.import", {"csv": "email,first_name\nghost@bounce.test,Casper\nfriend@example.com,Fred\n"})
+        send_to_unknown(postfix, dovecot, "ghost@bounce.test")
+        dovecot.append(user, human())
+        result = c.call("accounts.poll", {"id": acc["id"]})
+        assert result["ok"] and result["bounce"] == 1 and result["hard"] == 1 and result["marked_faulty"] == 1
+        assert result["mail"] == 1 and result["from_contacts"] == 1 and result["deleted"] == 1
+        ghost = c.call("contacts.get", {"email": "Ghost@bounce.test"})
+        assert ghost["status"] == "faulty" and ghost["hard_bounces"] == 1
+        assert ghost["bounces"][0]["status"] == "5.1.1" and ghost["bounces"][0]["reason"] == "userunknown"
+        bounce = c.call("bounces.get", {"id": ghost["bounces"][0]["id"]})
+        assert "Undelivered Mail Returned to Sender" in bounce["raw"]
+        types = [e["type"] for e in c.call("events.list", {})["items"]]
+        assert {"bounce.hard", "contact.faulty", "mail.received"} <= set(types)
+        assert c.call("accounts.get", {"id": acc["id"]})["status"] == "untested"  # a good round changes nothing
+    left = dovecot.messages(user)
+    assert len(left) == 1, "only the bounce is deleted"
+    flags, raw = left[0]
+    assert b"Sounds good!" in raw and b"\\Seen" not in flags, "human mail stays, unread"
+
+
+def test_pop3_reads_bounces_deletes_them_and_keeps_human_mail(daemon, dovecot, mailbox):
+    with daemon.client(timeout=60) as c:
+        acc = own_account(c, dovecot, mailbox, "pop3", delete_bounces=True)
+        c.call("contacts.import", {"csv": "email\nfull@example.com\n"})
+        dovecot.append(mailbox, dsn("full@example.com", "5.2.2", "552 5.2.2 Mailbox full", "<d1@mx>"))
+        dovecot.append(mailbox, human())
+        first = c.call("accounts.poll", {"id": acc["id"]})
+        assert first["ok"] and first["soft"] == 1 and first["deleted"] == 1
+        again = c.call("accounts.poll", {"id": acc["id"]})
+        assert again["ok"] and again.get("fetched", 0) == 0, "a message is read once"
+        contact = c.call("contacts.get", {"email": "full@example.com"})
+        assert contact["status"] == "active" and contact["soft_bounces"] == 1
+    left = dovecot.messages(mailbox)
+    assert len(left) == 1 and b"Sounds good!" in left[0][1]
+
+
+def test_soft_bounces_mark_faulty_at_the_threshold(make_daemon, dovecot, mailbox):
+    d = make_daemon(config="[bounces]\nsoft_threshold = 3\nsoft_window_days = 7\n").start()
+    with d.client(timeout=60) as c:
+        acc = own_account(c, dovecot, mailbox)
+        c.call("contacts.import", {"csv": "email\nslow@example.com\n"})
+        for n in range(1, 4):
+            dovecot.append(mailbox, dsn("slow@example.com", "4.2.2", "452 4.2.2 Over quota", f"<s{n}@mx>"))
+            c.call("accounts.poll", {"id": acc["id"]})
+            contact = c.call("contacts.get", {"email": "slow@example.com"})
+            assert contact["soft_bounces"] == n
+            assert contact["status"] == ("faulty" if n == 3 else "active")
+        assert "3 soft bounces" in contact["status_reason"]
+
+
+def test_unknown_address_autoreply_and_oversize(make_daemon, dovecot, mailbox):
+    d = make_daemon(config="[poll]\nmax_message_bytes = 20000\n").start()
+    with d.client(timeout=60) as c:
+        acc = own_account(c, dovecot, mailbox, delete_bounces=True)
+        dovecot.append(mailbox, dsn("stranger@example.com", "5.1.1", "550 5.1.1 User unknown", "<u1@mx>"))
+        dovecot.append(mailbox, human(subject="Out of Office: back Monday", mid="<a1@example.com>").replace(
+            b"Subject:", b"Auto-Submitted: auto-replied\r\nSubject:"))
+        dovecot.append(mailbox, human(mid="<big@example.com>") + b"x" * 30000 + b"\r\n")
+        result = c.call("accounts.poll", {"id": acc["id"]})
+        assert result["hard"] == 1 and result["autoreply"] == 1 and result["skipped_too_big"] == 1
+        page = c.call("bounces.list", {})
+        assert page["items"][0]["recipient"] == "stranger@example.com" and page["items"][0]["contact"] is False
+        assert c.call("contacts.list", {})["total"] == 0, "a bounce for an unknown address makes no contact"
+    assert len(dovecot.messages(mailbox)) == 2, "auto-reply and the oversized message stay"
+
+
+def test_batch_size_and_checkpoint_survive_restart(make_daemon, dovecot, mailbox):
+    d = make_daemon().start()
+    with d.client(timeout=60) as c:
+        acc = own_account(c, dovecot, mailbox, batch_size=2)
+        for n in range(5):
+            dovecot.append(mailbox, dsn(f"r{n}@example.com", "5.1.1", "550 5.1.1 unknown", f"<b{n}@mx>"))
+        assert c.call("accounts.poll", {"id": acc["id"]})["fetched"] == 2
+    assert d.stop() == 0
+    d.start()
+    with d.client(timeout=60) as c:
+        assert c.call("accounts.poll", {"id": acc["id"]})["fetched"] == 2
+        assert c.call("accounts.poll", {"id": acc["id"]})["fetched"] == 1
+        assert c.call("accounts.poll", {"id": acc["id"]}).get("fetched", 0) == 0
+        assert c.call("bounces.list", {})["total"] == 5
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+@pytest.mark.parametrize("crash_at", ["before_commit", "after_commit"])
+def test_kill_9_mid_round_loses_nothing_and_counts_nothing_twice(make_daemon, dovecot, mailbox, protocol, crash_at):
+    crashing = make_daemon(extra_env={"MAILFLEETD_CRASH_AT": crash_at}).start()
+    with crashing.client(timeout=60) as c:
+        acc = own_account(c, dovecot, mailbox, protocol, delete_bounces=True)
+        c.call("contacts.import", {"csv": "email\nvictim@example.com\n"})
+        dovecot.append(mailbox, dsn("victim@example.com", "5.1.1", "550 5.1.1 User unknown", "<k1@mx>"))
+        dovecot.append(mailbox, human())
+        with pytest.raises(Exception):
+            c.call("accounts.poll", {"id": acc["id"]}, timeout=10)
+    assert crashing.proc.wait(timeout=30) == -9
+    crashing.proc = None
+    # The same data, a daemon that does not crash.
+    crashing.env.pop("MAILFLEETD_CRASH_AT")
+    crashing.start()
+    with crashing.client(timeout=60) as c:
+        c.call("accounts.poll", {"id": acc["id"]})
+        c.call("accounts.poll", {"id": acc["id"]})
+        contact = c.call("contacts.get", {"email": "victim@example.com"})
+        assert contact["hard_bounces"] == 1 and contact["status"] == "faulty"
+        assert c.call("bounces.list", {})["total"] == 1
+    left = dovecot.messages(mailbox)
+    assert len(left) == 1 and b"Sounds good!" in left[0][1], "the bounce is deleted once committed; human mail stays"
+
+
+def test_server_outage_fails_cleanly_backs_off_and_recovers(make_daemon, mail_root):
+    server = Dovecot(mail_root / "outage")
+    server.add_user(f"box@{DOMAIN}", PASSWORD)
+    server.start()
+    d = make_daemon().start()
+    try:
+        with d.client(timeout=60) as c:
+            acc = own_account(c, server, f"box@{DOMAIN}")
+            assert c.call("accounts.poll", {"id": acc["id"]})["ok"]
+            server.stop()
+            failed = c.call("accounts.poll", {"id": acc["id"]})
+            assert failed["ok"] is False and "connect" in failed["error"]
+            account = c.call("accounts.get", {"id": acc["id"]})
+            assert account["status"] == "incoming_failing" and "refused" in account["status_detail"]
+            assert c.call("system.ping") == {"pong": True}
+            server.start()
+            assert c.call("accounts.poll", {"id": acc["id"]})["ok"]
+            assert c.call("accounts.get", {"id": acc["id"]})["status"] == "active"
+            statuses = [e["status"] for e in c.call("events.list", {"type": "account.status"})["items"]]
+            assert statuses == ["incoming_failing", "active"]
+    finally:
+        server.stop()
+
+
+def test_wrong_password_and_folder_are_named(daemon, dovecot, mailbox):
+    with daemon.client(timeout=60) as c:
+        bad = c.call("accounts.create", {**OWN, "email": mailbox, "incoming": {**incoming(dovecot, mailbox), "password": "nope"}})
+        assert "login" in c.call("accounts.poll", {"id": bad["id"]})["error"]
+        folder = c.call("accounts.create", {**OWN, "email": "x" + mailbox, "incoming": {**incoming(dovecot, mailbox), "folder": "Nope"}})
+        assert "Nope" in c.call("accounts.poll", {"id": folder["id"]})["error"]
+
+
+def test_the_schedule_reads_mailboxes_by_itself(daemon, dovecot, mailbox):
+    with daemon.client(timeout=60) as c:
+        dovecot.append(mailbox, dsn("auto@example.com", "5.1.1", "550 5.1.1 unknown", "<auto@mx>"))
+        own_account(c, dovecot, mailbox, poll_interval=10)
+        deadline = time.monotonic() + 30
+        while not c.call("events.list", {"type": "bounce."})["items"]:
+            assert time.monotonic() < deadline, "the poller never read the mailbox"
+            time.sleep(0.1)
+
+
+def test_contacts_import_search_update_and_headers(daemon, tmp_path):
+    with daemon.client() as c:
+        csv = ("Email,first_name,company\nAnna@Example.com,Anna,ACME\nbad-address,X,Y\n"
+               "jurgen@example.de,\"Jürgen\r\nBcc: evil@example.com\",Müller GmbH\nanna@example.com,Anne,\n")
+        result = c.call("contacts.import", {"csv": csv})
+        assert result == {"new": 2, "updated": 0, "rejected": 1, "errors": [{"row": 3, "why": "not a valid email address: 'bad-address'"}]}
+        again = c.call("contacts.import", {"csv": "email,city\nANNA@example.com,Berlin\n"})
+        assert again["new"] == 0 and again["updated"] == 1
+        anna = c.call("contacts.get", {"email": "anna@EXAMPLE.com"})
+        assert anna["email"] == "Anna@Example.com" and anna["details"] == {"first_name": "Anne", "company": "ACME", "city": "Berlin"}
+        assert c.call("contacts.list", {"query": "müller"})["total"] == 1
+        assert c.call("contacts.list", {"query": "example", "status": "faulty"})["total"] == 0
+
+        acc = c.call("accounts.create", {**OWN, "email": "news@example.org", "display_name": "ACME News",
+                                         "from_name_field": "first_name", "reply_to_email": "reply@example.org",
+                                         "reply_to_name_field": "company"})
+        h = c.call("accounts.headers", {"id": acc["id"], "contact": "jurgen@example.de"})
+        assert "\r" not in h["from"] and "\n" not in h["from"] and h["from"].startswith("=?utf-8?")
+        assert h["from"].endswith("<news@example.org>") and h["reply_to"].endswith("<reply@example.org>")
+        from email.header import decode_header, make_header
+        assert str(make_header(decode_header(h["from"]))).startswith("Jürgen Bcc: evil@example.com")
+        plain = c.call("accounts.headers", {"id": acc["id"], "contact": "nobody@example.com"})
+        assert plain == {"from": "ACME News <news@example.org>", "reply_to": "reply@example.org", "contact_known": False}
+
+        cleared = c.call("contacts.update", {"email": "anna@example.com", "status": "faulty"})
+        assert cleared["status"] == "faulty"
+        assert c.call("contacts.update", {"email": "anna@example.com", "status": "active"})["status"] == "active"
+        with pytest.raises(P.RpcError) as err:
+            c.call("contacts.update", {"email": "nobody@example.com", "status": "active"})
+        assert err.value.code == P.NOT_FOUND
+        with pytest.raises(P.RpcError) as err:
+            c.call("contacts.import", {"csv": "name,city\nx,y\n"})
+        assert "no email column" in err.value.data["fields"]["csv"]
+
+
+def test_ctl_contacts_import_in_chunks_and_events(daemon, tmp_path):
+    path = tmp_path / "contacts.csv"
+    rows = ["email,first_name"] + [f"user{i}@example.com,User {i}" for i in range(2500)] + ["broken,row"]
+    path.write_text("\n".join(rows) + "\n")
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "mailfleet.ctl", "contacts", "import", str(path), "--chunk-rows", "1000"],
+                         env=daemon.env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "2,500 new, 0 updated, 1 rejected" in out.stdout and "line 2502" in out.stdout
+    with daemon.client() as c:
+        assert c.call("contacts.list", {"limit": 1})["total"] == 2500
+        c.call("accounts.create", {**OWN})
+    events = subprocess.run([sys.executable, "-m", "mailfleet.ctl", "events", "--type", "account."],
+                            env=daemon.env, capture_output=True, text=True, timeout=60)
+    assert [json.loads(line)["type"] for line in events.stdout.splitlines()] == ["account.created"]
