@@ -48,6 +48,9 @@ class ScratchDaemon:
             time.sleep(0.02)
         raise RuntimeError("daemon did not start")
 
+    def client(self, timeout: float = 10.0) -> Client:
+        return Client(self.paths.rpc_endpoint, timeout=timeout)
+
     def stop(self) -> None:
         if self.proc:
             self.proc.send_signal(signal.SIGTERM)

@@ -6,6 +6,10 @@ bounce for an address that is no contact is kept all the same. Mail from a
 known contact that is neither bounce nor auto-reply is `mail.received`.
 Each message counts once (its key is remembered), each recipient once per
 message (the bounces table is unique on it).
+
+Everything is done in batches (a handful of statements per round, whatever
+its size): a round of 10,000 bounces must not cost 10,000 round trips to
+the database thread.
 """
 
 from __future__ import annotations
@@ -31,72 +35,83 @@ class Outcome:
     delete_refs: list[str]  # bounce messages that may be deleted from the server
 
 
-async def record(tx: Tx, rules: BouncesSection, account_id: int, messages: list[Fetched], now: str) -> Outcome:
-    counts: Counter = Counter(fetched=len(messages))
+def _fresh(messages: list[Fetched], counts: Counter) -> dict[str, Fetched]:
     fresh: dict[str, Fetched] = {}
     for m in messages:
         if m.raw is None:
             counts["skipped_too_big"] += 1
         elif m.key not in fresh:
             fresh[m.key] = m
+    return fresh
+
+
+async def record(tx: Tx, rules: BouncesSection, account_id: int, messages: list[Fetched], now: str) -> Outcome:
+    counts: Counter = Counter(fetched=len(messages))
+    fresh = _fresh(messages, counts)
     already = await mailbox_store.seen(tx.conn, account_id, list(fresh))
     counts["already_seen"] = len(already)
     todo = [m for key, m in fresh.items() if key not in already]
-
-    addresses = {f.address for m in todo if m.verdict.kind in BOUNCE_KINDS for f in m.verdict.failures}
-    senders = {m.verdict.sender for m in todo if m.verdict.kind == "mail" and m.verdict.sender}
-    known = await contact_store.existing(tx.conn, sorted(addresses | senders))
-    since = (datetime.now(UTC) - timedelta(days=rules.soft_window_days)).isoformat(timespec="milliseconds")
-    since = since.replace("+00:00", "Z")
-    delete_refs: list[str] = []
-    marked: set[int] = set()  # contacts made faulty in this round (the rows above are from before it)
-
     for m in todo:
-        v = m.verdict
-        counts[v.kind] += 1
-        if v.kind in BOUNCE_KINDS:
-            delete_refs.append(m.ref)
-            raw = m.raw[: rules.raw_cap_bytes]
-            for f in v.failures:
-                contact = known.get(f.address)
-                bounce_id = await bounce_store.insert(tx.conn, {
-                    "account_id": account_id, "message_key": m.key, "message_id": v.message_id,
-                    "recipient": f.address, "contact_id": contact["id"] if contact else None, "hard": int(f.hard),
-                    "kind": v.kind, "status": f.status, "reason": f.reason, "diagnostic": f.diagnostic,
-                    "raw": raw, "raw_truncated": int(len(m.raw) > len(raw)), "received_at": now,
-                })
-                if bounce_id is None:
-                    continue
-                counts["hard" if f.hard else "soft"] += 1
-                await tx.event("bounce.hard" if f.hard else "bounce.soft", {
-                    "account_id": account_id, "bounce_id": bounce_id, "recipient": f.address,
-                    "status": f.status, "reason": f.reason, "contact": bool(contact),
-                })
-                if contact is not None:
-                    await _mark(tx, rules, contact, f.hard, f.reason, since, now, counts, marked)
-        elif v.kind == "mail" and v.sender in known:
-            counts["from_contacts"] += 1
-            await tx.event("mail.received", {
-                "account_id": account_id, "contact": known[v.sender]["email"], "subject": v.subject,
-                "message_id": v.message_id,
+        counts[m.verdict.kind] += 1
+
+    bounced = [m for m in todo if m.verdict.kind in BOUNCE_KINDS]
+    humans = [m for m in todo if m.verdict.kind == "mail" and m.verdict.sender]
+    addresses = {f.address for m in bounced for f in m.verdict.failures}
+    known = await contact_store.existing(tx.conn, sorted(addresses | {m.verdict.sender for m in humans}))
+
+    rows = []
+    for m in bounced:
+        raw = m.raw[: rules.raw_cap_bytes]
+        for f in m.verdict.failures:
+            contact = known.get(f.address)
+            rows.append({
+                "account_id": account_id, "message_key": m.key, "message_id": m.verdict.message_id,
+                "recipient": f.address, "contact_id": contact["id"] if contact else None, "hard": int(f.hard),
+                "kind": m.verdict.kind, "status": f.status, "reason": f.reason, "diagnostic": f.diagnostic,
+                "raw": raw, "raw_truncated": int(len(m.raw) > len(raw)), "received_at": now,
             })
+    inserted = await bounce_store.insert_many(tx.conn, rows)
+    events: list[tuple[str, dict[str, Any]]] = []
+    for row in inserted:
+        counts["hard" if row["hard"] else "soft"] += 1
+        events.append(("bounce.hard" if row["hard"] else "bounce.soft", {
+            "account_id": account_id, "bounce_id": row["id"], "recipient": row["recipient"],
+            "status": row["status"], "reason": row["reason"], "contact": row["contact_id"] is not None,
+        }))
+    events += await _mark(tx, rules, [r for r in inserted if r["contact_id"] is not None], known, now, counts)
+    for m in humans:
+        if m.verdict.sender in known:
+            counts["from_contacts"] += 1
+            events.append(("mail.received", {
+                "account_id": account_id, "contact": known[m.verdict.sender]["email"], "subject": m.verdict.subject,
+                "message_id": m.verdict.message_id,
+            }))
+    await tx.events_many(events)
     await mailbox_store.mark_seen(tx.conn, account_id, [(m.key, m.verdict.kind) for m in todo], now)
-    return Outcome(counts, delete_refs)
+    return Outcome(counts, [m.ref for m in bounced])
 
 
-async def _mark(tx: Tx, rules: BouncesSection, contact: Any, hard: bool, reason: str, since: str, now: str,
-                counts: Counter, marked: set[int]) -> None:
-    await contact_store.count_bounce(tx.conn, contact["id"], hard, now)
-    if contact["status"] == "faulty" or contact["id"] in marked:
-        return
-    if hard:
-        why = f"hard bounce: {reason}"
-    else:
-        recent = await contact_store.soft_bounces_since(tx.conn, contact["id"], since)
-        if recent < rules.soft_threshold:
-            return
-        why = f"{recent} soft bounces in {rules.soft_window_days} days (latest: {reason})"
-    await contact_store.mark_faulty(tx.conn, contact["id"], why, now)
-    marked.add(contact["id"])
-    counts["marked_faulty"] += 1
-    await tx.event("contact.faulty", {"contact": contact["email"], "reason": why})
+async def _mark(tx: Tx, rules: BouncesSection, bounces: list[dict[str, Any]], known: dict[str, Any], now: str,
+                counts: Counter) -> list[tuple[str, dict[str, Any]]]:
+    """Count each contact's new bounces, then mark the ones that crossed a line faulty."""
+    hard: Counter = Counter()
+    soft: Counter = Counter()
+    latest_reason: dict[int, str] = {}
+    for b in bounces:
+        (hard if b["hard"] else soft)[b["contact_id"]] += 1
+        latest_reason[b["contact_id"]] = b["reason"]
+    await contact_store.count_bounces(tx.conn, [(hard[c], soft[c], now, now, c) for c in hard.keys() | soft.keys()])
+
+    by_id = {row["id"]: row for row in known.values()}
+    active = {c for c in hard.keys() | soft.keys() if by_id[c]["status"] == "active"}
+    faulty: dict[int, str] = {c: f"hard bounce: {latest_reason[c]}" for c in active if hard[c]}
+    candidates = [c for c in active if c not in faulty and soft[c]]
+    if candidates:
+        since = (datetime.now(UTC) - timedelta(days=rules.soft_window_days)).isoformat(timespec="milliseconds")
+        recent = await contact_store.soft_bounces_since(tx.conn, candidates, since.replace("+00:00", "Z"))
+        for c, n in recent.items():
+            if n >= rules.soft_threshold:
+                faulty[c] = f"{n} soft bounces in {rules.soft_window_days} days (latest: {latest_reason[c]})"
+    await contact_store.mark_faulty(tx.conn, [(why, now, c) for c, why in faulty.items()])
+    counts["marked_faulty"] += len(faulty)
+    return [("contact.faulty", {"contact": by_id[c]["email"], "reason": why}) for c, why in faulty.items()]

@@ -10,13 +10,27 @@ import aiosqlite
 SUMMARY = "id, account_id, message_id, recipient, contact_id, hard, kind, status, reason, diagnostic, received_at"
 
 
-async def insert(conn: aiosqlite.Connection, row: dict[str, Any]) -> int | None:
-    """The new bounce's id, or None when this message already counted for this recipient."""
-    cols = ", ".join(row)
-    cur = await conn.execute(
-        f"INSERT OR IGNORE INTO bounces ({cols}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
+async def insert_many(conn: aiosqlite.Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Insert bounces; returns the ones that are new, each with its id. A message already counted
+    for a recipient is skipped (unique on account, message, recipient)."""
+    if not rows:
+        return []
+    cols = list(rows[0])
+    before = (await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM bounces"))[0][0]
+    await conn.executemany(
+        f"INSERT OR IGNORE INTO bounces ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+        [tuple(r[c] for c in cols) for r in rows],
     )
-    return cur.lastrowid if cur.rowcount else None
+    made = await conn.execute_fetchall(
+        "SELECT id, account_id, message_key, recipient FROM bounces WHERE id > ?", (before,)
+    )
+    ids = {(r["account_id"], r["message_key"], r["recipient"]): r["id"] for r in made}
+    out = []
+    for r in rows:
+        bounce_id = ids.pop((r["account_id"], r["message_key"], r["recipient"]), None)
+        if bounce_id is not None:
+            out.append({**r, "id": bounce_id})
+    return out
 
 
 async def list_(

@@ -68,22 +68,31 @@ async def update(conn: aiosqlite.Connection, contact_id: int, changes: dict[str,
     await conn.execute(f"UPDATE contacts SET {sets} WHERE id = ?", (*changes.values(), contact_id))
 
 
-async def count_bounce(conn: aiosqlite.Connection, contact_id: int, hard: bool, at: str) -> None:
-    column = "hard_bounces" if hard else "soft_bounces"
-    await conn.execute(
-        f"UPDATE contacts SET {column} = {column} + 1, last_bounce_at = ?, updated_at = ? WHERE id = ?",
-        (at, at, contact_id),
+async def count_bounces(conn: aiosqlite.Connection, rows: list[tuple[int, int, str, str, int]]) -> None:
+    """rows: (new hard bounces, new soft bounces, last bounce at, now, contact id)."""
+    await conn.executemany(
+        "UPDATE contacts SET hard_bounces = hard_bounces + ?, soft_bounces = soft_bounces + ?, "
+        "last_bounce_at = ?, updated_at = ? WHERE id = ?",
+        rows,
     )
 
 
-async def soft_bounces_since(conn: aiosqlite.Connection, contact_id: int, since: str) -> int:
-    row = await (await conn.execute(
-        "SELECT count(*) FROM bounces WHERE contact_id = ? AND hard = 0 AND received_at >= ?", (contact_id, since)
-    )).fetchone()
-    return row[0]
+async def soft_bounces_since(conn: aiosqlite.Connection, contact_ids: list[int], since: str) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for i in range(0, len(contact_ids), _CHUNK):
+        part = contact_ids[i: i + _CHUNK]
+        rows = await conn.execute_fetchall(
+            f"SELECT contact_id, count(*) FROM bounces WHERE contact_id IN ({','.join('?' * len(part))}) "
+            "AND hard = 0 AND received_at >= ? GROUP BY contact_id",
+            (*part, since),
+        )
+        out.update((r[0], r[1]) for r in rows)
+    return out
 
 
-async def mark_faulty(conn: aiosqlite.Connection, contact_id: int, reason: str, at: str) -> None:
-    await conn.execute(
-        "UPDATE contacts SET status = 'faulty', status_reason = ?, updated_at = ? WHERE id = ?", (reason, at, contact_id)
+async def mark_faulty(conn: aiosqlite.Connection, rows: list[tuple[str, str, int]]) -> None:
+    """rows: (reason, now, contact id); only contacts still active change."""
+    await conn.executemany(
+        "UPDATE contacts SET status = 'faulty', status_reason = ?, updated_at = ? WHERE id = ? AND status = 'active'",
+        rows,
     )

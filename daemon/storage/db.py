@@ -51,14 +51,23 @@ class Tx:
     events: list[Event] = field(default_factory=list)
 
     async def event(self, type: str, data: dict[str, Any]) -> Event:
+        return (await self.events_many([(type, data)]))[0]
+
+    async def events_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[Event]:
+        """Store events in one statement. Their seqs follow the largest so far: this transaction
+        holds the write lock, and AUTOINCREMENT numbers an executemany's rows in order."""
+        if not items:
+            return []
         time = utcnow()
-        cur = await self.conn.execute(
+        row = await (await self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'")).fetchone()
+        base = row[0] if row else 0
+        await self.conn.executemany(
             "INSERT INTO events (time, type, account_id, data) VALUES (?, ?, ?, ?)",
-            (time, type, data.get("account_id"), json.dumps(data)),
+            [(time, type, data.get("account_id"), json.dumps(data)) for type, data in items],
         )
-        ev = Event(cur.lastrowid, time, type, data)
-        self.events.append(ev)
-        return ev
+        made = [Event(base + i, time, type, data) for i, (type, data) in enumerate(items, start=1)]
+        self.events.extend(made)
+        return made
 
 
 async def _connect(path: Path, *, readonly: bool) -> aiosqlite.Connection:
