@@ -7,6 +7,7 @@ accounts and shared ones; an account they cannot see is "not found"
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
@@ -27,6 +28,7 @@ from ...shared.validators import redact_proxy
 from .. import records
 from ..rpc import Call, rpc_method
 from ..storage import accounts as store
+from ..storage import mailbox as mailbox_store
 from ..storage.db import Tx, utcnow
 
 
@@ -40,9 +42,20 @@ async def _load_for_write(tx: Tx, call: Call, account_id: int) -> sqlite3.Row:
     return visible_account(call, await store.get(tx.conn, account_id), account_id)
 
 
+async def _wire(conn, call: Call, row: sqlite3.Row) -> dict[str, Any]:
+    """The account as the wire shows it, with its mailbox's last round when it has one."""
+    account = records.to_wire(row, call.app.secrets)
+    if account.get("incoming"):
+        state = await mailbox_store.state(conn, row["id"])
+        account["incoming"]["last_poll"] = {
+            "at": state["last_poll_at"], "ok_at": state["last_ok_at"], "error": state["last_error"],
+            "failures": state["failures"], "counts": json.loads(state["last_counts"]),
+        } if state and state["last_poll_at"] else None
+    return account
+
+
 async def _reply(tx: Tx, call: Call, account_id: int) -> dict[str, Any]:
-    row = await store.get(tx.conn, account_id)
-    return records.to_wire(row, call.app.secrets)
+    return await _wire(tx.conn, call, await store.get(tx.conn, account_id))
 
 
 @rpc_method("accounts.list", ListParams, result=AccountSummary)
@@ -65,7 +78,7 @@ async def list_(call: Call, params: ListParams) -> dict:
 async def get(call: Call, params: IdParams) -> dict:
     """One account with every field; passwords appear only as password_set."""
     row = visible_account(call, await store.get(call.app.db.read, params.id), params.id)
-    return records.to_wire(row, call.app.secrets)
+    return await _wire(call.app.db.read, call, row)
 
 
 @rpc_method("accounts.create", AccountInput, raw=True)
@@ -118,6 +131,10 @@ async def update(call: Call, params: dict) -> dict:
     """Change some fields; omitted fields (passwords too) keep their values."""
     account_id = validate_model(IdParams, {"id": params.get("id")}).id
     patch = {k: v for k, v in params.items() if k != "id"}
+    for section in ("smtp", "incoming"):
+        if isinstance(patch.get(section), dict):
+            # What accounts.get shows beside the settings; sending it back unchanged is harmless.
+            patch[section] = {k: v for k, v in patch[section].items() if k not in ("password_set", "last_poll")}
     refused = {k: "read-only" for k in patch if k in READ_ONLY_FIELDS}
     if refused:
         raise FieldErrors(refused)
