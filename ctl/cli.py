@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
 from ..shared import protocol as P
-from ..shared.client import DEFAULT_TIMEOUT, Client, DaemonUnreachable
-from . import accounts, contacts, events, output
+from ..shared.client import DEFAULT_TIMEOUT, Client, CurveKeys, DaemonUnreachable
+from . import accounts, admin, contacts, events, output
 from . import classify as classify_cmd
 from .common import Usage
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
-COMMANDS = {"accounts": accounts, "contacts": contacts, "bounces": contacts, "events": events}
+COMMANDS = {"accounts": accounts, "contacts": contacts, "bounces": contacts, "events": events, "backup": admin}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--socket", help="daemon endpoint or socket path (default: system, then per-user)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for an answer")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    parser.add_argument("--key", default=os.environ.get("MAILFLEET_KEY"),
+                        help="tcp:// endpoints: your NAME.key_secret (or $MAILFLEET_KEY)")
+    parser.add_argument("--server-key", default=os.environ.get("MAILFLEET_SERVER_KEY"),
+                        help="tcp:// endpoints: the daemon's server.key (or $MAILFLEET_SERVER_KEY)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def leaf(subparsers, name: str, **kw) -> argparse.ArgumentParser:
@@ -44,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     accounts.add_parser(sub, leaf)
     contacts.add_parser(sub, leaf)
     events.add_parser(sub, leaf)
+    admin.add_parser(sub, leaf)
     return parser
 
 
@@ -77,8 +83,15 @@ def main(argv: list[str] | None = None) -> int:
         if not args.files:
             parser.error("classify needs FILE... or --batch")
         return classify_cmd.show(args.files, args.json)
+    if args.command == "keygen":  # makes files only: no daemon
+        try:
+            return admin.keygen(args)
+        except Usage as exc:
+            print(f"mailfleetctl: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     try:
-        with Client.connect(args.socket, args.timeout) as client:
+        curve = CurveKeys.from_files(args.key, args.server_key) if args.key and args.server_key else None
+        with Client.connect(args.socket, args.timeout, curve) as client:
             return run(args, client)
     except Usage as exc:
         print(f"mailfleetctl: {exc}", file=sys.stderr)

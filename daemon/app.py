@@ -11,17 +11,20 @@ import asyncio
 import logging
 import os
 import signal
+from pathlib import Path
 
 import zmq.asyncio
 
 from ..shared.paths import Paths
 from . import lifecycle, methods
-from .config import Config
+from .config import Config, ConfigError, load
 from .identity import Caller, Identities
 from .mailbox.reader import Poller
+from .notify import Notifier
 from .rpc import Call, Dispatcher
 from .secrets import SecretBox
-from .server import EventPublisher, RpcServer
+from .remote import NamedKeys, server_keys
+from .server import EventPublisher, RpcServer, frame_meta, uid_of
 from .storage.db import Database, utcnow
 
 log = logging.getLogger("mailfleetd")
@@ -40,9 +43,15 @@ class App:
         self._lock: lifecycle.RuntimeLock | None = None
         self._ctx: zmq.asyncio.Context | None = None
         self._server: RpcServer | None = None
+        self._remote: RpcServer | None = None
+        self._zap: NamedKeys | None = None
+        self.remote_public_key: bytes | None = None
         self._events: EventPublisher | None = None
         self._stop: asyncio.Event | None = None
         self.poller: Poller | None = None
+        self.notify = Notifier()
+        self._watchdog: asyncio.Task | None = None
+        self._reloading: asyncio.Task | None = None
 
     async def start(self) -> None:
         daemon_cfg = self.config.daemon
@@ -58,16 +67,42 @@ class App:
             self._ctx,
             self.paths.rpc_endpoint,
             self._handle,
-            self.identities.for_uid,
+            lambda frame: self.identities.for_uid(uid_of(frame)),
             max_message_bytes=daemon_cfg.max_message_bytes,
             max_concurrent=daemon_cfg.max_concurrent_requests,
         )
         lifecycle.open_sockets(self.paths, daemon_cfg.socket_group)
+        if self.config.remote.endpoint:
+            self._start_remote()
         self.poller = Poller(self)
         self.poller.start()
         self._server.start()
+        if self._remote is not None:
+            self._remote.start()
         self.started_at = utcnow()
         log.info("mailfleetd %s mode, pid %d, serving %s", self.paths.mode, self.pid, self.paths.rpc_endpoint)
+
+    def clients_dir(self) -> Path:
+        configured = self.config.remote.clients_dir
+        return Path(configured) if configured else self.paths.config_dir / "clients"
+
+    def _start_remote(self) -> None:
+        """The TCP endpoint: CURVE, a ZAP handler that knows the authorised keys by name."""
+        self.remote_public_key, secret = server_keys(self.paths.state_dir)
+        self._zap = NamedKeys(self._ctx, self.clients_dir())
+        self._zap.start()
+        count = self._zap.load()
+        self._remote = RpcServer(
+            self._ctx,
+            self.config.remote.endpoint,
+            self._handle,
+            lambda frame: self.identities.for_key_name(frame_meta(frame, "User-Id")),
+            max_message_bytes=self.config.daemon.max_message_bytes,
+            max_concurrent=self.config.daemon.max_concurrent_requests,
+            curve_secret=secret,
+        )
+        log.info("remote endpoint %s (CURVE, %d authorised keys in %s)", self.config.remote.endpoint, count,
+                 self.clients_dir())
 
     async def _handle(self, payload: bytes, caller: Caller) -> bytes | None:
         return await self.dispatcher.handle(payload, Call(self, caller))
@@ -89,15 +124,78 @@ class App:
             await self.start()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop, sig.name)
+            loop.add_signal_handler(signal.SIGHUP, self._reload_soon)
+            # The sockets are bound and the database is open: only now is the service ready.
+            self.notify.ready(await self.status_line())
+            if self.notify.watchdog_interval:
+                self._watchdog = loop.create_task(self._watch(self.notify.watchdog_interval))
             await self._stop.wait()
         finally:
+            self.notify.stopping()
+            if self._watchdog is not None:
+                self._watchdog.cancel()
             await self.shutdown()
+            self.notify.close()
+
+    def _reload_soon(self) -> None:
+        if self._reloading is None or self._reloading.done():
+            self._reloading = asyncio.get_running_loop().create_task(self.reload())
+
+    async def status_line(self) -> str:
+        count = (await self.db.read.execute_fetchall("SELECT count(*) FROM accounts"))[0][0]
+        text = f"{count} accounts"
+        last = self.poller.last_round if self.poller else None
+        if last:
+            text += f"; last poll {last[0][11:19]} UTC {'ok' if last[1] else 'failed'}"
+        return text
+
+    async def _watch(self, interval: float) -> None:
+        """Ping the watchdog only while the loop runs and the database answers."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                async with asyncio.timeout(interval):
+                    status = await self.status_line()
+            except Exception as exc:  # no ping: systemd will restart a daemon that stays unhealthy
+                log.warning("health check failed, not pinging the watchdog: %s", exc)
+                continue
+            self.notify.watchdog()
+            self.notify.status(status)
+
+    async def reload(self) -> None:
+        """SIGHUP: read the config again; a bad one is refused and the running one kept."""
+        self.notify.reloading()
+        try:
+            new = load(self.config.path)
+        except ConfigError as exc:
+            log.error("reload refused, keeping the running config: %s", exc)
+        else:
+            restart_only = [
+                f"{section}.{key}" for section, key in (
+                    ("daemon", "max_message_bytes"), ("daemon", "socket_group"),
+                    ("daemon", "max_concurrent_requests"), ("poll", "concurrency"), ("remote", "endpoint"),
+                )
+                if getattr(getattr(new, section), key) != getattr(getattr(self.config, section), key)
+            ]
+            self.config = new
+            self.identities.reconfigure(new.admins)
+            if self._zap is not None:
+                self._zap.load()  # keys added or removed in the clients directory
+            logging.getLogger().setLevel(new.daemon.log_level.upper())
+            self.accounts_changed()
+            log.info("config reloaded from %s%s", new.path,
+                     f"; {', '.join(restart_only)} take effect at the next restart" if restart_only else "")
+        self.notify.ready(await self.status_line())
 
     async def shutdown(self) -> None:
         log.debug("shutdown: server")
-        if self._server is not None:
-            await self._server.stop(self.config.daemon.shutdown_grace)
-            self._server = None
+        for server in (self._server, self._remote):
+            if server is not None:
+                await server.stop(self.config.daemon.shutdown_grace)
+        self._server = self._remote = None
+        if self._zap is not None:
+            self._zap.stop()
+            self._zap = None
         log.debug("shutdown: poller")
         if self.poller is not None:
             await self.poller.stop(self.config.daemon.shutdown_grace)

@@ -36,11 +36,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--config", type=Path, help="config file (default: mailfleetd.toml in the config dir)")
     parser.add_argument("--check-config", action="store_true", help="check the config and exit")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="override daemon.log_level")
+    parser.add_argument("--new-key", type=Path, metavar="FILE",
+                        help="write a new encryption key to FILE (0600, never overwrites) and exit")
     return parser.parse_args(argv)
+
+
+def new_key(path: Path) -> int:
+    """A key for systemd's LoadCredential= (or any key file): made once, kept with the backups."""
+    from cryptography.fernet import Fernet
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        print(f"mailfleetd: {path} exists; not overwriting a key (the stored passwords depend on it)", file=sys.stderr)
+        return 1
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(Fernet.generate_key() + b"\n")
+    print(f"wrote a new key to {path}; back it up with the database")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.new_key:
+        return new_key(args.new_key)
     paths = user_paths() if args.user else system_paths()
     os.umask(0o077 if args.user else 0o007)
     config_path = args.config or paths.config_file

@@ -61,11 +61,20 @@ class BouncesSection:
 
 
 @dataclass
+class RemoteSection:
+    # A TCP endpoint for scripts on other hosts, CURVE only ("tcp://0.0.0.0:7353"); empty: none.
+    endpoint: str = ""
+    # Authorised clients' public keys as NAME.key; default: clients/ in the config directory.
+    clients_dir: str = ""
+
+
+@dataclass
 class Config:
     daemon: DaemonSection = field(default_factory=DaemonSection)
     admins: AdminsSection = field(default_factory=AdminsSection)
     poll: PollSection = field(default_factory=PollSection)
     bounces: BouncesSection = field(default_factory=BouncesSection)
+    remote: RemoteSection = field(default_factory=RemoteSection)
     path: Path | None = None
 
 
@@ -147,3 +156,5 @@ def _check_values(config: Config, path: Path, text: str) -> None:
         fail("bounces", "soft_threshold", "must be at least 1")
     if config.bounces.soft_window_days < 1:
         fail("bounces", "soft_window_days", "must be at least 1")
+    if config.remote.endpoint and not re.fullmatch(r"tcp://[^\s:]+:\d{1,5}", config.remote.endpoint):
+        fail("remote", "endpoint", "must look like tcp://HOST:PORT")

@@ -59,6 +59,12 @@ class Identities:
             caller = self._cache[uid] = self._resolve(uid)
         return caller
 
+    def for_key_name(self, name: str) -> Caller | None:
+        """A CURVE client, named by its key file: admin only if named in [admins] users."""
+        if not name:
+            return None
+        return Caller(user=name, uid=None, admin=name in self._admins.users)
+
     def _resolve(self, uid: int) -> Caller:
         try:
             entry = pwd.getpwuid(uid)

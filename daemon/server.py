@@ -19,6 +19,18 @@ import zmq.asyncio
 from ..shared import protocol as P
 from .identity import Caller, parse_peer_uid
 
+
+def frame_meta(frame: zmq.Frame, name: str) -> str:
+    try:
+        return frame.get(name) or ""
+    except zmq.ZMQError:
+        return ""
+
+
+def uid_of(frame: zmq.Frame) -> int | None:
+    """The caller's uid over ipc (SO_PEERCRED, as libzmq reports it)."""
+    return parse_peer_uid(frame_meta(frame, "Peer-Address"))
+
 log = logging.getLogger(__name__)
 
 Handle = Callable[[bytes, Caller], Awaitable[bytes | None]]
@@ -30,14 +42,19 @@ class RpcServer:
         ctx: zmq.asyncio.Context,
         endpoint: str,
         handle: Handle,
-        identify: Callable[[int | None], Caller | None],
+        identify: Callable[[zmq.Frame], Caller | None],
         *,
         max_message_bytes: int,
         max_concurrent: int,
+        curve_secret: bytes | None = None,
     ) -> None:
         self._handle = handle
         self._identify = identify
         self._sock = ctx.socket(zmq.ROUTER)
+        if curve_secret is not None:
+            # Every connection must complete a CURVE handshake the ZAP handler accepts.
+            self._sock.curve_server = True
+            self._sock.curve_secretkey = curve_secret
         self._sock.setsockopt(zmq.MAXMSGSIZE, max_message_bytes)
         self._sock.setsockopt(zmq.LINGER, 1000)
         self._sock.setsockopt(zmq.SNDHWM, 10000)
@@ -55,11 +72,7 @@ class RpcServer:
             if len(frames) < 2:
                 continue  # nothing but an identity: no request to answer
             envelope = [f.bytes for f in frames[:-1]]
-            try:
-                peer = frames[-1].get("Peer-Address")
-            except zmq.ZMQError:
-                peer = None
-            caller = self._identify(parse_peer_uid(peer))
+            caller = self._identify(frames[-1])
             await self._slots.acquire()
             task = asyncio.get_running_loop().create_task(self._serve(envelope, frames[-1].bytes, caller))
             self._inflight.add(task)

@@ -15,9 +15,11 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import zmq
+import zmq.auth
 
 from . import protocol as P
 from .paths import candidate_endpoints, user_paths
@@ -60,23 +62,50 @@ def find_endpoint(explicit: str | None = None) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class CurveKeys:
+    """For a tcp:// endpoint: this client's key pair and the server's public key (z85)."""
+
+    public: bytes
+    secret: bytes
+    server: bytes
+
+    @classmethod
+    def from_files(cls, secret_file: str, server_file: str) -> "CurveKeys":
+        try:
+            public, secret = zmq.auth.load_certificate(secret_file)
+            server, _ = zmq.auth.load_certificate(server_file)
+        except (OSError, ValueError) as exc:
+            raise DaemonUnreachable(f"cannot read the CURVE keys: {exc}") from None
+        if secret is None:
+            raise DaemonUnreachable(f"{secret_file} holds no secret key (use NAME.key_secret)")
+        return cls(public, secret, server)
+
+
 class Client:
-    def __init__(self, endpoint: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, endpoint: str, timeout: float = DEFAULT_TIMEOUT, curve: CurveKeys | None = None) -> None:
         self.endpoint = endpoint
         self.timeout = timeout
         self._ids = itertools.count(1)
         self._ctx = zmq.Context.instance()
         self._sock = self._ctx.socket(zmq.DEALER)
         self._sock.setsockopt(zmq.LINGER, 0)
+        if curve is not None:
+            self._sock.curve_publickey = curve.public
+            self._sock.curve_secretkey = curve.secret
+            self._sock.curve_serverkey = curve.server
         self._sock.connect(endpoint)
 
     @classmethod
-    def connect(cls, endpoint: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> "Client":
+    def connect(cls, endpoint: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+                curve: CurveKeys | None = None) -> "Client":
         found = find_endpoint(endpoint)
         if found is None or not is_listening(found):
             where = found or " or ".join(candidate_endpoints())
             raise DaemonUnreachable(f"no mailfleetd is listening at {where}; {HOW_TO_START}")
-        return cls(found, timeout)
+        if found.startswith("tcp://") and curve is None:
+            raise DaemonUnreachable("a tcp:// endpoint needs CURVE keys: --key NAME.key_secret --server-key server.key")
+        return cls(found, timeout, curve)
 
     def call(self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None) -> Any:
         rid = next(self._ids)

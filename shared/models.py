@@ -339,3 +339,13 @@ class EventsListParams(Strict):
 class HeadersParams(Strict):
     id: AccountId
     contact: ContactEmail
+
+
+class BackupParams(Strict):
+    id: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class BackupChunkParams(Strict):
+    id: Annotated[str, Field(min_length=1, max_length=100)]
+    offset: Offset = 0
+    length: Annotated[int, AfterValidator(check_range(1, 1 << 20))] = 1 << 20

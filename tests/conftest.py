@@ -21,6 +21,9 @@ from mailfleet.shared.client import Client, DaemonUnreachable, is_listening
 from mailfleet.shared.paths import Paths, system_paths, user_paths
 
 START_TIMEOUT = 20.0
+# Every password the tests hand the daemon; none may ever show up in a log.
+TEST_SECRETS = ("s3cret-smtp-pw", "mailbox-secret-9", "incoming-pw-42", "proxy-pw-77", "pw-from-stdin",
+                "in-pw", "proxy-secret-1", "bench-pw")
 
 
 class Daemon:
@@ -135,6 +138,11 @@ def make_daemon(short_tmp):
             d.proc.send_signal(signal.SIGCONT)  # in case a test stopped it
             d.proc.kill()
             d.proc.wait()
+    # Log hygiene, for every daemon of every test: no password the tests use ever appears.
+    for d in made:
+        log = d.log()
+        leaked = [secret for secret in TEST_SECRETS if secret in log]
+        assert not leaked, f"secrets in the daemon log: {leaked}"
 
 
 @pytest.fixture

@@ -139,6 +139,7 @@ class Poller:
         self._running: dict[int, asyncio.Task] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self.last_round: tuple[str, bool] | None = None  # (when, ok): for the service's status line
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="poller")
@@ -236,6 +237,7 @@ class Poller:
                                            failures=0, last_counts=counts)
             await status.set_incoming(tx, account_id, ok=True, detail="")
         self._next(account_id, 0)
+        self.last_round = (now, True)
 
     async def _failed(self, account_id: int, error: str) -> None:
         log.warning("account %d: mailbox round failed: %s", account_id, error)
@@ -248,3 +250,4 @@ class Poller:
                                            failures=failures)
             await status.set_incoming(tx, account_id, ok=False, detail=error)
         self._next(account_id, failures)
+        self.last_round = (utcnow(), False)

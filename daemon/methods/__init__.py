@@ -5,6 +5,9 @@ from . import accounts, bounces, contacts, discover, system
 ALL = (
     system.ping,
     system.info,
+    system.backup,
+    system.backup_read,
+    system.backup_done,
     accounts.list_,
     accounts.get,
     accounts.create,

@@ -134,6 +134,16 @@ class Database:
         if tx.events and self.on_commit is not None:
             self.on_commit(tx.events)
 
+    async def backup_to(self, path: Path) -> None:
+        """A consistent copy through SQLite's online backup API: one step, from the read
+        connection, so writers go on (WAL) and the copy is the state of one moment."""
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600))
+        target = sqlite3.connect(path, check_same_thread=False)
+        try:
+            await self.read.backup(target)
+        finally:
+            target.close()
+
     async def close(self) -> None:
         async with self._lock:
             await self.read.close()

@@ -1,0 +1,214 @@
+"""Running as a service: the unit file, sd_notify, reload, journald logs, backups, CURVE over TCP."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from mailfleet.daemon.config import Config
+from mailfleet.shared.client import Client, CurveKeys, DaemonUnreachable
+
+from .conftest import OWN
+from .servers import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_unit_file_verifies(tmp_path):
+    unit = (REPO / "systemd" / "mailfleetd.service").read_text()
+    assert "PrivateUsers" not in unit.replace("Not PrivateUsers", "")
+    for must in ("Type=notify", "WatchdogSec=", "ExecReload=", "Restart=on-failure", "LoadCredential=mailfleet.key",
+                 "ProtectSystem=strict", "CapabilityBoundingSet=\n", "SystemCallFilter=@system-service", "UMask=0007"):
+        assert must in unit, must
+    # verify checks that ExecStart exists: point it at this checkout's daemon.
+    local = tmp_path / "mailfleetd.service"
+    local.write_text(unit.replace("/opt/mailfleet/venv/bin/mailfleetd", str(Path(sys.executable).parent / "mailfleetd")))
+    out = subprocess.run(["systemd-analyze", "verify", str(local)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+
+
+def test_example_config_documents_every_key_with_its_default():
+    example = tomllib.loads((REPO / "systemd" / "mailfleetd.toml").read_text())
+    defaults = Config()
+    for section, values in example.items():
+        for key, value in values.items():
+            assert getattr(getattr(defaults, section), key) == value, f"{section}.{key}"
+    import dataclasses
+    for field in dataclasses.fields(Config):
+        if field.name == "path":
+            continue
+        keys = {f.name for f in dataclasses.fields(getattr(defaults, field.name))}
+        assert keys == set(example.get(field.name, {})), field.name
+
+
+class NotifySocket:
+    """The test's own $NOTIFY_SOCKET: a datagram socket that collects what the daemon says."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.settimeout(15)
+
+    def next(self) -> dict[str, str]:
+        data = self.sock.recv(4096).decode()
+        return dict(line.split("=", 1) for line in data.splitlines() if "=" in line)
+
+    def until(self, key: str) -> dict[str, str]:
+        while True:
+            msg = self.next()
+            if key in msg:
+                return msg
+
+
+def test_sd_notify_ready_status_watchdog_reload_stopping(make_daemon, short_tmp):
+    notify = NotifySocket(short_tmp / "notify.sock")
+    d = make_daemon(mode="system", extra_env={"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "400000"})
+    d.proc = d.spawn()
+    ready = notify.until("READY")
+    # READY only once the socket answers: ask it right now, without waiting.
+    with Client(d.endpoint, timeout=2) as c:
+        assert c.call("system.ping") == {"pong": True}
+    assert ready["STATUS"] == "0 accounts" and ready["MAINPID"] == str(d.proc.pid)
+    assert "WATCHDOG" in notify.until("WATCHDOG")
+    d.paths.config_file.write_text("[daemon]\nlog_level = 'debug'\n")
+    d.proc.send_signal(signal.SIGHUP)
+    reloading = notify.until("RELOADING")
+    assert "MONOTONIC_USEC" in reloading
+    assert "READY" in notify.until("READY")
+    d.proc.send_signal(signal.SIGTERM)
+    assert notify.until("STOPPING")["STATUS"] == "stopping"
+    assert d.proc.wait(timeout=30) == 0
+    d.proc = None
+    assert "config reloaded" in d.log()
+
+
+def test_reload_applies_a_good_config_and_refuses_a_bad_one(make_daemon):
+    d = make_daemon(config="[admins]\nusers = []\n").start()
+    d.paths.config_file.write_text("[daemon]\nlog_levle = 'debug'\n")
+    d.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 15
+    while "reload refused" not in d.log():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert "unknown key daemon.log_levle" in d.log() and "keeping the running config" in d.log()
+    with d.client() as c:
+        assert c.call("system.ping") == {"pong": True}
+    d.paths.config_file.write_text("[poll]\nconcurrency = 9\n")
+    d.proc.send_signal(signal.SIGHUP)
+    while "config reloaded" not in d.log():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert "poll.concurrency take effect at the next restart" in d.log()
+    assert d.stop() == 0
+
+
+def test_journald_lines_carry_priorities_and_no_timestamps(make_daemon):
+    d = make_daemon()
+    d.log_path.write_bytes(b"")
+    st = os.stat(d.log_path)
+    d.env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
+    d.start()
+    d.paths.config_file.write_text("[nonsense]\n")
+    d.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 15
+    while "reload refused" not in d.log():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert d.stop() == 0
+    lines = [line for line in d.log().splitlines() if line]
+    assert lines and all(line[:3] in ("<6>", "<4>", "<3>", "<7>") for line in lines), lines
+    assert any(line.startswith("<3>") and "reload refused" in line for line in lines)
+    assert not any(line[3:7].isdigit() for line in lines), "journald adds the time itself"
+
+
+def test_backup_while_writes_happen(daemon, own_account, tmp_path):
+    stop = threading.Event()
+    committed: list[int] = []
+
+    def writer() -> None:
+        with daemon.client() as c:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                committed.append(c.call("accounts.create", {**own_account, "email": f"w{n}@example.com"})["id"])
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    while len(committed) < 20:
+        time.sleep(0.01)
+    before = list(committed)
+    target = tmp_path / "backup.db"
+    out = subprocess.run([sys.executable, "-m", "mailfleet.ctl", "backup", str(target)], env=daemon.env,
+                         capture_output=True, text=True, timeout=120)
+    stop.set()
+    thread.join()
+    assert out.returncode == 0, out.stderr
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
+    copy = sqlite3.connect(target)
+    assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    ids = {row[0] for row in copy.execute("SELECT id FROM accounts")}
+    assert set(before) <= ids, "every row committed before the backup began is in it"
+    assert not list((daemon.paths.state_dir / "backups").glob("*.db")), "the daemon drops its snapshot afterwards"
+    # The copy restores: a daemon started on it serves the same accounts.
+    copy.close()
+
+
+def test_backup_is_for_admins_only(daemon):
+    with daemon.client() as c:
+        info = c.call("system.backup")
+        with pytest.raises(Exception):
+            c.call("system.backup_read", {"id": "../../etc/passwd"})
+        c.call("system.backup_done", {"id": info["id"]})
+
+
+def test_curve_endpoint_with_authorised_and_unauthorised_keys(make_daemon, short_tmp):
+    port = free_port()
+    keys = short_tmp / "keys"
+    for name in ("alice", "mallory"):
+        out = subprocess.run([sys.executable, "-m", "mailfleet.ctl", "keygen", name, "--dir", str(keys)],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+    d = make_daemon(config=f'[remote]\nendpoint = "tcp://127.0.0.1:{port}"\n[admins]\nusers = ["alice"]\n')
+    clients = d.paths.config_dir / "clients"
+    clients.mkdir(parents=True)
+    shutil.copy(keys / "alice.key", clients / "alice.key")
+    d.start()
+    server_key = d.paths.state_dir / "remote" / "server.key"
+    endpoint = f"tcp://127.0.0.1:{port}"
+    with Client(endpoint, timeout=5, curve=CurveKeys.from_files(str(keys / "alice.key_secret"), str(server_key))) as c:
+        info = c.call("system.info")
+        assert info["user"] == "alice" and info["admin"] is True
+        created = c.call("accounts.create", OWN)
+        assert created["owner"] == "alice"
+    with Client(endpoint, timeout=2, curve=CurveKeys.from_files(str(keys / "mallory.key_secret"), str(server_key))) as c:
+        with pytest.raises(DaemonUnreachable):
+            c.call("system.ping")
+    with Client(endpoint, timeout=2) as c:  # no CURVE at all
+        with pytest.raises(DaemonUnreachable):
+            c.call("system.ping")
+    out = subprocess.run([sys.executable, "-m", "mailfleet.ctl", "--socket", endpoint, "--key", str(keys / "alice.key_secret"),
+                          "--server-key", str(server_key), "--json", "call", "system.info"],
+                         env=d.env, capture_output=True, text=True, timeout=30)
+    assert json.loads(out.stdout)["user"] == "alice"
+    # Authorising mallory is dropping the key in and reloading.
+    shutil.copy(keys / "mallory.key", clients / "mallory.key")
+    d.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 15
+    while d.log().count("config reloaded") < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    with Client(endpoint, timeout=5, curve=CurveKeys.from_files(str(keys / "mallory.key_secret"), str(server_key))) as c:
+        assert c.call("system.info")["admin"] is False
