@@ -93,6 +93,10 @@ def add_parser(sub: argparse._SubParsersAction, leaf: Leaf) -> None:
     reject.add_argument("--reason", required=True)
     poll = leaf(acc, "poll", help="read the account's incoming mailbox now")
     poll.add_argument("id", type=int)
+    test = leaf(acc, "test", help="test connections layer by layer (exit 0 only when all pass)")
+    test.add_argument("ids", type=int, nargs="*", metavar="ID")
+    test.add_argument("--all", action="store_true", help="every account you can see")
+    test.add_argument("--send-to", metavar="ADDR", help="also send a short test message to ADDR")
     headers = leaf(acc, "headers", help="the From and Reply-To a contact gets from this account")
     headers.add_argument("id", type=int)
     headers.add_argument("contact", help="the contact's email address")
@@ -130,9 +134,69 @@ def account_fields(args: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
+STEP_COLUMNS = [("protocol", "PROTOCOL"), ("name", "STEP"), ("result", "RESULT"), ("ms", "MS"), ("detail", "DETAIL")]
+
+
+def _all_ids(client: Client) -> list[int]:
+    ids: list[int] = []
+    while True:
+        page = client.call("accounts.list", {"limit": 1000, "offset": len(ids), "sort": "id"})
+        ids += [item["id"] for item in page["items"]]
+        if len(ids) >= page["total"] or not page["items"]:
+            return ids
+
+
+def print_test(result: dict[str, Any]) -> None:
+    label = f"account {result.get('account_id', '(unsaved)')}"
+    if "error" in result:
+        print(f"{label}: {result['error']['message']}")
+        return
+    verdict = "all steps passed" if result["ok"] else "FAILED"
+    print(f"{label}: {verdict} ({result['ms']:.0f} ms)" + (f", approval {result['approval']}" if "approval" in result else ""))
+    rows = []
+    for key in ("smtp", "incoming"):
+        report = result.get(key)
+        if not report:
+            continue
+        for step in report["steps"]:
+            rows.append({"protocol": report["protocol"], "name": step["name"], "result": "ok" if step["ok"] else "FAILED",
+                         "ms": step["ms"], "detail": step["detail"]})
+        if not report["ok"]:
+            print(f"  {report['protocol']} failed at {report['step']} ({report['category']}): {report['message']}")
+            if report["hint"]:
+                print(f"  hint: {report['hint']}")
+    if rows:
+        print(output.table(rows, STEP_COLUMNS))
+
+
+def run_test(args: argparse.Namespace, client: Client) -> int:
+    ids = _all_ids(client) if args.all else args.ids
+    if not ids:
+        raise Usage("accounts test needs ID... or --all")
+    wait = max(client.timeout, 600)  # many accounts, each step with its own deadline
+    if len(ids) == 1 and not args.all:
+        params: dict[str, Any] = {"id": ids[0]}
+        if args.send_to:
+            params["send_to"] = args.send_to
+        results = {"ok": None, "results": [client.call("accounts.test", params, timeout=wait)]}
+        results["ok"] = results["results"][0]["ok"]
+    else:
+        if args.send_to:
+            raise Usage("--send-to tests one account at a time")
+        results = client.call("accounts.test_many", {"ids": ids}, timeout=wait)
+    if args.json:
+        print(output.as_json(results))
+    else:
+        for result in results["results"]:
+            print_test(result)
+    return 0 if results["ok"] else 1
+
+
 def run(args: argparse.Namespace, client: Client) -> int:
     emit_json = args.json
     action = args.action
+    if action == "test":
+        return run_test(args, client)
     if action == "list":
         params = {"query": args.query, "kind": args.kind, "sort": args.sort, "limit": args.limit, "offset": args.offset}
         if args.status:

@@ -21,11 +21,12 @@ from .config import Config, ConfigError, load
 from .identity import Caller, Identities
 from .mailbox.reader import Poller
 from .notify import Notifier
+from .probe.runner import Prober
 from .rpc import Call, Dispatcher
 from .secrets import SecretBox
 from .remote import NamedKeys, server_keys
 from .server import EventPublisher, RpcServer, frame_meta, uid_of
-from .storage.db import Database, utcnow
+from .storage.db import Database, Event, utcnow
 
 log = logging.getLogger("mailfleetd")
 
@@ -74,6 +75,7 @@ class App:
         lifecycle.open_sockets(self.paths, daemon_cfg.socket_group)
         if self.config.remote.endpoint:
             self._start_remote()
+        self.prober = Prober(self)
         self.poller = Poller(self)
         self.poller.start()
         self._server.start()
@@ -106,6 +108,11 @@ class App:
 
     async def _handle(self, payload: bytes, caller: Caller) -> bytes | None:
         return await self.dispatcher.handle(payload, Call(self, caller))
+
+    def publish_live(self, type: str, data: dict) -> None:
+        """An event for subscribers only (probe steps): not stored, seq 0."""
+        if self._events is not None:
+            self._events.publish([Event(0, utcnow(), type, data)])
 
     def accounts_changed(self) -> None:
         """Mailbox settings may have changed: the poll schedule looks again."""

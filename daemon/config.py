@@ -61,6 +61,29 @@ class BouncesSection:
 
 
 @dataclass
+class ProbeSection:
+    # Seconds each step of a connection test may take.
+    timeout: float = 10.0
+    # Accounts tested at once; more wait their turn.
+    concurrency: int = 20
+    # RCPT TO of the SMTP test (no message is sent); empty: the account's own address.
+    rcpt_to: str = ""
+
+
+@dataclass
+class RelaySection:
+    # The platform relay marketing accounts send through; empty host: none configured.
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"
+    authenticate: bool = True
+    user: str = ""
+    password: str = ""
+    verify_tls: bool = True
+    proxy: str = ""
+
+
+@dataclass
 class RemoteSection:
     # A TCP endpoint for scripts on other hosts, CURVE only ("tcp://0.0.0.0:7353"); empty: none.
     endpoint: str = ""
@@ -74,6 +97,8 @@ class Config:
     admins: AdminsSection = field(default_factory=AdminsSection)
     poll: PollSection = field(default_factory=PollSection)
     bounces: BouncesSection = field(default_factory=BouncesSection)
+    probe: ProbeSection = field(default_factory=ProbeSection)
+    relay: RelaySection = field(default_factory=RelaySection)
     remote: RemoteSection = field(default_factory=RemoteSection)
     path: Path | None = None
 
@@ -156,5 +181,13 @@ def _check_values(config: Config, path: Path, text: str) -> None:
         fail("bounces", "soft_threshold", "must be at least 1")
     if config.bounces.soft_window_days < 1:
         fail("bounces", "soft_window_days", "must be at least 1")
+    if config.probe.timeout <= 0:
+        fail("probe", "timeout", "must be positive")
+    if config.probe.concurrency < 1:
+        fail("probe", "concurrency", "must be at least 1")
+    if config.relay.security not in ("none", "starttls", "ssl"):
+        fail("relay", "security", "must be one of none, starttls, ssl")
+    if not 1 <= config.relay.port <= 65535:
+        fail("relay", "port", "must be 1-65535")
     if config.remote.endpoint and not re.fullmatch(r"tcp://[^\s:]+:\d{1,5}", config.remote.endpoint):
         fail("remote", "endpoint", "must look like tcp://HOST:PORT")

@@ -28,3 +28,16 @@ async def set_incoming(tx: Tx, account_id: int, ok: bool, detail: str) -> None:
     if status != row["status"]:
         data = records.event_data(row) | {"status": status, "detail": detail}
         await tx.event("account.status", data)
+
+
+async def set_tested(tx: Tx, account_id: int, smtp_ok: bool, incoming_ok: bool, detail: str) -> None:
+    """After a connection test: own accounts become active, smtp_failing or incoming_failing."""
+    row = await account_store.get(tx.conn, account_id)
+    if row is None or row["kind"] != "own":
+        return
+    status = "smtp_failing" if not smtp_ok else "incoming_failing" if not incoming_ok else "active"
+    if status == row["status"] and detail == row["status_detail"]:
+        return
+    await account_store.update(tx.conn, account_id, {"status": status, "status_detail": detail, "updated_at": utcnow()})
+    if status != row["status"]:
+        await tx.event("account.status", records.event_data(row) | {"status": status, "detail": detail})

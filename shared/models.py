@@ -349,3 +349,23 @@ class BackupChunkParams(Strict):
     id: Annotated[str, Field(min_length=1, max_length=100)]
     offset: Offset = 0
     length: Annotated[int, AfterValidator(check_range(1, 1 << 20))] = 1 << 20
+
+
+class TestParams(Strict):
+    """accounts.test: a saved account (id), unsaved form values (account), or a saved one with edits (both)."""
+
+    id: AccountId | None = None
+    account: dict | None = Field(None, description="account fields as for accounts.create (or changes, with id)")
+    send_to: Email | None = Field(None, description="also send a short test message to this address")
+    job: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] | None = Field(
+        None, description="names the probe.step events of this test; made up when omitted")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "TestParams":
+        if self.id is None and self.account is None:
+            raise FieldErrors({"id": "give id, account, or both"})
+        return self
+
+
+class TestManyParams(Strict):
+    ids: Annotated[list[AccountId], Field(min_length=1, max_length=10000)]

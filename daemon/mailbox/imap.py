@@ -9,7 +9,8 @@ from __future__ import annotations
 import imaplib
 import re
 
-from .session import Fetched, IncomingSettings, MailboxError, describe, tls_context
+from .session import Fetched, IncomingSettings, MailboxError, describe
+from .sockets import open_socket, tls_context
 
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
@@ -32,8 +33,31 @@ def _uid_set(uids: list[int]) -> str:
     return ",".join(out)
 
 
-def _quote(folder: str) -> str:
+def quote_folder(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class SocketIMAP4(imaplib.IMAP4):
+    """imaplib over a socket we opened (directly or through a proxy, TLS or not)."""
+
+    def __init__(self, sock, host: str, port: int, timeout: float) -> None:
+        self._given = sock
+        super().__init__(host, port, timeout=timeout)
+
+    def _create_socket(self, timeout):
+        return self._given
+
+
+def connect(s: IncomingSettings) -> imaplib.IMAP4:
+    """TCP (or the proxy), then TLS when asked, then the greeting."""
+    sock = open_socket(s.host, s.port, s.timeout, s.proxy)
+    try:
+        if s.ssl:
+            sock = tls_context(s.verify_tls).wrap_socket(sock, server_hostname=s.host)
+        return SocketIMAP4(sock, s.host, s.port, s.timeout)
+    except BaseException:
+        sock.close()
+        raise
 
 
 class ImapMailbox:
@@ -46,10 +70,7 @@ class ImapMailbox:
     def open(self) -> int:
         s = self.s
         try:
-            if s.ssl:
-                self.conn = imaplib.IMAP4_SSL(s.host, s.port, ssl_context=tls_context(s.verify_tls), timeout=s.timeout)
-            else:
-                self.conn = imaplib.IMAP4(s.host, s.port, timeout=s.timeout)
+            self.conn = connect(s)
         except Exception as exc:
             raise MailboxError("connect", f"{s.host}:{s.port}: {describe(exc)}") from None
         try:
@@ -60,7 +81,7 @@ class ImapMailbox:
             raise MailboxError("login", describe(exc)) from None
         self.uidplus = "UIDPLUS" in self.conn.capabilities
         try:
-            typ, data = self.conn.select(_quote(s.folder))
+            typ, data = self.conn.select(quote_folder(s.folder))
         except Exception as exc:
             raise MailboxError("select", describe(exc)) from None
         if typ != "OK":

@@ -8,7 +8,30 @@ from __future__ import annotations
 
 import poplib
 
-from .session import Fetched, IncomingSettings, MailboxError, describe, tls_context
+from .session import Fetched, IncomingSettings, MailboxError, describe
+from .sockets import open_socket, tls_context
+
+
+class SocketPOP3(poplib.POP3):
+    """poplib over a socket we opened (directly or through a proxy, TLS or not)."""
+
+    def __init__(self, sock, host: str, port: int, timeout: float) -> None:
+        self._given = sock
+        super().__init__(host, port, timeout)
+
+    def _create_socket(self, timeout):
+        return self._given
+
+
+def connect(s: IncomingSettings) -> poplib.POP3:
+    sock = open_socket(s.host, s.port, s.timeout, s.proxy)
+    try:
+        if s.ssl:
+            sock = tls_context(s.verify_tls).wrap_socket(sock, server_hostname=s.host)
+        return SocketPOP3(sock, s.host, s.port, s.timeout)
+    except BaseException:
+        sock.close()
+        raise
 
 
 class Pop3Mailbox:
@@ -21,10 +44,7 @@ class Pop3Mailbox:
     def open(self) -> None:
         s = self.s
         try:
-            if s.ssl:
-                self.conn = poplib.POP3_SSL(s.host, s.port, timeout=s.timeout, context=tls_context(s.verify_tls))
-            else:
-                self.conn = poplib.POP3(s.host, s.port, timeout=s.timeout)
+            self.conn = connect(s)
         except Exception as exc:
             raise MailboxError("connect", f"{s.host}:{s.port}: {describe(exc)}") from None
         try:

@@ -46,6 +46,8 @@ def settings_for(app: "App", row: Any) -> IncomingSettings:
         batch_size=row["incoming_batch_size"] or 100,
         timeout=cfg.timeout,
         max_message_bytes=cfg.max_message_bytes,
+        # Proxy mode is per account: incoming mail goes through the same proxy as SMTP.
+        proxy=app.secrets.decrypt(row["smtp_proxy"]) if row["smtp_proxy"] else None,
     )
 
 

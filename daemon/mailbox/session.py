@@ -36,6 +36,7 @@ class IncomingSettings:
     batch_size: int
     timeout: float
     max_message_bytes: int
+    proxy: str | None = None
 
 
 @dataclass
@@ -60,16 +61,10 @@ class Fetched:
             self.verdict = classify(self.raw)
 
 
-def tls_context(verify: bool) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    if not verify:  # the user turned verification off for this one account
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
 def describe(exc: BaseException) -> str:
     """An exception as a sentence: never a bare 'timed out'."""
+    if type(exc).__name__ == "ProxyFailed":
+        return str(exc)
     if isinstance(exc, TimeoutError) or "timed out" in str(exc):
         return "the server did not answer in time"
     if isinstance(exc, ConnectionRefusedError):

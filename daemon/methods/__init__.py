@@ -1,6 +1,6 @@
 """Every method the daemon serves, registered here and only here."""
 
-from . import accounts, bounces, contacts, discover, system
+from . import accounts, bounces, contacts, discover, probe, system
 
 ALL = (
     system.ping,
@@ -15,6 +15,8 @@ ALL = (
     accounts.delete,
     accounts.approve,
     accounts.reject,
+    probe.test,
+    probe.test_many,
     bounces.poll,
     bounces.headers,
     contacts.import_,

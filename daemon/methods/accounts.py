@@ -29,6 +29,7 @@ from .. import records
 from ..rpc import Call, rpc_method
 from ..storage import accounts as store
 from ..storage import mailbox as mailbox_store
+from ..storage import probes as probe_store
 from ..storage.db import Tx, utcnow
 
 
@@ -45,6 +46,7 @@ async def _load_for_write(tx: Tx, call: Call, account_id: int) -> sqlite3.Row:
 async def _wire(conn, call: Call, row: sqlite3.Row) -> dict[str, Any]:
     """The account as the wire shows it, with its mailbox's last round when it has one."""
     account = records.to_wire(row, call.app.secrets)
+    account["last_test"] = await probe_store.latest(conn, row["id"])
     if account.get("incoming"):
         state = await mailbox_store.state(conn, row["id"])
         account["incoming"]["last_poll"] = {
@@ -130,10 +132,10 @@ def _stored_passwords(row: sqlite3.Row) -> set[str]:
 async def update(call: Call, params: dict) -> dict:
     """Change some fields; omitted fields (passwords too) keep their values."""
     account_id = validate_model(IdParams, {"id": params.get("id")}).id
-    patch = {k: v for k, v in params.items() if k != "id"}
+    # What accounts.get shows beside the fields (derived, never stored) is dropped, so get-edit-update works.
+    patch = {k: v for k, v in params.items() if k not in ("id", "last_test")}
     for section in ("smtp", "incoming"):
         if isinstance(patch.get(section), dict):
-            # What accounts.get shows beside the settings; sending it back unchanged is harmless.
             patch[section] = {k: v for k, v in patch[section].items() if k not in ("password_set", "last_poll")}
     refused = {k: "read-only" for k in patch if k in READ_ONLY_FIELDS}
     if refused:

@@ -204,7 +204,24 @@ async def m003_contacts_and_bounces(conn: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_accounts, m002_events, m003_contacts_and_bounces]
+async def m004_probe_results(conn: aiosqlite.Connection) -> None:
+    # The latest connection tests of each account (a few are kept, for the account's history).
+    await _run(
+        conn,
+        """
+        CREATE TABLE probe_results (
+            id INTEGER PRIMARY KEY,
+            account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            at TEXT NOT NULL,
+            ok INTEGER NOT NULL,
+            result TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX probe_results_account ON probe_results (account_id, id)",
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_accounts, m002_events, m003_contacts_and_bounces, m004_probe_results]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

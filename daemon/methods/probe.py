@@ -1,0 +1,89 @@
+"""accounts.test: connection tests of saved accounts, of unsaved form values, or of both mixed."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from ...shared import protocol as P
+from ...shared.models import FieldErrors, TestManyParams, TestParams, validate_account
+from .. import records, status
+from ..probe.runner import dumps, summary
+from ..rpc import Call, rpc_method
+from ..storage import accounts as store
+from ..storage import probes as probe_store
+from ..storage.db import utcnow
+from .accounts import _merge, _stored_passwords, visible_account
+
+async def _resolve(call: Call, params: TestParams):
+    """(validated account, passwords, saved id or None)."""
+    if params.id is None:
+        account = validate_account(params.account)
+        return account, _passwords(account, None, call), None
+    row = visible_account(call, await store.get(call.app.db.read, params.id), params.id)
+    current = records.to_input(row, call.app.secrets)
+    if params.account:
+        patch = {k: v for k, v in params.account.items() if k != "id"}
+        account = validate_account(_merge(current, patch), stored_passwords=_stored_passwords(row))
+    else:
+        account = validate_account(current, stored_passwords=_stored_passwords(row))
+    return account, _passwords(account, row, call), row["id"]
+
+
+def _passwords(account, row, call: Call) -> dict[str, str]:
+    out = {}
+    for section in ("smtp", "incoming"):
+        settings = getattr(account, section, None)
+        if settings is None:
+            continue
+        if settings.password is not None:
+            out[section] = settings.password
+        elif row is not None and row[f"{section}_password"] is not None:
+            out[section] = call.app.secrets.decrypt(row[f"{section}_password"])
+    return out
+
+
+async def _store(call: Call, account_id: int, result: dict[str, Any]) -> None:
+    async with call.app.db.transaction() as tx:
+        if await store.get(tx.conn, account_id) is None:
+            return  # deleted while it was being tested
+        await probe_store.add(tx.conn, account_id, utcnow(), result["ok"], dumps(result))
+        incoming = result.get("incoming")
+        await status.set_tested(tx, account_id, result["smtp"]["ok"], incoming is None or incoming["ok"],
+                                summary(result))
+
+
+async def run_test(call: Call, params: TestParams) -> dict[str, Any]:
+    account, passwords, saved_id = await _resolve(call, params)
+    job = params.job or uuid.uuid4().hex[:12]
+    result = await call.app.prober.test(account, passwords, job, params.send_to, saved_id)
+    if saved_id is not None:
+        result["account_id"] = saved_id
+        if params.account is None:  # a test of the saved account: it counts
+            await _store(call, saved_id, result)
+    if account.kind == "marketing" and saved_id is not None:
+        row = await store.get(call.app.db.read, saved_id)
+        result["approval"] = row["approval"] if row else None
+    return result
+
+
+@rpc_method("accounts.test", TestParams)
+async def test(call: Call, params: TestParams) -> dict:
+    """Test an account's connections layer by layer; each step is also published as probe.step."""
+    return await run_test(call, params)
+
+
+@rpc_method("accounts.test_many", TestManyParams)
+async def test_many(call: Call, params: TestManyParams) -> dict:
+    """Test many saved accounts at once (a bound of [probe] concurrency); one slow server delays no other result."""
+    async def one(account_id: int) -> dict:
+        try:
+            return await run_test(call, TestParams(id=account_id))
+        except P.RpcError as exc:
+            return {"account_id": account_id, "ok": False, "error": exc.to_json()}
+        except FieldErrors as exc:
+            return {"account_id": account_id, "ok": False, "error": P.invalid_params(exc.fields).to_json()}
+
+    results = await asyncio.gather(*(one(i) for i in dict.fromkeys(params.ids)))
+    return {"ok": all(r["ok"] for r in results), "results": results}

@@ -1,0 +1,109 @@
+"""The IMAP and POP3 probes: the stdlib clients in a worker thread, as the reader uses them.
+
+DNS → connect (or the proxy) → TLS (when ssl) → greeting and capabilities →
+login → IMAP: SELECT the folder (message count, UIDVALIDITY); POP3: STAT.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import poplib
+import re
+import socket
+import time
+
+from ..mailbox.imap import SocketIMAP4, quote_folder
+from ..mailbox.pop3 import SocketPOP3
+from ..mailbox.session import IncomingSettings
+from ..mailbox.sockets import open_socket, proxy_label, tls_context
+from .report import ProbeFailed, Report, Step, cert_summary, explain, fetch_certificate
+
+
+_LIST_NAME = re.compile(r'\) (?:"[^"]*"|NIL) (.+)$')
+
+
+class _Stop(Exception):
+    pass
+
+
+def probe_incoming(s: IncomingSettings, report: Report) -> Report:
+    conn = None
+
+    def step(name: str, action, detail=lambda value: ""):
+        started = time.perf_counter()
+        try:
+            value = action()
+        except Exception as exc:
+            failed = explain(name, exc, s.host, s.port, s.timeout)
+            _hints(failed, name, exc, s)
+            report.fail(name, started, failed)
+            raise _Stop from None
+        report.record(Step(name, True, round((time.perf_counter() - started) * 1000, 1), detail(value)))
+        return value
+
+    try:
+        if not s.proxy:
+            step("dns", lambda: socket.getaddrinfo(s.host, s.port, type=socket.SOCK_STREAM),
+                 lambda v: ", ".join(sorted({i[4][0] for i in v})))
+        sock = step("connect", lambda: open_socket(s.host, s.port, s.timeout, s.proxy),
+                    lambda v: f"through {proxy_label(s.proxy)}" if s.proxy else "{}:{}".format(*v.getpeername()[:2]))
+        if s.ssl:
+            sock = step("tls", lambda: tls_context(s.verify_tls).wrap_socket(sock, server_hostname=s.host),
+                        lambda v: v.version() or "TLS")
+        if s.protocol == "imap":
+            conn = step("greeting", lambda: SocketIMAP4(sock, s.host, s.port, s.timeout),
+                        lambda c: "offers " + ", ".join(sorted(c.capabilities)))
+            step("auth", lambda: _ok(conn.login(s.user, s.password)), lambda r: "logged in")
+            step("select", lambda: _select(conn, s.folder), lambda v: v)
+        else:
+            conn = step("greeting", lambda: SocketPOP3(sock, s.host, s.port, s.timeout),
+                        lambda c: c.getwelcome().decode(errors="replace")[:200])
+            step("auth", lambda: (conn.user(s.user), conn.pass_(s.password)), lambda r: "logged in")
+            step("stat", conn.stat, lambda v: f"{v[0]} messages, {v[1]} bytes")
+        report.succeed()
+    except _Stop:
+        pass
+    finally:
+        if conn is not None:
+            try:
+                conn.logout() if s.protocol == "imap" else conn.quit()
+            except Exception:
+                pass
+    return report
+
+
+def _ok(result):
+    typ, data = result
+    if typ != "OK":
+        raise ProbeFailed("auth", (data[0] or b"").decode(errors="replace"))
+    return result
+
+
+def _select(conn: imaplib.IMAP4, folder: str) -> str:
+    typ, data = conn.select(quote_folder(folder), readonly=True)
+    if typ != "OK":
+        typ, listing = conn.list()
+        names = [m.group(1).strip('"') for line in listing or [] if isinstance(line, bytes)
+                 and (m := _LIST_NAME.search(line.decode(errors="replace")))]
+        raise ProbeFailed("protocol", f"no folder named {folder!r} ({(data[0] or b'').decode(errors='replace')})",
+                          f"folders on the server: {', '.join(names[:20]) or 'none listed'}")
+    uidvalidity = conn.untagged_responses.get("UIDVALIDITY", [b"?"])[-1]
+    return f"{int(data[0])} messages, UIDVALIDITY {uidvalidity.decode()}"
+
+
+def _hints(failed: ProbeFailed, step: str, exc: BaseException, s: IncomingSettings) -> None:
+    if isinstance(exc, (imaplib.IMAP4.error, poplib.error_proto)) and step == "auth":
+        failed.category = "auth"
+        failed.message = str(exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes)
+                             else exc)
+        failed.hint = "the server refused this user name and password"
+    if failed.category == "tls" and "certificate" in failed.message and not s.proxy:
+        summary = cert_summary(fetch_certificate(s.host, s.port, s.timeout))
+        failed.hint = (f"the server's certificate: {summary}. " if summary else "") + (
+            "Turn off verify_tls for this account only if you trust this server.")
+    expected = {("imap", True): 993, ("imap", False): 143, ("pop3", True): 995, ("pop3", False): 110}
+    if failed.category in ("tls", "timeout", "protocol") and not failed.hint:
+        if s.ssl and s.port == expected[(s.protocol, False)]:
+            failed.hint = f"port {s.port} speaks plain {s.protocol.upper()}: turn ssl off, or use port {expected[(s.protocol, True)]}"
+        elif not s.ssl and s.port == expected[(s.protocol, True)]:
+            failed.hint = f"port {s.port} expects TLS: turn ssl on, or use port {expected[(s.protocol, False)]}"

@@ -1,0 +1,146 @@
+"""A probe's steps and verdict, and the error → category/hint rules shared by SMTP and incoming.
+
+Categories: dns, refused, timeout, tls, starttls_missing, auth, protocol, proxy, ok.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..mailbox.sockets import PROXY_ERRORS, ProxyFailed
+
+
+@dataclass
+class Step:
+    name: str
+    ok: bool
+    ms: float
+    detail: str = ""
+
+
+class ProbeFailed(Exception):
+    def __init__(self, category: str, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.category = category
+        self.message = message
+        self.hint = hint
+
+
+@dataclass
+class Report:
+    """What accounts.test answers per protocol."""
+
+    protocol: str
+    steps: list[Step] = field(default_factory=list)
+    ok: bool = False
+    category: str = "ok"
+    step: str | None = None
+    message: str = ""
+    hint: str = ""
+    on_step: Callable[[Step], None] | None = field(default=None, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("on_step")
+        return data
+
+    def record(self, step: Step) -> None:
+        self.steps.append(step)
+        if self.on_step is not None:
+            self.on_step(step)
+
+    def fail(self, name: str, started: float, failed: ProbeFailed) -> None:
+        self.record(Step(name, False, _ms(started), failed.message))
+        self.ok, self.category, self.step = False, failed.category, name
+        self.message, self.hint = failed.message, failed.hint
+
+    def succeed(self) -> None:
+        self.ok, self.category, self.step = True, "ok", None
+        self.message = "all steps passed"
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def cert_summary(der: bytes | None) -> str:
+    """Subject, issuer and expiry of a certificate, for the hint of a TLS failure."""
+    if not der:
+        return ""
+    from cryptography import x509
+
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError:
+        return ""
+    expires = cert.not_valid_after_utc
+    state = "EXPIRED" if expires < datetime.now(UTC) else "expires"
+    self_signed = " (self-signed)" if cert.issuer == cert.subject else ""
+    return (f"subject {cert.subject.rfc4514_string()}, issuer {cert.issuer.rfc4514_string()}{self_signed}, "
+            f"{state} {expires:%Y-%m-%d}")
+
+
+def fetch_certificate(host: str, port: int, timeout: float, starttls_smtp: bool = False) -> bytes | None:
+    """The server's certificate, fetched without verifying it (only to explain why verification failed)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as raw:
+            if starttls_smtp:
+                f = raw.makefile("rb")
+                f.readline()
+                raw.sendall(b"EHLO mailfleet\r\n")
+                while f.readline()[3:4] == b"-":  # the EHLO reply's continuation lines
+                    pass
+                raw.sendall(b"STARTTLS\r\n")
+                f.readline()
+            with ctx.wrap_socket(raw, server_hostname=host) as tls:
+                return tls.getpeercert(binary_form=True)
+    except (OSError, ssl.SSLError):
+        return None
+
+
+def explain(step: str, exc: BaseException, host: str, port: int, timeout: float) -> ProbeFailed:
+    """Any exception from a step as a category, a message and a hint."""
+    if isinstance(exc, ProbeFailed):
+        return exc
+    chain = _chain(exc)
+    if any(isinstance(e, (ProxyFailed, *PROXY_ERRORS)) for e in chain):
+        return ProbeFailed("proxy", next(str(e) for e in chain if isinstance(e, (ProxyFailed, *PROXY_ERRORS))),
+                           "check the proxy URL, that the proxy runs, and its user and password")
+    if any(isinstance(e, TimeoutError) for e in chain) or "timed out" in str(exc).lower():
+        hint = ("servers delay their answer to a wrong password, longer after each failure: check the password"
+                if step == "auth" else "a firewall that drops packets, or a server that accepts and never speaks")
+        return ProbeFailed("timeout", f"no answer from {host}:{port} within {timeout:g}s during {step}", hint)
+    gai = next((e for e in chain if isinstance(e, socket.gaierror)), None)
+    if gai is not None:
+        return ProbeFailed("dns", f"{host} does not resolve: {gai.strerror}", "check the host name's spelling and DNS")
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return ProbeFailed("refused", f"{host}:{port} refused the connection",
+                           "nothing listens on that port: check the port and that the server runs")
+    verify = next((e for e in chain if isinstance(e, ssl.SSLCertVerificationError)), None)
+    if verify is not None:
+        return ProbeFailed("tls", f"certificate not trusted: {verify.verify_message}", "")
+    tls = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
+    if tls is not None:
+        return ProbeFailed("tls", f"TLS failed: {tls.reason or tls}", "")
+    os_error = next((e for e in chain if isinstance(e, OSError) and e.strerror), None)
+    if os_error is not None and step in ("connect", "dns"):
+        return ProbeFailed("refused", f"{host}:{port}: {os_error.strerror}", "check the host, port and firewall")
+    return ProbeFailed("protocol", str(exc) or type(exc).__name__, "")
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    out, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        out.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return out

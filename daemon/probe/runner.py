@@ -1,0 +1,113 @@
+"""Running connection tests: many accounts at once under a bound, steps published live.
+
+A test of a saved account is stored and moves the account's status; a test
+of unsaved form values (accounts.test {account}) is only answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from ...shared.headers import sender_headers
+from ...shared.models import AccountBase
+from ..mailbox.session import IncomingSettings
+from .incoming import probe_incoming
+from .report import Report, Step
+from .smtp import SmtpTarget, probe_smtp
+
+if TYPE_CHECKING:
+    from ..app import App
+
+
+class Prober:
+    def __init__(self, app: "App") -> None:
+        self.app = app
+        self._slots = asyncio.Semaphore(app.config.probe.concurrency)
+
+    def _smtp_target(self, account: AccountBase, smtp_password: str) -> SmtpTarget | None:
+        cfg = self.app.config
+        headers = sender_headers(account.model_dump(), {})
+        if not (account.reply_to_email or account.reply_to_name):
+            headers["reply_to"] = ""  # no Reply-To header unless the account has one
+        rcpt = cfg.probe.rcpt_to or account.email
+        if account.kind == "marketing":
+            relay = cfg.relay
+            if not relay.host:
+                return None
+            return SmtpTarget(relay.host, relay.port, relay.security, relay.authenticate, relay.user, relay.password,
+                              relay.verify_tls, relay.proxy or None, account.email, rcpt, headers["from"],
+                              headers["reply_to"])
+        s = account.smtp
+        return SmtpTarget(s.host, s.port, s.security, s.authenticate, s.user, smtp_password, s.verify_tls, s.proxy,
+                          account.email, rcpt, headers["from"], headers["reply_to"])
+
+    def _incoming(self, account: AccountBase, password: str) -> IncomingSettings | None:
+        inc = getattr(account, "incoming", None)
+        if inc is None:
+            return None
+        return IncomingSettings(
+            protocol=inc.protocol, host=inc.host, port=inc.port, user=inc.user, password=password, ssl=inc.ssl,
+            verify_tls=inc.verify_tls, folder=inc.folder, batch_size=inc.batch_size,
+            timeout=self.app.config.probe.timeout, max_message_bytes=0,
+            proxy=account.smtp.proxy if account.kind == "own" else None,
+        )
+
+    async def test(self, account: AccountBase, passwords: dict[str, str], job: str,
+                   send_to: str | None = None, account_id: int | None = None) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        timeout = self.app.config.probe.timeout
+
+        def live(protocol: str):
+            def publish(step: Step) -> None:
+                data = {"job": job, "account_id": account_id, "protocol": protocol, "step": step.name,
+                        "ok": step.ok, "ms": step.ms, "detail": step.detail}
+                loop.call_soon_threadsafe(self.app.publish_live, "probe.step", data)
+            return publish
+
+        async with self._slots:
+            started = time.perf_counter()
+            smtp_target = self._smtp_target(account, passwords.get("smtp", ""))
+            smtp_report = Report("smtp", on_step=live("smtp"))
+            if smtp_target is None:
+                smtp_report.category, smtp_report.step = "protocol", "config"
+                smtp_report.message = "no platform relay is configured ([relay] host in mailfleetd.toml)"
+                smtp_task = _already(smtp_report)
+            else:
+                smtp_task = probe_smtp(smtp_target, timeout, smtp_report, send_to)
+            incoming = self._incoming(account, passwords.get("incoming", ""))
+            if incoming is not None:
+                in_report = Report(incoming.protocol, on_step=live(incoming.protocol))
+                smtp_done, in_done = await asyncio.gather(
+                    smtp_task, asyncio.to_thread(probe_incoming, incoming, in_report))
+            else:
+                smtp_done, in_done = await smtp_task, None
+        result: dict[str, Any] = {
+            "job": job,
+            "ok": smtp_done.ok and (in_done is None or in_done.ok),
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+            "smtp": smtp_done.to_json(),
+            "incoming": in_done.to_json() if in_done else None,
+        }
+        if account.kind == "marketing":
+            result["relay"] = f"{smtp_target.host}:{smtp_target.port}" if smtp_target else None
+        return result
+
+
+async def _already(report: Report) -> Report:
+    return report
+
+
+def summary(result: dict[str, Any]) -> str:
+    """One line for the account's status detail."""
+    for key in ("smtp", "incoming"):
+        part = result.get(key)
+        if part and not part["ok"]:
+            return f"{key} {part['step']}: {part['message']}"[:500]
+    return ""
+
+
+def dumps(result: dict[str, Any]) -> str:
+    return json.dumps(result, ensure_ascii=False)
