@@ -17,7 +17,7 @@ from mailfleet.shared.paths import user_paths
 
 
 class ScratchDaemon:
-    def __init__(self) -> None:
+    def __init__(self, config: str = "") -> None:
         self.root = Path(tempfile.mkdtemp(prefix="mfb", dir="/tmp"))
         self.env = dict(os.environ)
         self.env.update(
@@ -28,6 +28,9 @@ class ScratchDaemon:
         (self.root / "run").mkdir(mode=0o700)
         self.paths = user_paths(self.env)
         self.proc: subprocess.Popen | None = None
+        if config:
+            self.paths.config_dir.mkdir(parents=True, exist_ok=True)
+            self.paths.config_file.write_text(config)
 
     def start(self) -> "ScratchDaemon":
         log = open(self.root / "daemon.log", "ab")

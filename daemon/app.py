@@ -207,6 +207,8 @@ class App:
         if self.poller is not None:
             await self.poller.stop(self.config.daemon.shutdown_grace)
             self.poller = None
+        if getattr(self, "prober", None) is not None:
+            self.prober.close()
         log.debug("shutdown: db")
         if self._events is not None:
             self._events.close()

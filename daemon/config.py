@@ -64,8 +64,8 @@ class BouncesSection:
 class ProbeSection:
     # Seconds each step of a connection test may take.
     timeout: float = 10.0
-    # Accounts tested at once; more wait their turn.
-    concurrency: int = 20
+    # Accounts tested at once; more wait their turn. Tests mostly wait on servers far away.
+    concurrency: int = 100
     # RCPT TO of the SMTP test (no message is sent); empty: the account's own address.
     rcpt_to: str = ""
 

@@ -94,6 +94,9 @@ protocol imap {{
 }}
 service imap-login {{
   chroot =
+  # High-performance mode (one login process serves many clients), as busy servers run.
+  service_count = 0
+  process_min_avail = 2
   inet_listener imap {{
     port = {self.imap_port}
   }}
@@ -103,6 +106,8 @@ service imap-login {{
 }}
 service pop3-login {{
   chroot =
+  service_count = 0
+  process_min_avail = 2
   inet_listener pop3 {{
     port = {self.pop3_port}
   }}

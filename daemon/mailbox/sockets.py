@@ -6,6 +6,7 @@ asyncio SMTP probe has its own counterpart in probe/smtp.py.
 
 from __future__ import annotations
 
+import functools
 import socket
 import ssl
 
@@ -20,7 +21,10 @@ class ProxyFailed(Exception):
 PROXY_ERRORS = (ProxyError, ProxyConnectionError, ProxyTimeoutError)
 
 
+@functools.cache
 def tls_context(verify: bool) -> ssl.SSLContext:
+    """Made once per kind and shared: building one loads the system CA store (milliseconds of CPU,
+    which 200 tests at once would spend on the event loop). A restart picks up new CAs."""
     ctx = ssl.create_default_context()
     if not verify:  # the user turned verification off for this one account
         ctx.check_hostname = False

@@ -44,24 +44,26 @@ def _passwords(account, row, call: Call) -> dict[str, str]:
     return out
 
 
-async def _store(call: Call, account_id: int, result: dict[str, Any]) -> None:
+async def _store(call: Call, results: list[tuple[int, dict[str, Any]]]) -> None:
+    """Results of saved accounts and their new status, in one transaction however many."""
     async with call.app.db.transaction() as tx:
-        if await store.get(tx.conn, account_id) is None:
-            return  # deleted while it was being tested
-        await probe_store.add(tx.conn, account_id, utcnow(), result["ok"], dumps(result))
-        incoming = result.get("incoming")
-        await status.set_tested(tx, account_id, result["smtp"]["ok"], incoming is None or incoming["ok"],
-                                summary(result))
+        now = utcnow()
+        for account_id, result in results:
+            if await store.get(tx.conn, account_id) is None:
+                continue  # deleted while it was being tested
+            await probe_store.add(tx.conn, account_id, now, result["ok"], dumps(result))
+            incoming = result.get("incoming")
+            await status.set_tested(tx, account_id, result["smtp"]["ok"], incoming is None or incoming["ok"],
+                                    summary(result))
 
 
 async def run_test(call: Call, params: TestParams) -> dict[str, Any]:
+    """One test; the caller stores it (a test of the saved account as it is counts, a trial of edits does not)."""
     account, passwords, saved_id = await _resolve(call, params)
     job = params.job or uuid.uuid4().hex[:12]
     result = await call.app.prober.test(account, passwords, job, params.send_to, saved_id)
     if saved_id is not None:
         result["account_id"] = saved_id
-        if params.account is None:  # a test of the saved account: it counts
-            await _store(call, saved_id, result)
     if account.kind == "marketing" and saved_id is not None:
         row = await store.get(call.app.db.read, saved_id)
         result["approval"] = row["approval"] if row else None
@@ -71,7 +73,10 @@ async def run_test(call: Call, params: TestParams) -> dict[str, Any]:
 @rpc_method("accounts.test", TestParams)
 async def test(call: Call, params: TestParams) -> dict:
     """Test an account's connections layer by layer; each step is also published as probe.step."""
-    return await run_test(call, params)
+    result = await run_test(call, params)
+    if params.id is not None and params.account is None:
+        await _store(call, [(params.id, result)])
+    return result
 
 
 @rpc_method("accounts.test_many", TestManyParams)
@@ -86,4 +91,5 @@ async def test_many(call: Call, params: TestManyParams) -> dict:
             return {"account_id": account_id, "ok": False, "error": P.invalid_params(exc.fields).to_json()}
 
     results = await asyncio.gather(*(one(i) for i in dict.fromkeys(params.ids)))
+    await _store(call, [(r["account_id"], r) for r in results if "error" not in r])
     return {"ok": all(r["ok"] for r in results), "results": results}

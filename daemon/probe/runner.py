@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ...shared.headers import sender_headers
@@ -26,6 +27,9 @@ class Prober:
     def __init__(self, app: "App") -> None:
         self.app = app
         self._slots = asyncio.Semaphore(app.config.probe.concurrency)
+        # The IMAP/POP3 probes block on the network in threads: one thread per test allowed at once,
+        # not the default executor's handful, or tests would queue for threads instead of servers.
+        self._threads = ThreadPoolExecutor(max_workers=app.config.probe.concurrency, thread_name_prefix="probe")
 
     def _smtp_target(self, account: AccountBase, smtp_password: str) -> SmtpTarget | None:
         cfg = self.app.config
@@ -81,7 +85,7 @@ class Prober:
             if incoming is not None:
                 in_report = Report(incoming.protocol, on_step=live(incoming.protocol))
                 smtp_done, in_done = await asyncio.gather(
-                    smtp_task, asyncio.to_thread(probe_incoming, incoming, in_report))
+                    smtp_task, loop.run_in_executor(self._threads, probe_incoming, incoming, in_report))
             else:
                 smtp_done, in_done = await smtp_task, None
         result: dict[str, Any] = {
@@ -94,6 +98,10 @@ class Prober:
         if account.kind == "marketing":
             result["relay"] = f"{smtp_target.host}:{smtp_target.port}" if smtp_target else None
         return result
+
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
 
 
 async def _already(report: Report) -> Report:

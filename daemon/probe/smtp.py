@@ -8,6 +8,7 @@ RSET, or DATA when a real test message is asked for.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import time
 from dataclasses import dataclass, field
@@ -81,8 +82,7 @@ async def probe_smtp(t: SmtpTarget, timeout: float, report: Report, send_to: str
 
     try:
         if not t.proxy:
-            infos = await step("dns", lambda: asyncio.get_running_loop().getaddrinfo(
-                t.host, t.port, type=socket.SOCK_STREAM), lambda v: ", ".join(sorted({i[4][0] for i in v})))
+            infos = await step("dns", lambda: _resolve(t.host, t.port), lambda v: ", ".join(sorted({i[4][0] for i in v})))
             sock = await step("connect", lambda: _connect(infos), lambda s: "{}:{}".format(*s.getpeername()[:2]))
         else:
             sock = await step("connect", lambda: _via_proxy(t, timeout),
@@ -129,6 +129,16 @@ async def probe_smtp(t: SmtpTarget, timeout: float, report: Report, send_to: str
             except Exception:
                 smtp.close()
     return report
+
+
+async def _resolve(host: str, port: int):
+    """getaddrinfo, except for an IP address (no thread hop for what needs no lookup)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port))]
 
 
 async def _connect(infos) -> socket.socket:
