@@ -169,3 +169,78 @@ def start_user_daemon(wait: float = 15.0) -> str:
             raise DaemonUnreachable(f"mailfleetd exited with code {proc.returncode}; see {log_path}")
         time.sleep(0.05)
     raise DaemonUnreachable(f"mailfleetd did not answer within {wait:g}s; see {log_path}")
+
+
+class AsyncClient:
+    """asyncio DEALER with many requests in flight (the TUI's client). Every call has a deadline;
+    a late reply to a call that gave up is dropped by its id."""
+
+    def __init__(self, endpoint: str, timeout: float = DEFAULT_TIMEOUT, curve: CurveKeys | None = None) -> None:
+        import zmq.asyncio
+
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.curve = curve
+        self._ctx = zmq.asyncio.Context.instance()
+        self._ids = itertools.count(1)
+        self._pending: dict[int, Any] = {}
+        self._sock = None
+        self._reader = None
+
+    def _ensure(self) -> None:
+        import asyncio
+
+        if self._sock is None:
+            self._sock = self._ctx.socket(zmq.DEALER)
+            self._sock.setsockopt(zmq.LINGER, 0)
+            if self.curve is not None:
+                self._sock.curve_publickey = self.curve.public
+                self._sock.curve_secretkey = self.curve.secret
+                self._sock.curve_serverkey = self.curve.server
+            self._sock.connect(self.endpoint)
+            self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        while True:
+            frames = await self._sock.recv_multipart()
+            try:
+                reply = json.loads(frames[-1])
+            except (ValueError, UnicodeDecodeError):
+                continue
+            future = self._pending.pop(reply.get("id"), None) if isinstance(reply, dict) else None
+            if future is not None and not future.done():
+                future.set_result(reply)
+
+    async def call(self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None) -> Any:
+        import asyncio
+
+        self._ensure()
+        rid = next(self._ids)
+        future = asyncio.get_running_loop().create_future()
+        self._pending[rid] = future
+        limit = self.timeout if timeout is None else timeout
+        await self._sock.send_multipart([b"", P.dumps(P.request(method, params, rid))])
+        try:
+            async with asyncio.timeout(limit):
+                reply = await future
+        except TimeoutError:
+            self._pending.pop(rid, None)
+            raise DaemonUnreachable(f"mailfleetd at {self.endpoint} did not answer within {limit:g}s") from None
+        if "error" in reply:
+            raise P.RpcError.from_json(reply["error"])
+        return reply.get("result")
+
+    def reset(self) -> None:
+        """Drop the connection (after the daemon went away): the next call makes a fresh one."""
+        if self._reader is not None:
+            self._reader.cancel()
+        if self._sock is not None:
+            self._sock.close()
+        self._sock = self._reader = None
+        for future in self._pending.values():
+            if not future.done():
+                future.cancel()
+        self._pending.clear()
+
+    def close(self) -> None:
+        self.reset()

@@ -23,6 +23,7 @@ ALL = (
     contacts.list_,
     contacts.get,
     contacts.update,
+    contacts.details,
     bounces.list_,
     bounces.get,
     bounces.events,

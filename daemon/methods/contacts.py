@@ -164,3 +164,13 @@ async def update(call: Call, params: ContactUpdateParams) -> dict:
                                                "by": call.caller.user})
         row = await store.get(tx.conn, row["email"].lower())
     return contact_json(row)
+
+
+@rpc_method("contacts.details")
+async def details(call: Call, params) -> dict:
+    """The detail names contacts have (from a sample of them): what "overwrite FROM" can pick."""
+    rows = await call.app.db.read.execute_fetchall(
+        "SELECT DISTINCT j.key FROM (SELECT details FROM contacts LIMIT 20000) c, json_each(c.details) j "
+        "ORDER BY j.key LIMIT 500"
+    )
+    return {"names": [r[0] for r in rows]}

@@ -1,0 +1,282 @@
+"""The terminal UI driven with Pilot against a real daemon: every flow a sysadmin uses."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from mailfleet.shared.client import CurveKeys
+from mailfleet.tui.app import MailfleetApp
+from mailfleet.tui.components.account_form import AccountForm
+from mailfleet.tui.components.account_table import AccountTable
+from mailfleet.tui.components.dialogs import Confirm
+from mailfleet.tui.components.test_report import ConnectionTestScreen
+
+from .conftest import OWN
+from .mailservers import PASSWORD, USER, smtp_server
+from .servers import free_port
+
+SIZE = (100, 30)
+
+
+async def until(pilot, condition, timeout: float = 10.0) -> None:
+    """Let the app work until the condition holds (the UI updates asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the UI never got there"
+        await pilot.pause(0.05)
+
+
+def app_for(daemon, **kw) -> MailfleetApp:
+    return MailfleetApp(daemon.endpoint, daemon.paths.events_endpoint, **kw)
+
+
+def seed(daemon, n: int = 5) -> None:
+    with daemon.client() as c:
+        for i in range(n):
+            c.call("accounts.create", {**OWN, "name": f"Account {i:02}", "email": f"a{i}@example.com"})
+        c.call("accounts.create", {"kind": "marketing", "name": "Newsletter", "email": "news@example.com"})
+
+
+async def type_into(pilot, selector: str, text: str) -> None:
+    widget = pilot.app.screen.query_one(selector)
+    widget.focus()
+    widget.value = ""
+    await pilot.press(*text) if text else None
+
+
+async def test_list_search_and_filter(daemon):
+    seed(daemon, 30)
+    app = app_for(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(AccountTable)
+        await until(pilot, lambda: table.total == 31)
+        await pilot.press("j", "j", "down")
+        assert table.current["name"] == "Account 03"
+        await pilot.press("slash", *"letter")
+        await until(pilot, lambda: table.total == 1 and table.current and table.current["name"] == "Newsletter")
+        await pilot.press("enter")
+        app.query_one("#search").value = ""
+        await until(pilot, lambda: table.total == 31)
+        await pilot.press("f")  # marketing
+        await until(pilot, lambda: table.total == 1)
+        await pilot.press("f")  # own
+        await until(pilot, lambda: table.total == 30)
+
+
+async def test_create_own_account_fixing_a_validation_error(daemon):
+    app = app_for(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, AccountForm))
+        form = app.screen
+        await type_into(pilot, "#f-name", "Sales")
+        await type_into(pilot, "#f-email", "not-an-address")
+        await until(pilot, lambda: "not a valid email" in str(form.query_one("#e-email").render()))
+        await type_into(pilot, "#f-email", "sales@example.com")
+        await until(pilot, lambda: str(form.query_one("#e-email").render()) == "")
+        await type_into(pilot, "#f-smtp-host", "smtp.example.com")
+        await type_into(pilot, "#f-smtp-user", "sales")
+        await type_into(pilot, "#f-smtp-password", "s3cret-smtp-pw")
+        assert form.query_one("#f-smtp-port").value == "587"
+        form.query_one("#f-smtp-security").value = "ssl"
+        await until(pilot, lambda: form.query_one("#f-smtp-port").value == "465")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, AccountForm))
+        table = app.query_one(AccountTable)
+        await until(pilot, lambda: table.total == 1)
+    with daemon.client() as c:
+        acc = c.call("accounts.list")["items"][0]
+        full = c.call("accounts.get", {"id": acc["id"]})
+    assert full["smtp"]["port"] == 465 and full["smtp"]["security"] == "ssl" and full["smtp"]["password_set"]
+
+
+async def test_create_marketing_account(daemon):
+    app = app_for(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f")  # the marketing filter: new accounts are marketing
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, AccountForm))
+        assert not app.screen.query("#sec-smtp"), "marketing accounts have no SMTP section"
+        await type_into(pilot, "#f-name", "News")
+        await type_into(pilot, "#f-email", "news@example.com")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, AccountForm))
+    with daemon.client() as c:
+        assert c.call("accounts.list")["items"][0]["status"] == "pending"
+
+
+async def test_edit_keeps_the_password(daemon):
+    seed(daemon, 1)
+    before = sqlite3.connect(daemon.paths.database).execute("SELECT smtp_password FROM accounts WHERE kind='own'").fetchone()[0]
+    app = app_for(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(AccountTable)
+        await until(pilot, lambda: table.total == 2 and table.current is not None)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, AccountForm))
+        form = app.screen
+        assert form.query_one("#f-smtp-password").placeholder == "unchanged"
+        await type_into(pilot, "#f-display_name", "Renamed Sales")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, AccountForm))
+    with daemon.client() as c:
+        own = [i for i in c.call("accounts.list")["items"] if i["kind"] == "own"][0]
+        assert c.call("accounts.get", {"id": own["id"]})["display_name"] == "Renamed Sales"
+    after = sqlite3.connect(daemon.paths.database).execute("SELECT smtp_password FROM accounts WHERE kind='own'").fetchone()[0]
+    assert after == before
+
+
+async def test_delete_asks_naming_the_account(daemon):
+    seed(daemon, 1)
+    app = app_for(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(AccountTable)
+        await until(pilot, lambda: table.total == 2 and table.current is not None)
+        name = table.current["name"]
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        assert name in app.screen.question
+        await pilot.press("escape")  # the default answer keeps it
+        await until(pilot, lambda: not isinstance(app.screen, Confirm))
+        assert table.total == 2
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.click("#yes")
+        await until(pilot, lambda: table.total == 1)
+
+
+async def test_connection_test_from_the_form_shows_the_layers(daemon):
+    controller, _ = smtp_server("plain")
+    try:
+        app = app_for(daemon)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("n")
+            await until(pilot, lambda: isinstance(app.screen, AccountForm))
+            await type_into(pilot, "#f-name", "Local")
+            await type_into(pilot, "#f-email", "local@example.com")
+            await type_into(pilot, "#f-smtp-host", "127.0.0.1")
+            app.screen.query_one("#f-smtp-security").value = "none"
+            await pilot.pause(0.1)
+            await type_into(pilot, "#f-smtp-port", str(controller.port))
+            await type_into(pilot, "#f-smtp-user", USER)
+            await type_into(pilot, "#f-smtp-password", PASSWORD)
+            await pilot.press("ctrl+t")
+            await until(pilot, lambda: isinstance(app.screen, ConnectionTestScreen))
+            screen = app.screen
+            await until(pilot, lambda: "passed" in str(screen.query_one("#test-title").render()), timeout=30)
+            steps = screen.query_one("#test-steps")
+            assert steps.row_count >= 7
+    finally:
+        controller.stop()
+
+
+async def test_a_failed_test_shows_step_and_hint(daemon):
+    with daemon.client() as c:
+        c.call("accounts.create", {**OWN, "smtp": {**OWN["smtp"], "host": "127.0.0.1", "port": 1, "security": "none"}})
+    app = app_for(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(AccountTable)
+        await until(pilot, lambda: table.current is not None)
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, ConnectionTestScreen))
+        screen = app.screen
+        await until(pilot, lambda: "failed" in str(screen.query_one("#test-title").render()), timeout=30)
+        verdict = str(screen.query_one("#test-verdict").render())
+        assert "connect" in verdict and "refused" in verdict and "hint" in verdict
+
+
+async def test_approve_as_admin(daemon):
+    seed(daemon, 0)
+    app = app_for(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(AccountTable)
+        await until(pilot, lambda: table.current is not None and table.current["status"] == "pending")
+        await pilot.press("a")
+        await until(pilot, lambda: table.current is not None and table.current["status"] == "active")
+
+
+async def test_approve_refused_for_a_non_admin(make_daemon, short_tmp):
+    port = free_port()
+    keys = short_tmp / "keys"
+    subprocess.run([sys.executable, "-m", "mailfleet.ctl", "keygen", "bob", "--dir", str(keys)], check=True,
+                   capture_output=True)
+    d = make_daemon(config=f'[remote]\nendpoint = "tcp://127.0.0.1:{port}"\n')
+    (d.paths.config_dir / "clients").mkdir(parents=True)
+    shutil.copy(keys / "bob.key", d.paths.config_dir / "clients" / "bob.key")
+    d.start()
+    with d.client() as c:
+        c.call("accounts.create", {"kind": "marketing", "name": "Shared news", "email": "n@example.com", "shared": True})
+    curve = CurveKeys.from_files(str(keys / "bob.key_secret"), str(d.paths.state_dir / "remote" / "server.key"))
+    app = MailfleetApp(f"tcp://127.0.0.1:{port}", d.paths.events_endpoint, curve=curve)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(AccountTable)
+        await until(pilot, lambda: table.current is not None)
+        await pilot.press("a")
+        await until(pilot, lambda: any("admins" in str(n.message) for n in app._notifications))
+        assert table.current["status"] == "pending"
+
+
+async def test_live_update_from_another_client(daemon):
+    app = app_for(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(AccountTable)
+        await until(pilot, lambda: app.info)  # connected, subscribed
+        await pilot.pause(0.3)
+        with daemon.client() as c:
+            c.call("accounts.create", {**OWN, "name": "Made elsewhere"})
+        await until(pilot, lambda: table.total == 1 and table.current and table.current["name"] == "Made elsewhere")
+
+
+async def test_daemon_restart_while_open(daemon):
+    seed(daemon, 1)
+    app = app_for(daemon, timeout=1.0)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(AccountTable)
+        await until(pilot, lambda: table.total == 2)
+        assert daemon.stop() == 0
+        banner = app.query_one("#banner")
+        await until(pilot, lambda: banner.display, timeout=15)
+        assert "not answering" in str(banner.render())
+        daemon.start()
+        await until(pilot, lambda: not banner.display, timeout=20)
+        await until(pilot, lambda: table.total == 2)
+
+
+async def test_contacts_screen(daemon):
+    with daemon.client() as c:
+        c.call("contacts.import", {"csv": "email,first_name\nanna@example.com,Anna\nbob@example.com,Bob\n"})
+        c.call("contacts.update", {"email": "bob@example.com", "status": "faulty"})
+    app = app_for(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")
+        await until(pilot, lambda: type(app.screen).__name__ == "ContactsScreen")
+        screen = app.screen
+        await until(pilot, lambda: screen.query_one("#contacts-table").row_count == 2)
+        await pilot.press("f")
+        await until(pilot, lambda: screen.query_one("#contacts-table").row_count == 1)
+        await pilot.press("enter")
+        await until(pilot, lambda: "bob@example.com" in str(screen.query_one("#contact-detail").render()))
+        await pilot.press("a")  # clear faulty (root is an admin)
+        await until(pilot, lambda: screen.query_one("#contacts-table").row_count == 0)
+    with daemon.client() as c:
+        assert c.call("contacts.get", {"email": "bob@example.com"})["status"] == "active"
+
+
+@pytest.mark.parametrize("size", [(80, 24)])
+async def test_small_terminal_and_no_color(daemon, monkeypatch, size):
+    monkeypatch.setenv("NO_COLOR", "1")
+    seed(daemon, 3)
+    app = app_for(daemon)
+    async with app.run_test(size=size) as pilot:
+        table = app.query_one(AccountTable)
+        await until(pilot, lambda: table.total == 4)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, AccountForm))
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, AccountForm))

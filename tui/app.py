@@ -1,0 +1,299 @@
+"""mailfleet: the terminal UI. Every daemon call runs in a worker; errors become banners and
+notifications, never tracebacks. The daemon going away shows a banner and the app reconnects."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import zmq
+import zmq.asyncio
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+
+from ..shared import protocol as P
+from ..shared.client import AsyncClient, CurveKeys, DaemonUnreachable
+from . import keys
+from .commands import AccountCommands
+from .components.account_form import AccountForm
+from .components.account_table import COLUMNS, AccountTable, Query
+from .components.contacts import ContactsScreen
+from .components.dialogs import Confirm, Reason
+from .components.test_report import ConnectionTestScreen
+
+FILTERS = [("all", None, "all accounts"), ("marketing", None, "marketing"), ("own", None, "own"),
+           ("all", "pending", "pending approval"), ("own", "smtp_failing", "SMTP failing"),
+           ("own", "incoming_failing", "incoming failing")]
+SEARCH_DEBOUNCE = 0.15
+LIVE_DEBOUNCE = 0.3
+HEARTBEAT = 3.0
+
+
+class MailfleetApp(App):
+    CSS_PATH = "styles.tcss"
+    TITLE = "mailfleet"
+    BINDINGS = keys.APP + keys.ACCOUNTS
+    COMMANDS = App.COMMANDS | {AccountCommands}
+
+    def __init__(self, endpoint: str, events_endpoint: str | None = None, started_daemon: bool = False,
+                 timeout: float = 5.0, curve: CurveKeys | None = None) -> None:
+        super().__init__()
+        self.client = AsyncClient(endpoint, timeout=timeout, curve=curve)
+        self.events_endpoint = events_endpoint
+        self.started_daemon = started_daemon
+        self.info: dict[str, Any] = {}
+        self.filter_index = 0
+        self.event_listeners: set = set()
+        self._search_timer: Timer | None = None
+        self._live_timer: Timer | None = None
+        self._down = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="banner")
+        with Horizontal(id="bar"):
+            yield Input(placeholder="search name or address  (/)", id="search")
+            yield Static(FILTERS[0][2], id="filter")
+        yield Static(self._heading(), id="heading")
+        yield AccountTable(self.client_fetch, id="accounts")
+        yield Static("", id="detail")
+        yield Static("", id="status")
+        yield Footer()
+
+    def _heading(self, width: int = 100) -> str:
+        return "".join(title.ljust(size) for (_, title, _), size in zip(COLUMNS, AccountTable.widths(width)))
+
+    @on(AccountTable.Resized)
+    def _table_resized(self, event: AccountTable.Resized) -> None:
+        self.query_one("#heading", Static).update(self._heading(event.width))
+
+    async def client_fetch(self, params: dict[str, Any]) -> dict[str, Any]:
+        return await self.client.call("accounts.list", params)
+
+    def on_mount(self) -> None:
+        self.query_one("#banner").display = False
+        self.query_one(AccountTable).focus()
+        self.query_one(AccountTable).reload()
+        self._hello()
+        if self.events_endpoint:
+            self._listen()
+        self.set_interval(HEARTBEAT, self._heartbeat)
+
+    @work(exclusive=True, group="heartbeat")
+    async def _heartbeat(self) -> None:
+        """Notice a daemon that went away even while nobody types."""
+        if self._down:
+            return
+        try:
+            await self.client.call("system.ping")
+        except (DaemonUnreachable, P.RpcError) as exc:
+            self._daemon_down(exc)
+
+    # --- daemon ------------------------------------------------------------
+
+    @work(exclusive=True, group="hello")
+    async def _hello(self) -> None:
+        try:
+            self.info = await self.client.call("system.info")
+        except (DaemonUnreachable, P.RpcError) as exc:
+            self._daemon_down(exc)
+            return
+        who = f"{self.info['user']}{' (admin)' if self.info['admin'] else ''}"
+        started = "started your own mailfleetd; " if self.started_daemon else ""
+        self._status(f"{started}mailfleetd {self.info['version']} ({self.info['mode']}), you are {who}")
+        if not self.events_endpoint:
+            self.events_endpoint = self.info["endpoints"]["events"]
+            self._listen()
+
+    def _status(self, text: str) -> None:
+        self.query_one("#status", Static).update(text)
+
+    def _daemon_down(self, exc: Exception) -> None:
+        if self._down:
+            return
+        self._down = True
+        banner = self.query_one("#banner", Static)
+        banner.update(f"mailfleetd is not answering ({exc}); reconnecting…")
+        banner.display = True
+        self._reconnect()
+
+    @work(exclusive=True, group="reconnect")
+    async def _reconnect(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.client.reset()
+            try:
+                await self.client.call("system.ping", timeout=2)
+            except (DaemonUnreachable, P.RpcError):
+                continue
+            break
+        self._down = False
+        self.query_one("#banner").display = False
+        self.notify("mailfleetd is back")
+        self.query_one(AccountTable).reload(keep_cursor=True)
+        self._hello()
+
+    @work(exclusive=True, group="events")
+    async def _listen(self) -> None:
+        """PUB events: live list updates (a burst collapses into one refresh) and probe steps."""
+        sock = zmq.asyncio.Context.instance().socket(zmq.SUB)
+        sock.setsockopt(zmq.LINGER, 0)
+        for topic in (b"account.", b"probe.step"):
+            sock.setsockopt(zmq.SUBSCRIBE, topic)
+        sock.connect(self.events_endpoint)
+        try:
+            while True:
+                _topic, body = await sock.recv_multipart()
+                try:
+                    event = json.loads(body)
+                except ValueError:
+                    continue
+                for listener in list(self.event_listeners):
+                    listener(event)
+                if event.get("type", "").startswith("account."):
+                    self._live_changed()
+        finally:
+            sock.close()
+
+    def _live_changed(self) -> None:
+        if self._live_timer is not None:
+            self._live_timer.stop()
+        self._live_timer = self.set_timer(LIVE_DEBOUNCE, lambda: self.query_one(AccountTable).reload(keep_cursor=True))
+
+    # --- list ---------------------------------------------------------------
+
+    def _query(self) -> Query:
+        kind, status, _ = FILTERS[self.filter_index]
+        return Query(self.query_one("#search", Input).value.strip(), kind, status)
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(SEARCH_DEBOUNCE, lambda: self.query_one(AccountTable).reload(self._query()))
+
+    @on(Input.Submitted, "#search")
+    def _search_done(self) -> None:
+        self.query_one(AccountTable).focus()
+
+    @on(AccountTable.Loaded)
+    def _loaded(self, event: AccountTable.Loaded) -> None:
+        if event.error is not None:
+            if isinstance(event.error, DaemonUnreachable):
+                self._daemon_down(event.error)
+            else:
+                self.notify(str(event.error), severity="error")
+            return
+        _, _, label = FILTERS[self.filter_index]
+        self.query_one("#filter", Static).update(f"{label} · {event.total:,}")
+
+    @on(AccountTable.Highlighted)
+    def _highlighted(self, event: AccountTable.Highlighted) -> None:
+        row = event.row
+        detail = ""
+        if row:
+            detail = f"{row['name']} <{row['email']}> · {row['kind']} · {row['status']}"
+            if row.get("status_detail"):
+                detail += f": {row['status_detail']}"
+        self.query_one("#detail", Static).update(detail)
+
+    def action_focus_search(self) -> None:
+        self.query_one("#search").focus()
+
+    def action_cycle_filter(self) -> None:
+        self.filter_index = (self.filter_index + 1) % len(FILTERS)
+        self.query_one("#filter", Static).update(FILTERS[self.filter_index][2])
+        self.query_one(AccountTable).reload(self._query())
+
+    def action_refresh(self) -> None:
+        self.query_one(AccountTable).reload(keep_cursor=True)
+
+    def _selected(self) -> dict[str, Any] | None:
+        row = self.query_one(AccountTable).current
+        if row is None:
+            self.notify("no account selected", severity="warning")
+        return row
+
+    # --- actions ------------------------------------------------------------
+
+    @work(group="forms")
+    async def action_new_account(self) -> None:
+        kind = "marketing" if FILTERS[self.filter_index][0] == "marketing" else "own"
+        details = await self._detail_names()
+        result = await self.push_screen_wait(AccountForm(kind, details=details))
+        if result:
+            self.notify(f"created {result['name']}")
+            self.query_one(AccountTable).reload(keep_cursor=True)
+
+    async def _detail_names(self) -> list[str]:
+        try:
+            return (await self.client.call("contacts.details"))["names"]
+        except (DaemonUnreachable, P.RpcError):
+            return []
+
+    @work(group="forms")
+    async def action_edit_account(self) -> None:
+        row = self._selected()
+        if row is None:
+            return
+        try:
+            account = await self.client.call("accounts.get", {"id": row["id"]})
+        except (DaemonUnreachable, P.RpcError) as exc:
+            self.notify(str(exc), severity="error")
+            return
+        result = await self.push_screen_wait(AccountForm(account["kind"], account, await self._detail_names()))
+        if result:
+            self.notify(f"saved {result['name']}")
+            self.query_one(AccountTable).reload(keep_cursor=True)
+
+    @work(group="forms")
+    async def action_delete_account(self) -> None:
+        row = self._selected()
+        if row is None:
+            return
+        if not await self.push_screen_wait(Confirm(f"Delete account {row['name']} <{row['email']}>?")):
+            return
+        await self._call("accounts.delete", {"id": row["id"]}, f"deleted {row['name']}")
+
+    def action_test_account(self) -> None:
+        row = self._selected()
+        if row is not None:
+            self.push_screen(ConnectionTestScreen({"id": row["id"]}, f"{row['name']} <{row['email']}>"))
+
+    @work(group="forms")
+    async def action_approve(self) -> None:
+        row = self._selected()
+        if row is not None:
+            await self._call("accounts.approve", {"id": row["id"]}, f"approved {row['name']}")
+
+    @work(group="forms")
+    async def action_reject(self) -> None:
+        row = self._selected()
+        if row is None:
+            return
+        reason = await self.push_screen_wait(Reason(f"Reject {row['name']} <{row['email']}>?"))
+        if reason:
+            await self._call("accounts.reject", {"id": row["id"], "reason": reason}, f"rejected {row['name']}")
+
+    async def _call(self, method: str, params: dict[str, Any], done: str) -> None:
+        """The one place a daemon error becomes something a person reads."""
+        try:
+            await self.client.call(method, params)
+        except DaemonUnreachable as exc:
+            self._daemon_down(exc)
+            return
+        except P.RpcError as exc:
+            self.notify(exc.message, severity="error", title=P.ERROR_NAMES.get(exc.code, "error"))
+            return
+        self.notify(done)
+        self.query_one(AccountTable).reload(keep_cursor=True)
+
+    def action_contacts(self) -> None:
+        self.push_screen(ContactsScreen())
+
+    async def action_quit(self) -> None:
+        self.client.close()
+        self.exit()

@@ -1,0 +1,21 @@
+"""The command palette (ctrl+p): every account action by name, from the same binding data."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import Hit, Hits, Provider
+
+from .keys import ACCOUNTS, APP
+
+
+class AccountCommands(Provider):
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for binding in ACCOUNTS + APP:
+            if not binding.show:
+                continue
+            score = matcher.match(binding.description)
+            if score > 0:
+                yield Hit(score, matcher.highlight(binding.description),
+                          partial(self.app.run_action, binding.action), help=f"key: {binding.key}")

@@ -1,0 +1,275 @@
+"""Add and edit an account: one form, the sections a kind needs, checked as you type.
+
+Checked with the same shared models the daemon uses; the daemon's own field
+errors (an address already taken, say) land on the same fields. Passwords
+are masked; editing shows "unchanged" until one is typed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
+
+from ...shared import protocol as P
+from ...shared.models import INCOMING_DEFAULT_PORTS, SMTP_DEFAULT_PORTS, FieldErrors, validate_account
+from ..keys import FORM
+
+# (path, label, kind, options); kind: text, password, int, switch, select
+SENDER = [
+    ("name", "Name", "text", None),
+    ("email", "Email address", "text", None),
+    ("display_name", "Sender name", "text", None),
+    ("from_name_field", "Overwrite FROM with contact detail", "detail", None),
+    ("shared", "Shared with everyone", "switch", None),
+]
+REPLY = [
+    ("reply_to_email", "Reply-to address", "text", None),
+    ("reply_to_name", "Reply-to name", "text", None),
+    ("reply_to_name_field", "Reply-to name from contact detail", "detail", None),
+]
+SMTP = [
+    ("smtp.host", "Host", "text", None),
+    ("smtp.security", "Security", "select", [("STARTTLS", "starttls"), ("SSL/TLS", "ssl"), ("None", "none")]),
+    ("smtp.port", "Port", "int", None),
+    ("smtp.authenticate", "Authenticate (SMTP AUTH)", "switch", None),
+    ("smtp.user", "User", "text", None),
+    ("smtp.password", "Password", "password", None),
+    ("smtp.verify_tls", "Verify TLS certificate", "switch", None),
+    ("smtp.proxy", "Proxy (socks5:// or http://)", "text", None),
+]
+INCOMING = [
+    ("incoming.protocol", "Protocol", "select", [("IMAP", "imap"), ("POP3", "pop3")]),
+    ("incoming.host", "Host", "text", None),
+    ("incoming.ssl", "SSL/TLS", "switch", None),
+    ("incoming.port", "Port", "int", None),
+    ("incoming.user", "User", "text", None),
+    ("incoming.password", "Password", "password", None),
+    ("incoming.verify_tls", "Verify TLS certificate", "switch", None),
+    ("incoming.folder", "Folder (IMAP)", "text", None),
+    ("incoming.batch_size", "Messages read at once", "int", None),
+    ("incoming.delete_bounces", "Delete bounces once processed", "switch", None),
+    ("incoming.poll_interval", "Read every (seconds)", "int", None),
+]
+DEFAULTS = {
+    "shared": False, "smtp.security": "starttls", "smtp.port": 587, "smtp.authenticate": True, "smtp.verify_tls": True,
+    "incoming.protocol": "imap", "incoming.ssl": True, "incoming.port": 993, "incoming.verify_tls": True,
+    "incoming.folder": "INBOX", "incoming.batch_size": 100, "incoming.delete_bounces": False,
+    "incoming.poll_interval": 300,
+}
+
+
+def wid(path: str) -> str:
+    return "f-" + path.replace(".", "-")
+
+
+def eid(path: str) -> str:
+    return "e-" + path.replace(".", "-")
+
+
+class AccountForm(Screen):
+    BINDINGS = FORM
+
+    def __init__(self, kind: str, account: dict[str, Any] | None = None, details: list[str] | None = None) -> None:
+        super().__init__()
+        self.kind = account["kind"] if account else kind
+        self.account = account  # None: a new account
+        self.details = details or []
+        self.stored = {s for s in ("smtp", "incoming") if account and (account.get(s) or {}).get("password_set")}
+
+    # --- layout -----------------------------------------------------------
+
+    def _field(self, path: str, label: str, kind: str, options) -> ComposeResult:
+        value = self._initial(path)
+        with Horizontal(classes="field"):
+            yield Label(label, classes="label")
+            if kind == "switch":
+                yield Switch(value=bool(value), id=wid(path))
+            elif kind in ("select", "detail"):
+                opts = options if kind == "select" else [(d, d) for d in self.details]
+                if kind == "detail" and value and value not in self.details:
+                    opts = [*opts, (value, value)]
+                yield Select(opts, value=value if value is not None else Select.NULL, allow_blank=kind == "detail",
+                             id=wid(path), prompt="(fixed name)" if kind == "detail" else "Select")
+            else:
+                placeholder = "unchanged" if kind == "password" and path.split(".")[0] in self.stored else ""
+                yield Input(value="" if value is None else str(value), password=kind == "password",
+                            placeholder=placeholder, id=wid(path), type="integer" if kind == "int" else "text")
+        yield Static("", id=eid(path), classes="error")
+
+    def compose(self) -> ComposeResult:
+        title = f"Edit {self.account['name']}" if self.account else f"New {self.kind} account"
+        yield Static(title, id="form-title")
+        with VerticalScroll(id="form"):
+            with Vertical(classes="section", id="sec-sender") as sec:
+                sec.border_title = "Sender"
+                for field in SENDER:
+                    yield from self._field(*field)
+            with Vertical(classes="section", id="sec-reply") as sec:
+                sec.border_title = "Reply-to"
+                for field in REPLY:
+                    yield from self._field(*field)
+            if self.kind == "own":
+                with Vertical(classes="section", id="sec-smtp") as sec:
+                    sec.border_title = "SMTP"
+                    for field in SMTP:
+                        yield from self._field(*field)
+                with Vertical(classes="section", id="sec-incoming") as sec:
+                    sec.border_title = "Incoming mail"
+                    with Horizontal(classes="field"):
+                        yield Label("Read incoming mail (bounces)", classes="label")
+                        yield Switch(value=bool(self.account and self.account.get("incoming")), id="f-incoming-on")
+                    with Vertical(id="incoming-fields"):
+                        for field in INCOMING:
+                            yield from self._field(*field)
+            yield Static("", id=eid("params"), classes="error")
+            with Horizontal(id="form-buttons"):
+                yield Button("Save", variant="primary", id="save")
+                if self.kind == "own":
+                    yield Button("Test connection", id="test")
+                yield Button("Cancel", id="cancel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._show_incoming()
+        self.query_one(f"#{wid('name')}").focus()
+
+    def _initial(self, path: str) -> Any:
+        source = self.account or {}
+        section, _, key = path.rpartition(".")
+        if section:
+            source = source.get(section) or {}
+        value = source.get(key or path)
+        if key == "password" or path.endswith("password"):
+            return ""
+        if value is None and not (self.account and section == "" and path in source):
+            value = DEFAULTS.get(path)
+        return value
+
+    def _show_incoming(self) -> None:
+        if self.kind == "own":
+            self.query_one("#incoming-fields").display = self.query_one("#f-incoming-on", Switch).value
+
+    # --- values -----------------------------------------------------------
+
+    def _value(self, path: str, kind: str) -> Any:
+        widget = self.query_one(f"#{wid(path)}")
+        if kind == "switch":
+            return widget.value
+        if kind in ("select", "detail"):
+            return None if widget.value is Select.NULL else widget.value
+        text = widget.value.strip() if kind != "password" else widget.value
+        if kind == "int":
+            return int(text) if text.lstrip("-").isdigit() else (text or None)
+        return text
+
+    def collect(self) -> dict[str, Any]:
+        """The form as accounts.create takes it (for an edit: every field, passwords only if typed)."""
+        data: dict[str, Any] = {"kind": self.kind}
+        for path, _, kind, _ in SENDER + REPLY:
+            value = self._value(path, kind)
+            if path in ("reply_to_email", "from_name_field", "reply_to_name_field") and not value:
+                value = None
+            data[path] = value
+        if self.kind == "own":
+            data["smtp"] = self._section(SMTP, "smtp")
+            data["incoming"] = self._section(INCOMING, "incoming") if self.query_one("#f-incoming-on", Switch).value else None
+        return data
+
+    def _section(self, fields, name: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for path, _, kind, _ in fields:
+            key = path.split(".", 1)[1]
+            value = self._value(path, kind)
+            if kind == "password" and not value:
+                continue  # unchanged (or not given)
+            if key == "proxy" and not value:
+                value = None
+            out[key] = value
+        return out
+
+    def errors(self) -> dict[str, str]:
+        try:
+            validate_account(self.collect(), stored_passwords=self.stored)
+        except FieldErrors as exc:
+            return exc.fields
+        return {}
+
+    def show_errors(self, fields: dict[str, str]) -> None:
+        for widget in self.query(".error"):
+            widget.update("")
+        for path, why in fields.items():
+            matches = self.query(f"#{eid(path)}")
+            target = matches.first() if matches else self.query_one(f"#{eid('params')}")
+            target.update(f"{path}: {why}" if not matches else why)
+
+    # --- reactions --------------------------------------------------------
+
+    @on(Input.Changed)
+    @on(Switch.Changed)
+    @on(Select.Changed)
+    def _changed(self, event) -> None:
+        control = getattr(event, "control", None) or event.switch
+        ident = control.id or ""
+        if ident == "f-incoming-on":
+            self._show_incoming()
+        elif ident == wid("smtp.security"):
+            self._default_port("smtp.port", {v: p for v, p in SMTP_DEFAULT_PORTS.items()}, event.value)
+        elif ident in (wid("incoming.ssl"), wid("incoming.protocol")):
+            protocol = self._value("incoming.protocol", "select") or "imap"
+            ssl = self.query_one(f"#{wid('incoming.ssl')}", Switch).value
+            port_input = self.query_one(f"#{wid('incoming.port')}", Input)
+            if port_input.value.strip() in {str(p) for p in INCOMING_DEFAULT_PORTS.values()} | {""}:
+                port_input.value = str(INCOMING_DEFAULT_PORTS[(protocol, ssl)])
+        self.show_errors(self.errors())
+
+    def _default_port(self, path: str, defaults: dict[str, int], choice) -> None:
+        port_input = self.query_one(f"#{wid(path)}", Input)
+        if choice in defaults and port_input.value.strip() in {str(p) for p in defaults.values()} | {""}:
+            port_input.value = str(defaults[choice])
+
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        errors = self.errors()
+        self.show_errors(errors)
+        if errors:
+            self.notify(f"{len(errors)} field(s) need attention", severity="warning")
+            return
+        self._save(self.collect())
+
+    @work(exclusive=True, group="form")
+    async def _save(self, data: dict[str, Any]) -> None:
+        client = self.app.client
+        try:
+            if self.account:
+                data.pop("kind")
+                result = await client.call("accounts.update", {"id": self.account["id"], **data})
+            else:
+                result = await client.call("accounts.create", data)
+        except P.RpcError as exc:
+            fields = (exc.data or {}).get("fields") if isinstance(exc.data, dict) else None
+            self.show_errors(fields or {"params": exc.message})
+            self.notify(exc.message, severity="error")
+            return
+        self.dismiss(result)
+
+    @on(Button.Pressed, "#test")
+    def action_test(self) -> None:
+        if self.kind != "own":
+            return
+        from .test_report import ConnectionTestScreen
+
+        data = self.collect()
+        if self.account:
+            params = {"id": self.account["id"], "account": {k: v for k, v in data.items() if k != "kind"}}
+        else:
+            params = {"account": data}
+        self.app.push_screen(ConnectionTestScreen(params, data.get("name") or "unsaved account"))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,208 @@
+"""The account list: only the rows on screen exist in memory.
+
+A ScrollView whose virtual height is the number of matching accounts; each
+line asks a page cache, and a missing page is fetched from the daemon
+(one request per page of 100) while a placeholder is drawn. A new search or
+filter drops the cache. Live changes from other clients mark the cache
+stale; bursts of them collapse into one refresh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import work
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ..keys import TABLE
+
+PAGE = 100
+COLUMNS = [("name", "NAME", 0.24), ("email", "EMAIL", 0.28), ("kind", "KIND", 0.09), ("status", "STATUS", 0.15),
+           ("created_at", "CREATED", 0.11), ("owner", "OWNER", 0.13)]
+STATUS_STYLES = {
+    "active": "green", "pending": "yellow", "untested": "cyan", "rejected": "red",
+    "smtp_failing": "bold red", "incoming_failing": "red",
+}
+
+
+@dataclass(frozen=True)
+class Query:
+    query: str = ""
+    kind: str = "all"
+    status: str | None = None
+
+    def params(self, offset: int) -> dict[str, Any]:
+        params: dict[str, Any] = {"query": self.query, "kind": self.kind, "offset": offset, "limit": PAGE}
+        if self.status:
+            params["status"] = self.status
+        return params
+
+
+class AccountTable(ScrollView, can_focus=True):
+    BINDINGS = TABLE
+    DEFAULT_CSS = ""
+
+    cursor: reactive[int] = reactive(0)
+
+    class Highlighted(Message):
+        def __init__(self, row: dict[str, Any] | None) -> None:
+            super().__init__()
+            self.row = row
+
+    class Resized(Message):
+        """The table's width changed: the heading above it follows."""
+
+        def __init__(self, width: int) -> None:
+            super().__init__()
+            self.width = width
+
+    class Loaded(Message):
+        """A page arrived (or failed); the app shows counts and errors."""
+
+        def __init__(self, total: int | None, error: Exception | None = None) -> None:
+            super().__init__()
+            self.total = total
+            self.error = error
+
+    def __init__(self, fetch, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._fetch = fetch  # async (params) -> {"total", "items"}
+        self.query_ = Query()
+        self.total = 0
+        self._pages: dict[int, list[dict[str, Any]]] = {}
+        self._loading: set[int] = set()
+        self._generation = 0
+
+    # --- data -------------------------------------------------------------
+
+    def reload(self, query: Query | None = None, keep_cursor: bool = False) -> None:
+        """Drop every cached page (a new search, or changes elsewhere) and fetch what is on screen."""
+        if query is not None:
+            self.query_ = query
+        self._generation += 1
+        self._pages.clear()
+        self._loading.clear()
+        if not keep_cursor:
+            self.cursor = 0
+            self.scroll_to(y=0, animate=False)
+        self._ensure_visible_pages()
+        self.refresh()
+
+    def row(self, index: int) -> dict[str, Any] | None:
+        page = self._pages.get(index // PAGE)
+        if page is None or index % PAGE >= len(page):
+            return None
+        return page[index % PAGE]
+
+    @property
+    def current(self) -> dict[str, Any] | None:
+        return self.row(self.cursor) if self.total else None
+
+    def _ensure_visible_pages(self) -> None:
+        top = int(self.scroll_offset.y)
+        height = max(self.size.height, 1)
+        for page in {top // PAGE, (top + height) // PAGE, self.cursor // PAGE}:
+            if page not in self._pages and page not in self._loading and (page == 0 or page * PAGE < self.total):
+                self._loading.add(page)
+                self._load(page, self._generation)
+
+    @work(group="pages")
+    async def _load(self, page: int, generation: int) -> None:
+        try:
+            result = await self._fetch(self.query_.params(page * PAGE))
+        except Exception as exc:  # shown by the app (banner or notification), never a traceback
+            self._loading.discard(page)
+            self.post_message(self.Loaded(None, exc))
+            return
+        if generation != self._generation:
+            return  # a newer search replaced this one
+        self._loading.discard(page)
+        self._pages[page] = result["items"]
+        if result["total"] != self.total:
+            self.total = result["total"]
+            self.virtual_size = Size(self.size.width, self.total)
+            self.cursor = min(self.cursor, max(self.total - 1, 0))
+        self.refresh()
+        self.post_message(self.Loaded(self.total))
+        self.post_message(self.Highlighted(self.current))
+
+    # --- drawing ----------------------------------------------------------
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, self.total)
+        self._ensure_visible_pages()
+        self.post_message(self.Resized(self.size.width))
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self._ensure_visible_pages()
+
+    def render_line(self, y: int) -> Strip:
+        index = int(self.scroll_offset.y) + y
+        width = self.size.width
+        if index >= self.total:
+            return Strip.blank(width, Style())  # a style, never None: NO_COLOR filters every segment
+        row = self.row(index)
+        selected = index == self.cursor
+        base = Style(reverse=True) if selected and self.has_focus else Style(bgcolor="grey23") if selected else Style()
+        if row is None:
+            return Strip([Segment("…".ljust(width), base + Style(dim=True))], width)
+        return Strip(self._segments(row, width, base), width)
+
+    @staticmethod
+    def widths(width: int) -> list[int]:
+        sizes = [max(4, int(width * frac)) for _, _, frac in COLUMNS]
+        sizes[-1] = max(4, width - sum(sizes[:-1]))
+        return sizes
+
+    def _segments(self, row: dict[str, Any], width: int, base: Style) -> list[Segment]:
+        out = []
+        for (key, _, _), size in zip(COLUMNS, self.widths(width)):
+            value = row.get(key) or ""
+            if key == "created_at":
+                value = value[:10]
+            elif key == "owner":
+                value = f"{value}{' (shared)' if row.get('shared') else ''}"
+            text = str(value)
+            text = (text[: size - 2] + "…") if len(text) > size - 1 else text
+            style = base
+            if key == "status":
+                style = base + Style.parse(STATUS_STYLES.get(row["status"], ""))
+            out.append(Segment(text.ljust(size), style))
+        return out
+
+    # --- movement ---------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        if new < self.scroll_offset.y:
+            self.scroll_to(y=new, animate=False)
+        elif new >= self.scroll_offset.y + self.size.height:
+            self.scroll_to(y=new - self.size.height + 1, animate=False)
+        self._ensure_visible_pages()
+        self.refresh()
+        self.post_message(self.Highlighted(self.current))
+
+    def action_cursor(self, delta: int) -> None:
+        if self.total:
+            self.cursor = max(0, min(self.total - 1, self.cursor + delta))
+
+    def action_page(self, direction: int) -> None:
+        self.action_cursor(direction * max(self.size.height - 1, 1))
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = max(self.total - 1, 0)
+
+    def on_click(self, event) -> None:
+        index = int(self.scroll_offset.y) + event.y
+        if 0 <= index < self.total:
+            self.cursor = index

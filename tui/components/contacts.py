@@ -1,0 +1,117 @@
+"""Contacts: search, the faulty ones, a contact's bounces with their diagnostics, clearing faulty (admins)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from ...shared import protocol as P
+from ..keys import CONTACTS
+
+LIMIT = 200
+
+
+class ContactsScreen(Screen):
+    BINDINGS = CONTACTS
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.faulty_only = False
+        self.items: list[dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="contacts-bar"):
+            yield Input(placeholder="search contacts (address or detail)", id="contacts-search")
+            yield Static("all contacts", id="contacts-filter")
+        with Vertical(id="contacts-body"):
+            table = DataTable(id="contacts-table", cursor_type="row")
+            table.add_columns("EMAIL", "STATUS", "HARD", "SOFT", "LAST BOUNCE", "DETAILS")
+            yield table
+            yield Static("", id="contact-detail")
+        yield Static("", id="contacts-count")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#contacts-table").focus()
+        self._load()
+
+    @on(Input.Changed, "#contacts-search")
+    def _search(self) -> None:
+        self._load()
+
+    @work(exclusive=True, group="contacts")
+    async def _load(self) -> None:
+        params: dict[str, Any] = {"query": self.query_one("#contacts-search", Input).value.strip(), "limit": LIMIT}
+        if self.faulty_only:
+            params["status"] = "faulty"
+        try:
+            page = await self.app.client.call("contacts.list", params)
+        except P.RpcError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.items = page["items"]
+        table = self.query_one("#contacts-table", DataTable)
+        table.clear()
+        for c in self.items:
+            status = "[red]faulty[/]" if c["status"] == "faulty" else "active"
+            details = ", ".join(f"{k}={v}" for k, v in c["details"].items())[:60]
+            table.add_row(c["email"], status, str(c["hard_bounces"]), str(c["soft_bounces"]),
+                          (c["last_bounce_at"] or "-")[:16], details)
+        shown = len(self.items)
+        self.query_one("#contacts-count", Static).update(f"{shown} shown of {page['total']:,}")
+
+    def _current(self) -> dict[str, Any] | None:
+        table = self.query_one("#contacts-table", DataTable)
+        if not self.items or table.cursor_row is None or table.cursor_row >= len(self.items):
+            return None
+        return self.items[table.cursor_row]
+
+    def action_focus_search(self) -> None:
+        self.query_one("#contacts-search").focus()
+
+    def action_toggle_faulty(self) -> None:
+        self.faulty_only = not self.faulty_only
+        self.query_one("#contacts-filter", Static).update("faulty only" if self.faulty_only else "all contacts")
+        self._load()
+
+    @on(DataTable.RowSelected)
+    def action_show_contact(self) -> None:
+        contact = self._current()
+        if contact:
+            self._show(contact["email"])
+
+    @work(exclusive=True, group="contact")
+    async def _show(self, email: str) -> None:
+        try:
+            contact = await self.app.client.call("contacts.get", {"email": email})
+        except P.RpcError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        lines = [f"[b]{contact['email']}[/b]  {contact['status']}  {contact['status_reason']}"]
+        for b in contact["bounces"][:10]:
+            verdict = "[red]HARD[/]" if b["hard"] else "soft"
+            lines.append(f"{b['received_at'][:16]}  {verdict} {b['status'] or ''} {b['reason']}: {b['diagnostic'][:100]}")
+        if not contact["bounces"]:
+            lines.append("no bounces")
+        self.query_one("#contact-detail", Static).update("\n".join(lines))
+
+    @work(exclusive=True, group="contact")
+    async def action_clear_faulty(self) -> None:
+        contact = self._current()
+        if not contact or contact["status"] != "faulty":
+            return
+        try:
+            await self.app.client.call("contacts.update", {"email": contact["email"], "status": "active"})
+        except P.RpcError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.notify(f"{contact['email']} is active again; its bounce history stays")
+        self._load()
+
+    def action_close(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,66 @@
+"""Small modal questions: confirm a deletion (naming the account), give a rejection's reason."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from ..keys import DIALOG
+
+
+class Confirm(ModalScreen[bool]):
+    BINDINGS = DIALOG
+
+    def __init__(self, question: str, yes: str = "Delete") -> None:
+        super().__init__()
+        self.question = question
+        self.yes = yes
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.question, classes="question")
+            with Horizontal(classes="buttons"):
+                yield Button(self.yes, variant="error", id="yes")
+                yield Button("Cancel", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()  # the safe answer is the default
+
+    @on(Button.Pressed)
+    def _answer(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class Reason(ModalScreen[str | None]):
+    BINDINGS = DIALOG
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.question, classes="question")
+            yield Input(placeholder="reason (the owner will see it)", id="reason")
+            with Horizontal(classes="buttons"):
+                yield Button("Reject", variant="error", id="yes")
+                yield Button("Cancel", id="no")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#yes")
+    def _submit(self) -> None:
+        reason = self.query_one("#reason", Input).value.strip()
+        if not reason:
+            self.notify("a reason is needed", severity="warning")
+            return
+        self.dismiss(reason)
+
+    @on(Button.Pressed, "#no")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

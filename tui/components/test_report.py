@@ -1,0 +1,81 @@
+"""A connection test, shown as it runs: each layer appears as the daemon reports it (probe.step
+events of this test's job), then the verdict with the failing step and the hint."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Static
+
+from ...shared import protocol as P
+from ..keys import DIALOG
+
+
+class ConnectionTestScreen(ModalScreen):
+    BINDINGS = DIALOG
+
+    def __init__(self, params: dict[str, Any], label: str) -> None:
+        super().__init__()
+        self.job = "tui-" + uuid.uuid4().hex[:10]
+        self.params = {**params, "job": self.job}
+        self.label = label
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="test-box"):
+            yield Static(f"Testing {self.label}…", id="test-title")
+            table = DataTable(id="test-steps", cursor_type="none")
+            table.add_columns("PROTOCOL", "STEP", "RESULT", "MS", "DETAIL")
+            yield table
+            yield Static("", id="test-verdict")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.event_listeners.add(self._event)
+        self._run()
+
+    def on_unmount(self) -> None:
+        self.app.event_listeners.discard(self._event)
+
+    def _event(self, event: dict[str, Any]) -> None:
+        if event.get("type") == "probe.step" and event.get("job") == self.job:
+            self._add(event["protocol"], event["step"], event["ok"], event["ms"], event["detail"])
+
+    def _add(self, protocol: str, step: str, ok: bool, ms: float, detail: str) -> None:
+        table = self.query_one(DataTable)
+        table.add_row(protocol, step, "ok" if ok else "FAILED", f"{ms:.0f}", detail[:80])
+
+    @work(exclusive=True)
+    async def _run(self) -> None:
+        try:
+            result = await self.app.client.call("accounts.test", self.params, timeout=300)
+        except P.RpcError as exc:
+            self.query_one("#test-verdict", Static).update(f"[red]{exc}[/]")
+            return
+        table = self.query_one(DataTable)
+        if table.row_count == 0:  # the live events did not arrive (no subscriber yet): show the answer's steps
+            for key in ("smtp", "incoming"):
+                report = result.get(key)
+                for step in (report or {}).get("steps", []):
+                    self._add(report["protocol"], step["name"], step["ok"], step["ms"], step["detail"])
+        lines = []
+        for key in ("smtp", "incoming"):
+            report = result.get(key)
+            if report is None:
+                continue
+            if report["ok"]:
+                lines.append(f"[green]{report['protocol']}: all steps passed[/]")
+            else:
+                lines.append(f"[red]{report['protocol']} failed at {report['step']} ({report['category']}):[/] "
+                             f"{report['message']}")
+                if report["hint"]:
+                    lines.append(f"  hint: {report['hint']}")
+        self.query_one("#test-title", Static).update(f"Test of {self.label}: " + ("passed" if result["ok"] else "failed"))
+        self.query_one("#test-verdict", Static).update("\n".join(lines))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
