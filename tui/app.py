@@ -116,8 +116,9 @@ class MailfleetApp(App):
             return
         self._down = True
         banner = self.query_one("#banner", Static)
-        banner.update(f"mailfleetd is not answering ({exc}); reconnecting…")
+        banner.update("mailfleetd is not answering: reconnecting… (your changes are safe in the daemon)")
         banner.display = True
+        self.log.warning(f"daemon down: {exc}")
         self._reconnect()
 
     @work(exclusive=True, group="reconnect")
