@@ -79,6 +79,7 @@ class AccountTable(ScrollView, can_focus=True):
         self._pages: dict[int, list[dict[str, Any]]] = {}
         self._loading: set[int] = set()
         self._generation = 0
+        self.shown_generation = 0  # the generation whose rows are on screen (benchmarks and tests wait on it)
 
     # --- data -------------------------------------------------------------
 
@@ -100,6 +101,11 @@ class AccountTable(ScrollView, can_focus=True):
         if page is None or index % PAGE >= len(page):
             return None
         return page[index % PAGE]
+
+    @property
+    def settled(self) -> bool:
+        """The rows of the latest search are on screen."""
+        return self.shown_generation == self._generation and not self._loading
 
     @property
     def current(self) -> dict[str, Any] | None:
@@ -125,6 +131,7 @@ class AccountTable(ScrollView, can_focus=True):
             return  # a newer search replaced this one
         self._loading.discard(page)
         self._pages[page] = result["items"]
+        self.shown_generation = generation
         if result["total"] != self.total:
             self.total = result["total"]
             self.virtual_size = Size(self.size.width, self.total)
