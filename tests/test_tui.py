@@ -280,3 +280,20 @@ async def test_small_terminal_and_no_color(daemon, monkeypatch, size):
         await until(pilot, lambda: isinstance(app.screen, AccountForm))
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, AccountForm))
+
+
+async def test_account_detail_and_remapped_keys(daemon):
+    with daemon.client() as c:
+        c.call("accounts.create", {**OWN, "smtp": {**OWN["smtp"], "host": "127.0.0.1", "port": 1, "security": "none"}})
+        acc = c.call("accounts.list")["items"][0]
+        c.call("accounts.test", {"id": acc["id"]})
+    app = app_for(daemon, keymap={"accounts.details": "v"})
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(AccountTable)
+        await until(pilot, lambda: table.current is not None)
+        await pilot.press("v")
+        await until(pilot, lambda: type(app.screen).__name__ == "AccountDetail")
+        text = app.screen.query_one("#detail-text")
+        await until(pilot, lambda: "last connection test" in str(text.render()))
+        body = str(text.render())
+        assert "smtp_failing" in body and "connect" in body and "FAILED" in body

@@ -19,6 +19,7 @@ from ..shared import protocol as P
 from ..shared.client import AsyncClient, CurveKeys, DaemonUnreachable
 from . import keys
 from .commands import AccountCommands
+from .components.account_detail import AccountDetail
 from .components.account_form import AccountForm
 from .components.account_table import COLUMNS, AccountTable, Query
 from .components.contacts import ContactsScreen
@@ -40,8 +41,9 @@ class MailfleetApp(App):
     COMMANDS = App.COMMANDS | {AccountCommands}
 
     def __init__(self, endpoint: str, events_endpoint: str | None = None, started_daemon: bool = False,
-                 timeout: float = 5.0, curve: CurveKeys | None = None) -> None:
+                 timeout: float = 5.0, curve: CurveKeys | None = None, keymap: dict[str, str] | None = None) -> None:
         super().__init__()
+        self.keymap = keymap or {}
         self.client = AsyncClient(endpoint, timeout=timeout, curve=curve)
         self.events_endpoint = events_endpoint
         self.started_daemon = started_daemon
@@ -74,6 +76,7 @@ class MailfleetApp(App):
         return await self.client.call("accounts.list", params)
 
     def on_mount(self) -> None:
+        self.set_keymap(self.keymap)
         self.query_one("#banner").display = False
         self.query_one(AccountTable).focus()
         self.query_one(AccountTable).reload()
@@ -258,6 +261,11 @@ class MailfleetApp(App):
         if not await self.push_screen_wait(Confirm(f"Delete account {row['name']} <{row['email']}>?")):
             return
         await self._call("accounts.delete", {"id": row["id"]}, f"deleted {row['name']}")
+
+    def action_show_account(self) -> None:
+        row = self._selected()
+        if row is not None:
+            self.push_screen(AccountDetail(row["id"]))
 
     def action_test_account(self) -> None:
         row = self._selected()

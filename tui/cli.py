@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tomllib
 
 from ..shared.client import Client, DaemonUnreachable, find_endpoint, start_user_daemon
+from ..shared.paths import user_paths
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,10 +26,39 @@ def main(argv: list[str] | None = None) -> int:
     except DaemonUnreachable as exc:
         print(f"mailfleet: {exc}", file=sys.stderr)
         return 3
+    try:
+        keymap = load_keymap()
+    except ValueError as exc:
+        print(f"mailfleet: {exc}", file=sys.stderr)
+        return 2
     from .app import MailfleetApp  # Textual only once there is something to show
 
-    MailfleetApp(endpoint, info["endpoints"]["events"], started_daemon=started).run()
+    MailfleetApp(endpoint, info["endpoints"]["events"], started_daemon=started, keymap=keymap).run()
     return 0
+
+
+def load_keymap() -> dict[str, str]:
+    """$XDG_CONFIG_HOME/mailfleet/keys.toml: binding id = "keys", e.g. accounts.new = "insert"."""
+    path = user_paths().config_dir / "keys.toml"
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, value) -> None:
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                walk(f"{prefix}.{key}" if prefix else key, sub)
+        elif isinstance(value, str):
+            flat[prefix] = value
+        else:
+            raise ValueError(f"{path}: {prefix} must be a string of keys")
+
+    walk("", data)
+    return flat
 
 
 if __name__ == "__main__":

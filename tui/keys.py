@@ -16,6 +16,7 @@ APP = [
 ACCOUNTS = [
     Binding("n", "new_account", "New", id="accounts.new"),
     Binding("e,enter", "edit_account", "Edit", id="accounts.edit"),
+    Binding("i", "show_account", "Details", id="accounts.details"),
     Binding("d,delete", "delete_account", "Delete", id="accounts.delete"),
     Binding("t", "test_account", "Test", id="accounts.test"),
     Binding("a", "approve", "Approve", id="accounts.approve"),
