@@ -10,7 +10,7 @@ import imaplib
 import re
 
 from .session import Fetched, IncomingSettings, MailboxError, describe
-from .sockets import open_socket, tls_context
+from .sockets import connect_client
 
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
@@ -49,15 +49,7 @@ class SocketIMAP4(imaplib.IMAP4):
 
 
 def connect(s: IncomingSettings) -> imaplib.IMAP4:
-    """TCP (or the proxy), then TLS when asked, then the greeting."""
-    sock = open_socket(s.host, s.port, s.timeout, s.proxy)
-    try:
-        if s.ssl:
-            sock = tls_context(s.verify_tls).wrap_socket(sock, server_hostname=s.host)
-        return SocketIMAP4(sock, s.host, s.port, s.timeout)
-    except BaseException:
-        sock.close()
-        raise
+    return connect_client(SocketIMAP4, s.host, s.port, s.timeout, s.proxy, s.ssl, s.verify_tls)
 
 
 class ImapMailbox:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import poplib
 
 from .session import Fetched, IncomingSettings, MailboxError, describe
-from .sockets import open_socket, tls_context
+from .sockets import connect_client
 
 
 class SocketPOP3(poplib.POP3):
@@ -24,14 +24,7 @@ class SocketPOP3(poplib.POP3):
 
 
 def connect(s: IncomingSettings) -> poplib.POP3:
-    sock = open_socket(s.host, s.port, s.timeout, s.proxy)
-    try:
-        if s.ssl:
-            sock = tls_context(s.verify_tls).wrap_socket(sock, server_hostname=s.host)
-        return SocketPOP3(sock, s.host, s.port, s.timeout)
-    except BaseException:
-        sock.close()
-        raise
+    return connect_client(SocketPOP3, s.host, s.port, s.timeout, s.proxy, s.ssl, s.verify_tls)
 
 
 class Pop3Mailbox:

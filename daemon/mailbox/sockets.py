@@ -47,3 +47,15 @@ def proxy_label(proxy: str) -> str:
     """The proxy URL without credentials, for messages."""
     scheme, _, rest = proxy.partition("://")
     return f"{scheme}://{rest.rpartition('@')[2]}"
+
+
+def connect_client(factory, host: str, port: int, timeout: float, proxy: str | None, tls: bool, verify: bool):
+    """TCP (or the proxy), then TLS when asked, then the client (whose constructor reads the greeting)."""
+    sock = open_socket(host, port, timeout, proxy)
+    try:
+        if tls:
+            sock = tls_context(verify).wrap_socket(sock, server_hostname=host)
+        return factory(sock, host, port, timeout)
+    except BaseException:
+        sock.close()
+        raise

@@ -108,7 +108,7 @@ async def create(call: Call, params: dict) -> dict:
     return reply
 
 
-def _merge(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+def merge_patch(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     merged = dict(current)
     for key, value in patch.items():
         if key in ("smtp", "incoming") and isinstance(value, dict) and isinstance(current.get(key), dict):
@@ -118,7 +118,7 @@ def _merge(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _stored_passwords(row: sqlite3.Row) -> set[str]:
+def stored_password_sections(row: sqlite3.Row) -> set[str]:
     """Sections whose stored password an edit keeps (the section existed and had one)."""
     kept = set()
     if row["smtp_password"] is not None and row["smtp_host"] is not None:
@@ -147,12 +147,12 @@ async def update(call: Call, params: dict) -> dict:
         if "shared" in patch and patch["shared"] != bool(row["shared"]) and not call.caller.can_manage(row["owner"]):
             raise P.forbidden("only the owner or an admin can change sharing")
         current = records.to_input(row, call.app.secrets)
-        merged = _merge(current, patch)
+        merged = merge_patch(current, patch)
         smtp = merged.get("smtp")
         old_proxy = (current.get("smtp") or {}).get("proxy")
         if isinstance(smtp, dict) and old_proxy and smtp.get("proxy") == redact_proxy(old_proxy):
             smtp["proxy"] = old_proxy  # the redacted URL sent back unchanged keeps the real one
-        account = validate_account(merged, stored_passwords=_stored_passwords(row))
+        account = validate_account(merged, stored_passwords=stored_password_sections(row))
         changes = records.to_row(account, call.app.secrets, old=row)
         changes["updated_at"] = utcnow()
         if account.kind == "marketing" and account.email.lower() != row["email"].lower():

@@ -14,7 +14,7 @@ from ..rpc import Call, rpc_method
 from ..storage import accounts as store
 from ..storage import probes as probe_store
 from ..storage.db import utcnow
-from .accounts import _merge, _stored_passwords, visible_account
+from .accounts import merge_patch, stored_password_sections, visible_account
 
 async def _resolve(call: Call, params: TestParams):
     """(validated account, passwords, saved id or None)."""
@@ -25,9 +25,9 @@ async def _resolve(call: Call, params: TestParams):
     current = records.to_input(row, call.app.secrets)
     if params.account:
         patch = {k: v for k, v in params.account.items() if k != "id"}
-        account = validate_account(_merge(current, patch), stored_passwords=_stored_passwords(row))
+        account = validate_account(merge_patch(current, patch), stored_passwords=stored_password_sections(row))
     else:
-        account = validate_account(current, stored_passwords=_stored_passwords(row))
+        account = validate_account(current, stored_passwords=stored_password_sections(row))
     return account, _passwords(account, row, call), row["id"]
 
 
