@@ -39,6 +39,8 @@ class AdminsSection:
 
 @dataclass
 class PollSection:
+    # Read mailboxes on their poll_interval; off: only accounts.poll reads (maintenance, tests).
+    schedule: bool = True
     # Mailboxes read at once; more wait their turn.
     concurrency: int = 4
     # Messages larger than this are skipped (noted, never fetched whole).

@@ -66,7 +66,8 @@ def socks():
 @pytest.fixture
 def probed(make_daemon, authority):
     """A daemon that trusts the test CA (as a system store would)."""
-    return make_daemon(config=f"[probe]\ntimeout = {TIMEOUT}\n", extra_env={"SSL_CERT_FILE": str(authority.ca_file)}).start()
+    return make_daemon(config=f"[probe]\ntimeout = {TIMEOUT}\n[poll]\nschedule = false\n",
+                       extra_env={"SSL_CERT_FILE": str(authority.ca_file)}).start()
 
 
 def smtp(port: int, security: str = "none", **extra) -> dict:

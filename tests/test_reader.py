@@ -33,6 +33,13 @@ def mail_root():
 
 
 POOL = 40  # users made before Dovecot starts (it caches its passwd-file)
+# Rounds run when a test asks (accounts.poll), not when the schedule happens to fire.
+MANUAL = "[poll]\nschedule = false\n"
+
+
+@pytest.fixture
+def daemon(make_daemon):
+    return make_daemon(config=MANUAL).start()
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +149,7 @@ def test_pop3_reads_bounces_deletes_them_and_keeps_human_mail(daemon, dovecot, m
 
 
 def test_soft_bounces_mark_faulty_at_the_threshold(make_daemon, dovecot, mailbox):
-    d = make_daemon(config="[bounces]\nsoft_threshold = 3\nsoft_window_days = 7\n").start()
+    d = make_daemon(config=MANUAL + "[bounces]\nsoft_threshold = 3\nsoft_window_days = 7\n").start()
     with d.client(timeout=60) as c:
         acc = own_account(c, dovecot, mailbox)
         c.call("contacts.import", {"csv": "email\nslow@example.com\n"})
@@ -156,7 +163,7 @@ def test_soft_bounces_mark_faulty_at_the_threshold(make_daemon, dovecot, mailbox
 
 
 def test_unknown_address_autoreply_and_oversize(make_daemon, dovecot, mailbox):
-    d = make_daemon(config="[poll]\nmax_message_bytes = 20000\n").start()
+    d = make_daemon(config=MANUAL + "max_message_bytes = 20000\n").start()
     with d.client(timeout=60) as c:
         acc = own_account(c, dovecot, mailbox, delete_bounces=True)
         dovecot.append(mailbox, dsn("stranger@example.com", "5.1.1", "550 5.1.1 User unknown", "<u1@mx>"))
@@ -172,7 +179,7 @@ def test_unknown_address_autoreply_and_oversize(make_daemon, dovecot, mailbox):
 
 
 def test_batch_size_and_checkpoint_survive_restart(make_daemon, dovecot, mailbox):
-    d = make_daemon().start()
+    d = make_daemon(config=MANUAL).start()
     with d.client(timeout=60) as c:
         acc = own_account(c, dovecot, mailbox, batch_size=2)
         for n in range(5):
@@ -190,7 +197,7 @@ def test_batch_size_and_checkpoint_survive_restart(make_daemon, dovecot, mailbox
 @pytest.mark.parametrize("protocol", ["imap", "pop3"])
 @pytest.mark.parametrize("crash_at", ["before_commit", "after_commit"])
 def test_kill_9_mid_round_loses_nothing_and_counts_nothing_twice(make_daemon, dovecot, mailbox, protocol, crash_at):
-    crashing = make_daemon(extra_env={"MAILFLEETD_CRASH_AT": crash_at}).start()
+    crashing = make_daemon(config=MANUAL, extra_env={"MAILFLEETD_CRASH_AT": crash_at}).start()
     with crashing.client(timeout=60) as c:
         acc = own_account(c, dovecot, mailbox, protocol, delete_bounces=True)
         c.call("contacts.import", {"csv": "email\nvictim@example.com\n"})
@@ -217,7 +224,7 @@ def test_server_outage_fails_cleanly_backs_off_and_recovers(make_daemon, mail_ro
     server = Dovecot(mail_root / "outage")
     server.add_user(f"box@{DOMAIN}", PASSWORD)
     server.start()
-    d = make_daemon().start()
+    d = make_daemon(config=MANUAL).start()
     try:
         with d.client(timeout=60) as c:
             acc = own_account(c, server, f"box@{DOMAIN}")
@@ -245,7 +252,8 @@ def test_wrong_password_and_folder_are_named(daemon, dovecot, mailbox):
         assert "Nope" in c.call("accounts.poll", {"id": folder["id"]})["error"]
 
 
-def test_the_schedule_reads_mailboxes_by_itself(daemon, dovecot, mailbox):
+def test_the_schedule_reads_mailboxes_by_itself(make_daemon, dovecot, mailbox):
+    daemon = make_daemon().start()  # the schedule on, as by default
     with daemon.client(timeout=60) as c:
         dovecot.append(mailbox, dsn("auto@example.com", "5.1.1", "550 5.1.1 unknown", "<auto@mx>"))
         own_account(c, dovecot, mailbox, poll_interval=10)

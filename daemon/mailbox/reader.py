@@ -188,6 +188,9 @@ class Poller:
                 pass
 
     async def _schedule(self) -> None:
+        if not self.app.config.poll.schedule:
+            self._due.clear()
+            return
         rows = await self.app.db.read.execute_fetchall(
             "SELECT id, incoming_poll_interval FROM accounts WHERE kind = 'own' AND incoming_protocol IS NOT NULL"
         )
