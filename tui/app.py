@@ -37,7 +37,7 @@ HEARTBEAT = 3.0
 class MailfleetApp(App):
     CSS_PATH = "styles.tcss"
     TITLE = "mailfleet"
-    BINDINGS = keys.APP + keys.ACCOUNTS
+    BINDINGS = keys.APP
     COMMANDS = App.COMMANDS | {AccountCommands}
 
     def __init__(self, endpoint: str, events_endpoint: str | None = None, started_daemon: bool = False,

@@ -13,17 +13,19 @@ APP = [
     Binding("c", "contacts", "Contacts", id="app.contacts"),
 ]
 
+# On the account list (active while it has focus, so typing in a search box types);
+# the actions live on the app.
 ACCOUNTS = [
-    Binding("n", "new_account", "New", id="accounts.new"),
-    Binding("e,enter", "edit_account", "Edit", id="accounts.edit"),
-    Binding("i", "show_account", "Details", id="accounts.details"),
-    Binding("d,delete", "delete_account", "Delete", id="accounts.delete"),
-    Binding("t", "test_account", "Test", id="accounts.test"),
-    Binding("a", "approve", "Approve", id="accounts.approve"),
-    Binding("x", "reject", "Reject", id="accounts.reject"),
-    Binding("slash", "focus_search", "Search", id="accounts.search"),
-    Binding("f", "cycle_filter", "Filter", id="accounts.filter"),
-    Binding("r", "refresh", "Refresh", id="accounts.refresh"),
+    Binding("n", "app.new_account", "New", id="accounts.new"),
+    Binding("e,enter", "app.edit_account", "Edit", id="accounts.edit"),
+    Binding("i", "app.show_account", "Details", id="accounts.details"),
+    Binding("d,delete", "app.delete_account", "Delete", id="accounts.delete"),
+    Binding("t", "app.test_account", "Test", id="accounts.test"),
+    Binding("a", "app.approve", "Approve", id="accounts.approve"),
+    Binding("x", "app.reject", "Reject", id="accounts.reject"),
+    Binding("slash", "app.focus_search", "Search", id="accounts.search"),
+    Binding("f", "app.cycle_filter", "Filter", id="accounts.filter"),
+    Binding("r", "app.refresh", "Refresh", id="accounts.refresh"),
 ]
 
 TABLE = [

@@ -21,7 +21,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..keys import TABLE
+from ..keys import ACCOUNTS, TABLE
 
 PAGE = 100
 COLUMNS = [("name", "NAME", 0.24), ("email", "EMAIL", 0.28), ("kind", "KIND", 0.09), ("status", "STATUS", 0.15),
@@ -46,7 +46,7 @@ class Query:
 
 
 class AccountTable(ScrollView, can_focus=True):
-    BINDINGS = TABLE
+    BINDINGS = TABLE + ACCOUNTS
     DEFAULT_CSS = ""
 
     cursor: reactive[int] = reactive(0)
