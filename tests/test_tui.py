@@ -265,6 +265,8 @@ async def test_contacts_screen(daemon):
         await until(pilot, lambda: screen.query_one("#contacts-table").row_count == 1)
         await pilot.press("enter")
         await until(pilot, lambda: "bob@example.com" in str(screen.query_one("#contact-detail").render()))
+        await pilot.press("m")  # bob has no bounces: said so
+        await until(pilot, lambda: any("no bounces" in str(n.message) for n in app._notifications))
         await pilot.press("a")  # clear faulty (root is an admin)
         await until(pilot, lambda: screen.query_one("#contacts-table").row_count == 0)
     with daemon.client() as c:

@@ -53,4 +53,5 @@ CONTACTS = [
     Binding("f", "toggle_faulty", "Faulty only", id="contacts.faulty"),
     Binding("enter", "show_contact", "Bounces", id="contacts.show"),
     Binding("a", "clear_faulty", "Clear faulty", id="contacts.clear"),
+    Binding("m", "raw_bounce", "Latest bounce as received", id="contacts.raw"),
 ]

@@ -6,12 +6,13 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
+from rich.text import Text
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from ...shared import protocol as P
-from ..keys import CONTACTS
+from ..keys import CONTACTS, DIALOG
 
 LIMIT = 200
 
@@ -113,5 +114,40 @@ class ContactsScreen(Screen):
         self.notify(f"{contact['email']} is active again; its bounce history stays")
         self._load()
 
+    @work(exclusive=True, group="contact")
+    async def action_raw_bounce(self) -> None:
+        """The latest bounce of the highlighted contact, as the mail server sent it (capped)."""
+        contact = self._current()
+        if not contact:
+            return
+        try:
+            page = await self.app.client.call("bounces.list", {"contact": contact["email"], "limit": 1})
+            if not page["items"]:
+                self.notify("no bounces for this contact")
+                return
+            bounce = await self.app.client.call("bounces.get", {"id": page["items"][0]["id"]})
+        except P.RpcError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        note = "\n[dim](truncated)[/]" if bounce["raw_truncated"] else ""
+        self.app.push_screen(RawMessage(f"{bounce['recipient']}: {bounce['reason']}", bounce["raw"], note))
+
     def action_close(self) -> None:
         self.app.pop_screen()
+
+
+class RawMessage(ModalScreen):
+    BINDINGS = DIALOG
+
+    def __init__(self, title: str, raw: str, note: str) -> None:
+        super().__init__()
+        self.title_text, self.raw, self.note = title, raw, note
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="raw-box"):
+            yield Static(self.title_text, id="raw-title")
+            with VerticalScroll():
+                yield Static(Text(self.raw) + Text.from_markup(self.note), id="raw-text")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
