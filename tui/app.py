@@ -12,6 +12,7 @@ import zmq.asyncio
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
@@ -70,7 +71,7 @@ class MailfleetApp(App):
 
     @on(AccountTable.Resized)
     def _table_resized(self, event: AccountTable.Resized) -> None:
-        self.query_one("#heading", Static).update(self._heading(event.width))
+        self._show("#heading", self._heading(event.width))
 
     async def client_fetch(self, params: dict[str, Any]) -> dict[str, Any]:
         return await self.client.call("accounts.list", params)
@@ -111,17 +112,27 @@ class MailfleetApp(App):
             self.events_endpoint = self.info["endpoints"]["events"]
             self._listen()
 
+    def _show(self, selector: str, text: str) -> None:
+        """Update a line of text; quietly nothing while the app is closing (a late reply may still arrive)."""
+        try:
+            self.query_one(selector, Static).update(text)
+        except NoMatches:
+            pass
+
     def _status(self, text: str) -> None:
-        self.query_one("#status", Static).update(text)
+        self._show("#status", text)
 
     def _daemon_down(self, exc: Exception) -> None:
         if self._down:
             return
         self._down = True
-        banner = self.query_one("#banner", Static)
+        self.log.warning(f"daemon down: {exc}")
+        try:
+            banner = self.query_one("#banner", Static)
+        except NoMatches:
+            return  # closing
         banner.update("mailfleetd is not answering: reconnecting… (your changes are safe in the daemon)")
         banner.display = True
-        self.log.warning(f"daemon down: {exc}")
         self._reconnect()
 
     @work(exclusive=True, group="reconnect")
@@ -135,9 +146,12 @@ class MailfleetApp(App):
                 continue
             break
         self._down = False
-        self.query_one("#banner").display = False
+        try:
+            self.query_one("#banner").display = False
+            self.query_one(AccountTable).reload(keep_cursor=True)
+        except NoMatches:
+            return  # closing
         self.notify("mailfleetd is back")
-        self.query_one(AccountTable).reload(keep_cursor=True)
         self._hello()
 
     @work(exclusive=True, group="events")
@@ -192,7 +206,7 @@ class MailfleetApp(App):
                 self.notify(str(event.error), severity="error")
             return
         _, _, label = FILTERS[self.filter_index]
-        self.query_one("#filter", Static).update(f"{label} · {event.total:,}")
+        self._show("#filter", f"{label} · {event.total:,}")
 
     @on(AccountTable.Highlighted)
     def _highlighted(self, event: AccountTable.Highlighted) -> None:
@@ -202,14 +216,14 @@ class MailfleetApp(App):
             detail = f"{row['name']} <{row['email']}> · {row['kind']} · {row['status']}"
             if row.get("status_detail"):
                 detail += f": {row['status_detail']}"
-        self.query_one("#detail", Static).update(detail)
+        self._show("#detail", detail)
 
     def action_focus_search(self) -> None:
         self.query_one("#search").focus()
 
     def action_cycle_filter(self) -> None:
         self.filter_index = (self.filter_index + 1) % len(FILTERS)
-        self.query_one("#filter", Static).update(FILTERS[self.filter_index][2])
+        self._show("#filter", FILTERS[self.filter_index][2])
         self.query_one(AccountTable).reload(self._query())
 
     def action_refresh(self) -> None:
