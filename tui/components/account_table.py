@@ -155,6 +155,10 @@ class AccountTable(ScrollView, can_focus=True):
         index = int(self.scroll_offset.y) + y
         width = self.size.width
         if index >= self.total:
+            if self.total == 0 and y == 1 and self.settled:
+                hint = "  no accounts match" if self.query_.query or self.query_.kind != "all" or self.query_.status \
+                    else "  no accounts yet: press n to add one"
+                return Strip([Segment(hint.ljust(width), Style(dim=True))], width)
             return Strip.blank(width, Style())  # a style, never None: NO_COLOR filters every segment
         row = self.row(index)
         selected = index == self.cursor
