@@ -10,7 +10,7 @@ import imaplib
 import re
 
 from .session import Fetched, IncomingSettings, MailboxError, describe
-from .sockets import connect_client
+from .sockets import OnGivenSocket, connect_client
 
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
@@ -37,15 +37,8 @@ def quote_folder(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-class SocketIMAP4(imaplib.IMAP4):
-    """imaplib over a socket we opened (directly or through a proxy, TLS or not)."""
-
-    def __init__(self, sock, host: str, port: int, timeout: float) -> None:
-        self._given = sock
-        super().__init__(host, port, timeout=timeout)
-
-    def _create_socket(self, timeout):
-        return self._given
+class SocketIMAP4(OnGivenSocket, imaplib.IMAP4):
+    """The stdlib client over a socket we opened."""
 
 
 def connect(s: IncomingSettings) -> imaplib.IMAP4:

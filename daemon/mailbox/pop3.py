@@ -9,18 +9,11 @@ from __future__ import annotations
 import poplib
 
 from .session import Fetched, IncomingSettings, MailboxError, describe
-from .sockets import connect_client
+from .sockets import OnGivenSocket, connect_client
 
 
-class SocketPOP3(poplib.POP3):
-    """poplib over a socket we opened (directly or through a proxy, TLS or not)."""
-
-    def __init__(self, sock, host: str, port: int, timeout: float) -> None:
-        self._given = sock
-        super().__init__(host, port, timeout)
-
-    def _create_socket(self, timeout):
-        return self._given
+class SocketPOP3(OnGivenSocket, poplib.POP3):
+    """The stdlib client over a socket we opened."""
 
 
 def connect(s: IncomingSettings) -> poplib.POP3:

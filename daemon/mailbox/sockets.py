@@ -49,6 +49,18 @@ def proxy_label(proxy: str) -> str:
     return f"{scheme}://{rest.rpartition('@')[2]}"
 
 
+class OnGivenSocket:
+    """Mixin for the stdlib mail clients: use the socket we opened (proxied, TLS or not)
+    instead of opening their own."""
+
+    def __init__(self, sock: socket.socket, host: str, port: int, timeout: float) -> None:
+        self._given = sock
+        super().__init__(host, port, timeout)
+
+    def _create_socket(self, timeout):
+        return self._given
+
+
 def connect_client(factory, host: str, port: int, timeout: float, proxy: str | None, tls: bool, verify: bool):
     """TCP (or the proxy), then TLS when asked, then the client (whose constructor reads the greeting)."""
     sock = open_socket(host, port, timeout, proxy)
