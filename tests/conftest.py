@@ -23,7 +23,7 @@ from mailfleet.shared.paths import Paths, system_paths, user_paths
 START_TIMEOUT = 20.0
 # Every password the tests hand the daemon; none may ever show up in a log.
 TEST_SECRETS = ("s3cret-smtp-pw", "mailbox-secret-9", "incoming-pw-42", "proxy-pw-77", "pw-from-stdin",
-                "in-pw", "proxy-secret-1", "bench-pw")
+                "in-pw", "proxy-secret-1", "bench-pw", "smtp-secret-5", "dovecot-secret-3")
 
 
 class Daemon:
