@@ -23,8 +23,8 @@ from .mailbox.reader import Poller
 from .notify import Notifier
 from .probe.runner import Prober
 from .rpc import Call, Dispatcher
-from .secrets import SecretBox
 from .remote import NamedKeys, server_keys
+from .secrets import SecretBox
 from .server import EventPublisher, RpcServer, frame_meta, uid_of
 from .storage.db import Database, Event, utcnow
 
@@ -50,6 +50,7 @@ class App:
         self._events: EventPublisher | None = None
         self._stop: asyncio.Event | None = None
         self.poller: Poller | None = None
+        self.prober: Prober | None = None
         self.notify = Notifier()
         self._watchdog: asyncio.Task | None = None
         self._reloading: asyncio.Task | None = None
@@ -207,8 +208,9 @@ class App:
         if self.poller is not None:
             await self.poller.stop(self.config.daemon.shutdown_grace)
             self.poller = None
-        if getattr(self, "prober", None) is not None:
+        if self.prober is not None:
             self.prober.close()
+            self.prober = None
         log.debug("shutdown: db")
         if self._events is not None:
             self._events.close()
