@@ -302,3 +302,13 @@ async def test_account_detail_and_remapped_keys(daemon):
         await until(pilot, lambda: "last connection test" in str(text.render()))
         body = str(text.render())
         assert "smtp_failing" in body and "connect" in body and "FAILED" in body
+
+
+async def test_a_failing_worker_becomes_a_banner_not_a_crash(daemon):
+    app = app_for(daemon, timeout=1.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.info)
+        assert daemon.stop() == 0
+        await pilot.press("c")  # the contacts screen loads from a daemon that is gone
+        await until(pilot, lambda: app.query_one("#banner").display, timeout=15)
+        assert app.is_running

@@ -14,6 +14,7 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.timer import Timer
+from textual.worker import Worker, WorkerState
 from textual.widgets import Footer, Input, Static
 
 from ..shared import protocol as P
@@ -86,7 +87,7 @@ class MailfleetApp(App):
             self._listen()
         self.set_interval(HEARTBEAT, self._heartbeat)
 
-    @work(exclusive=True, group="heartbeat")
+    @work(exit_on_error=False, exclusive=True, group="heartbeat")
     async def _heartbeat(self) -> None:
         """Notice a daemon that went away even while nobody types."""
         if self._down:
@@ -98,7 +99,20 @@ class MailfleetApp(App):
 
     # --- daemon ------------------------------------------------------------
 
-    @work(exclusive=True, group="hello")
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place a failed worker becomes something a person reads: never a traceback."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if isinstance(error, DaemonUnreachable):
+            self._daemon_down(error)
+        elif isinstance(error, P.RpcError):
+            self.notify(error.message, severity="error", title=P.ERROR_NAMES.get(error.code, "error"))
+        else:
+            self.log.error(f"worker {event.worker.name} failed: {error!r}")
+            self.notify(f"{type(error).__name__}: {error}", severity="error", title="something went wrong")
+
+    @work(exit_on_error=False, exclusive=True, group="hello")
     async def _hello(self) -> None:
         try:
             self.info = await self.client.call("system.info")
@@ -135,7 +149,7 @@ class MailfleetApp(App):
         banner.display = True
         self._reconnect()
 
-    @work(exclusive=True, group="reconnect")
+    @work(exit_on_error=False, exclusive=True, group="reconnect")
     async def _reconnect(self) -> None:
         while True:
             await asyncio.sleep(1.0)
@@ -154,7 +168,7 @@ class MailfleetApp(App):
         self.notify("mailfleetd is back")
         self._hello()
 
-    @work(exclusive=True, group="events")
+    @work(exit_on_error=False, exclusive=True, group="events")
     async def _listen(self) -> None:
         """PUB events: live list updates (a burst collapses into one refresh) and probe steps."""
         sock = zmq.asyncio.Context.instance().socket(zmq.SUB)
@@ -237,7 +251,7 @@ class MailfleetApp(App):
 
     # --- actions ------------------------------------------------------------
 
-    @work(group="forms")
+    @work(exit_on_error=False, group="forms")
     async def action_new_account(self) -> None:
         kind = "marketing" if FILTERS[self.filter_index][0] == "marketing" else "own"
         details = await self._detail_names()
@@ -252,7 +266,7 @@ class MailfleetApp(App):
         except (DaemonUnreachable, P.RpcError):
             return []
 
-    @work(group="forms")
+    @work(exit_on_error=False, group="forms")
     async def action_edit_account(self) -> None:
         row = self._selected()
         if row is None:
@@ -267,7 +281,7 @@ class MailfleetApp(App):
             self.notify(f"saved {result['name']}")
             self.query_one(AccountTable).reload(keep_cursor=True)
 
-    @work(group="forms")
+    @work(exit_on_error=False, group="forms")
     async def action_delete_account(self) -> None:
         row = self._selected()
         if row is None:
@@ -286,13 +300,13 @@ class MailfleetApp(App):
         if row is not None:
             self.push_screen(ConnectionTestScreen({"id": row["id"]}, f"{row['name']} <{row['email']}>"))
 
-    @work(group="forms")
+    @work(exit_on_error=False, group="forms")
     async def action_approve(self) -> None:
         row = self._selected()
         if row is not None:
             await self._call("accounts.approve", {"id": row["id"]}, f"approved {row['name']}")
 
-    @work(group="forms")
+    @work(exit_on_error=False, group="forms")
     async def action_reject(self) -> None:
         row = self._selected()
         if row is None:

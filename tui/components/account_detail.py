@@ -36,7 +36,7 @@ class AccountDetail(Screen):
     def on_mount(self) -> None:
         self._load()
 
-    @work(exclusive=True)
+    @work(exclusive=True, exit_on_error=False)
     async def _load(self) -> None:
         client = self.app.client
         try:

@@ -241,7 +241,7 @@ class AccountForm(Screen):
             return
         self._save(self.collect())
 
-    @work(exclusive=True, group="form")
+    @work(exit_on_error=False, exclusive=True, group="form")
     async def _save(self, data: dict[str, Any]) -> None:
         client = self.app.client
         try:

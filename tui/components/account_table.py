@@ -119,7 +119,7 @@ class AccountTable(ScrollView, can_focus=True):
                 self._loading.add(page)
                 self._load(page, self._generation)
 
-    @work(group="pages")
+    @work(exit_on_error=False, group="pages")
     async def _load(self, page: int, generation: int) -> None:
         try:
             result = await self._fetch(self.query_.params(page * PAGE))

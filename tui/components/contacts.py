@@ -45,7 +45,7 @@ class ContactsScreen(Screen):
     def _search(self) -> None:
         self._load()
 
-    @work(exclusive=True, group="contacts")
+    @work(exit_on_error=False, exclusive=True, group="contacts")
     async def _load(self) -> None:
         params: dict[str, Any] = {"query": self.query_one("#contacts-search", Input).value.strip(), "limit": LIMIT}
         if self.faulty_only:
@@ -86,7 +86,7 @@ class ContactsScreen(Screen):
         if contact:
             self._show(contact["email"])
 
-    @work(exclusive=True, group="contact")
+    @work(exit_on_error=False, exclusive=True, group="contact")
     async def _show(self, email: str) -> None:
         try:
             contact = await self.app.client.call("contacts.get", {"email": email})
@@ -101,7 +101,7 @@ class ContactsScreen(Screen):
             lines.append("no bounces")
         self.query_one("#contact-detail", Static).update("\n".join(lines))
 
-    @work(exclusive=True, group="contact")
+    @work(exit_on_error=False, exclusive=True, group="contact")
     async def action_clear_faulty(self) -> None:
         contact = self._current()
         if not contact or contact["status"] != "faulty":
@@ -114,7 +114,7 @@ class ContactsScreen(Screen):
         self.notify(f"{contact['email']} is active again; its bounce history stays")
         self._load()
 
-    @work(exclusive=True, group="contact")
+    @work(exit_on_error=False, exclusive=True, group="contact")
     async def action_raw_bounce(self) -> None:
         """The latest bounce of the highlighted contact, as the mail server sent it (capped)."""
         contact = self._current()

@@ -49,7 +49,7 @@ class ConnectionTestScreen(ModalScreen):
         table = self.query_one(DataTable)
         table.add_row(protocol, step, "ok" if ok else "FAILED", f"{ms:.0f}", detail[:80])
 
-    @work(exclusive=True)
+    @work(exclusive=True, exit_on_error=False)
     async def _run(self) -> None:
         try:
             result = await self.app.client.call("accounts.test", self.params, timeout=300)
