@@ -124,3 +124,22 @@ class Microsocks:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
+
+
+class Tinyproxy:
+    """A real HTTP proxy (CONNECT) on a free port, in the foreground, from its own config file."""
+
+    def __init__(self, root: Path, connect_ports: tuple[int, ...] = ()) -> None:
+        self.port = free_port()
+        root.mkdir(parents=True, exist_ok=True)
+        config = root / f"tinyproxy-{self.port}.conf"
+        allowed = "".join(f"ConnectPort {p}\n" for p in connect_ports)  # none listed: any port
+        config.write_text(f"Port {self.port}\nListen 127.0.0.1\nTimeout 30\nAllow 127.0.0.1\nMaxClients 100\n"
+                          f"LogLevel Error\nUser nobody\nGroup nogroup\n{allowed}")
+        self.proc = subprocess.Popen(["tinyproxy", "-d", "-c", str(config)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)

@@ -16,7 +16,7 @@ import zmq
 
 from mailfleet.shared import protocol as P
 
-from .mailservers import PASSWORD, USER, Authority, Microsocks, Silent, smtp_server
+from .mailservers import PASSWORD, USER, Authority, Microsocks, Silent, Tinyproxy, smtp_server
 from .servers import Dovecot
 
 TIMEOUT = 3  # [probe] timeout for these tests: a hang must end as "timeout" quickly
@@ -180,6 +180,26 @@ def test_through_socks_proxies(probed, servers, socks):
         assert "proxy-pw-77" not in json.dumps(refused) and "wrong" not in refused["message"]
         dead = probe(c, {"account": account(smtp(port, proxy="socks5://127.0.0.1:1"))})["smtp"]
         assert (dead["category"], dead["step"]) == ("proxy", "connect")
+
+
+def test_through_an_http_connect_proxy(probed, servers, dovecot, root):
+    proxy = Tinyproxy(root / "tinyproxy")
+    try:
+        url = f"http://127.0.0.1:{proxy.port}"
+        with probed.client() as c:
+            r = probe(c, {"account": account(smtp(servers["plain"][0], proxy=url), incoming=imap(dovecot))})
+    finally:
+        proxy.stop()
+    assert r["ok"], r
+    assert r["smtp"]["steps"][0]["detail"].startswith("through http://127.0.0.1")
+    assert r["incoming"]["steps"][0]["detail"].startswith("through http://127.0.0.1"), "incoming mail uses it too"
+    strict = Tinyproxy(root / "tinyproxy", connect_ports=(443,))  # refuses CONNECT to anything else
+    try:
+        with probed.client() as c:
+            s = probe(c, {"account": account(smtp(servers["plain"][0], proxy=f"http://127.0.0.1:{strict.port}"))})["smtp"]
+    finally:
+        strict.stop()
+    assert (s["category"], s["step"]) == ("proxy", "connect") and "refused" in s["message"]
 
 
 def imap(dovecot: Dovecot, ssl: bool = False, **extra) -> dict:

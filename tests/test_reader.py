@@ -314,3 +314,21 @@ def test_ctl_contacts_import_in_chunks_and_events(daemon, tmp_path):
     events = subprocess.run([sys.executable, "-m", "mailfleet.ctl", "events", "--type", "account."],
                             env=daemon.env, capture_output=True, text=True, timeout=60)
     assert [json.loads(line)["type"] for line in events.stdout.splitlines()] == ["account.created"]
+
+
+def test_a_renumbered_mailbox_counts_nothing_twice(daemon, dovecot, mailbox):
+    """A new UIDVALIDITY means every UID is new: the Message-IDs keep the old bounces from counting again."""
+    messages = [dsn(f"gone{n}@example.com", "5.1.1", "550 5.1.1 User unknown", f"<renum{n}@mx>") for n in range(2)]
+    with daemon.client(timeout=60) as c:
+        acc = own_account(c, dovecot, mailbox, folder="Bounces")
+        for raw in messages:
+            dovecot.append(mailbox, raw, folder="Bounces")
+        assert c.call("accounts.poll", {"id": acc["id"]})["hard"] == 2
+        conn = dovecot.imap(mailbox)
+        assert conn.delete("Bounces")[0] == "OK"
+        conn.logout()
+        for raw in messages:
+            dovecot.append(mailbox, raw, folder="Bounces")
+        again = c.call("accounts.poll", {"id": acc["id"]})
+        assert again["fetched"] == 2 and again["already_seen"] == 2 and again.get("hard", 0) == 0
+        assert c.call("bounces.list", {})["total"] == 2

@@ -14,11 +14,20 @@ import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from urllib.parse import urlsplit
 
 import aiosmtplib
 from python_socks.async_.asyncio import Proxy
 
-from ..mailbox.sockets import PROXY_ERRORS, ProxyFailed, proxy_label, tls_context
+from ..mailbox.sockets import (
+    MAX_PROXY_HEADER,
+    PROXY_ERRORS,
+    ProxyFailed,
+    check_connect_reply,
+    connect_request,
+    proxy_label,
+    tls_context,
+)
 from .report import ProbeFailed, Report, Step, cert_summary, explain, fetch_certificate
 
 
@@ -157,10 +166,36 @@ async def _connect(infos) -> socket.socket:
 
 
 async def _via_proxy(t: SmtpTarget, timeout: float) -> socket.socket:
+    if t.proxy.startswith("http://"):
+        return await _http_connect(t.proxy, t.host, t.port)
     try:
         return await Proxy.from_url(t.proxy).connect(dest_host=t.host, dest_port=t.port, timeout=timeout)
     except PROXY_ERRORS as exc:
         raise ProxyFailed(f"proxy {proxy_label(t.proxy)}: {exc}") from None
+
+
+async def _http_connect(proxy: str, host: str, port: int) -> socket.socket:
+    """HTTP CONNECT without reading past the proxy's header (see mailbox/sockets.http_connect)."""
+    loop = asyncio.get_running_loop()
+    url = urlsplit(proxy)
+    try:
+        infos = await loop.getaddrinfo(url.hostname, url.port, type=socket.SOCK_STREAM)
+        sock = await _connect(infos)
+    except OSError as exc:
+        raise ProxyFailed(f"proxy {proxy_label(proxy)}: {exc.strerror or exc}") from None
+    try:
+        await loop.sock_sendall(sock, connect_request(proxy, host, port))
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            byte = await loop.sock_recv(sock, 1)
+            if not byte or len(head) > MAX_PROXY_HEADER:
+                raise ProxyFailed(f"proxy {proxy_label(proxy)} closed the connection or answered nonsense")
+            head += byte
+        check_connect_reply(proxy, head)
+        return sock
+    except BaseException:
+        sock.close()
+        raise
 
 
 async def _add_hints(failed: ProbeFailed, step: str, exc: BaseException, t: SmtpTarget, timeout: float) -> None:
