@@ -15,8 +15,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from .validators import check_email, check_host, check_no_control, check_proxy, check_range
 
 KINDS = ("marketing", "own")
-SECURITY = ("none", "starttls", "ssl")
-PROTOCOLS = ("imap", "pop3")
 MARKETING_STATUSES = ("pending", "active", "rejected")
 OWN_STATUSES = ("untested", "active", "smtp_failing", "incoming_failing")
 STATUSES = MARKETING_STATUSES + tuple(s for s in OWN_STATUSES if s not in MARKETING_STATUSES)
@@ -131,7 +129,6 @@ class AccountInput(AccountBase):
 
 
 ACCOUNT_MODELS: dict[str, type[AccountBase]] = {"marketing": MarketingAccount, "own": OwnAccount}
-ACCOUNT_FIELDS = tuple(OwnAccount.model_fields)
 READ_ONLY_FIELDS = (
     "id", "owner", "created_at", "updated_at", "status", "status_detail",
     "approval", "approval_reason", "password_set",

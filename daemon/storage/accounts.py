@@ -134,7 +134,3 @@ async def update(conn: aiosqlite.Connection, account_id: int, changes: dict[str,
 async def delete(conn: aiosqlite.Connection, account_id: int) -> bool:
     cur = await conn.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
     return cur.rowcount > 0
-
-
-async def count(conn: aiosqlite.Connection) -> int:
-    return (await (await conn.execute("SELECT count(*) FROM accounts")).fetchone())[0]

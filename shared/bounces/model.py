@@ -29,9 +29,5 @@ class Verdict:
     subject: str = ""
     note: str = ""  # why, when it is not obvious (e.g. a parse problem)
 
-    @property
-    def is_bounce(self) -> bool:
-        return self.kind == "bounce"
-
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
