@@ -59,11 +59,26 @@ def connect_request(proxy: str, host: str, port: int) -> bytes:
     return f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n{auth}\r\n".encode()
 
 
-def check_connect_reply(proxy: str, head: bytes) -> None:
-    status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
-    parts = status_line.split(" ", 2)
-    if len(parts) < 2 or parts[1] != "200":
-        raise ProxyFailed(f"proxy {proxy_label(proxy)} refused: {status_line[:200]}")
+class ConnectReply:
+    """The proxy's answer to CONNECT, fed one byte at a time (by blocking or asyncio code alike):
+    nothing past its header is read, since that already belongs to the mail server."""
+
+    def __init__(self, proxy: str) -> None:
+        self.proxy = proxy
+        self.head = b""
+
+    def feed(self, byte: bytes) -> bool:
+        """True once the header is complete and says 200; raises ProxyFailed otherwise."""
+        if not byte or len(self.head) > MAX_PROXY_HEADER:
+            raise ProxyFailed(f"proxy {proxy_label(self.proxy)} closed the connection or answered nonsense")
+        self.head += byte
+        if not self.head.endswith(b"\r\n\r\n"):
+            return False
+        status_line = self.head.split(b"\r\n", 1)[0].decode("latin-1")
+        parts = status_line.split(" ", 2)
+        if len(parts) < 2 or parts[1] != "200":
+            raise ProxyFailed(f"proxy {proxy_label(self.proxy)} refused: {status_line[:200]}")
+        return True
 
 
 def http_connect(proxy: str, host: str, port: int, timeout: float) -> socket.socket:
@@ -77,13 +92,9 @@ def http_connect(proxy: str, host: str, port: int, timeout: float) -> socket.soc
         raise ProxyFailed(f"proxy {proxy_label(proxy)}: {exc.strerror or exc}") from None
     try:
         sock.sendall(connect_request(proxy, host, port))
-        head = b""
-        while not head.endswith(b"\r\n\r\n"):
-            byte = sock.recv(1)
-            if not byte or len(head) > MAX_PROXY_HEADER:
-                raise ProxyFailed(f"proxy {proxy_label(proxy)} closed the connection or answered nonsense")
-            head += byte
-        check_connect_reply(proxy, head)
+        reply = ConnectReply(proxy)
+        while not reply.feed(sock.recv(1)):
+            pass
         return sock
     except BaseException:
         sock.close()

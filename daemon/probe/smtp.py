@@ -19,15 +19,7 @@ from urllib.parse import urlsplit
 import aiosmtplib
 from python_socks.async_.asyncio import Proxy
 
-from ..mailbox.sockets import (
-    MAX_PROXY_HEADER,
-    PROXY_ERRORS,
-    ProxyFailed,
-    check_connect_reply,
-    connect_request,
-    proxy_label,
-    tls_context,
-)
+from ..mailbox.sockets import PROXY_ERRORS, ConnectReply, ProxyFailed, connect_request, proxy_label, tls_context
 from .report import ProbeFailed, Report, Step, cert_summary, explain, fetch_certificate
 
 
@@ -185,13 +177,9 @@ async def _http_connect(proxy: str, host: str, port: int) -> socket.socket:
         raise ProxyFailed(f"proxy {proxy_label(proxy)}: {exc.strerror or exc}") from None
     try:
         await loop.sock_sendall(sock, connect_request(proxy, host, port))
-        head = b""
-        while not head.endswith(b"\r\n\r\n"):
-            byte = await loop.sock_recv(sock, 1)
-            if not byte or len(head) > MAX_PROXY_HEADER:
-                raise ProxyFailed(f"proxy {proxy_label(proxy)} closed the connection or answered nonsense")
-            head += byte
-        check_connect_reply(proxy, head)
+        reply = ConnectReply(proxy)
+        while not reply.feed(await loop.sock_recv(sock, 1)):
+            pass
         return sock
     except BaseException:
         sock.close()
