@@ -17,7 +17,7 @@ from email.policy import compat32
 
 from . import dsn
 from .model import Failure, Verdict
-from .reasons import decide, find_status
+from .reasons import decide, find_status, precise_status
 from .text import DAEMON_LOCALPARTS, ReportText, clean, cut_original
 
 MAX_BYTES = 4 * 1024 * 1024  # beyond this only the head of a message is read
@@ -291,9 +291,11 @@ def _from_dsn(failed: list[dsn.RecipientFields], report: ReportText, delayed: bo
         near = report.near(address) or report.near(f.final_recipient)
         diagnostic = f.diagnostic or near
         status = f.status
-        if status and status.endswith(".0.0") and find_status(diagnostic):
-            status = find_status(diagnostic)  # a vague DSN status, a precise one in the text
+        if not status or status.endswith(".0.0"):
+            # A vague or missing DSN status, perhaps a precise one in the text.
+            status = precise_status(diagnostic) or status or find_status(diagnostic)
         basis = f"{diagnostic} {near}" if f.diagnostic else diagnostic or report.text
-        reason, hard = ("delayed", False) if delayed else decide(basis, status, report.permanence())
+        reason, hard = ("delayed", False) if delayed else decide(
+            basis, status, report.permanence(), gave_up=bool(f.action and f.action.startswith("fail")))
         out.append(Failure(address, hard, status, reason, diagnostic[:1000], f.final_recipient))
     return out

@@ -172,6 +172,10 @@ STATUS_REASONS: dict[str, str] = {
 }
 
 AFTER_DATA = re.compile(r"\bDATA\b|end of data|after data")
+# Where an SMTP reply says it answered the recipient itself (RCPT TO, or the
+# wording only a recipient check produces).
+AT_RCPT = re.compile(r"\bRCPT\b|does not like recipient|recipient address rejected|"
+                     r"in (?:local recipient|virtual (?:alias|mailbox)|relay recipient) table", re.I)
 STATUS_RX = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 SMTP_CODE_RX = re.compile(r"(?<![\d.])([245])\d\d(?![\d.])")
 
@@ -179,6 +183,11 @@ SMTP_CODE_RX = re.compile(r"(?<![\d.])([245])\d\d(?![\d.])")
 def find_status(text: str) -> str | None:
     m = STATUS_RX.search(text)
     return m.group(0) if m else None
+
+
+def precise_status(text: str) -> str | None:
+    """The first status in the text that says more than x.0.0."""
+    return next((m.group(0) for m in STATUS_RX.finditer(text) if not m.group(0).endswith(".0.0")), None)
 
 
 MAX_REASON_TEXT = 2000
@@ -202,18 +211,39 @@ def reason_from_status(status: str | None) -> str | None:
     return STATUS_REASONS.get(subject)
 
 
-def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = None) -> tuple[str, bool]:
+def _unproven_unknown(diagnostic: str, status: str | None) -> bool:
+    """A remote server's "user unknown" counts only when it came at RCPT or the status names the address.
+
+    Gateways that filter content answer "550 Unknown user" after DATA; an
+    answer at an unknown stage, with a status that does not say the mailbox
+    is bad, is not proof enough to stop mailing a contact. A delivery agent's
+    own words (no SMTP reply quoted) are: it looked in its own directory.
+    """
+    if AFTER_DATA.search(diagnostic):
+        return True
+    if AT_RCPT.search(diagnostic):
+        return False
+    if status and status.split(".")[1] in ("1", "5"):
+        # x.1.x names the address; x.5.x is the reply to a command, and "550 5.5.0 mailbox
+        # unavailable" is what RFC 5321 servers answer to RCPT for a mailbox they lack.
+        return False
+    return bool(SMTP_CODE_RX.search(diagnostic))
+
+
+def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = None,
+           gave_up: bool = False) -> tuple[str, bool]:
     """(reason, hard). Text first, then status; hard only for an address-level reason and a permanent failure."""
     reason = reason_from_text(diagnostic) or reason_from_status(status) or "undefined"
-    temporary = bool(status and status.startswith("4."))
+    # A 4.1.x on a DSN whose Action is "failed": the MTA retried until it gave up, and the
+    # last answer still said the address is bad. That is as final as a 5.1.x.
+    temporary = bool(status and status.startswith("4.")) and not (gave_up and status.startswith("4.1."))
     if not status:
         m = SMTP_CODE_RX.search(diagnostic)
         if m and m.group(1) == "4":
             temporary = True
         if permanent_hint is False:
             temporary = True
-    if reason == "userunknown" and AFTER_DATA.search(diagnostic):
-        # Refused only once the content was seen: a content filter, not a dead address.
+    if reason == "userunknown" and _unproven_unknown(diagnostic, status):
         reason = "filtered"
     hard = reason in HARD_REASONS and not temporary
     return reason, hard
