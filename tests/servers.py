@@ -118,6 +118,18 @@ service pop3-login {{
 service anvil {{
   chroot =
 }}
+service imap {{
+  # Post-login processes kept and shared (every user maps to the one dovecot uid), as a busy
+  # server keeps them: a fork and exec per login would otherwise dominate a burst of logins.
+  service_count = 0
+  client_limit = 100
+  process_min_avail = 2
+}}
+service pop3 {{
+  service_count = 0
+  client_limit = 100
+  process_min_avail = 2
+}}
 """)
         # No pipes: the daemon would inherit them and run() would wait for their end forever.
         with open(self.root / "start.log", "ab") as log:

@@ -45,16 +45,16 @@ def _passwords(account, row, call: Call) -> dict[str, str]:
 
 
 async def _store(call: Call, results: list[tuple[int, dict[str, Any]]]) -> None:
-    """Results of saved accounts and their new status, in one transaction however many."""
+    """Results of saved accounts and their new status, in one transaction and a few statements however many."""
     async with call.app.db.transaction() as tx:
         now = utcnow()
-        for account_id, result in results:
-            if await store.get(tx.conn, account_id) is None:
-                continue  # deleted while it was being tested
-            await probe_store.add(tx.conn, account_id, now, result["ok"], dumps(result))
-            incoming = result.get("incoming")
-            await status.set_tested(tx, account_id, result["smtp"]["ok"], incoming is None or incoming["ok"],
-                                    summary(result))
+        rows = await store.get_many(tx.conn, [account_id for account_id, _ in results])
+        kept = [(account_id, result) for account_id, result in results if account_id in rows]  # not deleted meanwhile
+        await probe_store.add_many(tx.conn, [(account_id, now, r["ok"], dumps(r)) for account_id, r in kept])
+        await status.set_tested_many(tx, rows, [
+            (account_id, r["smtp"]["ok"], r.get("incoming") is None or r["incoming"]["ok"], summary(r))
+            for account_id, r in kept
+        ])
 
 
 async def run_test(call: Call, params: TestParams) -> dict[str, Any]:

@@ -46,9 +46,10 @@ class Report:
     on_step: Callable[[Step], None] | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("on_step")
-        return data
+        return {
+            "protocol": self.protocol, "steps": [asdict(s) for s in self.steps], "ok": self.ok,
+            "category": self.category, "step": self.step, "message": self.message, "hint": self.hint,
+        }
 
     def record(self, step: Step) -> None:
         self.steps.append(step)

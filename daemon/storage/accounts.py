@@ -109,6 +109,22 @@ async def get(conn: aiosqlite.Connection, account_id: int) -> sqlite3.Row | None
     return await (await conn.execute("SELECT * FROM accounts WHERE id = ?", (account_id,))).fetchone()
 
 
+async def get_many(conn: aiosqlite.Connection, ids: list[int]) -> dict[int, sqlite3.Row]:
+    """Rows by id, in statements of at most 500 ids (SQLite's variable limit stays far away)."""
+    out: dict[int, sqlite3.Row] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        for row in await (await conn.execute(f"SELECT * FROM accounts WHERE id IN ({marks})", chunk)).fetchall():
+            out[row["id"]] = row
+    return out
+
+
+async def set_status_many(conn: aiosqlite.Connection, rows: list[tuple[str, str, str, int]]) -> None:
+    """(status, detail, updated_at, id) each, in one statement."""
+    await conn.executemany("UPDATE accounts SET status = ?, status_detail = ?, updated_at = ? WHERE id = ?", rows)
+
+
 async def insert(conn: aiosqlite.Connection, row: dict[str, Any]) -> int:
     cols = ", ".join(row)
     marks = ", ".join("?" * len(row))

@@ -10,13 +10,14 @@ import aiosqlite
 KEEP = 20  # results kept per account
 
 
-async def add(conn: aiosqlite.Connection, account_id: int, at: str, ok: bool, result: str) -> None:
-    await conn.execute("INSERT INTO probe_results (account_id, at, ok, result) VALUES (?, ?, ?, ?)",
-                       (account_id, at, int(ok), result))
-    await conn.execute(
+async def add_many(conn: aiosqlite.Connection, results: list[tuple[int, str, bool, str]]) -> None:
+    """(account_id, at, ok, result JSON) each; then each account keeps its latest KEEP."""
+    await conn.executemany("INSERT INTO probe_results (account_id, at, ok, result) VALUES (?, ?, ?, ?)",
+                           [(a, at, int(ok), result) for a, at, ok, result in results])
+    await conn.executemany(
         "DELETE FROM probe_results WHERE account_id = ? AND id NOT IN "
         "(SELECT id FROM probe_results WHERE account_id = ? ORDER BY id DESC LIMIT ?)",
-        (account_id, account_id, KEEP),
+        [(a, a, KEEP) for a in dict.fromkeys(a for a, *_ in results)],
     )
 
 
