@@ -163,6 +163,37 @@ def test_plain_text_formats(body, address, hard):
     assert [(f.address, f.hard) for f in v.failures] == [(address, hard)]
 
 
+FORMATS = Path(__file__).parent / "data" / "bounces"
+
+
+@pytest.mark.parametrize(
+    "name,address,hard,reason",
+    [
+        # Written for these tests in the formats of MTAs the corpus has few or none of.
+        ("exim1", "gone@example.com", True, "userunknown"),  # after RCPT TO
+        ("exim2", "nobody@example.net", True, "hostunknown"),  # "Unrouteable address"
+        ("exim3", "full@example.net", False, "mailboxfull"),  # after end of data
+        ("sendmail1", "gone@example.com", True, "userunknown"),  # the pipelined transcript shows DATA
+        ("sendmail2", "spam@example.com", False, "spamdetected"),
+        ("courier1", "gone@example.com", True, "userunknown"),  # a vague DSN status, the reply in the prose
+        ("ex2003", "gone@example.com", True, "userunknown"),
+        ("o365", "gone@example.com", True, "userunknown"),
+        ("gmail1", "gone@example.com", True, "userunknown"),
+        ("gmail2", "blocked@example.com", False, "blocked"),
+        ("vpop", "gone@example.net", True, "userunknown"),
+        ("sun", "gone@example.com", True, "userunknown"),
+        ("mimecast", "gone@example.co.uk", True, "userunknown"),  # "Invalid Recipient" at RCPT TO
+        ("ses", "gone@example.com", True, "userunknown"),
+        ("mdaemon", "gone@example.com", True, "userunknown"),  # the transcript's "250 2.1.0" is not the status
+    ],
+)
+def test_formats_beyond_the_corpus(name, address, hard, reason):
+    v = classify((FORMATS / f"{name}.eml").read_bytes())
+    assert v.kind == "bounce"
+    assert [(f.address, f.hard, f.reason) for f in v.failures] == [(address, hard, reason)]
+    assert all(not (f.status or "").startswith("2.") for f in v.failures)
+
+
 @pytest.mark.parametrize(
     "raw",
     [

@@ -84,7 +84,7 @@ REASON_PATTERNS: list[tuple[str, _Rule]] = [
         r"looks like spam", r"bulk mail", r"unsolicited", r"\buce\b",
     )),
     ("blocked", _rx(
-        r"\bblock(ed|list(ed)?)\b", r"black ?list(ed)?", r"\bdenylist", r"\brbl\b", r"\bdnsbl\b", r"reputation", r"spamhaus",
+        r"\bblock(ed| ?list(ed)?)\b", r"black ?list(ed)?", r"\bdenylist", r"\brbl\b", r"\bdnsbl\b", r"reputation", r"spamhaus",
         r"spamcop", r"client host .{0,80} rejected", r"access denied", r"connection refused", r"not allowed to send",
         r"your (ip|host|server|network)", r"rejected by (the )?(recipient )?(server|domain)'?s? policy",
         r"reverse (dns|lookup)", r"\bptr\b", r"\brdns\b", r"hostname .{0,60} does not resolve",
@@ -106,7 +106,7 @@ REASON_PATTERNS: list[tuple[str, _Rule]] = [
         r"no such domain", r"unrouteable (mail )?domain", r"name service error", r"host not found",
         r"domain (is )?not (exist|found|reachable)", r"nxdomain", r"no (valid )?(mx|a) (record|host)", r"mx (record )?not found",
         r"no mx found", r"unknown domain", r"invalid domain", r"domain .{0,60} (does not|doesn't) exist", r"no route to host",
-        r"unroutable address", r"all relevant mx records point to non-existent hosts", r"illegal host/domain name",
+        r"unroutable address", r"unrouteable address", r"all relevant mx records point to non-existent hosts", r"illegal host/domain name",
         r"domain is not reachable", r"check the domain",
     )),
     ("notaccept", _rx(r"does not accept (e-?)?mail", r"not accepting (any )?mail", r"null mx", r"accepts no mail",
@@ -174,9 +174,10 @@ STATUS_REASONS: dict[str, str] = {
 AFTER_DATA = re.compile(r"\bDATA\b|end of data|after data")
 # Where an SMTP reply says it answered the recipient itself (RCPT TO, or the
 # wording only a recipient check produces).
-AT_RCPT = re.compile(r"\bRCPT\b|does not like recipient|recipient address rejected|"
+AT_RCPT = re.compile(r"\bRCPT(?:\b|_TO)|does not like recipient|recipient address rejected|"
                      r"in (?:local recipient|virtual (?:alias|mailbox)|relay recipient) table", re.I)
-STATUS_RX = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+# Failure statuses only: a transcript's "250 2.1.0 Ok" is the step that went well.
+STATUS_RX = re.compile(r"\b([45])\.(\d{1,3})\.(\d{1,3})\b")
 SMTP_CODE_RX = re.compile(r"(?<![\d.])([245])\d\d(?![\d.])")
 
 
