@@ -43,8 +43,9 @@ def _chown_tree(path: Path, user: str) -> None:
 class Dovecot:
     """A private Dovecot serving IMAP and POP3 (optionally IMAPS/POP3S) for users in a passwd-file."""
 
-    def __init__(self, root: Path, *, cert: Path | None = None, key: Path | None = None) -> None:
+    def __init__(self, root: Path, *, cert: Path | None = None, key: Path | None = None, extra: str = "") -> None:
         self.root = root
+        self.extra = extra  # more dovecot.conf lines, e.g. to play an older server
         self.imap_port = free_port()
         self.pop3_port = free_port()
         self.imaps_port = free_port() if cert else 0
@@ -118,6 +119,7 @@ service pop3-login {{
 service anvil {{
   chroot =
 }}
+{self.extra}
 service imap {{
   # Post-login processes kept and shared (every user maps to the one dovecot uid), as a busy
   # server keeps them: a fork and exec per login would otherwise dominate a burst of logins.

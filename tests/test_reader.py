@@ -332,3 +332,43 @@ def test_a_renumbered_mailbox_counts_nothing_twice(daemon, dovecot, mailbox):
         again = c.call("accounts.poll", {"id": acc["id"]})
         assert again["fetched"] == 2 and again["already_seen"] == 2 and again.get("hard", 0) == 0
         assert c.call("bounces.list", {})["total"] == 2
+
+
+def test_deleting_bounces_leaves_what_another_client_marked_deleted(daemon, dovecot, mailbox):
+    """UID EXPUNGE (UIDPLUS, which Dovecot names only after login) removes our bounces and nothing
+    else: a message another client flagged \\Deleted but has not expunged stays for that client."""
+    with daemon.client(timeout=60) as c:
+        acc = own_account(c, dovecot, mailbox, delete_bounces=True)
+        dovecot.append(mailbox, human(mid="<theirs@example.com>"), flags="(\\Deleted)")
+        dovecot.append(mailbox, dsn("gone@example.com", "5.1.1", "550 5.1.1 User unknown", "<ours@mx>"))
+        result = c.call("accounts.poll", {"id": acc["id"]})
+        assert result["bounce"] == 1 and result["deleted"] == 1
+    left = dovecot.messages(mailbox)
+    assert len(left) == 1 and b"theirs@example.com" in left[0][1] and b"\\Deleted" in left[0][0]
+
+
+def test_without_uidplus_a_foreign_deleted_flag_defers_our_deletes(make_daemon, mail_root, mailbox):
+    """A server without UIDPLUS has only EXPUNGE, which takes every \\Deleted message: while another
+    client's flag is there ours stay owed, flagged, and go in a later round once expunging is safe."""
+    old = Dovecot(mail_root / "no-uidplus", extra="protocol imap {\n  imap_capability = IMAP4rev1 LITERAL+ IDLE\n}\n")
+    old.add_user(mailbox, PASSWORD)
+    old.start()
+    try:
+        d = make_daemon(config=MANUAL).start()
+        with d.client(timeout=60) as c:
+            acc = own_account(c, old, mailbox, delete_bounces=True)
+            old.append(mailbox, human(mid="<theirs@example.com>"), flags="(\\Deleted)")
+            old.append(mailbox, dsn("gone@example.com", "5.1.1", "550 5.1.1 User unknown", "<ours@mx>"))
+            first = c.call("accounts.poll", {"id": acc["id"]})
+            assert first["bounce"] == 1 and first.get("deleted", 0) == 0
+            assert len(old.messages(mailbox)) == 2, "nothing expunged while a foreign \\Deleted is there"
+            conn = old.imap(mailbox)  # the other client takes its flag back
+            conn.select("INBOX")
+            conn.uid("STORE", "1", "-FLAGS.SILENT", "(\\Deleted)")
+            conn.logout()
+            second = c.call("accounts.poll", {"id": acc["id"]})
+            assert second["deleted"] == 1 and second.get("bounce", 0) == 0
+        left = old.messages(mailbox)
+        assert len(left) == 1 and b"theirs@example.com" in left[0][1]
+    finally:
+        old.stop()

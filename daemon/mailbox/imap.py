@@ -1,7 +1,7 @@
 """An IMAP round's conversation (stdlib imaplib, run in a worker thread).
 
-Messages are fetched with BODY.PEEK[] so \\Seen is never set; sizes come
-first so a message over the cap is skipped without being downloaded.
+Messages are fetched with BODY.PEEK[] so \\Seen is never set, and only up to
+the size cap: a message over it is skipped without being downloaded whole.
 """
 
 from __future__ import annotations
@@ -37,6 +37,25 @@ def quote_folder(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _fetch_items(response: list) -> list[tuple[bytes, bytes | None]]:
+    """imaplib's FETCH answer as (the message's data items, its literal or None): a literal comes
+    as (the text before it, the literal), and the rest of that message's line (`UID 7)`) as the
+    next plain bytes; a message without a literal is plain bytes alone."""
+    out: list[tuple[bytes, bytes | None]] = []
+    after_literal = False
+    for part in response:
+        if isinstance(part, tuple):
+            out.append((part[0], part[1]))
+            after_literal = True
+        elif isinstance(part, bytes):
+            if after_literal:
+                out[-1] = (out[-1][0] + b" " + part, out[-1][1])
+                after_literal = False
+            else:
+                out.append((part, None))
+    return out
+
+
 class SocketIMAP4(OnGivenSocket, imaplib.IMAP4):
     """The stdlib client over a socket we opened."""
 
@@ -64,7 +83,14 @@ class ImapMailbox:
             raise MailboxError("login", f"the server refused the user name or password ({describe(exc)})") from None
         except Exception as exc:
             raise MailboxError("login", describe(exc)) from None
-        self.uidplus = "UIDPLUS" in self.conn.capabilities
+        # Servers name their extensions again once logged in (Dovecot lists UIDPLUS only then);
+        # imaplib keeps the greeting's list, so ask.
+        try:
+            typ, data = self.conn.capability()
+        except Exception as exc:
+            raise MailboxError("login", describe(exc)) from None
+        caps = data[0].upper().split() if typ == "OK" and data and data[0] else []
+        self.uidplus = b"UIDPLUS" in caps
         try:
             typ, data = self.conn.select(quote_folder(s.folder))
         except Exception as exc:
@@ -86,33 +112,36 @@ class ImapMailbox:
         return data
 
     def fetch_new(self, last_uid: int) -> tuple[list[Fetched], int]:
-        """Up to batch_size messages after last_uid, classified; and the highest UID read."""
+        """Up to batch_size messages after last_uid, classified; and the highest UID read.
+
+        One FETCH per chunk asks for the size and at most the cap's bytes (a partial
+        BODY.PEEK[]<0.cap>): a message over the cap costs no more than the cap to skip,
+        and no second pass is needed to learn the sizes first."""
         data = self._cmd("search", "SEARCH", f"UID {last_uid + 1}:*")
         uids = sorted(u for u in map(int, data[0].split()) if u > last_uid)[: self.s.batch_size]
         if not uids:
             return [], last_uid
-        sizes: dict[int, int] = {}
+        items = {uid: Fetched(str(uid), 0) for uid in uids}
+        cap = self.s.max_message_bytes
         for i in range(0, len(uids), _FETCH_CHUNK):
-            for item in self._cmd("fetch", "FETCH", _uid_set(uids[i: i + _FETCH_CHUNK]), "(UID RFC822.SIZE)"):
-                meta = item if isinstance(item, bytes) else item[0]
+            response = self._cmd("fetch", "FETCH", _uid_set(uids[i: i + _FETCH_CHUNK]),
+                                 f"(UID RFC822.SIZE BODY.PEEK[]<0.{cap}>)")
+            for meta, body in _fetch_items(response):
                 uid, size = _UID.search(meta), _SIZE.search(meta)
-                if uid and size:
-                    sizes[int(uid.group(1))] = int(size.group(1))
-        items = {uid: Fetched(str(uid), sizes.get(uid, 0)) for uid in uids}
-        wanted = [uid for uid in uids if sizes.get(uid, 0) <= self.s.max_message_bytes]
-        for i in range(0, len(wanted), _FETCH_CHUNK):
-            for item in self._cmd("fetch", "FETCH", _uid_set(wanted[i: i + _FETCH_CHUNK]), "(UID BODY.PEEK[])"):
-                if isinstance(item, tuple):
-                    uid = _UID.search(item[0])
-                    if uid and int(uid.group(1)) in items:
-                        items[int(uid.group(1))].raw = item[1]
+                if not (uid and size) or int(uid.group(1)) not in items:
+                    continue
+                item = items[int(uid.group(1))]
+                item.size = int(size.group(1))
+                if item.size <= cap:
+                    item.raw = body if body is not None else b""  # an empty body has no literal
         fetched = [items[uid] for uid in uids]
         for message in fetched:
             message.classify()
         return fetched, uids[-1]
 
     def delete(self, refs: list[str]) -> int:
-        """Delete these UIDs (and only these); returns how many were asked for."""
+        """Delete these UIDs (and only these); returns how many are gone: all, or none when the
+        server lacks UIDPLUS and another client's \\Deleted messages make EXPUNGE unsafe."""
         uids = [int(r) for r in refs]
         if not uids:
             return 0
@@ -123,9 +152,10 @@ class ImapMailbox:
         else:
             # Without UIDPLUS, EXPUNGE removes every \Deleted message: only when those are all ours.
             flagged = set(map(int, self._cmd("delete", "SEARCH", "DELETED")[0].split()))
-            if flagged <= set(uids):
-                assert self.conn is not None
-                self.conn.expunge()
+            if not flagged <= set(uids):
+                return 0  # flagged, and still owed: a later round expunges them when it is safe
+            assert self.conn is not None
+            self.conn.expunge()
         return len(uids)
 
     def close(self) -> None:

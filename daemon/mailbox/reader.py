@@ -70,11 +70,13 @@ async def _imap_round(app, account_id, row, settings, state, owed) -> dict[str, 
     try:
         uidvalidity = await asyncio.to_thread(box.open)
         last_uid = state["last_uid"] if state and state["uidvalidity"] == uidvalidity else 0
-        if owed and state and state["uidvalidity"] == uidvalidity:
-            counts["deleted"] += await asyncio.to_thread(box.delete, owed)
         if owed:
-            async with app.db.transaction() as tx:
-                await mailbox_store.clear_pending_deletes(tx.conn, account_id, owed)
+            same_box = bool(state and state["uidvalidity"] == uidvalidity)
+            done = await asyncio.to_thread(box.delete, owed) if same_box else 0
+            counts["deleted"] += done
+            if done or not same_box:  # a renumbered box: those UIDs name other messages now
+                async with app.db.transaction() as tx:
+                    await mailbox_store.clear_pending_deletes(tx.conn, account_id, owed)
         messages, highest = await asyncio.to_thread(box.fetch_new, last_uid)
         now = utcnow()
         async with app.db.transaction() as tx:
@@ -86,9 +88,11 @@ async def _imap_round(app, account_id, row, settings, state, owed) -> dict[str, 
         crash_point("after_commit")
         counts.update(outcome.counts)
         if deletes:
-            counts["deleted"] += await asyncio.to_thread(box.delete, deletes)
-            async with app.db.transaction() as tx:
-                await mailbox_store.clear_pending_deletes(tx.conn, account_id, deletes)
+            done = await asyncio.to_thread(box.delete, deletes)
+            counts["deleted"] += done
+            if done:
+                async with app.db.transaction() as tx:
+                    await mailbox_store.clear_pending_deletes(tx.conn, account_id, deletes)
     finally:
         await asyncio.to_thread(box.close)
     return dict(counts)
