@@ -185,11 +185,20 @@ FORMATS = Path(__file__).parent / "data" / "bounces"
         ("mimecast", "gone@example.co.uk", True, "userunknown"),  # "Invalid Recipient" at RCPT TO
         ("ses", "gone@example.com", True, "userunknown"),
         ("mdaemon", "gone@example.com", True, "userunknown"),  # the transcript's "250 2.1.0" is not the status
+        ("domino", "gone@example.com", True, "userunknown"),  # "not listed in Domino Directory"
+        ("mailru", "gone@mail.ru", True, "userunknown"),
+        ("qmailhost", "someone@example.invalid", True, "hostunknown"),
+        ("qmailsender", "someone@example.com", False, "rejected"),  # our envelope sender, not the address
+        ("ex2010", "gone@example.com", True, "userunknown"),
+        ("gmx", "full@gmx.de", False, "mailboxfull"),
+        ("aol", "goneaol@aol.com", True, "userunknown"),  # a Sendmail transcript at RCPT
+        ("japanese", "gone@example.ne.jp", True, "userunknown"),
+        ("postfixdelay", "slow@example.com", False, "delayed"),
     ],
 )
 def test_formats_beyond_the_corpus(name, address, hard, reason):
     v = classify((FORMATS / f"{name}.eml").read_bytes())
-    assert v.kind == "bounce"
+    assert v.kind == ("delayed" if reason == "delayed" else "bounce")
     assert [(f.address, f.hard, f.reason) for f in v.failures] == [(address, hard, reason)]
     assert all(not (f.status or "").startswith("2.") for f in v.failures)
 
