@@ -112,6 +112,72 @@ class Silent:
             conn.close()
 
 
+class Liar:
+    """A mail server that logs anyone in, lists one small message, and then sends it without end
+    (IMAP: a literal announced as 2 GB; POP3: lines and never the closing dot). `sent` counts
+    what it managed to push before the client hung up."""
+
+    def __init__(self, protocol: str) -> None:
+        self.protocol = protocol
+        self.sent = 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _flood(self, conn: socket.socket, chunk: bytes) -> None:
+        try:
+            while True:
+                conn.sendall(chunk)
+                self.sent += len(chunk)
+        except OSError:
+            pass
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as lines:
+            imap = self.protocol == "imap"
+            conn.sendall(b"* OK [CAPABILITY IMAP4rev1 UIDPLUS] ready\r\n" if imap else b"+OK ready\r\n")
+            for line in lines:
+                words = line.decode("latin-1").split()
+                if not words:
+                    continue
+                if imap:
+                    tag, command = words[0], " ".join(words[1:3]).upper()
+                    if command.startswith("SELECT"):
+                        conn.sendall(b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n")
+                    elif command == "UID SEARCH":
+                        conn.sendall(b"* SEARCH 1\r\n")
+                    elif command == "UID FETCH":
+                        conn.sendall(b"* 1 FETCH (UID 1 RFC822.SIZE 100 BODY[]<0> {2000000000}\r\n")
+                        return self._flood(conn, b"x" * 65536)
+                    elif command.startswith("CAPABILITY"):
+                        conn.sendall(b"* CAPABILITY IMAP4rev1 UIDPLUS\r\n")
+                    conn.sendall(f"{tag} OK done\r\n".encode())
+                else:
+                    command = words[0].upper()
+                    if command == "UIDL":
+                        conn.sendall(b"+OK\r\n1 msg-1\r\n.\r\n")
+                    elif command == "LIST":
+                        conn.sendall(b"+OK\r\n1 100\r\n.\r\n")
+                    elif command == "RETR":
+                        conn.sendall(b"+OK\r\n")
+                        return self._flood(conn, (b"y" * 1000 + b"\r\n") * 64)
+                    else:
+                        conn.sendall(b"+OK\r\n")
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 class Microsocks:
     def __init__(self, user: str | None = None, password: str | None = None) -> None:
         self.port = free_port()

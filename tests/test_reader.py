@@ -17,6 +17,7 @@ import pytest
 from mailfleet.shared import protocol as P
 
 from .conftest import OWN, Daemon
+from .mailservers import Liar
 from .servers import Dovecot, Postfix
 
 DOMAIN = "bounce.test"
@@ -372,3 +373,22 @@ def test_without_uidplus_a_foreign_deleted_flag_defers_our_deletes(make_daemon, 
         assert len(left) == 1 and b"theirs@example.com" in left[0][1]
     finally:
         old.stop()
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+def test_a_server_that_sends_without_end_fails_the_round_not_the_daemon(daemon, protocol):
+    """A message announced small, then sent for ever: the round stops at a bound and says why."""
+    liar = Liar(protocol)
+    try:
+        with daemon.client(timeout=60) as c:
+            acc = c.call("accounts.create", {**OWN, "email": f"liar-{protocol}@{DOMAIN}", "incoming": {
+                "protocol": protocol, "host": "127.0.0.1", "port": liar.port, "ssl": False, "user": "u",
+                "password": "p"}})
+            result = c.call("accounts.poll", {"id": acc["id"]})
+            assert result["ok"] is False and "fetch" in result["error"]
+            assert ("announced 2000000000 bytes" if protocol == "imap" else "more than") in result["error"]
+            assert c.call("system.ping") == {"pong": True}
+            assert c.call("accounts.get", {"id": acc["id"]})["status"] == "incoming_failing"
+        assert liar.sent < 200 << 20, "the daemon stopped reading"
+    finally:
+        liar.close()

@@ -57,11 +57,21 @@ def _fetch_items(response: list) -> list[tuple[bytes, bytes | None]]:
 
 
 class SocketIMAP4(OnGivenSocket, imaplib.IMAP4):
-    """The stdlib client over a socket we opened."""
+    """The stdlib client over a socket we opened. A literal longer than `max_literal` ends the
+    session: a server that lies about sizes cannot make the daemon read without end."""
+
+    max_literal = 1 << 20
+
+    def read(self, size: int) -> bytes:
+        if size > self.max_literal:
+            raise self.abort(f"the server announced {size} bytes where at most {self.max_literal} were asked for")
+        return super().read(size)
 
 
 def connect(s: IncomingSettings) -> imaplib.IMAP4:
-    return connect_client(SocketIMAP4, s.host, s.port, s.timeout, s.proxy, s.ssl, s.verify_tls)
+    conn = connect_client(SocketIMAP4, s.host, s.port, s.timeout, s.proxy, s.ssl, s.verify_tls)
+    conn.max_literal = max(s.max_message_bytes, 1 << 20) + 65536  # what BODY.PEEK[]<0.cap> may send, and slack
+    return conn
 
 
 class ImapMailbox:
