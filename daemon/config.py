@@ -47,6 +47,9 @@ class PollSection:
     max_message_bytes: int = 10 * 1024 * 1024
     # Seconds a mailbox server gets for each step before the round fails.
     timeout: float = 30.0
+    # Seconds a whole round may take: a server that trickles (every step just in time)
+    # cannot hold a round, or a slot, for ever. The connection is cut and the round fails.
+    round_timeout: float = 900.0
     # Each account's poll_interval varies by this fraction, so mailboxes are not read in lockstep.
     jitter: float = 0.1
     # After failures, wait poll_interval * 2^failures, at most this long.
@@ -177,6 +180,8 @@ def _check_values(config: Config, path: Path, text: str) -> None:
         fail("poll", "concurrency", "must be at least 1")
     if config.poll.timeout <= 0:
         fail("poll", "timeout", "must be positive")
+    if config.poll.round_timeout <= 0:
+        fail("poll", "round_timeout", "must be positive")
     if not 0 <= config.poll.jitter < 1:
         fail("poll", "jitter", "must be 0 to 0.99")
     if config.bounces.soft_threshold < 1:

@@ -7,6 +7,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,10 +116,14 @@ class Silent:
 class Liar:
     """A mail server that logs anyone in, lists one small message, and then sends it without end
     (IMAP: a literal announced as 2 GB; POP3: lines and never the closing dot). `sent` counts
-    what it managed to push before the client hung up."""
+    what it managed to push before the client hung up. `trickle`: instead, it answers the
+    search (IMAP) or the message (POP3) a short line every 0.2 s, for ever: each read is in
+    time, the answer never ends; `hung_up` is set once the client is gone."""
 
-    def __init__(self, protocol: str) -> None:
+    def __init__(self, protocol: str, trickle: bool = False) -> None:
         self.protocol = protocol
+        self.trickle = trickle
+        self.hung_up = threading.Event()
         self.sent = 0
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -140,7 +145,16 @@ class Liar:
                 conn.sendall(chunk)
                 self.sent += len(chunk)
         except OSError:
-            pass
+            self.hung_up.set()
+
+    def _drip(self, conn: socket.socket, line: bytes) -> None:
+        try:
+            while True:
+                conn.sendall(line)
+                self.sent += len(line)
+                time.sleep(0.2)
+        except OSError:
+            self.hung_up.set()
 
     def _serve(self, conn: socket.socket) -> None:
         with conn, conn.makefile("rb") as lines:
@@ -154,6 +168,8 @@ class Liar:
                     tag, command = words[0], " ".join(words[1:3]).upper()
                     if command.startswith("SELECT"):
                         conn.sendall(b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n")
+                    elif command == "UID SEARCH" and self.trickle:
+                        return self._drip(conn, b"* OK still searching\r\n")
                     elif command == "UID SEARCH":
                         conn.sendall(b"* SEARCH 1\r\n")
                     elif command == "UID FETCH":
@@ -170,6 +186,8 @@ class Liar:
                         conn.sendall(b"+OK\r\n1 100\r\n.\r\n")
                     elif command == "RETR":
                         conn.sendall(b"+OK\r\n")
+                        if self.trickle:
+                            return self._drip(conn, b"z\r\n")
                         return self._flood(conn, (b"y" * 1000 + b"\r\n") * 64)
                     else:
                         conn.sendall(b"+OK\r\n")

@@ -392,3 +392,24 @@ def test_a_server_that_sends_without_end_fails_the_round_not_the_daemon(daemon, 
         assert liar.sent < 200 << 20, "the daemon stopped reading"
     finally:
         liar.close()
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+def test_a_server_that_trickles_is_cut_off_at_the_round_deadline(make_daemon, protocol):
+    """Every read in time, the answer never done: poll.round_timeout ends the round and the
+    connection, and the account's next round is not stuck behind the first."""
+    liar = Liar(protocol, trickle=True)
+    d = make_daemon(config=MANUAL + "round_timeout = 1.5\n").start()
+    try:
+        with d.client(timeout=60) as c:
+            acc = c.call("accounts.create", {**OWN, "email": f"slow-{protocol}@{DOMAIN}", "incoming": {
+                "protocol": protocol, "host": "127.0.0.1", "port": liar.port, "ssl": False, "user": "u",
+                "password": "p"}})
+            for _ in range(2):
+                result = c.call("accounts.poll", {"id": acc["id"]})
+                assert result["ok"] is False and "poll.round_timeout" in result["error"]
+            assert liar.hung_up.wait(10), "the connection was cut"
+            assert c.call("system.ping") == {"pong": True}
+            assert "round_timeout" in c.call("accounts.get", {"id": acc["id"]})["status_detail"]
+    finally:
+        liar.close()

@@ -10,7 +10,7 @@ import imaplib
 import re
 
 from .session import Fetched, IncomingSettings, MailboxError, describe
-from .sockets import OnGivenSocket, connect_client
+from .sockets import OnGivenSocket, connect_client, cut
 
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
@@ -167,6 +167,10 @@ class ImapMailbox:
             assert self.conn is not None
             self.conn.expunge()
         return len(uids)
+
+    def abort(self) -> None:
+        """Cut the connection from another thread: a call blocked on it ends with an error."""
+        cut(self.conn)
 
     def close(self) -> None:
         if self.conn is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import poplib
 
 from .session import Fetched, IncomingSettings, MailboxError, describe
-from .sockets import OnGivenSocket, connect_client
+from .sockets import OnGivenSocket, connect_client, cut
 
 
 class SocketPOP3(OnGivenSocket, poplib.POP3):
@@ -108,6 +108,11 @@ class Pop3Mailbox:
                 raise MailboxError("delete", describe(exc)) from None
             count += 1
         return count
+
+    def abort(self) -> None:
+        """Cut the connection from another thread: a call blocked on it ends with an error, and
+        without QUIT the server keeps every message."""
+        cut(self.conn)
 
     def close(self) -> None:
         """QUIT: commits the DELEs. Without it (a crash) the server keeps every message."""

@@ -93,6 +93,9 @@ async def _imap_round(app, account_id, row, settings, state, owed) -> dict[str, 
             if done:
                 async with app.db.transaction() as tx:
                     await mailbox_store.clear_pending_deletes(tx.conn, account_id, deletes)
+    except asyncio.CancelledError:
+        box.abort()  # the worker thread may be blocked on the server: unblock it
+        raise
     finally:
         await asyncio.to_thread(box.close)
     return dict(counts)
@@ -126,6 +129,9 @@ async def _pop3_round(app, account_id, row, settings, owed) -> dict[str, int]:
         if due:
             async with app.db.transaction() as tx:
                 await mailbox_store.clear_pending_deletes(tx.conn, account_id, due)
+    except asyncio.CancelledError:
+        box.abort()  # no QUIT after this: the server keeps every message, DELEs included
+        raise
     finally:
         if not closed:
             await asyncio.to_thread(box.close)
@@ -218,12 +224,19 @@ class Poller:
         lock = self._locks.setdefault(account_id, asyncio.Lock())
         async with lock, self._slots:
             started = time.monotonic()
+            limit = self.app.config.poll.round_timeout
+            deadline = asyncio.timeout(limit)
             try:
-                counts = await run_round(self.app, account_id)
+                async with deadline:
+                    counts = await run_round(self.app, account_id)
             except MailboxError as exc:
                 await self._failed(account_id, str(exc))
                 return {"ok": False, "error": str(exc)}
             except Exception as exc:  # a bug or an unexpected server: logged, never fatal to the loop
+                if isinstance(exc, TimeoutError) and deadline.expired():
+                    error = f"round: not done after {limit:g} s (poll.round_timeout); the connection was cut"
+                    await self._failed(account_id, error)
+                    return {"ok": False, "error": error}
                 log.exception("mailbox round for account %d failed", account_id)
                 await self._failed(account_id, f"internal error: {describe(exc)}")
                 return {"ok": False, "error": f"internal error: {describe(exc)}"}

@@ -119,6 +119,16 @@ class OnGivenSocket:
         return self._given
 
 
+def cut(client) -> None:
+    """Shut a stdlib client's socket down, from any thread: its blocked reads return at once."""
+    sock = getattr(client, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 def connect_client(factory, host: str, port: int, timeout: float, proxy: str | None, tls: bool, verify: bool):
     """TCP (or the proxy), then TLS when asked, then the client (whose constructor reads the greeting)."""
     sock = open_socket(host, port, timeout, proxy)
