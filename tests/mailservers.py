@@ -116,11 +116,12 @@ class Silent:
 class Liar:
     """A mail server that logs anyone in, lists one small message, and then sends it without end
     (IMAP: a literal announced as 2 GB; POP3: lines and never the closing dot). `sent` counts
-    what it managed to push before the client hung up. `trickle`: instead, it answers the
-    search (IMAP) or the message (POP3) a short line every 0.2 s, for ever: each read is in
-    time, the answer never ends; `hung_up` is set once the client is gone."""
+    what it managed to push before the client hung up. `trickle` names a command (IMAP
+    "EXAMINE" or "UID SEARCH", POP3 "STAT" or "RETR") that it instead answers a short line every
+    0.2 s, for ever: each read is in time, the answer never ends; `hung_up` is set once the
+    client is gone."""
 
-    def __init__(self, protocol: str, trickle: bool = False) -> None:
+    def __init__(self, protocol: str, trickle: str = "") -> None:
         self.protocol = protocol
         self.trickle = trickle
         self.hung_up = threading.Event()
@@ -166,10 +167,10 @@ class Liar:
                     continue
                 if imap:
                     tag, command = words[0], " ".join(words[1:3]).upper()
+                    if self.trickle and command.startswith(self.trickle):
+                        return self._drip(conn, b"* OK still working\r\n")
                     if command.startswith("SELECT"):
                         conn.sendall(b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n")
-                    elif command == "UID SEARCH" and self.trickle:
-                        return self._drip(conn, b"* OK still searching\r\n")
                     elif command == "UID SEARCH":
                         conn.sendall(b"* SEARCH 1\r\n")
                     elif command == "UID FETCH":
@@ -180,14 +181,15 @@ class Liar:
                     conn.sendall(f"{tag} OK done\r\n".encode())
                 else:
                     command = words[0].upper()
+                    if command == self.trickle:
+                        conn.sendall(b"+OK\r\n" if command == "RETR" else b"")
+                        return self._drip(conn, b"z\r\n" if command == "RETR" else b"+")
                     if command == "UIDL":
                         conn.sendall(b"+OK\r\n1 msg-1\r\n.\r\n")
                     elif command == "LIST":
                         conn.sendall(b"+OK\r\n1 100\r\n.\r\n")
                     elif command == "RETR":
                         conn.sendall(b"+OK\r\n")
-                        if self.trickle:
-                            return self._drip(conn, b"z\r\n")
                         return self._flood(conn, (b"y" * 1000 + b"\r\n") * 64)
                     else:
                         conn.sendall(b"+OK\r\n")

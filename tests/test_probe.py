@@ -16,7 +16,7 @@ import zmq
 
 from mailfleet.shared import protocol as P
 
-from .mailservers import PASSWORD, USER, Authority, Microsocks, Silent, Tinyproxy, smtp_server
+from .mailservers import PASSWORD, USER, Authority, Liar, Microsocks, Silent, Tinyproxy, smtp_server
 from .servers import Dovecot
 
 TIMEOUT = 3  # [probe] timeout for these tests: a hang must end as "timeout" quickly
@@ -328,3 +328,34 @@ def test_ctl_accounts_test(probed, servers):
     assert {r["account_id"]: r["ok"] for r in result["results"]} == {good["id"]: True, bad["id"]: False}
     failed = run("accounts", "test", str(bad["id"]))
     assert failed.returncode == 1 and "refused" in failed.stdout and "nothing listens" in failed.stdout
+
+
+@pytest.mark.parametrize("protocol,stalled,command", [("imap", "select", "EXAMINE"), ("pop3", "stat", "STAT")])
+def test_incoming_server_that_answers_for_ever_times_out_at_its_step(probed, servers, protocol, stalled, command):
+    """Each line in time, the answer never done: the step's own deadline cuts it, as `timeout`."""
+    liar = Liar(protocol, trickle=command)
+    try:
+        with probed.client() as c:
+            started = time.monotonic()
+            r = probe(c, {"account": account(smtp(servers["plain"][0]), incoming={
+                "protocol": protocol, "host": "127.0.0.1", "port": liar.port, "ssl": False, "user": "u",
+                "password": "p"})})
+            elapsed = time.monotonic() - started
+        inc = r["incoming"]
+        assert (inc["category"], inc["step"]) == ("timeout", stalled) and "did not finish" in inc["message"], inc
+        assert elapsed < TIMEOUT + 5 and liar.hung_up.wait(10)
+    finally:
+        liar.close()
+
+
+def test_incoming_server_that_opens_a_folder_without_its_counts(probed, servers):
+    """RFC 3501 wants EXISTS and UIDVALIDITY in the answer to EXAMINE; a server without them gets a sentence."""
+    liar = Liar("imap")  # answers EXAMINE with a bare OK
+    try:
+        with probed.client() as c:
+            inc = probe(c, {"account": account(smtp(servers["plain"][0]), incoming={
+                "protocol": "imap", "host": "127.0.0.1", "port": liar.port, "ssl": False, "user": "u",
+                "password": "p"})})["incoming"]
+        assert (inc["category"], inc["step"]) == ("protocol", "select") and "UIDVALIDITY" in inc["message"]
+    finally:
+        liar.close()

@@ -398,7 +398,7 @@ def test_a_server_that_sends_without_end_fails_the_round_not_the_daemon(daemon, 
 def test_a_server_that_trickles_is_cut_off_at_the_round_deadline(make_daemon, protocol):
     """Every read in time, the answer never done: poll.round_timeout ends the round and the
     connection, and the account's next round is not stuck behind the first."""
-    liar = Liar(protocol, trickle=True)
+    liar = Liar(protocol, trickle="UID SEARCH" if protocol == "imap" else "RETR")
     d = make_daemon(config=MANUAL + "round_timeout = 1.5\n").start()
     try:
         with d.client(timeout=60) as c:

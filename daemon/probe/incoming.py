@@ -10,6 +10,7 @@ import imaplib
 import poplib
 import re
 import socket
+import threading
 import time
 
 from ..mailbox.imap import SocketIMAP4, quote_folder
@@ -28,16 +29,38 @@ class _Stop(Exception):
 
 def probe_incoming(s: IncomingSettings, report: Report) -> Report:
     conn = None
+    live: list[socket.socket] = []  # the connection once it exists: what a step's deadline cuts
 
     def step(name: str, action, detail=lambda value: ""):
         started = time.perf_counter()
+        # The socket timeout bounds each read; this bounds the step. A server that answers
+        # a line at a time, each in time, and never finishes is cut off here.
+        expired = threading.Event()
+
+        def cut_off() -> None:
+            expired.set()
+            for sock in live:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        deadline = threading.Timer(s.timeout, cut_off)
+        deadline.daemon = True
+        deadline.start()
         try:
             value = action()
         except Exception as exc:
-            failed = explain(name, exc, s.host, s.port, s.timeout)
-            _hints(failed, name, exc, s)
+            if expired.is_set():
+                failed = ProbeFailed("timeout", f"{s.host}:{s.port} kept answering but did not finish {name} within "
+                                                f"{s.timeout:g}s", "a server that is overloaded, or that stalls on purpose")
+            else:
+                failed = explain(name, exc, s.host, s.port, s.timeout)
+                _hints(failed, name, exc, s)
             report.fail(name, started, failed)
             raise _Stop from None
+        finally:
+            deadline.cancel()
         report.record(Step(name, True, round((time.perf_counter() - started) * 1000, 1), detail(value)))
         return value
 
@@ -47,6 +70,7 @@ def probe_incoming(s: IncomingSettings, report: Report) -> Report:
                  lambda v: ", ".join(sorted({i[4][0] for i in v})))
         sock = step("connect", lambda: open_socket(s.host, s.port, s.timeout, s.proxy),
                     lambda v: f"through {proxy_label(s.proxy)}" if s.proxy else "{}:{}".format(*v.getpeername()[:2]))
+        live.append(sock)
         if s.ssl:
             sock = step("tls", lambda: tls_context(s.verify_tls).wrap_socket(sock, server_hostname=s.host),
                         lambda v: v.version() or "TLS")
@@ -88,7 +112,12 @@ def _select(conn: imaplib.IMAP4, folder: str) -> str:
         raise ProbeFailed("protocol", f"no folder named {folder!r} ({(data[0] or b'').decode(errors='replace')})",
                           f"folders on the server: {', '.join(names[:20]) or 'none listed'}")
     uidvalidity = conn.untagged_responses.get("UIDVALIDITY", [b"?"])[-1]
-    return f"{int(data[0])} messages, UIDVALIDITY {uidvalidity.decode()}"
+    count = data[0] if data and isinstance(data[0], bytes) and data[0].isdigit() else None
+    if count is None or uidvalidity == b"?":
+        # RFC 3501 requires both in the answer to SELECT/EXAMINE; a server without them cannot be read.
+        raise ProbeFailed("protocol", f"the server opened {folder!r} without saying how many messages it holds "
+                                      "or its UIDVALIDITY", "this server does not follow RFC 3501")
+    return f"{int(count)} messages, UIDVALIDITY {uidvalidity.decode(errors='replace')}"
 
 
 def _hints(failed: ProbeFailed, step: str, exc: BaseException, s: IncomingSettings) -> None:
