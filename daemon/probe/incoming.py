@@ -18,6 +18,7 @@ from ..mailbox.pop3 import SocketPOP3
 from ..mailbox.session import IncomingSettings
 from ..mailbox.sockets import open_socket, proxy_label, tls_context
 from .report import ProbeFailed, Report, Step, cert_summary, explain, fetch_certificate
+from .watchdog import Watchdog
 
 
 _LIST_NAME = re.compile(r'\) (?:"[^"]*"|NIL) (.+)$')
@@ -27,7 +28,7 @@ class _Stop(Exception):
     pass
 
 
-def probe_incoming(s: IncomingSettings, report: Report) -> Report:
+def probe_incoming(s: IncomingSettings, report: Report, watchdog: Watchdog) -> Report:
     conn = None
     live: list[socket.socket] = []  # the connection once it exists: what a step's deadline cuts
 
@@ -45,9 +46,7 @@ def probe_incoming(s: IncomingSettings, report: Report) -> Report:
                 except OSError:
                     pass
 
-        deadline = threading.Timer(s.timeout, cut_off)
-        deadline.daemon = True
-        deadline.start()
+        deadline = watchdog.arm(s.timeout, cut_off)
         try:
             value = action()
         except Exception as exc:
@@ -60,7 +59,7 @@ def probe_incoming(s: IncomingSettings, report: Report) -> Report:
             report.fail(name, started, failed)
             raise _Stop from None
         finally:
-            deadline.cancel()
+            deadline.disarm()
         report.record(Step(name, True, round((time.perf_counter() - started) * 1000, 1), detail(value)))
         return value
 

@@ -18,6 +18,7 @@ from ..mailbox.session import IncomingSettings
 from .incoming import probe_incoming
 from .report import Report, Step
 from .smtp import SmtpTarget, probe_smtp
+from .watchdog import Watchdog
 
 if TYPE_CHECKING:
     from ..app import App
@@ -30,6 +31,7 @@ class Prober:
         # The IMAP/POP3 probes block on the network in threads: one thread per test allowed at once,
         # not the default executor's handful, or tests would queue for threads instead of servers.
         self._threads = ThreadPoolExecutor(max_workers=app.config.probe.concurrency, thread_name_prefix="probe")
+        self._deadlines = Watchdog()  # for the steps those threads run
 
     def _smtp_target(self, account: AccountBase, smtp_password: str) -> SmtpTarget | None:
         cfg = self.app.config
@@ -85,7 +87,7 @@ class Prober:
             if incoming is not None:
                 in_report = Report(incoming.protocol, on_step=live(incoming.protocol))
                 smtp_done, in_done = await asyncio.gather(
-                    smtp_task, loop.run_in_executor(self._threads, probe_incoming, incoming, in_report))
+                    smtp_task, loop.run_in_executor(self._threads, probe_incoming, incoming, in_report, self._deadlines))
             else:
                 smtp_done, in_done = await smtp_task, None
         result: dict[str, Any] = {
