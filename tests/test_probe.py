@@ -8,12 +8,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import pytest
 import zmq
 
+from mailfleet.daemon.probe.watchdog import Watchdog
 from mailfleet.shared import protocol as P
 
 from .mailservers import PASSWORD, USER, Authority, Liar, Microsocks, Silent, Tinyproxy, smtp_server
@@ -359,3 +361,12 @@ def test_incoming_server_that_opens_a_folder_without_its_counts(probed, servers)
         assert (inc["category"], inc["step"]) == ("protocol", "select") and "UIDVALIDITY" in inc["message"]
     finally:
         liar.close()
+
+
+def test_watchdog_fires_the_soonest_first_and_never_what_was_disarmed():
+    watchdog, fired, done = Watchdog(), [], threading.Event()
+    watchdog.arm(30, lambda: fired.append("late"))  # the thread now waits 30 s ...
+    watchdog.arm(0.05, lambda: fired.append("disarmed")).disarm()
+    watchdog.arm(0.1, lambda: (fired.append("soon"), done.set()))  # ... and must wake for this
+    assert done.wait(5)
+    assert fired == ["soon"]
