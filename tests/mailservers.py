@@ -121,9 +121,10 @@ class Liar:
     0.2 s, for ever: each read is in time, the answer never ends; `hung_up` is set once the
     client is gone."""
 
-    def __init__(self, protocol: str, trickle: str = "") -> None:
+    def __init__(self, protocol: str, trickle: str = "", tls: ssl.SSLContext | None = None) -> None:
         self.protocol = protocol
         self.trickle = trickle
+        self.tls = tls  # implicit TLS (IMAPS, POP3S) with this server context
         self.hung_up = threading.Event()
         self.sent = 0
         self.sock = socket.socket()
@@ -138,7 +139,15 @@ class Liar:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+            threading.Thread(target=self._serve_tls if self.tls else self._serve, args=(conn,), daemon=True).start()
+
+    def _serve_tls(self, conn: socket.socket) -> None:
+        try:
+            conn = self.tls.wrap_socket(conn, server_side=True)
+        except (OSError, ssl.SSLError):
+            conn.close()
+            return
+        self._serve(conn)
 
     def _flood(self, conn: socket.socket, chunk: bytes) -> None:
         try:

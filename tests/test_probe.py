@@ -332,16 +332,20 @@ def test_ctl_accounts_test(probed, servers):
     assert failed.returncode == 1 and "refused" in failed.stdout and "nothing listens" in failed.stdout
 
 
-@pytest.mark.parametrize("protocol,stalled,command", [("imap", "select", "EXAMINE"), ("pop3", "stat", "STAT")])
-def test_incoming_server_that_answers_for_ever_times_out_at_its_step(probed, servers, protocol, stalled, command):
-    """Each line in time, the answer never done: the step's own deadline cuts it, as `timeout`."""
-    liar = Liar(protocol, trickle=command)
+@pytest.mark.parametrize("protocol,stalled,command,tls", [
+    ("imap", "select", "EXAMINE", False), ("pop3", "stat", "STAT", False), ("imap", "select", "EXAMINE", True),
+])
+def test_incoming_server_that_answers_for_ever_times_out_at_its_step(probed, servers, authority, protocol, stalled,
+                                                                     command, tls):
+    """Each line in time, the answer never done: the step's own deadline cuts it, as `timeout` (over TLS too,
+    where the socket to cut is the wrapped one)."""
+    liar = Liar(protocol, trickle=command, tls=authority.server_context() if tls else None)
     try:
         with probed.client() as c:
             started = time.monotonic()
             r = probe(c, {"account": account(smtp(servers["plain"][0]), incoming={
-                "protocol": protocol, "host": "127.0.0.1", "port": liar.port, "ssl": False, "user": "u",
-                "password": "p"})})
+                "protocol": protocol, "host": "127.0.0.1", "port": liar.port, "ssl": tls,
+                "user": "u", "password": "p"})})
             elapsed = time.monotonic() - started
         inc = r["incoming"]
         assert (inc["category"], inc["step"]) == ("timeout", stalled) and "did not finish" in inc["message"], inc

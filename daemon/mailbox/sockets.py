@@ -119,14 +119,18 @@ class OnGivenSocket:
         return self._given
 
 
-def cut(client) -> None:
-    """Shut a stdlib client's socket down, from any thread: its blocked reads return at once."""
-    sock = getattr(client, "sock", None)
+def shut(sock: socket.socket | None) -> None:
+    """Shut a socket down, from any thread: reads blocked on it return at once."""
     if sock is not None:
         try:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+def cut(client) -> None:
+    """Shut a stdlib mail client's connection down (see shut)."""
+    shut(getattr(client, "sock", None))
 
 
 def connect_client(factory, host: str, port: int, timeout: float, proxy: str | None, tls: bool, verify: bool):

@@ -16,7 +16,7 @@ import time
 from ..mailbox.imap import SocketIMAP4, quote_folder
 from ..mailbox.pop3 import SocketPOP3
 from ..mailbox.session import IncomingSettings
-from ..mailbox.sockets import open_socket, proxy_label, tls_context
+from ..mailbox.sockets import open_socket, proxy_label, shut, tls_context
 from .report import ProbeFailed, Report, Step, cert_summary, explain, fetch_certificate
 from .watchdog import Watchdog
 
@@ -41,10 +41,7 @@ def probe_incoming(s: IncomingSettings, report: Report, watchdog: Watchdog) -> R
         def cut_off() -> None:
             expired.set()
             for sock in live:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                shut(sock)
 
         deadline = watchdog.arm(s.timeout, cut_off)
         try:
@@ -73,6 +70,7 @@ def probe_incoming(s: IncomingSettings, report: Report, watchdog: Watchdog) -> R
         if s.ssl:
             sock = step("tls", lambda: tls_context(s.verify_tls).wrap_socket(sock, server_hostname=s.host),
                         lambda v: v.version() or "TLS")
+            live.append(sock)  # wrapping took the descriptor over: cut this one
         if s.protocol == "imap":
             conn = step("greeting", lambda: SocketIMAP4(sock, s.host, s.port, s.timeout),
                         lambda c: "offers " + ", ".join(sorted(c.capabilities)))
