@@ -19,6 +19,7 @@ from ..shared.paths import Paths
 from . import lifecycle, methods
 from .config import Config, ConfigError, load
 from .identity import Caller, Identities
+from .mailbox.classifying import ClassifierPool
 from .mailbox.reader import Poller
 from .notify import Notifier
 from .probe.runner import Prober
@@ -51,6 +52,7 @@ class App:
         self._stop: asyncio.Event | None = None
         self.poller: Poller | None = None
         self.prober: Prober | None = None
+        self.classifiers: ClassifierPool | None = None
         self.notify = Notifier()
         self._watchdog: asyncio.Task | None = None
         self._reloading: asyncio.Task | None = None
@@ -77,6 +79,7 @@ class App:
         if self.config.remote.endpoint:
             self._start_remote()
         self.prober = Prober(self)
+        self.classifiers = ClassifierPool(self.config.poll.classify_workers)
         self.poller = Poller(self)
         self.poller.start()
         self._server.start()
@@ -181,7 +184,8 @@ class App:
             restart_only = [
                 f"{section}.{key}" for section, key in (
                     ("daemon", "max_message_bytes"), ("daemon", "socket_group"),
-                    ("daemon", "max_concurrent_requests"), ("poll", "concurrency"), ("remote", "endpoint"),
+                    ("daemon", "max_concurrent_requests"), ("poll", "concurrency"), ("poll", "classify_workers"),
+                    ("remote", "endpoint"),
                 )
                 if getattr(getattr(new, section), key) != getattr(getattr(self.config, section), key)
             ]
@@ -211,6 +215,9 @@ class App:
         if self.prober is not None:
             self.prober.close()
             self.prober = None
+        if self.classifiers is not None:
+            self.classifiers.close()
+            self.classifiers = None
         log.debug("shutdown: db")
         if self._events is not None:
             self._events.close()

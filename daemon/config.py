@@ -45,6 +45,9 @@ class PollSection:
     concurrency: int = 4
     # Messages larger than this are skipped (noted, never fetched whole).
     max_message_bytes: int = 10 * 1024 * 1024
+    # Processes that classify big rounds (hundreds of messages) while they are fetched;
+    # 0: every round classifies in its own thread.
+    classify_workers: int = 2
     # Seconds a mailbox server gets for each step before the round fails.
     timeout: float = 30.0
     # Seconds a whole round may take: a server that trickles (every step just in time)
@@ -180,6 +183,8 @@ def _check_values(config: Config, path: Path, text: str) -> None:
         fail("poll", "concurrency", "must be at least 1")
     if config.poll.timeout <= 0:
         fail("poll", "timeout", "must be positive")
+    if config.poll.classify_workers < 0:
+        fail("poll", "classify_workers", "must be 0 or more")
     if config.poll.round_timeout <= 0:
         fail("poll", "round_timeout", "must be positive")
     if not 0 <= config.poll.jitter < 1:

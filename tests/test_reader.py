@@ -413,3 +413,70 @@ def test_a_server_that_trickles_is_cut_off_at_the_round_deadline(make_daemon, pr
             assert "round_timeout" in c.call("accounts.get", {"id": acc["id"]})["status_detail"]
     finally:
         liar.close()
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+def test_a_backlog_is_classified_by_worker_processes_as_it_would_be_in_the_thread(make_daemon, dovecot, mailbox,
+                                                                                  protocol):
+    """Hundreds of messages go to the classifier workers in batches; verdicts and counts are the same."""
+    d = make_daemon(config=MANUAL).start()
+    n = 240
+    with d.client(timeout=120) as c:
+        acc = own_account(c, dovecot, mailbox, protocol, batch_size=1000)
+        c.call("contacts.import", {"csv": "email\n" + "".join(f"gone{i}@example.com\n" for i in range(0, n, 2))})
+        conn = dovecot.imap(mailbox)
+        for i in range(n):
+            status, diag = ("5.1.1", "550 5.1.1 User unknown") if i % 2 == 0 else ("4.2.2", "452 4.2.2 Mailbox full")
+            assert conn.append("INBOX", None, None, dsn(f"gone{i}@example.com", status, diag, f"<backlog{i}@mx>"))[0] == "OK"
+        conn.append("INBOX", None, None, human())
+        conn.logout()
+        result = c.call("accounts.poll", {"id": acc["id"]})
+        assert result["ok"] and result["fetched"] == n + 1
+        assert result["hard"] == n // 2 and result["soft"] == n // 2 and result["marked_faulty"] == n // 2
+        assert result["mail"] == 1
+    workers = _children(d.proc.pid)
+    assert workers, "the backlog went to worker processes"
+    assert d.stop() == 0
+    deadline = time.monotonic() + 10
+    while any(os.path.exists(f"/proc/{pid}") for pid in workers):
+        assert time.monotonic() < deadline, "the workers go with the daemon"
+        time.sleep(0.05)
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def test_classifier_workers_that_die_leave_the_round_to_its_thread():
+    from mailfleet.daemon.mailbox.classifying import MIN_BATCH, ClassifierPool
+    from mailfleet.daemon.mailbox.session import Fetched
+
+    def batch():
+        return [Fetched(str(i), 0, dsn(f"x{i}@example.com", "5.1.1", "550 5.1.1 User unknown", f"<w{i}@mx>"))
+                for i in range(MIN_BATCH)]
+
+    pool = ClassifierPool(2)
+    try:
+        first = batch()
+        pool.start(first)()
+        assert all(m.verdict.failures[0].hard for m in first)
+        for process in list(pool._pool._processes.values()):  # noqa: SLF001 - killing them is the test
+            os.kill(process.pid, 9)
+            process.join()
+        second = batch()
+        pool.start(second)()
+        assert all(m.verdict.failures[0].hard for m in second), "classified in the calling thread"
+        third = batch()
+        pool.start(third)()  # and a fresh pool after that
+        assert all(m.verdict is not None for m in third)
+    finally:
+        pool.close()

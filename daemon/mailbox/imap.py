@@ -9,7 +9,7 @@ from __future__ import annotations
 import imaplib
 import re
 
-from .session import Fetched, IncomingSettings, MailboxError, describe
+from .session import Classify, Fetched, IncomingSettings, MailboxError, classify_here, describe
 from .sockets import OnGivenSocket, connect_client, cut
 
 _UID = re.compile(rb"UID (\d+)")
@@ -121,7 +121,7 @@ class ImapMailbox:
             raise MailboxError(step, describe(data[0] if data and data[0] else typ))
         return data
 
-    def fetch_new(self, last_uid: int) -> tuple[list[Fetched], int]:
+    def fetch_new(self, last_uid: int, classify: Classify = classify_here) -> tuple[list[Fetched], int]:
         """Up to batch_size messages after last_uid, classified; and the highest UID read.
 
         One FETCH per chunk asks for the size and at most the cap's bytes (a partial
@@ -133,9 +133,10 @@ class ImapMailbox:
             return [], last_uid
         items = {uid: Fetched(str(uid), 0) for uid in uids}
         cap = self.s.max_message_bytes
+        waits = []
         for i in range(0, len(uids), _FETCH_CHUNK):
-            response = self._cmd("fetch", "FETCH", _uid_set(uids[i: i + _FETCH_CHUNK]),
-                                 f"(UID RFC822.SIZE BODY.PEEK[]<0.{cap}>)")
+            chunk = uids[i: i + _FETCH_CHUNK]
+            response = self._cmd("fetch", "FETCH", _uid_set(chunk), f"(UID RFC822.SIZE BODY.PEEK[]<0.{cap}>)")
             for meta, body in _fetch_items(response):
                 uid, size = _UID.search(meta), _SIZE.search(meta)
                 if not (uid and size) or int(uid.group(1)) not in items:
@@ -144,10 +145,10 @@ class ImapMailbox:
                 item.size = int(size.group(1))
                 if item.size <= cap:
                     item.raw = body if body is not None else b""  # an empty body has no literal
-        fetched = [items[uid] for uid in uids]
-        for message in fetched:
-            message.classify()
-        return fetched, uids[-1]
+            waits.append(classify([items[uid] for uid in chunk]))  # while the next chunk is fetched
+        for wait in waits:
+            wait()
+        return [items[uid] for uid in uids], uids[-1]
 
     def delete(self, refs: list[str]) -> int:
         """Delete these UIDs (and only these); returns how many are gone: all, or none when the

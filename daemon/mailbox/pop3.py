@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import poplib
 
-from .session import Fetched, IncomingSettings, MailboxError, describe
+from .session import Classify, Fetched, IncomingSettings, MailboxError, classify_here, describe
 from .sockets import OnGivenSocket, connect_client, cut
+
+
+_CLASSIFY_BATCH = 500
 
 
 class SocketPOP3(OnGivenSocket, poplib.POP3):
@@ -78,9 +81,11 @@ class Pop3Mailbox:
     def uidls(self) -> list[str]:
         return list(self.numbers)
 
-    def fetch(self, uidls: list[str]) -> list[Fetched]:
+    def fetch(self, uidls: list[str], classify: Classify = classify_here) -> list[Fetched]:
+        """These messages (at most batch_size), classified."""
         assert self.conn is not None
-        out = []
+        out: list[Fetched] = []
+        waits, started = [], 0
         for uidl in uidls[: self.s.batch_size]:
             num = self.numbers[uidl]
             item = Fetched(uidl, self.sizes.get(num, 0))
@@ -90,8 +95,13 @@ class Pop3Mailbox:
                 except Exception as exc:
                     raise MailboxError("fetch", describe(exc)) from None
                 item.raw = b"\r\n".join(lines) + b"\r\n"
-                item.classify()
             out.append(item)
+            if len(out) - started >= _CLASSIFY_BATCH:
+                waits.append(classify(out[started:]))  # while the next ones are fetched
+                started = len(out)
+        waits.append(classify(out[started:]))
+        for wait in waits:
+            wait()
         return out
 
     def delete(self, refs: list[str]) -> int:

@@ -77,7 +77,7 @@ async def _imap_round(app, account_id, row, settings, state, owed) -> dict[str, 
             if done or not same_box:  # a renumbered box: those UIDs name other messages now
                 async with app.db.transaction() as tx:
                     await mailbox_store.clear_pending_deletes(tx.conn, account_id, owed)
-        messages, highest = await asyncio.to_thread(box.fetch_new, last_uid)
+        messages, highest = await asyncio.to_thread(box.fetch_new, last_uid, app.classifiers.start)
         now = utcnow()
         async with app.db.transaction() as tx:
             outcome = await marking.record(tx, app.config.bounces, account_id, messages, now)
@@ -110,7 +110,7 @@ async def _pop3_round(app, account_id, row, settings, owed) -> dict[str, int]:
         on_server = box.uidls()
         seen = await mailbox_store.pop3_seen(app.db.read, account_id)
         new = [u for u in on_server if u not in seen]
-        messages = await asyncio.to_thread(box.fetch, new)
+        messages = await asyncio.to_thread(box.fetch, new, app.classifiers.start)
         now = utcnow()
         async with app.db.transaction() as tx:
             outcome = await marking.record(tx, app.config.bounces, account_id, messages, now)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ...shared.bounces import Verdict, classify
@@ -59,6 +60,17 @@ class Fetched:
     def classify(self) -> None:
         if self.raw is not None:
             self.verdict = classify(self.raw)
+
+
+# Starts classifying a batch of fetched messages; what it returns waits until they all have verdicts.
+Classify = Callable[[list[Fetched]], Callable[[], None]]
+
+
+def classify_here(messages: list[Fetched]) -> Callable[[], None]:
+    """In the calling thread, at once."""
+    for message in messages:
+        message.classify()
+    return lambda: None
 
 
 def describe(exc: BaseException) -> str:

@@ -79,6 +79,11 @@ def classify(raw: bytes) -> Verdict:
         return Verdict("mail", note=f"could not be parsed: {type(exc).__name__}")
 
 
+def classify_many(raws: list[bytes]) -> list[Verdict]:
+    """classify() over a batch: what a worker process is handed."""
+    return [classify(raw) for raw in raws]
+
+
 def _headers(msg: Message) -> dict[str, list]:
     """Header name (lower-cased) -> values, built once: Message.get() scans every header on each call."""
     out: dict[str, list] = {}
