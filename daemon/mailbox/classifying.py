@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
 from ...shared.bounces import classify_many
-from .session import Fetched
+from .session import Fetched, classify_here
 
 log = logging.getLogger(__name__)
 
@@ -35,19 +35,19 @@ class ClassifierPool:
         until every one has its verdict."""
         todo = [m for m in messages if m.raw is not None]
         if self.workers < 1 or len(todo) < MIN_BATCH:
-            return lambda: _here(todo)
+            return classify_here(todo)
         try:
             future = self._executor().submit(classify_many, [m.raw for m in todo])
         except Exception as exc:  # a broken or shut pool: this thread does it
             self._broken(exc)
-            return lambda: _here(todo)
+            return classify_here(todo)
 
         def finish() -> None:
             try:
                 verdicts = future.result()
             except Exception as exc:
                 self._broken(exc)
-                _here(todo)
+                classify_here(todo)
                 return
             for message, verdict in zip(todo, verdicts):
                 message.verdict = verdict
@@ -63,18 +63,10 @@ class ClassifierPool:
 
     def _broken(self, exc: BaseException) -> None:
         log.warning("classifier workers failed (%s); classifying in the reader's thread", exc)
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        self.close()  # the next big round starts a fresh pool
 
     def close(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _here(messages: list[Fetched]) -> None:
-    for message in messages:
-        message.classify()
