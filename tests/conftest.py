@@ -112,12 +112,17 @@ class Daemon:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-@pytest.fixture
-def short_tmp():
-    path = Path(tempfile.mkdtemp(prefix="mf", dir="/tmp"))
+def scratch_dir(prefix: str = "mf"):
+    """A short directory under /tmp that the servers' own users can enter; removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     os.chmod(path, 0o755)
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def short_tmp():
+    yield from scratch_dir()
 
 
 @pytest.fixture

@@ -87,8 +87,8 @@ def smtp_server(mode: str, authority: Authority | None = None, *, auth: bool = T
     return controller, handler
 
 
-class Silent:
-    """Accepts connections and never says a word."""
+class _Listener:
+    """A port on 127.0.0.1 whose connections go, one by one, to `_accepted` (in the accepting thread)."""
 
     def __init__(self) -> None:
         self.sock = socket.socket()
@@ -96,8 +96,7 @@ class Silent:
         self.sock.listen(50)
         self.port = self.sock.getsockname()[1]
         self.conns: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
         while True:
@@ -106,6 +105,10 @@ class Silent:
             except OSError:
                 return
             self.conns.append(conn)
+            self._accepted(conn)
+
+    def _accepted(self, conn: socket.socket) -> None:
+        pass
 
     def close(self) -> None:
         self.sock.close()
@@ -113,7 +116,11 @@ class Silent:
             conn.close()
 
 
-class Liar:
+class Silent(_Listener):
+    """Accepts connections and never says a word."""
+
+
+class Liar(_Listener):
     """A mail server that logs anyone in, lists one small message, and then sends it without end
     (IMAP: a literal announced as 2 GB; POP3: lines and never the closing dot). `sent` counts
     what it managed to push before the client hung up. `trickle` names a command (IMAP
@@ -127,19 +134,10 @@ class Liar:
         self.tls = tls  # implicit TLS (IMAPS, POP3S) with this server context
         self.hung_up = threading.Event()
         self.sent = 0
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(5)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve_tls if self.tls else self._serve, args=(conn,), daemon=True).start()
+    def _accepted(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._serve_tls if self.tls else self._serve, args=(conn,), daemon=True).start()
 
     def _serve_tls(self, conn: socket.socket) -> None:
         try:
@@ -202,9 +200,6 @@ class Liar:
                         return self._flood(conn, (b"y" * 1000 + b"\r\n") * 64)
                     else:
                         conn.sendall(b"+OK\r\n")
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 class Microsocks:

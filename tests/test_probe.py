@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import zmq
@@ -18,6 +14,7 @@ import zmq
 from mailfleet.daemon.probe.watchdog import Watchdog
 from mailfleet.shared import protocol as P
 
+from .conftest import scratch_dir
 from .mailservers import PASSWORD, USER, Authority, Liar, Microsocks, Silent, Tinyproxy, smtp_server
 from .servers import Dovecot
 
@@ -27,10 +24,7 @@ BOX, BOX_PW = "probe@example.com", "dovecot-secret-3"
 
 @pytest.fixture(scope="module")
 def root():
-    path = Path(tempfile.mkdtemp(prefix="mfp", dir="/tmp"))
-    os.chmod(path, 0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+    yield from scratch_dir("mfp")
 
 
 @pytest.fixture(scope="module")

@@ -6,17 +6,14 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import shutil
 import smtplib
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
 from mailfleet.shared import protocol as P
 
-from .conftest import OWN, Daemon
+from .conftest import OWN, scratch_dir
 from .mailservers import Liar
 from .servers import Dovecot, Postfix
 
@@ -27,10 +24,7 @@ _users = itertools.count(1)
 
 @pytest.fixture(scope="module")
 def mail_root():
-    root = Path(tempfile.mkdtemp(prefix="mfr", dir="/tmp"))
-    os.chmod(root, 0o755)
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
+    yield from scratch_dir("mfr")
 
 
 POOL = 40  # users made before Dovecot starts (it caches its passwd-file)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import imaplib
 import re
 
-from .session import Classify, Fetched, IncomingSettings, MailboxError, classify_here, describe
-from .sockets import OnGivenSocket, connect_client, cut
+from .session import Classify, Fetched, IncomingSettings, MailboxError, Session, classify_here, describe
+from .sockets import OnGivenSocket, connect_client
 
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
@@ -74,25 +74,19 @@ def connect(s: IncomingSettings) -> imaplib.IMAP4:
     return conn
 
 
-class ImapMailbox:
+class ImapMailbox(Session):
+    refused = imaplib.IMAP4.error
+
     def __init__(self, settings: IncomingSettings) -> None:
-        self.s = settings
+        super().__init__(settings)
         self.conn: imaplib.IMAP4 | None = None
         self.uidvalidity: int | None = None
         self.uidplus = False
 
     def open(self) -> int:
         s = self.s
-        try:
-            self.conn = connect(s)
-        except Exception as exc:
-            raise MailboxError("connect", f"{s.host}:{s.port}: {describe(exc)}") from None
-        try:
-            self.conn.login(s.user, s.password)
-        except imaplib.IMAP4.error as exc:
-            raise MailboxError("login", f"the server refused the user name or password ({describe(exc)})") from None
-        except Exception as exc:
-            raise MailboxError("login", describe(exc)) from None
+        self._connect_and_login(connect, lambda conn: conn.login(s.user, s.password))
+        assert self.conn is not None
         # Servers name their extensions again once logged in (Dovecot lists UIDPLUS only then);
         # imaplib keeps the greeting's list, so ask.
         try:
@@ -169,15 +163,5 @@ class ImapMailbox:
             self.conn.expunge()
         return len(uids)
 
-    def abort(self) -> None:
-        """Cut the connection from another thread: a call blocked on it ends with an error."""
-        cut(self.conn)
-
-    def close(self) -> None:
-        if self.conn is None:
-            return
-        try:
-            self.conn.logout()
-        except Exception:
-            pass
-        self.conn = None
+    def _goodbye(self, conn: imaplib.IMAP4) -> None:
+        conn.logout()

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import poplib
 
-from .session import Classify, Fetched, IncomingSettings, MailboxError, classify_here, describe
-from .sockets import OnGivenSocket, connect_client, cut
+from .session import Classify, Fetched, IncomingSettings, MailboxError, Session, classify_here, describe
+from .sockets import OnGivenSocket, connect_client
 
 
 _CLASSIFY_BATCH = 500
@@ -46,26 +46,19 @@ def connect(s: IncomingSettings) -> poplib.POP3:
     return conn
 
 
-class Pop3Mailbox:
+class Pop3Mailbox(Session):
+    refused = poplib.error_proto
+
     def __init__(self, settings: IncomingSettings) -> None:
-        self.s = settings
+        super().__init__(settings)
         self.conn: poplib.POP3 | None = None
         self.numbers: dict[str, int] = {}  # UIDL -> message number in this session
         self.sizes: dict[int, int] = {}
 
     def open(self) -> None:
         s = self.s
-        try:
-            self.conn = connect(s)
-        except Exception as exc:
-            raise MailboxError("connect", f"{s.host}:{s.port}: {describe(exc)}") from None
-        try:
-            self.conn.user(s.user)
-            self.conn.pass_(s.password)
-        except poplib.error_proto as exc:
-            raise MailboxError("login", f"the server refused the user name or password ({describe(exc)})") from None
-        except Exception as exc:
-            raise MailboxError("login", describe(exc)) from None
+        self._connect_and_login(connect, lambda conn: (conn.user(s.user), conn.pass_(s.password)))
+        assert self.conn is not None
         try:
             _, listing, _ = self.conn.uidl()
             _, sizes, _ = self.conn.list()
@@ -119,17 +112,5 @@ class Pop3Mailbox:
             count += 1
         return count
 
-    def abort(self) -> None:
-        """Cut the connection from another thread: a call blocked on it ends with an error, and
-        without QUIT the server keeps every message."""
-        cut(self.conn)
-
-    def close(self) -> None:
-        """QUIT: commits the DELEs. Without it (a crash) the server keeps every message."""
-        if self.conn is None:
-            return
-        try:
-            self.conn.quit()
-        except Exception:
-            pass
-        self.conn = None
+    def _goodbye(self, conn: poplib.POP3) -> None:
+        conn.quit()  # QUIT: the DELEs take effect now; without it (a crash) the server keeps every message

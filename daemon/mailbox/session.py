@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ...shared.bounces import Verdict, classify
+from .sockets import shut
 
 
 class MailboxError(Exception):
@@ -60,6 +61,48 @@ class Fetched:
     def classify(self) -> None:
         if self.raw is not None:
             self.verdict = classify(self.raw)
+
+
+class Session:
+    """What the IMAP and POP3 conversations share: connecting and logging in with errors a
+    sysadmin can act on, being cut from another thread, and saying goodbye."""
+
+    refused: type[Exception] = Exception  # the protocol's "no" to a user name and password
+
+    def __init__(self, settings: IncomingSettings) -> None:
+        self.s = settings
+        self.conn = None
+
+    def _connect_and_login(self, connect: Callable, login: Callable) -> None:
+        s = self.s
+        try:
+            self.conn = connect(s)
+        except Exception as exc:
+            raise MailboxError("connect", f"{s.host}:{s.port}: {describe(exc)}") from None
+        try:
+            login(self.conn)
+        except self.refused as exc:
+            raise MailboxError("login", f"the server refused the user name or password ({describe(exc)})") from None
+        except Exception as exc:
+            raise MailboxError("login", describe(exc)) from None
+
+    def abort(self) -> None:
+        """Cut the connection from another thread: a call blocked on it ends with an error (and
+        with no goodbye, a POP3 server keeps every message, DELEs included)."""
+        shut(getattr(self.conn, "sock", None))
+
+    def close(self) -> None:
+        """Say goodbye (IMAP LOGOUT; POP3 QUIT, which commits the DELEs)."""
+        if self.conn is None:
+            return
+        try:
+            self._goodbye(self.conn)
+        except Exception:
+            pass
+        self.conn = None
+
+    def _goodbye(self, conn) -> None:
+        raise NotImplementedError
 
 
 # Starts classifying a batch of fetched messages; what it returns waits until they all have verdicts.

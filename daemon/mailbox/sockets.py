@@ -128,11 +128,6 @@ def shut(sock: socket.socket | None) -> None:
             pass
 
 
-def cut(client) -> None:
-    """Shut a stdlib mail client's connection down (see shut)."""
-    shut(getattr(client, "sock", None))
-
-
 def connect_client(factory, host: str, port: int, timeout: float, proxy: str | None, tls: bool, verify: bool):
     """TCP (or the proxy), then TLS when asked, then the client (whose constructor reads the greeting)."""
     sock = open_socket(host, port, timeout, proxy)

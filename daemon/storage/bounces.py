@@ -7,6 +7,8 @@ from typing import Any
 
 import aiosqlite
 
+from . import page
+
 SUMMARY = "id, account_id, message_id, recipient, contact_id, hard, kind, status, reason, diagnostic, received_at"
 
 
@@ -47,12 +49,7 @@ async def list_(
     if hard is not None:
         clauses.append("hard = ?")
         args.append(int(hard))
-    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-    total = (await conn.execute_fetchall(f"SELECT count(*) FROM bounces{where}", args))[0][0]
-    rows = await conn.execute_fetchall(
-        f"SELECT {SUMMARY} FROM bounces{where} ORDER BY id DESC LIMIT ? OFFSET ?", (*args, limit, offset)
-    )
-    return total, list(rows)
+    return await page(conn, "bounces", SUMMARY, clauses, args, "id DESC", limit, offset)
 
 
 async def get(conn: aiosqlite.Connection, bounce_id: int) -> sqlite3.Row | None:

@@ -7,6 +7,8 @@ from typing import Any
 
 import aiosqlite
 
+from . import page
+
 COLUMNS = "id, email, details, status, status_reason, hard_bounces, soft_bounces, last_bounce_at, created_at, updated_at"
 _CHUNK = 500  # bound variables per IN (...)
 
@@ -51,12 +53,7 @@ async def search(
     if status:
         clauses.append("status = ?")
         args.append(status)
-    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-    total = (await conn.execute_fetchall(f"SELECT count(*) FROM contacts{where}", args))[0][0]
-    rows = await conn.execute_fetchall(
-        f"SELECT {COLUMNS} FROM contacts{where} ORDER BY email_key LIMIT ? OFFSET ?", (*args, limit, offset)
-    )
-    return total, list(rows)
+    return await page(conn, "contacts", COLUMNS, clauses, args, "email_key", limit, offset)
 
 
 async def get(conn: aiosqlite.Connection, key: str) -> sqlite3.Row | None:
