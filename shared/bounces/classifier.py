@@ -17,7 +17,7 @@ from email.policy import compat32
 
 from . import dsn
 from .model import Failure, Verdict
-from .reasons import decide, find_status, precise_status
+from .reasons import HARD_REASONS, decide, find_status, precise_status, stated_state
 from .text import DAEMON_LOCALPARTS, ReportText, clean, cut_original
 
 MAX_BYTES = 4 * 1024 * 1024  # beyond this only the head of a message is read
@@ -288,6 +288,7 @@ def _report_texts(parts: list[tuple[Message, str]], msg: Message) -> list[str]:
 def _from_dsn(failed: list[dsn.RecipientFields], report: ReportText, delayed: bool = False) -> list[Failure]:
     out: list[Failure] = []
     seen: set[str] = set()
+    single = len({clean(f.address) for f in failed if f.address}) == 1
     for f in failed:
         if not f.address or clean(f.address) in seen:
             continue
@@ -301,6 +302,12 @@ def _from_dsn(failed: list[dsn.RecipientFields], report: ReportText, delayed: bo
             status = precise_status(diagnostic) or status or find_status(diagnostic)
         basis = f"{diagnostic} {near}" if f.diagnostic else diagnostic or report.text
         reason, hard = ("delayed", False) if delayed else decide(
-            basis, status, report.permanence(), gave_up=bool(f.action and f.action.startswith("fail")))
+            basis, status, report.permanence(), gave_up=bool(f.action and f.action.startswith("fail")),
+            relayed=bool(f.diagnostic) and f.diagnostic_type in ("", "smtp"))
+        if hard and single:
+            # The report's own words say the mailbox is full or disabled while its fields say the
+            # address is dead: that is doubt, and doubt does not cost a contact.
+            reason = stated_state(report.besides(address)) or reason
+            hard = reason in HARD_REASONS
         out.append(Failure(address, hard, status, reason, diagnostic[:1000], f.final_recipient))
     return out

@@ -20,6 +20,7 @@ class RecipientFields:
     action: str | None = None
     status: str | None = None
     diagnostic: str = ""
+    diagnostic_type: str = ""  # "smtp", "x-postfix", ... or "" when the server left it out
     remote_mta: str | None = None
 
     @property
@@ -85,13 +86,20 @@ def recipients(blocks: list[dict[str, str]]) -> list[RecipientFields]:
                 action=(block.get("action") or "").strip().lower() or None,
                 status=m.group(0) if m else None,
                 diagnostic=_strip_type(block.get("diagnostic-code", "")),
+                diagnostic_type=_type_of(block.get("diagnostic-code", "")),
                 remote_mta=_strip_type(block.get("remote-mta", "")) or None,
             )
         )
     return out
 
 
+def _type_of(value: str) -> str:
+    """'smtp; 550 5.1.1 ...' -> 'smtp'; '' when the value names no type."""
+    kind, sep, _ = value.partition(";")
+    kind = kind.strip()
+    return kind.lower() if sep and len(kind) < 24 and " " not in kind else ""
+
+
 def _strip_type(value: str) -> str:
     """'smtp; 550 5.1.1 ...' -> '550 5.1.1 ...'."""
-    kind, sep, rest = value.partition(";")
-    return rest.strip() if sep and len(kind) < 12 and " " not in kind.strip() else value.strip()
+    return value.partition(";")[2].strip() if _type_of(value) else value.strip()

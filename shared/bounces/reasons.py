@@ -71,7 +71,7 @@ REASON_PATTERNS: list[tuple[str, _Rule]] = [
     ("mailboxfull", _rx(
         r"mailbox (is )?full", r"mail ?box (is )?(over|exceeded)", r"over ?quota", r"quota (exceeded|exceeds|full)",
         r"exceed(ed|s)? (the |his |her |their )?(storage|mailbox|disk|quota)", r"insufficient (disk )?(storage|space)",
-        r"mailbox (size )?limit", r"disk (is )?full", r"not enough (storage|space)", r"user is over (the )?quota",
+        r"mailbox (size )?limit", r"disk (is )?full", r"not enough (disk )?(storage|space)", r"user is over (the )?quota",
         r"storage (space )?(is )?(full|exceeded)", r"mailfolder is full", r"too much mail data",
         r"recipient'?s? (mail)?box is full", r"full mailbox", r"mailbox has exceeded",
         r"number of messages in .{0,30}mailbox exceeded",
@@ -201,6 +201,22 @@ def reason_from_text(text: str) -> str | None:
     return None
 
 
+# What a report may say of the mailbox's state that makes a "dead address" verdict doubtful.
+_STATES = ("mailboxfull", "suspend")
+
+
+def stated_state(prose: str) -> str | None:
+    """A passing mailbox state (full, disabled) the prose states, when it states no dead address beside it."""
+    text = prose[:MAX_REASON_TEXT].lower()
+    found = None
+    for reason, pattern in REASON_PATTERNS:
+        if reason in HARD_REASONS and pattern.search(text):
+            return None
+        if found is None and reason in _STATES and pattern.search(text):
+            found = reason
+    return found
+
+
 def reason_from_status(status: str | None) -> str | None:
     if not status:
         return None
@@ -212,13 +228,14 @@ def reason_from_status(status: str | None) -> str | None:
     return STATUS_REASONS.get(subject)
 
 
-def _unproven_unknown(diagnostic: str, status: str | None) -> bool:
+def _unproven_unknown(diagnostic: str, status: str | None, relayed: bool) -> bool:
     """A remote server's "user unknown" counts only when it came at RCPT or the status names the address.
 
     Gateways that filter content answer "550 Unknown user" after DATA; an
     answer at an unknown stage, with a status that does not say the mailbox
     is bad, is not proof enough to stop mailing a contact. A delivery agent's
-    own words (no SMTP reply quoted) are: it looked in its own directory.
+    own words (no SMTP reply quoted, no Diagnostic-Code that says it quotes
+    one) are: it looked in its own directory.
     """
     if AFTER_DATA.search(diagnostic):
         return True
@@ -228,12 +245,16 @@ def _unproven_unknown(diagnostic: str, status: str | None) -> bool:
         # x.1.x names the address; x.5.x is the reply to a command, and "550 5.5.0 mailbox
         # unavailable" is what RFC 5321 servers answer to RCPT for a mailbox they lack.
         return False
-    return bool(SMTP_CODE_RX.search(diagnostic))
+    return relayed or bool(SMTP_CODE_RX.search(diagnostic))
 
 
 def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = None,
-           gave_up: bool = False) -> tuple[str, bool]:
-    """(reason, hard). Text first, then status; hard only for an address-level reason and a permanent failure."""
+           gave_up: bool = False, relayed: bool = False) -> tuple[str, bool]:
+    """(reason, hard). Text first, then status; hard only for an address-level reason and a permanent failure.
+
+    `relayed`: the diagnostic is a remote server's reply (an SMTP or untyped
+    Diagnostic-Code), even when the reply code was lost on the way.
+    """
     reason = reason_from_text(diagnostic) or reason_from_status(status) or "undefined"
     # A 4.1.x on a DSN whose Action is "failed": the MTA retried until it gave up, and the
     # last answer still said the address is bad. That is as final as a 5.1.x.
@@ -244,7 +265,7 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
             temporary = True
         if permanent_hint is False:
             temporary = True
-    if reason == "userunknown" and _unproven_unknown(diagnostic, status):
+    if reason == "userunknown" and _unproven_unknown(diagnostic, status, relayed):
         reason = "filtered"
     hard = reason in HARD_REASONS and not temporary
     return reason, hard

@@ -134,6 +134,11 @@ class ReportText:
             joined = " ".join(" ".join(chunk).split())
         return joined[:1000]
 
+    def besides(self, address: str) -> str:
+        """The prose without the lines that name the address: what the report says in its own words."""
+        target = address.lower()
+        return "\n".join(line for line in self.low if target not in line)
+
     def _other_recipient(self, j: int, target: str) -> bool:
         m = RECIPIENT_LINE.match(self.low[j])
         return bool(m and m.group(1) != target)
