@@ -16,59 +16,89 @@ import re
 HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved", "notaccept"})
 
 
-class _Rule:
-    """An alternation matched against lower-cased text (no IGNORECASE: several times slower), with a
-    cheap gate: when every branch starts with a literal, the regex runs only if one of them occurs."""
+class Phrases:
+    """An alternation matched against lower-cased text (no IGNORECASE: several times slower).
 
-    _LITERAL = re.compile(r"(?:\\b)?([a-z0-9][a-z0-9' ,:/-]{2,})")
+    Where every branch starts with a literal, the branches are filed under those
+    literals, and a search only tries the branches of a literal where `str.find`
+    sees it: sre has no multi-literal scan, and trying a 50-branch alternation at
+    every position was a fifth of the classifier's time.
+    """
+
+    _LITERAL = re.compile(r"(?:\\b)?([a-z0-9][a-z0-9' ,:/-]{2,}|[^\x00-\x7f]{2,})")
     _GROUP = re.compile(r"(?:\\b)?\(([a-z ]+(?:\|[a-z ]+)+)\)(?![?*{])")
 
     def __init__(self, parts: tuple[str, ...]) -> None:
         self.pattern = re.compile("|".join(parts))
-        gates: list[str] | None = []
+        filed: dict[str, list[str]] = {}
         for branch in parts:
-            group = self._GROUP.match(branch)
-            if group:  # "(user|mailbox|...) ...": any of the words
-                gates += group.group(1).split("|")
-                continue
-            m = self._LITERAL.match(branch)
-            if not m:
-                gates = None
-                break
-            literal = m.group(1)
-            if branch[m.end():m.end() + 1] in ("?", "*", "{"):
-                literal = literal[:-1]  # the last character is optional
-            gates.append(literal.strip())
-        self.gates = tuple(gates) if gates and all(len(g) >= 2 for g in gates) else None
+            literals = self._literals(branch)
+            if not literals:
+                self.index: tuple[tuple[str, re.Pattern[str]], ...] | None = None
+                return
+            for literal in literals:
+                filed.setdefault(literal, []).append(branch)
+        # A literal that another one begins needs no search of its own: file its branches under the shorter.
+        keys: list[str] = []
+        for literal in sorted(filed, key=len):
+            shorter = next((k for k in keys if literal.startswith(k)), None)
+            if shorter is None:
+                keys.append(literal)
+            else:
+                filed[shorter] += filed[literal]
+        self.index = tuple((k, re.compile("|".join(dict.fromkeys(filed[k])))) for k in keys)
+
+    @classmethod
+    def _literals(cls, branch: str) -> list[str]:
+        """The literals one of which every match of the branch starts with; [] when there are none."""
+        group = cls._GROUP.match(branch)
+        if group:  # "(user|mailbox|...) ...": any of the words
+            words = group.group(1).split("|")
+            return words if all(len(w.strip()) >= 2 for w in words) else []
+        m = cls._LITERAL.match(branch)
+        if not m:
+            return []
+        literal = m.group(1)
+        if branch[m.end():m.end() + 1] in ("?", "*", "{"):
+            literal = literal[:-1]  # the last character is optional
+        literal = literal.strip()
+        return [literal] if len(literal) >= 2 else []
 
     def search(self, text: str) -> re.Match[str] | None:
-        if self.gates is not None and not any(g in text for g in self.gates):
-            return None
-        return self.pattern.search(text)
+        if self.index is None:
+            return self.pattern.search(text)
+        for literal, branches in self.index:
+            at = text.find(literal)
+            while at != -1:
+                m = branches.match(text, at)
+                if m:
+                    return m
+                at = text.find(literal, at + 1)
+        return None
 
 
-def _rx(*parts: str) -> _Rule:
-    return _Rule(parts)
+def phrases(*parts: str) -> Phrases:
+    return Phrases(parts)
 
 
 # (reason, pattern) in priority order: what the sender did wrong and what
 # is passing come before what is wrong with the address.
-REASON_PATTERNS: list[tuple[str, _Rule]] = [
+REASON_PATTERNS: list[tuple[str, Phrases]] = [
     # Exchange Online's directory-based edge blocking: the recipient does not exist.
-    ("userunknown", _rx(r"recipient address rejected: access denied")),
-    ("rejected", _rx(
+    ("userunknown", phrases(r"recipient address rejected: access denied")),
+    ("rejected", phrases(
         r"sender (address|domain|e-?mail)", r"domain of sender", r"\bsender\b.{0,40}\b(rejected|denied|refused|not allowed|unknown|invalid|blocked)",
         r"(rejected|refused|denied|invalid|unknown|bad).{0,20}\bsender\b", r"mail from.{0,40}(rejected|refused|denied)",
         r"envelope (sender|from)", r"return[- ]path", r"\bfrom address\b",
     )),
     # Our own HELO name refused: about the sending host, not the address.
-    ("blocked", _rx(r"my name was rejected", r"\bhelo\b", r"\behlo\b")),
-    ("authfailure", _rx(r"authentication (checks? )?fail", r"\bspf\b", r"\bdkim\b", r"\bdmarc\b", r"sender policy framework")),
-    ("mailererror", _rx(r"procmail", r"couldn'?t create", r"mailer error", r"command (died|failed)", r"exit(ed)? (code|with|status)",
+    ("blocked", phrases(r"my name was rejected", r"\bhelo\b", r"\behlo\b")),
+    ("authfailure", phrases(r"authentication (checks? )?fail", r"\bspf\b", r"\bdkim\b", r"\bdmarc\b", r"sender policy framework")),
+    ("mailererror", phrases(r"procmail", r"couldn'?t create", r"mailer error", r"command (died|failed)", r"exit(ed)? (code|with|status)",
                         r"pipe to")),
-    ("networkerror", _rx(r"name server reply", r"host not found, try again", r"temporary (dns|lookup|name ?server) (failure|error)",
+    ("networkerror", phrases(r"name server reply", r"host not found, try again", r"temporary (dns|lookup|name ?server) (failure|error)",
                          r"\bservfail\b", r"dns (query )?timed? ?out")),
-    ("mailboxfull", _rx(
+    ("mailboxfull", phrases(
         r"mailbox (is )?full", r"mail ?box (is )?(over|exceeded)", r"over ?quota", r"quota (exceeded|exceeds|full)",
         r"exceed(ed|s)? (the |his |her |their )?(storage|mailbox|disk|quota)", r"insufficient (disk )?(storage|space)",
         r"mailbox (size )?limit", r"disk (is )?full", r"not enough (disk )?(storage|space)", r"user is over (the )?quota",
@@ -76,32 +106,32 @@ REASON_PATTERNS: list[tuple[str, _Rule]] = [
         r"recipient'?s? (mail)?box is full", r"full mailbox", r"mailbox has exceeded",
         r"number of messages in .{0,30}mailbox exceeded",
     )),
-    ("exceedlimit", _rx(r"message (size )?exceeds? (the )?(fixed |maximum )?(message )?size", r"message too (big|large)",
+    ("exceedlimit", phrases(r"message (size )?exceeds? (the )?(fixed |maximum )?(message )?size", r"message too (big|large)",
                         r"size exceeds", r"exceeds size limit")),
-    ("virusdetected", _rx(r"\bvirus", r"malware", r"infected")),
-    ("spamdetected", _rx(
+    ("virusdetected", phrases(r"\bvirus", r"malware", r"infected")),
+    ("spamdetected", phrases(
         r"\bspam\b", r"\bspamming\b", r"junk mail", r"content (was )?rejected", r"message content rejected",
         r"looks like spam", r"bulk mail", r"unsolicited", r"\buce\b",
     )),
-    ("blocked", _rx(
+    ("blocked", phrases(
         r"\bblock(ed| ?list(ed)?)\b", r"black ?list(ed)?", r"\bdenylist", r"\brbl\b", r"\bdnsbl\b", r"reputation", r"spamhaus",
         r"spamcop", r"client host .{0,80} rejected", r"access denied", r"connection refused", r"not allowed to send",
         r"your (ip|host|server|network)", r"rejected by (the )?(recipient )?(server|domain)'?s? policy",
         r"reverse (dns|lookup)", r"\bptr\b", r"\brdns\b", r"hostname .{0,60} does not resolve",
     )),
-    ("policyviolation", _rx(r"\bpolicy\b", r"authentication (is )?required", r"not authori[sz]ed",
+    ("policyviolation", phrases(r"\bpolicy\b", r"authentication (is )?required", r"not authori[sz]ed",
                             r"relay(ing)? (access )?denied", r"relay not permitted", r"unable to relay",
                             r"not permitted to relay", r"we do not relay")),
-    ("toomanyconn", _rx(r"too many (connections|messages|recipients|concurrent)", r"rate limit", r"try again later",
+    ("toomanyconn", phrases(r"too many (connections|messages|recipients|concurrent)", r"rate limit", r"try again later",
                         r"temporarily (deferred|rejected|unavailable)", r"greylist", r"graylist", r"throttl")),
-    ("suspend", _rx(
+    ("suspend", phrases(
         r"(account|mailbox|user|address) (is |has been )?(disabled|suspended|inactive|deactivated|locked|frozen|expired|closed)",
         r"(disabled|suspended|inactive|deactivated|closed) (account|mailbox|user|recipient)",
         r"mailbox (is )?(temporarily )?(disabled|inactive)", r"not (currently )?active", r"is inactive",
     )),
-    ("hasmoved", _rx(r"has moved", r"address (has )?changed", r"no longer (at|with|available at) this address",
+    ("hasmoved", phrases(r"has moved", r"address (has )?changed", r"no longer (at|with|available at) this address",
                      r"moved to", r"new (e-?mail )?address is")),
-    ("hostunknown", _rx(
+    ("hostunknown", phrases(
         r"host (or domain name )?(not found|unknown)", r"unknown host", r"domain (name )?(not found|does not exist|unknown)",
         r"no such domain", r"unrouteable (mail )?domain", r"name service error", r"host not found",
         r"domain (is )?not (exist|found|reachable)", r"nxdomain", r"no (valid )?(mx|a) (record|host)", r"mx (record )?not found",
@@ -109,9 +139,9 @@ REASON_PATTERNS: list[tuple[str, _Rule]] = [
         r"unroutable address", r"unrouteable address", r"all relevant mx records point to non-existent hosts", r"illegal host/domain name",
         r"domain is not reachable", r"check the domain",
     )),
-    ("notaccept", _rx(r"does not accept (e-?)?mail", r"not accepting (any )?mail", r"null mx", r"accepts no mail",
+    ("notaccept", phrases(r"does not accept (e-?)?mail", r"not accepting (any )?mail", r"null mx", r"accepts no mail",
                       r"no mail(s)? (is )?accepted", r"domain does not receive")),
-    ("userunknown", _rx(
+    ("userunknown", phrases(
         r"user(name)? unknown", r"unknown (local[- ])?(user|recipient|address|mailbox|alias|account)",
         r"no such (user|recipient|mailbox|account|address|local user|person)",
         r"(user|recipient|mailbox|account|address|alias)\s*(does not|doesn'?t|did not) exist",
@@ -129,13 +159,13 @@ REASON_PATTERNS: list[tuple[str, _Rule]] = [
         r"not our customer", r"account (does not exist|not found)", r"invalid .{0,20}userid", r"no valid recipients",
         r"name is not recogni[sz]ed",
     )),
-    ("expired", _rx(r"delivery time expired", r"retry (time(out)?|period) exceeded", r"time(d)? ?out", r"timed out",
+    ("expired", phrases(r"delivery time expired", r"retry (time(out)?|period) exceeded", r"time(d)? ?out", r"timed out",
                     r"message expired", r"queue(d)? too long", r"could not be delivered within",
                     r"has not been delivered .{0,40} days", r"delivery (attempts )?(will continue|has been delayed)",
                     r"maximum time", r"expired after", r"envelope expired")),
-    ("networkerror", _rx(r"network (error|unreachable)", r"connection (reset|closed|lost)", r"lost connection",
+    ("networkerror", phrases(r"network (error|unreachable)", r"connection (reset|closed|lost)", r"lost connection",
                          r"too many hops", r"mail loop", r"loops? back", r"routing loop")),
-    ("systemerror", _rx(r"system error", r"internal (server )?error", r"local error", r"temporary (local )?(problem|failure)",
+    ("systemerror", phrases(r"system error", r"internal (server )?error", r"local error", r"temporary (local )?(problem|failure)",
                         r"server (is )?(busy|unavailable)", r"service (is )?(not )?available", r"resources? (temporarily )?unavailable",
                         r"i/o error", r"out of memory")),
 ]
@@ -174,8 +204,9 @@ STATUS_REASONS: dict[str, str] = {
 AFTER_DATA = re.compile(r"\bDATA\b|end of data|after data")
 # Where an SMTP reply says it answered the recipient itself (RCPT TO, or the
 # wording only a recipient check produces).
-AT_RCPT = re.compile(r"\bRCPT(?:\b|_TO)|does not like recipient|recipient address rejected|"
-                     r"in (?:local recipient|virtual (?:alias|mailbox)|relay recipient) table", re.I)
+AT_RCPT = phrases(r"\brcpt(?:\b|_to)", r"does not like recipient", r"recipient address rejected",
+                  r"in local recipient table", r"in virtual (?:alias|mailbox) table",
+                  r"in relay recipient table")  # lower-cased
 # Failure statuses only: a transcript's "250 2.1.0 Ok" is the step that went well.
 STATUS_RX = re.compile(r"\b([45])\.(\d{1,3})\.(\d{1,3})\b")
 SMTP_CODE_RX = re.compile(r"(?<![\d.])([245])\d\d(?![\d.])")
@@ -239,7 +270,7 @@ def _unproven_unknown(diagnostic: str, status: str | None, relayed: bool) -> boo
     """
     if AFTER_DATA.search(diagnostic):
         return True
-    if AT_RCPT.search(diagnostic):
+    if AT_RCPT.search(diagnostic.lower()):
         return False
     if status and status.split(".")[1] in ("1", "5"):
         # x.1.x names the address; x.5.x is the reply to a command, and "550 5.5.0 mailbox

@@ -13,18 +13,18 @@ import re
 
 from . import dsn
 from .model import Failure
-from .reasons import decide, find_status
+from .reasons import decide, find_status, phrases
 
 DAEMON_LOCALPARTS = re.compile(
     r"^(mailer-?daemon|post_?master|mail-?daemon|mdaemon|mailadmin|mail\.?delivery|smtp-?gateway|bounces?|"
     r"mail-?router|mmdf|root|double-?bounce|nobody|mailerdaemon|mta|notifications?|nd[rn])$")
-PERMANENT_TEXT = re.compile(r"permanent(ly)? (error|fail)|fatal error|failed permanently|i've given up|"
-                            r"will not be retried|permanent failure|could not be delivered")
-TEMPORARY_TEXT = re.compile(r"will (continue|be) (to )?(re)?tr(y|ied)|temporar(y|ily) (error|fail|problem)|"
-                            r"delivery (has been |is )?delayed|still trying|will keep trying|not yet been delivered|"
-                            r"this is a warning|no action is required")
+PERMANENT_TEXT = phrases(r"permanent(ly)? (error|fail)", r"fatal error", r"failed permanently", r"i've given up",
+                         r"will not be retried", r"permanent failure", r"could not be delivered")
+TEMPORARY_TEXT = phrases(r"will (continue|be) (to )?(re)?tr(y|ied)", r"temporar(y|ily) (error|fail|problem)",
+                         r"delivery (has been |is )?delayed", r"still trying", r"will keep trying", r"not yet been delivered",
+                         r"this is a warning", r"no action is required")
 
-# Where the returned original message starts inside a text part.
+# Where the returned original message starts inside a text part (lower-cased).
 CUT_RX = re.compile(
     r"^[ \t>]*(?:[-=*_#]{2,}[ \t]*)?(?:"
     r"below this line is a copy of the message|this is a copy of the message|"
@@ -36,8 +36,9 @@ CUT_RX = re.compile(
     r"the (?:text|headers) (?:of|from) (?:the |your )?(?:original |returned )?message|"
     r"message (?:text|content|body) follows|copy of (?:the |your )?message|original message:|"
     r"returned (?:mail|content)|original message details|content-type: message/rfc822)",
-    re.I | re.M,
+    re.M,
 )
+CUT_ANYCASE_RX = re.compile(CUT_RX.pattern, re.I | re.M)  # for the rare text whose lower() changes its length
 HEADER_BLOCK_RX = re.compile(r"^(?:Return-Path|Received|Message-I[Dd]|DKIM-Signature|X-Mailer|MIME-Version)[ \t]*:", re.M)
 HEADERISH_LINE = re.compile(r"^\s*(from|to|cc|bcc|reply-to|sender|return-path|message-id|in-reply-to|references|"
                             r"received|delivered-to|x-[\w-]+|envelope-to|subject|date)\s*:")
@@ -56,14 +57,15 @@ FAILED_FOR = re.compile(
     rf"\s*,?\s*(?:for|to)?\s*:?\s*[\"'<]*({_ADDR})")
 EXPANDED_FROM = re.compile(rf"\((?:expanded|generated|forwarded|redirected) from:?\s*<?({_ADDR})>?")
 FROM_BEFORE = re.compile(r"(?:\bfrom|sender)\s*:?\s*[\"'<]*$")
-LIST_INTRO = re.compile(
-    r"(following (e-?mail )?(address|recipient|destination|user)|could not be delivered to|not be delivered to|"
-    r"failed to deliver to|delivery to the following|undeliverable to|unable to deliver (your message )?to|"
-    r"delivery has failed to|couldn'?t be delivered to|wasn'?t delivered to|not delivered to|the address(?:es)? failed|"
-    r"address(?:es)? failed|error(?:s)? (?:occurred|happened) (?:while|during)|permanent fatal errors|"
-    r"unknown user|user unknown|was rejected|could not deliver|problem delivering|recipients? (?:were|was) unknown|"
-    r"invalid recipients?|failed recipients?|deliver your message to|delivery failed|did not reach|"
-    r"send to|sent to|addressed to|destinat|宛先|送信先|recipient)")
+LIST_INTRO = phrases(
+    r"following (e-?mail )?(address|recipient|destination|user)", r"could not be delivered to", r"not be delivered to",
+    r"failed to deliver to", r"delivery to the following", r"undeliverable to", r"unable to deliver (your message )?to",
+    r"delivery has failed to", r"couldn'?t be delivered to", r"wasn'?t delivered to", r"not delivered to",
+    r"the address(?:es)? failed", r"address(?:es)? failed", r"error(?:s)? (?:occurred|happened) (?:while|during)",
+    r"permanent fatal errors", r"unknown user", r"user unknown", r"was rejected", r"could not deliver",
+    r"problem delivering", r"recipients? (?:were|was) unknown", r"invalid recipients?", r"failed recipients?",
+    r"deliver your message to", r"delivery failed", r"did not reach", r"send to", r"sent to", r"addressed to",
+    r"destinat", r"宛先", r"送信先", r"recipient")
 
 
 CONTACT_LINE = re.compile(r"contact|assistance|questions|help ?desk|administrator|send (e-?mail|mail|a message) to|"
@@ -72,7 +74,9 @@ CONTACT_LINE = re.compile(r"contact|assistance|questions|help ?desk|administrato
 
 def cut_original(text: str) -> str:
     """The text before the returned original message begins."""
-    m = CUT_RX.search(text)
+    low = text.lower()
+    # Matched lower-cased, not with IGNORECASE (twice as fast), where lower() keeps the offsets.
+    m = CUT_RX.search(low) if len(low) == len(text) else CUT_ANYCASE_RX.search(text)
     if m:
         text = text[: m.start()]
     h = HEADER_BLOCK_RX.search(text)
