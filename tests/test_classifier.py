@@ -222,6 +222,7 @@ FORMATS = Path(__file__).parent / "data" / "bounces"
         ("aol", "goneaol@aol.com", True, "userunknown"),  # a Sendmail transcript at RCPT
         ("japanese", "gone@example.ne.jp", True, "userunknown"),
         ("postfixdelay", "slow@example.com", False, "delayed"),
+        ("sesjson", "gone@example.com", True, "userunknown"),  # SES's JSON through an SNS email subscription
     ],
 )
 def test_formats_beyond_the_corpus(name, address, hard, reason):
@@ -229,6 +230,39 @@ def test_formats_beyond_the_corpus(name, address, hard, reason):
     assert v.kind == ("delayed" if reason == "delayed" else "bounce")
     assert [(f.address, f.hard, f.reason) for f in v.failures] == [(address, hard, reason)]
     assert all(not (f.status or "").startswith("2.") for f in v.failures)
+
+
+def ses_notice(doc: dict, envelope: bool = False) -> bytes:
+    body = json.dumps({"Type": "Notification", "Message": json.dumps(doc)} if envelope else doc)
+    return (f"From: no-reply@sns.amazonaws.com\nTo: ops@example.org\nSubject: AWS Notification Message\n\n{body}\n"
+            "--\nIf you wish to stop receiving notifications from this topic, please click the link below.\n").encode()
+
+
+def test_ses_json_notices():
+    """SES's own verdict words count, but only bouncedRecipients are recipients: mail.destination names the good ones too."""
+    def bounce(kind: str, subtype: str, diagnostic: str | None, envelope: bool = False) -> list[tuple[str, bool, str]]:
+        recipient = {"emailAddress": "x@example.com", "action": "failed", "status": "5.0.0"}
+        if diagnostic:
+            recipient["diagnosticCode"] = diagnostic
+        v = classify(ses_notice({"notificationType": "Bounce", "bounce": {
+            "bounceType": kind, "bounceSubType": subtype, "bouncedRecipients": [recipient]},
+            "mail": {"destination": ["x@example.com", "good@example.com"]}}, envelope))
+        assert v.kind == "bounce"
+        return [(f.address, f.hard, f.reason) for f in v.failures]
+
+    assert bounce("Permanent", "NoEmail", None) == [("x@example.com", True, "userunknown")]
+    assert bounce("Permanent", "NoEmail", None, envelope=True) == [("x@example.com", True, "userunknown")]
+    assert bounce("Permanent", "General", "smtp; 550 Unknown user (in reply to end of DATA command)") == [
+        ("x@example.com", False, "filtered")]
+    assert bounce("Permanent", "Suppressed", "Amazon SES has suppressed sending to this address") == [
+        ("x@example.com", False, "suppressed")]
+    assert bounce("Transient", "MailboxFull", "smtp; 552 5.2.2 mailbox full") == [("x@example.com", False, "mailboxfull")]
+    assert bounce("Transient", "General", "smtp; 550 5.1.1 user unknown") == [("x@example.com", False, "userunknown")]
+    assert classify(ses_notice({"notificationType": "Complaint", "complaint": {
+        "complainedRecipients": [{"emailAddress": "x@example.com"}]}})).kind == "feedback"
+    assert classify(ses_notice({"eventType": "Delivery", "delivery": {"recipients": ["x@example.com"]}})).kind == "delivered"
+    # Broken JSON is ordinary text, not a crash.
+    assert classify(b'From: a@example.com\n\n{"notificationType": "Bounce", "bounce": [').kind == "mail"
 
 
 @pytest.mark.parametrize(

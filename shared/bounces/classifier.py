@@ -15,7 +15,7 @@ from email.header import decode_header
 from email.message import Message
 from email.policy import compat32
 
-from . import dsn
+from . import dsn, ses
 from .model import Failure, Verdict
 from .reasons import HARD_REASONS, decide, find_status, precise_status, stated_state
 from .text import DAEMON_LOCALPARTS, ReportText, clean, cut_original
@@ -236,7 +236,14 @@ def _classify(raw: bytes) -> Verdict:
             verdict.kind = "relayed" if actions & {"relayed", "expanded"} else "delivered"
         return verdict
 
-    # 3. Auto-replies and vacation notices (RFC 3834 and the common headers).
+    # 3. Amazon SES's JSON notices, which carry no DSN.
+    if any("notificationType" in t or "eventType" in t for t in texts):
+        found = ses.notification("\n".join(texts))
+        if found:
+            verdict.kind, verdict.failures = found
+            return verdict
+
+    # 4. Auto-replies and vacation notices (RFC 3834 and the common headers).
     auto = _first(heads, "auto-submitted").strip().lower()
     precedence = _first(heads, "precedence").strip().lower()
     looks_auto = (
@@ -250,7 +257,7 @@ def _classify(raw: bytes) -> Verdict:
         verdict.kind = "autoreply"
         return verdict
 
-    # 4. Everything else is a bounce only if it says so: who sent it, its subject, its headers.
+    # 5. Everything else is a bounce only if it says so: who sent it, its subject, its headers.
     if not (daemon or bounce_subject or x_failed):
         verdict.kind = "mail"
         return verdict

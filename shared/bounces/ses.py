@@ -1,0 +1,105 @@
+"""Amazon SES notifications: the JSON that SES publishes through SNS (an email subscription, or a forward of it).
+
+SES sends no DSN for these: its bounce, complaint and delivery notices are
+JSON documents with a fixed schema. The recipients come from
+`bounce.bouncedRecipients` only — `mail.destination` and the copied headers
+name every address of the original message, the good ones too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from . import dsn
+from .model import Failure, Kind
+from .reasons import HARD_REASONS, decide, precise_status
+
+# What makes a text worth a JSON parse: SES's own type field (its quotes escaped inside an SNS envelope).
+MARK = re.compile(r'\\?"(?:notificationType|eventType)\\?"\s*:\s*\\?"(?:Bounce|Complaint|Delivery|DeliveryDelay)\\?"')
+STATUS = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
+MAX_RECIPIENTS = 500
+
+# bounceSubType -> the reason when the diagnostic does not say more (SES documents these).
+SUBTYPES = {
+    "NoEmail": "userunknown",  # the receiving server said the address does not exist
+    "Suppressed": "suppressed",  # on SES's list after an earlier hard bounce: SES did not even try
+    "OnAccountSuppressionList": "suppressed",
+    "MailboxFull": "mailboxfull",
+    "MessageTooLarge": "exceedlimit",
+    "ContentRejected": "filtered",
+    "AttachmentRejected": "filtered",
+    "UnsubscribedRecipient": "suppressed",
+}
+
+
+def notification(text: str) -> tuple[Kind, list[Failure]] | None:
+    """(kind, failures) for an SES notification, or None when the text is not one."""
+    start = text.find("{")
+    if start < 0 or not MARK.search(text, start):
+        return None
+    try:
+        doc, _ = json.JSONDecoder().raw_decode(text, start)
+    except ValueError:
+        return None
+    if isinstance(doc, dict) and isinstance(doc.get("Message"), str):
+        # The SNS envelope around it, when the notification was forwarded as delivered over HTTP.
+        try:
+            doc = json.loads(doc["Message"])
+        except ValueError:
+            return None
+    if not isinstance(doc, dict):
+        return None
+    kind = doc.get("notificationType") or doc.get("eventType")
+    if kind == "Complaint":
+        return "feedback", []
+    if kind == "Delivery":
+        return "delivered", []
+    if kind == "DeliveryDelay":
+        delay = _dict(doc.get("deliveryDelay"))
+        return "delayed", [_failure(r, "delayed") for r in _list(delay.get("delayedRecipients")) if _address(r)]
+    if kind != "Bounce":
+        return None
+    bounce = _dict(doc.get("bounce"))
+    permanent = bounce.get("bounceType") == "Permanent"
+    subtype = SUBTYPES.get(str(bounce.get("bounceSubType")))
+    failures = [_failure(r, subtype, permanent) for r in _list(bounce.get("bouncedRecipients")) if _address(r)]
+    return ("bounce", failures) if failures else None
+
+
+def _failure(recipient: dict, subtype: str | None, permanent: bool = False) -> Failure:
+    address = _address(recipient)
+    status = str(recipient.get("status") or "").strip()
+    status = status if STATUS.match(status) else None
+    code = str(recipient.get("diagnosticCode") or "")[:1000]
+    kind, sep, rest = code.partition(";")
+    typed = bool(sep) and " " not in kind.strip()
+    diagnostic = rest.strip() if typed else code.strip()
+    if not status or status.endswith(".0.0"):
+        status = precise_status(diagnostic) or status
+    if subtype == "delayed":
+        return Failure(address, False, status, "delayed", diagnostic)
+    reason, hard = decide(diagnostic, status, relayed=bool(diagnostic) and (not typed or kind.strip().lower() == "smtp"))
+    if subtype == "userunknown":
+        if reason in ("undefined", "filtered"):
+            # "NoEmail" is SES's word that the address is gone, from a session it saw whole: the
+            # stage our own rule asks for is known to it. A diagnostic that names another reason still wins.
+            reason, hard = "userunknown", True
+    elif subtype:
+        reason, hard = subtype, subtype in HARD_REASONS
+    return Failure(address, hard and permanent, status, reason, diagnostic)
+
+
+def _address(recipient: object) -> str:
+    if not isinstance(recipient, dict):
+        return ""
+    m = dsn.ADDRESS_RX.search(str(recipient.get("emailAddress") or ""))
+    return m.group(0).lower() if m else ""
+
+
+def _dict(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list:
+    return value[:MAX_RECIPIENTS] if isinstance(value, list) else []
