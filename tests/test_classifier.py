@@ -183,6 +183,10 @@ def test_non_bounces():
          "delivered to one or more of its recipients. This is a permanent error. The following address(es) failed:\n\n"
          "  full@example.com\n    SMTP error from remote mail server after RCPT TO:<full@example.com>:\n"
          "    host mx.example.com: 552 5.2.2 Mailbox quota exceeded\n", "full@example.com", False),
+        # Apache James: "RCPT TO:" lists the envelope, it does not say at which stage the reply came.
+        ("Error: Invalid user address\n\nError message below:\n550 - Requested action not taken: no such user here\n\n"
+         "Message details:\n  Subject: Offer\n  MAIL FROM: news@example.org\n  RCPT TO: maybe@example.com\n"
+         "  From: news@example.org\n  Size (in bytes): 39\n", "maybe@example.com", False),
     ],
 )
 def test_plain_text_formats(body, address, hard):

@@ -203,8 +203,9 @@ STATUS_REASONS: dict[str, str] = {
 
 AFTER_DATA = re.compile(r"\bDATA\b|end of data|after data")
 # Where an SMTP reply says it answered the recipient itself (RCPT TO, or the
-# wording only a recipient check produces).
-AT_RCPT = phrases(r"\brcpt(?:\b|_to)", r"does not like recipient", r"recipient address rejected",
+# wording only a recipient check produces). Not a header naming the recipient
+# (X-RCPT-TO, Original-Rcpt-To) nor a listing of the envelope ("RCPT TO: a@b").
+AT_RCPT = phrases(r"(?<!-)\brcpt(?!\s*to:\s*[^\s<]*@)(?:\b|_to)", r"does not like recipient", r"recipient address rejected",
                   r"in local recipient table", r"in virtual (?:alias|mailbox) table",
                   r"in relay recipient table")  # lower-cased
 # Failure statuses only: a transcript's "250 2.1.0 Ok" is the step that went well.
