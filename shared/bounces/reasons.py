@@ -129,8 +129,10 @@ REASON_PATTERNS: list[tuple[str, Phrases]] = [
         r"(disabled|suspended|inactive|deactivated|closed) (account|mailbox|user|recipient)",
         r"mailbox (is )?(temporarily )?(disabled|inactive)", r"not (currently )?active", r"is inactive",
     )),
+    # The address moved, not the message ("moved to quarantine" is a filter's verdict).
     ("hasmoved", phrases(r"has moved", r"address (has )?changed", r"no longer (at|with|available at) this address",
-                     r"moved to", r"new (e-?mail )?address is")),
+                         r"(address|mailbox|user|recipient|account)( has)? moved to", r"moved to <?[\w.+-]+@",
+                         r"new (e-?mail )?address is", r"has been replaced by")),
     ("hostunknown", phrases(
         r"host (or domain name )?(not found|unknown)", r"unknown host", r"domain (name )?(not found|does not exist|unknown)",
         r"no such domain", r"unrouteable (mail )?domain", r"name service error", r"host not found",
