@@ -117,6 +117,11 @@ def test_user_unknown_needs_proof_of_the_recipient_stage():
     assert verdict("5.0.0 550 <x@example.com>: User unknown (in reply to RCPT TO command)") == (True, "userunknown")
     assert verdict("5.0.0 550 5.1.1 <x@example.com>... User unknown") == (True, "userunknown")
     assert verdict("5.0.0 550 5.5.0 Requested action not taken: mailbox unavailable") == (True, "userunknown")
+    # Postfix prefixes every recipient restriction with "Recipient address rejected:"; under a policy
+    # status that alone names no dead address.
+    refused = "5.7.1 554 5.7.1 <x@example.com>: Recipient address rejected: {} (in reply to RCPT TO command)"
+    assert verdict(refused.format("no newsletters here")) == (False, "rejected")
+    assert verdict(refused.format("User unknown")) == (True, "userunknown")
     # A 4.1.1 the MTA gave up on is final; the same answer while it still retries is not.
     unknown_450 = "4.1.1 <x@example.com>: Recipient address rejected: User unknown in virtual alias table"
     assert verdict(unknown_450) == (True, "userunknown")

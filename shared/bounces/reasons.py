@@ -81,6 +81,10 @@ def phrases(*parts: str) -> Phrases:
     return Phrases(parts)
 
 
+# "Recipient address rejected:" is also Postfix's prefix for any restriction on a recipient: alone it
+# says the address was refused, not why (see decide()).
+ADDRESS_REJECTED = phrases(r"address (is )?rejected", r"recipient (address )?rejected")
+
 # (reason, pattern) in priority order: what the sender did wrong and what
 # is passing come before what is wrong with the address.
 REASON_PATTERNS: list[tuple[str, Phrases]] = [
@@ -150,7 +154,7 @@ REASON_PATTERNS: list[tuple[str, Phrases]] = [
         r"(user|mailbox|recipient|address|account) (was )?not found",
         r"invalid (recipient|mailbox|user|address|e-?mail address)", r"(recipient|user|mailbox) (is )?(invalid|not valid)",
         r"not a (valid|known) (user|recipient|mailbox|address)", r"mailbox (is )?unavailable", r"mailbox not available",
-        r"no mailbox", r"address (is )?(rejected|unknown|invalid)", r"recipient (address )?rejected",
+        r"no mailbox", r"address (is )?(unknown|invalid)",
         r"unknown address", r"bad (recipient|destination|address)", r"couldn'?t be found", r"could not be found",
         r"you tried to reach does not exist", r"not (a )?(valid|existing) (e-?mail )?(user|address)",
         r"no (such )?user (here|by that name)", r"user (not|isn'?t) (here|local)", r"undeliverable address",
@@ -161,6 +165,7 @@ REASON_PATTERNS: list[tuple[str, Phrases]] = [
         r"not our customer", r"account (does not exist|not found)", r"invalid .{0,20}userid", r"no valid recipients",
         r"name is not recogni[sz]ed",
     )),
+    ("userunknown", ADDRESS_REJECTED),
     ("expired", phrases(r"delivery time expired", r"retry (time(out)?|period) exceeded", r"time(d)? ?out", r"timed out",
                     r"message expired", r"queue(d)? too long", r"could not be delivered within",
                     r"has not been delivered .{0,40} days", r"delivery (attempts )?(will continue|has been delayed)",
@@ -282,6 +287,12 @@ def _unproven_unknown(diagnostic: str, status: str | None, relayed: bool) -> boo
     return relayed or bool(SMTP_CODE_RX.search(diagnostic))
 
 
+def _only_refused(text: str) -> bool:
+    """The text's only word for an unknown user is the bare "address rejected"."""
+    low = text[:MAX_REASON_TEXT].lower()
+    return not any(rule.search(low) for reason, rule in REASON_PATTERNS if reason == "userunknown" and rule is not ADDRESS_REJECTED)
+
+
 def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = None,
            gave_up: bool = False, relayed: bool = False) -> tuple[str, bool]:
     """(reason, hard). Text first, then status; hard only for an address-level reason and a permanent failure.
@@ -299,6 +310,9 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
             temporary = True
         if permanent_hint is False:
             temporary = True
+    if reason == "userunknown" and status and status.split(".")[1] == "7" and _only_refused(diagnostic):
+        # A refusal under a security or policy status (x.7.x) that names no dead address: policy.
+        reason = reason_from_status(status) or "rejected"
     if reason == "userunknown" and _unproven_unknown(diagnostic, status, relayed):
         reason = "filtered"
     hard = reason in HARD_REASONS and not temporary
