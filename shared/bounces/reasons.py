@@ -93,7 +93,7 @@ REASON_PATTERNS: list[tuple[str, Phrases]] = [
     ("rejected", phrases(
         r"sender (address|domain|e-?mail)", r"domain of sender", r"\bsender\b.{0,40}\b(rejected|denied|refused|not allowed|unknown|invalid|blocked)",
         r"(rejected|refused|denied|invalid|unknown|bad).{0,20}\bsender\b", r"mail from.{0,40}(rejected|refused|denied)",
-        r"envelope (sender|from)", r"return[- ]path", r"\bfrom address\b",
+        r"envelope (sender|from)", r"return[- ]path", r"\bfrom address\b", r"(not accepting|does not accept) (e-?)?mail from",
     )),
     # Our own HELO name refused: about the sending host, not the address.
     ("blocked", phrases(r"my name was rejected", r"\bhelo\b", r"\behlo\b")),
@@ -145,7 +145,8 @@ REASON_PATTERNS: list[tuple[str, Phrases]] = [
         r"unroutable address", r"unrouteable address", r"all relevant mx records point to non-existent hosts", r"illegal host/domain name",
         r"domain is not reachable", r"check the domain",
     )),
-    ("notaccept", phrases(r"does not accept (e-?)?mail", r"not accepting (any )?mail", r"null mx", r"accepts no mail",
+    # The domain takes no mail at all; "not accepting mail from you" is a block (soft).
+    ("notaccept", phrases(r"does not accept (e-?)?mail(?! from)", r"not accepting (any )?mail(?! from)", r"null mx", r"accepts no mail",
                       r"no mail(s)? (is )?accepted", r"domain does not receive")),
     ("userunknown", phrases(
         r"user(name)? unknown", r"unknown (local[- ])?(user|recipient|address|mailbox|alias|account)",
