@@ -102,7 +102,8 @@ def test_sender_side_and_content_rejections_are_soft():
                  "5.7.26 Unauthenticated email is not accepted: DMARC policy",
                  "5.4.0 connect to mx.example.com[192.0.2.1]:25: No route to host",  # the network, not the name
                  "5.0.0 Your message was moved to quarantine",  # the message moved, not the address
-                 "5.0.0 550 We are not accepting mail from this sender"):  # refused us, not all mail
+                 "5.0.0 550 We are not accepting mail from this sender",  # refused us, not all mail
+                 "5.1.8 553 5.1.8 Sender does not exist"):  # x.1.8: our address, not the recipient's
         v = classify(dsn([("x@example.com", "failed", diag)]))
         assert [f.hard for f in v.failures] == [False], diag
 

@@ -91,7 +91,8 @@ REASON_PATTERNS: list[tuple[str, Phrases]] = [
     # Exchange Online's directory-based edge blocking: the recipient does not exist.
     ("userunknown", phrases(r"recipient address rejected: access denied")),
     ("rejected", phrases(
-        r"sender (address|domain|e-?mail)", r"domain of sender", r"\bsender\b.{0,40}\b(rejected|denied|refused|not allowed|unknown|invalid|blocked)",
+        r"sender (address|domain|e-?mail)", r"domain of sender",
+        r"\bsender\b.{0,40}\b(rejected|denied|refused|not allowed|unknown|invalid|blocked|does not exist|doesn'?t exist)",
         r"(rejected|refused|denied|invalid|unknown|bad).{0,20}\bsender\b", r"mail from.{0,40}(rejected|refused|denied)",
         r"envelope (sender|from)", r"return[- ]path", r"\bfrom address\b", r"(not accepting|does not accept) (e-?)?mail from",
     )),
@@ -187,6 +188,8 @@ STATUS_REASONS: dict[str, str] = {
     "1.3": "syntaxerror",
     "1.4": "userunknown",
     "1.6": "hasmoved",
+    "1.7": "rejected",  # the sender's address, not the recipient's
+    "1.8": "rejected",
     "1.10": "notaccept",
     "2.0": "suspend",
     "2.1": "suspend",
@@ -302,6 +305,9 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
     Diagnostic-Code), even when the reply code was lost on the way.
     """
     reason = reason_from_text(diagnostic) or reason_from_status(status) or "undefined"
+    if status and status[1:] in (".1.7", ".1.8"):
+        # A bad sender address (RFC 3463): whatever the words ("sender does not exist"), it is ours.
+        reason = "rejected"
     # A 4.1.x on a DSN whose Action is "failed": the MTA retried until it gave up, and the
     # last answer still said the address is bad. That is as final as a 5.1.x.
     temporary = bool(status and status.startswith("4.")) and not (gave_up and status.startswith("4.1."))
