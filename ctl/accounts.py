@@ -6,11 +6,13 @@ import argparse
 import getpass
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..shared.client import Client
 from . import output
 from .common import Leaf, Usage
+
+if TYPE_CHECKING:  # the client (and zmq) load only for commands that talk to the daemon
+    from ..shared.client import Client
 
 LIST_COLUMNS = [
     ("id", "ID"), ("name", "NAME"), ("email", "EMAIL"), ("kind", "KIND"), ("status", "STATUS"),

@@ -8,12 +8,13 @@ import hashlib
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import zmq.auth
-
-from ..shared.client import Client
 from . import output
 from .common import Leaf, Usage
+
+if TYPE_CHECKING:
+    from ..shared.client import Client
 
 CHUNK = 1 << 20
 
@@ -65,6 +66,8 @@ def keygen(args: argparse.Namespace) -> int:
         print(f"mailfleetctl: {folder / args.name}.key already exists; not overwriting", file=sys.stderr)
         return 1
     folder.mkdir(parents=True, exist_ok=True)
+    import zmq.auth  # here, not at the top: `mailfleetctl classify` starts without it
+
     public, secret = zmq.auth.create_certificates(str(folder), args.name)
     os.chmod(secret, 0o600)
     print(f"public key: {public}\n  -> copy it into the daemon's clients directory (/etc/mailfleet/clients/)")

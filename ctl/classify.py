@@ -1,7 +1,7 @@
 """`mailfleetctl classify`: the bounce classifier on files, with no daemon.
 
 `--batch` speaks the corpus scoring protocol: message paths on stdin, one
-JSON line per path on stdout, in order, flushed as it goes.
+JSON line per path on stdout, in order, flushed at the end.
 """
 
 from __future__ import annotations

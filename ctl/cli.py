@@ -10,13 +10,14 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..shared import protocol as P
-from ..shared.client import DEFAULT_TIMEOUT, Client, CurveKeys, DaemonUnreachable
 from . import accounts, admin, contacts, events, output
-from . import classify as classify_cmd
 from .common import Usage
+
+if TYPE_CHECKING:
+    from ..shared.client import Client
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
@@ -29,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts")
     parser = argparse.ArgumentParser(prog="mailfleetctl", description="Drive mailfleetd from the shell.")
     parser.add_argument("--socket", help="daemon endpoint or socket path (default: system, then per-user)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for an answer")
+    parser.add_argument("--timeout", type=float, default=P.DEFAULT_TIMEOUT, help="seconds to wait for an answer")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     parser.add_argument("--key", default=os.environ.get("MAILFLEET_KEY"),
                         help="tcp:// endpoints: your NAME.key_secret (or $MAILFLEET_KEY)")
@@ -78,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "classify":  # works on files alone: no daemon
+        from . import classify as classify_cmd  # the classifier's patterns load only for this command
+
         if args.batch:
             return classify_cmd.batch()
         if not args.files:
@@ -89,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         except Usage as exc:
             print(f"mailfleetctl: {exc}", file=sys.stderr)
             return EXIT_USAGE
+    # The client (and zmq) load only now: `mailfleetctl classify` starts without them.
+    from ..shared.client import Client, CurveKeys, DaemonUnreachable
+
     try:
         curve = CurveKeys.from_files(args.key, args.server_key) if args.key and args.server_key else None
         with Client.connect(args.socket, args.timeout, curve) as client:

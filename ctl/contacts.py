@@ -7,11 +7,13 @@ import csv
 import io
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..shared.client import Client
 from . import output
 from .common import Leaf, Usage
+
+if TYPE_CHECKING:  # the client (and zmq) load only for commands that talk to the daemon
+    from ..shared.client import Client
 
 CHUNK_ROWS = 5000  # rows per contacts.import call: well under the daemon's message size cap
 CONTACT_COLUMNS = [("email", "EMAIL"), ("status", "STATUS"), ("hard_bounces", "HARD"), ("soft_bounces", "SOFT"),

@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
-import zmq
-
-from ..shared.client import Client
 from .common import Leaf
+
+if TYPE_CHECKING:  # loaded when a command runs, not for every mailfleetctl start
+    from ..shared.client import Client
 
 
 def add_parser(sub: argparse._SubParsersAction, leaf: Leaf) -> None:
@@ -29,6 +30,8 @@ def _print(event: dict) -> None:
 
 
 def run(args: argparse.Namespace, client: Client) -> int:
+    import zmq  # here, not at the top: `mailfleetctl classify` starts without it
+
     sub = None
     if args.follow:
         info = client.call("system.info")

@@ -24,7 +24,7 @@ import zmq.auth
 from . import protocol as P
 from .paths import candidate_endpoints, user_paths
 
-DEFAULT_TIMEOUT = 10.0
+DEFAULT_TIMEOUT = P.DEFAULT_TIMEOUT
 HOW_TO_START = "start one with `mailfleetd --user &` (or `systemctl start mailfleetd` for the service), or just run `mailfleet`"
 
 

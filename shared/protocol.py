@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+DEFAULT_TIMEOUT = 10.0  # seconds a client waits for an answer
+
 JSONRPC = "2.0"
 
 # Standard JSON-RPC codes.

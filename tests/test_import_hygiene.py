@@ -28,3 +28,10 @@ def test_import_hygiene(pkg, forbidden):
     out = subprocess.run([sys.executable, "-c", CHECK.format(pkg=pkg, forbidden=forbidden)],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"mailfleet.{pkg} pulls in {out.stdout.strip()}"
+
+
+def test_ctl_starts_without_the_client():
+    """`mailfleetctl classify` needs no daemon: starting the CLI loads neither zmq nor the classifier's patterns."""
+    code = "import sys, mailfleet.ctl.cli; print(sorted(m for m in ('zmq', 'mailfleet.shared.bounces') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
