@@ -274,8 +274,11 @@ def test_ses_json_notices():
     assert classify(ses_notice({"notificationType": "Complaint", "complaint": {
         "complainedRecipients": [{"emailAddress": "x@example.com"}]}})).kind == "feedback"
     assert classify(ses_notice({"eventType": "Delivery", "delivery": {"recipients": ["x@example.com"]}})).kind == "delivered"
-    # Broken JSON is ordinary text, not a crash.
+    # Broken or hostile JSON is ordinary text, not a crash.
     assert classify(b'From: a@example.com\n\n{"notificationType": "Bounce", "bounce": [').kind == "mail"
+    deep = b'{"notificationType": "Bounce", "bounce": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    verdict = classify(b"From: a@example.com\n\n" + deep)
+    assert (verdict.kind, verdict.note) == ("mail", "")
 
 
 @pytest.mark.parametrize(

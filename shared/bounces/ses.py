@@ -40,13 +40,13 @@ def notification(text: str) -> tuple[Kind, list[Failure]] | None:
         return None
     try:
         doc, _ = json.JSONDecoder().raw_decode(text, start)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a hostile nesting depth
         return None
     if isinstance(doc, dict) and isinstance(doc.get("Message"), str):
         # The SNS envelope around it, when the notification was forwarded as delivered over HTTP.
         try:
             doc = json.loads(doc["Message"])
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
     if not isinstance(doc, dict):
         return None
