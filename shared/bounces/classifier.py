@@ -17,7 +17,7 @@ from email.policy import compat32
 
 from . import dsn, ses
 from .model import Failure, Verdict
-from .reasons import HARD_REASONS, decide, find_status, precise_status, stated_state
+from .reasons import HARD_REASONS, decide, settled_status, stated_state
 from .text import DAEMON_LOCALPARTS, ReportText, clean, cut_original
 
 MAX_BYTES = 4 * 1024 * 1024  # beyond this only the head of a message is read
@@ -307,14 +307,11 @@ def _from_dsn(failed: list[dsn.RecipientFields], report: ReportText, delayed: bo
         seen.add(address)
         near = report.near(address) or report.near(f.final_recipient)
         diagnostic = f.diagnostic or near
-        status = f.status
-        if not status or status.endswith(".0.0"):
-            # A vague or missing DSN status, perhaps a precise one in the text.
-            status = precise_status(diagnostic) or status or find_status(diagnostic)
+        status = settled_status(f.status, diagnostic)
         basis = f"{diagnostic} {near}" if f.diagnostic else diagnostic or report.text
         reason, hard = ("delayed", False) if delayed else decide(
             basis, status, report.permanence(), gave_up=bool(f.action and f.action.startswith("fail")),
-            relayed=bool(f.diagnostic) and f.diagnostic_type in ("", "smtp"))
+            relayed=f.relayed)
         if hard and single:
             # The report's own words say the mailbox is full or disabled while its fields say the
             # address is dead: that is doubt, and doubt does not cost a contact.

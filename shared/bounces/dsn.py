@@ -24,6 +24,11 @@ class RecipientFields:
     remote_mta: str | None = None
 
     @property
+    def relayed(self) -> bool:
+        """The diagnostic quotes a remote server (type smtp, or none given), even when its reply code was lost."""
+        return bool(self.diagnostic) and self.diagnostic_type in ("", "smtp")
+
+    @property
     def address(self) -> str | None:
         """The address we mailed (Original-Recipient) when given, else the one that failed."""
         return self.original_recipient or self.final_recipient

@@ -234,6 +234,13 @@ def precise_status(text: str) -> str | None:
     return next((m.group(0) for m in STATUS_RX.finditer(text) if not m.group(0).endswith(".0.0")), None)
 
 
+def settled_status(status: str | None, text: str) -> str | None:
+    """A report's status, or a more precise one from its text when the report says only x.0.0 (or nothing)."""
+    if status and not status.endswith(".0.0"):
+        return status
+    return precise_status(text) or status or find_status(text)
+
+
 MAX_REASON_TEXT = 2000
 
 def reason_from_text(text: str) -> str | None:

@@ -13,11 +13,10 @@ import re
 
 from . import dsn
 from .model import Failure, Kind
-from .reasons import HARD_REASONS, decide, precise_status
+from .reasons import HARD_REASONS, decide, settled_status
 
 # What makes a text worth a JSON parse: SES's own type field (its quotes escaped inside an SNS envelope).
 MARK = re.compile(r'\\?"(?:notificationType|eventType)\\?"\s*:\s*\\?"(?:Bounce|Complaint|Delivery|DeliveryDelay)\\?"')
-STATUS = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
 MAX_RECIPIENTS = 500
 
 # bounceSubType -> the reason when the diagnostic does not say more (SES documents these).
@@ -69,17 +68,15 @@ def notification(text: str) -> tuple[Kind, list[Failure]] | None:
 
 def _failure(recipient: dict, subtype: str | None, permanent: bool = False) -> Failure:
     address = _address(recipient)
-    status = str(recipient.get("status") or "").strip()
-    status = status if STATUS.match(status) else None
-    code = str(recipient.get("diagnosticCode") or "")[:1000]
-    kind, sep, rest = code.partition(";")
-    typed = bool(sep) and " " not in kind.strip()
-    diagnostic = rest.strip() if typed else code.strip()
-    if not status or status.endswith(".0.0"):
-        status = precise_status(diagnostic) or status
+    # SES's fields are a DSN's under other names: read them as one.
+    fields = dsn.recipients([{"final-recipient": f"rfc822; {address}", "action": str(recipient.get("action") or ""),
+                              "status": str(recipient.get("status") or ""),
+                              "diagnostic-code": str(recipient.get("diagnosticCode") or "")[:1000]}])[0]
+    diagnostic = fields.diagnostic
+    status = settled_status(fields.status, diagnostic)
     if subtype == "delayed":
         return Failure(address, False, status, "delayed", diagnostic)
-    reason, hard = decide(diagnostic, status, relayed=bool(diagnostic) and (not typed or kind.strip().lower() == "smtp"))
+    reason, hard = decide(diagnostic, status, relayed=fields.relayed)
     if subtype == "userunknown":
         if reason in ("undefined", "filtered"):
             # "NoEmail" is SES's word that the address is gone, from a session it saw whole: the
