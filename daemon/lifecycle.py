@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from ..shared.paths import Paths
+from ..shared.trust import UntrustedPath, check_private_dir
 
 LOCK_FILE = "mailfleetd.pid"
 
@@ -54,7 +55,8 @@ def prepare_dirs(paths: Paths, socket_group: str) -> None:
     if paths.mode == "user":
         _private_dir(paths.runtime_dir)
     else:
-        paths.runtime_dir.mkdir(parents=True, exist_ok=True)
+        paths.runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
+        _refuse_untrusted(paths.runtime_dir, "750")
         os.chmod(paths.runtime_dir, 0o750)
         gid = group_id(socket_group)
         if gid is not None:
@@ -66,10 +68,17 @@ def prepare_dirs(paths: Paths, socket_group: str) -> None:
 
 def _private_dir(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    st = path.stat()
-    if st.st_uid != os.getuid():
-        raise StartupError(f"{path} belongs to uid {st.st_uid}, not to you; refusing to put sockets there")
+    _refuse_untrusted(path, "700")
     os.chmod(path, 0o700)
+
+
+def _refuse_untrusted(path: Path, mode: str) -> None:
+    """The same rule the clients apply (shared/trust.py): never serve from a directory someone else
+    owns or may write, where a socket of theirs could stand in for ours."""
+    try:
+        check_private_dir(path, {os.getuid()}, fix_mode=mode)
+    except UntrustedPath as exc:
+        raise StartupError(f"refusing to put sockets there: {exc}") from None
 
 
 def group_id(name: str) -> int | None:

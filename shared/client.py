@@ -16,13 +16,15 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import zmq
 import zmq.auth
 
 from . import protocol as P
-from .paths import candidate_endpoints, user_paths
+from .paths import candidate_endpoints, candidates, user_paths
+from .trust import UntrustedPath, check_socket, service_uids
 
 DEFAULT_TIMEOUT = P.DEFAULT_TIMEOUT
 HOW_TO_START = "start one with `mailfleetd --user &` (or `systemctl start mailfleetd` for the service), or just run `mailfleet`"
@@ -52,13 +54,26 @@ def is_listening(endpoint: str) -> bool:
         probe.close()
 
 
+def trusted(socket_path: Path, owners: set[int]) -> bool:
+    """Is a socket there that the expected user owns? Refuses (DaemonUnreachable) one that someone else
+    could have put there: a client must never hand a password to another user's listener."""
+    try:
+        return check_socket(socket_path, owners)
+    except UntrustedPath as exc:
+        raise DaemonUnreachable(f"not connecting: {exc}") from None
+
+
 def find_endpoint(explicit: str | None = None) -> str | None:
-    """The system service's socket if it listens, else the user's own daemon's."""
+    """The system service's socket if it listens, else the user's own daemon's; only trusted sockets."""
     if explicit:
-        return normalise_endpoint(explicit)
-    for endpoint in candidate_endpoints():
-        if is_listening(endpoint):
-            return endpoint
+        endpoint = normalise_endpoint(explicit)
+        if endpoint.startswith("ipc://"):
+            # A path you name may be your own daemon's or the system one's, nobody else's.
+            trusted(Path(endpoint.removeprefix("ipc://")), {os.getuid()} | service_uids())
+        return endpoint
+    for paths in candidates():
+        if trusted(paths.rpc_socket, paths.socket_owners()) and is_listening(paths.rpc_endpoint):
+            return paths.rpc_endpoint
     return None
 
 
@@ -143,6 +158,7 @@ class Client:
 def start_user_daemon(wait: float = 15.0) -> str:
     """Start the per-user daemon in the background and return its endpoint once it answers."""
     paths = user_paths()
+    trusted(paths.rpc_socket, paths.socket_owners())  # refuse before starting into someone else's directory
     paths.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     log_path = paths.state_dir / "mailfleetd.log"
     log = open(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
@@ -156,7 +172,7 @@ def start_user_daemon(wait: float = 15.0) -> str:
         )
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        if is_listening(paths.rpc_endpoint):
+        if trusted(paths.rpc_socket, paths.socket_owners()) and is_listening(paths.rpc_endpoint):
             with Client(paths.rpc_endpoint, timeout=2.0) as client:
                 try:
                     client.call("system.ping")
@@ -164,7 +180,7 @@ def start_user_daemon(wait: float = 15.0) -> str:
                 except DaemonUnreachable:
                     pass
         if proc.poll() is not None:
-            if is_listening(paths.rpc_endpoint):
+            if trusted(paths.rpc_socket, paths.socket_owners()) and is_listening(paths.rpc_endpoint):
                 return paths.rpc_endpoint  # another start won the race; use it
             raise DaemonUnreachable(f"mailfleetd exited with code {proc.returncode}; see {log_path}")
         time.sleep(0.05)

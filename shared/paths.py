@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .trust import service_uids
+
 RPC_SOCKET = "rpc.sock"
 EVENTS_SOCKET = "events.sock"
 CONFIG_FILE = "mailfleetd.toml"
@@ -23,6 +25,10 @@ class Paths:
     runtime_dir: Path
     state_dir: Path
     config_dir: Path
+
+    def socket_owners(self) -> set[int]:
+        """Who may own the sockets a client of this mode connects to (shared/trust.py)."""
+        return {os.getuid()} if self.mode == "user" else service_uids()
 
     @property
     def rpc_socket(self) -> Path:
@@ -87,6 +93,10 @@ def user_paths(env: os._Environ[str] | dict[str, str] | None = None) -> Paths:
     )
 
 
-def candidate_endpoints() -> list[str]:
+def candidates() -> list[Paths]:
     """Where a client looks for a daemon: the system service first, then the user's own."""
-    return [system_paths().rpc_endpoint, user_paths().rpc_endpoint]
+    return [system_paths(), user_paths()]
+
+
+def candidate_endpoints() -> list[str]:
+    return [paths.rpc_endpoint for paths in candidates()]

@@ -1,0 +1,127 @@
+"""Trust boundaries, tried as the attacker: another local user, a caller on the socket.
+
+Every test here runs the attacking side under a real second Unix user
+(tests/users.py), never as a flag that claims to be one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import zmq
+
+import mailfleet.ctl.accounts  # noqa: F401 - imported before the fork: the child cannot read /root's stdlib
+from mailfleet.shared import protocol as P
+
+from .users import Background, ensure_user, run_ctl_as
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create Unix users and switch to them")
+
+VICTIM, MALLORY = "mfvictim", "mfmallory"
+
+
+@pytest.fixture(scope="module")
+def users():
+    return ensure_user(VICTIM), ensure_user(MALLORY)
+
+
+def _fake_daemon(ready, directory: str, seen_path: str) -> None:
+    """Mallory's trap: a world-writable /tmp/mailfleet-<victim> with a ROUTER that says yes to anything."""
+    os.umask(0)
+    os.makedirs(directory, mode=0o777, exist_ok=True)
+    os.chmod(directory, 0o777)
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.ROUTER)
+    sock.bind(f"ipc://{directory}/rpc.sock")
+    ready()
+    with open(seen_path, "ab", buffering=0) as seen:
+        while True:
+            *envelope, payload = sock.recv_multipart()
+            seen.write(payload + b"\n")
+            request = json.loads(payload)
+            result = {"id": 1, "name": "x", "email": "x@example.com", "kind": "own", "status": "untested"}
+            sock.send_multipart([*envelope, P.dumps(P.result(request.get("id"), result))])
+
+
+def test_a_socket_another_user_planted_gets_nothing(users):
+    victim, mallory = users
+    trap = Path(f"/tmp/mailfleet-{victim.pw_uid}")
+    shutil.rmtree(trap, ignore_errors=True)
+    home = Path(tempfile.mkdtemp(prefix="mfv", dir="/tmp"))
+    os.chown(home, victim.pw_uid, victim.pw_gid)
+    seen = Path(tempfile.mkdtemp(prefix="mfm", dir="/tmp")) / "seen"
+    seen.touch()
+    os.chown(seen, mallory.pw_uid, mallory.pw_gid)
+    (home / "pw").write_text("victim-secret-pw\n")
+    os.chown(home / "pw", victim.pw_uid, victim.pw_gid)
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin"}  # no XDG_RUNTIME_DIR: the /tmp fallback
+    trap_daemon = Background(MALLORY, _fake_daemon, str(trap), str(seen))
+    try:
+        code, out, err = run_ctl_as(VICTIM, [
+            "accounts", "add", "--name", "Mine", "--email", "me@example.com", "--smtp-host", "smtp.example.com",
+            "--smtp-user", "me", "--smtp-password-file", str(home / "pw")], env)
+        assert code == 3, (code, out, err)
+        assert f"{trap} belongs to {MALLORY}" in err and "rm -r" in err, err
+        assert seen.read_bytes() == b"", "the planted socket received a request"
+
+        # The same directory, once the victim owns it but others may still write it: refused too.
+        os.chown(trap, victim.pw_uid, victim.pw_gid)
+        code, _, err = run_ctl_as(VICTIM, ["accounts", "list"], env)
+        assert code == 3 and "can be written by other users (mode 0777)" in err and f"chmod 700 {trap}" in err, err
+
+        # Naming the planted socket explicitly changes nothing.
+        os.chown(trap, mallory.pw_uid, mallory.pw_gid)
+        code, _, err = run_ctl_as(VICTIM, ["--socket", str(trap / "rpc.sock"), "accounts", "list"], env)
+        assert code == 3 and "belongs to" in err, err
+        assert seen.read_bytes() == b""
+    finally:
+        trap_daemon.stop()
+        shutil.rmtree(trap, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(seen.parent, ignore_errors=True)
+
+
+def test_a_symlinked_socket_directory_is_refused(users, short_tmp):
+    victim, mallory = users
+    target = short_tmp / "elsewhere"
+    target.mkdir(mode=0o700)
+    os.chown(target, victim.pw_uid, victim.pw_gid)
+    runtime = short_tmp / "xdg"
+    runtime.mkdir(mode=0o700)
+    os.chown(runtime, victim.pw_uid, victim.pw_gid)
+    (runtime / "mailfleet").symlink_to(target)
+    env = {"HOME": str(short_tmp), "XDG_RUNTIME_DIR": str(runtime), "PATH": "/usr/bin:/bin"}
+    code, _, err = run_ctl_as(VICTIM, ["accounts", "list"], env)
+    assert code == 3 and "is a symbolic link" in err, err
+
+
+@pytest.mark.parametrize("owner, mode, words", [
+    (MALLORY, 0o700, f"belongs to {MALLORY}"),
+    ("root", 0o777, "can be written by other users"),
+])
+def test_the_daemon_will_not_serve_from_a_directory_others_control(users, make_daemon, owner, mode, words):
+    d = make_daemon()
+    runtime = d.paths.runtime_dir
+    runtime.mkdir(parents=True, mode=mode)
+    os.chmod(runtime, mode)
+    entry = pwd.getpwnam(owner)
+    os.chown(runtime, entry.pw_uid, entry.pw_gid)
+    proc = d.spawn()
+    assert proc.wait(timeout=30) == 69
+    assert words in d.log() and "refusing to put sockets there" in d.log(), d.log()
+    assert not d.paths.rpc_socket.exists()
+
+
+def test_the_real_daemon_is_still_found(users, daemon):
+    """The owner's own daemon, in a directory only they control, is trusted (here: root's, found by path)."""
+    done = subprocess.run([sys.executable, "-m", "mailfleet.ctl", "--socket", str(daemon.paths.rpc_socket),
+                           "accounts", "list"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
