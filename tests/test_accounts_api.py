@@ -25,7 +25,11 @@ def test_own_account_crud(client, own_account):
     fetched = client.call("accounts.get", {"id": created["id"]})
     assert fetched == created
 
-    updated = client.call("accounts.update", {"id": created["id"], "display_name": "Sales", "smtp": {"port": 2525}})
+    # A stored password is only sent to the server it was stored for: a new port needs it again.
+    moved = rpc_error(client, "accounts.update", {"id": created["id"], "smtp": {"port": 2525}})
+    assert list(moved.data["fields"]) == ["smtp.password"]
+    updated = client.call("accounts.update", {"id": created["id"], "display_name": "Sales",
+                                              "smtp": {"port": 2525, "password": "s3cret-smtp-pw"}})
     assert updated["display_name"] == "Sales" and updated["smtp"]["port"] == 2525
     assert updated["smtp"]["host"] == "smtp.example.com" and updated["smtp"]["password_set"] is True
     assert updated["updated_at"] >= created["updated_at"]

@@ -39,7 +39,10 @@ def test_add_list_show_edit_rm(daemon):
     shown = ctl(daemon, "accounts", "show", str(acc["id"]))
     assert "smtp.example.com" in shown.stdout and "pw-from-stdin" not in shown.stdout
 
-    edited = ctl(daemon, "--json", "accounts", "edit", str(acc["id"]), "--smtp-port", "2465", "--no-shared")
+    moved = ctl(daemon, "accounts", "edit", str(acc["id"]), "--smtp-port", "2465")
+    assert moved.returncode == 1 and "smtp.password: enter the password again" in moved.stderr, moved.stderr
+    edited = ctl(daemon, "--json", "accounts", "edit", str(acc["id"]), "--smtp-port", "2465", "--no-shared",
+                 "--smtp-password-file", "-", input="s3cret-smtp-pw\n")
     assert edited.returncode == 0, edited.stderr
     assert json.loads(edited.stdout)["smtp"]["port"] == 2465 and json.loads(edited.stdout)["shared"] is False
 

@@ -21,7 +21,7 @@ import zmq
 import mailfleet.ctl.accounts  # noqa: F401 - imported before the fork: the child cannot read /root's stdlib
 from mailfleet.shared import protocol as P
 
-from .users import Background, ensure_user, run_ctl_as
+from .users import Background, ensure_user, rpc_as, run_ctl_as
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create Unix users and switch to them")
 
@@ -125,3 +125,91 @@ def test_the_real_daemon_is_still_found(users, daemon):
     done = subprocess.run([sys.executable, "-m", "mailfleet.ctl", "--socket", str(daemon.paths.rpc_socket),
                            "accounts", "list"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+GROUP = "mftrust"
+BOB, CAROL = "mftbob", "mftcarol"
+
+
+@pytest.fixture(scope="module")
+def group_users():
+    return ensure_user(BOB, GROUP), ensure_user(CAROL, GROUP)
+
+
+@pytest.fixture
+def system_daemon(make_daemon, group_users):
+    return make_daemon(mode="system", config=f'[daemon]\nsocket_group = "{GROUP}"\n').start()
+
+
+class Thief:
+    """An SMTP server of the attacker's that takes any AUTH and keeps what it was given."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.smtp import AuthResult
+
+        from .mailservers import Handler, Smtpd
+        from .servers import free_port
+
+        self.credentials: list[bytes] = []
+
+        def take(server, session, envelope, mechanism, auth_data):
+            self.credentials.append(bytes(getattr(auth_data, "password", b"") or b""))
+            return AuthResult(success=True, handled=False)
+
+        self.port = free_port()
+        self.controller = Smtpd(Handler(), hostname="127.0.0.1", port=self.port, authenticator=take,
+                                auth_require_tls=False)
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+def _error_fields(reply: dict) -> dict:
+    assert reply.get("error", {}).get("code") == P.INVALID_PARAMS, reply
+    return reply["error"]["data"]["fields"]
+
+
+def test_a_stored_password_goes_only_to_its_own_server(system_daemon, own_account):
+    ep = system_daemon.endpoint
+    own_account["incoming"] = {"protocol": "imap", "host": "imap.example.com", "user": "sales",
+                               "password": "incoming-pw-42"}
+    with system_daemon.client() as root:
+        shared = root.call("accounts.create", {**own_account, "shared": True})
+    thief = Thief()
+    try:
+        elsewhere = {"host": "127.0.0.1", "port": thief.port, "security": "none"}
+        # Bob may see and test the shared account, but not point its password at his own server.
+        reply = rpc_as(BOB, ep, "accounts.test", {"id": shared["id"], "account": {"smtp": elsewhere}})
+        assert "smtp.password" in _error_fields(reply)
+        for change in ({"port": 2525}, {"user": "bob"}, {"security": "none"}, {"proxy": "socks5://127.0.0.1:1080"}):
+            reply = rpc_as(BOB, ep, "accounts.test", {"id": shared["id"], "account": {"smtp": change}})
+            assert "smtp.password" in _error_fields(reply), change
+        reply = rpc_as(BOB, ep, "accounts.test", {"id": shared["id"], "account": {
+            "incoming": {"host": "127.0.0.1", "port": thief.port}}})
+        assert "incoming.password" in _error_fields(reply)
+        # Editing the host, then testing the saved account: the edit itself is refused, nothing changes.
+        reply = rpc_as(BOB, ep, "accounts.update", {"id": shared["id"], "smtp": elsewhere})
+        assert "smtp.password" in _error_fields(reply)
+        # Whoever asks: the owner (root) too.
+        with system_daemon.client() as root:
+            with pytest.raises(P.RpcError) as refused:
+                root.call("accounts.update", {"id": shared["id"], "smtp": elsewhere})
+            assert "smtp.password" in refused.value.data["fields"]
+            assert root.call("accounts.get", {"id": shared["id"]})["smtp"]["host"] == "smtp.example.com"
+        assert thief.credentials == []
+
+        # With AUTH off the stored password is dropped, not carried: turning AUTH on asks for one.
+        moved = rpc_as(BOB, ep, "accounts.update", {"id": shared["id"], "smtp": {**elsewhere, "authenticate": False}})
+        assert moved["result"]["smtp"]["password_set"] is False, moved
+        reply = rpc_as(BOB, ep, "accounts.test", {"id": shared["id"], "account": {"smtp": {"authenticate": True}}})
+        assert "smtp.password" in _error_fields(reply)
+        assert thief.credentials == []
+
+        # A password typed for the new server is the caller's own to send.
+        done = rpc_as(BOB, ep, "accounts.test", {"id": shared["id"], "account": {
+            "smtp": {"authenticate": True, "password": "bobs-own-pw"}, "incoming": None}})
+        assert done["result"]["smtp"]["ok"], done
+        assert thief.credentials == [b"bobs-own-pw"]
+    finally:
+        thief.stop()

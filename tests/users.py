@@ -115,3 +115,23 @@ def run_ctl_as(user: str, argv: list[str], env: dict[str, str], stdin: bytes = b
         return code, out.getvalue(), err.getvalue()
 
     return as_user(user, child, env=env)
+
+
+def rpc_as(user: str, endpoint: str, method: str, params: dict | None = None, timeout_ms: int = 20000) -> dict:
+    """One JSON-RPC call on a plain REQ socket, made by `user`: the whole reply object."""
+    import json
+
+    import zmq
+
+    from mailfleet.shared import protocol as P
+
+    def child() -> dict:
+        ctx = zmq.Context()
+        sock = ctx.socket(zmq.REQ)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.RCVTIMEO, timeout_ms)
+        sock.connect(endpoint)
+        sock.send(P.dumps(P.request(method, params, 1)))
+        return json.loads(sock.recv())
+
+    return as_user(user, child)

@@ -128,6 +128,48 @@ def stored_password_sections(row: sqlite3.Row) -> set[str]:
     return kept
 
 
+def _server(account: Any, section: str) -> tuple | None:
+    """Where, and how, a section's password is sent: the server it was given for."""
+    settings = getattr(account, section, None)
+    if settings is None:
+        return None
+    smtp = getattr(account, "smtp", None)
+    proxy = smtp.proxy if smtp is not None else None  # the proxy carries incoming connections too
+    if section == "smtp":
+        return (settings.host.lower(), settings.port, settings.user, settings.security, settings.verify_tls, proxy)
+    return (settings.protocol, settings.host.lower(), settings.port, settings.user, settings.ssl,
+            settings.verify_tls, proxy)
+
+
+def bind_stored_passwords(row: sqlite3.Row, current: dict[str, Any], account: Any) -> set[str]:
+    """A stored password is only ever sent to the server it was stored for (host, port, user, TLS, proxy).
+
+    `account` is the edited account, validated as if it kept the stored passwords. A section
+    pointed elsewhere without a new password is refused where a password is needed; where none is
+    needed (SMTP without AUTH) the stored one is dropped, so turning AUTH on later cannot send it
+    to the new server. Returns the sections whose stored password must be dropped."""
+    kept = stored_password_sections(row)
+    try:
+        before = validate_account(current, stored_passwords=kept)
+    except FieldErrors:
+        before = None  # stored values that no longer validate: trust none of them
+    refused, dropped = {}, set()
+    for section in kept:
+        settings = getattr(account, section, None)
+        if settings is None or settings.password is not None:
+            continue
+        if before is not None and _server(before, section) == _server(account, section):
+            continue
+        if section == "smtp" and not settings.authenticate:
+            dropped.add(section)
+        else:
+            refused[f"{section}.password"] = ("enter the password again: a stored password is only sent to the "
+                                             "server it was saved for, and the server, user, TLS or proxy changed")
+    if refused:
+        raise FieldErrors(refused)
+    return dropped
+
+
 @rpc_method("accounts.update", AccountUpdate, raw=True)
 async def update(call: Call, params: dict) -> dict:
     """Change some fields; omitted fields (passwords too) keep their values."""
@@ -153,7 +195,10 @@ async def update(call: Call, params: dict) -> dict:
         if isinstance(smtp, dict) and old_proxy and smtp.get("proxy") == redact_proxy(old_proxy):
             smtp["proxy"] = old_proxy  # the redacted URL sent back unchanged keeps the real one
         account = validate_account(merged, stored_passwords=stored_password_sections(row))
+        dropped = bind_stored_passwords(row, current, account)
         changes = records.to_row(account, call.app.secrets, old=row)
+        for section in dropped:
+            changes[f"{section}_password"] = None
         changes["updated_at"] = utcnow()
         if account.kind == "marketing" and account.email.lower() != row["email"].lower():
             # A new sending address needs a new approval.

@@ -14,7 +14,7 @@ from ..rpc import Call, rpc_method
 from ..storage import accounts as store
 from ..storage import probes as probe_store
 from ..storage.db import utcnow
-from .accounts import merge_patch, stored_password_sections, visible_account
+from .accounts import bind_stored_passwords, merge_patch, stored_password_sections, visible_account
 
 async def _resolve(call: Call, params: TestParams):
     """(validated account, passwords, saved id or None)."""
@@ -23,17 +23,22 @@ async def _resolve(call: Call, params: TestParams):
         return account, _passwords(account, None, call), None
     row = visible_account(call, await store.get(call.app.db.read, params.id), params.id)
     current = records.to_input(row, call.app.secrets)
+    dropped: set[str] = set()
     if params.account:
         patch = {k: v for k, v in params.account.items() if k != "id"}
         account = validate_account(merge_patch(current, patch), stored_passwords=stored_password_sections(row))
+        dropped = bind_stored_passwords(row, current, account)
     else:
         account = validate_account(current, stored_passwords=stored_password_sections(row))
-    return account, _passwords(account, row, call), row["id"]
+    return account, _passwords(account, row, call, dropped), row["id"]
 
 
-def _passwords(account, row, call: Call) -> dict[str, str]:
+def _passwords(account, row, call: Call, dropped: set[str] = frozenset()) -> dict[str, str]:
+    """The passwords a test sends: typed ones, else the stored ones (already bound to this server)."""
     out = {}
     for section in ("smtp", "incoming"):
+        if section in dropped:
+            continue
         settings = getattr(account, section, None)
         if settings is None:
             continue
