@@ -213,3 +213,40 @@ def test_a_stored_password_goes_only_to_its_own_server(system_daemon, own_accoun
         assert thief.credentials == [b"bobs-own-pw"]
     finally:
         thief.stop()
+
+
+def test_the_platform_relay_sends_only_for_approved_accounts_of_their_owner(make_daemon, group_users):
+    from .mailservers import smtp_server
+
+    relay, received = smtp_server("plain", auth=False)
+    d = make_daemon(mode="system", config=f'[daemon]\nsocket_group = "{GROUP}"\n[relay]\nhost = "127.0.0.1"\n'
+                                          f'port = {relay.port}\nsecurity = "none"\nauthenticate = false\n').start()
+    ep = d.endpoint
+    forged = {"kind": "marketing", "name": "Forged", "email": "ceo@bank.example", "display_name": "Your Bank",
+              "reply_to_email": "phish@evil.example"}
+    try:
+        def forbidden(params: dict) -> str:
+            reply = rpc_as(BOB, ep, "accounts.test", params)
+            assert reply.get("error", {}).get("code") == P.FORBIDDEN, reply
+            return reply["error"]["message"]
+
+        assert "saved, approved" in forbidden({"account": forged, "send_to": "victim@example.com"})
+        bobs = rpc_as(BOB, ep, "accounts.create", {**forged, "email": "news@bob.example"})["result"]
+        assert "not approved" in forbidden({"id": bobs["id"], "send_to": "victim@example.com"})
+        # Up to RCPT TO, without DATA, anyone may check the relay.
+        checked = rpc_as(BOB, ep, "accounts.test", {"id": bobs["id"]})["result"]
+        assert checked["ok"] and any(s["name"] == "rcpt_to" and s["ok"] for s in checked["smtp"]["steps"]), checked
+        with d.client() as root:
+            root.call("accounts.approve", {"id": bobs["id"]})
+            theirs = root.call("accounts.create", {**forged, "email": "news@root.example", "shared": True})
+            root.call("accounts.approve", {"id": theirs["id"]})
+        assert "owner" in forbidden({"id": theirs["id"], "send_to": "victim@example.com"})
+        assert "unsaved changes" in forbidden({"id": bobs["id"], "account": {"display_name": "Your Bank Security"},
+                                               "send_to": "victim@example.com"})
+        assert received.messages == []
+
+        sent = rpc_as(BOB, ep, "accounts.test", {"id": bobs["id"], "send_to": "me@bob.example"})["result"]
+        assert sent["ok"], sent
+        assert [m.rcpt_tos for m in received.messages] == [["me@bob.example"]]
+    finally:
+        relay.stop()

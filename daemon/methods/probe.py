@@ -62,9 +62,29 @@ async def _store(call: Call, results: list[tuple[int, dict[str, Any]]]) -> None:
         ])
 
 
+async def _may_send_through_relay(call: Call, params: TestParams, saved_id: int | None) -> None:
+    """The platform relay is the platform's reputation: a test message (DATA) goes through it only for a
+    saved, approved marketing account as it was approved, asked for by its owner or an admin. Anyone
+    else's test stops after RCPT TO, which sends nothing."""
+    if saved_id is None:
+        raise P.forbidden("a test message through the platform relay needs a saved, approved account; "
+                          "test without send_to to check the relay up to RCPT TO")
+    if params.account:
+        raise P.forbidden("a test message through the platform relay is sent only with the account as approved, "
+                          "not with unsaved changes")
+    row = await store.get(call.app.db.read, saved_id)
+    if row is None or row["approval"] != "approved":
+        raise P.forbidden("this marketing account is not approved yet, so it may not send through the platform "
+                          "relay; test without send_to, or ask an admin to approve it")
+    if not call.caller.can_manage(row["owner"]):
+        raise P.forbidden("only the account's owner or an admin may send a test message through the platform relay")
+
+
 async def run_test(call: Call, params: TestParams) -> dict[str, Any]:
     """One test; the caller stores it (a test of the saved account as it is counts, a trial of edits does not)."""
     account, passwords, saved_id = await _resolve(call, params)
+    if account.kind == "marketing" and params.send_to:
+        await _may_send_through_relay(call, params, saved_id)
     job = params.job or uuid.uuid4().hex[:12]
     result = await call.app.prober.test(account, passwords, job, params.send_to, saved_id)
     if saved_id is not None:
