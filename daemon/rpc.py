@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -57,8 +58,59 @@ def rpc_method(name: str, params: type[BaseModel] = NoParams, *, raw: bool = Fal
     return wrap
 
 
+class TooLongNumber:
+    """An integer literal past Python's int limit (4,300 digits). Kept as a value no field accepts, so
+    that the one entry holding it is refused (a bad id, or a param that must be an integer) and the rest
+    of a batch is still answered."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, text: str) -> None:
+        self.digits = len(text)
+
+    def __repr__(self) -> str:
+        return f"<an integer of {self.digits} digits>"
+
+
+def _parse_int(text: str) -> int | TooLongNumber:
+    return int(text) if len(text) <= 4300 else TooLongNumber(text)
+
+
+# A JSON escape of a UTF-16 surrogate: only a payload holding one can decode to a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _lone_surrogate(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """Where the first text holding a lone surrogate is (which neither SQLite nor a reply can encode)."""
+    if isinstance(value, str):
+        return None if _encodes(value) else path
+    if isinstance(value, dict):
+        items: Iterable = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        if isinstance(key, str) and not _encodes(key):
+            return (*path, "(a key)")
+        found = _lone_surrogate(item, (*path, str(key)))
+        if found is not None:
+            return found
+    return None
+
+
 def _valid_id(value: Any) -> bool:
-    return value is None or (isinstance(value, (str, int)) and not isinstance(value, bool))
+    if isinstance(value, str):
+        return _encodes(value)
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
 
 
 class Dispatcher:
@@ -72,19 +124,20 @@ class Dispatcher:
     async def handle(self, payload: bytes, call: Call) -> bytes | None:
         """The reply for one ZeroMQ message, or None when it held only notifications."""
         try:
-            data = json.loads(payload.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            data = json.loads(payload.decode("utf-8"), parse_int=_parse_int)
+        except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, or nested too deep
             return P.dumps(P.error(None, P.RpcError(P.PARSE_ERROR, f"parse error: {exc}")))
+        suspect = _SURROGATE_ESCAPE.search(payload) is not None  # else no text can hold a lone surrogate
         if isinstance(data, list):
             if not data:
                 return P.dumps(P.error(None, P.RpcError(P.INVALID_REQUEST, "empty batch")))
             # In order, one after another: a batch that creates then updates must see its own write.
-            replies = [r for r in [await self._one(req, call) for req in data] if r is not None]
+            replies = [r for r in [await self._one(req, call, suspect) for req in data] if r is not None]
             return P.dumps(replies) if replies else None
-        reply = await self._one(data, call)
+        reply = await self._one(data, call, suspect)
         return None if reply is None else P.dumps(reply)
 
-    async def _one(self, req: Any, call: Call) -> dict[str, Any] | None:
+    async def _one(self, req: Any, call: Call, suspect: bool = False) -> dict[str, Any] | None:
         if not isinstance(req, dict):
             return P.error(None, P.RpcError(P.INVALID_REQUEST, "a request must be a JSON object"))
         rid = req.get("id")
@@ -92,9 +145,11 @@ class Dispatcher:
             return P.error(None, P.RpcError(P.INVALID_REQUEST, "id must be a string, an integer or null"))
         if req.get("jsonrpc") != P.JSONRPC or not isinstance(req.get("method"), str):
             return P.error(rid, P.RpcError(P.INVALID_REQUEST, 'a request needs "jsonrpc": "2.0" and a string "method"'))
+        if suspect and not _encodes(req["method"]):
+            return P.error(rid, P.RpcError(P.INVALID_REQUEST, "method must be valid Unicode (it holds a lone surrogate)"))
         notification = "id" not in req
         try:
-            value = await self._invoke(req, call)
+            value = await self._invoke(req, call, suspect)
         except P.RpcError as err:
             return None if notification else P.error(rid, err)
         except Exception:
@@ -104,7 +159,7 @@ class Dispatcher:
             return None if notification else P.error(rid, err)
         return None if notification else P.result(rid, value)
 
-    async def _invoke(self, req: dict[str, Any], call: Call) -> Any:
+    async def _invoke(self, req: dict[str, Any], call: Call, suspect: bool) -> Any:
         method = self.methods.get(req["method"])
         if method is None:
             raise P.RpcError(P.METHOD_NOT_FOUND, f"method not found: {req['method'][:100]}")
@@ -113,6 +168,9 @@ class Dispatcher:
             params = {}
         if not isinstance(params, dict):
             raise P.invalid_params({"params": "must be an object (parameters by name)"})
+        broken = _lone_surrogate(params) if suspect else None
+        if broken is not None:
+            raise P.invalid_params({".".join(broken) or "params": "must be valid Unicode text (it holds a lone surrogate)"})
         try:
             parsed = params if method.raw else validate_model(method.params, params)
             return await method.handler(call, parsed)

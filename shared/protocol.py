@@ -100,4 +100,6 @@ def error(id: Any, err: RpcError) -> dict[str, Any]:
 
 
 def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    # A lone surrogate (JSON allows "\\ud800") cannot be UTF-8; backslashreplace writes it back as the very
+    # JSON escape it came in as, so a reply quoting a caller's text always encodes.
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "backslashreplace")

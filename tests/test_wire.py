@@ -68,6 +68,15 @@ def test_dealer_with_many_requests_in_flight(daemon):
         (b'{"jsonrpc":"2.0","id":1,"method":"accounts.get","params":[7]}', P.INVALID_PARAMS),
         (b'{"jsonrpc":"2.0","id":1,"method":"accounts.list","params":{"limit":true}}', P.INVALID_PARAMS),
         (b'{"jsonrpc":"2.0","id":1,"method":"accounts.create","params":"x"}', P.INVALID_PARAMS),
+        # Past Python's int limit, and lone surrogates: each once left the frame unanswered.
+        pytest.param(b'{"jsonrpc":"2.0","id":' + b"7" * 5000 + b',"method":"system.ping"}', P.INVALID_REQUEST,
+                     id="id-of-5000-digits"),
+        pytest.param(b'{"jsonrpc":"2.0","id":1,"method":"accounts.get","params":{"id":' + b"7" * 5000 + b"}}",
+                     P.INVALID_PARAMS, id="param-of-5000-digits"),
+        (rb'{"jsonrpc":"2.0","id":"\ud800","method":"system.ping"}', P.INVALID_REQUEST),
+        (rb'{"jsonrpc":"2.0","id":1,"method":"system.\udfff"}', P.INVALID_REQUEST),
+        (rb'{"jsonrpc":"2.0","id":1,"method":"contacts.import","params":{"csv":"email,name\na@example.com,\ud83d"}}',
+         P.INVALID_PARAMS),
     ],
 )
 def test_bad_frames_are_answered_and_the_daemon_keeps_serving(req, payload, code):
@@ -96,6 +105,19 @@ def test_batch_with_one_bad_entry(req):
     assert by_id[2]["error"]["code"] == P.METHOD_NOT_FOUND
     assert by_id[3]["error"]["data"]["fields"] == {"id": "must be 1-9223372036854775807"}
     assert by_id[None]["error"]["code"] == P.INVALID_REQUEST
+
+
+def test_a_batch_answers_each_entry_even_beside_ones_that_cannot_be_parsed_into_python(req):
+    batch = (b'[{"jsonrpc":"2.0","id":1,"method":"system.ping"},'
+             b'{"jsonrpc":"2.0","id":' + b"9" * 5000 + b',"method":"system.ping"},'
+             rb'{"jsonrpc":"2.0","id":"\udc80","method":"system.ping"},'
+             rb'{"jsonrpc":"2.0","id":4,"method":"contacts.update","params":{"email":"a@example.com","details":{"x":"\ud800"}}},'
+             b'{"jsonrpc":"2.0","id":5,"method":"system.ping"}]')
+    replies = ask(req, batch)
+    assert [r.get("id") for r in replies] == [1, None, None, 4, 5]
+    assert [r["error"]["code"] for r in replies[1:4]] == [P.INVALID_REQUEST, P.INVALID_REQUEST, P.INVALID_PARAMS]
+    assert replies[3]["error"]["data"]["fields"] == {"details.x": "must be valid Unicode text (it holds a lone surrogate)"}
+    assert replies[0]["result"] == replies[4]["result"] == {"pong": True}
 
 
 def test_a_batch_sees_its_own_writes_in_order(req, own_account):
