@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import select
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
@@ -22,6 +25,27 @@ from .session import Fetched, classify_here
 log = logging.getLogger(__name__)
 
 MIN_BATCH = 100  # fewer messages than this are classified in the calling thread
+
+
+def _die_with(parent: int) -> None:
+    """In each worker: exit as soon as the daemon that made it is gone, however it went (kill -9 too).
+
+    A worker only ever waits on its task queue, so without this a killed daemon leaves it (and the
+    resource tracker it keeps alive) for good. A pidfd becomes readable when the process exits;
+    where there is none (old kernels), the worker notices its parent change."""
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(parent)
+        except (AttributeError, OSError):
+            while os.getppid() == parent:
+                time.sleep(1.0)
+        else:
+            select.select([fd], [], [])
+        os._exit(0)
+
+    if os.getppid() != parent:
+        os._exit(0)
+    threading.Thread(target=watch, name="die-with-daemon", daemon=True).start()
 
 
 class ClassifierPool:
@@ -58,7 +82,8 @@ class ClassifierPool:
         with self._lock:
             if self._pool is None:
                 # spawn: a fork of a threaded daemon with open sockets is not safe.
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_die_with, initargs=(os.getpid(),))
             return self._pool
 
     def _broken(self, exc: BaseException) -> None:
