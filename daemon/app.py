@@ -8,6 +8,7 @@ requests finish, closes the database cleanly and removes the sockets.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import zmq.asyncio
 
+from ..shared import protocol as P
 from ..shared.paths import Paths
 from . import lifecycle, methods
 from .config import Config, ConfigError, load
@@ -23,7 +25,8 @@ from .mailbox.classifying import ClassifierPool
 from .mailbox.reader import Poller
 from .notify import Notifier
 from .probe.runner import Prober
-from .rpc import Call, Dispatcher
+from .admission import LongWork
+from .rpc import Call, Dispatcher, Parsed
 from .remote import NamedKeys, server_keys
 from .secrets import SecretBox
 from .server import EventPublisher, RpcServer, frame_meta, uid_of
@@ -40,6 +43,8 @@ class App:
         self.started_at: str | None = None
         self.identities = Identities(config.admins)
         self.dispatcher = Dispatcher(methods.ALL)
+        # One count of long work for the local and the remote endpoint: a user is one user on both.
+        self.long_work = LongWork(config.daemon.max_long_requests, config.daemon.max_long_requests_per_user)
         self.db: Database
         self.secrets: SecretBox
         self._lock: lifecycle.RuntimeLock | None = None
@@ -70,8 +75,10 @@ class App:
         self._server = RpcServer(
             self._ctx,
             self.paths.rpc_endpoint,
+            self.dispatcher,
             self._handle,
             lambda frame: self.identities.for_uid(uid_of(frame)),
+            long_work=self.long_work,
             max_message_bytes=daemon_cfg.max_message_bytes,
             max_concurrent=daemon_cfg.max_concurrent_requests,
         )
@@ -101,8 +108,10 @@ class App:
         self._remote = RpcServer(
             self._ctx,
             self.config.remote.endpoint,
+            self.dispatcher,
             self._handle,
             lambda frame: self.identities.for_key_name(frame_meta(frame, "User-Id")),
+            long_work=self.long_work,
             max_message_bytes=self.config.daemon.max_message_bytes,
             max_concurrent=self.config.daemon.max_concurrent_requests,
             curve_secret=secret,
@@ -110,8 +119,8 @@ class App:
         log.info("remote endpoint %s (CURVE, %d authorised keys in %s)", self.config.remote.endpoint, count,
                  self.clients_dir())
 
-    async def _handle(self, payload: bytes, caller: Caller) -> bytes | None:
-        return await self.dispatcher.handle(payload, Call(self, caller))
+    async def _handle(self, parsed: Parsed, caller: Caller) -> bytes | None:
+        return await self.dispatcher.run(parsed, Call(self, caller))
 
     def publish_live(self, type: str, data: dict) -> None:
         """An event for subscribers only (probe steps): not stored, seq 0."""
@@ -161,17 +170,42 @@ class App:
         return text
 
     async def _watch(self, interval: float) -> None:
-        """Ping the watchdog only while the loop runs and the database answers."""
+        """Ping the watchdog only while a request through our own RPC socket is answered (the path every
+        client takes: the socket file, the receive loop, a place for a short request) and the database
+        answers. A live event loop behind a socket nobody can reach is not a healthy daemon."""
         while True:
             await asyncio.sleep(interval)
             try:
                 async with asyncio.timeout(interval):
+                    await self._ping_ourselves()
                     status = await self.status_line()
             except Exception as exc:  # no ping: systemd will restart a daemon that stays unhealthy
-                log.warning("health check failed, not pinging the watchdog: %s", exc)
+                why = str(exc) or type(exc).__name__
+                if isinstance(exc, TimeoutError):
+                    why = f"no answer through {self.paths.rpc_endpoint} within {interval:g}s"
+                log.warning("health check failed, not pinging the watchdog: %s", why)
+                self.notify.status(f"unhealthy: {why}")
                 continue
             self.notify.watchdog()
             self.notify.status(status)
+
+    async def _ping_ourselves(self) -> None:
+        """system.ping through the RPC socket, as a client would send it."""
+        if not self.paths.rpc_socket.exists():
+            raise RuntimeError(f"the socket {self.paths.rpc_socket} is gone (removed by a cleanup of its directory?)")
+        sock = self._ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        try:
+            sock.connect(self.paths.rpc_endpoint)
+            await sock.send_multipart([b"", P.dumps(P.request("system.ping", None, "watchdog"))])
+            while True:
+                reply = json.loads((await sock.recv_multipart())[-1])
+                if reply.get("id") == "watchdog":
+                    if reply.get("result") != {"pong": True}:
+                        raise RuntimeError(f"system.ping answered {reply.get('error')}")
+                    return
+        finally:
+            sock.close()
 
     async def reload(self) -> None:
         """SIGHUP: read the config again; a bad one is refused and the running one kept."""
@@ -200,17 +234,24 @@ class App:
         self.notify.ready(await self.status_line())
 
     async def shutdown(self) -> None:
+        # One grace period for everything under way: requests and rounds finish side by side, and
+        # what is left when it ends is cancelled (a round rolls back or leaves its deletes owed).
+        deadline = asyncio.get_running_loop().time() + self.config.daemon.shutdown_grace
+
+        def left() -> float:
+            return max(0.0, deadline - asyncio.get_running_loop().time())
+
+        if self.poller is not None:
+            self.poller.stopping()  # first: no round starts while the requests finish
         log.debug("shutdown: server")
-        for server in (self._server, self._remote):
-            if server is not None:
-                await server.stop(self.config.daemon.shutdown_grace)
+        await asyncio.gather(*(server.stop(left()) for server in (self._server, self._remote) if server is not None))
         self._server = self._remote = None
         if self._zap is not None:
             self._zap.stop()
             self._zap = None
         log.debug("shutdown: poller")
         if self.poller is not None:
-            await self.poller.stop(self.config.daemon.shutdown_grace)
+            await self.poller.stop(left())
             self.poller = None
         if self.prober is not None:
             self.prober.close()

@@ -27,8 +27,12 @@ class DaemonSection:
     socket_group: str = ""
     # On SIGTERM, how long in-flight requests get to finish.
     shutdown_grace: float = 10.0
-    # Requests handled at once; more wait their turn.
+    # Short requests handled at once; more wait their turn.
     max_concurrent_requests: int = 64
+    # Long requests (tests, polls, imports, backups) under way at once, in total and per user;
+    # they never take the short requests' places, and past these they are refused as busy.
+    max_long_requests: int = 4096
+    max_long_requests_per_user: int = 1024
 
 
 @dataclass
@@ -74,6 +78,8 @@ class ProbeSection:
     timeout: float = 10.0
     # Accounts tested at once; more wait their turn. Tests mostly wait on servers far away.
     concurrency: int = 100
+    # Of those, at most this many for one user; freed places go to each user in turn.
+    concurrency_per_user: int = 50
     # RCPT TO of the SMTP test (no message is sent); empty: the account's own address.
     rcpt_to: str = ""
 
@@ -177,6 +183,9 @@ def _check_values(config: Config, path: Path, text: str) -> None:
         fail("daemon", "max_message_bytes", "must be 1024 to 1073741824")
     if config.daemon.max_concurrent_requests < 1:
         fail("daemon", "max_concurrent_requests", "must be at least 1")
+    for key in ("max_long_requests", "max_long_requests_per_user"):
+        if getattr(config.daemon, key) < 1:
+            fail("daemon", key, "must be at least 1")
     if config.daemon.shutdown_grace < 0:
         fail("daemon", "shutdown_grace", "must not be negative")
     if config.poll.concurrency < 1:
@@ -197,6 +206,8 @@ def _check_values(config: Config, path: Path, text: str) -> None:
         fail("probe", "timeout", "must be positive")
     if config.probe.concurrency < 1:
         fail("probe", "concurrency", "must be at least 1")
+    if config.probe.concurrency_per_user < 1:
+        fail("probe", "concurrency_per_user", "must be at least 1")
     if config.relay.security not in ("none", "starttls", "ssl"):
         fail("relay", "security", "must be one of none, starttls, ssl")
     if not 1 <= config.relay.port <= 65535:

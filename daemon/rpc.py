@@ -46,14 +46,18 @@ class Method:
     # raw: the handler validates the params dict itself (merging updates, kinds).
     raw: bool = False
     result: type[BaseModel] | None = None
+    # long: waits on the network or does bulk work (tests, polls, imports, backups); admitted under
+    # its own bounds (daemon/admission.py), never holding the places short requests need.
+    long: bool = False
 
 
-def rpc_method(name: str, params: type[BaseModel] = NoParams, *, raw: bool = False, result: type[BaseModel] | None = None):
+def rpc_method(name: str, params: type[BaseModel] = NoParams, *, raw: bool = False,
+               result: type[BaseModel] | None = None, long: bool = False):
     """Describe a handler as a method; registration happens in methods/__init__.py."""
 
     def wrap(handler: Handler) -> Method:
         summary = (handler.__doc__ or "").strip().splitlines()[0] if handler.__doc__ else name
-        return Method(name, handler, params, summary, raw, result)
+        return Method(name, handler, params, summary, raw, result, long)
 
     return wrap
 
@@ -113,6 +117,17 @@ def _valid_id(value: Any) -> bool:
     return value is None or (isinstance(value, int) and not isinstance(value, bool))
 
 
+@dataclass(frozen=True)
+class Parsed:
+    """One ZeroMQ message, read: its JSON (or the reply to a payload that is not JSON), and whether it
+    asks for long work, which decides the bound it is admitted under before anything runs."""
+
+    data: Any = None
+    reply: bytes | None = None
+    suspect: bool = False  # it may hold a lone surrogate somewhere
+    long: bool = False
+
+
 class Dispatcher:
     def __init__(self, methods: Iterable[Method]) -> None:
         self.methods: dict[str, Method] = {}
@@ -121,13 +136,37 @@ class Dispatcher:
                 raise ValueError(f"method {m.name} registered twice")
             self.methods[m.name] = m
 
-    async def handle(self, payload: bytes, call: Call) -> bytes | None:
-        """The reply for one ZeroMQ message, or None when it held only notifications."""
+    def parse(self, payload: bytes) -> Parsed:
         try:
             data = json.loads(payload.decode("utf-8"), parse_int=_parse_int)
         except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, or nested too deep
-            return P.dumps(P.error(None, P.RpcError(P.PARSE_ERROR, f"parse error: {exc}")))
-        suspect = _SURROGATE_ESCAPE.search(payload) is not None  # else no text can hold a lone surrogate
+            return Parsed(reply=P.dumps(P.error(None, P.RpcError(P.PARSE_ERROR, f"parse error: {exc}"))))
+        entries = data if isinstance(data, list) else [data]
+        long = False
+        for entry in entries:
+            name = entry.get("method") if isinstance(entry, dict) else None
+            method = self.methods.get(name) if isinstance(name, str) else None
+            long = long or (method is not None and method.long)
+        # Without a surrogate escape in the bytes, no text in it can hold a lone surrogate.
+        return Parsed(data, None, _SURROGATE_ESCAPE.search(payload) is not None, long)
+
+    def refuse(self, parsed: Parsed, err: P.RpcError) -> bytes | None:
+        """The same error for every request of a message that was not admitted."""
+        entries = parsed.data if isinstance(parsed.data, list) else [parsed.data]
+        replies = [P.error(e.get("id") if _valid_id(e.get("id")) else None, err)
+                   for e in entries if isinstance(e, dict) and "id" in e]
+        if not replies:
+            return None
+        return P.dumps(replies if isinstance(parsed.data, list) else replies[0])
+
+    async def handle(self, payload: bytes, call: Call) -> bytes | None:
+        """The reply for one ZeroMQ message, or None when it held only notifications."""
+        return await self.run(self.parse(payload), call)
+
+    async def run(self, parsed: Parsed, call: Call) -> bytes | None:
+        if parsed.reply is not None:
+            return parsed.reply
+        data, suspect = parsed.data, parsed.suspect
         if isinstance(data, list):
             if not data:
                 return P.dumps(P.error(None, P.RpcError(P.INVALID_REQUEST, "empty batch")))

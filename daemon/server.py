@@ -2,9 +2,11 @@
 
 The ROUTER answers REQ sockets (scripts) and DEALER sockets (the TUI, many
 requests in flight) alike by echoing each message's envelope. Each request
-runs in its own task under a bound, so one slow method never holds up a
-ping. `MAXMSGSIZE` makes libzmq drop an oversized message's connection
-before it is ever read into memory.
+runs in its own task. Short ones take one of `max_concurrent` places; long
+ones (tests, polls: they wait on the network) are admitted by `LongWork`,
+per caller and in total, and never take those places, so no number of
+tests against a silent server holds up a ping. `MAXMSGSIZE` makes libzmq
+drop an oversized message's connection before it is ever read into memory.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import zmq
 import zmq.asyncio
 
 from ..shared import protocol as P
+from .admission import LongWork
 from .identity import Caller, parse_peer_uid
+from .rpc import Dispatcher, Parsed
 
 
 def frame_meta(frame: zmq.Frame, name: str) -> str:
@@ -33,7 +37,7 @@ def uid_of(frame: zmq.Frame) -> int | None:
 
 log = logging.getLogger(__name__)
 
-Handle = Callable[[bytes, Caller], Awaitable[bytes | None]]
+Handle = Callable[[Parsed, Caller], Awaitable[bytes | None]]
 
 
 class RpcServer:
@@ -41,15 +45,19 @@ class RpcServer:
         self,
         ctx: zmq.asyncio.Context,
         endpoint: str,
+        dispatcher: Dispatcher,
         handle: Handle,
         identify: Callable[[zmq.Frame], Caller | None],
         *,
+        long_work: LongWork,
         max_message_bytes: int,
         max_concurrent: int,
         curve_secret: bytes | None = None,
     ) -> None:
+        self._dispatcher = dispatcher
         self._handle = handle
         self._identify = identify
+        self._long = long_work
         self._sock = ctx.socket(zmq.ROUTER)
         if curve_secret is not None:
             # Every connection must complete a CURVE handshake the ZAP handler accepts.
@@ -67,30 +75,46 @@ class RpcServer:
         self._receiving = asyncio.get_running_loop().create_task(self._receive(), name="rpc-receive")
 
     async def _receive(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             frames = await self._sock.recv_multipart(copy=False)
             if len(frames) < 2:
                 continue  # nothing but an identity: no request to answer
             envelope = [f.bytes for f in frames[:-1]]
             caller = self._identify(frames[-1])
-            await self._slots.acquire()
-            task = asyncio.get_running_loop().create_task(self._serve(envelope, frames[-1].bytes, caller))
+            parsed = self._dispatcher.parse(frames[-1].bytes)
+            if caller is not None and parsed.long:
+                refusal = self._long.admit(caller.user)
+                if refusal is not None:
+                    await self._send(envelope, self._dispatcher.refuse(parsed, P.RpcError(P.BUSY, refusal)))
+                    continue
+                task = loop.create_task(self._serve(envelope, parsed, caller))
+                task.add_done_callback(lambda _t, user=caller.user: self._long.done(user))
+            else:
+                await self._slots.acquire()
+                task = loop.create_task(self._serve(envelope, parsed, caller))
+                task.add_done_callback(lambda _t: self._slots.release())
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
 
-    async def _serve(self, envelope: list[bytes], payload: bytes, caller: Caller | None) -> None:
+    async def _send(self, envelope: list[bytes], reply: bytes | None) -> None:
+        # A message of notifications only still gets an (empty) reply, or a REQ socket would wait forever.
+        try:
+            await self._sock.send_multipart(envelope + [reply or b""])
+        except Exception:
+            log.exception("could not answer a request")
+
+    async def _serve(self, envelope: list[bytes], parsed: Parsed, caller: Caller | None) -> None:
         try:
             if caller is None:
                 err = P.RpcError(P.FORBIDDEN, "cannot tell who is calling (only ipc and CURVE endpoints are served)")
                 reply: bytes | None = P.dumps(P.error(None, err))
             else:
-                reply = await self._handle(payload, caller)
-            # A message of notifications only still gets an (empty) reply, or a REQ socket would wait forever.
-            await self._sock.send_multipart(envelope + [reply or b""])
+                reply = await self._handle(parsed, caller)
         except Exception:
             log.exception("could not answer a request")
-        finally:
-            self._slots.release()
+            return
+        await self._send(envelope, reply)
 
     async def stop(self, grace: float) -> None:
         """Stop taking requests, let those under way finish (up to `grace` seconds), close."""

@@ -25,6 +25,7 @@ NOT_FOUND = -32004
 FORBIDDEN = -32003
 CONFLICT = -32009
 UNAVAILABLE = -32010  # the daemon is shutting down or a dependency is down
+BUSY = -32011  # too much long work under way (the caller's own, or everyone's); try again later
 
 ERROR_NAMES: dict[int, str] = {
     PARSE_ERROR: "parse error",
@@ -36,6 +37,7 @@ ERROR_NAMES: dict[int, str] = {
     FORBIDDEN: "forbidden",
     CONFLICT: "conflict",
     UNAVAILABLE: "unavailable",
+    BUSY: "busy",
 }
 
 

@@ -95,6 +95,28 @@ def test_sd_notify_ready_status_watchdog_reload_stopping(make_daemon, short_tmp)
     assert "config reloaded" in d.log()
 
 
+def test_the_watchdog_is_fed_only_while_the_rpc_socket_answers(make_daemon, short_tmp):
+    """A live event loop is not enough: with its socket gone (a cleanup of /tmp, say) nobody can reach
+    the daemon, so systemd must stop hearing from it and restart it."""
+    notify = NotifySocket(short_tmp / "notify.sock")
+    d = make_daemon(mode="system", extra_env={"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "300000"})
+    d.proc = d.spawn()
+    notify.until("READY")
+    assert "WATCHDOG" in notify.until("WATCHDOG")
+    d.paths.rpc_socket.unlink()
+    first = notify.until("STATUS")
+    while not first["STATUS"].startswith("unhealthy"):  # checks from before the unlink may still come
+        first = notify.until("STATUS")
+    assert "rpc.sock is gone" in first["STATUS"], first
+    # From the first unhealthy check to the next one, no ping.
+    following = notify.next()
+    while "STATUS" not in following:
+        assert "WATCHDOG" not in following, following
+        following = notify.next()
+    assert "WATCHDOG" not in following and following["STATUS"].startswith("unhealthy"), following
+    assert "health check failed" in d.log()
+
+
 def test_reload_applies_a_good_config_and_refuses_a_bad_one(make_daemon):
     d = make_daemon(config="[admins]\nusers = []\n").start()
     d.paths.config_file.write_text("[daemon]\nlog_levle = 'debug'\n")

@@ -58,6 +58,7 @@ def test_a_socket_another_user_planted_gets_nothing(users):
     home = Path(tempfile.mkdtemp(prefix="mfv", dir="/tmp"))
     os.chown(home, victim.pw_uid, victim.pw_gid)
     seen = Path(tempfile.mkdtemp(prefix="mfm", dir="/tmp")) / "seen"
+    os.chmod(seen.parent, 0o755)
     seen.touch()
     os.chown(seen, mallory.pw_uid, mallory.pw_gid)
     (home / "pw").write_text("victim-secret-pw\n")
@@ -250,3 +251,108 @@ def test_the_platform_relay_sends_only_for_approved_accounts_of_their_owner(make
         assert [m.rcpt_tos for m in received.messages] == [["me@bob.example"]]
     finally:
         relay.stop()
+
+
+def _flood(user: str, endpoint: str, requests: list[tuple[str, dict]], ready_file: str):
+    """Background: `user` sends every request at once on one DEALER and keeps the replies in a file."""
+    def run(ready):
+        ctx = zmq.Context()
+        sock = ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect(endpoint)
+        for i, (method, params) in enumerate(requests):
+            sock.send_multipart([b"", P.dumps(P.request(method, params, i))])
+        ready()
+        with open(ready_file, "ab", buffering=0) as out:
+            while True:
+                out.write(sock.recv_multipart()[-1] + b"\n")
+    return Background(user, run)
+
+
+def _wait_for(predicate, what: str, timeout: float = 30.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.05)
+    return value
+
+
+def test_one_users_tests_against_a_silent_server_starve_nobody(make_daemon, group_users, own_account):
+    """Mallory's 200 tests hang on a server that never speaks; Bob's ping, list and own test go through."""
+    from .mailservers import Silent, smtp_server
+
+    silent = Silent()
+    fast, _ = smtp_server("plain", auth=False)
+    d = make_daemon(mode="system", config=(
+        f'[daemon]\nsocket_group = "{GROUP}"\nmax_concurrent_requests = 8\nmax_long_requests_per_user = 150\n'
+        '[probe]\ntimeout = 60\nconcurrency = 20\nconcurrency_per_user = 10\n')).start()
+    replies = Path(tempfile.mkdtemp(prefix="mff", dir="/tmp")) / "replies"
+    os.chmod(replies.parent, 0o755)
+    replies.touch()
+    os.chown(replies, pwd.getpwnam(CAROL).pw_uid, -1)
+    hanging = {**own_account, "smtp": {"host": "127.0.0.1", "port": silent.port, "security": "none",
+                                       "authenticate": False}}
+    flood = _flood(CAROL, d.endpoint, [("accounts.test", {"account": hanging})] * 200, str(replies))
+    try:
+        def info():
+            with d.client() as root:
+                return root.call("system.info")["long_requests"]
+        # 150 admitted (the per-user bound), the other 50 refused at once as busy.
+        _wait_for(lambda: info()["all"] == 150, "Carol's tests admitted")
+        busy = _wait_for(lambda: [line for line in replies.read_bytes().splitlines()
+                                  if json.loads(line)["error"]["code"] == P.BUSY] if replies.stat().st_size else [],
+                         "the refusals")
+        assert len(busy) == 50 and "max_long_requests_per_user" in json.loads(busy[0])["error"]["message"]
+        _wait_for(lambda: len(silent.conns) >= 10, "Carol's tests connected")
+
+        assert rpc_as(BOB, d.endpoint, "system.ping", timeout_ms=5000)["result"] == {"pong": True}
+        assert rpc_as(BOB, d.endpoint, "accounts.list", timeout_ms=5000)["result"]["total"] == 0
+        mine = {**own_account, "smtp": {"host": "127.0.0.1", "port": fast.port, "security": "none",
+                                        "authenticate": False}}
+        tested = rpc_as(BOB, d.endpoint, "accounts.test", {"account": mine}, timeout_ms=20000)
+        assert tested["result"]["ok"], tested
+        assert len(silent.conns) == 10, "Carol never holds more than her share of the test places"
+    finally:
+        flood.stop()
+        silent.close()
+        fast.stop()
+        shutil.rmtree(replies.parent, ignore_errors=True)
+
+
+def test_polls_of_a_silent_mailbox_collapse_and_leave_the_daemon_answering(make_daemon, group_users, own_account):
+    from .mailservers import Silent
+
+    silent = Silent()
+    d = make_daemon(mode="system", config=(
+        f'[daemon]\nsocket_group = "{GROUP}"\nmax_concurrent_requests = 8\n'
+        '[poll]\nschedule = false\ntimeout = 60\n')).start()
+    replies = Path(tempfile.mkdtemp(prefix="mfp", dir="/tmp")) / "replies"
+    os.chmod(replies.parent, 0o755)
+    replies.touch()
+    os.chown(replies, pwd.getpwnam(CAROL).pw_uid, -1)
+    box = rpc_as(CAROL, d.endpoint, "accounts.create", {**own_account, "incoming": {
+        "protocol": "imap", "host": "127.0.0.1", "port": silent.port, "ssl": False, "user": "u",
+        "password": "incoming-pw-42"}})["result"]
+    flood = _flood(CAROL, d.endpoint, [("accounts.poll", {"id": box["id"]})] * 100, str(replies))
+    try:
+        with d.client() as root:
+            _wait_for(lambda: root.call("system.info")["long_requests"]["all"] == 100, "the polls admitted")
+            _wait_for(lambda: silent.conns, "the first round connected")
+            assert root.call("system.ping", timeout=5) == {"pong": True}
+            assert root.call("accounts.list", timeout=5)["total"] == 1
+        assert rpc_as(BOB, d.endpoint, "system.ping", timeout_ms=5000)["result"] == {"pong": True}
+        # One round reads; the other 99 polls share the one round queued behind it, not 99 rounds in turn.
+        assert len(silent.conns) == 1
+        silent.conns[0].close()  # the first round fails at once ...
+        _wait_for(lambda: len(silent.conns) == 2, "the queued round connected")
+        silent.conns[1].close()  # ... and so does the one queued behind it, which answers all the others
+        lines = _wait_for(lambda: (lambda ls: ls if len(ls) == 100 else None)(replies.read_bytes().splitlines()),
+                          "every poll answered")
+        assert all(json.loads(line)["result"]["ok"] is False for line in lines)
+        assert len(silent.conns) == 2
+    finally:
+        flood.stop()
+        silent.close()
+        shutil.rmtree(replies.parent, ignore_errors=True)

@@ -149,6 +149,8 @@ class Poller:
         self._due: dict[int, float] = {}
         self._intervals: dict[int, int] = {}
         self._running: dict[int, asyncio.Task] = {}
+        self._queued: dict[int, asyncio.Task] = {}  # accounts.poll rounds not yet started, one per account
+        self._stopping = False
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.last_round: tuple[str, bool] | None = None  # (when, ok): for the service's status line
@@ -160,22 +162,35 @@ class Poller:
         """Accounts changed: look at the schedule again."""
         self._wake.set()
 
+    def stopping(self) -> None:
+        """SIGTERM: no round starts from now on (those waiting for a place end at once, unread)."""
+        self._stopping = True
+        if self._task:
+            self._task.cancel()
+
     async def stop(self, grace: float) -> None:
         """No new rounds; rounds under way get `grace` seconds to finish (a cancelled one
         rolls back, or leaves its deletes owed for the next start)."""
+        self.stopping()
         if self._task:
-            self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        running = list(self._running.values())
+        running = [*self._running.values(), *self._queued.values()]
         if running:
-            _, pending = await asyncio.wait(running, timeout=grace)
+            _, pending = await asyncio.wait(running, timeout=max(grace, 0.0))
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
 
     async def poll_now(self, account_id: int) -> dict[str, Any]:
-        """One round right away (waiting for one under way to finish first)."""
-        return await self._round(account_id)
+        """One round right away (after one under way finishes). Polls asked for while a round waits to
+        start share that round and its result: a hundred polls of one mailbox read it once, not in turn."""
+        task = self._queued.get(account_id)
+        if task is None:
+            task = self._queued[account_id] = asyncio.get_running_loop().create_task(self._round(account_id))
+            task.add_done_callback(lambda t, a=account_id: self._queued.pop(a, None) if self._queued.get(a) is t
+                                   else None)
+        # shield: one caller giving up (its request cancelled at shutdown) does not cancel the others' round.
+        return await asyncio.shield(task)
 
     async def _loop(self) -> None:
         while True:
@@ -223,6 +238,10 @@ class Poller:
     async def _round(self, account_id: int) -> dict[str, Any]:
         lock = self._locks.setdefault(account_id, asyncio.Lock())
         async with lock, self._slots:
+            if self._queued.get(account_id) is asyncio.current_task():
+                del self._queued[account_id]  # started: a poll asked for from now on needs a round of its own
+            if self._stopping:
+                return {"ok": False, "error": "not read: the daemon is stopping"}
             started = time.monotonic()
             limit = self.app.config.poll.round_timeout
             deadline = asyncio.timeout(limit)

@@ -82,7 +82,7 @@ async def events(call: Call, params: EventsListParams) -> dict:
     return {"items": items, "last_seq": items[-1]["seq"] if items else params.since}
 
 
-@rpc_method("accounts.poll", IdParams)
+@rpc_method("accounts.poll", IdParams, long=True)
 async def poll(call: Call, params: IdParams) -> dict:
     """Read the account's incoming mailbox now; the round's counts (or its error)."""
     row = visible_account(call, await account_store.get(call.app.db.read, params.id), params.id)

@@ -104,7 +104,7 @@ def contact_json(row: Any) -> dict[str, Any]:
     }
 
 
-@rpc_method("contacts.import", ContactsImportParams)
+@rpc_method("contacts.import", ContactsImportParams, long=True)
 async def import_(call: Call, params: ContactsImportParams) -> dict:
     """Add or update contacts from CSV text (send a large file in chunks, each with the header row)."""
     rows, errors, rejected = parse_csv(params.csv, params.first_row)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from typing import Any
 
@@ -15,6 +16,8 @@ from ..storage import accounts as store
 from ..storage import probes as probe_store
 from ..storage.db import utcnow
 from .accounts import bind_stored_passwords, merge_patch, stored_password_sections, visible_account
+
+log = logging.getLogger(__name__)
 
 async def _resolve(call: Call, params: TestParams):
     """(validated account, passwords, saved id or None)."""
@@ -62,6 +65,20 @@ async def _store(call: Call, results: list[tuple[int, dict[str, Any]]]) -> None:
         ])
 
 
+def _targets(call: Call, account, saved_id: int | None) -> str:
+    if account.kind == "marketing":
+        relay = call.app.config.relay
+        parts = [f"relay {relay.host}:{relay.port}" if relay.host else "no relay"]
+    else:
+        parts = [f"smtp {account.smtp.host}:{account.smtp.port}"]
+        if account.smtp.proxy:
+            parts[0] += " via a proxy"
+    incoming = getattr(account, "incoming", None)
+    if incoming is not None:
+        parts.append(f"{incoming.protocol} {incoming.host}:{incoming.port}")
+    return ", ".join(parts) + (f" (account {saved_id})" if saved_id is not None else " (unsaved)")
+
+
 async def _may_send_through_relay(call: Call, params: TestParams, saved_id: int | None) -> None:
     """The platform relay is the platform's reputation: a test message (DATA) goes through it only for a
     saved, approved marketing account as it was approved, asked for by its owner or an admin. Anyone
@@ -85,8 +102,10 @@ async def run_test(call: Call, params: TestParams) -> dict[str, Any]:
     account, passwords, saved_id = await _resolve(call, params)
     if account.kind == "marketing" and params.send_to:
         await _may_send_through_relay(call, params, saved_id)
+    # Who made the daemon connect where: tests reach any host and port a caller names.
+    log.info("connection test by %s: %s", call.caller.user, _targets(call, account, saved_id))
     job = params.job or uuid.uuid4().hex[:12]
-    result = await call.app.prober.test(account, passwords, job, params.send_to, saved_id)
+    result = await call.app.prober.test(account, passwords, job, params.send_to, saved_id, caller=call.caller.user)
     if saved_id is not None:
         result["account_id"] = saved_id
     if account.kind == "marketing" and saved_id is not None:
@@ -95,7 +114,7 @@ async def run_test(call: Call, params: TestParams) -> dict[str, Any]:
     return result
 
 
-@rpc_method("accounts.test", TestParams)
+@rpc_method("accounts.test", TestParams, long=True)
 async def test(call: Call, params: TestParams) -> dict:
     """Test an account's connections layer by layer; each step is also published as probe.step."""
     result = await run_test(call, params)
@@ -104,7 +123,7 @@ async def test(call: Call, params: TestParams) -> dict:
     return result
 
 
-@rpc_method("accounts.test_many", TestManyParams)
+@rpc_method("accounts.test_many", TestManyParams, long=True)
 async def test_many(call: Call, params: TestManyParams) -> dict:
     """Test many saved accounts at once (a bound of [probe] concurrency); one slow server delays no other result."""
     async def one(account_id: int) -> dict:

@@ -42,6 +42,9 @@ async def info(call: Call, params) -> dict:
         "user": call.caller.user,
         "admin": call.caller.admin,
         "endpoints": {"rpc": app.paths.rpc_endpoint, "events": app.paths.events_endpoint},
+        # Long requests (tests, polls, imports, backups) under way: yours, and everyone's.
+        "long_requests": {"yours": app.long_work.in_flight(call.caller.user), "all": app.long_work.in_flight(),
+                          "limit": app.long_work.total, "limit_per_user": app.long_work.per_caller},
         "remote": {"endpoint": app.config.remote.endpoint,
                    "server_key": app.remote_public_key.decode() if app.remote_public_key else None}
         if call.caller.admin and app.config.remote.endpoint else None,
@@ -62,7 +65,7 @@ def _snapshot(call: Call, name: str) -> Path:
     return path
 
 
-@rpc_method("system.backup")
+@rpc_method("system.backup", long=True)
 async def backup(call: Call, params) -> dict:
     """Take a consistent copy of the database (admins); read it with system.backup_read."""
     _admin(call)

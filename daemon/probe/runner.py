@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ...shared.headers import sender_headers
 from ...shared.models import AccountBase
 from ..mailbox.session import IncomingSettings
+from ..admission import FairLimiter
 from .incoming import probe_incoming
 from .report import Report, Step
 from .smtp import SmtpTarget, probe_smtp
@@ -27,7 +28,9 @@ if TYPE_CHECKING:
 class Prober:
     def __init__(self, app: "App") -> None:
         self.app = app
-        self._slots = asyncio.Semaphore(app.config.probe.concurrency)
+        # Fair between users: one caller's thousand queued tests never keep another's first one waiting
+        # more than a turn, and no user holds more than concurrency_per_user of the places.
+        self._slots = FairLimiter(app.config.probe.concurrency, app.config.probe.concurrency_per_user)
         # The IMAP/POP3 probes block on the network in threads: one thread per test allowed at once,
         # not the default executor's handful, or tests would queue for threads instead of servers.
         self._threads = ThreadPoolExecutor(max_workers=app.config.probe.concurrency, thread_name_prefix="probe")
@@ -62,7 +65,7 @@ class Prober:
         )
 
     async def test(self, account: AccountBase, passwords: dict[str, str], job: str,
-                   send_to: str | None = None, account_id: int | None = None) -> dict[str, Any]:
+                   send_to: str | None = None, account_id: int | None = None, *, caller: str) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         timeout = self.app.config.probe.timeout
 
@@ -73,7 +76,7 @@ class Prober:
                 loop.call_soon_threadsafe(self.app.publish_live, "probe.step", data)
             return publish
 
-        async with self._slots:
+        async with self._slots.slot(caller):
             started = time.perf_counter()
             smtp_target = self._smtp_target(account, passwords.get("smtp", ""))
             smtp_report = Report("smtp", on_step=live("smtp"))
