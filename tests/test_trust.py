@@ -356,3 +356,31 @@ def test_polls_of_a_silent_mailbox_collapse_and_leave_the_daemon_answering(make_
         flood.stop()
         silent.close()
         shutil.rmtree(replies.parent, ignore_errors=True)
+
+
+def test_sigterm_ends_rounds_hung_before_the_greeting_within_one_grace_period(make_daemon, own_account):
+    """Polls of mailboxes that accept and never greet: SIGTERM starts no new round and exits in the grace
+    period (the hung connections are cut, not waited for through poll.timeout)."""
+    from .mailservers import Silent
+
+    silent = Silent()
+    d = make_daemon(config="[daemon]\nshutdown_grace = 1\n[poll]\nschedule = false\ntimeout = 600\n"
+                           "round_timeout = 600\nconcurrency = 4\n").start()
+    try:
+        with d.client() as c:
+            ids = [c.call("accounts.create", {**own_account, "email": f"hung{i}@example.com", "incoming": {
+                "protocol": "imap" if i % 2 else "pop3", "host": "127.0.0.1", "port": silent.port, "ssl": False,
+                "user": "u", "password": "incoming-pw-42"}})["id"] for i in range(20)]
+        flood = zmq.Context.instance().socket(zmq.DEALER)
+        flood.setsockopt(zmq.LINGER, 0)
+        flood.connect(d.endpoint)
+        for account_id in ids:
+            flood.send_multipart([b"", P.dumps(P.request("accounts.poll", {"id": account_id}, account_id))])
+        _wait_for(lambda: len(silent.conns) == 4, "four rounds (poll.concurrency) connected")
+        d.proc.send_signal(15)
+        assert d.proc.wait(timeout=30) == 0, d.log()
+        d.proc = None
+        assert len(silent.conns) == 4, "no round started after SIGTERM"
+        flood.close()
+    finally:
+        silent.close()

@@ -68,8 +68,8 @@ class SocketIMAP4(OnGivenSocket, imaplib.IMAP4):
         return super().read(size)
 
 
-def connect(s: IncomingSettings) -> imaplib.IMAP4:
-    conn = connect_client(SocketIMAP4, s.host, s.port, s.timeout, s.proxy, s.ssl, s.verify_tls)
+def connect(s: IncomingSettings, on_socket=None) -> imaplib.IMAP4:
+    conn = connect_client(SocketIMAP4, s.host, s.port, s.timeout, s.proxy, s.ssl, s.verify_tls, on_socket)
     conn.max_literal = max(s.max_message_bytes, 1 << 20) + 65536  # what BODY.PEEK[]<0.cap> may send, and slack
     return conn
 

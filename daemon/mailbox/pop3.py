@@ -39,8 +39,8 @@ class SocketPOP3(OnGivenSocket, poplib.POP3):
         return resp, lines, octets
 
 
-def connect(s: IncomingSettings) -> poplib.POP3:
-    conn = connect_client(SocketPOP3, s.host, s.port, s.timeout, s.proxy, s.ssl, s.verify_tls)
+def connect(s: IncomingSettings, on_socket=None) -> poplib.POP3:
+    conn = connect_client(SocketPOP3, s.host, s.port, s.timeout, s.proxy, s.ssl, s.verify_tls, on_socket)
     # A message is at most the cap; a listing of a very big mailbox may be longer than that.
     conn.max_response = max(s.max_message_bytes + 65536, 32 << 20)
     return conn

@@ -72,11 +72,18 @@ class Session:
     def __init__(self, settings: IncomingSettings) -> None:
         self.s = settings
         self.conn = None
+        self._sock = None  # the connection's socket from the moment it exists: what abort() cuts
+        self._aborted = False
+
+    def _opened(self, sock) -> None:
+        self._sock = sock
+        if self._aborted:
+            shut(sock)
 
     def _connect_and_login(self, connect: Callable, login: Callable) -> None:
         s = self.s
         try:
-            self.conn = connect(s)
+            self.conn = connect(s, on_socket=self._opened)
         except Exception as exc:
             raise MailboxError("connect", f"{s.host}:{s.port}: {describe(exc)}") from None
         try:
@@ -89,7 +96,8 @@ class Session:
     def abort(self) -> None:
         """Cut the connection from another thread: a call blocked on it ends with an error (and
         with no goodbye, a POP3 server keeps every message, DELEs included)."""
-        shut(getattr(self.conn, "sock", None))
+        self._aborted = True
+        shut(getattr(self.conn, "sock", None) or self._sock)
 
     def close(self) -> None:
         """Say goodbye (IMAP LOGOUT; POP3 QUIT, which commits the DELEs)."""

@@ -10,6 +10,7 @@ import base64
 import functools
 import socket
 import ssl
+from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
 from python_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
@@ -128,12 +129,19 @@ def shut(sock: socket.socket | None) -> None:
             pass
 
 
-def connect_client(factory, host: str, port: int, timeout: float, proxy: str | None, tls: bool, verify: bool):
-    """TCP (or the proxy), then TLS when asked, then the client (whose constructor reads the greeting)."""
+def connect_client(factory, host: str, port: int, timeout: float, proxy: str | None, tls: bool, verify: bool,
+                   on_socket: Callable[[socket.socket], None] | None = None):
+    """TCP (or the proxy), then TLS when asked, then the client (whose constructor reads the greeting).
+    `on_socket` learns of each socket as soon as it exists, so another thread can cut a connection
+    that hangs before the client object is even made (a server that accepts and never greets)."""
     sock = open_socket(host, port, timeout, proxy)
     try:
+        if on_socket is not None:
+            on_socket(sock)
         if tls:
             sock = tls_context(verify).wrap_socket(sock, server_hostname=host)
+            if on_socket is not None:
+                on_socket(sock)
         return factory(sock, host, port, timeout)
     except BaseException:
         sock.close()
