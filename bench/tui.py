@@ -37,9 +37,9 @@ async def until(pilot, condition, timeout: float = 60.0) -> None:
         await pilot.pause(0.005)
 
 
-async def ours(endpoint: str, events: str, total: int) -> tuple[float, list[float]]:
+async def ours(endpoint: str, total: int) -> tuple[float, list[float]]:
     started = time.perf_counter()
-    app = MailfleetApp(endpoint, events)
+    app = MailfleetApp(endpoint)
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(AccountTable)
         await until(pilot, lambda: table.total == total and table.row(0) is not None)
@@ -96,7 +96,7 @@ def main() -> None:
                 page = c.call("accounts.list", {"limit": 1000, "offset": len(rows), "sort": "id"})
                 rows += [(r["name"], r["email"], r["kind"], r["status"], r["created_at"][:10], r["owner"])
                          for r in page["items"]]
-        first, keys = asyncio.run(ours(daemon.paths.rpc_endpoint, daemon.paths.events_endpoint, args.accounts))
+        first, keys = asyncio.run(ours(daemon.paths.rpc_endpoint, args.accounts))
         baseline = asyncio.run(plain(rows))
     finally:
         daemon.cleanup()

@@ -1,7 +1,9 @@
 """`mailfleetctl events [--follow]`: the event log, then (with --follow) live events as they happen.
 
-Following subscribes first and reads the log second, so nothing falls in
-between; events seen twice (log and live) are printed once, by seq.
+Following subscribes first (events.subscribe, on the same connection as
+every call, so the daemon shows you only what you may see) and reads the
+log second, so nothing falls in between; events seen twice (log and live)
+are printed once, by seq. The subscription is renewed before its lease ends.
 """
 
 from __future__ import annotations
@@ -29,16 +31,18 @@ def _print(event: dict) -> None:
     sys.stdout.flush()
 
 
-def run(args: argparse.Namespace, client: Client) -> int:
-    import zmq  # here, not at the top: `mailfleetctl classify` starts without it
+def _subscribe(args: argparse.Namespace, client: Client) -> float:
+    """Subscribe (or renew); returns when to renew next (monotonic)."""
+    import time
 
-    sub = None
-    if args.follow:
-        info = client.call("system.info")
-        sub = zmq.Context.instance().socket(zmq.SUB)
-        sub.setsockopt(zmq.LINGER, 0)
-        sub.setsockopt(zmq.SUBSCRIBE, args.type.encode())
-        sub.connect(info["endpoints"]["events"])
+    lease = client.call("events.subscribe", {"types": [args.type] if args.type else []})["lease"]
+    return time.monotonic() + lease / 3
+
+
+def run(args: argparse.Namespace, client: Client) -> int:
+    import time
+
+    renew = _subscribe(args, client) if args.follow else 0.0
     last = args.since
     while True:
         page = client.call("events.list", {"since": last, "type": args.type, "limit": 1000})
@@ -47,16 +51,17 @@ def run(args: argparse.Namespace, client: Client) -> int:
         last = page["last_seq"]
         if len(page["items"]) < 1000:
             break
-    if sub is None:
+    if not args.follow:
         return 0
     try:
         while True:
-            _topic, body = sub.recv_multipart()
-            event = json.loads(body)
-            if event.get("seq", 0) > last:
-                last = event["seq"]
+            if time.monotonic() >= renew:
+                renew = _subscribe(args, client)
+            event = client.next_event(timeout=max(0.0, renew - time.monotonic()))
+            if event is None:
+                continue
+            if event.get("seq", 0) > last or event.get("seq") == 0:  # seq 0: live only (probe steps)
+                last = max(last, event.get("seq", 0))
                 _print(event)
     except KeyboardInterrupt:
         return 0
-    finally:
-        sub.close()

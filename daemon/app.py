@@ -29,7 +29,9 @@ from .admission import LongWork
 from .rpc import Call, Dispatcher, Parsed
 from .remote import NamedKeys, server_keys
 from .secrets import SecretBox
-from .server import EventPublisher, RpcServer, frame_meta, uid_of
+from .events import EventHub, Peer
+from .server import RpcServer, frame_meta, uid_of
+from .storage import accounts as account_store
 from .storage.db import Database, Event, utcnow
 
 log = logging.getLogger("mailfleetd")
@@ -41,7 +43,7 @@ class App:
         self.paths = paths
         self.pid = os.getpid()
         self.started_at: str | None = None
-        self.identities = Identities(config.admins)
+        self.identities = Identities(config.admins, config.contacts)
         self.dispatcher = Dispatcher(methods.ALL)
         # One count of long work for the local and the remote endpoint: a user is one user on both.
         self.long_work = LongWork(config.daemon.max_long_requests, config.daemon.max_long_requests_per_user)
@@ -53,7 +55,7 @@ class App:
         self._remote: RpcServer | None = None
         self._zap: NamedKeys | None = None
         self.remote_public_key: bytes | None = None
-        self._events: EventPublisher | None = None
+        self.events: EventHub | None = None
         self._stop: asyncio.Event | None = None
         self.poller: Poller | None = None
         self.prober: Prober | None = None
@@ -70,8 +72,8 @@ class App:
         self.db = await Database.open(self.paths.database)
         self._ctx = zmq.asyncio.Context()
         lifecycle.remove_stale_sockets(self.paths)
-        self._events = EventPublisher(self._ctx, self.paths.events_endpoint)
-        self.db.on_commit = self._events.publish
+        self.events = EventHub(lambda ids: account_store.owners(self.db.read, ids))
+        self.db.on_commit = self.events.publish
         self._server = RpcServer(
             self._ctx,
             self.paths.rpc_endpoint,
@@ -89,6 +91,7 @@ class App:
         self.classifiers = ClassifierPool(self.config.poll.classify_workers)
         self.poller = Poller(self)
         self.poller.start()
+        self.events.start()
         self._server.start()
         if self._remote is not None:
             self._remote.start()
@@ -119,13 +122,13 @@ class App:
         log.info("remote endpoint %s (CURVE, %d authorised keys in %s)", self.config.remote.endpoint, count,
                  self.clients_dir())
 
-    async def _handle(self, parsed: Parsed, caller: Caller) -> bytes | None:
-        return await self.dispatcher.run(parsed, Call(self, caller))
+    async def _handle(self, parsed: Parsed, caller: Caller, peer: Peer) -> bytes | None:
+        return await self.dispatcher.run(parsed, Call(self, caller, peer))
 
     def publish_live(self, type: str, data: dict) -> None:
         """An event for subscribers only (probe steps): not stored, seq 0."""
-        if self._events is not None:
-            self._events.publish([Event(0, utcnow(), type, data)])
+        if self.events is not None:
+            self.events.publish([Event(0, utcnow(), type, data)])
 
     def accounts_changed(self) -> None:
         """Mailbox settings may have changed: the poll schedule looks again."""
@@ -224,7 +227,7 @@ class App:
                 if getattr(getattr(new, section), key) != getattr(getattr(self.config, section), key)
             ]
             self.config = new
-            self.identities.reconfigure(new.admins)
+            self.identities.reconfigure(new.admins, new.contacts)
             if self._zap is not None:
                 self._zap.load()  # keys added or removed in the clients directory
             logging.getLogger().setLevel(new.daemon.log_level.upper())
@@ -260,9 +263,9 @@ class App:
             self.classifiers.close()
             self.classifiers = None
         log.debug("shutdown: db")
-        if self._events is not None:
-            self._events.close()
-            self._events = None
+        if self.events is not None:
+            await self.events.stop()
+            self.events = None
         if getattr(self, "db", None) is not None:
             await self.db.close()
             del self.db

@@ -92,6 +92,7 @@ def group_id(name: str) -> int | None:
 
 def remove_stale_sockets(paths: Paths) -> None:
     """Called with the lock held: any socket file here belongs to a daemon that is gone."""
+    # events.sock: where daemons before per-user event delivery published; nothing binds it now.
     for sock in (paths.rpc_socket, paths.events_socket):
         sock.unlink(missing_ok=True)
 
@@ -99,7 +100,6 @@ def remove_stale_sockets(paths: Paths) -> None:
 def open_sockets(paths: Paths, socket_group: str) -> None:
     """User mode: only you. System mode: the daemon's user and the socket group."""
     gid = group_id(socket_group) if paths.mode == "system" else None
-    for sock in (paths.rpc_socket, paths.events_socket):
-        os.chmod(sock, 0o660 if paths.mode == "system" else 0o600)
-        if gid is not None:
-            os.chown(sock, -1, gid)
+    os.chmod(paths.rpc_socket, 0o660 if paths.mode == "system" else 0o600)
+    if gid is not None:
+        os.chown(paths.rpc_socket, -1, gid)

@@ -78,7 +78,8 @@ async def record(tx: Tx, rules: BouncesSection, account_id: int, messages: list[
             "account_id": account_id, "bounce_id": row["id"], "recipient": row["recipient"],
             "status": row["status"], "reason": row["reason"], "contact": row["contact_id"] is not None,
         }))
-    events += await _mark(tx, rules, [r for r in inserted if r["contact_id"] is not None], known, now, counts)
+    events += [(type, {**data, "account_id": account_id}) for type, data in
+               await _mark(tx, rules, [r for r in inserted if r["contact_id"] is not None], known, now, counts)]
     for m in humans:
         if m.verdict.sender in known:
             counts["from_contacts"] += 1

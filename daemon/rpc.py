@@ -22,16 +22,19 @@ from .identity import Caller
 
 if TYPE_CHECKING:
     from .app import App
+    from .events import Peer
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Call:
-    """What a method gets besides its params: the daemon and who is asking."""
+    """What a method gets besides its params: the daemon, who is asking, and where to reach them
+    (for events.subscribe; None where a request arrives other than over a socket)."""
 
     app: "App"
     caller: Caller
+    peer: "Peer | None" = None
 
 
 Handler = Callable[[Call, Any], Awaitable[Any]]

@@ -20,6 +20,7 @@ import zmq.asyncio
 
 from ..shared import protocol as P
 from .admission import LongWork
+from .events import Peer
 from .identity import Caller, parse_peer_uid
 from .rpc import Dispatcher, Parsed
 
@@ -37,7 +38,7 @@ def uid_of(frame: zmq.Frame) -> int | None:
 
 log = logging.getLogger(__name__)
 
-Handle = Callable[[Parsed, Caller], Awaitable[bytes | None]]
+Handle = Callable[[Parsed, Caller, Peer], Awaitable[bytes | None]]
 
 
 class RpcServer:
@@ -67,6 +68,9 @@ class RpcServer:
         self._sock.setsockopt(zmq.LINGER, 1000)
         self._sock.setsockopt(zmq.SNDHWM, 10000)
         self._sock.bind(endpoint)
+        # The same socket, used without awaiting: events are pushed with NOBLOCK (a ROUTER drops what a
+        # peer's queue cannot take, it never blocks), right from the delivering task.
+        self._push_sock = zmq.Socket.shadow(self._sock.underlying)
         self._slots = asyncio.Semaphore(max_concurrent)
         self._inflight: set[asyncio.Task] = set()
         self._receiving: asyncio.Task | None = None
@@ -97,6 +101,13 @@ class RpcServer:
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
 
+    def push(self, envelope: list[bytes], frame: bytes) -> None:
+        """A message the peer did not ask for (an event it subscribed to)."""
+        try:
+            self._push_sock.send_multipart([*envelope, frame], flags=zmq.NOBLOCK)
+        except zmq.ZMQError as exc:
+            log.debug("event not delivered: %s", exc)
+
     async def _send(self, envelope: list[bytes], reply: bytes | None) -> None:
         # A message of notifications only still gets an (empty) reply, or a REQ socket would wait forever.
         try:
@@ -110,7 +121,7 @@ class RpcServer:
                 err = P.RpcError(P.FORBIDDEN, "cannot tell who is calling (only ipc and CURVE endpoints are served)")
                 reply: bytes | None = P.dumps(P.error(None, err))
             else:
-                reply = await self._handle(parsed, caller)
+                reply = await self._handle(parsed, caller, Peer(self.push, tuple(envelope), id(self)))
         except Exception:
             log.exception("could not answer a request")
             return
@@ -129,27 +140,4 @@ class RpcServer:
             if pending:
                 log.warning("%d requests did not finish within %.0fs and were cancelled", len(pending), grace)
                 await asyncio.gather(*pending, return_exceptions=True)
-        self._sock.close()
-
-
-class EventPublisher:
-    """PUB with the event type as topic, so `SUBSCRIBE account.` gets every account event."""
-
-    def __init__(self, ctx: zmq.asyncio.Context, endpoint: str) -> None:
-        # A plain (sync) socket on the same context: PUB never blocks, so
-        # publishing needs no await and can run right after a COMMIT.
-        self._sock = zmq.Context.shadow(ctx.underlying).socket(zmq.PUB)
-        self._sock.setsockopt(zmq.LINGER, 0)
-        self._sock.setsockopt(zmq.SNDHWM, 100000)
-        self._sock.bind(endpoint)
-
-    def publish(self, events) -> None:
-        for ev in events:
-            try:
-                # A slow subscriber loses events past its queue (it can catch up with events.list); it never stalls the daemon.
-                self._sock.send_multipart([ev.type.encode(), P.dumps(ev.to_json())], flags=zmq.NOBLOCK)
-            except zmq.Again:
-                log.warning("event %s dropped: publisher queue full", ev.seq)
-
-    def close(self) -> None:
         self._sock.close()

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,11 @@ HOW_TO_START = "start one with `mailfleetd --user &` (or `systemctl start mailfl
 
 class DaemonUnreachable(Exception):
     pass
+
+
+def is_event(message: Any) -> bool:
+    """A notification the daemon pushes to a subscriber: {"jsonrpc": "2.0", "method": "event", "params": {...}}."""
+    return isinstance(message, dict) and message.get("method") == "event" and isinstance(message.get("params"), dict)
 
 
 def normalise_endpoint(value: str) -> str:
@@ -110,6 +116,7 @@ class Client:
             self._sock.curve_secretkey = curve.secret
             self._sock.curve_serverkey = curve.server
         self._sock.connect(endpoint)
+        self._events: deque[dict[str, Any]] = deque(maxlen=100_000)  # pushed while a call waited
 
     @classmethod
     def connect(cls, endpoint: str | None = None, timeout: float = DEFAULT_TIMEOUT,
@@ -141,9 +148,25 @@ class Client:
                 reply = json.loads(frames[-1])
             except (ValueError, UnicodeDecodeError):
                 continue
-            if isinstance(reply, dict) and reply.get("id") == rid:
+            if is_event(reply):
+                self._events.append(reply["params"])
+            elif isinstance(reply, dict) and reply.get("id") == rid:
                 return reply
         raise DaemonUnreachable(f"mailfleetd at {self.endpoint} did not answer within {limit:g}s")
+
+    def next_event(self, timeout: float) -> dict[str, Any] | None:
+        """The next event this connection subscribed to (events.subscribe), or None after `timeout` s."""
+        if self._events:
+            return self._events.popleft()
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0 and self._sock.poll(remaining * 1000):
+            try:
+                message = json.loads(self._sock.recv_multipart()[-1])
+            except (ValueError, UnicodeDecodeError):
+                continue
+            if is_event(message):
+                return message["params"]
+        return None
 
     def close(self) -> None:
         self._sock.close()
@@ -202,6 +225,7 @@ class AsyncClient:
         self._pending: dict[int, Any] = {}
         self._sock = None
         self._reader = None
+        self.on_event: Any = None  # called with each event pushed to this connection (events.subscribe)
 
     def _ensure(self) -> None:
         import asyncio
@@ -222,6 +246,10 @@ class AsyncClient:
             try:
                 reply = json.loads(frames[-1])
             except (ValueError, UnicodeDecodeError):
+                continue
+            if is_event(reply):
+                if self.on_event is not None:
+                    self.on_event(reply["params"])
                 continue
             future = self._pending.pop(reply.get("id"), None) if isinstance(reply, dict) else None
             if future is not None and not future.done():

@@ -333,6 +333,20 @@ class EventsListParams(Strict):
     limit: Limit = 100
 
 
+EventType = Annotated[str, Field(max_length=64), AfterValidator(check_no_control)]
+
+
+class EventsSubscribeParams(Strict):
+    types: Annotated[list[EventType], Field(max_length=32)] = Field(
+        default_factory=list, description="type prefixes to receive, e.g. ['account.', 'probe.step']; none: all")
+
+
+class EventsSubscription(Strict):
+    subscribed: bool
+    lease: float = Field(description="seconds the subscription lives; call events.subscribe again before then")
+    last_seq: int = Field(description="the newest stored event now: events.list since it fills any gap")
+
+
 class HeadersParams(Strict):
     id: AccountId
     contact: ContactEmail

@@ -36,15 +36,12 @@ class Paths:
 
     @property
     def events_socket(self) -> Path:
+        """Where daemons before per-subscriber delivery published events; only ever removed now."""
         return self.runtime_dir / EVENTS_SOCKET
 
     @property
     def rpc_endpoint(self) -> str:
         return f"ipc://{self.rpc_socket}"
-
-    @property
-    def events_endpoint(self) -> str:
-        return f"ipc://{self.events_socket}"
 
     @property
     def config_file(self) -> Path:

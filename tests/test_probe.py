@@ -238,21 +238,14 @@ def test_incoming_bad_password_and_missing_folder(make_daemon, authority, server
 
 
 def test_saved_account_status_history_and_live_steps(probed, servers, dovecot):
-    sub = zmq.Context.instance().socket(zmq.SUB)
-    sub.setsockopt(zmq.LINGER, 0)
-    sub.setsockopt(zmq.SUBSCRIBE, b"probe.step")
-    sub.connect(probed.paths.events_endpoint)
     with probed.client() as c:
+        c.call("events.subscribe", {"types": ["probe.step"]})
         acc = c.call("accounts.create", account(smtp(servers["plain"][0]), incoming=imap(dovecot)))
-        # The SUB connection is live once a probe's steps reach it; until then, test again.
-        for attempt in range(50):
-            r = probe(c, {"id": acc["id"], "job": f"job-{attempt}"})
-            if sub.poll(200):
-                break
+        r = probe(c, {"id": acc["id"], "job": "job-1"})
         assert r["ok"]
-        got = [json.loads(sub.recv_multipart()[1]) for _ in range(3)]
-        assert all(e["type"] == "probe.step" and e["account_id"] == acc["id"] and e["job"].startswith("job-")
-                   for e in got)
+        got = [c.next_event(timeout=5) for _ in range(3)]
+        assert all(e["type"] == "probe.step" and e["account_id"] == acc["id"] and e["job"] == "job-1"
+                   and e["by"] == "root" for e in got)
         account_now = c.call("accounts.get", {"id": acc["id"]})
         assert account_now["status"] == "active" and account_now["last_test"]["ok"]
         c.call("accounts.update", {"id": acc["id"], "smtp": {"password": "wrong"}})
@@ -268,7 +261,6 @@ def test_saved_account_status_history_and_live_steps(probed, servers, dovecot):
         assert trial["ok"] and c.call("accounts.get", {"id": acc["id"]})["status"] == "incoming_failing"
         statuses = [e["status"] for e in c.call("events.list", {"type": "account.status"})["items"]]
         assert statuses == ["active", "smtp_failing", "incoming_failing"]
-    sub.close()
 
 
 def test_marketing_accounts_test_the_platform_relay(make_daemon, servers):

@@ -34,7 +34,7 @@ def fixed_daemon(daemon):
     db.commit()
     db.close()
     daemon.start()
-    return MailfleetApp(daemon.endpoint, daemon.paths.events_endpoint, timeout=1.0)
+    return MailfleetApp(daemon.endpoint, timeout=1.0)
 
 
 async def loaded(pilot) -> None:

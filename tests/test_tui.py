@@ -33,7 +33,7 @@ async def until(pilot, condition, timeout: float = 10.0) -> None:
 
 
 def app_for(daemon, **kw) -> MailfleetApp:
-    return MailfleetApp(daemon.endpoint, daemon.paths.events_endpoint, **kw)
+    return MailfleetApp(daemon.endpoint, **kw)
 
 
 def seed(daemon, n: int = 5) -> None:
@@ -216,7 +216,7 @@ async def test_approve_refused_for_a_non_admin(make_daemon, short_tmp):
     with d.client() as c:
         c.call("accounts.create", {"kind": "marketing", "name": "Shared news", "email": "n@example.com", "shared": True})
     curve = CurveKeys.from_files(str(keys / "bob.key_secret"), str(d.paths.state_dir / "remote" / "server.key"))
-    app = MailfleetApp(f"tcp://127.0.0.1:{port}", d.paths.events_endpoint, curve=curve)
+    app = MailfleetApp(f"tcp://127.0.0.1:{port}", curve=curve)
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(AccountTable)
         await until(pilot, lambda: table.current is not None)

@@ -4,11 +4,8 @@ notifications, never tracebacks. The daemon going away shows a banner and the ap
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
-import zmq
-import zmq.asyncio
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
@@ -42,12 +39,12 @@ class MailfleetApp(App):
     BINDINGS = keys.APP
     COMMANDS = App.COMMANDS | {AccountCommands}
 
-    def __init__(self, endpoint: str, events_endpoint: str | None = None, started_daemon: bool = False,
+    def __init__(self, endpoint: str, started_daemon: bool = False,
                  timeout: float = 5.0, curve: CurveKeys | None = None, keymap: dict[str, str] | None = None) -> None:
         super().__init__()
         self.keymap = keymap or {}
         self.client = AsyncClient(endpoint, timeout=timeout, curve=curve)
-        self.events_endpoint = events_endpoint
+        self.client.on_event = self._event
         self.started_daemon = started_daemon
         self.info: dict[str, Any] = {}
         self.filter_index = 0
@@ -83,8 +80,6 @@ class MailfleetApp(App):
         self.query_one(AccountTable).focus()
         self.query_one(AccountTable).reload()
         self._hello()
-        if self.events_endpoint:
-            self._listen()
         self.set_interval(HEARTBEAT, self._heartbeat)
 
     @work(exit_on_error=False, exclusive=True, group="heartbeat")
@@ -122,9 +117,7 @@ class MailfleetApp(App):
         who = f"{self.info['user']}{' (admin)' if self.info['admin'] else ''}"
         started = "started your own mailfleetd; " if self.started_daemon else ""
         self._status(f"{started}mailfleetd {self.info['version']} ({self.info['mode']}), you are {who}")
-        if not self.events_endpoint:
-            self.events_endpoint = self.info["endpoints"]["events"]
-            self._listen()
+        self._listen()
 
     def _show(self, selector: str, text: str) -> None:
         """Update a line of text; quietly nothing while the app is closing (a late reply may still arrive)."""
@@ -170,25 +163,21 @@ class MailfleetApp(App):
 
     @work(exit_on_error=False, exclusive=True, group="events")
     async def _listen(self) -> None:
-        """PUB events: live list updates (a burst collapses into one refresh) and probe steps."""
-        sock = zmq.asyncio.Context.instance().socket(zmq.SUB)
-        sock.setsockopt(zmq.LINGER, 0)
-        for topic in (b"account.", b"probe.step"):
-            sock.setsockopt(zmq.SUBSCRIBE, topic)
-        sock.connect(self.events_endpoint)
-        try:
-            while True:
-                _topic, body = await sock.recv_multipart()
-                try:
-                    event = json.loads(body)
-                except ValueError:
-                    continue
-                for listener in list(self.event_listeners):
-                    listener(event)
-                if event.get("type", "").startswith("account."):
-                    self._live_changed()
-        finally:
-            sock.close()
+        """Subscribe to live events on our own connection (the daemon sends only what we may see) and
+        renew the subscription before its lease ends; a lost daemon is the heartbeat's to notice."""
+        while True:
+            try:
+                reply = await self.client.call("events.subscribe", {"types": ["account.", "probe.step"]})
+            except (DaemonUnreachable, P.RpcError):
+                return  # _hello subscribes again once the daemon is back
+            await asyncio.sleep(reply["lease"] / 3)
+
+    def _event(self, event: dict[str, Any]) -> None:
+        """A pushed event: live list updates (a burst collapses into one refresh) and probe steps."""
+        for listener in list(self.event_listeners):
+            listener(event)
+        if str(event.get("type", "")).startswith("account."):
+            self._live_changed()
 
     def _live_changed(self) -> None:
         if self._live_timer is not None:

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from .app import MailfleetApp  # Textual only once there is something to show
 
-    MailfleetApp(endpoint, info["endpoints"]["events"], started_daemon=started, keymap=keymap).run()
+    MailfleetApp(endpoint, started_daemon=started, keymap=keymap).run()
     return 0
 
 

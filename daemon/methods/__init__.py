@@ -1,6 +1,6 @@
 """Every method the daemon serves, registered here and only here."""
 
-from . import accounts, bounces, contacts, discover, probe, system
+from . import accounts, bounces, contacts, discover, events, probe, system
 
 ALL = (
     system.ping,
@@ -26,6 +26,8 @@ ALL = (
     contacts.details,
     bounces.list_,
     bounces.get,
-    bounces.events,
+    events.list_,
+    events.subscribe,
+    events.unsubscribe,
     discover.discover,
 )

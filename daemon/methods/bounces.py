@@ -1,4 +1,4 @@
-"""bounces.*, events.list, accounts.poll and accounts.headers: what reading mailboxes produced."""
+"""bounces.*, accounts.poll and accounts.headers: what reading mailboxes produced."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ from typing import Any
 
 from ...shared import protocol as P
 from ...shared.headers import sender_headers
-from ...shared.models import BounceParams, BouncesListParams, EventsListParams, HeadersParams, IdParams
+from ...shared.models import BounceParams, BouncesListParams, HeadersParams, IdParams
 from .. import records
 from ..rpc import Call, rpc_method
 from ..storage import accounts as account_store
 from ..storage import bounces as store
 from ..storage import contacts as contact_store
-from ..storage import events as event_store
 from .accounts import visible_account
 
 
@@ -71,15 +70,6 @@ async def get(call: Call, params: BounceParams) -> dict:
         raise P.not_found(f"bounce {params.id}")
     raw = row["raw"] or b""
     return {**bounce_summary(row), "raw": raw.decode("utf-8", "replace"), "raw_truncated": bool(row["raw_truncated"])}
-
-
-@rpc_method("events.list", EventsListParams)
-async def events(call: Call, params: EventsListParams) -> dict:
-    """Stored events after `since`, oldest first: what a subscriber missed while away."""
-    rows = await event_store.since(call.app.db.read, params.since, params.type, params.limit,
-                                   viewer=None if call.caller.admin else call.caller.user)
-    items = [{"seq": r["seq"], "time": r["time"], "type": r["type"], **json.loads(r["data"])} for r in rows]
-    return {"items": items, "last_seq": items[-1]["seq"] if items else params.since}
 
 
 @rpc_method("accounts.poll", IdParams, long=True)

@@ -41,7 +41,7 @@ async def info(call: Call, params) -> dict:
         "started_at": app.started_at,
         "user": call.caller.user,
         "admin": call.caller.admin,
-        "endpoints": {"rpc": app.paths.rpc_endpoint, "events": app.paths.events_endpoint},
+        "endpoints": {"rpc": app.paths.rpc_endpoint},  # events: events.subscribe on this same socket
         # Long requests (tests, polls, imports, backups) under way: yours, and everyone's.
         "long_requests": {"yours": app.long_work.in_flight(call.caller.user), "all": app.long_work.in_flight(),
                           "limit": app.long_work.total, "limit_per_user": app.long_work.per_caller},

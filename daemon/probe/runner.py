@@ -72,7 +72,7 @@ class Prober:
         def live(protocol: str):
             def publish(step: Step) -> None:
                 data = {"job": job, "account_id": account_id, "protocol": protocol, "step": step.name,
-                        "ok": step.ok, "ms": step.ms, "detail": step.detail}
+                        "ok": step.ok, "ms": step.ms, "detail": step.detail, "by": caller}
                 loop.call_soon_threadsafe(self.app.publish_live, "probe.step", data)
             return publish
 

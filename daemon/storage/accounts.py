@@ -150,3 +150,14 @@ async def update(conn: aiosqlite.Connection, account_id: int, changes: dict[str,
 async def delete(conn: aiosqlite.Connection, account_id: int) -> bool:
     cur = await conn.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
     return cur.rowcount > 0
+
+
+async def owners(conn: aiosqlite.Connection, ids: list[int]) -> dict[int, tuple[str, bool, str]]:
+    """{id: (owner, shared, created_at)} of the accounts that exist among `ids`: who may see their events."""
+    out: dict[int, tuple[str, bool, str]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows = await conn.execute_fetchall(
+            f"SELECT id, owner, shared, created_at FROM accounts WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+        out.update({r[0]: (r[1], bool(r[2]), r[3]) for r in rows})
+    return out
