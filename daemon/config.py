@@ -42,6 +42,14 @@ class AdminsSection:
 
 
 @dataclass
+class ContactsSection:
+    # Contacts are everyone's: their details name the From and Reply-To of every account. Besides
+    # admins, only these users and groups' members may import contacts and edit their details.
+    users: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+
+
+@dataclass
 class PollSection:
     # Read mailboxes on their poll_interval; off: only accounts.poll reads (maintenance, tests).
     schedule: bool = True
@@ -109,6 +117,7 @@ class RemoteSection:
 class Config:
     daemon: DaemonSection = field(default_factory=DaemonSection)
     admins: AdminsSection = field(default_factory=AdminsSection)
+    contacts: ContactsSection = field(default_factory=ContactsSection)
     poll: PollSection = field(default_factory=PollSection)
     bounces: BouncesSection = field(default_factory=BouncesSection)
     probe: ProbeSection = field(default_factory=ProbeSection)

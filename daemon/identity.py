@@ -12,7 +12,7 @@ import os
 import pwd
 from dataclasses import dataclass
 
-from .config import AdminsSection
+from .config import AdminsSection, ContactsSection
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class Caller:
     user: str
     uid: int | None
     admin: bool
+    contacts: bool = False  # may write contacts (admins, and [contacts] users and groups)
 
     def can_see(self, owner: str, shared: bool) -> bool:
         return self.admin or shared or owner == self.user
@@ -42,13 +43,15 @@ def parse_peer_uid(peer_address: str | None) -> int | None:
 
 
 class Identities:
-    def __init__(self, admins: AdminsSection) -> None:
+    def __init__(self, admins: AdminsSection, contacts: ContactsSection) -> None:
         self._admins = admins
+        self._contacts = contacts
         self._own_uid = os.getuid()
         self._cache: dict[int, Caller] = {}
 
-    def reconfigure(self, admins: AdminsSection) -> None:
+    def reconfigure(self, admins: AdminsSection, contacts: ContactsSection) -> None:
         self._admins = admins
+        self._contacts = contacts
         self._cache.clear()
 
     def for_uid(self, uid: int | None) -> Caller | None:
@@ -63,20 +66,24 @@ class Identities:
         """A CURVE client, named by its key file: admin only if named in [admins] users."""
         if not name:
             return None
-        return Caller(user=name, uid=None, admin=name in self._admins.users)
+        admin = name in self._admins.users
+        return Caller(user=name, uid=None, admin=admin, contacts=admin or name in self._contacts.users)
 
     def _resolve(self, uid: int) -> Caller:
         try:
             entry = pwd.getpwuid(uid)
             name, gid = entry.pw_name, entry.pw_gid
         except KeyError:
-            return Caller(user=f"uid:{uid}", uid=uid, admin=uid in (0, self._own_uid))
-        return Caller(user=name, uid=uid, admin=uid in (0, self._own_uid) or self._named_admin(name, gid))
+            admin = uid in (0, self._own_uid)
+            return Caller(user=f"uid:{uid}", uid=uid, admin=admin, contacts=admin)
+        admin = uid in (0, self._own_uid) or self._named(name, gid, self._admins)
+        return Caller(user=name, uid=uid, admin=admin, contacts=admin or self._named(name, gid, self._contacts))
 
-    def _named_admin(self, name: str, gid: int) -> bool:
-        if name in self._admins.users:
+    @staticmethod
+    def _named(name: str, gid: int, section: AdminsSection | ContactsSection) -> bool:
+        if name in section.users:
             return True
-        for group in self._admins.groups:
+        for group in section.groups:
             try:
                 entry = grp.getgrnam(group)
             except KeyError:

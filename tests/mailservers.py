@@ -128,9 +128,10 @@ class Liar(_Listener):
     0.2 s, for ever: each read is in time, the answer never ends; `hung_up` is set once the
     client is gone."""
 
-    def __init__(self, protocol: str, trickle: str = "", tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, protocol: str, trickle: str = "", tls: ssl.SSLContext | None = None, flood: str = "") -> None:
         self.protocol = protocol
         self.trickle = trickle
+        self.flood = flood  # an IMAP command answered with untagged "* 1 EXISTS" lines without end
         self.tls = tls  # implicit TLS (IMAPS, POP3S) with this server context
         self.hung_up = threading.Event()
         self.sent = 0
@@ -176,6 +177,8 @@ class Liar(_Listener):
                     tag, command = words[0], " ".join(words[1:3]).upper()
                     if self.trickle and command.startswith(self.trickle):
                         return self._drip(conn, b"* OK still working\r\n")
+                    if self.flood and command.startswith(self.flood):
+                        return self._flood(conn, b"* 1 EXISTS\r\n" * 5000)
                     if command.startswith("SELECT"):
                         conn.sendall(b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n")
                     elif command == "UID SEARCH":

@@ -486,3 +486,22 @@ def test_classifier_workers_that_die_leave_the_round_to_its_thread():
         assert all(m.verdict is not None for m in third)
     finally:
         pool.close()
+
+
+def test_an_imap_server_flooding_untagged_lines_fails_the_round_not_the_memory(make_daemon):
+    """`* 1 EXISTS` without end during UID SEARCH: each line comes in time, so only a bound on what one
+    command's answer may hold ends it (before, memory grew until the 900 s round deadline)."""
+    liar = Liar("imap", flood="UID SEARCH")
+    d = make_daemon(config=MANUAL).start()
+    try:
+        with d.client(timeout=60) as c:
+            acc = c.call("accounts.create", {**OWN, "email": f"flood@{DOMAIN}", "incoming": {
+                "protocol": "imap", "host": "127.0.0.1", "port": liar.port, "ssl": False, "user": "u",
+                "password": "p"}})
+            result = c.call("accounts.poll", {"id": acc["id"]})
+            assert result["ok"] is False and "in answer to one command" in result["error"], result
+            assert "EXISTS" in result["error"]
+            assert liar.hung_up.wait(10), "the connection was cut"
+            assert c.call("system.ping") == {"pong": True}
+    finally:
+        liar.close()

@@ -384,3 +384,93 @@ def test_sigterm_ends_rounds_hung_before_the_greeting_within_one_grace_period(ma
         flood.close()
     finally:
         silent.close()
+
+
+def _listen_as(user: str, endpoint: str, out_path: str) -> Background:
+    """`user` subscribes to every event and writes each one it receives, a JSON line each."""
+    from mailfleet.shared.client import Client
+
+    def run(ready):
+        with Client(endpoint, timeout=10) as client, open(out_path, "a", buffering=1) as out:
+            client.call("events.subscribe", {})
+            ready()
+            while True:
+                event = client.next_event(timeout=60)
+                if event is not None:
+                    out.write(json.dumps(event) + "\n")
+    return Background(user, run)
+
+
+def test_events_reach_only_those_who_may_see_them(make_daemon, group_users, short_tmp, own_account):
+    from mailfleet.shared.client import Client
+
+    from .servers import Dovecot
+    from .test_reader import dsn, human
+
+    dovecot = Dovecot(short_tmp / "dovecot")
+    dovecot.add_user("box@bounce.test", "mailbox-secret-9")
+    dovecot.start()
+    d = make_daemon(mode="system", config=f'[daemon]\nsocket_group = "{GROUP}"\n[poll]\nschedule = false\n').start()
+    heard = short_tmp / "carol.jsonl"
+    heard.touch()
+    os.chown(heard, pwd.getpwnam(CAROL).pw_uid, -1)
+    carol = _listen_as(CAROL, d.endpoint, str(heard))
+    try:
+        with Client(d.endpoint) as admin, d.client() as root:
+            admin.call("events.subscribe", {})
+            # Everything below happens to root's private account, on every event path there is.
+            box = root.call("accounts.create", {**own_account, "email": "box@bounce.test", "incoming": {
+                "protocol": "imap", "host": "127.0.0.1", "port": dovecot.imap_port, "ssl": False,
+                "user": "box@bounce.test", "password": "mailbox-secret-9"}})
+            root.call("contacts.import", {"csv": "email\ngone@example.com\nfriend@example.com\n"})
+            dovecot.append("box@bounce.test", dsn("gone@example.com", "5.1.1", "550 5.1.1 User unknown", "<b1@mx>"))
+            dovecot.append("box@bounce.test", human("friend@example.com", "secret plans"))
+            assert root.call("accounts.poll", {"id": box["id"]})["hard"] == 1
+            root.call("accounts.test", {"id": box["id"]})  # probe.step (and account.status)
+            root.call("accounts.test", {"account": {**own_account, "email": "unsaved@example.com"}})
+            root.call("accounts.update", {"id": box["id"], "name": "Renamed"})
+            root.call("accounts.delete", {"id": box["id"]})
+            # Then one event Carol may see, last: once she has it, she has had every chance at the others.
+            bobs = rpc_as(BOB, d.endpoint, "accounts.create", {**own_account, "email": "bob@example.com",
+                                                                "shared": True})["result"]
+            seen_by_admin = []
+            while not any(e["type"] == "account.created" and e["owner"] == BOB for e in seen_by_admin):
+                event = admin.next_event(timeout=10)
+                assert event is not None, seen_by_admin
+                seen_by_admin.append(event)
+        types = {e["type"] for e in seen_by_admin}
+        assert {"account.created", "bounce.hard", "contact.faulty", "mail.received", "probe.step",
+                "account.status", "account.updated", "account.deleted"} <= types, types
+
+        def carols() -> list[dict]:
+            return [json.loads(line) for line in heard.read_text().splitlines()]
+        _wait_for(lambda: any(e.get("owner") == BOB for e in carols()), "Carol hears of Bob's account")
+        # Bob's account reuses the deleted one's id: events of the old one must still not reach her.
+        assert bobs["id"] == box["id"]
+        leaked = [e for e in carols() if e.get("owner") != BOB and e["type"] != "contact.updated"]
+        assert leaked == [], leaked
+        assert "secret plans" not in heard.read_text() and "gone@example.com" not in heard.read_text()
+        # The stored log answers the same: nothing of root's deleted private account for Carol.
+        stored = rpc_as(CAROL, d.endpoint, "events.list", {"limit": 1000})["result"]["items"]
+        assert [e for e in stored if e.get("owner") != BOB and e["type"] != "contact.updated"] == [], stored
+    finally:
+        carol.stop()
+        dovecot.stop()
+
+
+def test_only_admins_and_named_writers_change_contacts(make_daemon, group_users):
+    d = make_daemon(mode="system", config=f'[daemon]\nsocket_group = "{GROUP}"\n[contacts]\nusers = ["{BOB}"]\n').start()
+    ep = d.endpoint
+    with d.client() as root:
+        root.call("contacts.import", {"csv": "email,first_name\nanna@example.com,Anna\n"})
+    for method, params in (("contacts.import", {"csv": "email,first_name\nanna@example.com,Mallory\n"}),
+                           ("contacts.update", {"email": "anna@example.com", "details": {"first_name": "Mallory"}})):
+        reply = rpc_as(CAROL, ep, method, params)
+        assert reply["error"]["code"] == P.FORBIDDEN and "[contacts]" in reply["error"]["message"], reply
+    seen = rpc_as(CAROL, ep, "contacts.get", {"email": "anna@example.com"})["result"]
+    assert seen["details"] == {"first_name": "Anna"}, "reading stays open to everyone; nothing changed"
+    assert rpc_as(BOB, ep, "contacts.import", {"csv": "email,first_name\nbob@example.com,Bob\n"})["result"]["new"] == 1
+    edited = rpc_as(BOB, ep, "contacts.update", {"email": "anna@example.com", "details": {"first_name": "Ann"}})
+    assert edited["result"]["details"] == {"first_name": "Ann"}
+    assert rpc_as(BOB, ep, "contacts.update", {"email": "anna@example.com", "status": "faulty"})["error"]["code"] \
+        == P.FORBIDDEN, "status stays for admins"

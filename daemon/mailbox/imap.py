@@ -61,11 +61,33 @@ class SocketIMAP4(OnGivenSocket, imaplib.IMAP4):
     session: a server that lies about sizes cannot make the daemon read without end."""
 
     max_literal = 1 << 20
+    # What one command's untagged answer may hold. The largest we ask for is a FETCH of _FETCH_CHUNK
+    # messages (a few lines and one literal each); a server flooding "* 1 EXISTS" during a SEARCH
+    # would otherwise fill memory until the round's deadline. imaplib keeps untagged data until
+    # someone asks for it, so what a command left behind is dropped when the next one starts.
+    max_untagged_lines = 20 * _FETCH_CHUNK + 10_000
+    max_untagged_text = 16 << 20  # bytes besides literals (each bounded by max_literal)
 
     def read(self, size: int) -> bytes:
         if size > self.max_literal:
             raise self.abort(f"the server announced {size} bytes where at most {self.max_literal} were asked for")
         return super().read(size)
+
+    def _command(self, name, *args):
+        self._untagged_lines = self._untagged_text = 0
+        for kept in [k for k in self.untagged_responses if k not in ("OK", "PREAUTH")]:
+            del self.untagged_responses[kept]
+        return super()._command(name, *args)
+
+    def _append_untagged(self, typ, dat):
+        self._untagged_lines = getattr(self, "_untagged_lines", 0) + 1
+        text = dat[0] if isinstance(dat, tuple) else dat
+        self._untagged_text = getattr(self, "_untagged_text", 0) + len(text or b"")
+        if self._untagged_lines > self.max_untagged_lines or self._untagged_text > self.max_untagged_text:
+            example = (text or b"")[:80].decode("ascii", "replace")
+            raise self.abort(f"the server sent more than {self.max_untagged_lines} lines or "
+                             f"{self.max_untagged_text >> 20} MiB in answer to one command (like {typ} {example!r})")
+        super()._append_untagged(typ, dat)
 
 
 def connect(s: IncomingSettings, on_socket=None) -> imaplib.IMAP4:

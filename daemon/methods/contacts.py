@@ -104,9 +104,17 @@ def contact_json(row: Any) -> dict[str, Any]:
     }
 
 
+def _may_write(call: Call) -> None:
+    """Contacts are everyone's, and their details fill every account's From and Reply-To names."""
+    if not call.caller.contacts:
+        raise P.forbidden("only admins and the users in [contacts] of mailfleetd.toml may import contacts "
+                          "or change their details")
+
+
 @rpc_method("contacts.import", ContactsImportParams, long=True)
 async def import_(call: Call, params: ContactsImportParams) -> dict:
     """Add or update contacts from CSV text (send a large file in chunks, each with the header row)."""
+    _may_write(call)
     rows, errors, rejected = parse_csv(params.csv, params.first_row)
     now = utcnow()
     async with call.app.db.transaction() as tx:
@@ -146,7 +154,9 @@ async def get(call: Call, params: ContactParams) -> dict:
 
 @rpc_method("contacts.update", ContactUpdateParams)
 async def update(call: Call, params: ContactUpdateParams) -> dict:
-    """Change details (anyone) or status (admins: clearing `faulty` keeps the bounce history)."""
+    """Change details ([contacts] writers) or status (admins: clearing `faulty` keeps the bounce history)."""
+    if params.details is not None:
+        _may_write(call)
     async with call.app.db.transaction() as tx:
         row = await _contact(tx.conn, params.email)
         changes: dict[str, Any] = {}
