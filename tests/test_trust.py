@@ -249,6 +249,9 @@ def test_the_platform_relay_sends_only_for_approved_accounts_of_their_owner(make
         sent = rpc_as(BOB, ep, "accounts.test", {"id": bobs["id"], "send_to": "me@bob.example"})["result"]
         assert sent["ok"], sent
         assert [m.rcpt_tos for m in received.messages] == [["me@bob.example"]]
+        # Who made the daemon connect where is logged, for every test.
+        assert f"connection test by {BOB}: relay 127.0.0.1:{relay.port} (unsaved)" in d.log()
+        assert f"connection test by {BOB}: relay 127.0.0.1:{relay.port} (account {bobs['id']})" in d.log()
     finally:
         relay.stop()
 
@@ -474,3 +477,12 @@ def test_only_admins_and_named_writers_change_contacts(make_daemon, group_users)
     assert edited["result"]["details"] == {"first_name": "Ann"}
     assert rpc_as(BOB, ep, "contacts.update", {"email": "anna@example.com", "status": "faulty"})["error"]["code"] \
         == P.FORBIDDEN, "status stays for admins"
+
+
+def test_a_taken_address_says_only_that_it_is_taken(system_daemon, own_account):
+    with system_daemon.client() as root:
+        root.call("accounts.create", {**own_account, "email": "private@example.com", "name": "Root's own"})
+    reply = rpc_as(BOB, system_daemon.endpoint, "accounts.create", {**own_account, "email": "Private@example.com"})
+    assert reply["error"]["code"] == P.CONFLICT
+    message = reply["error"]["message"]
+    assert "one you cannot see" in message and "root" not in message and "Root's own" not in message

@@ -101,11 +101,18 @@ async def create(call: Call, params: dict) -> dict:
         try:
             account_id = await store.insert(tx.conn, row)
         except store.EmailTaken:
-            raise P.conflict(f"an account for {account.email} already exists") from None
+            raise _address_taken(account.email) from None
         reply = await _reply(tx, call, account_id)
         await tx.event("account.created", records.event_data(reply))
     call.app.accounts_changed()
     return reply
+
+
+def _address_taken(email: str) -> P.RpcError:
+    """One account per address, whoever holds it (bounces and reputation follow the address). The
+    answer confirms only that the address is in use: not who holds it, nor anything of its settings."""
+    return P.conflict(f"the address {email} is already used by an account (yours, or one you cannot see); "
+                      "each address can belong to one account only")
 
 
 def merge_patch(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -206,7 +213,7 @@ async def update(call: Call, params: dict) -> dict:
         try:
             await store.update(tx.conn, account_id, changes)
         except store.EmailTaken:
-            raise P.conflict(f"an account for {account.email} already exists") from None
+            raise _address_taken(account.email) from None
         reply = await _reply(tx, call, account_id)
         await tx.event("account.updated", records.event_data(reply))
     call.app.accounts_changed()

@@ -100,10 +100,10 @@ async def _may_send_through_relay(call: Call, params: TestParams, saved_id: int 
 async def run_test(call: Call, params: TestParams) -> dict[str, Any]:
     """One test; the caller stores it (a test of the saved account as it is counts, a trial of edits does not)."""
     account, passwords, saved_id = await _resolve(call, params)
+    # Who made the daemon connect where (or tried to): tests reach any host and port a caller names.
+    log.info("connection test by %s: %s", call.caller.user, _targets(call, account, saved_id))
     if account.kind == "marketing" and params.send_to:
         await _may_send_through_relay(call, params, saved_id)
-    # Who made the daemon connect where: tests reach any host and port a caller names.
-    log.info("connection test by %s: %s", call.caller.user, _targets(call, account, saved_id))
     job = params.job or uuid.uuid4().hex[:12]
     result = await call.app.prober.test(account, passwords, job, params.send_to, saved_id, caller=call.caller.user)
     if saved_id is not None:
