@@ -236,3 +236,46 @@ class Tinyproxy:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
+
+
+class ScriptedImap(_Listener):
+    """An IMAP server that lies as told: `uidvalidity` and `search` are sent as given (garbage too),
+    and a FETCH answers only the messages it has (`messages`, by UID), silently leaving out the rest."""
+
+    def __init__(self, messages: dict[int, bytes], search: bytes | None = None, uidvalidity: bytes = b"7") -> None:
+        self.messages = messages
+        self.search = search
+        self.uidvalidity = uidvalidity
+        super().__init__()
+
+    def _accepted(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"* OK [CAPABILITY IMAP4rev1 UIDPLUS] ready\r\n")
+            try:
+                for line in lines:
+                    words = line.decode("latin-1").split()
+                    if not words:
+                        continue
+                    tag, command = words[0], " ".join(words[1:3]).upper()
+                    if command.startswith("SELECT"):
+                        conn.sendall(b"* %d EXISTS\r\n* OK [UIDVALIDITY " % len(self.messages)
+                                     + self.uidvalidity + b"] ok\r\n")
+                    elif command == "UID SEARCH":
+                        conn.sendall(b"* SEARCH " + (self.search if self.search is not None else
+                                                      b" ".join(b"%d" % u for u in sorted(self.messages))) + b"\r\n")
+                    elif command == "UID FETCH":
+                        for uid, raw in sorted(self.messages.items()):
+                            if raw is not None:
+                                conn.sendall(b"* %d FETCH (UID %d RFC822.SIZE %d BODY[]<0> {%d}\r\n" % (
+                                    uid, uid, len(raw), len(raw)) + raw + b")\r\n")
+                    elif command.startswith("CAPABILITY"):
+                        conn.sendall(b"* CAPABILITY IMAP4rev1 UIDPLUS\r\n")
+                    elif command.startswith("LOGOUT"):
+                        conn.sendall(b"* BYE\r\n" + tag.encode() + b" OK bye\r\n")
+                        return
+                    conn.sendall(f"{tag} OK done\r\n".encode())
+            except OSError:
+                return

@@ -505,3 +505,71 @@ def test_an_imap_server_flooding_untagged_lines_fails_the_round_not_the_memory(m
             assert c.call("system.ping") == {"pong": True}
     finally:
         liar.close()
+
+
+def _lying_box(c, server) -> int:
+    return c.call("accounts.create", {**OWN, "email": f"liar{server.port}@{DOMAIN}", "incoming": {
+        "protocol": "imap", "host": "127.0.0.1", "port": server.port, "ssl": False, "user": "u",
+        "password": "p"}})["id"]
+
+
+def test_a_message_the_server_will_not_hand_over_is_retried_then_set_aside_never_passed(make_daemon):
+    from .mailservers import ScriptedImap
+
+    lost = ScriptedImap({1: human(mid="<m1@x>"), 2: None, 3: human(mid="<m3@x>")})  # UID 2 listed, never sent
+    d = make_daemon(config=MANUAL).start()
+    try:
+        with d.client(timeout=60) as c:
+            box = _lying_box(c, lost)
+            c.call("events.subscribe", {"types": ["mail.unreadable"]})
+            first = c.call("accounts.poll", {"id": box})
+            assert first["ok"] and first["fetched"] == 2 and first["unreadable"] == 1 and first["set_aside"] == 0
+            second = c.call("accounts.poll", {"id": box})  # UID 3 comes again: known, not counted twice
+            assert second["unreadable"] == 1 and second["already_seen"] == 1 and second.get("mail", 0) == 0
+            third = c.call("accounts.poll", {"id": box})
+            assert third["set_aside"] == 1 and third["unreadable"] == 0
+            event = c.next_event(timeout=10)
+            assert event["type"] == "mail.unreadable" and event["ref"] == "2" and event["tries"] == 3
+            shown = c.call("accounts.get", {"id": box})["incoming"]["unreadable"]
+            assert [(u["ref"], u["tries"]) for u in shown] == [("2", 3)] and "did not hand" in shown[0]["reason"]
+            fourth = c.call("accounts.poll", {"id": box})  # set aside: the checkpoint may pass it now
+            assert fourth["fetched"] == 0 and fourth["set_aside"] == 0
+    finally:
+        lost.close()
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("uidvalidity", b"abc", "UIDVALIDITY is not a 32-bit number: 'abc'"),
+    ("search", b"1 two 3", "SEARCH answer is not a list of UIDs: '1 two 3'"),
+])
+def test_protocol_nonsense_fails_the_round_naming_what_the_server_sent(make_daemon, field, value, words):
+    from .mailservers import ScriptedImap
+
+    server = ScriptedImap({1: human()}, **{field: value})
+    d = make_daemon(config=MANUAL).start()
+    try:
+        with d.client(timeout=60) as c:
+            result = c.call("accounts.poll", {"id": _lying_box(c, server)})
+        assert result["ok"] is False and "protocol" in result["error"] and words in result["error"], result
+        assert "internal error" not in result["error"] and "Traceback" not in d.log()
+    finally:
+        server.close()
+
+
+def test_an_impossible_uid_is_set_aside_and_never_stops_the_mailbox(make_daemon):
+    from .mailservers import ScriptedImap
+
+    huge = 2**63 + 5
+    server = ScriptedImap({1: human(mid="<ok@x>"), huge: None})
+    d = make_daemon(config=MANUAL).start()
+    try:
+        with d.client(timeout=60) as c:
+            box = _lying_box(c, server)
+            results = [c.call("accounts.poll", {"id": box}) for _ in range(4)]
+        assert all(r["ok"] for r in results), results
+        assert results[0]["fetched"] == 1 and results[2]["set_aside"] == 1
+        with d.client() as c:
+            shown = c.call("accounts.get", {"id": box})["incoming"]["unreadable"]
+        assert shown[0]["ref"] == str(huge) and "32-bit" in shown[0]["reason"]
+    finally:
+        server.close()

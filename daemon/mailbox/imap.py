@@ -13,6 +13,7 @@ from .session import Classify, Fetched, IncomingSettings, MailboxError, Session,
 from .sockets import OnGivenSocket, connect_client
 
 _UID = re.compile(rb"UID (\d+)")
+MAX_UID = 2**32 - 1  # RFC 3501: UIDs (and UIDVALIDITY) are 32-bit, non-zero
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _FETCH_CHUNK = 500
 
@@ -31,6 +32,12 @@ def _uid_set(uids: list[int]) -> str:
     if start is not None:
         out.append(f"{start}:{prev}" if start != prev else str(start))
     return ",".join(out)
+
+
+def _sample(value) -> str:
+    """What the server sent, for a message: short, and never read as anything but text."""
+    text = value.decode("ascii", "backslashreplace") if isinstance(value, bytes) else str(value)
+    return repr(text[:80] + ("…" if len(text) > 80 else ""))
 
 
 def quote_folder(folder: str) -> str:
@@ -124,7 +131,12 @@ class ImapMailbox(Session):
         if typ != "OK":
             raise MailboxError("select", f"no folder named {s.folder!r} ({describe(data[0] if data else typ)})")
         value = self.conn.untagged_responses.get("UIDVALIDITY", [b"0"])[-1]
-        self.uidvalidity = int(value)
+        try:
+            self.uidvalidity = int(value)
+        except (TypeError, ValueError):
+            self.uidvalidity = -1
+        if not 0 <= self.uidvalidity <= MAX_UID:
+            raise MailboxError("select", f"protocol: the server's UIDVALIDITY is not a 32-bit number: {_sample(value)}")
         return self.uidvalidity
 
     def _cmd(self, step: str, *args: str):
@@ -137,17 +149,26 @@ class ImapMailbox(Session):
             raise MailboxError(step, describe(data[0] if data and data[0] else typ))
         return data
 
-    def fetch_new(self, last_uid: int, classify: Classify = classify_here) -> tuple[list[Fetched], int]:
-        """Up to batch_size messages after last_uid, classified; and the highest UID read.
+    def fetch_new(self, last_uid: int, classify: Classify = classify_here,
+                  skip: frozenset[int] = frozenset()) -> tuple[list[Fetched], list[int], dict[int, str]]:
+        """Up to batch_size messages after last_uid (but those in `skip`, already set aside), classified;
+        the UIDs asked for (never one past 32 bits, which no checkpoint can hold); and the ones the
+        server did not hand over, with why.
 
         One FETCH per chunk asks for the size and at most the cap's bytes (a partial
         BODY.PEEK[]<0.cap>): a message over the cap costs no more than the cap to skip,
         and no second pass is needed to learn the sizes first."""
         data = self._cmd("search", "SEARCH", f"UID {last_uid + 1}:*")
-        uids = sorted(u for u in map(int, data[0].split()) if u > last_uid)[: self.s.batch_size]
+        words = (data[0] or b"").split() if data else []
+        if not all(w.isdigit() for w in words):
+            raise MailboxError("search", f"protocol: the server's SEARCH answer is not a list of UIDs: {_sample(data[0])}")
+        found = sorted({u for u in map(int, words) if u > last_uid and u not in skip})
+        unread = {u: f"the server listed UID {u}, beyond the 32-bit UIDs IMAP allows" for u in found if u > MAX_UID}
+        uids = [u for u in found if u <= MAX_UID][: self.s.batch_size]
         if not uids:
-            return [], last_uid
+            return [], [], unread
         items = {uid: Fetched(str(uid), 0) for uid in uids}
+        answered: set[int] = set()
         cap = self.s.max_message_bytes
         waits = []
         for i in range(0, len(uids), _FETCH_CHUNK):
@@ -158,13 +179,16 @@ class ImapMailbox(Session):
                 if not (uid and size) or int(uid.group(1)) not in items:
                     continue
                 item = items[int(uid.group(1))]
+                answered.add(int(uid.group(1)))
                 item.size = int(size.group(1))
                 if item.size <= cap:
                     item.raw = body if body is not None else b""  # an empty body has no literal
-            waits.append(classify([items[uid] for uid in chunk]))  # while the next chunk is fetched
+            waits.append(classify([items[uid] for uid in chunk if uid in answered]))  # while the next is fetched
         for wait in waits:
             wait()
-        return [items[uid] for uid in uids], uids[-1]
+        unread.update({uid: "the server's FETCH answer did not hand this message over (or could not be read)"
+                       for uid in uids if uid not in answered})
+        return [items[uid] for uid in uids if uid in answered], uids, unread
 
     def delete(self, refs: list[str]) -> int:
         """Delete these UIDs (and only these); returns how many are gone: all, or none when the

@@ -64,12 +64,22 @@ class Pop3Mailbox(Session):
             _, sizes, _ = self.conn.list()
         except Exception as exc:
             raise MailboxError("list", describe(exc)) from None
-        for line in listing:
-            num, _, uidl = line.decode("ascii", "replace").partition(" ")
-            self.numbers[uidl.strip()] = int(num)
-        for line in sizes:
-            num, _, size = line.decode("ascii", "replace").partition(" ")
-            self.sizes[int(num)] = int(size.split()[0]) if size.split() else 0
+        try:
+            for line in listing:
+                num, _, uidl = line.decode("ascii", "replace").partition(" ")
+                uidl = uidl.strip()
+                if not uidl:
+                    raise ValueError(line)
+                if uidl in self.numbers:
+                    # RFC 1939 wants UIDLs unique; a server that repeats one must not hide the second message.
+                    uidl = f"{uidl}#{int(num)}"
+                self.numbers[uidl] = int(num)
+            for line in sizes:
+                num, _, size = line.decode("ascii", "replace").partition(" ")
+                self.sizes[int(num)] = int(size.split()[0]) if size.split() else 0
+        except ValueError:
+            raise MailboxError("list", f"protocol: the server's UIDL or LIST answer is not a list of numbered "
+                                       f"messages: {line[:80].decode('ascii', 'backslashreplace')!r}") from None
 
     def uidls(self) -> list[str]:
         return list(self.numbers)

@@ -22,7 +22,7 @@ from ..failpoints import crash_point
 from ..storage import accounts as account_store
 from ..storage import mailbox as mailbox_store
 from ..storage.db import utcnow
-from .imap import ImapMailbox
+from .imap import MAX_UID, ImapMailbox
 from .pop3 import Pop3Mailbox
 from .session import IncomingSettings, MailboxError, describe
 
@@ -51,6 +51,9 @@ def settings_for(app: "App", row: Any) -> IncomingSettings:
     )
 
 
+UNREADABLE_TRIES = 3  # rounds a message the server will not hand over is tried before it is set aside
+
+
 async def run_round(app: "App", account_id: int) -> dict[str, int]:
     """Read the account's mailbox once; returns the round's counts. Raises MailboxError on failure."""
     row = await account_store.get(app.db.read, account_id)
@@ -77,16 +80,33 @@ async def _imap_round(app, account_id, row, settings, state, owed) -> dict[str, 
             if done or not same_box:  # a renumbered box: those UIDs name other messages now
                 async with app.db.transaction() as tx:
                     await mailbox_store.clear_pending_deletes(tx.conn, account_id, owed)
-        messages, highest = await asyncio.to_thread(box.fetch_new, last_uid, app.classifiers.start)
+        known = await mailbox_store.unreadable(app.db.read, account_id) if last_uid == (
+            state["last_uid"] if state else 0) else {}
+        aside = frozenset(int(r) for r, item in known.items() if item["set_aside"] and r.isdigit())
+        messages, asked, unread = await asyncio.to_thread(box.fetch_new, last_uid, app.classifiers.start, aside)
         now = utcnow()
+        retry, put_aside = [], []
+        for uid, reason in unread.items():
+            tries = (known[str(uid)]["tries"] if str(uid) in known else 0) + 1
+            (put_aside if tries >= UNREADABLE_TRIES else retry).append((str(uid), reason, tries))
+        # The checkpoint never passes a message that is still to be tried again; those after it are
+        # fetched again next round and known by their key, so nothing counts twice. (A UID past 32
+        # bits is never behind a checkpoint: every SEARCH finds it again until it is set aside.)
+        highest = max(asked, default=last_uid)
+        held = [int(ref) for ref, _, _ in retry if int(ref) <= MAX_UID]
+        if held:
+            highest = min(held) - 1
         async with app.db.transaction() as tx:
             outcome = await marking.record(tx, app.config.bounces, account_id, messages, now)
             deletes = outcome.delete_refs if row["incoming_delete_bounces"] else []
             await mailbox_store.add_pending_deletes(tx.conn, account_id, deletes)
-            await mailbox_store.save_state(tx.conn, account_id, uidvalidity=uidvalidity, last_uid=highest)
+            await _note_unreadable(tx, account_id, retry, put_aside, [m.ref for m in messages if m.ref in known], now)
+            await mailbox_store.save_state(tx.conn, account_id, uidvalidity=uidvalidity,
+                                           last_uid=max(highest, last_uid))
             crash_point("before_commit")
         crash_point("after_commit")
         counts.update(outcome.counts)
+        counts.update(unreadable=len(retry), set_aside=len(put_aside))
         if deletes:
             done = await asyncio.to_thread(box.delete, deletes)
             counts["deleted"] += done
@@ -99,6 +119,16 @@ async def _imap_round(app, account_id, row, settings, state, owed) -> dict[str, 
     finally:
         await asyncio.to_thread(box.close)
     return dict(counts)
+
+
+async def _note_unreadable(tx, account_id: int, retry: list, put_aside: list, read_now: list[str], now: str) -> None:
+    """Messages the server did not hand over: counted to try again, or set aside where a person sees them
+    (accounts.get, the `mail.unreadable` event) once tried UNREADABLE_TRIES times."""
+    await mailbox_store.note_unreadable(tx.conn, account_id, [(r, why, n, False) for r, why, n in retry] +
+                                        [(r, why, n, True) for r, why, n in put_aside], now)
+    await mailbox_store.forget_unreadable(tx.conn, account_id, read_now)
+    await tx.events_many([("mail.unreadable", {"account_id": account_id, "ref": ref, "reason": why, "tries": n})
+                          for ref, why, n in put_aside])
 
 
 async def _pop3_round(app, account_id, row, settings, owed) -> dict[str, int]:

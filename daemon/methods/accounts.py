@@ -53,6 +53,8 @@ async def _wire(conn, call: Call, row: sqlite3.Row) -> dict[str, Any]:
             "at": state["last_poll_at"], "ok_at": state["last_ok_at"], "error": state["last_error"],
             "failures": state["failures"], "counts": json.loads(state["last_counts"]),
         } if state and state["last_poll_at"] else None
+        # What the server would not hand over, tried and set aside: for a person to look into.
+        account["incoming"]["unreadable"] = await mailbox_store.set_aside(conn, row["id"])
     return account
 
 
@@ -185,7 +187,7 @@ async def update(call: Call, params: dict) -> dict:
     patch = {k: v for k, v in params.items() if k not in ("id", "last_test")}
     for section in ("smtp", "incoming"):
         if isinstance(patch.get(section), dict):
-            patch[section] = {k: v for k, v in patch[section].items() if k not in ("password_set", "last_poll")}
+            patch[section] = {k: v for k, v in patch[section].items() if k not in ("password_set", "last_poll", "unreadable")}
     refused = {k: "read-only" for k in patch if k in READ_ONLY_FIELDS}
     if refused:
         raise FieldErrors(refused)

@@ -74,3 +74,31 @@ async def add_pending_deletes(conn: aiosqlite.Connection, account_id: int, refs:
 
 async def clear_pending_deletes(conn: aiosqlite.Connection, account_id: int, refs: list[str]) -> None:
     await conn.executemany("DELETE FROM pending_deletes WHERE account_id = ? AND ref = ?", [(account_id, r) for r in refs])
+
+
+async def unreadable(conn: aiosqlite.Connection, account_id: int) -> dict[str, sqlite3.Row]:
+    rows = await conn.execute_fetchall("SELECT * FROM unreadable WHERE account_id = ?", (account_id,))
+    return {r["ref"]: r for r in rows}
+
+
+async def note_unreadable(conn: aiosqlite.Connection, account_id: int, items: list[tuple[str, str, int, bool]],
+                          at: str) -> None:
+    """items: (ref, reason, tries so far, set aside)."""
+    await conn.executemany(
+        "INSERT INTO unreadable (account_id, ref, reason, tries, first_at, last_at, set_aside) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, ref) DO UPDATE SET reason = excluded.reason, "
+        "tries = excluded.tries, last_at = excluded.last_at, set_aside = excluded.set_aside",
+        [(account_id, ref, reason, tries, at, at, int(aside)) for ref, reason, tries, aside in items],
+    )
+
+
+async def forget_unreadable(conn: aiosqlite.Connection, account_id: int, refs: list[str]) -> None:
+    """Read after all (or gone from the server): no longer anyone's concern."""
+    await conn.executemany("DELETE FROM unreadable WHERE account_id = ? AND ref = ?", [(account_id, r) for r in refs])
+
+
+async def set_aside(conn: aiosqlite.Connection, account_id: int, limit: int = 100) -> list[dict[str, Any]]:
+    rows = await conn.execute_fetchall(
+        "SELECT ref, reason, tries, first_at, last_at FROM unreadable WHERE account_id = ? AND set_aside = 1 "
+        "ORDER BY last_at DESC LIMIT ?", (account_id, limit))
+    return [dict(r) for r in rows]
