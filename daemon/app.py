@@ -167,6 +167,8 @@ class App:
     async def status_line(self) -> str:
         count = (await self.db.read.execute_fetchall("SELECT count(*) FROM accounts"))[0][0]
         text = f"{count} accounts"
+        if self.db.full_since:
+            text = f"the database's disk is full (since {self.db.full_since[11:19]} UTC): writes fail; {text}"
         last = self.poller.last_round if self.poller else None
         if last:
             text += f"; last poll {last[0][11:19]} UTC {'ok' if last[1] else 'failed'}"

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from ..shared import protocol as P
 from ..shared.models import FieldErrors, NoParams, validate_model
 from .identity import Caller
+from .storage import DiskFull
 
 if TYPE_CHECKING:
     from .app import App
@@ -194,6 +195,9 @@ class Dispatcher:
             value = await self._invoke(req, call, suspect)
         except P.RpcError as err:
             return None if notification else P.error(rid, err)
+        except DiskFull as exc:
+            log.error("method %s: %s", req["method"], exc)
+            return None if notification else P.error(rid, P.RpcError(P.UNAVAILABLE, str(exc)))
         except Exception:
             # Method name only: params may hold passwords.
             log.exception("method %s failed", req["method"])

@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from mailfleet.daemon.config import Config
+from mailfleet.shared import protocol as P
 from mailfleet.shared.client import Client, CurveKeys, DaemonUnreachable
+from mailfleet.shared.paths import user_paths
 
 from .conftest import OWN
 from .servers import free_port
@@ -234,3 +236,46 @@ def test_curve_endpoint_with_authorised_and_unauthorised_keys(make_daemon, short
         time.sleep(0.02)
     with Client(endpoint, timeout=5, curve=CurveKeys.from_files(str(keys / "mallory.key_secret"), str(server_key))) as c:
         assert c.call("system.info")["admin"] is False
+
+
+def test_a_full_disk_is_said_in_words_changes_nothing_and_writes_resume_after(make_daemon, short_tmp, own_account):
+    data = short_tmp / "small"
+    data.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(data)], check=True)
+    notify = NotifySocket(short_tmp / "notify.sock")
+    try:
+        d = make_daemon(extra_env={"XDG_DATA_HOME": str(data), "NOTIFY_SOCKET": str(notify.path),
+                                   "WATCHDOG_USEC": "300000"})
+        d.paths = user_paths(d.env)
+        d.start()
+        filler = data / "filler"
+        with open(filler, "wb") as fh:  # take every byte the disk has left
+            try:
+                while True:
+                    fh.write(b"\0" * 65536)
+                    fh.flush()
+            except OSError:
+                pass
+        with d.client() as c:
+            before = c.call("accounts.list")["total"]
+            for i in range(20):  # until the WAL runs out of the room it already had
+                try:
+                    c.call("accounts.create", {**own_account, "email": f"full{i}@example.com", "name": "x" * 200})
+                except P.RpcError as exc:
+                    refused = exc
+                    break
+            else:
+                raise AssertionError("the disk never filled")
+            assert refused.code == P.UNAVAILABLE and "the database's disk is full" in refused.message
+            assert "free some space" in refused.message
+            created = c.call("accounts.list")["total"] - before
+            status = notify.until("STATUS")
+            while "disk is full" not in status["STATUS"]:
+                status = notify.until("STATUS")
+            filler.unlink()
+            again = c.call("accounts.create", {**own_account, "email": "after@example.com"})
+            assert again["id"] and c.call("accounts.list")["total"] == before + created + 1
+        assert "the database's disk is full" in d.log()
+        assert d.stop() == 0
+    finally:
+        subprocess.run(["umount", "-l", str(data)], check=False)

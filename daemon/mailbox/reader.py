@@ -22,6 +22,7 @@ from ..failpoints import crash_point
 from ..storage import accounts as account_store
 from ..storage import mailbox as mailbox_store
 from ..storage.db import utcnow
+from ..storage import DiskFull
 from .imap import MAX_UID, ImapMailbox
 from .pop3 import Pop3Mailbox
 from .session import IncomingSettings, MailboxError, describe
@@ -280,6 +281,9 @@ class Poller:
                     counts = await run_round(self.app, account_id)
             except MailboxError as exc:
                 await self._failed(account_id, str(exc))
+                return {"ok": False, "error": str(exc)}
+            except DiskFull as exc:  # nothing was kept; the next round reads the same messages again
+                log.error("account %d: %s", account_id, exc)
                 return {"ok": False, "error": str(exc)}
             except Exception as exc:  # a bug or an unexpected server: logged, never fatal to the loop
                 if isinstance(exc, TimeoutError) and deadline.expired():

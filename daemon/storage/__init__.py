@@ -5,6 +5,11 @@ class DatabaseError(Exception):
     """The database cannot be used as it is (newer schema, corrupt file)."""
 
 
+class DiskFull(Exception):
+    """A write failed because the database's disk (or its quota) is full; nothing of it was kept.
+    Writes work again by themselves once there is room: nothing needs restarting."""
+
+
 async def page(conn, table: str, columns: str, clauses: list[str], args: list, order_by: str, limit: int,
                offset: int) -> tuple[int, list]:
     """(how many rows match, one page of them): the lists' shared shape."""

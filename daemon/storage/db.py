@@ -23,7 +23,7 @@ from typing import Any
 
 import aiosqlite
 
-from . import DatabaseError, migrations
+from . import DatabaseError, DiskFull, migrations
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -79,6 +79,12 @@ async def _connect(path: Path, *, readonly: bool) -> aiosqlite.Connection:
     return conn
 
 
+def _is_full(exc: BaseException) -> bool:
+    # SQLITE_FULL (13): the disk or a quota is full; an OSError ENOSPC where SQLite writes the WAL itself.
+    return (isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", None) == 13) or (
+        isinstance(exc, OSError) and exc.errno == 28)
+
+
 class Database:
     def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
         self.path = path
@@ -86,6 +92,7 @@ class Database:
         self.read = reader
         self._lock = asyncio.Lock()
         self.on_commit: Callable[[list[Event]], None] | None = None
+        self.full_since: str | None = None  # when a write last found the disk full, until one succeeds
 
     @classmethod
     async def open(cls, path: Path) -> "Database":
@@ -126,11 +133,16 @@ class Database:
             try:
                 yield tx
                 await asyncio.shield(self._writer.execute("COMMIT"))
-            except BaseException:
+            except BaseException as exc:
                 # Shielded: a cancelled request must still leave no half transaction.
                 if self._writer.in_transaction:
                     await asyncio.shield(self._writer.execute("ROLLBACK"))
+                if _is_full(exc):
+                    self.full_since = self.full_since or utcnow()
+                    raise DiskFull(f"the database's disk is full ({self.path.parent}): nothing was changed; "
+                                   "free some space there and try again (no restart needed)") from None
                 raise
+        self.full_since = None
         if tx.events and self.on_commit is not None:
             self.on_commit(tx.events)
 
