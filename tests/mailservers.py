@@ -279,3 +279,37 @@ class ScriptedImap(_Listener):
                     conn.sendall(f"{tag} OK done\r\n".encode())
             except OSError:
                 return
+
+
+class ScriptedPop3(_Listener):
+    """A POP3 server that repeats UIDLs as told (`uidls`, one per message, duplicates allowed)."""
+
+    def __init__(self, messages: list[bytes], uidls: list[str]) -> None:
+        self.messages, self.uidls = messages, uidls
+        super().__init__()
+
+    def _accepted(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"+OK ready\r\n")
+            try:
+                for line in lines:
+                    words = line.decode("latin-1").split()
+                    command = words[0].upper() if words else ""
+                    if command == "UIDL":
+                        conn.sendall(b"+OK\r\n" + b"".join(b"%d %s\r\n" % (n, u.encode())
+                                                          for n, u in enumerate(self.uidls, 1)) + b".\r\n")
+                    elif command == "LIST":
+                        conn.sendall(b"+OK\r\n" + b"".join(b"%d %d\r\n" % (n, len(m))
+                                                          for n, m in enumerate(self.messages, 1)) + b".\r\n")
+                    elif command == "RETR":
+                        conn.sendall(b"+OK\r\n" + self.messages[int(words[1]) - 1] + b".\r\n")
+                    elif command == "QUIT":
+                        conn.sendall(b"+OK bye\r\n")
+                        return
+                    else:
+                        conn.sendall(b"+OK\r\n")
+            except OSError:
+                return

@@ -573,3 +573,21 @@ def test_an_impossible_uid_is_set_aside_and_never_stops_the_mailbox(make_daemon)
         assert shown[0]["ref"] == str(huge) and "32-bit" in shown[0]["reason"]
     finally:
         server.close()
+
+
+def test_a_repeated_pop3_uidl_hides_no_message(make_daemon):
+    from .mailservers import ScriptedPop3
+
+    server = ScriptedPop3([human(mid="<a@x>"), human(mid="<b@x>", subject="another")], ["same", "same"])
+    d = make_daemon(config=MANUAL).start()
+    try:
+        with d.client(timeout=60) as c:
+            box = c.call("accounts.create", {**OWN, "email": f"dup@{DOMAIN}", "incoming": {
+                "protocol": "pop3", "host": "127.0.0.1", "port": server.port, "ssl": False, "user": "u",
+                "password": "p"}})["id"]
+            first = c.call("accounts.poll", {"id": box})
+            assert first["ok"] and first["fetched"] == 2 and first["mail"] == 2, first
+            again = c.call("accounts.poll", {"id": box})
+            assert again["ok"] and again["fetched"] == 0, "each read once"
+    finally:
+        server.close()
