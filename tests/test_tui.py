@@ -312,3 +312,74 @@ async def test_a_failing_worker_becomes_a_banner_not_a_crash(daemon):
         await pilot.press("c")  # the contacts screen loads from a daemon that is gone
         await until(pilot, lambda: app.query_one("#banner").display, timeout=15)
         assert app.is_running
+
+
+HOSTILE_NAME = "Zoë [b]bold[/b] [/red] 名前 [relay]"
+
+
+class HostileSmtp:
+    """An SMTP server whose every reply is markup-looking text (what a real one may well send)."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                try:
+                    conn.sendall(b"220 [relay] ready\r\n")
+                    while conn.recv(1024):
+                        conn.sendall(b"500 [/red] nope [AUTHENTICATIONFAILED] [b]\r\n")
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def displayed(app) -> str:
+    """What the terminal shows, as text (from the SVG screenshot: what a person would see)."""
+    import html
+    import re
+
+    svg = app.export_screenshot()
+    return html.unescape("".join(re.findall(r"<text[^>]*>(.*?)</text>", svg, re.S))).replace("\xa0", " ")
+
+
+async def test_server_and_user_text_is_shown_as_text_never_read_as_markup(daemon):
+    hostile = HostileSmtp()
+    try:
+        with daemon.client() as c:
+            acc = c.call("accounts.create", {**OWN, "name": HOSTILE_NAME, "smtp": {
+                "host": "127.0.0.1", "port": hostile.port, "security": "none", "authenticate": False}})
+            result = c.call("accounts.test", {"id": acc["id"]})
+            assert "[/red] nope" in result["smtp"]["message"], result
+            c.call("contacts.import", {"csv": "email,first_name\nann@example.com,[/red] Ann [b]\n"})
+        app = app_for(daemon)
+        async with app.run_test(size=(160, 40)) as pilot:
+            table = app.query_one(AccountTable)
+            await until(pilot, lambda: table.total == 1 and table.current is not None)
+            await until(pilot, lambda: "[/red] nope" in displayed(app))  # the detail line, highlighted row
+            shown = displayed(app)
+            assert HOSTILE_NAME in shown and "[AUTHENTICATIONFAILED]" in shown
+            await pilot.press("i")  # the details screen
+            await until(pilot, lambda: "status history" in displayed(app))
+            assert HOSTILE_NAME in displayed(app) and "500 [/red] nope [AUTHENTICATIONFAILED] [b]" in displayed(app)
+            await pilot.press("escape", "t")  # a live test: steps and verdict
+            await until(pilot, lambda: "failed" in str(app.screen.query_one("#test-title").render()))
+            assert "[/red] nope [AUTHENTICATIONFAILED]" in displayed(app)
+            await pilot.press("escape", "c")  # contacts: a contact's details are user text too
+            await until(pilot, lambda: "first_name=[/red] Ann [b]" in displayed(app))
+    finally:
+        hostile.close()

@@ -53,15 +53,20 @@ class MailfleetApp(App):
         self._live_timer: Timer | None = None
         self._down = False
 
+    def notify(self, message: str, *, title: str = "", severity: str = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification, from the app and its screens alike: never read as markup (tui/text.py)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     def compose(self) -> ComposeResult:
-        yield Static("", id="banner")
+        yield Static("", id="banner", markup=False)
         with Horizontal(id="bar"):
             yield Input(placeholder="search name or address  (/)", id="search")
-            yield Static(FILTERS[0][2], id="filter")
-        yield Static(self._heading(), id="heading")
+            yield Static(FILTERS[0][2], id="filter", markup=False)
+        yield Static(self._heading(), id="heading", markup=False)
         yield AccountTable(self.client_fetch, id="accounts")
-        yield Static("", id="detail")
-        yield Static("", id="status")
+        yield Static("", id="detail", markup=False)
+        yield Static("", id="status", markup=False)
         yield Footer()
 
     def _heading(self, width: int = 100) -> str:

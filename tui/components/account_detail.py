@@ -13,6 +13,8 @@ from textual.widgets import Footer, Static
 
 from ...shared import protocol as P
 from ..keys import DIALOG
+from ..text import line
+from ..text import lines as text_lines
 
 
 def _settings(section: dict[str, Any] | None) -> str:
@@ -30,7 +32,7 @@ class AccountDetail(Screen):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail-body"):
-            yield Static("loading…", id="detail-text")
+            yield Static("loading…", id="detail-text", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -44,11 +46,11 @@ class AccountDetail(Screen):
             bounces = await client.call("bounces.list", {"account_id": self.account_id, "limit": 10})
             events = await client.call("events.list", {"type": "account.status", "limit": 1000})
         except P.RpcError as exc:
-            self.query_one("#detail-text", Static).update(f"[red]{exc}[/]")
+            self.query_one("#detail-text", Static).update(line((str(exc), "red")))
             return
-        lines = [f"[b]{account['name']}[/b] <{account['email']}> · {account['kind']} · owner {account['owner']}"
-                 f"{' · shared' if account['shared'] else ''}",
-                 f"status: [b]{account['status']}[/b] {account['status_detail']}"]
+        lines: list = [line((account["name"], "bold"), f" <{account['email']}> · {account['kind']} · owner "
+                            f"{account['owner']}{' · shared' if account['shared'] else ''}"),
+                       line("status: ", (account["status"], "bold"), f" {account['status_detail']}")]
         history = [e for e in events["items"] if e.get("account_id") == self.account_id][-10:]
         if history:
             lines.append("status history:")
@@ -67,15 +69,16 @@ class AccountDetail(Screen):
             for key in ("smtp", "incoming"):
                 report = test.get(key)
                 for step in (report or {}).get("steps", []):
-                    mark = "ok" if step["ok"] else "[red]FAILED[/]"
-                    lines.append(f"  {report['protocol']:<5} {step['name']:<10} {mark:<6} {step['ms']:>7.1f} ms  {step['detail'][:60]}")
+                    mark = ("ok    ", "") if step["ok"] else ("FAILED", "red")
+                    lines.append(line(f"  {report['protocol']:<5} {step['name']:<10} ", mark,
+                                      f" {step['ms']:>7.1f} ms  {step['detail'][:60]}"))
                 if report and report.get("hint"):
                     lines.append(f"  hint: {report['hint']}")
         lines.append(f"bounces: {bounces['total']}")
         for b in bounces["items"]:
             lines.append(f"  {b['received_at'][:16]} {'HARD' if b['hard'] else 'soft'} {b['recipient']} "
                          f"{b['status'] or ''} {b['reason']}")
-        self.query_one("#detail-text", Static).update("\n".join(lines))
+        self.query_one("#detail-text", Static).update(text_lines(lines))
 
     def action_cancel(self) -> None:
         self.app.pop_screen()

@@ -99,11 +99,11 @@ class AccountForm(Screen):
                 placeholder = "unchanged" if kind == "password" and path.split(".")[0] in self.stored else ""
                 yield Input(value="" if value is None else str(value), password=kind == "password",
                             placeholder=placeholder, id=wid(path), type="integer" if kind == "int" else "text")
-        yield Static("", id=eid(path), classes="error")
+        yield Static("", id=eid(path), classes="error", markup=False)
 
     def compose(self) -> ComposeResult:
         title = f"Edit {self.account['name']}" if self.account else f"New {self.kind} account"
-        yield Static(title, id="form-title")
+        yield Static(title, id="form-title", markup=False)
         with VerticalScroll(id="form"):
             with Vertical(classes="section", id="sec-sender") as sec:
                 sec.border_title = "Sender"
@@ -126,7 +126,7 @@ class AccountForm(Screen):
                     with Vertical(id="incoming-fields"):
                         for field in INCOMING:
                             yield from self._field(*field)
-            yield Static("", id=eid("params"), classes="error")
+            yield Static("", id=eid("params"), classes="error", markup=False)
             with Horizontal(id="form-buttons"):
                 yield Button("Save", variant="primary", id="save")
                 if self.kind == "own":

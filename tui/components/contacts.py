@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from textual import on, work
-from textual.app import ComposeResult
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from ...shared import protocol as P
 from ..keys import CONTACTS, DIALOG
+from ..text import cell, line
+from ..text import lines as text_lines
 
 LIMIT = 200
 
@@ -28,13 +30,13 @@ class ContactsScreen(Screen):
     def compose(self) -> ComposeResult:
         with Horizontal(id="contacts-bar"):
             yield Input(placeholder="search contacts (address or detail)", id="contacts-search")
-            yield Static("all contacts", id="contacts-filter")
+            yield Static("all contacts", id="contacts-filter", markup=False)
         with Vertical(id="contacts-body"):
             table = DataTable(id="contacts-table", cursor_type="row")
             table.add_columns("EMAIL", "STATUS", "HARD", "SOFT", "LAST BOUNCE", "DETAILS")
             yield table
-            yield Static("", id="contact-detail")
-        yield Static("", id="contacts-count")
+            yield Static("", id="contact-detail", markup=False)
+        yield Static("", id="contacts-count", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -59,10 +61,10 @@ class ContactsScreen(Screen):
         table = self.query_one("#contacts-table", DataTable)
         table.clear()
         for c in self.items:
-            status = "[red]faulty[/]" if c["status"] == "faulty" else "active"
+            status = cell("faulty", "red") if c["status"] == "faulty" else cell("active")
             details = ", ".join(f"{k}={v}" for k, v in c["details"].items())[:60]
-            table.add_row(c["email"], status, str(c["hard_bounces"]), str(c["soft_bounces"]),
-                          (c["last_bounce_at"] or "-")[:16], details)
+            table.add_row(cell(c["email"]), status, cell(c["hard_bounces"]), cell(c["soft_bounces"]),
+                          cell((c["last_bounce_at"] or "-")[:16]), cell(details))
         shown = len(self.items)
         self.query_one("#contacts-count", Static).update(f"{shown} shown of {page['total']:,}")
 
@@ -93,13 +95,14 @@ class ContactsScreen(Screen):
         except P.RpcError as exc:
             self.notify(str(exc), severity="error")
             return
-        lines = [f"[b]{contact['email']}[/b]  {contact['status']}  {contact['status_reason']}"]
+        lines: list = [line((contact["email"], "bold"), f"  {contact['status']}  {contact['status_reason']}")]
         for b in contact["bounces"][:10]:
-            verdict = "[red]HARD[/]" if b["hard"] else "soft"
-            lines.append(f"{b['received_at'][:16]}  {verdict} {b['status'] or ''} {b['reason']}: {b['diagnostic'][:100]}")
+            verdict = ("HARD", "red") if b["hard"] else "soft"
+            lines.append(line(f"{b['received_at'][:16]}  ", verdict,
+                              f" {b['status'] or ''} {b['reason']}: {b['diagnostic'][:100]}"))
         if not contact["bounces"]:
             lines.append("no bounces")
-        self.query_one("#contact-detail", Static).update("\n".join(lines))
+        self.query_one("#contact-detail", Static).update(text_lines(lines))
 
     @work(exit_on_error=False, exclusive=True, group="contact")
     async def action_clear_faulty(self) -> None:
@@ -129,7 +132,7 @@ class ContactsScreen(Screen):
         except P.RpcError as exc:
             self.notify(str(exc), severity="error")
             return
-        note = "\n[dim](truncated)[/]" if bounce["raw_truncated"] else ""
+        note = "\n(truncated)" if bounce["raw_truncated"] else ""
         self.app.push_screen(RawMessage(f"{bounce['recipient']}: {bounce['reason']}", bounce["raw"], note))
 
     def action_close(self) -> None:
@@ -145,9 +148,9 @@ class RawMessage(ModalScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="raw-box"):
-            yield Static(self.title_text, id="raw-title")
+            yield Static(self.title_text, id="raw-title", markup=False)
             with VerticalScroll():
-                yield Static(Text(self.raw) + Text.from_markup(self.note), id="raw-text")
+                yield Static(Text(self.raw) + Text(self.note, style="dim"), id="raw-text", markup=False)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -14,6 +14,8 @@ from textual.widgets import DataTable, Footer, Static
 
 from ...shared import protocol as P
 from ..keys import DIALOG
+from ..text import cell, line
+from ..text import lines as text_lines
 
 
 class ConnectionTestScreen(ModalScreen):
@@ -27,11 +29,11 @@ class ConnectionTestScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="test-box"):
-            yield Static(f"Testing {self.label}…", id="test-title")
+            yield Static(f"Testing {self.label}…", id="test-title", markup=False)
             table = DataTable(id="test-steps", cursor_type="none")
             table.add_columns("PROTOCOL", "STEP", "RESULT", "MS", "DETAIL")
             yield table
-            yield Static("", id="test-verdict")
+            yield Static("", id="test-verdict", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -47,14 +49,15 @@ class ConnectionTestScreen(ModalScreen):
 
     def _add(self, protocol: str, step: str, ok: bool, ms: float, detail: str) -> None:
         table = self.query_one(DataTable)
-        table.add_row(protocol, step, "ok" if ok else "FAILED", f"{ms:.0f}", detail[:80])
+        table.add_row(cell(protocol), cell(step), cell("ok") if ok else cell("FAILED", "red"), cell(f"{ms:.0f}"),
+                      cell(detail[:80]))
 
     @work(exclusive=True, exit_on_error=False)
     async def _run(self) -> None:
         try:
             result = await self.app.client.call("accounts.test", self.params, timeout=300)
         except P.RpcError as exc:
-            self.query_one("#test-verdict", Static).update(f"[red]{exc}[/]")
+            self.query_one("#test-verdict", Static).update(line((str(exc), "red")))
             return
         table = self.query_one(DataTable)
         if table.row_count == 0:  # the live events did not arrive (no subscriber yet): show the answer's steps
@@ -68,14 +71,14 @@ class ConnectionTestScreen(ModalScreen):
             if report is None:
                 continue
             if report["ok"]:
-                lines.append(f"[green]{report['protocol']}: all steps passed[/]")
+                lines.append(line((f"{report['protocol']}: all steps passed", "green")))
             else:
-                lines.append(f"[red]{report['protocol']} failed at {report['step']} ({report['category']}):[/] "
-                             f"{report['message']}")
+                lines.append(line((f"{report['protocol']} failed at {report['step']} ({report['category']}):", "red"),
+                                  f" {report['message']}"))
                 if report["hint"]:
-                    lines.append(f"  hint: {report['hint']}")
+                    lines.append(line(f"  hint: {report['hint']}"))
         self.query_one("#test-title", Static).update(f"Test of {self.label}: " + ("passed" if result["ok"] else "failed"))
-        self.query_one("#test-verdict", Static).update("\n".join(lines))
+        self.query_one("#test-verdict", Static).update(text_lines(lines))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
