@@ -383,3 +383,23 @@ async def test_server_and_user_text_is_shown_as_text_never_read_as_markup(daemon
             await until(pilot, lambda: "first_name=[/red] Ann [b]" in displayed(app))
     finally:
         hostile.close()
+
+
+async def test_field_errors_are_displayed_beside_their_fields(daemon):
+    app = app_for(daemon)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, AccountForm))
+        await type_into(pilot, "#f-name", "Sales")
+        assert "required" not in displayed(app), "untouched fields say nothing while you type"
+        await type_into(pilot, "#f-email", "not-an-address")
+        await type_into(pilot, "#f-smtp-port", "99999")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen.query_one("#e-email").display)
+        form = app.screen
+        email_error = str(form.query_one("#e-email").render())
+        assert email_error and email_error in displayed(app), "the email's error is on the screen"
+        form.query_one("#e-smtp-port").scroll_visible()
+        await pilot.pause()
+        assert "must be 1-65535" in displayed(app)
+        assert isinstance(app.screen, AccountForm), "nothing was saved"

@@ -80,6 +80,9 @@ class AccountForm(Screen):
         self.account = account  # None: a new account
         self.details = details or []
         self.stored = {s for s in ("smtp", "incoming") if account and (account.get(s) or {}).get("password_set")}
+        # While typing, only fields already touched say what is wrong; after a save, every one does.
+        self._touched: set[str] = set()
+        self._tried_save = False
 
     # --- layout -----------------------------------------------------------
 
@@ -99,7 +102,7 @@ class AccountForm(Screen):
                 placeholder = "unchanged" if kind == "password" and path.split(".")[0] in self.stored else ""
                 yield Input(value="" if value is None else str(value), password=kind == "password",
                             placeholder=placeholder, id=wid(path), type="integer" if kind == "int" else "text")
-        yield Static("", id=eid(path), classes="error", markup=False)
+        yield Static("", id=eid(path), classes="error -blank", markup=False)
 
     def compose(self) -> ComposeResult:
         title = f"Edit {self.account['name']}" if self.account else f"New {self.kind} account"
@@ -126,7 +129,7 @@ class AccountForm(Screen):
                     with Vertical(id="incoming-fields"):
                         for field in INCOMING:
                             yield from self._field(*field)
-            yield Static("", id=eid("params"), classes="error", markup=False)
+            yield Static("", id=eid("params"), classes="error -blank", markup=False)
             with Horizontal(id="form-buttons"):
                 yield Button("Save", variant="primary", id="save")
                 if self.kind == "own":
@@ -199,13 +202,21 @@ class AccountForm(Screen):
             return exc.fields
         return {}
 
-    def show_errors(self, fields: dict[str, str]) -> None:
-        for widget in self.query(".error"):
-            widget.update("")
+    def show_errors(self, fields: dict[str, str]) -> Static | None:
+        """Each error beside its field (shown only while it says something); returns the first one."""
+        said: dict[Static, list[str]] = {}
         for path, why in fields.items():
             matches = self.query(f"#{eid(path)}")
             target = matches.first() if matches else self.query_one(f"#{eid('params')}")
-            target.update(f"{path}: {why}" if not matches else why)
+            said.setdefault(target, []).append(f"{path}: {why}" if not matches else why)
+        first = None
+        for widget in self.query(".error"):
+            text = "; ".join(said.get(widget, []))
+            widget.update(text)
+            widget.set_class(not text, "-blank")
+            if text and first is None:
+                first = widget
+        return first
 
     # --- reactions --------------------------------------------------------
 
@@ -225,7 +236,9 @@ class AccountForm(Screen):
             port_input = self.query_one(f"#{wid('incoming.port')}", Input)
             if port_input.value.strip() in {str(p) for p in INCOMING_DEFAULT_PORTS.values()} | {""}:
                 port_input.value = str(INCOMING_DEFAULT_PORTS[(protocol, ssl)])
-        self.show_errors(self.errors())
+        self._touched.add(ident)
+        errors = self.errors()
+        self.show_errors(errors if self._tried_save else {p: w for p, w in errors.items() if wid(p) in self._touched})
 
     def _default_port(self, path: str, defaults: dict[str, int], choice) -> None:
         port_input = self.query_one(f"#{wid(path)}", Input)
@@ -234,9 +247,12 @@ class AccountForm(Screen):
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
+        self._tried_save = True
         errors = self.errors()
-        self.show_errors(errors)
+        first = self.show_errors(errors)
         if errors:
+            if first is not None:
+                first.scroll_visible()  # the first field that needs attention, with its reason, on screen
             self.notify(f"{len(errors)} field(s) need attention", severity="warning")
             return
         self._save(self.collect())
