@@ -403,3 +403,31 @@ async def test_field_errors_are_displayed_beside_their_fields(daemon):
         await pilot.pause()
         assert "must be 1-65535" in displayed(app)
         assert isinstance(app.screen, AccountForm), "nothing was saved"
+
+
+async def test_a_form_keeps_what_you_typed(daemon):
+    from textual.widgets import Switch
+
+    app = app_for(daemon)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, AccountForm))
+        await type_into(pilot, "#f-name", "Half typed")
+        app.screen.query(Switch).first().focus()
+        await pilot.press("q", "c")  # app keys: not inside a form
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, AccountForm)
+        await pilot.press("escape")  # a changed form asks first
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        assert "Discard the changes" in displayed(app)
+        await pilot.press("escape")  # no: back to the form, typing intact
+        await until(pilot, lambda: isinstance(app.screen, AccountForm))
+        assert app.screen.query_one("#f-name").value == "Half typed"
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.click("#yes")
+        await until(pilot, lambda: not isinstance(app.screen, (AccountForm, Confirm)))
+        await pilot.press("n")  # an untouched form leaves at once
+        await until(pilot, lambda: isinstance(app.screen, AccountForm))
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, AccountForm))

@@ -58,6 +58,13 @@ class MailfleetApp(App):
         """Every notification, from the app and its screens alike: never read as markup (tui/text.py)."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """App keys (q, c) do nothing inside a form: a letter there belongs to what you are typing,
+        and leaving a form goes through its own Esc, which asks before dropping changes."""
+        if action in ("quit", "contacts") and isinstance(self.screen, AccountForm):
+            return False
+        return True
+
     def compose(self) -> ComposeResult:
         yield Static("", id="banner", markup=False)
         with Horizontal(id="bar"):

@@ -18,6 +18,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
 from ...shared import protocol as P
 from ...shared.models import INCOMING_DEFAULT_PORTS, SMTP_DEFAULT_PORTS, FieldErrors, validate_account
 from ..keys import FORM
+from .dialogs import Confirm
 
 # (path, label, kind, options); kind: text, password, int, switch, select
 SENDER = [
@@ -140,6 +141,7 @@ class AccountForm(Screen):
     def on_mount(self) -> None:
         self._show_incoming()
         self.query_one(f"#{wid('name')}").focus()
+        self._as_opened = self.collect()  # what "changed" is measured against when leaving
 
     def _initial(self, path: str) -> Any:
         source = self.account or {}
@@ -288,4 +290,13 @@ class AccountForm(Screen):
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        """Leave; a form you changed asks first, so Esc never throws typing away."""
+        if self.collect() == self._as_opened:
+            self.dismiss(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(Confirm("Discard the changes you made to this form?", yes="Discard"), answered)
