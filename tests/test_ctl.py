@@ -86,3 +86,20 @@ def test_a_stuck_daemon_never_hangs_a_command(daemon):
         os.kill(daemon.proc.pid, signal.SIGCONT)
     assert out.returncode == 3 and "did not answer within 1s" in out.stderr
     assert elapsed < 15
+
+
+def test_people_read_words_not_python_reprs_and_wide_names_align(daemon):
+    from rich.cells import cell_len
+
+    with daemon.client() as c:
+        c.call("accounts.create", {"kind": "marketing", "name": "日本語の名前", "email": "jp@example.com"})
+        acc = c.call("accounts.create", {"kind": "marketing", "name": "Plain", "email": "plain@example.com"})
+        c.call("accounts.test", {"id": acc["id"]})  # no relay configured: a stored result with steps
+        c.call("contacts.import", {"csv": "email,first_name\nann@example.com,Ann\n"})
+    listed = ctl(daemon, "accounts", "list").stdout.splitlines()
+    status_at = {cell_len(line[: line.index("pending")]) for line in listed[1:] if "pending" in line}
+    assert len(status_at) == 1, f"columns skewed by wide characters:\n{listed}"
+    for out in (ctl(daemon, "accounts", "show", str(acc["id"])).stdout, ctl(daemon, "contacts", "list").stdout,
+                ctl(daemon, "contacts", "show", "ann@example.com").stdout):
+        assert not any(mark in out for mark in ("[{", "{'", "True", "None", "b'")), out
+    assert "first_name: Ann" in ctl(daemon, "contacts", "list").stdout

@@ -242,7 +242,8 @@ def test_server_outage_fails_cleanly_backs_off_and_recovers(make_daemon, mail_ro
 def test_wrong_password_and_folder_are_named(daemon, dovecot, mailbox):
     with daemon.client(timeout=60) as c:
         bad = c.call("accounts.create", {**OWN, "email": mailbox, "incoming": {**incoming(dovecot, mailbox), "password": "nope"}})
-        assert "login" in c.call("accounts.poll", {"id": bad["id"]})["error"]
+        error = c.call("accounts.poll", {"id": bad["id"]})["error"]
+        assert "login" in error and "[AUTHENTICATIONFAILED]" in error and "b'" not in error, error
         folder = c.call("accounts.create", {**OWN, "email": "x" + mailbox, "incoming": {**incoming(dovecot, mailbox), "folder": "Nope"}})
         assert "Nope" in c.call("accounts.poll", {"id": folder["id"]})["error"]
 

@@ -124,8 +124,12 @@ def classify_here(messages: list[Fetched]) -> Callable[[], None]:
     return lambda: None
 
 
-def describe(exc: BaseException) -> str:
-    """An exception as a sentence: never a bare 'timed out'."""
+def describe(exc: BaseException | bytes | str) -> str:
+    """An exception (or a server's reply) as a sentence: never a bare 'timed out', never b'...'."""
+    if isinstance(exc, bytes):
+        return exc.decode("utf-8", "replace")
+    if isinstance(exc, str):
+        return exc
     if type(exc).__name__ == "ProxyFailed":
         return str(exc)
     if isinstance(exc, TimeoutError) or "timed out" in str(exc):
@@ -138,5 +142,7 @@ def describe(exc: BaseException) -> str:
         return f"TLS failed: {exc.reason or exc}"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
-    text = str(exc) or type(exc).__name__
-    return text.decode(errors="replace") if isinstance(text, bytes) else text
+    if exc.args and all(isinstance(a, bytes) for a in exc.args):
+        # imaplib and poplib raise with the server's reply as bytes: str() would show b'...'.
+        return " ".join(a.decode("utf-8", "replace") for a in exc.args).strip() or type(exc).__name__
+    return str(exc) or type(exc).__name__
