@@ -13,6 +13,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ..shared import protocol as P
+from ..shared.version import package_version
 from . import accounts, admin, contacts, events, output
 from .common import Usage
 
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts")
     parser = argparse.ArgumentParser(prog="mailfleetctl", description="Drive mailfleetd from the shell.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.add_argument("--socket", help="daemon endpoint or socket path (default: system, then per-user)")
     parser.add_argument("--timeout", type=float, default=P.DEFAULT_TIMEOUT, help="seconds to wait for an answer")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
@@ -76,6 +78,16 @@ def run(args: argparse.Namespace, client: Client) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # `mailfleetctl ... | head`: the reader left; that is not an error, and no traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "classify":  # works on files alone: no daemon

@@ -99,6 +99,9 @@ def import_file(client: Client, path: str, chunk_rows: int, emit_json: bool) -> 
             _progress(os.lseek(fh.fileno(), 0, os.SEEK_CUR) if size else 0, size, rows_sent)
     except csv.Error as exc:
         raise Usage(f"{path}: line {reader.line_num}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise Usage(f"{path}: line {reader.line_num + 1} is not UTF-8 (byte 0x{exc.object[exc.start]:02x}); "
+                    "save the file as UTF-8 (spreadsheets: 'CSV UTF-8') and import it again") from None
     finally:
         if fh is not sys.stdin:
             fh.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 import zmq
 
 from ..shared.paths import system_paths, user_paths
+from ..shared.version import package_version
 from . import logs
 from .app import App
 from .config import ConfigError, load
@@ -33,6 +34,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--user", action="store_true", help="per-user daemon with XDG paths (what `mailfleet` starts)")
     mode.add_argument("--system", action="store_true", help="system service paths (the default)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.add_argument("--config", type=Path, help="config file (default: mailfleetd.toml in the config dir)")
     parser.add_argument("--check-config", action="store_true", help="check the config and exit")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="override daemon.log_level")

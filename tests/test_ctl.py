@@ -103,3 +103,19 @@ def test_people_read_words_not_python_reprs_and_wide_names_align(daemon):
                 ctl(daemon, "contacts", "show", "ann@example.com").stdout):
         assert not any(mark in out for mark in ("[{", "{'", "True", "None", "b'")), out
     assert "first_name: Ann" in ctl(daemon, "contacts", "list").stdout
+
+
+def test_version_broken_pipe_and_a_non_utf8_csv_never_show_a_traceback(daemon, tmp_path):
+    for module, name in (("mailfleet.ctl", "mailfleetctl"), ("mailfleet.daemon", "mailfleetd"), ("mailfleet.tui", "mailfleet")):
+        done = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0 and done.stdout.startswith(f"{name} "), (done.stdout, done.stderr)
+    with daemon.client() as c:
+        c.call("contacts.import", {"csv": "email\n" + "".join(f"c{i}@example.com\n" for i in range(300))})
+    env = {**daemon.env}
+    piped = subprocess.run(f"{sys.executable} -m mailfleet.ctl --socket {daemon.paths.rpc_socket} contacts list "
+                           "--limit 300 | head -1", shell=True, capture_output=True, text=True, env=env, timeout=30)
+    assert "Traceback" not in piped.stderr and "Error" not in piped.stderr, piped.stderr
+    latin = tmp_path / "kontakty.csv"
+    latin.write_bytes("email,imię\nanna@example.com,Zoë\n".encode("cp1250"))  # what Excel writes in Poland
+    bad = ctl(daemon, "contacts", "import", str(latin))
+    assert bad.returncode == 2 and "not UTF-8" in bad.stderr and "Traceback" not in bad.stderr, bad.stderr

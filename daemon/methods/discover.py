@@ -11,8 +11,8 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from ...shared import protocol as P
+from ...shared.version import package_version
 from ..rpc import Call, rpc_method
-from .system import _version
 
 REF = "#/components/schemas/{model}"
 
@@ -41,7 +41,7 @@ def openrpc(methods: dict[str, Any]) -> dict[str, Any]:
         "openrpc": "1.2.6",
         "info": {
             "title": "mailfleetd",
-            "version": _version(),
+            "version": package_version(),
             "description": "JSON-RPC 2.0 over ZeroMQ (ROUTER). Error codes: "
             + ", ".join(f"{code} {name}" for code, name in sorted(P.ERROR_NAMES.items())),
         },

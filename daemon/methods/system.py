@@ -6,22 +6,15 @@ import base64
 import hashlib
 import re
 import time
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from ...shared import protocol as P
+from ...shared.version import package_version
 from ...shared.models import BackupChunkParams, BackupParams
 from ..rpc import Call, rpc_method
 from ..storage.db import utcnow
 
 _SNAPSHOT = re.compile(r"snapshot-[0-9TZ:.-]+\.db")
-
-
-def _version() -> str:
-    try:
-        return version("mailfleet")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 @rpc_method("system.ping")
@@ -35,7 +28,7 @@ async def info(call: Call, params) -> dict:
     """The daemon's version and mode, and the caller's user name and admin right."""
     app = call.app
     return {
-        "version": _version(),
+        "version": package_version(),
         "mode": app.paths.mode,
         "pid": app.pid,
         "started_at": app.started_at,
