@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -431,3 +432,27 @@ async def test_a_form_keeps_what_you_typed(daemon):
         await until(pilot, lambda: isinstance(app.screen, AccountForm))
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, AccountForm))
+
+
+async def test_a_daemon_the_ui_started_is_started_again_when_it_dies(daemon, monkeypatch):
+    """The per-user daemon `mailfleet` started for you is restarted by it, and the banner says so."""
+    for key in ("XDG_RUNTIME_DIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME"):
+        monkeypatch.setenv(key, daemon.env[key])  # start_user_daemon() finds the same directories
+    seed(daemon, 1)
+    app = app_for(daemon, timeout=1.0, started_daemon=True)
+    restarted_pid = None
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            table = app.query_one(AccountTable)
+            await until(pilot, lambda: table.total == 2)
+            daemon.kill()
+            banner = app.query_one("#banner")
+            await until(pilot, lambda: banner.display, timeout=15)
+            assert "restarting the mailfleetd this UI started" in " ".join(displayed(app).split())
+            await until(pilot, lambda: not banner.display, timeout=30)
+            await until(pilot, lambda: table.total == 2)
+            with daemon.client() as c:
+                restarted_pid = c.call("system.info")["pid"]
+    finally:
+        if restarted_pid:
+            os.kill(restarted_pid, 15)

@@ -15,7 +15,7 @@ from textual.worker import Worker, WorkerState
 from textual.widgets import Footer, Input, Static
 
 from ..shared import protocol as P
-from ..shared.client import AsyncClient, CurveKeys, DaemonUnreachable
+from ..shared.client import AsyncClient, CurveKeys, DaemonUnreachable, start_user_daemon
 from . import keys
 from .commands import AccountCommands
 from .components.account_detail import AccountDetail
@@ -100,7 +100,9 @@ class MailfleetApp(App):
         if self._down:
             return
         try:
-            await self.client.call("system.ping")
+            # Deadline within the beat (the next beat cancels this worker): a daemon gone is noticed in
+            # seconds, not after the long calls' deadline.
+            await self.client.call("system.ping", timeout=min(self.client.timeout, HEARTBEAT * 0.8))
         except (DaemonUnreachable, P.RpcError) as exc:
             self._daemon_down(exc)
 
@@ -150,18 +152,28 @@ class MailfleetApp(App):
             banner = self.query_one("#banner", Static)
         except NoMatches:
             return  # closing
-        banner.update("mailfleetd is not answering: reconnecting… (your changes are safe in the daemon)")
+        restart = ("restarting the mailfleetd this UI started…" if self.started_daemon else
+                   "reconnecting… To start it: `mailfleetd --user &` (your own) or "
+                   "`systemctl start mailfleetd` (the service).")
+        banner.update(f"mailfleetd is not answering (your saved changes are safe in its database): {restart}")
         banner.display = True
         self._reconnect()
 
     @work(exit_on_error=False, exclusive=True, group="reconnect")
     async def _reconnect(self) -> None:
+        restarted = False
         while True:
             await asyncio.sleep(1.0)
             self.client.reset()
             try:
                 await self.client.call("system.ping", timeout=2)
             except (DaemonUnreachable, P.RpcError):
+                if self.started_daemon and not restarted:
+                    restarted = True  # once a time it goes away: a daemon that dies at start is not looped
+                    try:
+                        await asyncio.to_thread(start_user_daemon)
+                    except DaemonUnreachable as exc:
+                        self.notify(f"could not restart mailfleetd: {exc}", severity="error", timeout=30)
                 continue
             break
         self._down = False

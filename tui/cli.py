@@ -36,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     from .app import MailfleetApp  # Textual only once there is something to show
 
     MailfleetApp(endpoint, started_daemon=started, keymap=keymap).run()
+    if info.get("mode") == "user":
+        # Quitting the UI does not stop the daemon (mailboxes go on being read): say so, and how.
+        print(f"mailfleetd (your own, pid {info['pid']}) keeps running and reading mailboxes; "
+              f"stop it with: kill {info['pid']}", file=sys.stderr)
     return 0
 
 
