@@ -43,6 +43,7 @@ class App:
         self.paths = paths
         self.pid = os.getpid()
         self.started_at: str | None = None
+        self.log_file: Path | None = None  # where --log-file sends the log, for system.info
         self.identities = Identities(config.admins, config.contacts)
         self.dispatcher = Dispatcher(methods.ALL)
         # One count of long work for the local and the remote endpoint: a user is one user on both.
@@ -278,4 +279,5 @@ class App:
         if self._lock is not None:
             self._lock.release()
             self._lock = None
-        log.info("stopped")
+        if self.started_at is not None:  # a start that was refused never ran: nothing "stopped"
+            log.info("stopped")

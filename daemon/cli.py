@@ -38,6 +38,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--config", type=Path, help="config file (default: mailfleetd.toml in the config dir)")
     parser.add_argument("--check-config", action="store_true", help="check the config and exit")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="override daemon.log_level")
+    parser.add_argument("--log-file", type=Path, metavar="FILE",
+                        help="log to FILE, rotated by size (daemon.log_file_bytes), instead of stderr")
     parser.add_argument("--new-key", type=Path, metavar="FILE",
                         help="write a new encryption key to FILE (0600, never overwrites) and exit")
     return parser.parse_args(argv)
@@ -74,9 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.check_config:
         print(f"{config_path}: ok" if config_path.exists() else f"{config_path}: not found; all defaults apply")
         return 0
-    logs.setup(args.log_level or config.daemon.log_level)
+    logs.setup(args.log_level or config.daemon.log_level, args.log_file, config.daemon.log_file_bytes)
     try:
-        asyncio.run(App(config, paths).run())
+        app = App(config, paths)
+        app.log_file = args.log_file
+        asyncio.run(app.run())
     except (StartupError, DatabaseError, SecretKeyError) as exc:
         log.error("%s", exc)
         return EX_UNAVAILABLE

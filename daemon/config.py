@@ -21,6 +21,8 @@ class ConfigError(Exception):
 @dataclass
 class DaemonSection:
     log_level: str = "info"
+    # With --log-file (the per-user daemon): the file is rotated past this size, 3 old ones kept.
+    log_file_bytes: int = 10 << 20
     # Largest ZeroMQ message accepted; bigger ones drop the sender's connection.
     max_message_bytes: int = 4 * 1024 * 1024
     # System mode: the group whose members may connect to the sockets.
@@ -188,6 +190,8 @@ def _check_values(config: Config, path: Path, text: str) -> None:
 
     if config.daemon.log_level not in _LEVELS:
         fail("daemon", "log_level", f"must be one of {', '.join(_LEVELS)}")
+    if config.daemon.log_file_bytes < 1024:
+        fail("daemon", "log_file_bytes", "must be at least 1024")
     if not 1024 <= config.daemon.max_message_bytes <= 1 << 30:
         fail("daemon", "max_message_bytes", "must be 1024 to 1073741824")
     if config.daemon.max_concurrent_requests < 1:

@@ -182,15 +182,17 @@ def start_user_daemon(wait: float = 15.0) -> str:
     """Start the per-user daemon in the background and return its endpoint once it answers."""
     paths = user_paths()
     trusted(paths.rpc_socket, paths.socket_owners())  # refuse before starting into someone else's directory
-    paths.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    log_path = paths.state_dir / "mailfleetd.log"
-    log = open(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
-    with log:
+    assert paths.log_dir is not None and paths.log_file is not None
+    paths.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    log_path = paths.log_file
+    # The daemon logs to its (rotated) file itself; what it prints before that (a crash at import) goes here.
+    early = open(os.open(paths.log_dir / "mailfleetd.stderr", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
+    with early:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mailfleet.daemon", "--user"],
+            [sys.executable, "-m", "mailfleet.daemon", "--user", "--log-file", str(log_path)],
             stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
+            stdout=early,
+            stderr=early,
             start_new_session=True,  # outlives the terminal that started it
         )
     deadline = time.monotonic() + wait

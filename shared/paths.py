@@ -17,6 +17,7 @@ EVENTS_SOCKET = "events.sock"
 CONFIG_FILE = "mailfleetd.toml"
 DATABASE_FILE = "mailfleet.db"
 KEY_FILE = "mailfleet.key"
+LOG_FILE = "mailfleetd.log"
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Paths:
     runtime_dir: Path
     state_dir: Path
     config_dir: Path
+    log_dir: Path | None = None  # user mode: where the daemon writes its log; system mode: the journal
 
     def socket_owners(self) -> set[int]:
         """Who may own the sockets a client of this mode connects to (shared/trust.py)."""
@@ -55,6 +57,10 @@ class Paths:
     def key_file(self) -> Path:
         return self.state_dir / KEY_FILE
 
+    @property
+    def log_file(self) -> Path | None:
+        return self.log_dir / LOG_FILE if self.log_dir else None
+
 
 def _first_dir(value: str | None, default: str) -> Path:
     # systemd passes colon-separated lists when a unit names several dirs.
@@ -82,11 +88,13 @@ def user_paths(env: os._Environ[str] | dict[str, str] | None = None) -> Paths:
     runtime_dir = Path(runtime) / "mailfleet" if runtime else Path(f"/tmp/mailfleet-{os.getuid()}")
     data = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share")
     config = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+    state = Path(env.get("XDG_STATE_HOME") or home / ".local" / "state")  # logs are state, not data
     return Paths(
         mode="user",
         runtime_dir=runtime_dir,
         state_dir=data / "mailfleet",
         config_dir=config / "mailfleet",
+        log_dir=state / "mailfleet",
     )
 
 

@@ -121,6 +121,11 @@ def test_genuine_postfix_bounce_over_imap_marks_the_contact_and_deletes_only_it(
         types = [e["type"] for e in c.call("events.list", {})["items"]]
         assert {"bounce.hard", "contact.faulty", "mail.received"} <= set(types)
         assert c.call("accounts.get", {"id": acc["id"]})["status"] == "untested"  # a good round changes nothing
+        # The round's log line says what it found; an empty round is not worth an INFO line.
+        assert f"account {acc['id']}: read 2 messages" in daemon.log()
+        assert "1 hard, 0 soft, 1 marked faulty, 0 set aside" in daemon.log()
+        assert c.call("accounts.poll", {"id": acc["id"]})["fetched"] == 0
+        assert "read 0 messages" not in daemon.log()
     left = dovecot.messages(user)
     assert len(left) == 1, "only the bounce is deleted"
     flags, raw = left[0]

@@ -279,3 +279,25 @@ def test_a_full_disk_is_said_in_words_changes_nothing_and_writes_resume_after(ma
         assert d.stop() == 0
     finally:
         subprocess.run(["umount", "-l", str(data)], check=False)
+
+
+def test_a_log_file_is_rotated_by_size_and_a_refused_start_says_only_why(make_daemon, own_account):
+    d = make_daemon(config="[daemon]\nlog_file_bytes = 2048\n")
+    log_file = d.root / "state" / "mailfleetd.log"
+    d.proc = d.spawn("--log-file", str(log_file))
+    d.wait_ready(d.proc)
+    with d.client() as c:
+        info = c.call("system.info")
+        assert info["paths"] == {"config": str(d.paths.config_file), "database": str(d.paths.database),
+                                 "log": str(log_file)}
+        for i in range(40):  # each test logs who tested what
+            c.call("accounts.test", {"account": {**own_account, "email": f"r{i}@example.com",
+                                                 "smtp": {"host": "127.0.0.1", "port": 1, "authenticate": False}}})
+    rotated = log_file.with_name(log_file.name + ".1")
+    assert rotated.exists() and log_file.stat().st_size <= 2048 + 500
+    assert oct(log_file.stat().st_mode & 0o777) == "0o600"
+    second = d.spawn()
+    assert second.wait(timeout=30) == 69
+    refused = d.log()
+    assert "another mailfleetd" in refused and "stopped" not in refused, refused
+    assert d.stop() == 0

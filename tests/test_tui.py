@@ -438,6 +438,7 @@ async def test_a_daemon_the_ui_started_is_started_again_when_it_dies(daemon, mon
     """The per-user daemon `mailfleet` started for you is restarted by it, and the banner says so."""
     for key in ("XDG_RUNTIME_DIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME"):
         monkeypatch.setenv(key, daemon.env[key])  # start_user_daemon() finds the same directories
+    monkeypatch.setenv("XDG_STATE_HOME", str(daemon.root / "xdg-state"))
     seed(daemon, 1)
     app = app_for(daemon, timeout=1.0, started_daemon=True)
     restarted_pid = None
@@ -452,7 +453,12 @@ async def test_a_daemon_the_ui_started_is_started_again_when_it_dies(daemon, mon
             await until(pilot, lambda: not banner.display, timeout=30)
             await until(pilot, lambda: table.total == 2)
             with daemon.client() as c:
-                restarted_pid = c.call("system.info")["pid"]
+                info = c.call("system.info")
+                restarted_pid = info["pid"]
+        # The daemon the UI starts logs to $XDG_STATE_HOME/mailfleet/, and says so in system.info.
+        log_file = daemon.root / "xdg-state" / "mailfleet" / "mailfleetd.log"
+        assert info["paths"]["log"] == str(log_file) and "serving" in log_file.read_text()
+        assert oct(log_file.stat().st_mode & 0o777) == "0o600"
     finally:
         if restarted_pid:
             os.kill(restarted_pid, 15)

@@ -294,8 +294,11 @@ class Poller:
                 await self._failed(account_id, f"internal error: {describe(exc)}")
                 return {"ok": False, "error": f"internal error: {describe(exc)}"}
             await self._succeeded(account_id, counts)
-            log.info("account %d: read %d messages in %.2fs", account_id, counts.get("fetched", 0),
-                     time.monotonic() - started)
+            # An empty round is routine (DEBUG); one that read mail says what it found.
+            log.log(logging.INFO if counts.get("fetched") else logging.DEBUG,
+                    "account %d: read %d messages in %.2fs: %d hard, %d soft, %d marked faulty, %d set aside",
+                    account_id, counts.get("fetched", 0), time.monotonic() - started, counts.get("hard", 0),
+                    counts.get("soft", 0), counts.get("marked_faulty", 0), counts.get("set_aside", 0))
             return {"ok": True, **counts}
 
     def _next(self, account_id: int, failures: int) -> None:

@@ -35,6 +35,8 @@ async def info(call: Call, params) -> dict:
         "user": call.caller.user,
         "admin": call.caller.admin,
         "endpoints": {"rpc": app.paths.rpc_endpoint},  # events: events.subscribe on this same socket
+        "paths": {"config": str(app.config.path or app.paths.config_file), "database": str(app.paths.database),
+                  "log": str(app.log_file) if app.log_file else "stderr (the journal, under systemd)"},
         # Long requests (tests, polls, imports, backups) under way: yours, and everyone's.
         "long_requests": {"yours": app.long_work.in_flight(call.caller.user), "all": app.long_work.in_flight(),
                           "limit": app.long_work.total, "limit_per_user": app.long_work.per_caller},
