@@ -60,7 +60,7 @@ def test_own_account_form(daemon, snap_compare):
 def test_marketing_account_form(daemon, snap_compare):
     async def open_form(pilot):
         await loaded(pilot)
-        await pilot.press("f", "n")
+        await pilot.press("f", "n", "m")
         await until(pilot, lambda: type(pilot.app.screen).__name__ == "AccountForm")
         await pilot.pause(0.2)
 

@@ -22,7 +22,7 @@ from .components.account_detail import AccountDetail
 from .components.account_form import AccountForm
 from .components.account_table import COLUMNS, AccountTable, Query
 from .components.contacts import ContactsScreen
-from .components.dialogs import Confirm, Reason
+from .components.dialogs import ChooseKind, Confirm, Reason
 from .components.test_report import ConnectionTestScreen
 
 FILTERS = [("all", None, "all accounts"), ("marketing", None, "marketing"), ("own", None, "own"),
@@ -63,6 +63,15 @@ class MailfleetApp(App):
         and leaving a form goes through its own Esc, which asks before dropping changes."""
         if action in ("quit", "contacts") and isinstance(self.screen, AccountForm):
             return False
+        if action in ("approve", "reject"):
+            # Only where they mean something: a pending marketing account, for an admin; the footer
+            # shows the keys only then.
+            try:
+                row = self.query_one(AccountTable).current
+            except NoMatches:
+                return False
+            return bool(row and row["kind"] == "marketing" and row["status"] == "pending"
+                        and self.info.get("admin"))
         return True
 
     def compose(self) -> ComposeResult:
@@ -244,6 +253,7 @@ class MailfleetApp(App):
             if row.get("status_detail"):
                 detail += f": {row['status_detail']}"
         self._show("#detail", detail)
+        self.refresh_bindings()  # approve/reject come and go with the highlighted account
 
     def action_focus_search(self) -> None:
         self.query_one("#search").focus()
@@ -266,7 +276,10 @@ class MailfleetApp(App):
 
     @work(exit_on_error=False, group="forms")
     async def action_new_account(self) -> None:
-        kind = "marketing" if FILTERS[self.filter_index][0] == "marketing" else "own"
+        likely = "marketing" if FILTERS[self.filter_index][0] == "marketing" else "own"
+        kind = await self.push_screen_wait(ChooseKind(likely))
+        if kind is None:
+            return
         details = await self._detail_names()
         result = await self.push_screen_wait(AccountForm(kind, details=details))
         if result:

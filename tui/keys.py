@@ -47,6 +47,11 @@ DIALOG = [
     Binding("escape", "cancel", "Cancel", id="dialog.cancel"),
 ]
 
+KIND = [
+    Binding("o", "pick('own')", "Own", id="kind.own"),
+    Binding("m", "pick('marketing')", "Marketing", id="kind.marketing"),
+]
+
 CONTACTS = [
     Binding("escape", "close", "Back", id="contacts.back"),
     Binding("slash", "focus_search", "Search", id="contacts.search"),

@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from ..keys import DIALOG
+from ..keys import DIALOG, KIND
 
 
 class Confirm(ModalScreen[bool]):
@@ -35,6 +35,36 @@ class Confirm(ModalScreen[bool]):
 
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+
+class ChooseKind(ModalScreen[str | None]):
+    """Which kind of account to create: both in plain sight, the likely one (the filter's) focused."""
+
+    BINDINGS = DIALOG + KIND
+
+    def __init__(self, likely: str = "own") -> None:
+        super().__init__()
+        self.likely = likely
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("New account: which kind?", classes="question", markup=False)
+            yield Button("Own account (o): its own SMTP server and a bounce mailbox", id="own")
+            yield Button("Marketing account (m): sends through the platform relay, once an admin approves it",
+                         id="marketing")
+
+    def on_mount(self) -> None:
+        self.query_one(f"#{self.likely}", Button).focus()
+
+    @on(Button.Pressed)
+    def _picked(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id)
+
+    def action_pick(self, kind: str) -> None:
+        self.dismiss(kind)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 class Reason(ModalScreen[str | None]):
