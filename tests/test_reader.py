@@ -597,3 +597,28 @@ def test_a_repeated_pop3_uidl_hides_no_message(make_daemon):
             assert again["ok"] and again["fetched"] == 0, "each read once"
     finally:
         server.close()
+
+
+def test_modified_utf7_folder_names_both_ways():
+    from mailfleet.daemon.mailbox import utf7
+
+    assert utf7.encode("~peter/mail/台北/日本語") == "~peter/mail/&U,BTFw-/&ZeVnLIqe-"  # RFC 3501's example
+    for name in ("Zwroty-ęą", "A&B", "INBOX", "Ώ", "Mixed ascii ünd 日本"):
+        assert utf7.decode(utf7.encode(name)) == name
+    assert utf7.decode("&broken") == "&broken"
+
+
+def test_a_folder_named_in_polish_is_read_and_listed_in_words(daemon, dovecot, mailbox):
+    from mailfleet.daemon.mailbox import utf7
+
+    conn = dovecot.imap(mailbox)
+    assert conn.create(utf7.encode("Zwroty-ęą"))[0] == "OK"
+    assert conn.append(utf7.encode("Zwroty-ęą"), None, None, dsn("gone@example.com", "5.1.1", "550 5.1.1 unknown",
+                                                                 "<pl@mx>"))[0] == "OK"
+    conn.logout()
+    with daemon.client(timeout=60) as c:
+        acc = own_account(c, dovecot, mailbox, folder="Zwroty-ęą")
+        result = c.call("accounts.poll", {"id": acc["id"]})
+        assert result["ok"] and result["hard"] == 1, result
+        wrong = c.call("accounts.test", {"id": acc["id"], "account": {"incoming": {"folder": "Zwroty"}}})
+        assert "Zwroty-ęą" in wrong["incoming"]["hint"], wrong["incoming"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import imaplib
 import re
 
+from . import utf7
 from .session import Classify, Fetched, IncomingSettings, MailboxError, Session, classify_here, describe
 from .sockets import OnGivenSocket, connect_client
 
@@ -41,7 +42,9 @@ def _sample(value) -> str:
 
 
 def quote_folder(folder: str) -> str:
-    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A folder name as SELECT takes it: modified UTF-7 (RFC 3501), then quoted."""
+    encoded = utf7.encode(folder)
+    return '"' + encoded.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _fetch_items(response: list) -> list[tuple[bytes, bytes | None]]:

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 
+from ..mailbox import utf7
 from ..mailbox.imap import SocketIMAP4, quote_folder
 from ..mailbox.pop3 import SocketPOP3
 from ..mailbox.session import IncomingSettings
@@ -104,7 +105,7 @@ def _select(conn: imaplib.IMAP4, folder: str) -> str:
     typ, data = conn.select(quote_folder(folder), readonly=True)
     if typ != "OK":
         typ, listing = conn.list()
-        names = [m.group(1).strip('"') for line in listing or [] if isinstance(line, bytes)
+        names = [utf7.decode(m.group(1).strip('"')) for line in listing or [] if isinstance(line, bytes)
                  and (m := _LIST_NAME.search(line.decode(errors="replace")))]
         raise ProbeFailed("protocol", f"no folder named {folder!r} ({(data[0] or b'').decode(errors='replace')})",
                           f"folders on the server: {', '.join(names[:20]) or 'none listed'}")
