@@ -70,8 +70,9 @@ def import_file(client: Client, path: str, chunk_rows: int, emit_json: bool) -> 
     fh = sys.stdin if path == "-" else open(path, newline="", encoding="utf-8-sig")
     size = os.fstat(fh.fileno()).st_size if path != "-" else 0
     totals: dict[str, Any] = {"new": 0, "updated": 0, "rejected": 0, "errors": []}
-    reader = csv.reader(fh)
+    reader = None
     try:
+        reader = csv.reader(fh, dialect=_dialect(fh) if path != "-" else "excel")
         header = next(reader, None)
         if header is None:
             raise Usage(f"{path}: empty file")
@@ -100,7 +101,7 @@ def import_file(client: Client, path: str, chunk_rows: int, emit_json: bool) -> 
     except csv.Error as exc:
         raise Usage(f"{path}: line {reader.line_num}: {exc}") from None
     except UnicodeDecodeError as exc:
-        raise Usage(f"{path}: line {reader.line_num + 1} is not UTF-8 (byte 0x{exc.object[exc.start]:02x}); "
+        raise Usage(f"{path}: line {(reader.line_num if reader else 0) + 1} is not UTF-8 (byte 0x{exc.object[exc.start]:02x}); "
                     "save the file as UTF-8 (spreadsheets: 'CSV UTF-8') and import it again") from None
     finally:
         if fh is not sys.stdin:
@@ -113,7 +114,20 @@ def import_file(client: Client, path: str, chunk_rows: int, emit_json: bool) -> 
         print(f"{totals['new']:,} new, {totals['updated']:,} updated, {totals['rejected']:,} rejected")
         for err in totals["errors"]:
             print(f"  line {err['row']}: {err['why']}")
-    return 0
+    # Rows left out are a failure a script must notice (the rest was imported all the same).
+    return 1 if totals["rejected"] else 0
+
+
+def _dialect(fh) -> type[csv.Dialect] | str:
+    """Comma, semicolon (what spreadsheets write in Polish and German locales) or tab, from the header
+    line; the file is read from its start again afterwards."""
+    start = fh.tell()
+    sample = fh.readline()
+    fh.seek(start)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        return "excel"  # one column, or nothing to tell: commas
 
 
 def _details_arg(items: list[str]) -> dict[str, str | None]:

@@ -119,3 +119,18 @@ def test_version_broken_pipe_and_a_non_utf8_csv_never_show_a_traceback(daemon, t
     latin.write_bytes("email,imię\nanna@example.com,Zoë\n".encode("cp1250"))  # what Excel writes in Poland
     bad = ctl(daemon, "contacts", "import", str(latin))
     assert bad.returncode == 2 and "not UTF-8" in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+
+
+def test_a_semicolon_csv_is_read_and_rejected_rows_fail_the_command(daemon, tmp_path):
+    polish = tmp_path / "kontakty.csv"
+    polish.write_text("\ufeffemail;imię;firma\nanna@example.com;Anna;\"ACME; sp. z o.o.\"\nnot-an-address;X;Y\n",
+                      encoding="utf-8")  # what a spreadsheet saves in a Polish locale, BOM included
+    done = ctl(daemon, "contacts", "import", str(polish))
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "1 new, 0 updated, 1 rejected" in done.stdout and "line 3" in done.stdout
+    with daemon.client() as c:
+        anna = c.call("contacts.get", {"email": "anna@example.com"})
+    assert anna["details"] == {"imię": "Anna", "firma": "ACME; sp. z o.o."}
+    clean = tmp_path / "clean.csv"
+    clean.write_text("email;imię\nbob@example.com;Bob\n", encoding="utf-8")
+    assert ctl(daemon, "contacts", "import", str(clean)).returncode == 0
