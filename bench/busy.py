@@ -12,42 +12,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import sys
-import threading
 import time
 from pathlib import Path
 
 import zmq
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent))  # the tests' servers: a listener that never speaks
 from common import ScratchDaemon, ms, summary  # noqa: E402
-
 from rpc import roundtrips  # noqa: E402
 
-
-class Silent:
-    """Accepts every connection and never says a word (the connections are kept open)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(2048)
-        self.port = self.sock.getsockname()[1]
-        self.conns: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                self.conns.append(self.sock.accept()[0])
-            except OSError:
-                return
-
-    def close(self) -> None:
-        self.sock.close()
-        for conn in self.conns:
-            conn.close()
+from tests.mailservers import Silent  # noqa: E402
 
 
 def main() -> None:

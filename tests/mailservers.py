@@ -93,7 +93,7 @@ class _Listener:
     def __init__(self) -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(50)
+        self.sock.listen(2048)  # a burst of a thousand connections (bench/busy.py) waits, it is not dropped
         self.port = self.sock.getsockname()[1]
         self.conns: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()

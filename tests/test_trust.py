@@ -256,6 +256,15 @@ def test_the_platform_relay_sends_only_for_approved_accounts_of_their_owner(make
         relay.stop()
 
 
+def _file_for(user: str) -> Path:
+    """An empty file `user` may write (in a directory of its own under /tmp, removed by the test)."""
+    path = Path(tempfile.mkdtemp(prefix="mfu", dir="/tmp")) / "out"
+    os.chmod(path.parent, 0o755)
+    path.touch()
+    os.chown(path, pwd.getpwnam(user).pw_uid, -1)
+    return path
+
+
 def _flood(user: str, endpoint: str, requests: list[tuple[str, dict]], ready_file: str):
     """Background: `user` sends every request at once on one DEALER and keeps the replies in a file."""
     def run(ready):
@@ -291,10 +300,7 @@ def test_one_users_tests_against_a_silent_server_starve_nobody(make_daemon, grou
     d = make_daemon(mode="system", config=(
         f'[daemon]\nsocket_group = "{GROUP}"\nmax_concurrent_requests = 8\nmax_long_requests_per_user = 150\n'
         '[probe]\ntimeout = 60\nconcurrency = 20\nconcurrency_per_user = 10\n')).start()
-    replies = Path(tempfile.mkdtemp(prefix="mff", dir="/tmp")) / "replies"
-    os.chmod(replies.parent, 0o755)
-    replies.touch()
-    os.chown(replies, pwd.getpwnam(CAROL).pw_uid, -1)
+    replies = _file_for(CAROL)
     hanging = {**own_account, "smtp": {"host": "127.0.0.1", "port": silent.port, "security": "none",
                                        "authenticate": False}}
     flood = _flood(CAROL, d.endpoint, [("accounts.test", {"account": hanging})] * 200, str(replies))
@@ -331,10 +337,7 @@ def test_polls_of_a_silent_mailbox_collapse_and_leave_the_daemon_answering(make_
     d = make_daemon(mode="system", config=(
         f'[daemon]\nsocket_group = "{GROUP}"\nmax_concurrent_requests = 8\n'
         '[poll]\nschedule = false\ntimeout = 60\n')).start()
-    replies = Path(tempfile.mkdtemp(prefix="mfp", dir="/tmp")) / "replies"
-    os.chmod(replies.parent, 0o755)
-    replies.touch()
-    os.chown(replies, pwd.getpwnam(CAROL).pw_uid, -1)
+    replies = _file_for(CAROL)
     box = rpc_as(CAROL, d.endpoint, "accounts.create", {**own_account, "incoming": {
         "protocol": "imap", "host": "127.0.0.1", "port": silent.port, "ssl": False, "user": "u",
         "password": "incoming-pw-42"}})["result"]

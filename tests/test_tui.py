@@ -19,7 +19,7 @@ from mailfleet.tui.components.dialogs import Confirm
 from mailfleet.tui.components.test_report import ConnectionTestScreen
 
 from .conftest import OWN
-from .mailservers import PASSWORD, USER, smtp_server
+from .mailservers import PASSWORD, USER, _Listener, smtp_server
 from .servers import free_port
 
 SIZE = (100, 30)
@@ -323,35 +323,16 @@ async def test_a_failing_worker_becomes_a_banner_not_a_crash(daemon):
 HOSTILE_NAME = "Zoë [b]bold[/b] [/red] 名前 [relay]"
 
 
-class HostileSmtp:
+class HostileSmtp(_Listener):
     """An SMTP server whose every reply is markup-looking text (what a real one may well send)."""
 
-    def __init__(self) -> None:
-        import socket
-        import threading
-
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with conn:
-                try:
-                    conn.sendall(b"220 [relay] ready\r\n")
-                    while conn.recv(1024):
-                        conn.sendall(b"500 [/red] nope [AUTHENTICATIONFAILED] [b]\r\n")
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        self.sock.close()
+    def _accepted(self, conn) -> None:
+        try:
+            conn.sendall(b"220 [relay] ready\r\n")
+            while conn.recv(1024):
+                conn.sendall(b"500 [/red] nope [AUTHENTICATIONFAILED] [b]\r\n")
+        except OSError:
+            pass
 
 
 def displayed(app) -> str:

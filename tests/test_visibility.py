@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import grp
-import json
 import os
-import pwd
-import subprocess
 
 import pytest
-import zmq
 
 from mailfleet.shared import protocol as P
+
+from .users import ensure_user, rpc_as
 
 GROUP = "mftest"
 USERS = ("mfalice", "mfbob", "mfcarol")
@@ -21,47 +19,14 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create 
 
 @pytest.fixture(scope="module")
 def unix_users():
-    try:
-        grp.getgrnam(GROUP)
-    except KeyError:
-        subprocess.run(["groupadd", GROUP], check=True)
     for user in USERS:
-        try:
-            pwd.getpwnam(user)
-        except KeyError:
-            subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", user], check=True)
+        ensure_user(user, GROUP)  # members of the socket group, as `usermod -aG` makes them
     return USERS
 
 
 def call_as(user: str, endpoint: str, method: str, params: dict | None = None) -> dict:
     """One JSON-RPC call from a forked child running under `user`'s uid, on a plain REQ socket."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: drop to the user, call, report, exit without running pytest's cleanup
-        try:
-            os.close(read_end)
-            entry = pwd.getpwnam(user)
-            os.setgroups([grp.getgrnam(GROUP).gr_gid])
-            os.setgid(entry.pw_gid)
-            os.setuid(entry.pw_uid)
-            ctx = zmq.Context()
-            sock = ctx.socket(zmq.REQ)
-            sock.setsockopt(zmq.LINGER, 0)
-            sock.setsockopt(zmq.RCVTIMEO, 10000)
-            sock.connect(endpoint)
-            sock.send(P.dumps(P.request(method, params, 1)))
-            os.write(write_end, sock.recv())
-        except BaseException as exc:
-            os.write(write_end, json.dumps({"child_failed": repr(exc)}).encode())
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as fh:
-        data = fh.read()
-    os.waitpid(pid, 0)
-    reply = json.loads(data)
-    assert "child_failed" not in reply, reply
-    return reply
+    return rpc_as(user, endpoint, method, params, timeout_ms=10000)
 
 
 @pytest.fixture
