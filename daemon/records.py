@@ -87,6 +87,7 @@ def to_wire(row: sqlite3.Row, box: SecretBox) -> dict[str, Any]:
         data.update(approval=row["approval"], approval_reason=row["approval_reason"])
         return data
     smtp = _section(row, "smtp", _SMTP)
+    data.update(smtp_state=row["smtp_state"], incoming_state=row["incoming_state"])
     smtp["password_set"] = row["smtp_password"] is not None
     smtp["proxy"] = redact_proxy(box.decrypt(row["smtp_proxy"])) if row["smtp_proxy"] else None
     data["smtp"] = smtp
@@ -109,6 +110,8 @@ def to_summary(row: sqlite3.Row) -> dict[str, Any]:
         "created_at": row["created_at"],
         "status": row["status"],
         "status_detail": row["status_detail"],
+        "smtp_state": row["smtp_state"],
+        "incoming_state": row["incoming_state"],
         "shared": bool(row["shared"]),
         "owner": row["owner"],
     }

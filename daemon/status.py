@@ -1,7 +1,11 @@
 """An own account's status follows its latest connection test or mailbox round.
 
-One word for the list (`active`, `untested`, `smtp_failing`, `incoming_failing`)
-and a detail beside it; every change is an `account.status` event.
+SMTP and incoming mail each have a state of their own (`untested`, `ok`,
+`failing`; none for incoming when there is no mailbox), kept apart so that
+one failing never hides the other. `status` is the one word for the list,
+derived from both (`smtp_failing` first, then `incoming_failing`, else
+`active` once SMTP passed a test, else `untested`), with a detail beside it;
+every change of it is an `account.status` event.
 """
 
 from __future__ import annotations
@@ -13,39 +17,52 @@ from .storage import accounts as account_store
 from .storage.db import Tx, utcnow
 
 
-async def set_incoming(tx: Tx, account_id: int, ok: bool, detail: str) -> None:
-    row = await account_store.get(tx.conn, account_id)
-    if row is None or row["kind"] != "own":
-        return
-    status = row["status"]
-    if ok and status == "incoming_failing":
-        status, detail = "active", ""
-    elif not ok and status in ("untested", "active", "incoming_failing"):
-        status = "incoming_failing"
-    else:
-        return
-    if status == row["status"] and detail == row["status_detail"]:
-        return
-    await account_store.update(tx.conn, account_id, {"status": status, "status_detail": detail, "updated_at": utcnow()})
-    if status != row["status"]:
-        data = records.event_data(row) | {"status": status, "detail": detail}
-        await tx.event("account.status", data)
+def overall(smtp: str | None, incoming: str | None) -> str:
+    if smtp == "failing":
+        return "smtp_failing"
+    if incoming == "failing":
+        return "incoming_failing"
+    return "active" if smtp == "ok" else "untested"  # a tested SMTP makes an account active
 
 
-async def set_tested_many(tx: Tx, rows: dict[int, Any], results: list[tuple[int, bool, bool, str]]) -> None:
-    """After connection tests, (account_id, smtp_ok, incoming_ok, detail) each, with the accounts' current
-    `rows`: own accounts become active, smtp_failing or incoming_failing, in one statement however many."""
+async def _apply(tx: Tx, rows: dict[int, Any], changes: list[tuple[int, str | None, str | None, str]]) -> None:
+    """(account_id, smtp_state, incoming_state, detail) for own accounts: stored in one statement, events
+    for the ones whose status word changed."""
     now = utcnow()
-    changes, events = [], []
-    for account_id, smtp_ok, incoming_ok, detail in results:
+    updates, events = [], []
+    for account_id, smtp, incoming, detail in changes:
         row = rows.get(account_id)
         if row is None or row["kind"] != "own":
             continue
-        new = "smtp_failing" if not smtp_ok else "incoming_failing" if not incoming_ok else "active"
-        if new == row["status"] and detail == row["status_detail"]:
+        new = overall(smtp, incoming)
+        if (new, detail, smtp, incoming) == (row["status"], row["status_detail"], row["smtp_state"],
+                                             row["incoming_state"]):
             continue
-        changes.append((new, detail, now, account_id))
+        updates.append((new, detail, smtp, incoming, now, account_id))
         if new != row["status"]:
-            events.append(("account.status", records.event_data(row) | {"status": new, "detail": detail}))
-    await account_store.set_status_many(tx.conn, changes)
+            events.append(("account.status", records.event_data(row) | {
+                "status": new, "detail": detail, "smtp_state": smtp, "incoming_state": incoming}))
+    await account_store.set_status_many(tx.conn, updates)
     await tx.events_many(events)
+
+
+async def set_incoming(tx: Tx, account_id: int, ok: bool, detail: str) -> None:
+    """After a mailbox round: the incoming state; SMTP's stays as its last test left it."""
+    row = await account_store.get(tx.conn, account_id)
+    if row is None or row["kind"] != "own" or not row["incoming_protocol"]:
+        return
+    if ok and row["status"] != "smtp_failing":
+        detail = ""
+    elif ok:
+        detail = row["status_detail"]  # SMTP's failure is still the news
+    await _apply(tx, {account_id: row}, [(account_id, row["smtp_state"], "ok" if ok else "failing", detail)])
+
+
+async def set_tested_many(tx: Tx, rows: dict[int, Any], results: list[tuple[int, bool, bool | None, str]]) -> None:
+    """After connection tests, (account_id, smtp_ok, incoming_ok or None without a mailbox, detail) each,
+    with the accounts' current `rows`, in one statement however many."""
+    await _apply(tx, rows, [
+        (account_id, "ok" if smtp_ok else "failing", None if incoming_ok is None else "ok" if incoming_ok else "failing",
+         detail)
+        for account_id, smtp_ok, incoming_ok, detail in results
+    ])

@@ -130,7 +130,7 @@ class AccountInput(AccountBase):
 
 ACCOUNT_MODELS: dict[str, type[AccountBase]] = {"marketing": MarketingAccount, "own": OwnAccount}
 READ_ONLY_FIELDS = (
-    "id", "owner", "created_at", "updated_at", "status", "status_detail",
+    "id", "owner", "created_at", "updated_at", "status", "status_detail", "smtp_state", "incoming_state",
     "approval", "approval_reason", "password_set",
 )
 
@@ -274,6 +274,8 @@ class AccountSummary(BaseModel):
     created_at: str
     status: str
     status_detail: str
+    smtp_state: str | None = Field(None, description="own accounts: untested, ok or failing")
+    incoming_state: str | None = Field(None, description="own accounts with a mailbox: untested, ok or failing")
     shared: bool
     owner: str
 

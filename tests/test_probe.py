@@ -360,3 +360,17 @@ def test_watchdog_fires_the_soonest_first_and_never_what_was_disarmed():
     watchdog.arm(0.1, lambda: (fired.append("soon"), done.set()))  # ... and must wake for this
     assert done.wait(5)
     assert fired == ["soon"]
+
+
+def test_smtp_and_incoming_states_are_kept_apart(probed, dovecot):
+    """An account failing SMTP whose mailbox fails too shows both, and is found by both filters."""
+    with probed.client() as c:
+        acc = c.call("accounts.create", account(smtp(1, authenticate=False), incoming=imap(dovecot, password="nope")))
+        result = probe(c, {"id": acc["id"]})
+        assert not result["smtp"]["ok"] and not result["incoming"]["ok"]
+        shown = c.call("accounts.get", {"id": acc["id"]})
+        assert (shown["status"], shown["smtp_state"], shown["incoming_state"]) == ("smtp_failing", "failing", "failing")
+        for status in ("smtp_failing", "incoming_failing"):
+            found = c.call("accounts.list", {"status": status})["items"]
+            assert [(i["id"], i["smtp_state"], i["incoming_state"]) for i in found] == [
+                (acc["id"], "failing", "failing")], status

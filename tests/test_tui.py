@@ -434,8 +434,8 @@ async def test_a_daemon_the_ui_started_is_started_again_when_it_dies(daemon, mon
             await until(pilot, lambda: table.total == 2)
             daemon.kill()
             banner = app.query_one("#banner")
-            await until(pilot, lambda: banner.display, timeout=15)
-            assert "restarting the mailfleetd this UI started" in " ".join(displayed(app).split())
+            await until(pilot, lambda: "restarting the mailfleetd this UI started" in " ".join(displayed(app).split()),
+                        timeout=15)
             await until(pilot, lambda: not banner.display, timeout=30)
             await until(pilot, lambda: table.total == 2)
             with daemon.client() as c:

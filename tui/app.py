@@ -20,7 +20,7 @@ from . import keys
 from .commands import AccountCommands
 from .components.account_detail import AccountDetail
 from .components.account_form import AccountForm
-from .components.account_table import COLUMNS, AccountTable, Query
+from .components.account_table import COLUMNS, AccountTable, Query, status_words
 from .components.contacts import ContactsScreen
 from .components.dialogs import ChooseKind, Confirm, Reason
 from .components.test_report import ConnectionTestScreen
@@ -249,7 +249,7 @@ class MailfleetApp(App):
         row = event.row
         detail = ""
         if row:
-            detail = f"{row['name']} <{row['email']}> · {row['kind']} · {row['status']}"
+            detail = f"{row['name']} <{row['email']}> · {row['kind']} · {status_words(row)}"
             if row.get("status_detail"):
                 detail += f": {row['status_detail']}"
         self._show("#detail", detail)

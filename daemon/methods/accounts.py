@@ -27,6 +27,7 @@ from ...shared.models import (
 from ...shared.validators import redact_proxy
 from .. import records
 from ..rpc import Call, rpc_method
+from ..status import overall as status_word
 from ..storage import accounts as store
 from ..storage import mailbox as mailbox_store
 from ..storage import probes as probe_store
@@ -98,6 +99,8 @@ async def create(call: Call, params: dict) -> dict:
         updated_at=now,
         status="pending" if marketing else "untested",
         approval="pending" if marketing else None,
+        smtp_state=None if marketing else "untested",
+        incoming_state="untested" if getattr(account, "incoming", None) is not None else None,
     )
     async with call.app.db.transaction() as tx:
         try:
@@ -209,6 +212,11 @@ async def update(call: Call, params: dict) -> dict:
         for section in dropped:
             changes[f"{section}_password"] = None
         changes["updated_at"] = utcnow()
+        if account.kind == "own":
+            # A mailbox added starts untested, one removed has no state; the status word follows.
+            incoming = None if account.incoming is None else (row["incoming_state"] or "untested")
+            changes.update(incoming_state=incoming, status=status_word(row["smtp_state"], incoming),
+                           status_detail=row["status_detail"] if incoming == row["incoming_state"] else "")
         if account.kind == "marketing" and account.email.lower() != row["email"].lower():
             # A new sending address needs a new approval.
             changes.update(approval="pending", approval_reason="", status="pending", status_detail="")

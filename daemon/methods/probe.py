@@ -60,7 +60,7 @@ async def _store(call: Call, results: list[tuple[int, dict[str, Any]]]) -> None:
         kept = [(account_id, result) for account_id, result in results if account_id in rows]  # not deleted meanwhile
         await probe_store.add_many(tx.conn, [(account_id, now, r["ok"], dumps(r)) for account_id, r in kept])
         await status.set_tested_many(tx, rows, [
-            (account_id, r["smtp"]["ok"], r.get("incoming") is None or r["incoming"]["ok"], summary(r))
+            (account_id, r["smtp"]["ok"], None if r.get("incoming") is None else r["incoming"]["ok"], summary(r))
             for account_id, r in kept
         ])
 

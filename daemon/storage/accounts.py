@@ -8,7 +8,8 @@ from typing import Any
 
 import aiosqlite
 
-SUMMARY_COLUMNS = "id, kind, name, email, display_name, created_at, status, status_detail, shared, owner"
+SUMMARY_COLUMNS = ("id, kind, name, email, display_name, created_at, status, status_detail, smtp_state, "
+                   "incoming_state, shared, owner")
 
 _SORT_SQL = {
     "name": "name COLLATE NOCASE {d}, id {d}",
@@ -62,7 +63,11 @@ def _where(s: Search) -> tuple[str, list[Any]]:
     if s.kind != "all":
         clauses.append(f"{plus}kind = ?")
         args.append(s.kind)
-    if s.status:
+    if s.status in ("smtp_failing", "incoming_failing"):
+        # Failing is per direction: an account failing SMTP shows under "incoming failing" too when its
+        # mailbox fails as well.
+        clauses.append(f"{plus}{s.status.removesuffix('_failing')}_state = 'failing'")
+    elif s.status:
         clauses.append(f"{plus}status = ?")
         args.append(s.status)
     if s.viewer is not None:
@@ -120,9 +125,10 @@ async def get_many(conn: aiosqlite.Connection, ids: list[int]) -> dict[int, sqli
     return out
 
 
-async def set_status_many(conn: aiosqlite.Connection, rows: list[tuple[str, str, str, int]]) -> None:
-    """(status, detail, updated_at, id) each, in one statement."""
-    await conn.executemany("UPDATE accounts SET status = ?, status_detail = ?, updated_at = ? WHERE id = ?", rows)
+async def set_status_many(conn: aiosqlite.Connection, rows: list[tuple[str, str, str | None, str | None, str, int]]) -> None:
+    """(status, detail, smtp_state, incoming_state, updated_at, id) each, in one statement."""
+    await conn.executemany("UPDATE accounts SET status = ?, status_detail = ?, smtp_state = ?, incoming_state = ?, "
+                           "updated_at = ? WHERE id = ?", rows)
 
 
 async def insert(conn: aiosqlite.Connection, row: dict[str, Any]) -> int:

@@ -242,8 +242,29 @@ async def m005_unreadable(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m006_two_states(conn: aiosqlite.Connection) -> None:
+    # An own account's SMTP and incoming mail fail or work apart: one status word hid a failing
+    # mailbox behind failing SMTP. `status` stays the one word for the list, derived from both.
+    await _run(
+        conn,
+        "ALTER TABLE accounts ADD COLUMN smtp_state TEXT",
+        "ALTER TABLE accounts ADD COLUMN incoming_state TEXT",
+        """
+        UPDATE accounts SET
+            smtp_state = CASE WHEN kind != 'own' THEN NULL
+                WHEN status = 'smtp_failing' THEN 'failing'
+                WHEN status IN ('active', 'incoming_failing') THEN 'ok' ELSE 'untested' END,
+            incoming_state = CASE WHEN kind != 'own' OR incoming_protocol IS NULL THEN NULL
+                WHEN status = 'incoming_failing' THEN 'failing'
+                WHEN status = 'active' THEN 'ok' ELSE 'untested' END
+        """,
+        "CREATE INDEX accounts_smtp_state ON accounts (smtp_state, name COLLATE NOCASE, id, email)",
+        "CREATE INDEX accounts_incoming_state ON accounts (incoming_state, name COLLATE NOCASE, id, email)",
+    )
+
+
 MIGRATIONS: list[Migration] = [m001_accounts, m002_events, m003_contacts_and_bounces, m004_probe_results,
-                               m005_unreadable]
+                               m005_unreadable, m006_two_states]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -45,6 +45,13 @@ class Query:
         return params
 
 
+def status_words(row: dict[str, Any]) -> str:
+    """The list's status: both directions when both fail (one failing never hides the other)."""
+    if row.get("smtp_state") == "failing" and row.get("incoming_state") == "failing":
+        return "smtp+incoming failing"
+    return str(row.get("status") or "")
+
+
 class AccountTable(ScrollView, can_focus=True):
     BINDINGS = TABLE + ACCOUNTS
     DEFAULT_CSS = ""
@@ -181,6 +188,8 @@ class AccountTable(ScrollView, can_focus=True):
                 value = value[:10]
             elif key == "owner":
                 value = f"{value}{' (shared)' if row.get('shared') else ''}"
+            elif key == "status":
+                value = status_words(row)
             text = str(value)
             text = (text[: size - 2] + "…") if len(text) > size - 1 else text
             style = base
