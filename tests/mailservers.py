@@ -282,9 +282,10 @@ class ScriptedImap(_Listener):
 
 
 class ScriptedPop3(_Listener):
-    """A POP3 server that repeats UIDLs as told (`uidls`, one per message, duplicates allowed)."""
+    """A POP3 server that repeats UIDLs as told (`uidls`, one per message, duplicates allowed), and
+    answers RETR of a message given as None with -ERR."""
 
-    def __init__(self, messages: list[bytes], uidls: list[str]) -> None:
+    def __init__(self, messages: list[bytes | None], uidls: list[str]) -> None:
         self.messages, self.uidls = messages, uidls
         super().__init__()
 
@@ -302,10 +303,12 @@ class ScriptedPop3(_Listener):
                         conn.sendall(b"+OK\r\n" + b"".join(b"%d %s\r\n" % (n, u.encode())
                                                           for n, u in enumerate(self.uidls, 1)) + b".\r\n")
                     elif command == "LIST":
-                        conn.sendall(b"+OK\r\n" + b"".join(b"%d %d\r\n" % (n, len(m))
+                        conn.sendall(b"+OK\r\n" + b"".join(b"%d %d\r\n" % (n, len(m or b"x"))
                                                           for n, m in enumerate(self.messages, 1)) + b".\r\n")
                     elif command == "RETR":
-                        conn.sendall(b"+OK\r\n" + self.messages[int(words[1]) - 1] + b".\r\n")
+                        message = self.messages[int(words[1]) - 1]
+                        conn.sendall(b"-ERR [SYS/TEMP] message is locked\r\n" if message is None
+                                     else b"+OK\r\n" + message + b".\r\n")
                     elif command == "QUIT":
                         conn.sendall(b"+OK bye\r\n")
                         return

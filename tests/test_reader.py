@@ -624,3 +624,24 @@ def test_a_folder_named_in_polish_is_read_and_listed_in_words(daemon, dovecot, m
         assert result["ok"] and result["hard"] == 1, result
         wrong = c.call("accounts.test", {"id": acc["id"], "account": {"incoming": {"folder": "Zwroty"}}})
         assert "Zwroty-ęą" in wrong["incoming"]["hint"], wrong["incoming"]
+
+
+def test_a_pop3_message_the_server_refuses_is_retried_then_set_aside(make_daemon):
+    from .mailservers import ScriptedPop3
+
+    server = ScriptedPop3([human(mid="<p1@x>"), None], ["one", "two"])
+    d = make_daemon(config=MANUAL).start()
+    try:
+        with d.client(timeout=60) as c:
+            box = c.call("accounts.create", {**OWN, "email": f"locked@{DOMAIN}", "incoming": {
+                "protocol": "pop3", "host": "127.0.0.1", "port": server.port, "ssl": False, "user": "u",
+                "password": "p"}})["id"]
+            rounds = [c.call("accounts.poll", {"id": box}) for _ in range(4)]
+            assert all(r["ok"] for r in rounds), rounds
+            assert [r["fetched"] for r in rounds] == [1, 0, 0, 0]
+            assert [r.get("unreadable", 0) for r in rounds] == [1, 1, 0, 0]
+            assert [r.get("set_aside", 0) for r in rounds] == [0, 0, 1, 0]
+            shown = c.call("accounts.get", {"id": box})["incoming"]["unreadable"]
+            assert shown[0]["ref"] == "two" and "message is locked" in shown[0]["reason"]
+    finally:
+        server.close()

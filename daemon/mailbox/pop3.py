@@ -84,10 +84,12 @@ class Pop3Mailbox(Session):
     def uidls(self) -> list[str]:
         return list(self.numbers)
 
-    def fetch(self, uidls: list[str], classify: Classify = classify_here) -> list[Fetched]:
-        """These messages (at most batch_size), classified."""
+    def fetch(self, uidls: list[str], classify: Classify = classify_here) -> tuple[list[Fetched], dict[str, str]]:
+        """These messages (at most batch_size), classified; and those the server refused to hand over
+        (RETR answered -ERR, the session still fine), with why."""
         assert self.conn is not None
         out: list[Fetched] = []
+        unread: dict[str, str] = {}
         waits, started = [], 0
         for uidl in uidls[: self.s.batch_size]:
             num = self.numbers[uidl]
@@ -95,6 +97,11 @@ class Pop3Mailbox(Session):
             if item.size <= self.s.max_message_bytes:
                 try:
                     _, lines, _ = self.conn.retr(num)
+                except poplib.error_proto as exc:
+                    if not describe(exc).startswith("-ERR"):
+                        raise MailboxError("fetch", describe(exc)) from None  # the answer itself was broken
+                    unread[uidl] = f"the server refused to hand this message over: {describe(exc)[:200]}"
+                    continue
                 except Exception as exc:
                     raise MailboxError("fetch", describe(exc)) from None
                 item.raw = b"\r\n".join(lines) + b"\r\n"
@@ -105,7 +112,7 @@ class Pop3Mailbox(Session):
         waits.append(classify(out[started:]))
         for wait in waits:
             wait()
-        return out
+        return out, unread
 
     def delete(self, refs: list[str]) -> int:
         """DELE these UIDLs; they go at QUIT (close)."""

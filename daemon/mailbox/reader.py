@@ -86,10 +86,7 @@ async def _imap_round(app, account_id, row, settings, state, owed) -> dict[str, 
         aside = frozenset(int(r) for r, item in known.items() if item["set_aside"] and r.isdigit())
         messages, asked, unread = await asyncio.to_thread(box.fetch_new, last_uid, app.classifiers.start, aside)
         now = utcnow()
-        retry, put_aside = [], []
-        for uid, reason in unread.items():
-            tries = (known[str(uid)]["tries"] if str(uid) in known else 0) + 1
-            (put_aside if tries >= UNREADABLE_TRIES else retry).append((str(uid), reason, tries))
+        retry, put_aside = _tries({str(uid): why for uid, why in unread.items()}, known)
         # The checkpoint never passes a message that is still to be tried again; those after it are
         # fetched again next round and known by their key, so nothing counts twice. (A UID past 32
         # bits is never behind a checkpoint: every SEARCH finds it again until it is set aside.)
@@ -122,6 +119,15 @@ async def _imap_round(app, account_id, row, settings, state, owed) -> dict[str, 
     return dict(counts)
 
 
+def _tries(unread: dict[str, str], known: dict) -> tuple[list, list]:
+    """(to retry, to set aside now): (ref, reason, tries) each, counting this round's try."""
+    retry, put_aside = [], []
+    for ref, reason in unread.items():
+        tries = (known[ref]["tries"] if ref in known else 0) + 1
+        (put_aside if tries >= UNREADABLE_TRIES else retry).append((ref, reason, tries))
+    return retry, put_aside
+
+
 async def _note_unreadable(tx, account_id: int, retry: list, put_aside: list, read_now: list[str], now: str) -> None:
     """Messages the server did not hand over: counted to try again, or set aside where a person sees them
     (accounts.get, the `mail.unreadable` event) once tried UNREADABLE_TRIES times."""
@@ -141,17 +147,23 @@ async def _pop3_round(app, account_id, row, settings, owed) -> dict[str, int]:
         on_server = box.uidls()
         seen = await mailbox_store.pop3_seen(app.db.read, account_id)
         new = [u for u in on_server if u not in seen]
-        messages = await asyncio.to_thread(box.fetch, new, app.classifiers.start)
+        known = await mailbox_store.unreadable(app.db.read, account_id)
+        messages, unread = await asyncio.to_thread(box.fetch, new, app.classifiers.start)
         now = utcnow()
+        retry, put_aside = _tries(unread, known)
         async with app.db.transaction() as tx:
             outcome = await marking.record(tx, app.config.bounces, account_id, messages, now)
             deletes = outcome.delete_refs if row["incoming_delete_bounces"] else []
             await mailbox_store.add_pending_deletes(tx.conn, account_id, deletes)
-            await mailbox_store.add_pop3_seen(tx.conn, account_id, [m.ref for m in messages])
+            await _note_unreadable(tx, account_id, retry, put_aside, [m.ref for m in messages if m.ref in known], now)
+            # Read, or set aside: not asked for again. Refused ones are, next round.
+            await mailbox_store.add_pop3_seen(tx.conn, account_id, [m.ref for m in messages] +
+                                              [ref for ref, _, _ in put_aside])
             await mailbox_store.forget_pop3_seen(tx.conn, account_id, sorted(seen - set(on_server)))
             crash_point("before_commit")
         crash_point("after_commit")
         counts.update(outcome.counts)
+        counts.update(unreadable=len(retry), set_aside=len(put_aside))
         due = sorted(set(owed) | set(deletes))
         if due:
             counts["deleted"] += await asyncio.to_thread(box.delete, due)
