@@ -113,9 +113,7 @@ class FairLimiter:
                 self._waiting.move_to_end(key)  # its next waiter goes after everyone else's
             else:
                 del self._waiting[key]
+            if future.done():
+                continue  # its task was cancelled and has not yet taken itself off the queue
             self._take(key)
             future.set_result(None)
-
-    @property
-    def waiting(self) -> int:
-        return sum(len(q) for q in self._waiting.values())
