@@ -61,7 +61,8 @@ class MailfleetApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """App keys (q, c) do nothing inside a form: a letter there belongs to what you are typing,
         and leaving a form goes through its own Esc, which asks before dropping changes."""
-        if action in ("quit", "contacts") and isinstance(self.screen, AccountForm):
+        stack = self.screen_stack  # empty while the app closes: no screen to ask
+        if action in ("quit", "contacts") and stack and isinstance(stack[-1], AccountForm):
             return False
         if action in ("approve", "reject"):
             # Only where they mean something: a pending marketing account, for an admin; the footer
@@ -253,7 +254,8 @@ class MailfleetApp(App):
             if row.get("status_detail"):
                 detail += f": {row['status_detail']}"
         self._show("#detail", detail)
-        self.refresh_bindings()  # approve/reject come and go with the highlighted account
+        if self.screen_stack:  # a late highlight while the app closes has no footer to refresh
+            self.refresh_bindings()  # approve/reject come and go with the highlighted account
 
     def action_focus_search(self) -> None:
         self.query_one("#search").focus()

@@ -44,6 +44,8 @@ class ConnectionTestScreen(ModalScreen):
         self.app.event_listeners.discard(self._event)
 
     def _event(self, event: dict[str, Any]) -> None:
+        if getattr(self, "_answered", False):
+            return  # the answer's steps are on screen now; a late live one would show twice
         if event.get("type") == "probe.step" and event.get("job") == self.job:
             self._add(event["protocol"], event["step"], event["ok"], event["ms"], event["detail"])
 
@@ -59,12 +61,14 @@ class ConnectionTestScreen(ModalScreen):
         except P.RpcError as exc:
             self.query_one("#test-verdict", Static).update(line((str(exc), "red")))
             return
-        table = self.query_one(DataTable)
-        if table.row_count == 0:  # the live events did not arrive (no subscriber yet): show the answer's steps
-            for key in ("smtp", "incoming"):
-                report = result.get(key)
-                for step in (report or {}).get("steps", []):
-                    self._add(report["protocol"], step["name"], step["ok"], step["ms"], step["detail"])
+        # The live steps showed progress; the answer is the whole story (a subscription made late, or steps
+        # pushed after the reply, would leave the table short or doubled), so it replaces them.
+        self._answered = True
+        self.query_one(DataTable).clear()
+        for key in ("smtp", "incoming"):
+            report = result.get(key)
+            for step in (report or {}).get("steps", []):
+                self._add(report["protocol"], step["name"], step["ok"], step["ms"], step["detail"])
         lines = []
         for key in ("smtp", "incoming"):
             report = result.get(key)
