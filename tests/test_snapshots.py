@@ -75,7 +75,11 @@ def test_failed_connection_test(daemon, snap_compare):
         table = pilot.app.screen.query_one("#test-steps")
         for row in range(table.row_count):  # timings differ run to run: normalise them
             table.update_cell_at((row, 3), "n")
-        await pilot.pause(0.2)
+        # The list behind updates itself from the account.status event: wait for it, not for luck.
+        main = pilot.app.screen_stack[0]
+        await until(pilot, lambda: "smtp_failing" in str(main.query_one("#detail").render()), timeout=10)
+        main.refresh(layout=True)  # a screen under a modal repaints when asked, not by itself
+        await pilot.pause(0.3)
 
     assert snap_compare(fixed_daemon(daemon), terminal_size=SIZE, run_before=failed)
 
