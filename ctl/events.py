@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import TYPE_CHECKING
 
 from .common import Leaf
@@ -33,15 +34,11 @@ def _print(event: dict) -> None:
 
 def _subscribe(args: argparse.Namespace, client: Client) -> float:
     """Subscribe (or renew); returns when to renew next (monotonic)."""
-    import time
-
     lease = client.call("events.subscribe", {"types": [args.type] if args.type else []})["lease"]
     return time.monotonic() + lease / 3
 
 
 def run(args: argparse.Namespace, client: Client) -> int:
-    import time
-
     renew = _subscribe(args, client) if args.follow else 0.0
     last = args.since
     while True:

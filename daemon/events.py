@@ -113,8 +113,8 @@ class EventHub:
             for event in events:
                 if not sub.wants(event) or not event_store.may_see(sub.caller, event, accounts):
                     continue
-                frame = frames.get(event.seq if event.seq else id(event))
+                frame = frames.get(id(event))  # encoded once, however many subscribers get it
                 if frame is None:
-                    frame = frames[event.seq if event.seq else id(event)] = P.dumps(
+                    frame = frames[id(event)] = P.dumps(
                         {"jsonrpc": P.JSONRPC, "method": "event", "params": event.to_json()})
                 sub.peer.push(list(sub.peer.envelope), frame)

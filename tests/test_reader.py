@@ -515,9 +515,10 @@ def test_an_imap_server_flooding_untagged_lines_fails_the_round_not_the_memory(m
         liar.close()
 
 
-def _lying_box(c, server) -> int:
+def _lying_box(c, server, protocol: str = "imap") -> int:
+    """An account reading the scripted server's mailbox."""
     return c.call("accounts.create", {**OWN, "email": f"liar{server.port}@{DOMAIN}", "incoming": {
-        "protocol": "imap", "host": "127.0.0.1", "port": server.port, "ssl": False, "user": "u",
+        "protocol": protocol, "host": "127.0.0.1", "port": server.port, "ssl": False, "user": "u",
         "password": "p"}})["id"]
 
 
@@ -590,9 +591,7 @@ def test_a_repeated_pop3_uidl_hides_no_message(make_daemon):
     d = make_daemon(config=MANUAL).start()
     try:
         with d.client(timeout=60) as c:
-            box = c.call("accounts.create", {**OWN, "email": f"dup@{DOMAIN}", "incoming": {
-                "protocol": "pop3", "host": "127.0.0.1", "port": server.port, "ssl": False, "user": "u",
-                "password": "p"}})["id"]
+            box = _lying_box(c, server, "pop3")
             first = c.call("accounts.poll", {"id": box})
             assert first["ok"] and first["fetched"] == 2 and first["mail"] == 2, first
             again = c.call("accounts.poll", {"id": box})
@@ -633,9 +632,7 @@ def test_a_pop3_message_the_server_refuses_is_retried_then_set_aside(make_daemon
     d = make_daemon(config=MANUAL).start()
     try:
         with d.client(timeout=60) as c:
-            box = c.call("accounts.create", {**OWN, "email": f"locked@{DOMAIN}", "incoming": {
-                "protocol": "pop3", "host": "127.0.0.1", "port": server.port, "ssl": False, "user": "u",
-                "password": "p"}})["id"]
+            box = _lying_box(c, server, "pop3")
             rounds = [c.call("accounts.poll", {"id": box}) for _ in range(4)]
             assert all(r["ok"] for r in rounds), rounds
             assert [r["fetched"] for r in rounds] == [1, 0, 0, 0]

@@ -77,6 +77,7 @@ class SocketIMAP4(OnGivenSocket, imaplib.IMAP4):
     # someone asks for it, so what a command left behind is dropped when the next one starts.
     max_untagged_lines = 20 * _FETCH_CHUNK + 10_000
     max_untagged_text = 16 << 20  # bytes besides literals (each bounded by max_literal)
+    _untagged_lines = _untagged_text = 0  # of the command under way (the greeting counts from zero too)
 
     def read(self, size: int) -> bytes:
         if size > self.max_literal:
@@ -90,9 +91,9 @@ class SocketIMAP4(OnGivenSocket, imaplib.IMAP4):
         return super()._command(name, *args)
 
     def _append_untagged(self, typ, dat):
-        self._untagged_lines = getattr(self, "_untagged_lines", 0) + 1
+        self._untagged_lines += 1
         text = dat[0] if isinstance(dat, tuple) else dat
-        self._untagged_text = getattr(self, "_untagged_text", 0) + len(text or b"")
+        self._untagged_text += len(text or b"")
         if self._untagged_lines > self.max_untagged_lines or self._untagged_text > self.max_untagged_text:
             example = (text or b"")[:80].decode("ascii", "replace")
             raise self.abort(f"the server sent more than {self.max_untagged_lines} lines or "

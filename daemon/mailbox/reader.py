@@ -73,16 +73,15 @@ async def _imap_round(app, account_id, row, settings, state, owed) -> dict[str, 
     counts: Counter = Counter()
     try:
         uidvalidity = await asyncio.to_thread(box.open)
-        last_uid = state["last_uid"] if state and state["uidvalidity"] == uidvalidity else 0
+        same_box = bool(state and state["uidvalidity"] == uidvalidity)  # else the UIDs name other messages
+        last_uid = state["last_uid"] if same_box else 0
         if owed:
-            same_box = bool(state and state["uidvalidity"] == uidvalidity)
             done = await asyncio.to_thread(box.delete, owed) if same_box else 0
             counts["deleted"] += done
             if done or not same_box:  # a renumbered box: those UIDs name other messages now
                 async with app.db.transaction() as tx:
                     await mailbox_store.clear_pending_deletes(tx.conn, account_id, owed)
-        known = await mailbox_store.unreadable(app.db.read, account_id) if last_uid == (
-            state["last_uid"] if state else 0) else {}
+        known = await mailbox_store.unreadable(app.db.read, account_id) if same_box else {}
         aside = frozenset(int(r) for r, item in known.items() if item["set_aside"] and r.isdigit())
         messages, asked, unread = await asyncio.to_thread(box.fetch_new, last_uid, app.classifiers.start, aside)
         now = utcnow()

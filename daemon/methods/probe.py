@@ -36,7 +36,7 @@ async def _resolve(call: Call, params: TestParams):
     return account, _passwords(account, row, call, dropped), row["id"]
 
 
-def _passwords(account, row, call: Call, dropped: set[str] = frozenset()) -> dict[str, str]:
+def _passwords(account, row, call: Call, dropped: frozenset[str] | set[str] = frozenset()) -> dict[str, str]:
     """The passwords a test sends: typed ones, else the stored ones (already bound to this server)."""
     out = {}
     for section in ("smtp", "incoming"):

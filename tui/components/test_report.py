@@ -26,6 +26,7 @@ class ConnectionTestScreen(ModalScreen):
         self.job = "tui-" + uuid.uuid4().hex[:10]
         self.params = {**params, "job": self.job}
         self.label = label
+        self._answered = False  # once the answer is shown, it is the whole story
 
     def compose(self) -> ComposeResult:
         with Vertical(id="test-box"):
@@ -44,7 +45,7 @@ class ConnectionTestScreen(ModalScreen):
         self.app.event_listeners.discard(self._event)
 
     def _event(self, event: dict[str, Any]) -> None:
-        if getattr(self, "_answered", False):
+        if self._answered:
             return  # the answer's steps are on screen now; a late live one would show twice
         if event.get("type") == "probe.step" and event.get("job") == self.job:
             self._add(event["protocol"], event["step"], event["ok"], event["ms"], event["detail"])
