@@ -12,20 +12,9 @@ from typing import Any
 
 from rich.cells import cell_len, set_cell_size
 
+from ..shared.words import words
+
 MAX_CELL = 40
-
-
-def words(value: Any) -> str:
-    """Any value as a person reads it: yes/no, '-', 'k: v, k: v', 'a, b'."""
-    if value is None or value == "":
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {words(v)}" for k, v in value.items()) or "-"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(words(v) for v in value) or "-"
-    return str(value)
 
 
 def _cell(value: Any) -> str:

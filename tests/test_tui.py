@@ -293,21 +293,29 @@ async def test_small_terminal_and_no_color(daemon, monkeypatch, size):
         await until(pilot, lambda: not isinstance(app.screen, AccountForm))
 
 
-async def test_account_detail_and_remapped_keys(daemon):
+async def test_account_detail_says_everything_in_words(daemon):
     with daemon.client() as c:
-        c.call("accounts.create", {**OWN, "smtp": {**OWN["smtp"], "host": "127.0.0.1", "port": 1, "security": "none"}})
+        c.call("accounts.create", {**OWN, "from_name_field": "owner_name", "reply_to_email": "replies@example.com",
+                                   "reply_to_name": "ACME Replies",
+                                   "smtp": {**OWN["smtp"], "host": "127.0.0.1", "port": 1, "security": "none"}})
         acc = c.call("accounts.list")["items"][0]
         c.call("accounts.test", {"id": acc["id"]})
     app = app_for(daemon, keymap={"accounts.details": "v"})
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(110, 70)) as pilot:
         table = app.query_one(AccountTable)
         await until(pilot, lambda: table.current is not None)
-        await pilot.press("v")
+        await pilot.press("v")  # the remapped key
         await until(pilot, lambda: type(app.screen).__name__ == "AccountDetail")
-        text = app.screen.query_one("#detail-text")
-        await until(pilot, lambda: "last connection test" in str(text.render()))
-        body = str(text.render())
-        assert "smtp_failing" in body and "connect" in body and "FAILED" in body
+        await until(pilot, lambda: "Last connection test" in displayed(app))
+        shown = displayed(app)
+        for words in (f"created {acc['created_at'][:10]}", "sender name:          ACME Sales",
+                      "overwrite FROM:       with the contact's 'owner_name' detail",
+                      "reply-to:             replies@example.com", "reply-to name:        ACME Replies",
+                      "server:               127.0.0.1:1", "password:             stored", "SMTP  failing",
+                      "Incoming mail", "off: bounces are not read", "FAILED", "connect"):
+            assert words in shown, words
+        for repr_ in ("True", "False", "None", "{'", "password_set"):
+            assert repr_ not in shown, repr_
 
 
 async def test_a_failing_worker_becomes_a_banner_not_a_crash(daemon):
