@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..shared import protocol as P
 from ..shared.version import package_version
-from . import accounts, admin, contacts, events, output
+from . import accounts, admin, contacts, events, output, status
 from .common import Usage
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
-COMMANDS = {"accounts": accounts, "contacts": contacts, "bounces": contacts, "events": events, "backup": admin}
+COMMANDS = {"accounts": accounts, "contacts": contacts, "bounces": contacts, "events": events, "backup": admin, "status": status}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     contacts.add_parser(sub, leaf)
     events.add_parser(sub, leaf)
     admin.add_parser(sub, leaf)
+    status.add_parser(sub, leaf)
     return parser
 
 

@@ -29,3 +29,31 @@ def when(stamp: str | None) -> str:
         return "never"
     text = stamp.replace("T", " ")[:19]
     return f"{text} UTC" if stamp.endswith(("Z", "+00:00")) else text
+
+
+def span(seconds: float) -> str:
+    """A duration as a person says it: '45 s', '12 min', '3 h 5 min', '2 days'."""
+    seconds = max(0, int(seconds))
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    if seconds < 172800:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 86400} days"
+
+
+def ago(stamp: str | None, now: float | None = None) -> str:
+    """'2026-12-02 20:46:03 UTC (5 min ago)', or 'never'."""
+    if not stamp:
+        return "never"
+    from datetime import datetime, timezone
+
+    try:
+        then = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return when(stamp)
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=timezone.utc)
+    current = datetime.now(timezone.utc).timestamp() if now is None else now
+    return f"{when(stamp)} ({span(current - then.timestamp())} ago)"

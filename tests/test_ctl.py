@@ -134,3 +134,22 @@ def test_a_semicolon_csv_is_read_and_rejected_rows_fail_the_command(daemon, tmp_
     clean = tmp_path / "clean.csv"
     clean.write_text("email;imię\nbob@example.com;Bob\n", encoding="utf-8")
     assert ctl(daemon, "contacts", "import", str(clean)).returncode == 0
+
+
+def test_status_says_how_things_stand(daemon, own_account):
+    quiet = ctl(daemon, "status")
+    assert quiet.returncode == 0 and "accounts:  0 (none yet: mailfleetctl accounts add)" in quiet.stdout
+    account = json.loads(ctl(daemon, "call", "accounts.create", "-", input=json.dumps({
+        **own_account, "incoming": {"protocol": "imap", "host": "127.0.0.1", "port": 1, "ssl": False,
+                                    "user": "u", "password": "pw"}})).stdout)
+    assert ctl(daemon, "accounts", "poll", str(account["id"])).returncode == 1  # nothing listens on port 1
+    shown = ctl(daemon, "status")
+    assert shown.returncode == 1, shown.stderr  # something fails: scripts can tell
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith("● mailfleetd ") and "running, pid" in lines[0]
+    assert "    own:       1: 1 incoming failing" in lines
+    assert "  mailboxes: 1, 1 failing" in lines
+    assert any(line.startswith("    last round:  20") and "ago)" in line for line in lines)
+    assert any(line.startswith("    backlog:     0 reading now") for line in lines)
+    assert "Failing: 1" in lines and any("incoming" in line and "Sales team" in line for line in lines)
+    assert json.loads(ctl(daemon, "status", "--json").stdout)["mailboxes"]["failing"] == 1

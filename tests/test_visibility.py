@@ -87,3 +87,28 @@ def test_system_mode_socket_is_for_the_group_only(system_daemon):
     st = sock.stat()
     assert st.st_mode & 0o777 == 0o660
     assert st.st_gid == grp.getgrnam(GROUP).gr_gid
+
+
+def test_status_counts_only_what_the_caller_may_see(system_daemon, own_account):
+    """mailfleetctl status as two Unix users: each sees their own accounts' states and failures, never others'."""
+    from .users import run_ctl_as
+
+    refused = {**own_account["smtp"], "host": "127.0.0.1", "port": 1, "security": "none"}
+    for user, name in (("mfalice", "Alice [b]failing[/b]"), ("mfbob", "Bob failing 名前")):
+        reply = call_as(user, system_daemon.endpoint, "accounts.create", {
+            **own_account, "name": name, "email": f"{user}@example.com", "smtp": refused})
+        account_id = reply["result"]["id"]
+        assert "result" in call_as(user, system_daemon.endpoint, "accounts.test", {"id": account_id})
+    call_as("mfbob", system_daemon.endpoint, "accounts.create", {"kind": "marketing", "name": "Bob news",
+                                                                "email": "bobnews@example.com"})
+    env = {"PATH": os.environ["PATH"]}
+    argv = ["--socket", system_daemon.endpoint, "status"]
+    code, out, err = run_ctl_as("mfalice", argv, env)
+    assert code == 1, err  # an account of hers fails
+    assert "accounts:  1" in out and "own:       1: 1 smtp failing" in out, (out, err)
+    assert "Alice [b]failing[/b]" in out and "smtp" in out and "Bob" not in out and "marketing" not in out
+    code, out, err = run_ctl_as("mfbob", argv, env)
+    assert code == 1 and "accounts:  2" in out and "marketing: 1: 1 pending" in out and "Bob failing 名前" in out
+    assert "Alice" not in out
+    code, out, err = run_ctl_as("mfcarol", argv, env)  # the admin sees everything
+    assert "accounts:  3" in out and "Failing: 2" in out and "Alice" in out and "Bob failing" in out

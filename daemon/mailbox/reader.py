@@ -197,6 +197,18 @@ class Poller:
         self._task: asyncio.Task | None = None
         self.last_round: tuple[str, bool] | None = None  # (when, ok): for the service's status line
 
+    def outlook(self, visible: set[int] | None) -> dict[str, Any]:
+        """The schedule as `system.status` shows it, for the accounts in `visible` (None: all):
+        rounds under way, rounds due but waiting for a place (the backlog), seconds to the next one."""
+        now = time.monotonic()
+        mine = (lambda a: True) if visible is None else visible.__contains__
+        running = [a for a in self._running if mine(a)]
+        waiting = {a for a, due in self._due.items() if due <= now and a not in self._running and mine(a)}
+        waiting |= {a for a in self._queued if mine(a) and a not in self._running}
+        upcoming = [due - now for a, due in self._due.items() if due > now and mine(a) and a not in self._running]
+        return {"running": len(running), "waiting": len(waiting), "scheduled": self.app.config.poll.schedule,
+                "next_in": round(min(upcoming), 1) if upcoming else None}
+
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="poller")
 

@@ -5,6 +5,7 @@ from . import accounts, bounces, contacts, discover, events, probe, system
 ALL = (
     system.ping,
     system.info,
+    system.status,
     system.backup,
     system.backup_read,
     system.backup_done,

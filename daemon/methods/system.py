@@ -12,6 +12,7 @@ from ...shared import protocol as P
 from ...shared.version import package_version
 from ...shared.models import BackupChunkParams, BackupParams
 from ..rpc import Call, rpc_method
+from ..storage import accounts as account_store
 from ..storage.db import utcnow
 
 _SNAPSHOT = re.compile(r"snapshot-[0-9TZ:.-]+\.db")
@@ -43,6 +44,30 @@ async def info(call: Call, params) -> dict:
         "remote": {"endpoint": app.config.remote.endpoint,
                    "server_key": app.remote_public_key.decode() if app.remote_public_key else None}
         if call.caller.admin and app.config.remote.endpoint else None,
+    }
+
+
+@rpc_method("system.status")
+async def status(call: Call, params) -> dict:
+    """One screen of how things stand, as `mailfleetctl status` prints it: the daemon, the accounts you
+    may see by kind and status, their mailboxes' last round, the next one and the backlog, the failures."""
+    app = call.app
+    viewer = None if call.caller.admin else call.caller.user
+    tally = await account_store.tally(app.db.read, viewer)
+    visible = None if viewer is None else await account_store.mailbox_ids(app.db.read, viewer)
+    by_kind: dict[str, dict[str, int]] = {}
+    for kind, word, n in tally["counts"]:
+        by_kind.setdefault(kind, {})[word] = n
+    return {
+        "daemon": {"version": package_version(), "mode": app.paths.mode, "pid": app.pid,
+                   "started_at": app.started_at, "endpoint": app.paths.rpc_endpoint,
+                   "last_round": {"at": app.poller.last_round[0], "ok": app.poller.last_round[1]}
+                   if app.poller.last_round else None},
+        "accounts": {"total": sum(n for _, _, n in tally["counts"]), "by_kind": by_kind},
+        "mailboxes": {"total": tally["mailboxes"], "failing": tally["mailboxes_failing"],
+                      "last_poll_at": tally["last_poll_at"], **app.poller.outlook(visible)},
+        "failing": {"total": tally["failing_total"], "items": tally["failing"]},
+        "long_requests": {"yours": app.long_work.in_flight(call.caller.user), "all": app.long_work.in_flight()},
     }
 
 

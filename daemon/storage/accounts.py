@@ -167,3 +167,34 @@ async def owners(conn: aiosqlite.Connection, ids: list[int]) -> dict[int, tuple[
             f"SELECT id, owner, shared, created_at FROM accounts WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
         out.update({r[0]: (r[1], bool(r[2]), r[3]) for r in rows})
     return out
+
+
+async def tally(conn: aiosqlite.Connection, viewer: str | None, failing_limit: int = 10) -> dict[str, Any]:
+    """What `system.status` shows of the accounts `viewer` may see (None: an admin, all):
+    counts by kind and status, the mailboxes' last round, and the failing accounts, newest change first."""
+    where, args = _where(Search(viewer=viewer))
+    counts = await conn.execute_fetchall(f"SELECT kind, status, count(*) FROM accounts{where} GROUP BY kind, status",
+                                         args)
+    also = " AND " if where else " WHERE "
+    last = await conn.execute_fetchall(
+        f"SELECT count(*), max(m.last_poll_at), sum(coalesce(m.failures, 0) > 0) "
+        f"FROM (SELECT id FROM accounts{where}{also}incoming_protocol IS NOT NULL) a "
+        f"LEFT JOIN mailbox_state m ON m.account_id = a.id", args)
+    failing = await conn.execute_fetchall(
+        f"SELECT id, name, email, status, status_detail, smtp_state, incoming_state, updated_at FROM accounts{where}"
+        f"{also}(smtp_state = 'failing' OR incoming_state = 'failing') ORDER BY updated_at DESC, id LIMIT ?",
+        (*args, failing_limit))
+    failing_total = await conn.execute_fetchall(
+        f"SELECT count(*) FROM accounts{where}{also}(smtp_state = 'failing' OR incoming_state = 'failing')", args)
+    return {
+        "counts": [(r[0], r[1], r[2]) for r in counts],
+        "mailboxes": last[0][0], "last_poll_at": last[0][1], "mailboxes_failing": last[0][2] or 0,
+        "failing": [dict(r) for r in failing], "failing_total": failing_total[0][0],
+    }
+
+
+async def mailbox_ids(conn: aiosqlite.Connection, viewer: str) -> set[int]:
+    """The accounts with an incoming mailbox that `viewer` may see."""
+    where, args = _where(Search(viewer=viewer))
+    rows = await conn.execute_fetchall(f"SELECT id FROM accounts{where} AND incoming_protocol IS NOT NULL", args)
+    return {r[0] for r in rows}
