@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +100,7 @@ def add_parser(sub: argparse._SubParsersAction, leaf: Leaf) -> None:
     test.add_argument("ids", type=int, nargs="*", metavar="ID")
     test.add_argument("--all", action="store_true", help="every account you can see")
     test.add_argument("--send-to", metavar="ADDR", help="also send a short test message to ADDR")
+    test.add_argument("--failures-only", action="store_true", help="print only the accounts that fail (and the summary)")
     headers = leaf(acc, "headers", help="the From and Reply-To a contact gets from this account")
     headers.add_argument("id", type=int)
     headers.add_argument("contact", help="the contact's email address")
@@ -139,13 +141,13 @@ def account_fields(args: argparse.Namespace) -> dict[str, Any]:
 STEP_COLUMNS = [("protocol", "PROTOCOL"), ("name", "STEP"), ("result", "RESULT"), ("ms", "MS"), ("detail", "DETAIL")]
 
 
-def _all_ids(client: Client) -> list[int]:
-    ids: list[int] = []
+def _all_accounts(client: Client) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
     while True:
-        page = client.call("accounts.list", {"limit": 1000, "offset": len(ids), "sort": "id"})
-        ids += [item["id"] for item in page["items"]]
-        if len(ids) >= page["total"] or not page["items"]:
-            return ids
+        page = client.call("accounts.list", {"limit": 1000, "offset": len(found), "sort": "id"})
+        found += page["items"]
+        if len(found) >= page["total"] or not page["items"]:
+            return found
 
 
 def print_test(result: dict[str, Any]) -> None:
@@ -171,27 +173,83 @@ def print_test(result: dict[str, Any]) -> None:
         print(output.table(rows, STEP_COLUMNS))
 
 
+# Tests in flight at once from one `accounts test --all`: the daemon's [probe] places decide how many run;
+# this only keeps enough queued that no place waits for the command line.
+TEST_WINDOW = 128
+
+
+def _failure_words(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return result["error"]["message"]
+    parts = []
+    for key in ("smtp", "incoming"):
+        report = result.get(key)
+        if report and not report["ok"]:
+            words = f"{report['protocol']} failed at {report['step']} ({report['category']}): {report['message']}"
+            parts.append(words + (f"; hint: {report['hint']}" if report["hint"] else ""))
+    return " | ".join(parts) or "failed"
+
+
 def run_test(args: argparse.Namespace, client: Client) -> int:
-    ids = _all_ids(client) if args.all else args.ids
-    if not ids:
+    if args.all:
+        accounts = _all_accounts(client)
+        if not accounts:
+            print("no accounts to test")
+            return 0
+    elif args.ids:
+        accounts = [{"id": i, "name": None} for i in dict.fromkeys(args.ids)]
+    else:
         raise Usage("accounts test needs ID... or --all")
-    wait = max(client.timeout, 600)  # many accounts, each step with its own deadline
-    if len(ids) == 1 and not args.all:
-        params: dict[str, Any] = {"id": ids[0]}
+    wait = max(client.timeout, 600)  # a test's steps each have their own deadline; waiting for a place adds
+    if len(accounts) == 1 and not args.all:
+        params: dict[str, Any] = {"id": accounts[0]["id"]}
         if args.send_to:
             params["send_to"] = args.send_to
-        results = {"ok": None, "results": [client.call("accounts.test", params, timeout=wait)]}
-        results["ok"] = results["results"][0]["ok"]
-    else:
-        if args.send_to:
-            raise Usage("--send-to tests one account at a time")
-        results = client.call("accounts.test_many", {"ids": ids}, timeout=wait)
-    if args.json:
-        print(output.as_json(results))
-    else:
-        for result in results["results"]:
+        result = client.call("accounts.test", params, timeout=wait)
+        if args.json:
+            print(output.as_json({"ok": result["ok"], "results": [result]}))
+        elif not (args.failures_only and result["ok"]):
             print_test(result)
-    return 0 if results["ok"] else 1
+        return 0 if result["ok"] else 1
+    if args.send_to:
+        raise Usage("--send-to tests one account at a time")
+    return _test_many(args, client, accounts, wait)
+
+
+def _test_many(args: argparse.Namespace, client: Client, accounts: list[dict[str, Any]], wait: float) -> int:
+    """Each account's result as it arrives ([n/total], its name, ok or why not), then a summary."""
+    total, width = len(accounts), len(str(len(accounts)))
+    results: list[dict[str, Any] | None] = [None] * total
+    failed: list[str] = []
+    started = time.monotonic()
+    progress = sys.stderr.isatty() and not args.json  # a live count where a person watches, not in a log
+    replies = client.call_many("accounts.test", [{"id": a["id"]} for a in accounts], window=TEST_WINDOW,
+                               timeout=wait)
+    for done, (index, reply) in enumerate(replies, 1):
+        account = accounts[index]
+        result = reply.get("result") or {"account_id": account["id"], "ok": False, "error": reply["error"]}
+        results[index] = result
+        label = f"{account['name']} ({account['id']})" if account["name"] else f"account {account['id']}"
+        if not result["ok"]:
+            failed.append(label)
+        if args.json:
+            continue
+        if progress:
+            sys.stderr.write("\r\x1b[K")
+        if not result["ok"]:
+            print(f"[{done:>{width}}/{total}] FAILED  {label}: {_failure_words(result)}", flush=True)
+        elif not args.failures_only:
+            print(f"[{done:>{width}}/{total}] ok      {label}  {result['ms']:.0f} ms", flush=True)
+        if progress and done < total:
+            sys.stderr.write(f"tested {done} of {total}, {len(failed)} failed…")
+            sys.stderr.flush()
+    if args.json:
+        print(output.as_json({"ok": not failed, "results": results}))
+    else:
+        seconds = time.monotonic() - started
+        summary = f"{total} tested in {seconds:.1f} s: {total - len(failed)} passed, {len(failed)} failed"
+        print(summary + (f" ({', '.join(failed[:20])}{', …' if len(failed) > 20 else ''})" if failed else ""))
+    return 1 if failed else 0
 
 
 def run(args: argparse.Namespace, client: Client) -> int:

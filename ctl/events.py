@@ -14,6 +14,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from ..shared.words import event_summary, when
 from .common import Leaf
 
 if TYPE_CHECKING:  # loaded when a command runs, not for every mailfleetctl start
@@ -21,15 +22,29 @@ if TYPE_CHECKING:  # loaded when a command runs, not for every mailfleetctl star
 
 
 def add_parser(sub: argparse._SubParsersAction, leaf: Leaf) -> None:
-    ev = leaf(sub, "events", help="print events (JSON lines); --follow for live ones")
+    ev = leaf(sub, "events", help="print events, one line each (--json: JSON lines); --follow for live ones",
+              description="The event log, oldest first, one line each; --follow keeps printing live events.",
+              epilog="examples:\n  mailfleetctl events --type bounce. --follow\n"
+                     "  mailfleetctl events --since 1200 --json | jq .recipient",
+              formatter_class=argparse.RawDescriptionHelpFormatter)
     ev.add_argument("--since", type=int, default=0, help="only events after this seq")
     ev.add_argument("--type", default="", help="only events whose type starts with this (e.g. bounce.)")
     ev.add_argument("-f", "--follow", action="store_true", help="keep printing new events until interrupted")
 
 
-def _print(event: dict) -> None:
-    sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+def _printer(as_json: bool):
+    """JSON lines for scripts; for people: seq, time, type, account and the event in words."""
+    def emit(event: dict) -> None:
+        if as_json:
+            text = json.dumps(event, ensure_ascii=False)
+        else:
+            where = f"account {event['account_id']}" if event.get("account_id") is not None else "-"
+            seq = event.get("seq") or "live"
+            text = (f"{seq:>6}  {when(event.get('time'))[:19]}  {event.get('type', ''):<16} {where:<12} "
+                    f"{event_summary(event)}").replace("\r", " ").replace("\n", " ")
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    return emit
 
 
 def _subscribe(args: argparse.Namespace, client: Client) -> float:
@@ -39,6 +54,7 @@ def _subscribe(args: argparse.Namespace, client: Client) -> float:
 
 
 def run(args: argparse.Namespace, client: Client) -> int:
+    _print = _printer(args.json)
     renew = _subscribe(args, client) if args.follow else 0.0
     last = args.since
     while True:

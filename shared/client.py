@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,32 @@ class Client:
             elif isinstance(reply, dict) and reply.get("id") == rid:
                 return reply
         raise DaemonUnreachable(f"mailfleetd at {self.endpoint} did not answer within {limit:g}s")
+
+    def call_many(self, method: str, params: list[dict[str, Any]], *, window: int, timeout: float
+                  ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Call `method` once per params, at most `window` in flight, yielding (index, reply) as each
+        reply arrives: what `accounts test --all` prints progress from. A reply is the JSON-RPC
+        object (`result` or `error`); one not answered within `timeout` s of being sent raises."""
+        pending: dict[int, tuple[int, float]] = {}  # rid -> (index, deadline)
+        todo = iter(enumerate(params))
+        while True:
+            while len(pending) < window and (item := next(todo, None)) is not None:
+                rid = next(self._ids)
+                self._sock.send_multipart([b"", P.dumps(P.request(method, item[1], rid))])
+                pending[rid] = (item[0], time.monotonic() + timeout)
+            if not pending:
+                return
+            remaining = min(deadline for _, deadline in pending.values()) - time.monotonic()
+            if remaining <= 0 or not self._sock.poll(remaining * 1000):
+                raise DaemonUnreachable(f"mailfleetd at {self.endpoint} did not answer within {timeout:g}s")
+            try:
+                reply = json.loads(self._sock.recv_multipart()[-1])
+            except (ValueError, UnicodeDecodeError):
+                continue
+            if is_event(reply):
+                self._events.append(reply["params"])
+            elif isinstance(reply, dict) and reply.get("id") in pending:
+                yield pending.pop(reply["id"])[0], reply
 
     def next_event(self, timeout: float) -> dict[str, Any] | None:
         """The next event this connection subscribed to (events.subscribe), or None after `timeout` s."""

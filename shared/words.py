@@ -57,3 +57,32 @@ def ago(stamp: str | None, now: float | None = None) -> str:
         then = then.replace(tzinfo=timezone.utc)
     current = datetime.now(timezone.utc).timestamp() if now is None else now
     return f"{when(stamp)} ({span(current - then.timestamp())} ago)"
+
+
+def event_summary(event: dict[str, Any]) -> str:
+    """One event in a line of words, for `mailfleetctl events` and the TUI's activity view.
+    Every type the daemon publishes has its sentence; an unknown one lists its fields."""
+    data = {k: v for k, v in event.items() if k not in ("seq", "type", "time")}
+    kind = event.get("type", "")
+    if kind in ("bounce.hard", "bounce.soft"):
+        code = f" {data['status']}" if data.get("status") else ""
+        known = "" if data.get("contact") else " (not a contact)"
+        return f"{kind.split('.')[1]} bounce from {data.get('recipient') or '(no recipient)'}{known}:{code} {data.get('reason', '')}"
+    if kind == "contact.faulty":
+        return f"{data.get('contact')} marked faulty: {data.get('reason', '')}"
+    if kind == "contact.updated":
+        return f"{data.get('contact')} changed: {words({k: v for k, v in data.items() if k != 'contact'})}"
+    if kind == "mail.received":
+        return f"mail from contact {data.get('contact')}: {data.get('subject') or '(no subject)'}"
+    if kind == "mail.unreadable":
+        return f"message {data.get('ref')} set aside after {data.get('tries')} tries: {data.get('reason', '')}"
+    if kind == "account.status":
+        detail = f": {data['detail']}" if data.get("detail") else ""
+        by = f" (by {data['by']})" if data.get("by") else ""
+        return f"status {data.get('status')}{detail}{by}"
+    if kind in ("account.created", "account.updated", "account.deleted"):
+        return f"account {kind.split('.')[1]} ({data.get('kind')}, owner {data.get('owner')})"
+    if kind == "probe.step":
+        result = "ok" if data.get("ok") else "FAILED"
+        return f"test {data.get('protocol')} {data.get('step')} {result} {data.get('ms', 0):.0f} ms {data.get('detail', '')}"
+    return words(data)

@@ -153,3 +153,29 @@ def test_status_says_how_things_stand(daemon, own_account):
     assert any(line.startswith("    backlog:     0 reading now") for line in lines)
     assert "Failing: 1" in lines and any("incoming" in line and "Sales team" in line for line in lines)
     assert json.loads(ctl(daemon, "status", "--json").stdout)["mailboxes"]["failing"] == 1
+
+
+def test_events_read_as_words_and_follow_live(daemon, own_account):
+    follower = subprocess.Popen([sys.executable, "-m", "mailfleet.ctl", "events", "--follow"], env=daemon.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with daemon.client() as c:
+            c.call("system.ping")
+            account = c.call("accounts.create", {**own_account, "smtp": {
+                **own_account["smtp"], "host": "127.0.0.1", "port": 1, "security": "none"}})
+            c.call("accounts.test", {"id": account["id"]})
+        seen: list[str] = []
+        while not any("account.status" in line for line in seen):
+            line = follower.stdout.readline()  # the follower prints each event as it comes
+            assert line, follower.stderr.read()
+            seen.append(line)
+    finally:
+        follower.terminate()
+        follower.wait(10)
+    created = next(line for line in seen if "account.created" in line)
+    assert f"account {account['id']}" in created and "account created (own, owner " in created
+    status = next(line for line in seen if "account.status" in line)
+    assert "status smtp_failing: smtp connect: 127.0.0.1:1 refused" in status and status.split()[0].isdigit()
+    assert not any(line.lstrip().startswith("{") for line in seen)
+    lines = ctl(daemon, "events", "--json").stdout.splitlines()
+    assert [json.loads(line)["type"] for line in lines][:2] == ["account.created", "account.status"]

@@ -317,6 +317,18 @@ def test_ctl_accounts_test(probed, servers):
     failed = run("accounts", "test", str(bad["id"]))
     assert failed.returncode == 1 and "refused" in failed.stdout and "nothing listens" in failed.stdout
 
+    every = run("accounts", "test", "--all")
+    assert every.returncode == 1
+    *lines, summary = every.stdout.splitlines()
+    assert sorted(line[:6] for line in lines) == ["[1/2] ", "[2/2] "], lines  # one line per account, as each ends
+    assert any(line.startswith(f"ok      {good['name']} ({good['id']})  ", 6) for line in lines)
+    assert any(f"FAILED  {bad['name']} ({bad['id']}): smtp failed at connect" in line and "hint:" in line
+               for line in lines)
+    assert summary.startswith("2 tested in ") and summary.endswith(f"1 passed, 1 failed ({bad['name']} ({bad['id']}))")
+    failures = run("accounts", "test", "--all", "--failures-only")
+    assert failures.returncode == 1 and len(failures.stdout.splitlines()) == 2
+    assert "FAILED" in failures.stdout and f"({good['id']})" not in failures.stdout
+
 
 @pytest.mark.parametrize("protocol,stalled,command,tls", [
     ("imap", "select", "EXAMINE", False), ("pop3", "stat", "STAT", False), ("imap", "select", "EXAMINE", True),

@@ -314,7 +314,7 @@ def test_ctl_contacts_import_in_chunks_and_events(daemon, tmp_path):
     with daemon.client() as c:
         assert c.call("contacts.list", {"limit": 1})["total"] == 2500
         c.call("accounts.create", {**OWN})
-    events = subprocess.run([sys.executable, "-m", "mailfleet.ctl", "events", "--type", "account."],
+    events = subprocess.run([sys.executable, "-m", "mailfleet.ctl", "events", "--type", "account.", "--json"],
                             env=daemon.env, capture_output=True, text=True, timeout=60)
     assert [json.loads(line)["type"] for line in events.stdout.splitlines()] == ["account.created"]
 
