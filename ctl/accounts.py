@@ -9,8 +9,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..shared.vocabulary import SORT_KEYS, STATUSES
 from . import output
 from .common import Leaf, Usage
+
+SORTS = SORT_KEYS + tuple("-" + k for k in SORT_KEYS)
 
 if TYPE_CHECKING:  # the client (and zmq) load only for commands that talk to the daemon
     from ..shared.client import Client
@@ -22,48 +25,61 @@ LIST_COLUMNS = [
 
 # Account flags as data: (flag, path in the account, type). Passwords are
 # read from a file or stdin, never from argv, where `ps` would show them.
-FIELD_FLAGS: list[tuple[str, str, Any]] = [
-    ("--name", "name", str),
-    ("--email", "email", str),
-    ("--display-name", "display_name", str),
-    ("--from-name-field", "from_name_field", str),
-    ("--reply-to-email", "reply_to_email", str),
-    ("--reply-to-name", "reply_to_name", str),
-    ("--reply-to-name-field", "reply_to_name_field", str),
-    ("--shared", "shared", bool),
-    ("--smtp-host", "smtp.host", str),
-    ("--smtp-port", "smtp.port", int),
-    ("--smtp-user", "smtp.user", str),
-    ("--smtp-password-file", "smtp.password", Path),
-    ("--smtp-security", "smtp.security", ("none", "starttls", "ssl")),
-    ("--smtp-auth", "smtp.authenticate", bool),
-    ("--smtp-verify-tls", "smtp.verify_tls", bool),
-    ("--smtp-proxy", "smtp.proxy", str),
-    ("--incoming-protocol", "incoming.protocol", ("imap", "pop3")),
-    ("--incoming-host", "incoming.host", str),
-    ("--incoming-port", "incoming.port", int),
-    ("--incoming-user", "incoming.user", str),
-    ("--incoming-password-file", "incoming.password", Path),
-    ("--incoming-ssl", "incoming.ssl", bool),
-    ("--incoming-verify-tls", "incoming.verify_tls", bool),
-    ("--incoming-folder", "incoming.folder", str),
-    ("--incoming-batch-size", "incoming.batch_size", int),
-    ("--incoming-delete-bounces", "incoming.delete_bounces", bool),
-    ("--incoming-poll-interval", "incoming.poll_interval", int),
+FIELD_FLAGS: list[tuple[str, str, Any, str]] = [
+    ("--name", "name", str, "what the account is called in lists (1-200 characters)"),
+    ("--email", "email", str, "the address mail is sent from, e.g. sales@example.com"),
+    ("--display-name", "display_name", str, "the sender name in From, e.g. 'ACME Sales'"),
+    ("--from-name-field", "from_name_field", str,
+     "overwrite FROM: use this contact detail as the sender name where a contact has it, e.g. owner_name"),
+    ("--reply-to-email", "reply_to_email", str, "where replies go (and bounces, when sending), e.g. replies@example.com"),
+    ("--reply-to-name", "reply_to_name", str, "the name in Reply-To"),
+    ("--reply-to-name-field", "reply_to_name_field", str, "use this contact detail as the Reply-To name"),
+    ("--shared", "shared", bool, "every user may see and use the account (default: only you and admins)"),
+    ("--smtp-host", "smtp.host", str, "SMTP server, e.g. smtp.example.com"),
+    ("--smtp-port", "smtp.port", int, "1-65535; default by security: 25 none, 587 starttls, 465 ssl"),
+    ("--smtp-user", "smtp.user", str, "SMTP login (default: none)"),
+    ("--smtp-password-file", "smtp.password", Path, ""),
+    ("--smtp-security", "smtp.security", ("none", "starttls", "ssl"), "none, starttls (default) or ssl"),
+    ("--smtp-auth", "smtp.authenticate", bool, "sign in with AUTH (default: yes)"),
+    ("--smtp-verify-tls", "smtp.verify_tls", bool, "check the server's certificate (default: yes)"),
+    ("--smtp-proxy", "smtp.proxy", str, "socks5://[user:pass@]host:port or http://host:port, for SMTP and incoming"),
+    ("--incoming-protocol", "incoming.protocol", ("imap", "pop3"), "imap or pop3: turns incoming mail on"),
+    ("--incoming-host", "incoming.host", str, "IMAP or POP3 server, e.g. imap.example.com"),
+    ("--incoming-port", "incoming.port", int, "1-65535; default 993 imap+ssl, 143 imap, 995 pop3+ssl, 110 pop3"),
+    ("--incoming-user", "incoming.user", str, "mailbox login"),
+    ("--incoming-password-file", "incoming.password", Path, ""),
+    ("--incoming-ssl", "incoming.ssl", bool, "TLS from the start (default: yes)"),
+    ("--incoming-verify-tls", "incoming.verify_tls", bool, "check the server's certificate (default: yes)"),
+    ("--incoming-folder", "incoming.folder", str, "IMAP folder to read, any language, e.g. 'Zwroty-ęą' (default: INBOX)"),
+    ("--incoming-batch-size", "incoming.batch_size", int, "messages fetched at a time, 1-10000 (default: 100)"),
+    ("--incoming-delete-bounces", "incoming.delete_bounces", bool,
+     "delete a bounce from the server once recorded (default: no)"),
+    ("--incoming-poll-interval", "incoming.poll_interval", int, "seconds between rounds, 10-604800 (default: 300)"),
 ]
+
+ADD_EXAMPLES = """examples:
+  mailfleetctl accounts add --name Sales --email sales@example.com --display-name 'ACME Sales' \\
+      --smtp-host smtp.example.com --smtp-user sales --smtp-password-file - \\
+      --incoming-protocol imap --incoming-host imap.example.com --incoming-user sales \\
+      --incoming-password-file ~/.secrets/sales-imap
+  mailfleetctl accounts add --kind marketing --name Newsletter --email news@example.com
+"""
 
 
 def _add_account_flags(p: argparse.ArgumentParser) -> None:
-    for flag, path, kind in FIELD_FLAGS:
+    for flag, path, kind, words in FIELD_FLAGS:
         if kind is bool:
-            p.add_argument(flag, dest=path, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS)
+            p.add_argument(flag, dest=path, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                           help=words)
         elif kind is Path:
             p.add_argument(flag, dest=path, metavar="FILE", type=Path, default=argparse.SUPPRESS,
-                           help="read the password from FILE ('-': stdin, or a prompt on a terminal)")
+                           help="read the password from FILE's first line ('-': stdin, or a prompt on a terminal); "
+                                "never on the command line, where ps shows it")
         elif isinstance(kind, tuple):
-            p.add_argument(flag, dest=path, choices=kind, default=argparse.SUPPRESS)
+            p.add_argument(flag, dest=path, choices=kind, default=argparse.SUPPRESS, help=words)
         else:
-            p.add_argument(flag, dest=path, type=kind, default=argparse.SUPPRESS)
+            p.add_argument(flag, dest=path, type=kind, default=argparse.SUPPRESS,
+                           metavar="N" if kind is int else "TEXT", help=words)
     p.add_argument("--no-incoming", dest="incoming", action="store_const", const=None, default=argparse.SUPPRESS,
                    help="turn incoming mail off")
 
@@ -71,38 +87,44 @@ def _add_account_flags(p: argparse.ArgumentParser) -> None:
 def add_parser(sub: argparse._SubParsersAction, leaf: Leaf) -> None:
     accounts = sub.add_parser("accounts", help="list, show, add, edit, rm, approve, reject, poll, headers")
     acc = accounts.add_subparsers(dest="action", required=True)
-    lst = leaf(acc, "list", help="search accounts")
-    lst.add_argument("-q", "--query", default="")
-    lst.add_argument("--kind", choices=["all", "marketing", "own"], default="all")
-    lst.add_argument("--status")
-    lst.add_argument("--sort", default="name")
-    lst.add_argument("--limit", type=int, default=50)
-    lst.add_argument("--offset", type=int, default=0)
+    lst = leaf(acc, "list", help="search accounts", epilog="examples:\n  mailfleetctl accounts list -q acme "
+               "--status smtp_failing\n  mailfleetctl accounts list --kind marketing --sort -created_at --json",
+               formatter_class=argparse.RawDescriptionHelpFormatter)
+    lst.add_argument("-q", "--query", default="", metavar="TEXT", help="words in the name or address")
+    lst.add_argument("--kind", choices=["all", "marketing", "own"], default="all", help="all (default), marketing or own")
+    lst.add_argument("--status", choices=STATUSES, metavar="STATUS", help=f"only accounts in STATUS: {', '.join(STATUSES)}")
+    lst.add_argument("--sort", default="name", choices=SORTS, metavar="KEY",
+                     help=f"one of {', '.join(SORT_KEYS)}; a leading - reverses (default: name)")
+    lst.add_argument("--limit", type=int, default=50, metavar="N", help="at most N rows, 1-1000 (default: 50)")
+    lst.add_argument("--offset", type=int, default=0, metavar="N", help="skip the first N (default: 0)")
     show = leaf(acc, "show", help="one account")
-    show.add_argument("id", type=int)
-    add = leaf(acc, "add", help="create an account")
-    add.add_argument("--kind", choices=["own", "marketing"], default="own")
+    show.add_argument("id", type=int, help="the account's id (accounts list shows it)")
+    add = leaf(acc, "add", help="create an account", epilog=ADD_EXAMPLES,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
+    add.add_argument("--kind", choices=["own", "marketing"], default="own",
+                     help="own (default: sends through its own SMTP server) or marketing (the platform relay, "
+                          "once an admin approves it)")
     _add_account_flags(add)
     edit = leaf(acc, "edit", help="change fields of an account")
-    edit.add_argument("id", type=int)
+    edit.add_argument("id", type=int, help="the account's id")
     _add_account_flags(edit)
     rm = leaf(acc, "rm", help="delete an account")
-    rm.add_argument("id", type=int)
+    rm.add_argument("id", type=int, help="the account's id")
     rm.add_argument("-y", "--yes", action="store_true", help="do not ask")
     approve = leaf(acc, "approve", help="approve a marketing account (admins)")
-    approve.add_argument("id", type=int)
+    approve.add_argument("id", type=int, help="the account's id")
     reject = leaf(acc, "reject", help="reject a marketing account (admins)")
-    reject.add_argument("id", type=int)
-    reject.add_argument("--reason", required=True)
+    reject.add_argument("id", type=int, help="the account's id")
+    reject.add_argument("--reason", required=True, help="why, in words the owner reads (1-500 characters)")
     poll = leaf(acc, "poll", help="read the account's incoming mailbox now")
-    poll.add_argument("id", type=int)
+    poll.add_argument("id", type=int, help="the account's id")
     test = leaf(acc, "test", help="test connections layer by layer (exit 0 only when all pass)")
-    test.add_argument("ids", type=int, nargs="*", metavar="ID")
+    test.add_argument("ids", type=int, nargs="*", metavar="ID", help="the accounts to test (or --all)")
     test.add_argument("--all", action="store_true", help="every account you can see")
     test.add_argument("--send-to", metavar="ADDR", help="also send a short test message to ADDR")
     test.add_argument("--failures-only", action="store_true", help="print only the accounts that fail (and the summary)")
     headers = leaf(acc, "headers", help="the From and Reply-To a contact gets from this account")
-    headers.add_argument("id", type=int)
+    headers.add_argument("id", type=int, help="the account's id")
     headers.add_argument("contact", help="the contact's email address")
 
 
@@ -124,7 +146,7 @@ def account_fields(args: argparse.Namespace) -> dict[str, Any]:
     values = vars(args)
     if "incoming" in values and values["incoming"] is None:
         data["incoming"] = None
-    for flag, path, kind in FIELD_FLAGS:
+    for flag, path, kind, _ in FIELD_FLAGS:
         if path not in values:
             continue
         value = _read_password(values[path]) if kind is Path else values[path]

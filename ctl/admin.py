@@ -21,7 +21,7 @@ CHUNK = 1 << 20
 
 def add_parser(sub: argparse._SubParsersAction, leaf: Leaf) -> None:
     backup = leaf(sub, "backup", help="write a consistent copy of the database to FILE (admins)")
-    backup.add_argument("file")
+    backup.add_argument("file", help="where to write it (FILE.partial until the sha256 matches)")
     keygen = leaf(sub, "keygen", help="make a CURVE key pair for the remote endpoint: NAME.key, NAME.key_secret")
     keygen.add_argument("name", help="the name the daemon will know this key by (its user name)")
     keygen.add_argument("--dir", default=".", help="where to write the two files (default: here)")

@@ -13,6 +13,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ..shared import protocol as P
+from ..shared.clidocs import add_doc_options
 from ..shared.version import package_version
 from . import accounts, admin, contacts, events, output, status
 from .common import Usage
@@ -38,16 +39,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="tcp:// endpoints: your NAME.key_secret (or $MAILFLEET_KEY)")
     parser.add_argument("--server-key", default=os.environ.get("MAILFLEET_SERVER_KEY"),
                         help="tcp:// endpoints: the daemon's server.key (or $MAILFLEET_SERVER_KEY)")
+    add_doc_options(parser)
     sub = parser.add_subparsers(dest="command", required=True)
 
     def leaf(subparsers, name: str, **kw) -> argparse.ArgumentParser:
         return subparsers.add_parser(name, parents=[common], **kw)
 
     call = leaf(sub, "call", help="call any method: call METHOD [JSON|-]")
-    call.add_argument("method")
+    call.add_argument("method", help="e.g. accounts.list; mailfleetctl call rpc.discover lists them all")
     call.add_argument("params", nargs="?", help="JSON object of params, or - to read it from stdin")
     classify = leaf(sub, "classify", help="classify mail files as bounces (no daemon needed)")
-    classify.add_argument("files", nargs="*", metavar="FILE")
+    classify.add_argument("files", nargs="*", metavar="FILE", help="mail files (one message each, as received)")
     classify.add_argument("--batch", action="store_true", help="read paths on stdin, write one JSON line each")
     accounts.add_parser(sub, leaf)
     contacts.add_parser(sub, leaf)

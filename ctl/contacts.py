@@ -25,18 +25,24 @@ BOUNCE_COLUMNS = [("id", "ID"), ("received_at", "RECEIVED"), ("recipient", "RECI
 def add_parser(sub: argparse._SubParsersAction, leaf: Leaf) -> None:
     contacts = sub.add_parser("contacts", help="import, list, show, set")
     con = contacts.add_subparsers(dest="action", required=True)
-    imp = leaf(con, "import", help="import contacts from a CSV file (header row: email and details)")
+    imp = leaf(con, "import", help="import contacts from a CSV file (header row: email and details)",
+               epilog="The header names the columns: email (required) and any details, e.g. first_name,owner_name.\n"
+                      "Commas, semicolons or tabs separate them (read from the header); UTF-8, with or without BOM.\n"
+                      "Exit 1 when any row was rejected; each is named with its line.\n\nexamples:\n"
+                      "  mailfleetctl contacts import contacts.csv\n  iconv -f cp1250 -t utf-8 kontakty.csv | "
+                      "mailfleetctl contacts import -",
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     imp.add_argument("file", help="CSV file, or - for stdin")
     imp.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS, help=argparse.SUPPRESS)
     lst = leaf(con, "list", help="search contacts")
-    lst.add_argument("-q", "--query", default="")
-    lst.add_argument("--status", choices=["active", "faulty"])
-    lst.add_argument("--limit", type=int, default=50)
-    lst.add_argument("--offset", type=int, default=0)
+    lst.add_argument("-q", "--query", default="", metavar="TEXT", help="words in the address or details")
+    lst.add_argument("--status", choices=["active", "faulty"], help="active or faulty (default: both)")
+    lst.add_argument("--limit", type=int, default=50, metavar="N", help="at most N rows, 1-1000 (default: 50)")
+    lst.add_argument("--offset", type=int, default=0, metavar="N", help="skip the first N (default: 0)")
     show = leaf(con, "show", help="one contact and its bounces")
-    show.add_argument("email")
+    show.add_argument("email", help="the contact's address")
     setp = leaf(con, "set", help="change a contact's status (admins) or details")
-    setp.add_argument("email")
+    setp.add_argument("email", help="the contact's address")
     setp.add_argument("--status", choices=["active", "faulty"], help="active clears faulty (the history stays)")
     setp.add_argument("--detail", action="append", default=[], metavar="NAME=VALUE",
                       help="set a detail (NAME= removes it); repeatable")
@@ -44,15 +50,15 @@ def add_parser(sub: argparse._SubParsersAction, leaf: Leaf) -> None:
     bounces = sub.add_parser("bounces", help="list, show")
     bnc = bounces.add_subparsers(dest="action", required=True)
     blst = leaf(bnc, "list", help="bounces, newest first")
-    blst.add_argument("--contact")
-    blst.add_argument("--account", type=int)
+    blst.add_argument("--contact", metavar="EMAIL", help="only bounces of this contact")
+    blst.add_argument("--account", type=int, metavar="ID", help="only bounces read from this account's mailbox")
     kind = blst.add_mutually_exclusive_group()
-    kind.add_argument("--hard", dest="hard", action="store_const", const=True)
-    kind.add_argument("--soft", dest="hard", action="store_const", const=False)
-    blst.add_argument("--limit", type=int, default=50)
-    blst.add_argument("--offset", type=int, default=0)
+    kind.add_argument("--hard", dest="hard", action="store_const", const=True, help="only hard bounces (dead addresses)")
+    kind.add_argument("--soft", dest="hard", action="store_const", const=False, help="only soft bounces")
+    blst.add_argument("--limit", type=int, default=50, metavar="N", help="at most N rows, 1-1000 (default: 50)")
+    blst.add_argument("--offset", type=int, default=0, metavar="N", help="skip the first N (default: 0)")
     bshow = leaf(bnc, "show", help="one bounce, with the message as received")
-    bshow.add_argument("id", type=int)
+    bshow.add_argument("id", type=int, help="the bounce's id (bounces list shows it)")
 
 
 def _progress(done: int, total: int, rows: int) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import zmq
 
 from ..shared.paths import system_paths, user_paths
+from ..shared.clidocs import add_doc_options
 from ..shared.version import package_version
 from . import logs
 from .app import App
@@ -26,7 +27,7 @@ EX_UNAVAILABLE = 69
 log = logging.getLogger("mailfleetd")
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mailfleetd",
         description="The mailfleet daemon: owns the database, serves JSON-RPC over ZeroMQ.",
@@ -42,7 +43,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="log to FILE, rotated by size (daemon.log_file_bytes), instead of stderr")
     parser.add_argument("--new-key", type=Path, metavar="FILE",
                         help="write a new encryption key to FILE (0600, never overwrites) and exit")
-    return parser.parse_args(argv)
+    add_doc_options(parser)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def new_key(path: Path) -> int:

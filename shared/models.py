@@ -14,11 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from .validators import check_email, check_host, check_no_control, check_proxy, check_range
 
-KINDS = ("marketing", "own")
-MARKETING_STATUSES = ("pending", "active", "rejected")
-OWN_STATUSES = ("untested", "active", "smtp_failing", "incoming_failing")
-STATUSES = MARKETING_STATUSES + tuple(s for s in OWN_STATUSES if s not in MARKETING_STATUSES)
-SORT_KEYS = ("name", "email", "created_at", "updated_at", "status", "kind", "id")
+from .vocabulary import KINDS, MARKETING_STATUSES, OWN_STATUSES, SORT_KEYS, STATUSES  # noqa: F401 (re-exported)
 
 SMTP_DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 INCOMING_DEFAULT_PORTS = {("imap", True): 993, ("imap", False): 143, ("pop3", True): 995, ("pop3", False): 110}

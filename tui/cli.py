@@ -7,15 +7,21 @@ import sys
 import tomllib
 
 from ..shared.client import Client, DaemonUnreachable, find_endpoint, start_user_daemon
+from ..shared.clidocs import add_doc_options
 from ..shared.version import package_version
 from ..shared.paths import user_paths
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mailfleet", description="The mailfleet terminal UI.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.add_argument("--socket", help="daemon endpoint or socket path (default: system, then per-user)")
-    args = parser.parse_args(argv)
+    add_doc_options(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     started = False
     try:
         endpoint = find_endpoint(args.socket)
