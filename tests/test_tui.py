@@ -369,7 +369,7 @@ async def test_server_and_user_text_is_shown_as_text_never_read_as_markup(daemon
             shown = displayed(app)
             assert HOSTILE_NAME in shown and "[AUTHENTICATIONFAILED]" in shown
             await pilot.press("i")  # the details screen
-            await until(pilot, lambda: "status history" in displayed(app))
+            await until(pilot, lambda: "Last connection test" in displayed(app))
             assert HOSTILE_NAME in displayed(app) and "500 [/red] nope [AUTHENTICATIONFAILED] [b]" in displayed(app)
             await pilot.press("escape", "t")  # a live test: steps and verdict
             await until(pilot, lambda: "failed" in str(app.screen.query_one("#test-title").render()))
@@ -401,14 +401,14 @@ async def test_field_errors_are_displayed_beside_their_fields(daemon):
 
 
 async def test_a_form_keeps_what_you_typed(daemon):
-    from textual.widgets import Switch
+    from textual.widgets import Checkbox
 
     app = app_for(daemon)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("n", "o")
         await until(pilot, lambda: isinstance(app.screen, AccountForm))
         await type_into(pilot, "#f-name", "Half typed")
-        app.screen.query(Switch).first().focus()
+        app.screen.query(Checkbox).first().focus()
         await pilot.press("q", "c")  # app keys: not inside a form
         await pilot.pause()
         assert app.is_running and isinstance(app.screen, AccountForm)
@@ -475,3 +475,35 @@ async def test_approve_and_reject_show_only_on_pending_marketing_accounts(daemon
         await pilot.press("down")
         await until(pilot, lambda: "Approve" in displayed(app).splitlines()[-1])
         assert "Reject" in displayed(app).splitlines()[-1]
+
+
+@pytest.mark.parametrize("toml,said", [
+    ('accounts.new = "insert"\nacounts.delete = "ctrl+d"\n',
+     "line 2: no key binding has the id 'acounts.delete'; did you mean accounts.delete?"),
+    ('[accounts]\nnew = "ctrl+insrt"\n', "line 2: accounts.new: 'insrt' is not a key name"),
+    ('accounts.new = "cntrl+n"\n', "line 1: accounts.new: 'cntrl' in 'cntrl+n' is not a modifier"),
+    ('accounts.new = 5\n', "line 1: accounts.new must be a string of keys"),
+])
+def test_a_typo_in_keys_toml_is_said_with_its_line(daemon, toml, said):
+    folder = daemon.paths.config_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "keys.toml").write_text(toml)
+    out = subprocess.run([sys.executable, "-m", "mailfleet.tui", "--socket", daemon.endpoint], env=daemon.env,
+                         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert out.returncode == 2 and said in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
+
+
+async def test_the_keys_overlay_lists_every_key_as_remapped(daemon):
+    seed(daemon, 1)
+    app = app_for(daemon, keymap={"accounts.details": "v"})
+    async with app.run_test(size=(100, 40)) as pilot:
+        await until(pilot, lambda: app.query_one(AccountTable).current is not None)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: "Keys on this screen" in displayed(app))
+        shown = displayed(app)
+        assert "v             Info                      accounts.details" in shown
+        assert "r             Refresh                   accounts.refresh" in shown  # not in the footer
+        assert "ctrl+p" in shown
+        await pilot.press("escape")
+        await until(pilot, lambda: "Keys on this screen" not in displayed(app))

@@ -12,7 +12,7 @@ from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ..shared import protocol as P
 from ..shared.client import AsyncClient, CurveKeys, DaemonUnreachable, start_user_daemon
@@ -23,6 +23,8 @@ from .components.account_form import AccountForm
 from .components.account_table import COLUMNS, AccountTable, Query, status_words
 from .components.contacts import ContactsScreen
 from .components.dialogs import ChooseKind, Confirm, Reason
+from .components.footer import KeyFooter
+from .components.keys_help import KeysHelp
 from .components.test_report import ConnectionTestScreen
 
 FILTERS = [("all", None, "all accounts"), ("marketing", None, "marketing"), ("own", None, "own"),
@@ -84,10 +86,10 @@ class MailfleetApp(App):
         yield AccountTable(self.client_fetch, id="accounts")
         yield Static("", id="detail", markup=False)
         yield Static("", id="status", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def _heading(self, width: int = 100) -> str:
-        return "".join(title.ljust(size) for (_, title, _), size in zip(COLUMNS, AccountTable.widths(width)))
+        return "".join(title.ljust(size) for (_, title, *_), size in zip(COLUMNS, AccountTable.widths(width)))
 
     @on(AccountTable.Resized)
     def _table_resized(self, event: AccountTable.Resized) -> None:
@@ -243,7 +245,7 @@ class MailfleetApp(App):
                 self.notify(str(event.error), severity="error")
             return
         _, _, label = FILTERS[self.filter_index]
-        self._show("#filter", f"{label} · {event.total:,}")
+        self._show("#filter", f"{label} · {event.total:,}  (f)")
 
     @on(AccountTable.Highlighted)
     def _highlighted(self, event: AccountTable.Highlighted) -> None:
@@ -358,6 +360,10 @@ class MailfleetApp(App):
 
     def action_contacts(self) -> None:
         self.push_screen(ContactsScreen())
+
+    def action_keys(self) -> None:
+        if not isinstance(self.screen, KeysHelp):
+            self.push_screen(KeysHelp(self.screen))
 
     async def action_quit(self) -> None:
         self.client.close()

@@ -22,6 +22,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        keymap = load_keymap()  # first: a typo is said before any daemon is started or asked
+    except ValueError as exc:
+        print(f"mailfleet: {exc}", file=sys.stderr)
+        return 2
     started = False
     try:
         endpoint = find_endpoint(args.socket)
@@ -34,11 +39,6 @@ def main(argv: list[str] | None = None) -> int:
     except DaemonUnreachable as exc:
         print(f"mailfleet: {exc}", file=sys.stderr)
         return 3
-    try:
-        keymap = load_keymap()
-    except ValueError as exc:
-        print(f"mailfleet: {exc}", file=sys.stderr)
-        return 2
     from .app import MailfleetApp  # Textual only once there is something to show
 
     MailfleetApp(endpoint, started_daemon=started, keymap=keymap).run()
@@ -50,13 +50,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def load_keymap() -> dict[str, str]:
-    """$XDG_CONFIG_HOME/mailfleet/keys.toml: binding id = "keys", e.g. accounts.new = "insert"."""
+    """$XDG_CONFIG_HOME/mailfleet/keys.toml: binding id = "keys", e.g. accounts.new = "insert".
+
+    A typo is an error naming its line (and the id meant, when one is close), not a key that
+    silently keeps its old meaning."""
+    import difflib
+
+    from .keys import binding_ids, key_problem
+
     path = user_paths().config_dir / "keys.toml"
     if not path.exists():
         return {}
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: {exc}") from None
     flat: dict[str, str] = {}
 
@@ -67,9 +75,24 @@ def load_keymap() -> dict[str, str]:
         elif isinstance(value, str):
             flat[prefix] = value
         else:
-            raise ValueError(f"{path}: {prefix} must be a string of keys")
+            raise ValueError(f"{where(prefix)}: {prefix} must be a string of keys, e.g. {prefix} = \"insert\"")
+
+    def where(binding_id: str) -> str:
+        last = binding_id.rsplit(".", 1)[-1]
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip().startswith((binding_id, last, f'"{binding_id}"')):
+                return f"{path}, line {number}"
+        return str(path)
 
     walk("", data)
+    known = binding_ids()
+    for binding_id, keys in flat.items():
+        if binding_id not in known:
+            close = difflib.get_close_matches(binding_id, sorted(known), n=1)
+            hint = f"did you mean {close[0]}?" if close else "press ? in mailfleet for every id"
+            raise ValueError(f"{where(binding_id)}: no key binding has the id {binding_id!r}; {hint}")
+        if problem := key_problem(keys):
+            raise ValueError(f"{where(binding_id)}: {binding_id}: {problem}")
     return flat
 
 

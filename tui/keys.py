@@ -8,6 +8,14 @@ from __future__ import annotations
 from textual.binding import Binding
 
 APP = [
+    # Priority: handled as the key arrives, not after it has gone round the focused widget. Otherwise
+    # "Name<Tab>email<Tab>sender" typed in one burst (a paste, a password manager's auto-type, keys
+    # bunched over SSH) lands wholly in Name: the letters after a Tab are handed to the old field
+    # before that field has passed the Tab back up to move focus.
+    # (No description: `?` leaves Tab out, as every terminal program's help does.)
+    Binding("tab", "focus_next", "", show=False, priority=True, id="app.focus_next"),
+    Binding("shift+tab", "focus_previous", "", show=False, priority=True, id="app.focus_previous"),
+    Binding("question_mark", "keys", "Keys", id="app.keys"),
     Binding("q", "quit", "Quit", id="app.quit"),
     Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.quit_ctrl_c"),
     Binding("c", "contacts", "Contacts", id="app.contacts"),
@@ -18,14 +26,15 @@ APP = [
 ACCOUNTS = [
     Binding("n", "app.new_account", "New", id="accounts.new"),
     Binding("e,enter", "app.edit_account", "Edit", id="accounts.edit"),
-    Binding("i", "app.show_account", "Details", id="accounts.details"),
+    Binding("i", "app.show_account", "Info", id="accounts.details"),
     Binding("d,delete", "app.delete_account", "Delete", id="accounts.delete"),
     Binding("t", "app.test_account", "Test", id="accounts.test"),
     Binding("a", "app.approve", "Approve", id="accounts.approve"),
     Binding("x", "app.reject", "Reject", id="accounts.reject"),
-    Binding("slash", "app.focus_search", "Search", id="accounts.search"),
-    Binding("f", "app.cycle_filter", "Filter", id="accounts.filter"),
-    Binding("r", "app.refresh", "Refresh", id="accounts.refresh"),
+    # Not in the footer (80 columns hold ten keys): the search box and the filter label say their keys.
+    Binding("slash", "app.focus_search", "Search", show=False, id="accounts.search"),
+    Binding("f", "app.cycle_filter", "Filter", show=False, id="accounts.filter"),
+    Binding("r", "app.refresh", "Refresh", show=False, id="accounts.refresh"),
 ]
 
 TABLE = [
@@ -60,3 +69,30 @@ CONTACTS = [
     Binding("a", "clear_faulty", "Clear faulty", id="contacts.clear"),
     Binding("m", "raw_bounce", "Latest bounce as received", id="contacts.raw"),
 ]
+
+ALL = APP + ACCOUNTS + TABLE + FORM + DIALOG + KIND + CONTACTS
+
+MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
+
+
+def binding_ids() -> set[str]:
+    """Every id keys.toml may remap (the keys overlay, `?`, lists them with their keys)."""
+    return {b.id for b in ALL if b.id}
+
+
+def key_problem(keys: str) -> str | None:
+    """Why `keys` ("ctrl+d", "insert,f5") names no key Textual knows, or None when every one is a key."""
+    from string import printable
+
+    from textual.keys import Keys, _character_to_key
+
+    names = {k.value for k in Keys} | {_character_to_key(c) for c in printable if c.isprintable()}
+    for key in (k.strip() for k in keys.split(",")):
+        *mods, base = key.split("+")
+        if not key or not base:
+            return f"{keys!r} has an empty key"
+        if bad := [m for m in mods if m not in MODIFIERS]:
+            return f"{bad[0]!r} in {key!r} is not a modifier ({', '.join(MODIFIERS)})"
+        if len(base) != 1 and base not in names:
+            return f"{base!r} is not a key name (e.g. a, insert, delete, f5, pageup, slash, ctrl+d)"
+    return None

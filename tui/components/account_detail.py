@@ -10,13 +10,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ...shared import protocol as P
 from ...shared.words import when, words
 from ..keys import DIALOG
 from ..text import line
 from ..text import lines as text_lines
+from .footer import KeyFooter
 
 SECURITY = {"none": "none (plain text)", "starttls": "STARTTLS", "ssl": "TLS from the start (SSL)"}
 
@@ -139,7 +140,7 @@ class AccountDetail(Screen):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail-body"):
             yield Static("loading…", id="detail-text", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._load()

@@ -13,19 +13,20 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
+from textual.widgets import Button, Input, Label, Select, Static, Checkbox
 
 from ...shared import protocol as P
 from ...shared.models import INCOMING_DEFAULT_PORTS, SMTP_DEFAULT_PORTS, FieldErrors, validate_account
 from ..keys import FORM
 from .dialogs import Confirm
+from .footer import KeyFooter
 
 # (path, label, kind, options); kind: text, password, int, switch, select
 SENDER = [
     ("name", "Name", "text", None),
     ("email", "Email address", "text", None),
     ("display_name", "Sender name", "text", None),
-    ("from_name_field", "Overwrite FROM with contact detail", "detail", None),
+    ("from_name_field", "Overwrite FROM: contact detail", "detail", None),
     ("shared", "Shared with everyone", "switch", None),
 ]
 REPLY = [
@@ -92,17 +93,18 @@ class AccountForm(Screen):
         with Horizontal(classes="field"):
             yield Label(label, classes="label")
             if kind == "switch":
-                yield Switch(value=bool(value), id=wid(path))
+                yield Checkbox(value=bool(value), id=wid(path), compact=True)
             elif kind in ("select", "detail"):
                 opts = options if kind == "select" else [(d, d) for d in self.details]
                 if kind == "detail" and value and value not in self.details:
                     opts = [*opts, (value, value)]
                 yield Select(opts, value=value if value is not None else Select.NULL, allow_blank=kind == "detail",
-                             id=wid(path), prompt="(fixed name)" if kind == "detail" else "Select")
+                             id=wid(path), prompt="(fixed name)" if kind == "detail" else "Select", compact=True)
             else:
                 placeholder = "unchanged" if kind == "password" and path.split(".")[0] in self.stored else ""
                 yield Input(value="" if value is None else str(value), password=kind == "password",
-                            placeholder=placeholder, id=wid(path), type="integer" if kind == "int" else "text")
+                            placeholder=placeholder, id=wid(path), type="integer" if kind == "int" else "text",
+                            compact=True)
         yield Static("", id=eid(path), classes="error -blank", markup=False)
 
     def compose(self) -> ComposeResult:
@@ -126,7 +128,7 @@ class AccountForm(Screen):
                     sec.border_title = "Incoming mail"
                     with Horizontal(classes="field"):
                         yield Label("Read incoming mail (bounces)", classes="label")
-                        yield Switch(value=bool(self.account and self.account.get("incoming")), id="f-incoming-on")
+                        yield Checkbox(value=bool(self.account and self.account.get("incoming")), id="f-incoming-on", compact=True)
                     with Vertical(id="incoming-fields"):
                         for field in INCOMING:
                             yield from self._field(*field)
@@ -136,7 +138,7 @@ class AccountForm(Screen):
                 if self.kind == "own":
                     yield Button("Test connection", id="test")
                 yield Button("Cancel", id="cancel")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._show_incoming()
@@ -157,7 +159,7 @@ class AccountForm(Screen):
 
     def _show_incoming(self) -> None:
         if self.kind == "own":
-            self.query_one("#incoming-fields").display = self.query_one("#f-incoming-on", Switch).value
+            self.query_one("#incoming-fields").display = self.query_one("#f-incoming-on", Checkbox).value
 
     # --- values -----------------------------------------------------------
 
@@ -182,7 +184,7 @@ class AccountForm(Screen):
             data[path] = value
         if self.kind == "own":
             data["smtp"] = self._section(SMTP, "smtp")
-            data["incoming"] = self._section(INCOMING, "incoming") if self.query_one("#f-incoming-on", Switch).value else None
+            data["incoming"] = self._section(INCOMING, "incoming") if self.query_one("#f-incoming-on", Checkbox).value else None
         return data
 
     def _section(self, fields, name: str) -> dict[str, Any]:
@@ -223,7 +225,7 @@ class AccountForm(Screen):
     # --- reactions --------------------------------------------------------
 
     @on(Input.Changed)
-    @on(Switch.Changed)
+    @on(Checkbox.Changed)
     @on(Select.Changed)
     def _changed(self, event) -> None:
         control = getattr(event, "control", None) or event.switch
@@ -234,7 +236,7 @@ class AccountForm(Screen):
             self._default_port("smtp.port", {v: p for v, p in SMTP_DEFAULT_PORTS.items()}, event.value)
         elif ident in (wid("incoming.ssl"), wid("incoming.protocol")):
             protocol = self._value("incoming.protocol", "select") or "imap"
-            ssl = self.query_one(f"#{wid('incoming.ssl')}", Switch).value
+            ssl = self.query_one(f"#{wid('incoming.ssl')}", Checkbox).value
             port_input = self.query_one(f"#{wid('incoming.port')}", Input)
             if port_input.value.strip() in {str(p) for p in INCOMING_DEFAULT_PORTS.values()} | {""}:
                 port_input.value = str(INCOMING_DEFAULT_PORTS[(protocol, ssl)])

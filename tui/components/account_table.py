@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import work
@@ -24,8 +25,10 @@ from textual.strip import Strip
 from ..keys import ACCOUNTS, TABLE
 
 PAGE = 100
-COLUMNS = [("name", "NAME", 0.24), ("email", "EMAIL", 0.28), ("kind", "KIND", 0.09), ("status", "STATUS", 0.15),
-           ("created_at", "CREATED", 0.11), ("owner", "OWNER", 0.13)]
+# (key, heading, least width, share of what is left). At 80 columns each column gets its least width and
+# the rest goes by share: a date stays whole (2026-12-02), "marketing" fits, names and addresses take the room.
+COLUMNS = [("name", "NAME", 14, 0.3), ("email", "EMAIL", 16, 0.34), ("kind", "KIND", 10, 0.0),
+           ("status", "STATUS", 16, 0.12), ("created_at", "CREATED", 11, 0.0), ("owner", "OWNER", 8, 0.24)]
 STATUS_STYLES = {
     "active": "green", "pending": "yellow", "untested": "cyan", "rejected": "red",
     "smtp_failing": "bold red", "incoming_failing": "red",
@@ -176,13 +179,14 @@ class AccountTable(ScrollView, can_focus=True):
 
     @staticmethod
     def widths(width: int) -> list[int]:
-        sizes = [max(4, int(width * frac)) for _, _, frac in COLUMNS]
+        spare = max(0, width - sum(least for _, _, least, _ in COLUMNS))
+        sizes = [least + int(spare * share) for _, _, least, share in COLUMNS]
         sizes[-1] = max(4, width - sum(sizes[:-1]))
         return sizes
 
     def _segments(self, row: dict[str, Any], width: int, base: Style) -> list[Segment]:
         out = []
-        for (key, _, _), size in zip(COLUMNS, self.widths(width)):
+        for (key, *_), size in zip(COLUMNS, self.widths(width)):
             value = row.get(key) or ""
             if key == "created_at":
                 value = value[:10]
@@ -190,12 +194,14 @@ class AccountTable(ScrollView, can_focus=True):
                 value = f"{value}{' (shared)' if row.get('shared') else ''}"
             elif key == "status":
                 value = status_words(row)
-            text = str(value)
-            text = (text[: size - 2] + "…") if len(text) > size - 1 else text
+            text = str(value).replace("\r", " ").replace("\n", " ")
+            # Terminal cells, not len(): a Japanese name is two cells a character and skewed every column.
+            if cell_len(text) > size - 1:
+                text = set_cell_size(text, size - 2) + "…"
             style = base
             if key == "status":
                 style = base + Style.parse(STATUS_STYLES.get(row["status"], ""))
-            out.append(Segment(text.ljust(size), style))
+            out.append(Segment(set_cell_size(text, size), style))
         return out
 
     # --- movement ---------------------------------------------------------

@@ -9,12 +9,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from ...shared import protocol as P
 from ..keys import CONTACTS, DIALOG
 from ..text import cell, line
 from ..text import lines as text_lines
+from .footer import KeyFooter
 
 LIMIT = 200
 
@@ -37,7 +38,7 @@ class ContactsScreen(Screen):
             yield table
             yield Static("", id="contact-detail", markup=False)
         yield Static("", id="contacts-count", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#contacts-table").focus()

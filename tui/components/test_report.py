@@ -10,12 +10,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from ...shared import protocol as P
 from ..keys import DIALOG
 from ..text import cell, line
 from ..text import lines as text_lines
+from .footer import KeyFooter
 
 
 class ConnectionTestScreen(ModalScreen):
@@ -35,7 +36,7 @@ class ConnectionTestScreen(ModalScreen):
             table.add_columns("PROTOCOL", "STEP", "RESULT", "MS", "DETAIL")
             yield table
             yield Static("", id="test-verdict", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.app.event_listeners.add(self._event)
