@@ -507,3 +507,23 @@ async def test_the_keys_overlay_lists_every_key_as_remapped(daemon):
         assert "ctrl+p" in shown
         await pilot.press("escape")
         await until(pilot, lambda: "Keys on this screen" not in displayed(app))
+
+
+async def test_columns_sort_and_the_heading_says_how(daemon):
+    with daemon.client() as c:
+        for name, email in (("Bravo", "c@example.com"), ("Alpha", "z@example.com"), ("Charlie", "a@example.com")):
+            c.call("accounts.create", {**OWN, "name": name, "email": email})
+    app = app_for(daemon)
+    async with app.run_test(size=(100, 20)) as pilot:
+        table = app.query_one(AccountTable)
+        await until(pilot, lambda: table.total == 3 and table.current is not None)
+        assert "NAME ▲" in displayed(app) and table.current["name"] == "Alpha"
+        await pilot.press("s")  # by address
+        await until(pilot, lambda: "EMAIL ▲" in displayed(app) and table.current["name"] == "Charlie")
+        assert "NAME ▲" not in displayed(app)
+        shown = displayed(app)
+        assert shown.index("a@example.com") < shown.index("c@example.com") < shown.index("z@example.com")
+        await pilot.press("S")  # the other way round
+        await until(pilot, lambda: "EMAIL ▼" in displayed(app) and table.current["name"] == "Alpha")
+        shown = displayed(app)
+        assert shown.index("z@example.com") < shown.index("c@example.com") < shown.index("a@example.com")

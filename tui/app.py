@@ -20,7 +20,7 @@ from . import keys
 from .commands import AccountCommands
 from .components.account_detail import AccountDetail
 from .components.account_form import AccountForm
-from .components.account_table import COLUMNS, AccountTable, Query, status_words
+from .components.account_table import COLUMNS, SORTABLE, AccountTable, Query, status_words
 from .components.contacts import ContactsScreen
 from .components.dialogs import ChooseKind, Confirm, Reason
 from .components.footer import KeyFooter
@@ -50,6 +50,7 @@ class MailfleetApp(App):
         self.started_daemon = started_daemon
         self.info: dict[str, Any] = {}
         self.filter_index = 0
+        self.sort = "name"
         self.event_listeners: set = set()
         self._search_timer: Timer | None = None
         self._live_timer: Timer | None = None
@@ -89,7 +90,10 @@ class MailfleetApp(App):
         yield KeyFooter()
 
     def _heading(self, width: int = 100) -> str:
-        return "".join(title.ljust(size) for (_, title, *_), size in zip(COLUMNS, AccountTable.widths(width)))
+        """Column titles, the sorted one marked ▲ (ascending) or ▼ (descending)."""
+        key, down = self.sort.lstrip("-"), self.sort.startswith("-")
+        return "".join((title + (" ▼" if down else " ▲") * (k == key)).ljust(size)
+                       for (k, title, *_), size in zip(COLUMNS, AccountTable.widths(width)))
 
     @on(AccountTable.Resized)
     def _table_resized(self, event: AccountTable.Resized) -> None:
@@ -224,7 +228,7 @@ class MailfleetApp(App):
 
     def _query(self) -> Query:
         kind, status, _ = FILTERS[self.filter_index]
-        return Query(self.query_one("#search", Input).value.strip(), kind, status)
+        return Query(self.query_one("#search", Input).value.strip(), kind, status, self.sort)
 
     @on(Input.Changed, "#search")
     def _search_changed(self) -> None:
@@ -266,6 +270,21 @@ class MailfleetApp(App):
         self.filter_index = (self.filter_index + 1) % len(FILTERS)
         self._show("#filter", FILTERS[self.filter_index][2])
         self.query_one(AccountTable).reload(self._query())
+
+    def action_cycle_sort(self) -> None:
+        """s: sort by the next column (name, email, kind, status, created)."""
+        key = self.sort.lstrip("-")
+        self._sort_by(SORTABLE[(SORTABLE.index(key) + 1) % len(SORTABLE)] if key in SORTABLE else "name")
+
+    def action_reverse_sort(self) -> None:
+        """S: the same column, the other way round."""
+        self._sort_by(self.sort[1:] if self.sort.startswith("-") else "-" + self.sort)
+
+    def _sort_by(self, sort: str) -> None:
+        self.sort = sort
+        table = self.query_one(AccountTable)
+        self._show("#heading", self._heading(table.size.width or 100))
+        table.reload(self._query())
 
     def action_refresh(self) -> None:
         self.query_one(AccountTable).reload(keep_cursor=True)

@@ -35,6 +35,8 @@ ACCOUNTS = [
     Binding("slash", "app.focus_search", "Search", show=False, id="accounts.search"),
     Binding("f", "app.cycle_filter", "Filter", show=False, id="accounts.filter"),
     Binding("r", "app.refresh", "Refresh", show=False, id="accounts.refresh"),
+    Binding("s", "app.cycle_sort", "Sort by the next column", show=False, id="accounts.sort"),
+    Binding("S", "app.reverse_sort", "Reverse the sort", show=False, id="accounts.reverse_sort"),
 ]
 
 TABLE = [

@@ -35,14 +35,20 @@ STATUS_STYLES = {
 }
 
 
+# The columns `s` sorts by, in turn (the daemon sorts; the owner column has no index, so it is left out).
+SORTABLE = ("name", "email", "kind", "status", "created_at")
+
+
 @dataclass(frozen=True)
 class Query:
     query: str = ""
     kind: str = "all"
     status: str | None = None
+    sort: str = "name"  # a column key; "-" in front: descending
 
     def params(self, offset: int) -> dict[str, Any]:
-        params: dict[str, Any] = {"query": self.query, "kind": self.kind, "offset": offset, "limit": PAGE}
+        params: dict[str, Any] = {"query": self.query, "kind": self.kind, "offset": offset, "limit": PAGE,
+                                  "sort": self.sort}
         if self.status:
             params["status"] = self.status
         return params
