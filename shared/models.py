@@ -329,6 +329,8 @@ class EventsListParams(Strict):
         "", description="type prefix, e.g. 'bounce.' or 'account.status'"
     )
     limit: Limit = 100
+    account_id: AccountId | None = Field(None, description="only events about this account")
+    newest: bool = Field(False, description="the newest `limit` events (still oldest first), not the oldest after since")
 
 
 EventType = Annotated[str, Field(max_length=64), AfterValidator(check_no_control)]

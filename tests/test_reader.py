@@ -642,3 +642,30 @@ def test_a_pop3_message_the_server_refuses_is_retried_then_set_aside(make_daemon
             assert shown[0]["ref"] == "two" and "message is locked" in shown[0]["reason"]
     finally:
         server.close()
+
+
+async def test_the_activity_view_shows_an_accounts_bounces_and_replies_live(daemon, dovecot, mailbox):
+    """In the TUI, `l` on an account: its history, then each bounce and reply as the round records it."""
+    from mailfleet.tui.components.account_table import AccountTable
+
+    from .test_tui import app_for, displayed, until
+
+    hostile = "Re: [b]offer[/b] [/red] 名前"
+    with daemon.client(timeout=60) as c:
+        acc = own_account(c, dovecot, mailbox)
+        c.call("contacts.import", {"csv": "email\nghost@bounce.test\nfriend@example.com\n"})
+    app = app_for(daemon)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: app.query_one(AccountTable).current is not None)
+        await pilot.press("l")
+        await until(pilot, lambda: "Activity of" in displayed(app) and "account.created" in displayed(app))
+        dovecot.append(mailbox, dsn("ghost@bounce.test", "5.1.1", "550 5.1.1 User unknown", "<act1@mx>"))
+        dovecot.append(mailbox, human(subject=hostile, mid="<act2@example.com>"))
+        with daemon.client(timeout=60) as c:
+            assert c.call("accounts.poll", {"id": acc["id"]})["hard"] == 1
+        await until(pilot, lambda: "mail from contact friend@example.com" in displayed(app))
+        shown = displayed(app)
+        assert "hard bounce from ghost@bounce.test: 5.1.1 userunknown" in shown
+        assert "ghost@bounce.test marked faulty: hard bounce: userunknown" in shown
+        assert f"mail from contact friend@example.com: {hostile}" in shown  # a subject is text, not markup
+        assert shown.index("account.created") < shown.index("bounce.hard")  # history first, then live

@@ -112,3 +112,12 @@ def test_status_counts_only_what_the_caller_may_see(system_daemon, own_account):
     assert "Alice" not in out
     code, out, err = run_ctl_as("mfcarol", argv, env)  # the admin sees everything
     assert "accounts:  3" in out and "Failing: 2" in out and "Alice" in out and "Bob failing" in out
+
+
+def test_an_accounts_activity_is_only_for_who_may_see_it(system_daemon, own_account):
+    with system_daemon.client() as root:
+        private = root.call("accounts.create", own_account)
+    mine = call_as("mfalice", system_daemon.endpoint, "events.list", {"account_id": private["id"], "newest": True})
+    assert mine["result"]["items"] == []
+    admin = call_as("mfcarol", system_daemon.endpoint, "events.list", {"account_id": private["id"], "newest": True})
+    assert [e["type"] for e in admin["result"]["items"]] == ["account.created"]

@@ -27,6 +27,7 @@ ACCOUNTS = [
     Binding("n", "app.new_account", "New", id="accounts.new"),
     Binding("e,enter", "app.edit_account", "Edit", id="accounts.edit"),
     Binding("i", "app.show_account", "Info", id="accounts.details"),
+    Binding("l", "app.show_activity", "Activity", show=False, id="accounts.activity"),
     Binding("d,delete", "app.delete_account", "Delete", id="accounts.delete"),
     Binding("t", "app.test_account", "Test", id="accounts.test"),
     Binding("a", "app.approve", "Approve", id="accounts.approve"),

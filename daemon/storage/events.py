@@ -7,10 +7,15 @@ import sqlite3
 import aiosqlite
 
 
-async def since(conn: aiosqlite.Connection, seq: int, type_prefix: str, limit: int, viewer: str | None) -> list[sqlite3.Row]:
-    """Events after `seq`. With a viewer (not an admin): only those about accounts they can see, or no account."""
+async def since(conn: aiosqlite.Connection, seq: int, type_prefix: str, limit: int, viewer: str | None,
+                account_id: int | None = None, newest: bool = False) -> list[sqlite3.Row]:
+    """Events after `seq` (with `newest`: the last `limit` of them), oldest first; with `account_id`, only
+    that account's. With a viewer (not an admin): only those about accounts they can see, or no account."""
     where = ["e.seq > ?"]
     args: list = [seq]
+    if account_id is not None:
+        where.append("e.account_id = ?")
+        args.append(account_id)
     if type_prefix:
         where.append("e.type LIKE ? ESCAPE '\\'")
         args.append(type_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
@@ -22,11 +27,13 @@ async def since(conn: aiosqlite.Connection, seq: int, type_prefix: str, limit: i
             "(a.id IS NULL AND (json_extract(e.data, '$.owner') = ? OR json_extract(e.data, '$.shared'))))"
         )
         args += [viewer, viewer]
-    return list(await conn.execute_fetchall(
+    rows = list(await conn.execute_fetchall(
         "SELECT e.seq, e.time, e.type, e.account_id, e.data FROM events e "
-        f"LEFT JOIN accounts a ON a.id = e.account_id AND a.created_at <= e.time WHERE {' AND '.join(where)} ORDER BY e.seq LIMIT ?",
+        f"LEFT JOIN accounts a ON a.id = e.account_id AND a.created_at <= e.time WHERE {' AND '.join(where)} "
+        f"ORDER BY e.seq {'DESC' if newest else 'ASC'} LIMIT ?",
         (*args, limit),
     ))
+    return rows[::-1] if newest else rows
 
 
 async def last_seq(conn: aiosqlite.Connection) -> int:

@@ -263,8 +263,13 @@ async def m006_two_states(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m007_events_by_account(conn: aiosqlite.Connection) -> None:
+    # An account's activity (its bounces, mail from contacts, status changes) is read newest first.
+    await _run(conn, "CREATE INDEX events_account ON events (account_id, seq)")
+
+
 MIGRATIONS: list[Migration] = [m001_accounts, m002_events, m003_contacts_and_bounces, m004_probe_results,
-                               m005_unreadable, m006_two_states]
+                               m005_unreadable, m006_two_states, m007_events_by_account]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
