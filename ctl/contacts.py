@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +12,7 @@ from .common import Leaf, Usage
 if TYPE_CHECKING:  # the client (and zmq) load only for commands that talk to the daemon
     from ..shared.client import Client
 
-CHUNK_ROWS = 5000  # rows per contacts.import call: well under the daemon's message size cap
+CHUNK_ROWS = 5000  # rows per contacts.import call (shared/csvfile.py says why)
 CONTACT_COLUMNS = [("email", "EMAIL"), ("status", "STATUS"), ("hard_bounces", "HARD"), ("soft_bounces", "SOFT"),
                    ("last_bounce_at", "LAST BOUNCE"), ("details", "DETAILS")]
 BOUNCE_COLUMNS = [("id", "ID"), ("received_at", "RECEIVED"), ("recipient", "RECIPIENT"), ("verdict", "VERDICT"),
@@ -27,12 +24,15 @@ def add_parser(sub: argparse._SubParsersAction, leaf: Leaf) -> None:
     con = contacts.add_subparsers(dest="action", required=True)
     imp = leaf(con, "import", help="import contacts from a CSV file (header row: email and details)",
                epilog="The header names the columns: email (required) and any details, e.g. first_name,owner_name.\n"
-                      "Commas, semicolons or tabs separate them (read from the header); UTF-8, with or without BOM.\n"
+                      "Commas, semicolons or tabs separate them (read from the header); UTF-8 with or without BOM,\n"
+                      "or --encoding for a legacy code page (a file that is not UTF-8 is named with its line).\n"
                       "Exit 1 when any row was rejected; each is named with its line.\n\nexamples:\n"
-                      "  mailfleetctl contacts import contacts.csv\n  iconv -f cp1250 -t utf-8 kontakty.csv | "
-                      "mailfleetctl contacts import -",
+                      "  mailfleetctl contacts import contacts.csv\n  mailfleetctl contacts import --encoding cp1250 kontakty.csv\n"
+                      "  some-export | mailfleetctl contacts import -",
                formatter_class=argparse.RawDescriptionHelpFormatter)
     imp.add_argument("file", help="CSV file, or - for stdin")
+    imp.add_argument("--encoding", metavar="NAME", help="the file's encoding when it is not UTF-8, e.g. cp1250 (Polish "
+                     "Excel), cp1252 (Western European), iso-8859-2; default: UTF-8, or UTF-16 with a BOM")
     imp.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS, help=argparse.SUPPRESS)
     lst = leaf(con, "list", help="search contacts")
     lst.add_argument("-q", "--query", default="", metavar="TEXT", help="words in the address or details")
@@ -61,57 +61,44 @@ def add_parser(sub: argparse._SubParsersAction, leaf: Leaf) -> None:
     bshow.add_argument("id", type=int, help="the bounce's id (bounces list shows it)")
 
 
-def _progress(done: int, total: int, rows: int) -> None:
+def _progress(rows: int, done_bytes: int, total_bytes: int | None) -> None:
+    """On a terminal: a bar for a file (its share read), a count for a pipe (whose end nobody knows)."""
     if not sys.stderr.isatty():
         return
-    width = 30
-    frac = done / total if total else 1.0
-    bar = "#" * int(frac * width)
-    sys.stderr.write(f"\r[{bar:<{width}}] {frac:4.0%}  {rows:,} rows")
+    if total_bytes:
+        width, frac = 30, min(done_bytes / total_bytes, 1.0)
+        sys.stderr.write(f"\r[{'#' * int(frac * width):<{width}}] {frac:4.0%}  {rows:,} rows")
+    else:
+        sys.stderr.write(f"\r{rows:,} rows sent (reading stdin)")
     sys.stderr.flush()
 
 
-def import_file(client: Client, path: str, chunk_rows: int, emit_json: bool) -> int:
+def import_file(client: Client, path: str, chunk_rows: int, emit_json: bool, encoding: str | None = None) -> int:
     """Stream the file in chunks of rows, each sent with the header row; totals at the end."""
-    fh = sys.stdin if path == "-" else open(path, newline="", encoding="utf-8-sig")
-    size = os.fstat(fh.fileno()).st_size if path != "-" else 0
+    from ..shared.csvfile import ContactFile, CsvProblem
+
     totals: dict[str, Any] = {"new": 0, "updated": 0, "rejected": 0, "errors": []}
-    reader = None
     try:
-        reader = csv.reader(fh, dialect=_dialect(fh) if path != "-" else "excel")
-        header = next(reader, None)
-        if header is None:
-            raise Usage(f"{path}: empty file")
+        source = ContactFile(sys.stdin.buffer, "stdin", encoding, chunk_rows) if path == "-" else \
+            ContactFile.open(path, encoding, chunk_rows)
         rows_sent = 0
-        while True:
-            first_line = reader.line_num + 1
-            chunk = []
-            for row in reader:
-                chunk.append(row)
-                if len(chunk) >= chunk_rows:
-                    break
-            if not chunk:
-                break
-            buf = io.StringIO()
-            writer = csv.writer(buf)
-            writer.writerow(header)
-            writer.writerows(chunk)
-            result = client.call("contacts.import", {"csv": buf.getvalue(), "first_row": first_line},
-                                 timeout=max(client.timeout, 120))
-            for key in ("new", "updated", "rejected"):
-                totals[key] += result[key]
-            totals["errors"] += result["errors"][: max(0, 50 - len(totals["errors"]))]
-            rows_sent += len(chunk)
-            # The file descriptor's offset (text-mode tell() is off while iterating): close enough for a bar.
-            _progress(os.lseek(fh.fileno(), 0, os.SEEK_CUR) if size else 0, size, rows_sent)
-    except csv.Error as exc:
-        raise Usage(f"{path}: line {reader.line_num}: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise Usage(f"{path}: line {(reader.line_num if reader else 0) + 1} is not UTF-8 (byte 0x{exc.object[exc.start]:02x}); "
-                    "save the file as UTF-8 (spreadsheets: 'CSV UTF-8') and import it again") from None
-    finally:
-        if fh is not sys.stdin:
-            fh.close()
+        try:
+            for chunk in source.chunks():
+                result = client.call("contacts.import", {"csv": chunk.csv, "first_row": chunk.first_row},
+                                     timeout=max(client.timeout, 120))
+                for key in ("new", "updated", "rejected"):
+                    totals[key] += result[key]
+                totals["errors"] += result["errors"][: max(0, 50 - len(totals["errors"]))]
+                rows_sent += chunk.rows
+                _progress(rows_sent, chunk.done_bytes, source.total_bytes)
+        finally:
+            if path != "-":
+                source.close()
+    except CsvProblem as exc:
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
+        raise Usage(f"{exc}" + (f" (rows before it were imported: {totals['new']:,} new, "
+                                f"{totals['updated']:,} updated)" if totals["new"] or totals["updated"] else "")) from None
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     if emit_json:
@@ -122,18 +109,6 @@ def import_file(client: Client, path: str, chunk_rows: int, emit_json: bool) -> 
             print(f"  line {err['row']}: {err['why']}")
     # Rows left out are a failure a script must notice (the rest was imported all the same).
     return 1 if totals["rejected"] else 0
-
-
-def _dialect(fh) -> type[csv.Dialect] | str:
-    """Comma, semicolon (what spreadsheets write in Polish and German locales) or tab, from the header
-    line; the file is read from its start again afterwards."""
-    start = fh.tell()
-    sample = fh.readline()
-    fh.seek(start)
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        return "excel"  # one column, or nothing to tell: commas
 
 
 def _details_arg(items: list[str]) -> dict[str, str | None]:
@@ -150,7 +125,7 @@ def run(args: argparse.Namespace, client: Client) -> int:
     if args.command == "bounces":
         return _run_bounces(args, client)
     if args.action == "import":
-        return import_file(client, args.file, args.chunk_rows, args.json)
+        return import_file(client, args.file, args.chunk_rows, args.json, args.encoding)
     if args.action == "list":
         params: dict[str, Any] = {"query": args.query, "limit": args.limit, "offset": args.offset}
         if args.status:

@@ -118,7 +118,14 @@ def test_version_broken_pipe_and_a_non_utf8_csv_never_show_a_traceback(daemon, t
     latin = tmp_path / "kontakty.csv"
     latin.write_bytes("email,imię\nanna@example.com,Zoë\n".encode("cp1250"))  # what Excel writes in Poland
     bad = ctl(daemon, "contacts", "import", str(latin))
-    assert bad.returncode == 2 and "not UTF-8" in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr
+    assert "line 1 is not utf-8 (byte 0xea)" in bad.stderr and "look like cp1250" in bad.stderr, bad.stderr
+    read = ctl(daemon, "contacts", "import", "--encoding", "cp1250", str(latin))
+    assert read.returncode == 0 and "1 new" in read.stdout, read.stderr
+    with daemon.client() as c:
+        assert c.call("contacts.get", {"email": "anna@example.com"})["details"] == {"imię": "Zoë"}
+    unknown = ctl(daemon, "contacts", "import", "--encoding", "klingon", str(latin))
+    assert unknown.returncode == 2 and "'klingon' is not an encoding" in unknown.stderr
 
 
 def test_a_semicolon_csv_is_read_and_rejected_rows_fail_the_command(daemon, tmp_path):
