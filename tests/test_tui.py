@@ -527,3 +527,44 @@ async def test_columns_sort_and_the_heading_says_how(daemon):
         await until(pilot, lambda: "EMAIL ▼" in displayed(app) and table.current["name"] == "Alpha")
         shown = displayed(app)
         assert shown.index("z@example.com") < shown.index("c@example.com") < shown.index("a@example.com")
+
+
+async def test_contacts_import_from_the_tui_move_with_jk_and_follow_changes_live(daemon, tmp_path):
+    polish = tmp_path / "kontakty.csv"
+    polish.write_bytes("email;imię\nanna@example.com;Żaneta [b]\nbob@example.com;Bob\nnot-an-address;X\n"
+                       .encode("cp1250"))  # what Excel saves in a Polish locale
+    app = app_for(daemon)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:  # toasts drawn, as a person sees them
+        await pilot.press("c")
+        await until(pilot, lambda: type(app.screen).__name__ == "ContactsScreen")
+        screen = app.screen
+        await pilot.press("i")
+        await until(pilot, lambda: "Import contacts from a CSV file" in displayed(app))
+        await pilot.press(*str(polish), "enter")  # no encoding given: said, not guessed
+        await until(pilot, lambda: "line 1 is not utf-8" in displayed(app) and "cp1250" in displayed(app))
+        assert screen.query_one("#contacts-table").row_count == 0
+        await pilot.press("i")
+        await until(pilot, lambda: "Import contacts from a CSV file" in displayed(app))
+        await pilot.press(*str(polish), "tab", *"cp1250", "enter")
+        await until(pilot, lambda: "2 new, 0 updated, 1 rejected" in displayed(app))
+        shown = displayed(app)
+        assert "line 4: " in shown and "imię=Żaneta [b]" in shown
+        await until(pilot, lambda: screen.query_one("#contacts-table").row_count == 2)
+        table = screen.query_one("#contacts-table")
+        await pilot.press("j")
+        assert table.cursor_row == 1
+        await pilot.press("k")
+        assert table.cursor_row == 0
+        with daemon.client() as c:  # a change made elsewhere (an admin, a round) shows by itself
+            c.call("contacts.update", {"email": "bob@example.com", "status": "faulty"})
+        await until(pilot, lambda: "faulty" in displayed(app))
+
+
+async def test_a_notification_leaves_the_detail_line_readable(daemon):
+    seed(daemon, 1)
+    app = app_for(daemon)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await until(pilot, lambda: app.query_one(AccountTable).current is not None)
+        app.notify("a notification long enough to reach across")
+        await until(pilot, lambda: "a notification long enough" in displayed(app))
+        assert "Account 00 <a0@example.com> · own · untested" in displayed(app)

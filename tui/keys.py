@@ -71,6 +71,9 @@ CONTACTS = [
     Binding("enter", "show_contact", "Bounces", id="contacts.show"),
     Binding("a", "clear_faulty", "Clear faulty", id="contacts.clear"),
     Binding("m", "raw_bounce", "Latest bounce as received", id="contacts.raw"),
+    Binding("i", "import", "Import CSV", id="contacts.import"),
+    Binding("j", "cursor(1)", "Down", show=False, id="contacts.down"),
+    Binding("k", "cursor(-1)", "Up", show=False, id="contacts.up"),
 ]
 
 ALL = APP + ACCOUNTS + TABLE + FORM + DIALOG + KIND + CONTACTS

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from typing import Any
 
 from textual import on, work
@@ -9,15 +11,19 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from ...shared import protocol as P
+from ...shared.csvfile import ContactFile, CsvProblem
 from ..keys import CONTACTS, DIALOG
 from ..text import cell, line
 from ..text import lines as text_lines
+from .dialogs import ImportFile
 from .footer import KeyFooter
 
 LIMIT = 200
+LIVE_DEBOUNCE = 0.5
 
 
 class ContactsScreen(Screen):
@@ -25,6 +31,7 @@ class ContactsScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
+        self._live: Timer | None = None
         self.faulty_only = False
         self.items: list[dict[str, Any]] = []
 
@@ -42,6 +49,62 @@ class ContactsScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#contacts-table").focus()
+        self.app.event_listeners.add(self._event)
+        self._load()
+
+    def on_unmount(self) -> None:
+        self.app.event_listeners.discard(self._event)
+
+    def _event(self, event: dict[str, Any]) -> None:
+        """Contacts change as rounds record bounces and mark them faulty: a burst is one reload."""
+        if str(event.get("type", "")).startswith(("contact.", "bounce.")):
+            if self._live is not None:
+                self._live.stop()
+            self._live = self.set_timer(LIVE_DEBOUNCE, self._load)
+
+    def action_cursor(self, delta: int) -> None:
+        table = self.query_one("#contacts-table", DataTable)
+        table.action_cursor_down() if delta > 0 else table.action_cursor_up()
+
+    def action_import(self) -> None:
+        def chosen(answer: tuple[str, str] | None) -> None:
+            if answer:
+                self._import(*answer)
+        self.app.push_screen(ImportFile(), chosen)
+
+    @work(exit_on_error=False, exclusive=True, group="import")
+    async def _import(self, path: str, encoding: str) -> None:
+        """The file read in a thread, chunk by chunk, each sent as mailfleetctl sends it; progress below the list."""
+        count = self.query_one("#contacts-count", Static)
+        totals = {"new": 0, "updated": 0, "rejected": 0}
+        errors: list[dict[str, Any]] = []
+        try:
+            source = await asyncio.to_thread(ContactFile.open, os.path.expanduser(path), encoding or None)
+            chunks = source.chunks()
+            rows = 0
+            try:
+                while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+                    result = await self.app.client.call("contacts.import", {"csv": chunk.csv,
+                                                                            "first_row": chunk.first_row}, timeout=120)
+                    for key in totals:
+                        totals[key] += result[key]
+                    errors += result["errors"][: max(0, 20 - len(errors))]
+                    rows += chunk.rows
+                    share = f" ({chunk.done_bytes / source.total_bytes:.0%})" if source.total_bytes else ""
+                    count.update(f"importing {path}: {rows:,} rows sent{share}")
+            finally:
+                source.close()
+        except CsvProblem as exc:
+            self.notify(str(exc), severity="error", timeout=15)
+            return
+        except P.RpcError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        words = f"{totals['new']:,} new, {totals['updated']:,} updated, {totals['rejected']:,} rejected"
+        self.notify(f"{path}: {words}", severity="warning" if totals["rejected"] else "information")
+        detail = [line((f"imported {path}: ", "bold"), words)]
+        detail += [line(f"  line {e['row']}: ", (e["why"], "red")) for e in errors]
+        self.query_one("#contact-detail", Static).update(text_lines(detail))
         self._load()
 
     @on(Input.Changed, "#contacts-search")

@@ -94,3 +94,33 @@ class Reason(ModalScreen[str | None]):
     @on(Button.Pressed, "#no")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ImportFile(ModalScreen[tuple[str, str] | None]):
+    """Which CSV file to import, and its encoding when it is not UTF-8."""
+
+    BINDINGS = DIALOG
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("Import contacts from a CSV file (first line: email and detail names; commas, "
+                         "semicolons or tabs)", classes="question", markup=False)
+            yield Input(placeholder="path, e.g. ~/contacts.csv", id="import-path")
+            yield Input(placeholder="encoding: empty for UTF-8, or e.g. cp1250", id="import-encoding")
+            with Horizontal(classes="buttons"):
+                yield Button("Import", variant="primary", id="import-go")
+                yield Button("Cancel", id="import-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#import-path").focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#import-go")
+    def _submit(self) -> None:
+        path = self.query_one("#import-path", Input).value.strip()
+        if path:
+            self.dismiss((path, self.query_one("#import-encoding", Input).value.strip()))
+
+    @on(Button.Pressed, "#import-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
