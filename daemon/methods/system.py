@@ -61,8 +61,9 @@ async def status(call: Call, params) -> dict:
     return {
         "daemon": {"version": package_version(), "mode": app.paths.mode, "pid": app.pid,
                    "started_at": app.started_at, "endpoint": app.paths.rpc_endpoint,
+                   # Any account's round: about other users' mailboxes, so for admins only.
                    "last_round": {"at": app.poller.last_round[0], "ok": app.poller.last_round[1]}
-                   if app.poller.last_round else None},
+                   if app.poller.last_round and viewer is None else None},
         "accounts": {"total": sum(n for _, _, n in tally["counts"]), "by_kind": by_kind},
         "mailboxes": {"total": tally["mailboxes"], "failing": tally["mailboxes_failing"],
                       "last_poll_at": tally["last_poll_at"], **app.poller.outlook(visible)},
