@@ -1,4 +1,4 @@
-"""`mailfleetctl accounts ...`: list, show, add, edit, rm, approve, reject, poll, headers."""
+"""`mailfleetctl accounts ...`: list, show, add, edit, rm, approve, reject, poll, test, folders, headers."""
 
 from __future__ import annotations
 
@@ -123,6 +123,8 @@ def add_parser(sub: argparse._SubParsersAction, leaf: Leaf) -> None:
     test.add_argument("--all", action="store_true", help="every account you can see")
     test.add_argument("--send-to", metavar="ADDR", help="also send a short test message to ADDR")
     test.add_argument("--failures-only", action="store_true", help="print only the accounts that fail (and the summary)")
+    folders = leaf(acc, "folders", help="the IMAP folders of the account's mailbox (for --incoming-folder)")
+    folders.add_argument("id", type=int, help="the account's id")
     headers = leaf(acc, "headers", help="the From and Reply-To a contact gets from this account")
     headers.add_argument("id", type=int, help="the account's id")
     headers.add_argument("contact", help="the contact's email address")
@@ -297,6 +299,16 @@ def run(args: argparse.Namespace, client: Client) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("not deleted")
             return 0
+    if action == "folders":
+        result = client.call("accounts.folders", {"id": args.id}, timeout=max(client.timeout, 120))
+        if emit_json:
+            print(output.as_json(result))
+        elif result["ok"]:
+            print("\n".join(result["folders"]))
+        else:
+            print(f"mailfleetctl: {result['message']}" + (f"; hint: {result['hint']}" if result.get("hint") else ""),
+                  file=sys.stderr)
+        return 0 if result["ok"] else 1
     if action == "show":
         result = client.call("accounts.get", {"id": args.id})
     elif action == "add":

@@ -7,6 +7,8 @@ import itertools
 import json
 import os
 import smtplib
+import subprocess
+import sys
 import time
 
 import pytest
@@ -623,6 +625,17 @@ def test_a_folder_named_in_polish_is_read_and_listed_in_words(daemon, dovecot, m
         assert result["ok"] and result["hard"] == 1, result
         wrong = c.call("accounts.test", {"id": acc["id"], "account": {"incoming": {"folder": "Zwroty"}}})
         assert "Zwroty-ęą" in wrong["incoming"]["hint"], wrong["incoming"]
+        # The form's folder picker: the server's folders in words, for unsaved values as for the saved account.
+        listed = c.call("accounts.folders", {"id": acc["id"]})
+        assert listed["ok"] and {"INBOX", "Zwroty-ęą"} <= set(listed["folders"]), listed
+        unsaved = c.call("accounts.folders", {"account": {**OWN, "incoming": incoming(dovecot, mailbox)}})
+        assert set(unsaved["folders"]) == set(listed["folders"])
+        refused = c.call("accounts.folders", {"account": {**OWN, "incoming": incoming(dovecot, mailbox,
+                                                                                       password="wrong-pw")}})
+        assert not refused["ok"] and refused["folders"] == [] and refused["incoming"]["step"] == "auth", refused
+    shown = subprocess.run([sys.executable, "-m", "mailfleet.ctl", "accounts", "folders", str(acc["id"])],
+                           env=daemon.env, capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0 and "Zwroty-ęą" in shown.stdout.splitlines(), shown
 
 
 def test_a_pop3_message_the_server_refuses_is_retried_then_set_aside(make_daemon):
@@ -669,3 +682,34 @@ async def test_the_activity_view_shows_an_accounts_bounces_and_replies_live(daem
         assert "ghost@bounce.test marked faulty: hard bounce: userunknown" in shown
         assert f"mail from contact friend@example.com: {hostile}" in shown  # a subject is text, not markup
         assert shown.index("account.created") < shown.index("bounce.hard")  # history first, then live
+
+
+async def test_the_form_lists_the_servers_folders_to_pick_from(daemon, dovecot, mailbox):
+    from mailfleet.daemon.mailbox import utf7
+    from mailfleet.tui.components.account_form import AccountForm
+    from mailfleet.tui.components.account_table import AccountTable
+
+    from .test_tui import app_for, displayed, until
+
+    conn = dovecot.imap(mailbox)
+    assert conn.create(utf7.encode("Zwroty-ęą"))[0] == "OK"
+    conn.logout()
+    with daemon.client(timeout=60) as c:
+        acc = own_account(c, dovecot, mailbox)
+    app = app_for(daemon)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await until(pilot, lambda: app.query_one(AccountTable).current is not None)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, AccountForm))
+        await pilot.press("ctrl+l")
+        await until(pilot, lambda: "Folders on the server" in displayed(app))
+        assert "Zwroty-ęą" in displayed(app) and "&AQUBBQ-" not in displayed(app)  # in words, not UTF-7
+        options = app.screen.query_one("#folder-list")
+        while options.get_option_at_index(options.highlighted or 0).prompt.plain != "Zwroty-ęą":
+            await pilot.press("down")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, AccountForm))
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, AccountForm))
+    with daemon.client(timeout=60) as c:
+        assert c.call("accounts.get", {"id": acc["id"]})["incoming"]["folder"] == "Zwroty-ęą"

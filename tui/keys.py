@@ -52,6 +52,7 @@ TABLE = [
 FORM = [
     Binding("ctrl+s", "save", "Save", id="form.save"),
     Binding("ctrl+t", "test", "Test connection", id="form.test"),
+    Binding("ctrl+l", "folders", "Folders", id="form.folders"),
     Binding("escape", "cancel", "Cancel", id="form.cancel"),
 ]
 

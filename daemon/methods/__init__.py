@@ -18,6 +18,7 @@ ALL = (
     accounts.reject,
     probe.test,
     probe.test_many,
+    probe.folders,
     bounces.poll,
     bounces.headers,
     contacts.import_,

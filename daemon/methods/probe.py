@@ -137,3 +137,11 @@ async def test_many(call: Call, params: TestManyParams) -> dict:
     results = await asyncio.gather(*(one(i) for i in dict.fromkeys(params.ids)))
     await _store(call, [(r["account_id"], r) for r in results if "error" not in r])
     return {"ok": all(r["ok"] for r in results), "results": results}
+
+
+@rpc_method("accounts.folders", TestParams, long=True)
+async def folders(call: Call, params: TestParams) -> dict:
+    """The IMAP folders of a saved account, of unsaved form values, or of both: what the form's folder picker lists."""
+    account, passwords, saved_id = await _resolve(call, params)
+    log.info("folder list by %s: %s", call.caller.user, _targets(call, account, saved_id))
+    return await call.app.prober.folders(account, passwords.get("incoming", ""), caller=call.caller.user)

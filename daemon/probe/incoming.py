@@ -29,7 +29,9 @@ class _Stop(Exception):
     pass
 
 
-def probe_incoming(s: IncomingSettings, report: Report, watchdog: Watchdog) -> Report:
+def probe_incoming(s: IncomingSettings, report: Report, watchdog: Watchdog, folders: list[str] | None = None) -> Report:
+    """Walk the layers and record each step in `report`. Given a `folders` list (IMAP), the last step lists
+    the server's folders into it (decoded from modified UTF-7) instead of opening the account's folder."""
     conn = None
     live: list[socket.socket] = []  # the connection once it exists: what a step's deadline cuts
 
@@ -76,7 +78,10 @@ def probe_incoming(s: IncomingSettings, report: Report, watchdog: Watchdog) -> R
             conn = step("greeting", lambda: SocketIMAP4(sock, s.host, s.port, s.timeout),
                         lambda c: "offers " + ", ".join(sorted(c.capabilities)))
             step("auth", lambda: _ok(conn.login(s.user, s.password)), lambda r: "logged in")
-            step("select", lambda: _select(conn, s.folder), lambda v: v)
+            if folders is not None:
+                step("list", lambda: folders.extend(_folder_names(conn)), lambda v: f"{len(folders)} folders")
+            else:
+                step("select", lambda: _select(conn, s.folder), lambda v: v)
         else:
             conn = step("greeting", lambda: SocketPOP3(sock, s.host, s.port, s.timeout),
                         lambda c: c.getwelcome().decode(errors="replace")[:200])
@@ -101,12 +106,19 @@ def _ok(result):
     return result
 
 
+def _folder_names(conn: imaplib.IMAP4) -> list[str]:
+    """The server's folders (LIST "" "*"), as people read them: modified UTF-7 decoded (RFC 3501 5.1.3)."""
+    typ, listing = conn.list()
+    if typ != "OK":
+        raise ProbeFailed("protocol", f"the server refused LIST: {(listing[0] or b'').decode(errors='replace')}")
+    return [utf7.decode(m.group(1).strip('"')) for line in listing or [] if isinstance(line, bytes)
+            and (m := _LIST_NAME.search(line.decode(errors="replace")))]
+
+
 def _select(conn: imaplib.IMAP4, folder: str) -> str:
     typ, data = conn.select(quote_folder(folder), readonly=True)
     if typ != "OK":
-        typ, listing = conn.list()
-        names = [utf7.decode(m.group(1).strip('"')) for line in listing or [] if isinstance(line, bytes)
-                 and (m := _LIST_NAME.search(line.decode(errors="replace")))]
+        names = _folder_names(conn)
         raise ProbeFailed("protocol", f"no folder named {folder!r} ({(data[0] or b'').decode(errors='replace')})",
                           f"folders on the server: {', '.join(names[:20]) or 'none listed'}")
     uidvalidity = conn.untagged_responses.get("UIDVALIDITY", [b"?"])[-1]

@@ -104,6 +104,20 @@ class Prober:
             result["relay"] = f"{smtp_target.host}:{smtp_target.port}" if smtp_target else None
         return result
 
+    async def folders(self, account: AccountBase, password: str, *, caller: str) -> dict[str, Any]:
+        """The IMAP server's folder names, for the form to pick from: the test's layers up to the login,
+        then LIST, under the same per-caller places as tests."""
+        incoming = self._incoming(account, password)
+        if incoming is None or incoming.protocol != "imap":
+            return {"ok": False, "folders": [], "message": "only IMAP has folders (POP3 reads the one inbox)"}
+        names: list[str] = []
+        report = Report("imap")
+        async with self._slots.slot(caller):
+            await asyncio.get_running_loop().run_in_executor(self._threads, probe_incoming, incoming, report,
+                                                             self._deadlines, names)
+        result = report.to_json()
+        return {"ok": result["ok"], "folders": names, "message": result["message"], "hint": result["hint"],
+                "incoming": result}
 
     def close(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)

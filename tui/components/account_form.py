@@ -18,7 +18,7 @@ from textual.widgets import Button, Input, Label, Select, Static, Checkbox
 from ...shared import protocol as P
 from ...shared.models import INCOMING_DEFAULT_PORTS, SMTP_DEFAULT_PORTS, FieldErrors, validate_account
 from ..keys import FORM
-from .dialogs import Confirm
+from .dialogs import Confirm, FolderPicker
 from .footer import KeyFooter
 
 # (path, label, kind, options); kind: text, password, int, switch, select
@@ -289,6 +289,33 @@ class AccountForm(Screen):
         else:
             params = {"account": data}
         self.app.push_screen(ConnectionTestScreen(params, data.get("name") or "unsaved account"))
+
+    def action_folders(self) -> None:
+        """ctrl+l: list the IMAP server's folders (as the form says to reach it) and pick the one to read."""
+        if self.kind == "own":
+            self._folders()
+
+    @work(exclusive=True, exit_on_error=False, group="folders")
+    async def _folders(self) -> None:
+        data = self.collect()
+        params = {"id": self.account["id"], "account": {k: v for k, v in data.items() if k != "kind"}} \
+            if self.account else {"account": data}
+        self.notify("asking the server for its folders…")
+        try:
+            result = await self.app.client.call("accounts.folders", params, timeout=60)
+        except P.RpcError as exc:
+            fields = exc.data.get("fields") if isinstance(exc.data, dict) else None
+            self.notify(str(exc) + (f": {', '.join(fields)}" if fields else ""), severity="error")
+            return
+        if not result["ok"]:
+            hint = f" ({result['hint']})" if result.get("hint") else ""
+            self.notify(f"no folders: {result['message']}{hint}", severity="error", timeout=10)
+            return
+
+        def picked(name: str | None) -> None:
+            if name is not None:
+                self.query_one(f"#{wid('incoming.folder')}", Input).value = name
+        self.app.push_screen(FolderPicker(result["folders"]), picked)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -6,7 +6,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from rich.text import Text
+from textual.widgets import Button, Input, OptionList, Static
+from textual.widgets.option_list import Option
 
 from ..keys import DIALOG, KIND
 
@@ -122,5 +124,32 @@ class ImportFile(ModalScreen[tuple[str, str] | None]):
             self.dismiss((path, self.query_one("#import-encoding", Input).value.strip()))
 
     @on(Button.Pressed, "#import-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class FolderPicker(ModalScreen[str | None]):
+    """The server's folders, in words (decoded from modified UTF-7); Enter picks, Esc leaves the field as it was."""
+
+    BINDINGS = DIALOG
+
+    def __init__(self, folders: list[str]) -> None:
+        super().__init__()
+        self.folders = folders
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(f"Folders on the server ({len(self.folders)}): which one holds the bounces?",
+                         classes="question", markup=False)
+            yield OptionList(*[Option(Text(name), id=str(i)) for i, name in enumerate(self.folders)],
+                             id="folder-list")
+
+    def on_mount(self) -> None:
+        self.query_one("#folder-list").focus()
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.folders[int(event.option.id)])
+
     def action_cancel(self) -> None:
         self.dismiss(None)
