@@ -1,4 +1,5 @@
-"""`mailfleetctl accounts ...`: list, show, add, edit, rm, approve, reject, poll, test, folders, headers."""
+"""`mailfleetctl accounts ...`: list, show, add, edit, rm, approve, reject, poll, purge-bounces, test, folders,
+headers."""
 
 from __future__ import annotations
 
@@ -85,7 +86,8 @@ def _add_account_flags(p: argparse.ArgumentParser) -> None:
 
 
 def add_parser(sub: argparse._SubParsersAction, leaf: Leaf) -> None:
-    accounts = sub.add_parser("accounts", help="list, show, add, edit, rm, approve, reject, poll, headers")
+    accounts = sub.add_parser("accounts", help="list, show, add, edit, rm, approve, reject, poll, purge-bounces, "
+                                                "test, folders, headers")
     acc = accounts.add_subparsers(dest="action", required=True)
     lst = leaf(acc, "list", help="search accounts", epilog="examples:\n  mailfleetctl accounts list -q acme "
                "--status smtp_failing\n  mailfleetctl accounts list --kind marketing --sort -created_at --json",
@@ -118,6 +120,12 @@ def add_parser(sub: argparse._SubParsersAction, leaf: Leaf) -> None:
     reject.add_argument("--reason", required=True, help="why, in words the owner reads (1-500 characters)")
     poll = leaf(acc, "poll", help="read the account's incoming mailbox now")
     poll.add_argument("id", type=int, help="the account's id")
+    purge = leaf(acc, "purge-bounces", help="delete from the server the bounces already read (and only those)",
+                 description="Delete from the account's mailbox the messages a round has read and recorded as "
+                             "bounces: for a mailbox read while --incoming-delete-bounces was off. Human mail, "
+                             "auto-replies, unread and set-aside messages stay.")
+    purge.add_argument("id", type=int, help="the account's id")
+    purge.add_argument("-y", "--yes", action="store_true", help="do not ask")
     test = leaf(acc, "test", help="test connections layer by layer (exit 0 only when all pass)")
     test.add_argument("ids", type=int, nargs="*", metavar="ID", help="the accounts to test (or --all)")
     test.add_argument("--all", action="store_true", help="every account you can see")
@@ -172,6 +180,28 @@ def _all_accounts(client: Client) -> list[dict[str, Any]]:
         found += page["items"]
         if len(found) >= page["total"] or not page["items"]:
             return found
+
+
+def run_purge(args: argparse.Namespace, client: Client) -> int:
+    if not args.yes and sys.stdin.isatty():
+        account = client.call("accounts.get", {"id": args.id})
+        answer = input(f"Delete the bounces already read from the mailbox of account {args.id} "
+                       f"({account['name']} <{account['email']}>)? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 0
+    result = client.call("accounts.purge_bounces", {"id": args.id}, timeout=max(client.timeout, 600))
+    if args.json:
+        print(output.as_json(result))
+    elif result["ok"]:
+        print(f"account {args.id}: deleted {result['deleted']} of {result['bounces']} bounces already read "
+              f"({result['examined']} messages looked at)")
+        if result["deleted"] < result["bounces"]:
+            print("the rest are flagged \\Deleted: a later round removes them once no other client's deleted "
+                  "messages are in the way (the server lacks UIDPLUS)")
+    else:
+        print(f"mailfleetctl: account {args.id}: {result['error']}", file=sys.stderr)
+    return 0 if result["ok"] else 1
 
 
 def print_test(result: dict[str, Any]) -> None:
@@ -299,6 +329,8 @@ def run(args: argparse.Namespace, client: Client) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("not deleted")
             return 0
+    if action == "purge-bounces":
+        return run_purge(args, client)
     if action == "folders":
         result = client.call("accounts.folders", {"id": args.id}, timeout=max(client.timeout, 120))
         if emit_json:

@@ -713,3 +713,76 @@ async def test_the_form_lists_the_servers_folders_to_pick_from(daemon, dovecot, 
         await until(pilot, lambda: not isinstance(app.screen, AccountForm))
     with daemon.client(timeout=60) as c:
         assert c.call("accounts.get", {"id": acc["id"]})["incoming"]["folder"] == "Zwroty-ęą"
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+def test_a_purge_deletes_the_bounces_already_read_and_only_those(daemon, dovecot, mailbox, protocol):
+    """delete_bounces was off while bounces were read: a purge deletes them (and copies of them) from the
+    server, and leaves human mail and what no round has read yet."""
+    anonymous = dsn("nomid@example.com", "5.1.1", "550 5.1.1 No such user", "<x>").replace(b"Message-ID: <x>\r\n", b"")
+    with daemon.client(timeout=60) as c:
+        acc = own_account(c, dovecot, mailbox, protocol)
+        c.call("contacts.import", {"csv": "email\nghost@example.com\nnomid@example.com\n"})
+        dovecot.append(mailbox, dsn("ghost@example.com", "5.1.1", "550 5.1.1 User unknown", "<pg1@mx>"))
+        dovecot.append(mailbox, anonymous)  # no Message-ID: known by the hash of the whole message
+        dovecot.append(mailbox, human(mid="<ph1@example.com>"))
+        first = c.call("accounts.poll", {"id": acc["id"]})
+        assert first["ok"] and first["hard"] == 2 and first.get("deleted", 0) == 0, first
+        dovecot.append(mailbox, dsn("ghost@example.com", "5.1.1", "550 5.1.1 User unknown", "<pg1@mx>"))  # a copy
+        dovecot.append(mailbox, dsn("late@example.com", "5.1.1", "550 5.1.1 User unknown", "<pg2@mx>"))  # unread
+        purged = c.call("accounts.purge_bounces", {"id": acc["id"]})
+        assert purged == {"ok": True, "examined": 5, "bounces": 3, "deleted": 3}, purged
+        left = [raw for _, raw in dovecot.messages(mailbox)]
+        assert len(left) == 2 and any(b"Sounds good!" in r for r in left) and any(b"<pg2@mx>" in r for r in left)
+        assert c.call("accounts.purge_bounces", {"id": acc["id"]})["deleted"] == 0
+        after = c.call("accounts.poll", {"id": acc["id"]})
+        assert after["ok"] and after["hard"] == 1, "the unread bounce is read as usual"
+        assert c.call("contacts.get", {"email": "ghost@example.com"})["hard_bounces"] == 1, "nothing counted twice"
+        assert "asked to purge the bounces already read" in daemon.log()
+    if protocol == "imap":  # the command line says it in words
+        dovecot.append(mailbox, dsn("ghost@example.com", "5.1.1", "550 5.1.1 User unknown", "<pg1@mx>"))
+        shown = subprocess.run([sys.executable, "-m", "mailfleet.ctl", "accounts", "purge-bounces", str(acc["id"]),
+                                "--yes"], env=daemon.env, capture_output=True, text=True, timeout=60)
+        assert shown.returncode == 0, shown.stderr
+        assert shown.stdout == f"account {acc['id']}: deleted 2 of 2 bounces already read (3 messages looked at)\n"
+
+
+def test_a_purge_needs_a_mailbox_and_says_why_it_failed(daemon, dovecot, mailbox):
+    with daemon.client(timeout=60) as c:
+        bare = c.call("accounts.create", {**OWN, "email": "bare@example.com"})
+        with pytest.raises(P.RpcError) as refused:
+            c.call("accounts.purge_bounces", {"id": bare["id"]})
+        assert refused.value.code == P.CONFLICT and "no incoming mailbox" in refused.value.message
+        acc = own_account(c, dovecot, mailbox)
+        c.call("accounts.update", {"id": acc["id"], "incoming": {**incoming(dovecot, mailbox), "password": "wrong"}})
+        failed = c.call("accounts.purge_bounces", {"id": acc["id"]})
+        assert not failed["ok"] and failed["error"].startswith("login: the server refused"), failed
+
+
+async def test_the_tui_purges_the_bounces_already_read_after_asking(daemon, dovecot, mailbox):
+    """P on an account with a mailbox: a question first (Cancel focused), then what was deleted, in words."""
+    from mailfleet.tui.components.account_table import AccountTable
+    from mailfleet.tui.components.dialogs import Confirm
+
+    from .test_tui import app_for, displayed, until
+
+    with daemon.client(timeout=60) as c:
+        acc = own_account(c, dovecot, mailbox)
+        dovecot.append(mailbox, dsn("ghost@example.com", "5.1.1", "550 5.1.1 User unknown", "<tp1@mx>"))
+        dovecot.append(mailbox, human(mid="<tp2@example.com>"))
+        assert c.call("accounts.poll", {"id": acc["id"]})["hard"] == 1
+    app = app_for(daemon)
+    async with app.run_test(size=(120, 30), notifications=True) as pilot:  # toasts drawn, as a person sees them
+        await until(pilot, lambda: app.query_one(AccountTable).current is not None)
+        await pilot.press("P")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        assert "the bounces already read?" in displayed(app)
+        await pilot.press("enter")  # Cancel has the focus: nothing happens
+        await until(pilot, lambda: not isinstance(app.screen, Confirm))
+        assert len(dovecot.messages(mailbox)) == 2
+        await pilot.press("P")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.click("#yes")
+        await until(pilot, lambda: "deleted 1 of 1 bounces already read" in displayed(app))
+    left = dovecot.messages(mailbox)
+    assert len(left) == 1 and b"Sounds good!" in left[0][1]

@@ -59,6 +59,7 @@ def test_visibility_between_users(system_daemon, own_account, marketing_account)
     assert code("mfalice", "accounts.get", {"id": private["id"]}) == P.NOT_FOUND
     assert code("mfalice", "accounts.update", {"id": private["id"], "name": "mine now"}) == P.NOT_FOUND
     assert code("mfalice", "accounts.delete", {"id": private["id"]}) == P.NOT_FOUND
+    assert code("mfalice", "accounts.purge_bounces", {"id": private["id"]}) == P.NOT_FOUND
 
     alices = ok("mfalice", "accounts.create", {**own_account, "email": "alice@example.com", "name": "Alice box"})
     assert alices["owner"] == "mfalice"

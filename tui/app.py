@@ -77,6 +77,12 @@ class MailfleetApp(App):
                 return False
             return bool(row and row["kind"] == "marketing" and row["status"] == "pending"
                         and self.info.get("admin"))
+        if action == "purge_bounces":  # only an account with a mailbox has bounces to purge
+            try:
+                row = self.query_one(AccountTable).current
+            except NoMatches:
+                return False
+            return bool(row and row["kind"] == "own" and row.get("incoming_state"))
         return True
 
     def compose(self) -> ComposeResult:
@@ -370,6 +376,28 @@ class MailfleetApp(App):
         reason = await self.push_screen_wait(Reason(f"Reject {row['name']} <{row['email']}>?"))
         if reason:
             await self._call("accounts.reject", {"id": row["id"], "reason": reason}, f"rejected {row['name']}")
+
+    @work(exit_on_error=False, group="forms")
+    async def action_purge_bounces(self) -> None:
+        row = self._selected()
+        if row is None or not await self.push_screen_wait(Confirm(
+                f"Delete from the mailbox of {row['name']} <{row['email']}> the bounces already read? "
+                "Human mail, unread and set-aside messages stay.", yes="Purge")):
+            return
+        self.notify(f"purging the bounces of {row['name']}…")
+        try:
+            result = await self.client.call("accounts.purge_bounces", {"id": row["id"]}, timeout=600)
+        except DaemonUnreachable as exc:
+            self._daemon_down(exc)
+            return
+        except P.RpcError as exc:
+            self.notify(exc.message, severity="error", title=P.ERROR_NAMES.get(exc.code, "error"))
+            return
+        if not result["ok"]:
+            self.notify(result["error"], severity="error", title="purge failed")
+            return
+        self.notify(f"{row['name']}: deleted {result['deleted']} of {result['bounces']} bounces already read "
+                    f"({result['examined']} messages looked at)")
 
     async def _call(self, method: str, params: dict[str, Any], done: str) -> None:
         """The one place a daemon error becomes something a person reads."""

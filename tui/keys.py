@@ -33,6 +33,7 @@ ACCOUNTS = [
     Binding("a", "app.approve", "Approve", id="accounts.approve"),
     Binding("x", "app.reject", "Reject", id="accounts.reject"),
     # Not in the footer (80 columns hold ten keys): the search box and the filter label say their keys.
+    Binding("P", "app.purge_bounces", "Purge bounces already read", show=False, id="accounts.purge"),
     Binding("slash", "app.focus_search", "Search", show=False, id="accounts.search"),
     Binding("f", "app.cycle_filter", "Filter", show=False, id="accounts.filter"),
     Binding("r", "app.refresh", "Refresh", show=False, id="accounts.refresh"),

@@ -10,7 +10,17 @@ import imaplib
 import re
 
 from . import utf7
-from .session import Classify, Fetched, IncomingSettings, MailboxError, Session, classify_here, describe
+from .session import (
+    Classify,
+    Fetched,
+    IncomingSettings,
+    MailboxError,
+    Session,
+    classify_here,
+    describe,
+    header_message_id,
+    message_key,
+)
 from .sockets import OnGivenSocket, connect_client
 
 _UID = re.compile(rb"UID (\d+)")
@@ -193,6 +203,36 @@ class ImapMailbox(Session):
         unread.update({uid: "the server's FETCH answer did not hand this message over (or could not be read)"
                        for uid in uids if uid not in answered})
         return [items[uid] for uid in uids if uid in answered], uids, unread
+
+    def keys(self) -> dict[int, str]:
+        """Every message of the folder by UID, with the key a round stored it under: its Message-ID, read
+        from that header alone; a message without one is fetched whole (up to the cap, as a round
+        fetched it) to be hashed. One over the cap was never read, so has no key and is left out."""
+        data = self._cmd("search", "SEARCH", "ALL")
+        words = (data[0] or b"").split() if data else []
+        if not all(w.isdigit() for w in words):
+            raise MailboxError("search", f"protocol: the server's SEARCH answer is not a list of UIDs: {_sample(data[0])}")
+        uids = sorted({u for u in map(int, words) if u <= MAX_UID})
+        keys: dict[int, str] = {}
+        anonymous: list[int] = []
+        for i in range(0, len(uids), _FETCH_CHUNK):
+            response = self._cmd("fetch", "FETCH", _uid_set(uids[i: i + _FETCH_CHUNK]),
+                                 "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+            for meta, header in _fetch_items(response):
+                if uid := _UID.search(meta):
+                    if mid := header_message_id(header or b""):
+                        keys[int(uid.group(1))] = message_key(mid, b"")
+                    else:
+                        anonymous.append(int(uid.group(1)))
+        cap = self.s.max_message_bytes
+        for i in range(0, len(anonymous), _FETCH_CHUNK):
+            response = self._cmd("fetch", "FETCH", _uid_set(anonymous[i: i + _FETCH_CHUNK]),
+                                 f"(UID RFC822.SIZE BODY.PEEK[]<0.{cap}>)")
+            for meta, body in _fetch_items(response):
+                uid, size = _UID.search(meta), _SIZE.search(meta)
+                if uid and size and int(size.group(1)) <= cap:
+                    keys[int(uid.group(1))] = message_key(None, body or b"")
+        return keys
 
     def delete(self, refs: list[str]) -> int:
         """Delete these UIDs (and only these); returns how many are gone: all, or none when the

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import poplib
 
-from .session import Classify, Fetched, IncomingSettings, MailboxError, Session, classify_here, describe
+from .session import (
+    Classify,
+    Fetched,
+    IncomingSettings,
+    MailboxError,
+    Session,
+    classify_here,
+    describe,
+    header_message_id,
+    message_key,
+)
 from .sockets import OnGivenSocket, connect_client
 
 
@@ -113,6 +123,38 @@ class Pop3Mailbox(Session):
         for wait in waits:
             wait()
         return out, unread
+
+    def keys(self, uidls: list[str]) -> dict[str, str]:
+        """These messages by UIDL, with the key a round stored each under: its Message-ID from the
+        header (TOP n 0), else a hash of the whole message (RETR, as a round read it). One over the
+        cap was never read, so has no key and is left out."""
+        assert self.conn is not None
+        keys: dict[str, str] = {}
+        for uidl in uidls:
+            num = self.numbers.get(uidl)
+            if num is None or self.sizes.get(num, 0) > self.s.max_message_bytes:
+                continue
+            try:
+                try:
+                    _, lines, _ = self.conn.top(num, 0)
+                except poplib.error_proto as exc:
+                    if not describe(exc).startswith("-ERR"):
+                        raise
+                    lines = []  # TOP is optional (RFC 1939): the whole message tells as much
+                mid = header_message_id(b"\r\n".join(lines) + b"\r\n") if lines else None
+                if mid:
+                    keys[uidl] = message_key(mid, b"")
+                    continue
+                _, lines, _ = self.conn.retr(num)
+            except poplib.error_proto as exc:
+                if not describe(exc).startswith("-ERR"):
+                    raise MailboxError("fetch", describe(exc)) from None
+                continue  # refused: a round sets such a message aside; it is not ours to delete
+            except Exception as exc:
+                raise MailboxError("fetch", describe(exc)) from None
+            raw = b"\r\n".join(lines) + b"\r\n"  # as fetch() makes it
+            keys[uidl] = message_key(header_message_id(raw), raw)
+        return keys
 
     def delete(self, refs: list[str]) -> int:
         """DELE these UIDLs; they go at QUIT (close)."""

@@ -15,6 +15,7 @@ import logging
 import random
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import marking, status
@@ -245,6 +246,27 @@ class Poller:
                                    else None)
         # shield: one caller giving up (its request cancelled at shutdown) does not cancel the others' round.
         return await asyncio.shield(task)
+
+    async def between_rounds(self, account_id: int, what: str,
+                             work: Callable[[], Awaitable[dict[str, int]]]) -> dict[str, Any]:
+        """Other work on the account's mailbox (a purge), never interleaved with its rounds: under the
+        account's round lock and a round's place, cut at the round deadline like a round; its counts,
+        or its error in words."""
+        async with self._locks.setdefault(account_id, asyncio.Lock()), self._slots:
+            if self._stopping:
+                return {"ok": False, "error": "not done: the daemon is stopping"}
+            limit = self.app.config.poll.round_timeout
+            deadline = asyncio.timeout(limit)
+            try:
+                async with deadline:
+                    return {"ok": True, **await work()}
+            except MailboxError as exc:
+                return {"ok": False, "error": str(exc)}
+            except Exception as exc:
+                if isinstance(exc, TimeoutError) and deadline.expired():
+                    return {"ok": False, "error": f"{what}: not done after {limit:g} s (poll.round_timeout)"}
+                log.exception("%s of account %d failed", what, account_id)
+                return {"ok": False, "error": f"internal error: {describe(exc)}"}
 
     async def _loop(self) -> None:
         while True:

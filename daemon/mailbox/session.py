@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import ssl
+from email import message_from_bytes
+from email.policy import compat32
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -53,14 +55,25 @@ class Fetched:
     @property
     def key(self) -> str:
         """What makes a message the same message, even if the server renumbers it."""
-        mid = self.verdict.message_id if self.verdict else None
-        if mid:
-            return "mid:" + mid.strip("<> \t")[:400]
-        return "sha:" + hashlib.sha256(self.raw or self.ref.encode()).hexdigest()[:40]
+        return message_key(self.verdict.message_id if self.verdict else None, self.raw or self.ref.encode())
 
     def classify(self) -> None:
         if self.raw is not None:
             self.verdict = classify(self.raw)
+
+
+def message_key(message_id: str | None, raw: bytes) -> str:
+    """A message's key (as `seen_messages` and `bounces` keep it): its Message-ID, else a hash of it whole."""
+    if message_id:
+        return "mid:" + message_id.strip("<> \t")[:400]
+    return "sha:" + hashlib.sha256(raw).hexdigest()[:40]
+
+
+def header_message_id(header: bytes) -> str | None:
+    """The Message-ID of a message's header section, read as the classifier reads it (the first one,
+    stripped, cut at 500), so that a key made from the header alone is the key the round stored."""
+    values = message_from_bytes(header, policy=compat32).get_all("message-id")
+    return str(values[0]).strip()[:500] or None if values else None
 
 
 class Session:

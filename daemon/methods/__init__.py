@@ -20,6 +20,7 @@ ALL = (
     probe.test_many,
     probe.folders,
     bounces.poll,
+    bounces.purge_bounces,
     bounces.headers,
     contacts.import_,
     contacts.list_,

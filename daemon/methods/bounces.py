@@ -1,19 +1,23 @@
-"""bounces.*, accounts.poll and accounts.headers: what reading mailboxes produced."""
+"""bounces.*, accounts.poll, accounts.purge_bounces and accounts.headers: what reading mailboxes produced."""
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from ...shared import protocol as P
 from ...shared.headers import sender_headers
 from ...shared.models import BounceParams, BouncesListParams, HeadersParams, IdParams
 from .. import records
+from ..mailbox.purge import run_purge
 from ..rpc import Call, rpc_method
 from ..storage import accounts as account_store
 from ..storage import bounces as store
 from ..storage import contacts as contact_store
 from .accounts import visible_account
+
+log = logging.getLogger(__name__)
 
 
 async def visible_account_ids(call: Call) -> list[int] | None:
@@ -79,6 +83,22 @@ async def poll(call: Call, params: IdParams) -> dict:
     if row["kind"] != "own" or not row["incoming_protocol"]:
         raise P.conflict("this account has no incoming mailbox to read")
     return await call.app.poller.poll_now(params.id)
+
+
+@rpc_method("accounts.purge_bounces", IdParams, long=True)
+async def purge_bounces(call: Call, params: IdParams) -> dict:
+    """Delete from the server the messages already read and recorded as bounces (and only those): for a
+    mailbox read while delete_bounces was off. Human mail, unread and set-aside messages stay."""
+    row = visible_account(call, await account_store.get(call.app.db.read, params.id), params.id)
+    if row["kind"] != "own" or not row["incoming_protocol"]:
+        raise P.conflict("this account has no incoming mailbox to purge")
+    log.info("account %d: %s asked to purge the bounces already read from %s:%s", params.id, call.caller.user,
+             row["incoming_host"], row["incoming_port"])
+    result = await call.app.poller.between_rounds(params.id, "purge", lambda: run_purge(call.app, params.id))
+    if result["ok"]:
+        log.info("account %d: purged %d bounces already read (of %d messages in the mailbox)",
+                 params.id, result["deleted"], result["examined"])
+    return result
 
 
 @rpc_method("accounts.headers", HeadersParams)

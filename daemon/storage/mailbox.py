@@ -102,3 +102,17 @@ async def set_aside(conn: aiosqlite.Connection, account_id: int, limit: int = 10
         "SELECT ref, reason, tries, first_at, last_at FROM unreadable WHERE account_id = ? AND set_aside = 1 "
         "ORDER BY last_at DESC LIMIT ?", (account_id, limit))
     return [dict(r) for r in rows]
+
+
+async def keys_of_kinds(conn: aiosqlite.Connection, account_id: int, keys: list[str], kinds: tuple[str, ...]) -> set[str]:
+    """Which of these message keys a round recorded as one of `kinds` (a purge deletes only those)."""
+    found: set[str] = set()
+    for i in range(0, len(keys), _CHUNK):
+        part = keys[i: i + _CHUNK]
+        rows = await conn.execute_fetchall(
+            f"SELECT message_key FROM seen_messages WHERE account_id = ? AND kind IN ({','.join('?' * len(kinds))}) "
+            f"AND message_key IN ({','.join('?' * len(part))})",
+            (account_id, *kinds, *part),
+        )
+        found.update(r[0] for r in rows)
+    return found
