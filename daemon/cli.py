@@ -16,7 +16,7 @@ from ..shared.clidocs import add_doc_options
 from ..shared.version import package_version
 from . import logs
 from .app import App
-from .config import ConfigError, load
+from .config import ConfigError, documented, load
 from .lifecycle import StartupError
 from .secrets import SecretKeyError
 from .storage import DatabaseError
@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.add_argument("--config", type=Path, help="config file (default: mailfleetd.toml in the config dir)")
     parser.add_argument("--check-config", action="store_true", help="check the config and exit")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print every config key with its default and what it does (a mailfleetd.toml to start "
+                             "from), and exit")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="override daemon.log_level")
     parser.add_argument("--log-file", type=Path, metavar="FILE",
                         help="log to FILE, rotated by size (daemon.log_file_bytes), instead of stderr")
@@ -71,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.new_key:
         return new_key(args.new_key)
+    if args.print_config:
+        print(documented(), end="")
+        return 0
     paths = user_paths() if args.user else system_paths()
     os.umask(0o077 if args.user else 0o007)
     config_path = args.config or paths.config_file

@@ -1,136 +1,190 @@
 """mailfleetd.toml: every key has a default, so a missing file is a valid config.
 
-Unknown sections and keys are errors (a typo that is silently ignored is a
-setting that silently does not apply); errors name the file, line and key.
+Each section is a pydantic model, strict like the account models (no "25"
+for a number, no unknown keys: a typo that is silently ignored is a setting
+that silently does not apply), with its bounds on the field and a docstring
+per field. The docstrings are the documentation: `mailfleetd --print-config`
+writes the annotated file from them (`systemd/mailfleetd.toml` is its
+output, a test keeps the two equal), and errors name the file, line and key.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import inspect
+import json
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from ..shared.models import FieldErrors, validate_model
+from ..shared.validators import check_proxy
+
+RESTART = {"restart": True}  # a field whose change applies at the next start, not on reload
 
 
 class ConfigError(Exception):
     pass
 
 
-@dataclass
-class DaemonSection:
-    log_level: str = "info"
-    # With --log-file (the per-user daemon): the file is rotated past this size, 3 old ones kept.
-    log_file_bytes: int = 10 << 20
-    # Largest ZeroMQ message accepted; bigger ones drop the sender's connection.
-    max_message_bytes: int = 4 * 1024 * 1024
-    # System mode: the group whose members may connect to the sockets.
-    socket_group: str = ""
-    # On SIGTERM, how long in-flight requests get to finish.
-    shutdown_grace: float = 10.0
-    # Short requests handled at once; more wait their turn.
-    max_concurrent_requests: int = 64
-    # Long requests (tests, polls, imports, backups) under way at once, in total and per user;
-    # they never take the short requests' places, and past these they are refused as busy.
-    max_long_requests: int = 4096
-    max_long_requests_per_user: int = 1024
+class Section(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", use_attribute_docstrings=True, hide_input_in_errors=True)
 
 
-@dataclass
-class AdminsSection:
-    users: list[str] = field(default_factory=list)
-    groups: list[str] = field(default_factory=list)
+Positive = Annotated[float, Field(gt=0)]
 
 
-@dataclass
-class ContactsSection:
-    # Contacts are everyone's: their details name the From and Reply-To of every account. Besides
-    # admins, only these users and groups' members may import contacts and edit their details.
-    users: list[str] = field(default_factory=list)
-    groups: list[str] = field(default_factory=list)
+def _check_endpoint(value: str) -> str:
+    if value and not re.fullmatch(r"tcp://[^\s:]+:\d{1,5}", value):
+        raise ValueError("must look like tcp://HOST:PORT")
+    return value
 
 
-@dataclass
-class PollSection:
-    # Read mailboxes on their poll_interval; off: only accounts.poll reads (maintenance, tests).
+class DaemonSection(Section):
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """debug, info, warning, error"""
+    log_file_bytes: Annotated[int, Field(ge=1024)] = 10 << 20
+    """With --log-file (the per-user daemon `mailfleet` starts logs to $XDG_STATE_HOME/mailfleet/
+    mailfleetd.log): rotated past this many bytes, three old files kept."""
+    max_message_bytes: Annotated[int, Field(ge=1024, le=1 << 30, json_schema_extra=RESTART)] = 4 * 1024 * 1024
+    """Largest request accepted, in bytes; a bigger one drops the sender's connection."""
+    socket_group: Annotated[str, Field(json_schema_extra=RESTART)] = ""
+    """System mode: a group (besides the daemon's own) whose members may connect."""
+    shutdown_grace: Annotated[float, Field(ge=0)] = 10.0
+    """Seconds requests and mailbox rounds under way get to finish on SIGTERM."""
+    max_concurrent_requests: Annotated[int, Field(ge=1, json_schema_extra=RESTART)] = 64
+    """Short requests (pings, lists, edits) handled at once; more wait their turn."""
+    max_long_requests: Annotated[int, Field(ge=1, json_schema_extra=RESTART)] = 4096
+    """Long requests (tests, polls, imports, backups) under way at once, in total and for one user.
+    They never take the short requests' places; past these limits they are refused as busy
+    (error -32011), so no caller can starve the others."""
+    max_long_requests_per_user: Annotated[int, Field(ge=1, json_schema_extra=RESTART)] = 1024
+    """Of those, at most this many for one user."""
+
+
+class AdminsSection(Section):
+    """Besides root and the daemon's own user: who may approve and reject
+    marketing accounts, see every account and change contacts' status."""
+
+    users: list[str] = []
+    groups: list[str] = []
+
+
+class ContactsSection(Section):
+    """Contacts are shared by everyone, and their details become the From and Reply-To names
+    of every account's mail. Besides admins, only these users (and members of these groups)
+    may import contacts and edit their details; everyone may read them."""
+
+    users: list[str] = []
+    groups: list[str] = []
+
+
+class PollSection(Section):
     schedule: bool = True
-    # Mailboxes read at once; more wait their turn.
-    concurrency: int = 4
-    # Messages larger than this are skipped (noted, never fetched whole).
-    max_message_bytes: int = 10 * 1024 * 1024
-    # Processes that classify big rounds (hundreds of messages) while they are fetched;
-    # 0: every round classifies in its own thread.
-    classify_workers: int = 2
-    # Seconds a mailbox server gets for each step before the round fails.
-    timeout: float = 30.0
-    # Seconds a whole round may take: a server that trickles (every step just in time)
-    # cannot hold a round, or a slot, for ever. The connection is cut and the round fails.
-    round_timeout: float = 900.0
-    # Each account's poll_interval varies by this fraction, so mailboxes are not read in lockstep.
-    jitter: float = 0.1
-    # After failures, wait poll_interval * 2^failures, at most this long.
-    max_backoff: int = 3600
+    """Read every mailbox on its poll_interval. false: only `mailfleetctl accounts poll`
+    reads (say, while a mail server is under maintenance)."""
+    concurrency: Annotated[int, Field(ge=1, json_schema_extra=RESTART)] = 4
+    """Mailboxes read at once."""
+    max_message_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
+    """Messages larger than this are skipped (and counted as skipped_too_big)."""
+    classify_workers: Annotated[int, Field(ge=0, json_schema_extra=RESTART)] = 2
+    """Processes that classify a big round (a backlog) while it is fetched; 0: none."""
+    timeout: Positive = 30.0
+    """Seconds a mailbox server gets for each step of a round."""
+    round_timeout: Positive = 900.0
+    """Seconds a whole round may take (a server that trickles cannot hold it for ever)."""
+    jitter: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    """Each account's poll_interval varies by this fraction."""
+    max_backoff: Annotated[int, Field(ge=1)] = 3600
+    """After failures a mailbox is retried after poll_interval * 2^failures seconds, at most this."""
 
 
-@dataclass
-class BouncesSection:
-    # Soft bounces within soft_window_days that make a contact faulty.
-    soft_threshold: int = 3
-    soft_window_days: int = 7
-    # How much of each bounce message is kept for people to read.
-    raw_cap_bytes: int = 64 * 1024
+class BouncesSection(Section):
+    soft_threshold: Annotated[int, Field(ge=1)] = 3
+    """A contact becomes faulty after this many soft bounces within soft_window_days
+    (a hard bounce makes it faulty at once)."""
+    soft_window_days: Annotated[int, Field(ge=1)] = 7
+    """The days soft_threshold counts soft bounces over."""
+    raw_cap_bytes: Annotated[int, Field(ge=0)] = 64 * 1024
+    """How much of each bounce message is kept for people to read, in bytes."""
 
 
-@dataclass
-class ProbeSection:
-    # Seconds each step of a connection test may take.
-    timeout: float = 10.0
-    # Accounts tested at once; more wait their turn. Tests mostly wait on servers far away.
-    concurrency: int = 100
-    # Of those, at most this many for one user; freed places go to each waiting user in turn. As many
-    # as `concurrency` by default, so one user's big batch still runs at full width (issue 3's figure);
-    # lower it on a shared host to keep places free for others.
-    concurrency_per_user: int = 100
-    # RCPT TO of the SMTP test (no message is sent); empty: the account's own address.
+class EventsSection(Section):
+    """The event log (`events.list`, `mailfleetctl events`, the UI's activity view) is pruned
+    at start and every hour, oldest first, in small batches: what is older than keep_days
+    goes, and what is beyond the newest keep_count. A client catching up from a seq that
+    was pruned gets what is left after it."""
+
+    keep_days: Annotated[int, Field(ge=1)] = 90
+    """Events older than this many days are deleted."""
+    keep_count: Annotated[int, Field(ge=100)] = 500_000
+    """At most this many events are kept (the newest), whatever their age: a round of
+    10,000 bounces stores about 12,500."""
+
+
+class RemoteSection(Section):
+    endpoint: Annotated[str, AfterValidator(_check_endpoint), Field(json_schema_extra=RESTART)] = ""
+    """A TCP endpoint for scripts on other hosts, CURVE only, e.g. "tcp://0.0.0.0:7353".
+    Empty: no TCP endpoint at all."""
+    clients_dir: str = ""
+    """Authorised clients: their public keys as NAME.key (from `mailfleetctl keygen NAME`);
+    NAME is the user name the daemon knows them by. Empty: clients/ in the config
+    directory (/etc/mailfleet/clients). Re-read on reload."""
+
+
+class ProbeSection(Section):
+    timeout: Positive = 10.0
+    """Seconds each step of a connection test may take."""
+    concurrency: Annotated[int, Field(ge=1, json_schema_extra=RESTART)] = 100
+    """Accounts tested at once; more wait their turn."""
+    concurrency_per_user: Annotated[int, Field(ge=1, json_schema_extra=RESTART)] = 100
+    """Of those, at most this many for one user; a freed place goes to each waiting user in turn, so
+    nobody queues behind another's batch for more than a turn. The default lets one user's batch
+    use every place; lower it on a host shared by many users."""
     rcpt_to: str = ""
+    """RCPT TO of the SMTP test (no message is sent without send_to); empty: the account's own address."""
 
 
-@dataclass
-class RelaySection:
-    # The platform relay marketing accounts send through; empty host: none configured.
+class RelaySection(Section):
+    """The platform relay that marketing accounts send through (and are tested against).
+    Empty host: none configured. Keep this file 0640 root:mailfleet if it holds a password."""
+
     host: str = ""
-    port: int = 587
-    security: str = "starttls"
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    security: Literal["none", "starttls", "ssl"] = "starttls"
+    """none, starttls or ssl"""
     authenticate: bool = True
     user: str = ""
     password: str = ""
     verify_tls: bool = True
-    proxy: str = ""
+    proxy: Annotated[str, AfterValidator(lambda v: check_proxy(v) if v else v)] = ""
+    """Optional socks5://[user:pass@]host:port or http://host:port"""
 
 
-@dataclass
-class RemoteSection:
-    # A TCP endpoint for scripts on other hosts, CURVE only ("tcp://0.0.0.0:7353"); empty: none.
-    endpoint: str = ""
-    # Authorised clients' public keys as NAME.key; default: clients/ in the config directory.
-    clients_dir: str = ""
+class Config(Section):
+    daemon: DaemonSection = Field(default_factory=DaemonSection)
+    admins: AdminsSection = Field(default_factory=AdminsSection)
+    contacts: ContactsSection = Field(default_factory=ContactsSection)
+    poll: PollSection = Field(default_factory=PollSection)
+    bounces: BouncesSection = Field(default_factory=BouncesSection)
+    events: EventsSection = Field(default_factory=EventsSection)
+    remote: RemoteSection = Field(default_factory=RemoteSection)
+    probe: ProbeSection = Field(default_factory=ProbeSection)
+    relay: RelaySection = Field(default_factory=RelaySection)
+    path: Path | None = Field(None, exclude=True)  # where it was read from; not a section
 
+    @classmethod
+    def sections(cls) -> dict[str, type[Section]]:
+        return {name: f.annotation for name, f in cls.model_fields.items() if name != "path"}  # type: ignore[misc]
 
-@dataclass
-class Config:
-    daemon: DaemonSection = field(default_factory=DaemonSection)
-    admins: AdminsSection = field(default_factory=AdminsSection)
-    contacts: ContactsSection = field(default_factory=ContactsSection)
-    poll: PollSection = field(default_factory=PollSection)
-    bounces: BouncesSection = field(default_factory=BouncesSection)
-    probe: ProbeSection = field(default_factory=ProbeSection)
-    relay: RelaySection = field(default_factory=RelaySection)
-    remote: RemoteSection = field(default_factory=RemoteSection)
-    path: Path | None = None
-
-
-_LEVELS = ("debug", "info", "warning", "error")
+    def restart_changes(self, new: "Config") -> list[str]:
+        """The keys marked restart-only that differ in `new`: kept as they are until the next start."""
+        return [f"{name}.{key}" for name, model in self.sections().items()
+                for key, f in model.model_fields.items()
+                if (f.json_schema_extra or {}).get("restart")
+                and getattr(getattr(new, name), key) != getattr(getattr(self, name), key)]
 
 
 def _line_of(text: str, section: str, key: str | None) -> int | None:
@@ -147,85 +201,72 @@ def _line_of(text: str, section: str, key: str | None) -> int | None:
     return None
 
 
-def _check_type(name: str, value: Any, default: Any) -> None:
-    expected = type(default)
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        return
-    if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, expected):
-        raise ConfigError(f"{name}: must be {expected.__name__}, not {type(value).__name__}")
-    if isinstance(default, list) and not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{name}: must be a list of strings")
-
-
 def load(path: Path | None) -> Config:
-    config = Config(path=path)
     if path is None or not path.exists():
-        return config
+        return Config(path=path)
     text = path.read_text(encoding="utf-8")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    sections = {f.name: f for f in dataclasses.fields(Config) if f.name != "path"}
-    for section_name, values in data.items():
-        where = f"{path}:{_line_of(text, section_name, None) or '?'}"
-        if section_name not in sections or not isinstance(values, dict):
-            raise ConfigError(f"{where}: unknown section [{section_name}] (known: {', '.join(sections)})")
-        section = getattr(config, section_name)
-        known = {f.name for f in dataclasses.fields(section)}
-        for key, value in values.items():
-            where = f"{path}:{_line_of(text, section_name, key) or '?'}"
-            if key not in known:
-                raise ConfigError(f"{where}: unknown key {section_name}.{key} (known: {', '.join(sorted(known))})")
-            try:
-                _check_type(f"{section_name}.{key}", value, getattr(section, key))
-            except ConfigError as exc:
-                raise ConfigError(f"{where}: {exc}") from None
-            setattr(section, key, value)
-    _check_values(config, path, text)
+    sections = Config.sections()
+    for name, values in data.items():
+        if name not in sections or not isinstance(values, dict):
+            raise ConfigError(f"{path}:{_line_of(text, name, None) or '?'}: unknown section [{name}] "
+                              f"(known: {', '.join(sections)})")
+    try:
+        config = validate_model(Config, data)
+    except FieldErrors as exc:
+        raise ConfigError("\n".join(_explain(path, text, sections, where, why)
+                                    for where, why in exc.fields.items())) from None
+    config.path = path
     return config
 
 
-def _check_values(config: Config, path: Path, text: str) -> None:
-    def fail(section: str, key: str, why: str) -> None:
-        raise ConfigError(f"{path}:{_line_of(text, section, key) or '?'}: {section}.{key}: {why}")
+def _explain(path: Path, text: str, sections: dict[str, type[Section]], where: str, why: str) -> str:
+    section, _, key = where.partition(".")
+    key = key.partition(".")[0]
+    line = _line_of(text, section, key or None) or "?"
+    if why == "unknown field":
+        known = ", ".join(sorted(sections[section].model_fields))
+        return f"{path}:{line}: unknown key {section}.{key} (known: {known})"
+    return f"{path}:{line}: {section}.{key}: {why}"
 
-    if config.daemon.log_level not in _LEVELS:
-        fail("daemon", "log_level", f"must be one of {', '.join(_LEVELS)}")
-    if config.daemon.log_file_bytes < 1024:
-        fail("daemon", "log_file_bytes", "must be at least 1024")
-    if not 1024 <= config.daemon.max_message_bytes <= 1 << 30:
-        fail("daemon", "max_message_bytes", "must be 1024 to 1073741824")
-    if config.daemon.max_concurrent_requests < 1:
-        fail("daemon", "max_concurrent_requests", "must be at least 1")
-    for key in ("max_long_requests", "max_long_requests_per_user"):
-        if getattr(config.daemon, key) < 1:
-            fail("daemon", key, "must be at least 1")
-    if config.daemon.shutdown_grace < 0:
-        fail("daemon", "shutdown_grace", "must not be negative")
-    if config.poll.concurrency < 1:
-        fail("poll", "concurrency", "must be at least 1")
-    if config.poll.timeout <= 0:
-        fail("poll", "timeout", "must be positive")
-    if config.poll.classify_workers < 0:
-        fail("poll", "classify_workers", "must be 0 or more")
-    if config.poll.round_timeout <= 0:
-        fail("poll", "round_timeout", "must be positive")
-    if not 0 <= config.poll.jitter < 1:
-        fail("poll", "jitter", "must be 0 to 0.99")
-    if config.bounces.soft_threshold < 1:
-        fail("bounces", "soft_threshold", "must be at least 1")
-    if config.bounces.soft_window_days < 1:
-        fail("bounces", "soft_window_days", "must be at least 1")
-    if config.probe.timeout <= 0:
-        fail("probe", "timeout", "must be positive")
-    if config.probe.concurrency < 1:
-        fail("probe", "concurrency", "must be at least 1")
-    if config.probe.concurrency_per_user < 1:
-        fail("probe", "concurrency_per_user", "must be at least 1")
-    if config.relay.security not in ("none", "starttls", "ssl"):
-        fail("relay", "security", "must be one of none, starttls, ssl")
-    if not 1 <= config.relay.port <= 65535:
-        fail("relay", "port", "must be 1-65535")
-    if config.remote.endpoint and not re.fullmatch(r"tcp://[^\s:]+:\d{1,5}", config.remote.endpoint):
-        fail("remote", "endpoint", "must look like tcp://HOST:PORT")
+
+HEADER = """\
+# /etc/mailfleet/mailfleetd.toml — every key, with its default.
+# No file at all means these defaults. Unknown keys are errors (a typo is
+# not silently ignored); `mailfleetd --check-config` checks without starting;
+# `systemctl reload mailfleetd` applies changes (a bad file is refused and
+# the running config kept). Keys marked "restart" apply at the next start.
+# (Written by `mailfleetd --print-config` from the daemon's own models.)
+"""
+
+
+def _comment(doc: str | None, restart: bool = False) -> str:
+    text = inspect.cleandoc(doc or "")
+    if restart:
+        text = f"{text} (restart)" if text else "(restart)"
+    return "".join(f"# {line}".rstrip() + "\n" for line in text.splitlines()) if text else ""
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)  # strings and lists of strings: TOML reads JSON's forms
+
+
+def documented() -> str:
+    """The whole config file, every key with its default and what it does, from the models."""
+    out = [HEADER]
+    for name, model in Config.sections().items():
+        out.append(f"\n[{name}]\n")
+        if model.__doc__:
+            out.append(_comment(model.__doc__) + "\n")
+        defaults = model()
+        for key, f in model.model_fields.items():
+            out.append(_comment(f.description, bool((f.json_schema_extra or {}).get("restart"))))
+            out.append(f"{key} = {_toml(getattr(defaults, key))}\n")
+    return "".join(out)

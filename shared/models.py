@@ -144,6 +144,7 @@ _TYPE_WORDS = {
     "int_type": "must be an integer",
     "int_from_float": "must be an integer",
     "bool_type": "must be true or false",
+    "float_type": "must be a number",
     "model_type": "must be an object",
     "dict_type": "must be an object",
     "model_attributes_type": "must be an object",
@@ -151,6 +152,14 @@ _TYPE_WORDS = {
     "missing": "required",
     "extra_forbidden": "unknown field",
     "none_required": "must be null",
+}
+
+
+_BOUND_WORDS = {
+    "greater_than_equal": "must be at least",
+    "greater_than": "must be more than",
+    "less_than_equal": "must be at most",
+    "less_than": "must be less than",
 }
 
 
@@ -167,6 +176,8 @@ def _sentence(err: dict[str, Any]) -> str:
         return f"at most {ctx.get('max_length')} characters"
     if kind == "string_too_short":
         return "required" if ctx.get("min_length") == 1 else f"at least {ctx.get('min_length')} characters"
+    if kind in _BOUND_WORDS:
+        return f"{_BOUND_WORDS[kind]} {next(iter(ctx.values()), '')}"
     return err["msg"]
 
 

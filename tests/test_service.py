@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from mailfleet.daemon.config import Config
+from mailfleet.daemon.config import Config, load
 from mailfleet.shared import protocol as P
 from mailfleet.shared.client import Client, CurveKeys, DaemonUnreachable
 from mailfleet.shared.paths import user_paths
@@ -42,17 +42,19 @@ def test_unit_file_verifies(tmp_path):
 
 
 def test_example_config_documents_every_key_with_its_default():
-    example = tomllib.loads((REPO / "systemd" / "mailfleetd.toml").read_text())
-    defaults = Config()
-    for section, values in example.items():
-        for key, value in values.items():
-            assert getattr(getattr(defaults, section), key) == value, f"{section}.{key}"
-    import dataclasses
-    for field in dataclasses.fields(Config):
-        if field.name == "path":
-            continue
-        keys = {f.name for f in dataclasses.fields(getattr(defaults, field.name))}
-        assert keys == set(example.get(field.name, {})), field.name
+    """The shipped file is what `mailfleetd --print-config` writes from the models: every key, its default
+    and its docstring; and it loads back to the defaults."""
+    shipped = REPO / "systemd" / "mailfleetd.toml"
+    printed = subprocess.run([sys.executable, "-m", "mailfleet.daemon", "--print-config"], capture_output=True,
+                             text=True, timeout=60)
+    assert printed.returncode == 0 and printed.stdout == shipped.read_text(), "run mailfleetd --print-config"
+    assert load(shipped).model_dump() == Config().model_dump()
+    example = tomllib.loads(shipped.read_text())
+    assert set(example) == set(Config.sections())
+    for section, model in Config.sections().items():
+        assert set(example[section]) == set(model.model_fields), section
+        for key, field in model.model_fields.items():
+            assert field.description or section in ("admins", "contacts", "relay"), f"{section}.{key}: say what it does"
 
 
 class NotifySocket:
