@@ -28,6 +28,7 @@ from .probe.runner import Prober
 from .admission import LongWork
 from .rpc import Call, Dispatcher, Parsed
 from .remote import NamedKeys, server_keys
+from .retention import EventPruner
 from .secrets import SecretBox
 from .events import EventHub, Peer
 from .server import RpcServer, frame_meta, uid_of
@@ -59,6 +60,7 @@ class App:
         self.events: EventHub | None = None
         self._stop: asyncio.Event | None = None
         self.poller: Poller | None = None
+        self.pruner: EventPruner | None = None
         self.prober: Prober | None = None
         self.classifiers: ClassifierPool | None = None
         self.notify = Notifier()
@@ -92,6 +94,8 @@ class App:
         self.classifiers = ClassifierPool(self.config.poll.classify_workers)
         self.poller = Poller(self)
         self.poller.start()
+        self.pruner = EventPruner(self.db, lambda: self.config.events)
+        self.pruner.start()
         self.events.start()
         self._server.start()
         if self._remote is not None:
@@ -221,14 +225,7 @@ class App:
         except ConfigError as exc:
             log.error("reload refused, keeping the running config: %s", exc)
         else:
-            restart_only = [
-                f"{section}.{key}" for section, key in (
-                    ("daemon", "max_message_bytes"), ("daemon", "socket_group"),
-                    ("daemon", "max_concurrent_requests"), ("poll", "concurrency"), ("poll", "classify_workers"),
-                    ("remote", "endpoint"),
-                )
-                if getattr(getattr(new, section), key) != getattr(getattr(self.config, section), key)
-            ]
+            restart_only = self.config.restart_changes(new)
             self.config = new
             self.identities.reconfigure(new.admins, new.contacts)
             if self._zap is not None:
@@ -259,6 +256,9 @@ class App:
         if self.poller is not None:
             await self.poller.stop(left())
             self.poller = None
+        if self.pruner is not None:
+            await self.pruner.stop()
+            self.pruner = None
         if self.prober is not None:
             self.prober.close()
             self.prober = None

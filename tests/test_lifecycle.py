@@ -9,6 +9,7 @@ import sqlite3
 import stat
 import subprocess
 import threading
+import time
 
 import pytest
 import zmq
@@ -149,7 +150,10 @@ def test_corrupt_database_is_refused(make_daemon):
 @pytest.mark.parametrize(
     "config,expect",
     [
-        ("[daemon]\nmax_message_bytes = 'big'\n", ":2: daemon.max_message_bytes: must be int"),
+        ("[daemon]\nmax_message_bytes = 'big'\n", ":2: daemon.max_message_bytes: must be an integer"),
+        ("[poll]\nschedule = false\nconcurrency = 0\n", ":3: poll.concurrency: must be at least 1"),
+        ("[events]\nkeep_days = 1.5\n", ":2: events.keep_days: must be an integer"),
+        ("[relay]\nproxy = 'ftp://relay:21'\n", ":2: relay.proxy: scheme must be socks5 or http"),
         ("[daemon]\nlog_levle = 'info'\n", ":2: unknown key daemon.log_levle"),
         ("[nonsense]\n", ":1: unknown section [nonsense]"),
         ("[daemon\n", "mailfleetd.toml"),
@@ -206,3 +210,19 @@ def test_concurrent_writers_never_interleave(daemon, own_account):
         page = c.call("accounts.list", {"limit": 1000})
     assert page["total"] == 80
     assert all(item["name"].startswith("writer ") for item in page["items"])
+
+
+def test_the_event_log_is_pruned_to_its_bounds_at_start(make_daemon, own_account):
+    """[events] keep_count: a daemon started on a longer log keeps the newest events, and says so."""
+    d = make_daemon(config="[events]\nkeep_count = 100\n").start()
+    with d.client() as c:
+        for n in range(120):  # one account.created event each
+            c.call("accounts.create", {**own_account, "name": f"n{n}", "email": f"n{n}@example.com"})
+    d.stop()
+    d.start()
+    with d.client() as c:
+        deadline = time.monotonic() + 30
+        while (first := c.call("events.list", {"limit": 1})["items"][0]["seq"]) < 21:
+            assert time.monotonic() < deadline, d.log()[-2000:]
+        assert first == 21 and len(c.call("events.list", {"limit": 1000})["items"]) == 100
+    assert "pruned 20 events (older than 90 days, or beyond the newest 100)" in d.log()

@@ -1,4 +1,4 @@
-"""SQL for the event log that PUB subscribers can catch up from."""
+"""SQL for the event log that subscribers catch up from, and its pruning."""
 
 from __future__ import annotations
 
@@ -39,6 +39,18 @@ async def since(conn: aiosqlite.Connection, seq: int, type_prefix: str, limit: i
 async def last_seq(conn: aiosqlite.Connection) -> int:
     rows = await conn.execute_fetchall("SELECT coalesce(max(seq), 0) FROM events")
     return rows[0][0]
+
+
+async def oldest(conn: aiosqlite.Connection, limit: int) -> list[tuple[int, str]]:
+    """The oldest events' (seq, time): what pruning looks at, from the start of the primary key."""
+    return [(r[0], r[1]) for r in await conn.execute_fetchall("SELECT seq, time FROM events ORDER BY seq LIMIT ?",
+                                                               (limit,))]
+
+
+async def delete_through(conn: aiosqlite.Connection, seq: int) -> int:
+    """Delete every event up to `seq`; how many went."""
+    cursor = await conn.execute("DELETE FROM events WHERE seq <= ?", (seq,))
+    return cursor.rowcount
 
 
 def may_see(caller, event, accounts: dict[int, tuple[str, bool, str]]) -> bool:

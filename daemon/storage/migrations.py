@@ -100,7 +100,7 @@ async def m001_accounts(conn: aiosqlite.Connection) -> None:
 
 
 async def m002_events(conn: aiosqlite.Connection) -> None:
-    # seq is AUTOINCREMENT so it never goes back, even after the newest rows are pruned.
+    # seq is AUTOINCREMENT so it never goes back, even after rows are pruned (retention.py).
     await _run(
         conn,
         """
