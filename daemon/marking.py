@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .config import BouncesSection
-from .mailbox.session import Fetched
+from .messages import Fetched
 from .storage import bounces as bounce_store
 from .storage import contacts as contact_store
 from .storage import mailbox as mailbox_store

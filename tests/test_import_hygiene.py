@@ -1,4 +1,5 @@
-"""Headless code stays headless: daemon/ and shared/ never import Textual; tui/ never touches SQLite."""
+"""Headless code stays headless: daemon/ and shared/ never import Textual; tui/ never touches SQLite; and the
+import-linter contracts of the architecture hold."""
 
 from __future__ import annotations
 
@@ -28,6 +29,17 @@ def test_import_hygiene(pkg, forbidden):
     out = subprocess.run([sys.executable, "-c", CHECK.format(pkg=pkg, forbidden=forbidden)],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"mailfleet.{pkg} pulls in {out.stdout.strip()}"
+
+
+def test_the_architecture_holds():
+    """import-linter's contracts (pyproject.toml, each with its reason): the daemon's layers point down,
+    shared imports no side, the UI and the CLI reach data only through the daemon."""
+    from pathlib import Path
+
+    linter = Path(sys.executable).parent / "lint-imports"
+    out = subprocess.run([str(linter), "--no-cache"], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    assert "0 broken" in out.stdout
 
 
 def test_ctl_starts_without_the_client():

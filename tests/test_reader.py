@@ -474,7 +474,7 @@ def _children(pid: int) -> list[int]:
 
 def test_classifier_workers_that_die_leave_the_round_to_its_thread():
     from mailfleet.daemon.mailbox.classifying import MIN_BATCH, ClassifierPool
-    from mailfleet.daemon.mailbox.session import Fetched
+    from mailfleet.daemon.messages import Fetched
 
     def batch():
         return [Fetched(str(i), 0, dsn(f"x{i}@example.com", "5.1.1", "550 5.1.1 User unknown", f"<w{i}@mx>"))
@@ -603,7 +603,7 @@ def test_a_repeated_pop3_uidl_hides_no_message(make_daemon):
 
 
 def test_modified_utf7_folder_names_both_ways():
-    from mailfleet.daemon.mailbox import utf7
+    from mailfleet.daemon.net import utf7
 
     assert utf7.encode("~peter/mail/台北/日本語") == "~peter/mail/&U,BTFw-/&ZeVnLIqe-"  # RFC 3501's example
     for name in ("Zwroty-ęą", "A&B", "INBOX", "Ώ", "Mixed ascii ünd 日本"):
@@ -612,7 +612,7 @@ def test_modified_utf7_folder_names_both_ways():
 
 
 def test_a_folder_named_in_polish_is_read_and_listed_in_words(daemon, dovecot, mailbox):
-    from mailfleet.daemon.mailbox import utf7
+    from mailfleet.daemon.net import utf7
 
     conn = dovecot.imap(mailbox)
     assert conn.create(utf7.encode("Zwroty-ęą"))[0] == "OK"
@@ -685,7 +685,7 @@ async def test_the_activity_view_shows_an_accounts_bounces_and_replies_live(daem
 
 
 async def test_the_form_lists_the_servers_folders_to_pick_from(daemon, dovecot, mailbox):
-    from mailfleet.daemon.mailbox import utf7
+    from mailfleet.daemon.net import utf7
     from mailfleet.tui.components.account_form import AccountForm
     from mailfleet.tui.components.account_table import AccountTable
 

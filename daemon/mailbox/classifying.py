@@ -20,7 +20,8 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
 from ...shared.bounces import classify_many
-from .session import Fetched, classify_here
+from ..messages import Fetched
+from .session import classify_here
 
 log = logging.getLogger(__name__)
 

@@ -9,24 +9,14 @@ from __future__ import annotations
 import imaplib
 import re
 
-from . import utf7
-from .session import (
-    Classify,
-    Fetched,
-    IncomingSettings,
-    MailboxError,
-    Session,
-    classify_here,
-    describe,
-    header_message_id,
-    message_key,
-)
-from .sockets import OnGivenSocket, connect_client
+from ..net.imap import FETCH_CHUNK, MAX_UID, connect, quote_folder
+from ..net.settings import IncomingSettings
+from ..net.words import describe
+from ..messages import Fetched, header_message_id, message_key
+from .session import Classify, MailboxError, Session, classify_here
 
 _UID = re.compile(rb"UID (\d+)")
-MAX_UID = 2**32 - 1  # RFC 3501: UIDs (and UIDVALIDITY) are 32-bit, non-zero
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
-_FETCH_CHUNK = 500
 
 
 def _uid_set(uids: list[int]) -> str:
@@ -51,12 +41,6 @@ def _sample(value) -> str:
     return repr(text[:80] + ("…" if len(text) > 80 else ""))
 
 
-def quote_folder(folder: str) -> str:
-    """A folder name as SELECT takes it: modified UTF-7 (RFC 3501), then quoted."""
-    encoded = utf7.encode(folder)
-    return '"' + encoded.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _fetch_items(response: list) -> list[tuple[bytes, bytes | None]]:
     """imaplib's FETCH answer as (the message's data items, its literal or None): a literal comes
     as (the text before it, the literal), and the rest of that message's line (`UID 7)`) as the
@@ -74,47 +58,6 @@ def _fetch_items(response: list) -> list[tuple[bytes, bytes | None]]:
             else:
                 out.append((part, None))
     return out
-
-
-class SocketIMAP4(OnGivenSocket, imaplib.IMAP4):
-    """The stdlib client over a socket we opened. A literal longer than `max_literal` ends the
-    session: a server that lies about sizes cannot make the daemon read without end."""
-
-    max_literal = 1 << 20
-    # What one command's untagged answer may hold. The largest we ask for is a FETCH of _FETCH_CHUNK
-    # messages (a few lines and one literal each); a server flooding "* 1 EXISTS" during a SEARCH
-    # would otherwise fill memory until the round's deadline. imaplib keeps untagged data until
-    # someone asks for it, so what a command left behind is dropped when the next one starts.
-    max_untagged_lines = 20 * _FETCH_CHUNK + 10_000
-    max_untagged_text = 16 << 20  # bytes besides literals (each bounded by max_literal)
-    _untagged_lines = _untagged_text = 0  # of the command under way (the greeting counts from zero too)
-
-    def read(self, size: int) -> bytes:
-        if size > self.max_literal:
-            raise self.abort(f"the server announced {size} bytes where at most {self.max_literal} were asked for")
-        return super().read(size)
-
-    def _command(self, name, *args):
-        self._untagged_lines = self._untagged_text = 0
-        for kept in [k for k in self.untagged_responses if k not in ("OK", "PREAUTH")]:
-            del self.untagged_responses[kept]
-        return super()._command(name, *args)
-
-    def _append_untagged(self, typ, dat):
-        self._untagged_lines += 1
-        text = dat[0] if isinstance(dat, tuple) else dat
-        self._untagged_text += len(text or b"")
-        if self._untagged_lines > self.max_untagged_lines or self._untagged_text > self.max_untagged_text:
-            example = (text or b"")[:80].decode("ascii", "replace")
-            raise self.abort(f"the server sent more than {self.max_untagged_lines} lines or "
-                             f"{self.max_untagged_text >> 20} MiB in answer to one command (like {typ} {example!r})")
-        super()._append_untagged(typ, dat)
-
-
-def connect(s: IncomingSettings, on_socket=None) -> imaplib.IMAP4:
-    conn = connect_client(SocketIMAP4, s.host, s.port, s.timeout, s.proxy, s.ssl, s.verify_tls, on_socket)
-    conn.max_literal = max(s.max_message_bytes, 1 << 20) + 65536  # what BODY.PEEK[]<0.cap> may send, and slack
-    return conn
 
 
 class ImapMailbox(Session):
@@ -185,8 +128,8 @@ class ImapMailbox(Session):
         answered: set[int] = set()
         cap = self.s.max_message_bytes
         waits = []
-        for i in range(0, len(uids), _FETCH_CHUNK):
-            chunk = uids[i: i + _FETCH_CHUNK]
+        for i in range(0, len(uids), FETCH_CHUNK):
+            chunk = uids[i: i + FETCH_CHUNK]
             response = self._cmd("fetch", "FETCH", _uid_set(chunk), f"(UID RFC822.SIZE BODY.PEEK[]<0.{cap}>)")
             for meta, body in _fetch_items(response):
                 uid, size = _UID.search(meta), _SIZE.search(meta)
@@ -215,8 +158,8 @@ class ImapMailbox(Session):
         uids = sorted({u for u in map(int, words) if u <= MAX_UID})
         keys: dict[int, str] = {}
         anonymous: list[int] = []
-        for i in range(0, len(uids), _FETCH_CHUNK):
-            response = self._cmd("fetch", "FETCH", _uid_set(uids[i: i + _FETCH_CHUNK]),
+        for i in range(0, len(uids), FETCH_CHUNK):
+            response = self._cmd("fetch", "FETCH", _uid_set(uids[i: i + FETCH_CHUNK]),
                                  "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
             for meta, header in _fetch_items(response):
                 if uid := _UID.search(meta):
@@ -225,8 +168,8 @@ class ImapMailbox(Session):
                     else:
                         anonymous.append(int(uid.group(1)))
         cap = self.s.max_message_bytes
-        for i in range(0, len(anonymous), _FETCH_CHUNK):
-            response = self._cmd("fetch", "FETCH", _uid_set(anonymous[i: i + _FETCH_CHUNK]),
+        for i in range(0, len(anonymous), FETCH_CHUNK):
+            response = self._cmd("fetch", "FETCH", _uid_set(anonymous[i: i + FETCH_CHUNK]),
                                  f"(UID RFC822.SIZE BODY.PEEK[]<0.{cap}>)")
             for meta, body in _fetch_items(response):
                 uid, size = _UID.search(meta), _SIZE.search(meta)

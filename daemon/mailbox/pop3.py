@@ -8,52 +8,15 @@ from __future__ import annotations
 
 import poplib
 
-from .session import (
-    Classify,
-    Fetched,
-    IncomingSettings,
-    MailboxError,
-    Session,
-    classify_here,
-    describe,
-    header_message_id,
-    message_key,
-)
-from .sockets import OnGivenSocket, connect_client
+from ..net.pop3 import connect
+from ..net.settings import IncomingSettings
+from ..messages import Fetched, header_message_id, message_key
+from ..net.words import describe
+from .session import Classify, MailboxError, Session, classify_here
 
 
 _CLASSIFY_BATCH = 500
 
-
-class SocketPOP3(OnGivenSocket, poplib.POP3):
-    """The stdlib client over a socket we opened. A multi-line answer longer than `max_response`
-    ends the session: a server that lies about a message's size, or never sends the closing
-    ".", cannot make the daemon read without end."""
-
-    max_response = 32 << 20
-
-    def _getlongresp(self):
-        # poplib's own loop, with a limit.
-        resp = self._getresp()
-        lines, octets = [], 0
-        line, o = self._getline()
-        while line != b".":
-            if line.startswith(b".."):
-                o -= 1
-                line = line[1:]
-            octets += o
-            if octets > self.max_response:
-                raise poplib.error_proto(f"the server sent more than {self.max_response} bytes in one answer")
-            lines.append(line)
-            line, o = self._getline()
-        return resp, lines, octets
-
-
-def connect(s: IncomingSettings, on_socket=None) -> poplib.POP3:
-    conn = connect_client(SocketPOP3, s.host, s.port, s.timeout, s.proxy, s.ssl, s.verify_tls, on_socket)
-    # A message is at most the cap; a listing of a very big mailbox may be longer than that.
-    conn.max_response = max(s.max_message_bytes + 65536, 32 << 20)
-    return conn
 
 
 class Pop3Mailbox(Session):

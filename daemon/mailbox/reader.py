@@ -24,9 +24,12 @@ from ..storage import accounts as account_store
 from ..storage import mailbox as mailbox_store
 from ..storage.db import utcnow
 from ..storage import DiskFull
-from .imap import MAX_UID, ImapMailbox
+from ..net.imap import MAX_UID
+from ..net.settings import IncomingSettings
+from ..net.words import describe
+from .imap import ImapMailbox
 from .pop3 import Pop3Mailbox
-from .session import IncomingSettings, MailboxError, describe
+from .session import MailboxError
 
 if TYPE_CHECKING:
     from ..app import App

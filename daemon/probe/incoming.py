@@ -13,11 +13,11 @@ import socket
 import threading
 import time
 
-from ..mailbox import utf7
-from ..mailbox.imap import SocketIMAP4, quote_folder
-from ..mailbox.pop3 import SocketPOP3
-from ..mailbox.session import IncomingSettings
-from ..mailbox.sockets import open_socket, proxy_label, shut, tls_context
+from ..net import utf7
+from ..net.imap import SocketIMAP4, quote_folder
+from ..net.pop3 import SocketPOP3
+from ..net.settings import IncomingSettings
+from ..net.sockets import open_socket, proxy_label, shut, tls_context
 from .report import ProbeFailed, Report, Step, cert_summary, explain, fetch_certificate
 from .watchdog import Watchdog
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..mailbox.sockets import PROXY_ERRORS, ProxyFailed
+from ..net.sockets import PROXY_ERRORS, ProxyFailed
 
 
 @dataclass

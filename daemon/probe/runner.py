@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...shared.headers import sender_headers
 from ...shared.models import AccountBase
-from ..mailbox.session import IncomingSettings
+from ..net.settings import IncomingSettings
 from ..admission import FairLimiter
 from .incoming import probe_incoming
 from .report import Report, Step

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import aiosmtplib
 from python_socks.async_.asyncio import Proxy
 
-from ..mailbox.sockets import PROXY_ERRORS, ConnectReply, ProxyFailed, connect_request, proxy_label, tls_context
+from ..net.sockets import PROXY_ERRORS, ConnectReply, ProxyFailed, connect_request, proxy_label, tls_context
 from .report import ProbeFailed, Report, Step, cert_summary, explain, fetch_certificate
 
 
