@@ -7,7 +7,7 @@ Below the mailbox conversations and the marking rules alike: both speak of it, n
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.policy import compat32
 
@@ -22,11 +22,16 @@ class Fetched:
     size: int
     raw: bytes | None = None  # None: skipped (too big)
     verdict: Verdict | None = None
+    _key: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> str:
-        """What makes a message the same message, even if the server renumbers it."""
-        return message_key(self.verdict.message_id if self.verdict else None, self.raw or self.ref.encode())
+        """What makes a message the same message, even if the server renumbers it: known from the header
+        as soon as the message is fetched, so a message already recorded need not be classified again."""
+        if self._key is None:
+            raw = self.raw or self.ref.encode()
+            self._key = message_key(header_message_id(_header(raw)), raw)
+        return self._key
 
     def classify(self) -> None:
         if self.raw is not None:
@@ -38,6 +43,12 @@ def message_key(message_id: str | None, raw: bytes) -> str:
     if message_id:
         return "mid:" + message_id.strip("<> \t")[:400]
     return "sha:" + hashlib.sha256(raw).hexdigest()[:40]
+
+
+def _header(raw: bytes) -> bytes:
+    """The header section: up to the first empty line (either line ending), or all of it."""
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    return raw[: min(ends) + 2] if ends else raw
 
 
 def header_message_id(header: bytes) -> str | None:

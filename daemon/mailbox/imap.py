@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import imaplib
 import re
+from collections.abc import Iterator
 
 from ..net.imap import FETCH_CHUNK, MAX_UID, connect, quote_folder
 from ..net.settings import IncomingSettings
 from ..net.words import describe
 from ..messages import Fetched, header_message_id, message_key
-from .session import Classify, MailboxError, Session, classify_here
+from .session import MailboxError, Session
 
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
@@ -106,46 +107,43 @@ class ImapMailbox(Session):
             raise MailboxError(step, describe(data[0] if data and data[0] else typ))
         return data
 
-    def fetch_new(self, last_uid: int, classify: Classify = classify_here,
-                  skip: frozenset[int] = frozenset()) -> tuple[list[Fetched], list[int], dict[int, str]]:
-        """Up to batch_size messages after last_uid (but those in `skip`, already set aside), classified;
-        the UIDs asked for (never one past 32 bits, which no checkpoint can hold); and the ones the
-        server did not hand over, with why.
-
-        One FETCH per chunk asks for the size and at most the cap's bytes (a partial
-        BODY.PEEK[]<0.cap>): a message over the cap costs no more than the cap to skip,
-        and no second pass is needed to learn the sizes first."""
+    def new_uids(self, last_uid: int, skip: frozenset[int] = frozenset()) -> tuple[list[str], dict[str, str]]:
+        """Up to batch_size UIDs after last_uid (but those in `skip`, already set aside), oldest first: never
+        one past 32 bits, which no checkpoint can hold (those come back with why, to be set aside)."""
         data = self._cmd("search", "SEARCH", f"UID {last_uid + 1}:*")
         words = (data[0] or b"").split() if data else []
         if not all(w.isdigit() for w in words):
             raise MailboxError("search", f"protocol: the server's SEARCH answer is not a list of UIDs: {_sample(data[0])}")
         found = sorted({u for u in map(int, words) if u > last_uid and u not in skip})
-        unread = {u: f"the server listed UID {u}, beyond the 32-bit UIDs IMAP allows" for u in found if u > MAX_UID}
-        uids = [u for u in found if u <= MAX_UID][: self.s.batch_size]
-        if not uids:
-            return [], [], unread
-        items = {uid: Fetched(str(uid), 0) for uid in uids}
-        answered: set[int] = set()
+        unread = {str(u): f"the server listed UID {u}, beyond the 32-bit UIDs IMAP allows" for u in found if u > MAX_UID}
+        return [str(u) for u in found if u <= MAX_UID][: self.s.batch_size], unread
+
+    def fetch(self, refs: list[str]) -> Iterator[tuple[list[Fetched], dict[str, str]]]:
+        """These UIDs, a chunk at a time: the messages the server handed over, and the ones it did not,
+        with why.
+
+        One FETCH per chunk asks for the size and at most the cap's bytes (a partial
+        BODY.PEEK[]<0.cap>): a message over the cap costs no more than the cap to skip,
+        and no second pass is needed to learn the sizes first."""
         cap = self.s.max_message_bytes
-        waits = []
-        for i in range(0, len(uids), FETCH_CHUNK):
-            chunk = uids[i: i + FETCH_CHUNK]
-            response = self._cmd("fetch", "FETCH", _uid_set(chunk), f"(UID RFC822.SIZE BODY.PEEK[]<0.{cap}>)")
+        for i in range(0, len(refs), FETCH_CHUNK):
+            chunk = refs[i: i + FETCH_CHUNK]
+            items = {ref: Fetched(ref, 0) for ref in chunk}
+            answered: set[str] = set()
+            response = self._cmd("fetch", "FETCH", _uid_set([int(r) for r in chunk]),
+                                 f"(UID RFC822.SIZE BODY.PEEK[]<0.{cap}>)")
             for meta, body in _fetch_items(response):
                 uid, size = _UID.search(meta), _SIZE.search(meta)
-                if not (uid and size) or int(uid.group(1)) not in items:
+                if not (uid and size) or uid.group(1).decode() not in items:
                     continue
-                item = items[int(uid.group(1))]
-                answered.add(int(uid.group(1)))
+                item = items[uid.group(1).decode()]
+                answered.add(item.ref)
                 item.size = int(size.group(1))
                 if item.size <= cap:
                     item.raw = body if body is not None else b""  # an empty body has no literal
-            waits.append(classify([items[uid] for uid in chunk if uid in answered]))  # while the next is fetched
-        for wait in waits:
-            wait()
-        unread.update({uid: "the server's FETCH answer did not hand this message over (or could not be read)"
-                       for uid in uids if uid not in answered})
-        return [items[uid] for uid in uids if uid in answered], uids, unread
+            unread = {ref: "the server's FETCH answer did not hand this message over (or could not be read)"
+                      for ref in chunk if ref not in answered}
+            yield [items[ref] for ref in chunk if ref in answered], unread
 
     def keys(self) -> dict[int, str]:
         """Every message of the folder by UID, with the key a round stored it under: its Message-ID, read
@@ -177,9 +175,9 @@ class ImapMailbox(Session):
                     keys[int(uid.group(1))] = message_key(None, body or b"")
         return keys
 
-    def delete(self, refs: list[str]) -> int:
-        """Delete these UIDs (and only these); returns how many are gone: all, or none when the
-        server lacks UIDPLUS and another client's \\Deleted messages make EXPUNGE unsafe."""
+    def delete(self, refs: list[str]) -> int | None:
+        """Delete these UIDs (and only these); returns how many are gone: all, or None (still owed) when
+        the server lacks UIDPLUS and another client's \\Deleted messages make EXPUNGE unsafe."""
         uids = [int(r) for r in refs]
         if not uids:
             return 0
@@ -191,7 +189,7 @@ class ImapMailbox(Session):
             # Without UIDPLUS, EXPUNGE removes every \Deleted message: only when those are all ours.
             flagged = set(map(int, self._cmd("delete", "SEARCH", "DELETED")[0].split()))
             if not flagged <= set(uids):
-                return 0  # flagged, and still owed: a later round expunges them when it is safe
+                return None  # flagged, and still owed: a later round expunges them when it is safe
             assert self.conn is not None
             self.conn.expunge()
         return len(uids)

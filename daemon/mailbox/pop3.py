@@ -7,15 +7,16 @@ takes effect at QUIT, after the round's results are committed.
 from __future__ import annotations
 
 import poplib
+from collections.abc import Iterator
 
 from ..net.pop3 import connect
 from ..net.settings import IncomingSettings
 from ..messages import Fetched, header_message_id, message_key
 from ..net.words import describe
-from .session import Classify, MailboxError, Session, classify_here
+from .session import MailboxError, Session
 
 
-_CLASSIFY_BATCH = 500
+_CHUNK = 500  # messages handed on to be classified at once, while the next ones are fetched
 
 
 
@@ -57,35 +58,29 @@ class Pop3Mailbox(Session):
     def uidls(self) -> list[str]:
         return list(self.numbers)
 
-    def fetch(self, uidls: list[str], classify: Classify = classify_here) -> tuple[list[Fetched], dict[str, str]]:
-        """These messages (at most batch_size), classified; and those the server refused to hand over
+    def fetch(self, uidls: list[str]) -> Iterator[tuple[list[Fetched], dict[str, str]]]:
+        """These messages, a chunk at a time: the ones read, and those the server refused to hand over
         (RETR answered -ERR, the session still fine), with why."""
         assert self.conn is not None
-        out: list[Fetched] = []
-        unread: dict[str, str] = {}
-        waits, started = [], 0
-        for uidl in uidls[: self.s.batch_size]:
-            num = self.numbers[uidl]
-            item = Fetched(uidl, self.sizes.get(num, 0))
-            if item.size <= self.s.max_message_bytes:
-                try:
-                    _, lines, _ = self.conn.retr(num)
-                except poplib.error_proto as exc:
-                    if not describe(exc).startswith("-ERR"):
-                        raise MailboxError("fetch", describe(exc)) from None  # the answer itself was broken
-                    unread[uidl] = f"the server refused to hand this message over: {describe(exc)[:200]}"
-                    continue
-                except Exception as exc:
-                    raise MailboxError("fetch", describe(exc)) from None
-                item.raw = b"\r\n".join(lines) + b"\r\n"
-            out.append(item)
-            if len(out) - started >= _CLASSIFY_BATCH:
-                waits.append(classify(out[started:]))  # while the next ones are fetched
-                started = len(out)
-        waits.append(classify(out[started:]))
-        for wait in waits:
-            wait()
-        return out, unread
+        for i in range(0, len(uidls), _CHUNK):
+            out: list[Fetched] = []
+            unread: dict[str, str] = {}
+            for uidl in uidls[i: i + _CHUNK]:
+                num = self.numbers[uidl]
+                item = Fetched(uidl, self.sizes.get(num, 0))
+                if item.size <= self.s.max_message_bytes:
+                    try:
+                        _, lines, _ = self.conn.retr(num)
+                    except poplib.error_proto as exc:
+                        if not describe(exc).startswith("-ERR"):
+                            raise MailboxError("fetch", describe(exc)) from None  # the answer itself was broken
+                        unread[uidl] = f"the server refused to hand this message over: {describe(exc)[:200]}"
+                        continue
+                    except Exception as exc:
+                        raise MailboxError("fetch", describe(exc)) from None
+                    item.raw = b"\r\n".join(lines) + b"\r\n"
+                out.append(item)
+            yield out, unread
 
     def keys(self, uidls: list[str]) -> dict[str, str]:
         """These messages by UIDL, with the key a round stored each under: its Message-ID from the

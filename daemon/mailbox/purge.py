@@ -50,6 +50,7 @@ async def _imap(app: "App", account_id: int, box: ImapMailbox) -> dict[str, int]
         deleted = await asyncio.to_thread(box.delete, doomed) if doomed else 0
         if doomed:
             await _settle(app, account_id, doomed, deleted, uidvalidity)
+        deleted = deleted or 0
     except asyncio.CancelledError:
         box.abort()
         raise
@@ -58,9 +59,9 @@ async def _imap(app: "App", account_id: int, box: ImapMailbox) -> dict[str, int]
     return {"examined": len(keys), "bounces": len(doomed), "deleted": deleted}
 
 
-async def _settle(app: "App", account_id: int, doomed: list[str], deleted: int, uidvalidity: int) -> None:
+async def _settle(app: "App", account_id: int, doomed: list[str], deleted: int | None, uidvalidity: int) -> None:
     async with app.db.transaction() as tx:
-        if deleted:
+        if deleted is not None:
             await mailbox_store.clear_pending_deletes(tx.conn, account_id, doomed)
         else:
             # Flagged \Deleted, but another client's flags make EXPUNGE unsafe without UIDPLUS: owed,

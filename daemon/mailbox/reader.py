@@ -1,11 +1,12 @@
 """One round of reading a mailbox, and the schedule that runs rounds.
 
-A round: deletes still owed from an earlier round (a crash after commit) →
-fetch up to batch_size new messages → classify → commit verdicts and the
-new checkpoint in one transaction → only then delete the bounce messages.
-A crash before the commit re-reads the same messages next time; a crash
-after it deletes what it owes before reading on. Either way nothing is
-counted twice (message keys) and nothing is lost.
+A round, the same for IMAP and POP3 (only the checkpoint differs): fetch up
+to batch_size new messages in chunks, each classified while the next is
+fetched → commit verdicts and the new checkpoint in one transaction → only
+then delete the bounce messages, with any deletes still owed by a round that
+crashed after its commit. A crash before the commit re-reads the same
+messages next time; a crash after it leaves the deletes owed. Either way
+nothing is counted twice (message keys) and nothing is lost.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..net.settings import IncomingSettings
 from ..net.words import describe
 from .imap import ImapMailbox
 from .pop3 import Pop3Mailbox
+from ..messages import Fetched
 from .session import MailboxError
 
 if TYPE_CHECKING:
@@ -59,67 +61,140 @@ def settings_for(app: "App", row: Any) -> IncomingSettings:
 UNREADABLE_TRIES = 3  # rounds a message the server will not hand over is tried before it is set aside
 
 
+class ImapCheckpoint:
+    """Where reading an IMAP folder stands: its UIDVALIDITY and the last UID passed. A new UIDVALIDITY
+    means the UIDs name other messages now: reading starts again (message keys keep counts right)."""
+
+    def __init__(self) -> None:
+        self.uidvalidity = 0
+        self.last_uid = 0
+        self.same_box = False
+
+    async def load(self, conn, account_id: int, uidvalidity: int) -> None:
+        state = await mailbox_store.state(conn, account_id)
+        self.uidvalidity = uidvalidity
+        self.same_box = bool(state and state["uidvalidity"] == uidvalidity)
+        self.last_uid = state["last_uid"] if self.same_box else 0
+
+    def wanted(self, box: ImapMailbox, aside: frozenset[str]) -> tuple[list[str], dict[str, str]]:
+        """In the worker thread: what to read now, and what cannot be (UIDs past 32 bits)."""
+        return box.new_uids(self.last_uid, frozenset(int(r) for r in aside if r.isdigit()))
+
+    async def save(self, conn, account_id: int, asked: list[str], read: list[str], retry: list, put_aside: list) -> None:
+        # The checkpoint never passes a message that is still to be tried again; those after it are
+        # fetched again next round and known by their key, so nothing counts twice. (A UID past 32
+        # bits is never behind a checkpoint: every SEARCH finds it again until it is set aside.)
+        highest = max((int(r) for r in asked), default=self.last_uid)
+        held = [int(ref) for ref, _, _ in retry if int(ref) <= MAX_UID]
+        if held:
+            highest = min(held) - 1
+        await mailbox_store.save_state(conn, account_id, uidvalidity=self.uidvalidity,
+                                       last_uid=max(highest, self.last_uid))
+
+
+class Pop3Checkpoint:
+    """Where reading a POP3 mailbox stands: the UIDLs read (or set aside). POP3 has no folder identity:
+    a UIDL names one message for as long as it is on the server."""
+
+    same_box = True
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.gone: list[str] = []
+
+    async def load(self, conn, account_id: int, _identity: None) -> None:
+        self.seen = await mailbox_store.pop3_seen(conn, account_id)
+
+    def wanted(self, box: Pop3Mailbox, _aside: frozenset[str]) -> tuple[list[str], dict[str, str]]:
+        on_server = box.uidls()
+        self.gone = sorted(self.seen - set(on_server))  # no longer on the server: need not be remembered
+        return [u for u in on_server if u not in self.seen][: box.s.batch_size], {}
+
+    async def save(self, conn, account_id: int, asked: list[str], read: list[str], retry: list, put_aside: list) -> None:
+        # Read, or set aside: not asked for again. Refused ones are, next round.
+        await mailbox_store.add_pop3_seen(conn, account_id, read + [ref for ref, _, _ in put_aside])
+        await mailbox_store.forget_pop3_seen(conn, account_id, self.gone)
+
+
 async def run_round(app: "App", account_id: int) -> dict[str, int]:
-    """Read the account's mailbox once; returns the round's counts. Raises MailboxError on failure."""
+    """Read the account's mailbox once; returns the round's counts. Raises MailboxError on failure.
+
+    One round for both protocols; only the checkpoint differs. Deletes (this round's, and those
+    owed by a round that crashed after its commit) come after the commit; a POP3 server applies
+    them at QUIT, so a crash before it deletes nothing and they stay owed."""
     row = await account_store.get(app.db.read, account_id)
     if row is None or row["kind"] != "own" or not row["incoming_protocol"]:
         raise MailboxError("config", "this account has no incoming mailbox")
     settings = settings_for(app, row)
-    state = await mailbox_store.state(app.db.read, account_id)
-    owed = await mailbox_store.pending_deletes(app.db.read, account_id)
-    if settings.protocol == "imap":
-        return await _imap_round(app, account_id, row, settings, state, owed)
-    return await _pop3_round(app, account_id, row, settings, owed)
-
-
-async def _imap_round(app, account_id, row, settings, state, owed) -> dict[str, int]:
-    box = ImapMailbox(settings)
+    imap = settings.protocol == "imap"
+    box: ImapMailbox | Pop3Mailbox = ImapMailbox(settings) if imap else Pop3Mailbox(settings)
+    mark: ImapCheckpoint | Pop3Checkpoint = ImapCheckpoint() if imap else Pop3Checkpoint()
     counts: Counter = Counter()
+    closed = False
     try:
-        uidvalidity = await asyncio.to_thread(box.open)
-        same_box = bool(state and state["uidvalidity"] == uidvalidity)  # else the UIDs name other messages
-        last_uid = state["last_uid"] if same_box else 0
-        if owed:
-            done = await asyncio.to_thread(box.delete, owed) if same_box else 0
-            counts["deleted"] += done
-            if done or not same_box:  # a renumbered box: those UIDs name other messages now
-                async with app.db.transaction() as tx:
-                    await mailbox_store.clear_pending_deletes(tx.conn, account_id, owed)
-        known = await mailbox_store.unreadable(app.db.read, account_id) if same_box else {}
-        aside = frozenset(int(r) for r, item in known.items() if item["set_aside"] and r.isdigit())
-        messages, asked, unread = await asyncio.to_thread(box.fetch_new, last_uid, app.classifiers.start, aside)
+        await mark.load(app.db.read, account_id, await asyncio.to_thread(box.open))
+        owed = await mailbox_store.pending_deletes(app.db.read, account_id)
+        if owed and not mark.same_box:  # a renumbered box: those UIDs name other messages now
+            async with app.db.transaction() as tx:
+                await mailbox_store.clear_pending_deletes(tx.conn, account_id, owed)
+            owed = []
+        known = await mailbox_store.unreadable(app.db.read, account_id) if mark.same_box else {}
+        aside = frozenset(ref for ref, item in known.items() if item["set_aside"])
+        asked, unread = await asyncio.to_thread(mark.wanted, box, aside)
+        messages = await _read(app, account_id, box, asked, unread)
         now = utcnow()
-        retry, put_aside = _tries({str(uid): why for uid, why in unread.items()}, known)
-        # The checkpoint never passes a message that is still to be tried again; those after it are
-        # fetched again next round and known by their key, so nothing counts twice. (A UID past 32
-        # bits is never behind a checkpoint: every SEARCH finds it again until it is set aside.)
-        highest = max(asked, default=last_uid)
-        held = [int(ref) for ref, _, _ in retry if int(ref) <= MAX_UID]
-        if held:
-            highest = min(held) - 1
+        retry, put_aside = _tries(unread, known)
         async with app.db.transaction() as tx:
             outcome = await marking.record(tx, app.config.bounces, account_id, messages, now)
             deletes = outcome.delete_refs if row["incoming_delete_bounces"] else []
             await mailbox_store.add_pending_deletes(tx.conn, account_id, deletes)
             await _note_unreadable(tx, account_id, retry, put_aside, [m.ref for m in messages if m.ref in known], now)
-            await mailbox_store.save_state(tx.conn, account_id, uidvalidity=uidvalidity,
-                                           last_uid=max(highest, last_uid))
+            await mark.save(tx.conn, account_id, asked, [m.ref for m in messages], retry, put_aside)
             crash_point("before_commit")
         crash_point("after_commit")
         counts.update(outcome.counts)
         counts.update(unreadable=len(retry), set_aside=len(put_aside))
-        if deletes:
-            done = await asyncio.to_thread(box.delete, deletes)
-            counts["deleted"] += done
-            if done:
-                async with app.db.transaction() as tx:
-                    await mailbox_store.clear_pending_deletes(tx.conn, account_id, deletes)
+        due = sorted(set(owed) | set(deletes))
+        done = await asyncio.to_thread(box.delete, due) if due else 0
+        counts["deleted"] += done or 0
+        await asyncio.to_thread(box.close)  # POP3: QUIT, and the DELEs take effect now
+        closed = True
+        if due and done is not None:  # None: the server could not delete them safely yet; still owed
+            async with app.db.transaction() as tx:
+                await mailbox_store.clear_pending_deletes(tx.conn, account_id, due)
     except asyncio.CancelledError:
-        box.abort()  # the worker thread may be blocked on the server: unblock it
+        box.abort()  # unblock the worker thread; with no QUIT, a POP3 server keeps every message
         raise
     finally:
-        await asyncio.to_thread(box.close)
+        if not closed:
+            await asyncio.to_thread(box.close)
     return dict(counts)
+
+
+async def _read(app: "App", account_id: int, box: ImapMailbox | Pop3Mailbox, refs: list[str],
+                unread: dict[str, str]) -> list[Fetched]:
+    """Fetch these messages and classify them: the round drives both, in one worker thread. Each chunk
+    is handed to the classifier while the next is fetched (across processes for a backlog); a message
+    whose key (its Message-ID, read from the header) a round has already recorded is not classified
+    again. Refs the server did not hand over are added to `unread`."""
+    loop = asyncio.get_running_loop()
+
+    def recorded(keys: list[str]) -> set[str]:
+        return asyncio.run_coroutine_threadsafe(mailbox_store.seen(app.db.read, account_id, keys), loop).result()
+
+    def work() -> list[Fetched]:
+        messages: list[Fetched] = []
+        waits = []
+        for chunk, refused in box.fetch(refs):
+            unread.update(refused)
+            messages += chunk
+            known = recorded([m.key for m in chunk if m.raw is not None])
+            waits.append(app.classifiers.start([m for m in chunk if m.key not in known]))
+        for wait in waits:
+            wait()
+        return messages
+
+    return await asyncio.to_thread(work)
 
 
 def _tries(unread: dict[str, str], known: dict) -> tuple[list, list]:
@@ -139,49 +214,6 @@ async def _note_unreadable(tx, account_id: int, retry: list, put_aside: list, re
     await mailbox_store.forget_unreadable(tx.conn, account_id, read_now)
     await tx.events_many([("mail.unreadable", {"account_id": account_id, "ref": ref, "reason": why, "tries": n})
                           for ref, why, n in put_aside])
-
-
-async def _pop3_round(app, account_id, row, settings, owed) -> dict[str, int]:
-    box = Pop3Mailbox(settings)
-    counts: Counter = Counter()
-    closed = False
-    try:
-        await asyncio.to_thread(box.open)
-        on_server = box.uidls()
-        seen = await mailbox_store.pop3_seen(app.db.read, account_id)
-        new = [u for u in on_server if u not in seen]
-        known = await mailbox_store.unreadable(app.db.read, account_id)
-        messages, unread = await asyncio.to_thread(box.fetch, new, app.classifiers.start)
-        now = utcnow()
-        retry, put_aside = _tries(unread, known)
-        async with app.db.transaction() as tx:
-            outcome = await marking.record(tx, app.config.bounces, account_id, messages, now)
-            deletes = outcome.delete_refs if row["incoming_delete_bounces"] else []
-            await mailbox_store.add_pending_deletes(tx.conn, account_id, deletes)
-            await _note_unreadable(tx, account_id, retry, put_aside, [m.ref for m in messages if m.ref in known], now)
-            # Read, or set aside: not asked for again. Refused ones are, next round.
-            await mailbox_store.add_pop3_seen(tx.conn, account_id, [m.ref for m in messages] +
-                                              [ref for ref, _, _ in put_aside])
-            await mailbox_store.forget_pop3_seen(tx.conn, account_id, sorted(seen - set(on_server)))
-            crash_point("before_commit")
-        crash_point("after_commit")
-        counts.update(outcome.counts)
-        counts.update(unreadable=len(retry), set_aside=len(put_aside))
-        due = sorted(set(owed) | set(deletes))
-        if due:
-            counts["deleted"] += await asyncio.to_thread(box.delete, due)
-        await asyncio.to_thread(box.close)  # QUIT: the DELEs take effect now
-        closed = True
-        if due:
-            async with app.db.transaction() as tx:
-                await mailbox_store.clear_pending_deletes(tx.conn, account_id, due)
-    except asyncio.CancelledError:
-        box.abort()  # no QUIT after this: the server keeps every message, DELEs included
-        raise
-    finally:
-        if not closed:
-            await asyncio.to_thread(box.close)
-    return dict(counts)
 
 
 class Poller:
