@@ -32,7 +32,7 @@ BOUNCE_KINDS = ("bounce", "delayed")
 @dataclass
 class Outcome:
     counts: Counter
-    delete_refs: list[str]  # bounce messages that may be deleted from the server
+    delete_refs: list[str]  # bounce messages (and copies of ones counted before) that may be deleted from the server
 
 
 def _fresh(messages: list[Fetched], counts: Counter) -> dict[str, Fetched]:
@@ -50,6 +50,8 @@ async def record(tx: Tx, rules: BouncesSection, account_id: int, messages: list[
     fresh = _fresh(messages, counts)
     already = await mailbox_store.seen(tx.conn, account_id, list(fresh))
     counts["already_seen"] = len(already)
+    # A bounce is a bounce however often it arrives: every copy may be deleted, the first counted once.
+    bounce_keys = {key for key, kind in already.items() if kind in BOUNCE_KINDS}
     todo = [m for key, m in fresh.items() if key not in already]
     for m in todo:
         counts[m.verdict.kind] += 1
@@ -89,7 +91,8 @@ async def record(tx: Tx, rules: BouncesSection, account_id: int, messages: list[
             }))
     await tx.events_many(events)
     await mailbox_store.mark_seen(tx.conn, account_id, [(m.key, m.verdict.kind) for m in todo], now)
-    return Outcome(counts, [m.ref for m in bounced])
+    bounce_keys.update(m.key for m in bounced)
+    return Outcome(counts, [m.ref for m in messages if m.raw is not None and m.key in bounce_keys])
 
 
 async def _mark(tx: Tx, rules: BouncesSection, bounces: list[dict[str, Any]], known: dict[str, Any], now: str,

@@ -7,9 +7,8 @@ Below the mailbox conversations and the marking rules alike: both speak of it, n
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.policy import compat32
 
 from ..shared.bounces import Verdict, classify
 
@@ -30,7 +29,7 @@ class Fetched:
         as soon as the message is fetched, so a message already recorded need not be classified again."""
         if self._key is None:
             raw = self.raw or self.ref.encode()
-            self._key = message_key(header_message_id(_header(raw)), raw)
+            self._key = message_key(header_message_id(raw), raw)
         return self._key
 
     def classify(self) -> None:
@@ -45,14 +44,13 @@ def message_key(message_id: str | None, raw: bytes) -> str:
     return "sha:" + hashlib.sha256(raw).hexdigest()[:40]
 
 
-def _header(raw: bytes) -> bytes:
-    """The header section: up to the first empty line (either line ending), or all of it."""
-    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
-    return raw[: min(ends) + 2] if ends else raw
+_MESSAGE_ID = re.compile(rb"^message-id[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
 
 
-def header_message_id(header: bytes) -> str | None:
-    """The Message-ID of a message's header section, read as the classifier reads it (the first one,
-    stripped, cut at 500), so that a key made from the header alone is the key the round stored."""
-    values = message_from_bytes(header, policy=compat32).get_all("message-id")
-    return str(values[0]).strip()[:500] or None if values else None
+def header_message_id(raw: bytes) -> str | None:
+    """The first Message-ID of a message's header section (the message may follow), as the classifier reads
+    it (stripped, cut at 500), so that a key made at fetch time is the key the round stored. A regex on the
+    header alone: parsing the header for this one field cost 190 us a message, in the fetching thread."""
+    end = min((i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0), default=len(raw))
+    m = _MESSAGE_ID.search(raw, 0, end)
+    return m.group(1).decode("ascii", "surrogateescape").strip()[:500] or None if m else None

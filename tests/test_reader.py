@@ -786,3 +786,24 @@ async def test_the_tui_purges_the_bounces_already_read_after_asking(daemon, dove
         await until(pilot, lambda: "deleted 1 of 1 bounces already read" in displayed(app))
     left = dovecot.messages(mailbox)
     assert len(left) == 1 and b"Sounds good!" in left[0][1]
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+def test_a_second_copy_of_a_counted_bounce_is_deleted_and_not_counted(daemon, dovecot, mailbox, protocol):
+    """delete_bounces: a bounce that arrives again (a relay's retry, a forwarded copy) goes like the first,
+    counted once; a second copy of human mail stays."""
+    with daemon.client(timeout=60) as c:
+        acc = own_account(c, dovecot, mailbox, protocol, delete_bounces=True)
+        c.call("contacts.import", {"csv": "email\ntwice@example.com\n"})
+        bounce = dsn("twice@example.com", "5.1.1", "550 5.1.1 User unknown", "<copy1@mx>")
+        dovecot.append(mailbox, bounce)
+        dovecot.append(mailbox, human(mid="<copyh@example.com>"))
+        first = c.call("accounts.poll", {"id": acc["id"]})
+        assert first["hard"] == 1 and first["deleted"] == 1, first
+        dovecot.append(mailbox, bounce)
+        dovecot.append(mailbox, human(mid="<copyh@example.com>"))
+        again = c.call("accounts.poll", {"id": acc["id"]})
+        assert again["already_seen"] == 2 and again.get("hard", 0) == 0 and again["deleted"] == 1, again
+        assert c.call("contacts.get", {"email": "twice@example.com"})["hard_bounces"] == 1
+    left = [raw for _, raw in dovecot.messages(mailbox)]
+    assert len(left) == 2 and all(b"Sounds good!" in r for r in left)

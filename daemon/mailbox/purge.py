@@ -38,8 +38,8 @@ async def run_purge(app: "App", account_id: int) -> dict[str, int]:
 
 
 async def _bounces(app: "App", account_id: int, keys: dict) -> list:
-    recorded = await mailbox_store.keys_of_kinds(app.db.read, account_id, sorted(set(keys.values())), BOUNCE_KINDS)
-    return sorted(ref for ref, key in keys.items() if key in recorded)
+    recorded = await mailbox_store.seen(app.db.read, account_id, sorted(set(keys.values())))
+    return sorted(ref for ref, key in keys.items() if recorded.get(key) in BOUNCE_KINDS)
 
 
 async def _imap(app: "App", account_id: int, box: ImapMailbox) -> dict[str, int]:

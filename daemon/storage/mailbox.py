@@ -27,15 +27,17 @@ async def save_state(conn: aiosqlite.Connection, account_id: int, **fields: Any)
     )
 
 
-async def seen(conn: aiosqlite.Connection, account_id: int, keys: list[str]) -> set[str]:
-    found: set[str] = set()
+async def seen(conn: aiosqlite.Connection, account_id: int, keys: list[str]) -> dict[str, str]:
+    """Which of these message keys a round has recorded, each with the kind it was found to be."""
+    found: dict[str, str] = {}
     for i in range(0, len(keys), _CHUNK):
         part = keys[i: i + _CHUNK]
         rows = await conn.execute_fetchall(
-            f"SELECT message_key FROM seen_messages WHERE account_id = ? AND message_key IN ({','.join('?' * len(part))})",
+            "SELECT message_key, kind FROM seen_messages "
+            f"WHERE account_id = ? AND message_key IN ({','.join('?' * len(part))})",
             (account_id, *part),
         )
-        found.update(r[0] for r in rows)
+        found.update((r[0], r[1]) for r in rows)
     return found
 
 
@@ -103,16 +105,3 @@ async def set_aside(conn: aiosqlite.Connection, account_id: int, limit: int = 10
         "ORDER BY last_at DESC LIMIT ?", (account_id, limit))
     return [dict(r) for r in rows]
 
-
-async def keys_of_kinds(conn: aiosqlite.Connection, account_id: int, keys: list[str], kinds: tuple[str, ...]) -> set[str]:
-    """Which of these message keys a round recorded as one of `kinds` (a purge deletes only those)."""
-    found: set[str] = set()
-    for i in range(0, len(keys), _CHUNK):
-        part = keys[i: i + _CHUNK]
-        rows = await conn.execute_fetchall(
-            f"SELECT message_key FROM seen_messages WHERE account_id = ? AND kind IN ({','.join('?' * len(kinds))}) "
-            f"AND message_key IN ({','.join('?' * len(part))})",
-            (account_id, *kinds, *part),
-        )
-        found.update(r[0] for r in rows)
-    return found
