@@ -22,7 +22,13 @@ class Caller:
     admin: bool
     contacts: bool = False  # may write contacts (admins, and [contacts] users and groups)
 
+    @property
+    def viewer(self) -> str | None:
+        """Whose visibility applies in SQL (storage/visibility.py): None for an admin, who sees everything."""
+        return None if self.admin else self.user
+
     def can_see(self, owner: str, shared: bool) -> bool:
+        """The visibility rule for one account in hand; storage/visibility.py is its SQL form."""
         return self.admin or shared or owner == self.user
 
     def can_manage(self, owner: str) -> bool:

@@ -73,7 +73,7 @@ async def list_(call: Call, params: ListParams) -> dict:
         offset=params.offset,
         limit=params.limit,
         sort=params.sort,
-        viewer=None if call.caller.admin else call.caller.user,
+        viewer=call.caller.viewer,
     )
     total, rows = await store.search(call.app.db.read, search)
     return {"total": total, "offset": params.offset, "items": [records.to_summary(r) for r in rows]}

@@ -20,16 +20,6 @@ from .accounts import visible_account
 log = logging.getLogger(__name__)
 
 
-async def visible_account_ids(call: Call) -> list[int] | None:
-    """None for admins (everything); else the ids of the caller's own and shared accounts."""
-    if call.caller.admin:
-        return None
-    rows = await call.app.db.read.execute_fetchall(
-        "SELECT id FROM accounts WHERE owner = ? OR shared = 1", (call.caller.user,)
-    )
-    return [r[0] for r in rows]
-
-
 def bounce_summary(row: Any) -> dict[str, Any]:
     return {
         "id": row["id"],
@@ -55,13 +45,11 @@ async def list_(call: Call, params: BouncesListParams) -> dict:
         if contact is None:
             return {"total": 0, "offset": params.offset, "items": []}
         contact_id = contact["id"]
-    accounts = await visible_account_ids(call)
     if params.account_id is not None:
-        if accounts is not None and params.account_id not in accounts:
-            raise P.not_found(f"account {params.account_id}")
-        accounts = [params.account_id]
-    total, rows = await store.list_(call.app.db.read, contact_id=contact_id, account_ids=accounts, hard=params.hard,
-                                    offset=params.offset, limit=params.limit)
+        visible_account(call, await account_store.get(call.app.db.read, params.account_id), params.account_id)
+    total, rows = await store.list_(call.app.db.read, contact_id=contact_id, account_id=params.account_id,
+                                    viewer=call.caller.viewer, hard=params.hard, offset=params.offset,
+                                    limit=params.limit)
     return {"total": total, "offset": params.offset, "items": [bounce_summary(r) for r in rows]}
 
 
@@ -69,8 +57,8 @@ async def list_(call: Call, params: BouncesListParams) -> dict:
 async def get(call: Call, params: BounceParams) -> dict:
     """One bounce with the message as received (capped)."""
     row = await store.get(call.app.db.read, params.id)
-    accounts = await visible_account_ids(call)
-    if row is None or (accounts is not None and row["account_id"] not in accounts):
+    account = await account_store.get(call.app.db.read, row["account_id"]) if row is not None else None
+    if account is None or not call.caller.can_see(account["owner"], bool(account["shared"])):
         raise P.not_found(f"bounce {params.id}")
     raw = row["raw"] or b""
     return {**bounce_summary(row), "raw": raw.decode("utf-8", "replace"), "raw_truncated": bool(row["raw_truncated"])}

@@ -14,7 +14,7 @@ from ..storage import events as event_store
 async def list_(call: Call, params: EventsListParams) -> dict:
     """Stored events after `since`, oldest first: what a subscriber missed while away."""
     rows = await event_store.since(call.app.db.read, params.since, params.type, params.limit,
-                                   viewer=None if call.caller.admin else call.caller.user,
+                                   viewer=call.caller.viewer,
                                    account_id=params.account_id, newest=params.newest)
     items = [{"seq": r["seq"], "time": r["time"], "type": r["type"], **json.loads(r["data"])} for r in rows]
     return {"items": items, "last_seq": items[-1]["seq"] if items else params.since}

@@ -52,7 +52,7 @@ async def status(call: Call, params) -> dict:
     """One screen of how things stand, as `mailfleetctl status` prints it: the daemon, the accounts you
     may see by kind and status, their mailboxes' last round, the next one and the backlog, the failures."""
     app = call.app
-    viewer = None if call.caller.admin else call.caller.user
+    viewer = call.caller.viewer
     tally = await account_store.tally(app.db.read, viewer)
     visible = None if viewer is None else await account_store.mailbox_ids(app.db.read, viewer)
     by_kind: dict[str, dict[str, int]] = {}

@@ -8,6 +8,8 @@ from typing import Any
 
 import aiosqlite
 
+from .visibility import visible
+
 SUMMARY_COLUMNS = ("id, kind, name, email, display_name, created_at, status, status_detail, smtp_state, "
                    "incoming_state, shared, owner")
 
@@ -71,8 +73,9 @@ def _where(s: Search) -> tuple[str, list[Any]]:
         clauses.append(f"{plus}status = ?")
         args.append(s.status)
     if s.viewer is not None:
-        clauses.append(f"({plus}owner = ? OR {plus}shared = 1)")
-        args.append(s.viewer)
+        condition, more = visible(s.viewer, plus)
+        clauses.append(condition)
+        args += more
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import aiosqlite
 
 from . import page
+from .visibility import visible_account_id
 
 SUMMARY = "id, account_id, message_id, recipient, contact_id, hard, kind, status, reason, diagnostic, received_at"
 
@@ -36,16 +37,21 @@ async def insert_many(conn: aiosqlite.Connection, rows: list[dict[str, Any]]) ->
 
 
 async def list_(
-    conn: aiosqlite.Connection, *, contact_id: int | None, account_ids: list[int] | None, hard: bool | None,
-    offset: int, limit: int,
+    conn: aiosqlite.Connection, *, contact_id: int | None, account_id: int | None, viewer: str | None,
+    hard: bool | None, offset: int, limit: int,
 ) -> tuple[int, list[sqlite3.Row]]:
+    """A page of bounces, newest first, of the accounts `viewer` may see (None: an admin, all)."""
     clauses, args = [], []
     if contact_id is not None:
         clauses.append("contact_id = ?")
         args.append(contact_id)
-    if account_ids is not None:
-        clauses.append(f"account_id IN ({','.join('?' * len(account_ids))})" if account_ids else "0")
-        args += account_ids
+    if account_id is not None:
+        clauses.append("account_id = ?")
+        args.append(account_id)
+    if viewer is not None:
+        condition, more = visible_account_id(viewer)
+        clauses.append(condition)
+        args += more
     if hard is not None:
         clauses.append("hard = ?")
         args.append(int(hard))

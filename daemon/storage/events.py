@@ -6,6 +6,8 @@ import sqlite3
 
 import aiosqlite
 
+from .visibility import visible
+
 
 async def since(conn: aiosqlite.Connection, seq: int, type_prefix: str, limit: int, viewer: str | None,
                 account_id: int | None = None, newest: bool = False) -> list[sqlite3.Row]:
@@ -22,11 +24,12 @@ async def since(conn: aiosqlite.Connection, seq: int, type_prefix: str, limit: i
     if viewer is not None:
         # A deleted account's events stay visible to whoever could see it (owner/shared are in the event).
         # Account ids can be reused once deleted: an account never owns events older than itself.
+        live, live_args = visible(viewer, "a.")
         where.append(
-            "(e.account_id IS NULL OR a.owner = ? OR a.shared = 1 OR "
+            f"(e.account_id IS NULL OR {live} OR "
             "(a.id IS NULL AND (json_extract(e.data, '$.owner') = ? OR json_extract(e.data, '$.shared'))))"
         )
-        args += [viewer, viewer]
+        args += [*live_args, viewer]
     rows = list(await conn.execute_fetchall(
         "SELECT e.seq, e.time, e.type, e.account_id, e.data FROM events e "
         f"LEFT JOIN accounts a ON a.id = e.account_id AND a.created_at <= e.time WHERE {' AND '.join(where)} "
