@@ -192,11 +192,13 @@ def test_backup_while_writes_happen(daemon, own_account, tmp_path):
     copy.close()
 
 
-def test_backup_is_for_admins_only(daemon):
+def test_a_backup_id_names_a_backup_and_nothing_else(daemon):
+    """(Who may take a backup is tested as other Unix users in test_visibility.py.)"""
     with daemon.client() as c:
         info = c.call("system.backup")
-        with pytest.raises(Exception):
+        with pytest.raises(P.RpcError) as refused:
             c.call("system.backup_read", {"id": "../../etc/passwd"})
+        assert refused.value.code == P.INVALID_PARAMS
         c.call("system.backup_done", {"id": info["id"]})
 
 

@@ -122,3 +122,16 @@ def test_an_accounts_activity_is_only_for_who_may_see_it(system_daemon, own_acco
     assert mine["result"]["items"] == []
     admin = call_as("mfcarol", system_daemon.endpoint, "events.list", {"account_id": private["id"], "newest": True})
     assert [e["type"] for e in admin["result"]["items"]] == ["account.created"]
+
+
+def test_backup_is_for_admins_only(system_daemon):
+    """A backup holds every account's encrypted passwords and every contact: a non-admin gets none of it,
+    not even a snapshot an admin took, whose id they learnt somehow."""
+    ep = system_daemon.endpoint
+    taken = call_as("mfcarol", ep, "system.backup")["result"]  # an admin named in the config
+    assert taken["id"] and taken["size"] > 0
+    for method, params in (("system.backup", None), ("system.backup_read", {"id": taken["id"], "offset": 0}),
+                           ("system.backup_done", {"id": taken["id"]})):
+        assert call_as("mfalice", ep, method, params)["error"]["code"] == P.FORBIDDEN, method
+    assert "result" in call_as("mfcarol", ep, "system.backup_read", {"id": taken["id"], "offset": 0})
+    assert "result" in call_as("mfcarol", ep, "system.backup_done", {"id": taken["id"]})
