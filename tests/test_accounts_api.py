@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import zmq
 
 from mailfleet.shared import protocol as P
 from mailfleet.shared.models import AccountSummary

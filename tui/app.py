@@ -385,13 +385,8 @@ class MailfleetApp(App):
                 "Human mail, unread and set-aside messages stay.", yes="Purge")):
             return
         self.notify(f"purging the bounces of {row['name']}…")
-        try:
-            result = await self.client.call("accounts.purge_bounces", {"id": row["id"]}, timeout=600)
-        except DaemonUnreachable as exc:
-            self._daemon_down(exc)
-            return
-        except P.RpcError as exc:
-            self.notify(exc.message, severity="error", title=P.ERROR_NAMES.get(exc.code, "error"))
+        result = await self._call("accounts.purge_bounces", {"id": row["id"]}, timeout=600)
+        if result is None:
             return
         if not result["ok"]:
             self.notify(result["error"], severity="error", title="purge failed")
@@ -399,18 +394,22 @@ class MailfleetApp(App):
         self.notify(f"{row['name']}: deleted {result['deleted']} of {result['bounces']} bounces already read "
                     f"({result['examined']} messages looked at)")
 
-    async def _call(self, method: str, params: dict[str, Any], done: str) -> None:
-        """The one place a daemon error becomes something a person reads."""
+    async def _call(self, method: str, params: dict[str, Any], done: str | None = None,
+                    timeout: float | None = None) -> Any:
+        """The one place a daemon error becomes something a person reads: the result, or None after saying
+        what went wrong. With `done`, that is said and the list reloaded."""
         try:
-            await self.client.call(method, params)
+            result = await self.client.call(method, params, timeout=timeout)
         except DaemonUnreachable as exc:
             self._daemon_down(exc)
-            return
+            return None
         except P.RpcError as exc:
             self.notify(exc.message, severity="error", title=P.ERROR_NAMES.get(exc.code, "error"))
-            return
-        self.notify(done)
-        self.query_one(AccountTable).reload(keep_cursor=True)
+            return None
+        if done is not None:
+            self.notify(done)
+            self.query_one(AccountTable).reload(keep_cursor=True)
+        return result
 
     def action_contacts(self) -> None:
         self.push_screen(ContactsScreen())

@@ -1,6 +1,8 @@
 """Every method the daemon serves, registered here and only here."""
 
-from . import accounts, bounces, contacts, discover, events, probe, system
+from . import bounces, contacts, discover, events, system
+from .accounts import core as accounts
+from .accounts import mailbox, probe
 
 ALL = (
     system.ping,
@@ -19,9 +21,9 @@ ALL = (
     probe.test,
     probe.test_many,
     probe.folders,
-    bounces.poll,
-    bounces.purge_bounces,
-    bounces.headers,
+    mailbox.poll,
+    mailbox.purge_bounces,
+    accounts.headers,
     contacts.import_,
     contacts.list_,
     contacts.get,

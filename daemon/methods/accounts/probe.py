@@ -7,15 +7,15 @@ import logging
 import uuid
 from typing import Any
 
-from ...shared import protocol as P
-from ...shared.models import FieldErrors, TestManyParams, TestParams, validate_account
-from .. import records, status
-from ..probe.runner import dumps, summary
-from ..rpc import Call, rpc_method
-from ..storage import accounts as store
-from ..storage import probes as probe_store
-from ..storage.db import utcnow
-from .accounts import bind_stored_passwords, merge_patch, stored_password_sections, visible_account
+from ....shared import protocol as P
+from ....shared.models import FieldErrors, TestManyParams, TestParams, validate_account
+from ... import records, status
+from ...probe.runner import dumps, summary
+from ...rpc import Call, rpc_method
+from ...storage import accounts as store
+from ...storage import probes as probe_store
+from ...storage.db import utcnow
+from .core import bind_stored_passwords, merge_patch, stored_password_sections, visible_account
 
 log = logging.getLogger(__name__)
 

@@ -11,27 +11,30 @@ import json
 import sqlite3
 from typing import Any
 
-from ...shared import protocol as P
-from ...shared.models import (
+from ....shared import protocol as P
+from ....shared.headers import sender_headers
+from ....shared.models import (
     READ_ONLY_FIELDS,
     AccountInput,
     AccountSummary,
     AccountUpdate,
     FieldErrors,
+    HeadersParams,
     IdParams,
     ListParams,
     RejectParams,
     validate_account,
     validate_model,
 )
-from ...shared.validators import redact_proxy
-from .. import records
-from ..rpc import Call, rpc_method
-from ..status import overall as status_word
-from ..storage import accounts as store
-from ..storage import mailbox as mailbox_store
-from ..storage import probes as probe_store
-from ..storage.db import Tx, utcnow
+from ....shared.validators import redact_proxy
+from ... import records
+from ...rpc import Call, rpc_method
+from ...status import overall as status_word
+from ...storage import accounts as store
+from ...storage import contacts as contact_store
+from ...storage import mailbox as mailbox_store
+from ...storage import probes as probe_store
+from ...storage.db import Tx, utcnow
 
 
 def visible_account(call: Call, row: sqlite3.Row | None, account_id: int) -> sqlite3.Row:
@@ -272,3 +275,12 @@ async def approve(call: Call, params: IdParams) -> dict:
 async def reject(call: Call, params: RejectParams) -> dict:
     """Refuse a marketing account, with the reason its owner will see (admins)."""
     return await _decide(call, params.id, "rejected", params.reason)
+
+
+@rpc_method("accounts.headers", HeadersParams)
+async def headers(call: Call, params: HeadersParams) -> dict:
+    """The From and Reply-To this contact gets from this account (its details fill the names)."""
+    row = visible_account(call, await store.get(call.app.db.read, params.id), params.id)
+    contact = await contact_store.get(call.app.db.read, params.contact.strip().lower())
+    details = json.loads(contact["details"]) if contact else {}
+    return {**sender_headers(records.to_wire(row, call.app.secrets), details), "contact_known": contact is not None}
