@@ -68,22 +68,19 @@ class MailfleetApp(App):
         stack = self.screen_stack  # empty while the app closes: no screen to ask
         if action in ("quit", "contacts") and stack and isinstance(stack[-1], AccountForm):
             return False
-        if action in ("approve", "reject"):
-            # Only where they mean something: a pending marketing account, for an admin; the footer
-            # shows the keys only then.
-            try:
-                row = self.query_one(AccountTable).current
-            except NoMatches:
-                return False
-            return bool(row and row["kind"] == "marketing" and row["status"] == "pending"
-                        and self.info.get("admin"))
-        if action == "purge_bounces":  # only an account with a mailbox has bounces to purge
-            try:
-                row = self.query_one(AccountTable).current
-            except NoMatches:
-                return False
-            return bool(row and row["kind"] == "own" and row.get("incoming_state"))
-        return True
+        if action not in ("approve", "reject", "purge_bounces"):
+            return True
+        # Only where they mean something (the footer shows the keys only then): approve and reject on a
+        # pending marketing account, for an admin; a purge on an account with a mailbox.
+        try:
+            row = self.query_one(AccountTable).current
+        except NoMatches:
+            return False
+        if not row:
+            return False
+        if action == "purge_bounces":
+            return bool(row["kind"] == "own" and row.get("incoming_state"))
+        return bool(row["kind"] == "marketing" and row["status"] == "pending" and self.info.get("admin"))
 
     def compose(self) -> ComposeResult:
         yield Static("", id="banner", markup=False)

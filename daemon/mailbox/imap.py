@@ -145,7 +145,7 @@ class ImapMailbox(Session):
                       for ref in chunk if ref not in answered}
             yield [items[ref] for ref in chunk if ref in answered], unread
 
-    def keys(self) -> dict[int, str]:
+    def keys(self) -> dict[str, str]:
         """Every message of the folder by UID, with the key a round stored it under: its Message-ID, read
         from that header alone; a message without one is fetched whole (up to the cap, as a round
         fetched it) to be hashed. One over the cap was never read, so has no key and is left out."""
@@ -162,7 +162,7 @@ class ImapMailbox(Session):
             for meta, header in _fetch_items(response):
                 if uid := _UID.search(meta):
                     if mid := header_message_id(header or b""):
-                        keys[int(uid.group(1))] = message_key(mid, b"")
+                        keys[uid.group(1).decode()] = message_key(mid, b"")
                     else:
                         anonymous.append(int(uid.group(1)))
         cap = self.s.max_message_bytes
@@ -172,7 +172,7 @@ class ImapMailbox(Session):
             for meta, body in _fetch_items(response):
                 uid, size = _UID.search(meta), _SIZE.search(meta)
                 if uid and size and int(size.group(1)) <= cap:
-                    keys[int(uid.group(1))] = message_key(None, body or b"")
+                    keys[uid.group(1).decode()] = message_key(None, body or b"")
         return keys
 
     def delete(self, refs: list[str]) -> int | None:

@@ -20,6 +20,11 @@ _CHUNK = 500  # messages handed on to be classified at once, while the next ones
 
 
 
+def _joined(lines: list[bytes]) -> bytes:
+    """A message as poplib hands it over (lines without their ends), as its bytes: what a key is made of."""
+    return b"\r\n".join(lines) + b"\r\n"
+
+
 class Pop3Mailbox(Session):
     refused = poplib.error_proto
 
@@ -78,19 +83,18 @@ class Pop3Mailbox(Session):
                         continue
                     except Exception as exc:
                         raise MailboxError("fetch", describe(exc)) from None
-                    item.raw = b"\r\n".join(lines) + b"\r\n"
+                    item.raw = _joined(lines)
                 out.append(item)
             yield out, unread
 
-    def keys(self, uidls: list[str]) -> dict[str, str]:
-        """These messages by UIDL, with the key a round stored each under: its Message-ID from the
+    def keys(self) -> dict[str, str]:
+        """Every message by UIDL, with the key a round stored each under: its Message-ID from the
         header (TOP n 0), else a hash of the whole message (RETR, as a round read it). One over the
         cap was never read, so has no key and is left out."""
         assert self.conn is not None
         keys: dict[str, str] = {}
-        for uidl in uidls:
-            num = self.numbers.get(uidl)
-            if num is None or self.sizes.get(num, 0) > self.s.max_message_bytes:
+        for uidl, num in self.numbers.items():
+            if self.sizes.get(num, 0) > self.s.max_message_bytes:
                 continue
             try:
                 try:
@@ -99,7 +103,7 @@ class Pop3Mailbox(Session):
                     if not describe(exc).startswith("-ERR"):
                         raise
                     lines = []  # TOP is optional (RFC 1939): the whole message tells as much
-                mid = header_message_id(b"\r\n".join(lines) + b"\r\n") if lines else None
+                mid = header_message_id(_joined(lines)) if lines else None
                 if mid:
                     keys[uidl] = message_key(mid, b"")
                     continue
@@ -110,7 +114,7 @@ class Pop3Mailbox(Session):
                 continue  # refused: a round sets such a message aside; it is not ours to delete
             except Exception as exc:
                 raise MailboxError("fetch", describe(exc)) from None
-            raw = b"\r\n".join(lines) + b"\r\n"  # as fetch() makes it
+            raw = _joined(lines)
             keys[uidl] = message_key(header_message_id(raw), raw)
         return keys
 

@@ -132,7 +132,8 @@ async def run_round(app: "App", account_id: int) -> dict[str, int]:
     counts: Counter = Counter()
     closed = False
     try:
-        await mark.load(app.db.read, account_id, await asyncio.to_thread(box.open))
+        identity = await asyncio.to_thread(box.open)  # IMAP: the UIDVALIDITY; POP3: none
+        await mark.load(app.db.read, account_id, identity)
         owed = await mailbox_store.pending_deletes(app.db.read, account_id)
         if owed and not mark.same_box:  # a renumbered box: those UIDs name other messages now
             async with app.db.transaction() as tx:
