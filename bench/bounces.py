@@ -1,6 +1,6 @@
 """Classifier throughput on the labelled corpus, beside the stdlib email parser alone on the same files.
 
-Run: .venv/bin/python bench/bounces.py [--rounds N]
+Run: .venv/bin/python -m bench.bounces [--rounds N]
 
 The parser alone is the floor: the classifier parses every message with it
 and then decides. Target (issue 4): >= 3,000 messages/s in one process.

@@ -1,7 +1,7 @@
 """Short requests while long work hangs: system.ping and accounts.list with 1,000 connection tests and
 100 mailbox polls in flight against servers that accept and never speak.
 
-Run: .venv/bin/python bench/busy.py [--tests N] [--polls N] [--rounds N]
+Run: .venv/bin/python -m bench.busy [--tests N] [--polls N] [--rounds N]
 
 Baseline, same run, same daemon: the same calls with nothing else under way.
 Target (issue 11): p99 <= 50 ms for both under load. Before long work had its
@@ -12,18 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import zmq
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parent.parent))  # the tests' servers: a listener that never speaks
-from common import ScratchDaemon, ms, summary  # noqa: E402
-from rpc import roundtrips  # noqa: E402
+from bench.common import ScratchDaemon, ms, summary
+from rpc import roundtrips
 
-from tests.mailservers import Silent  # noqa: E402
+from tests.support.mailservers import Silent
 
 
 def main() -> None:

@@ -1,64 +1,35 @@
-"""What every benchmark needs: a real daemon in a scratch dir, timing, percentiles."""
+"""What every benchmark needs: a real daemon in a scratch dir, timing, percentiles.
+
+Benchmarks run as modules from the repository's root (`.venv/bin/python -m bench.rpc`), so they
+import this and the tests' servers (`tests.support`) as packages."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from mailfleet.shared.client import Client, DaemonUnreachable, is_listening
-from mailfleet.shared.paths import user_paths
+from tests.support.daemons import Daemon
 
 
-class ScratchDaemon:
-    def __init__(self, config: str = "") -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="mfb", dir="/tmp"))
-        self.env = dict(os.environ)
-        self.env.update(
-            XDG_RUNTIME_DIR=str(self.root / "run"),
-            XDG_DATA_HOME=str(self.root / "data"),
-            XDG_CONFIG_HOME=str(self.root / "config"),
-        )
-        (self.root / "run").mkdir(mode=0o700)
-        self.paths = user_paths(self.env)
-        self.proc: subprocess.Popen | None = None
-        if config:
-            self.paths.config_dir.mkdir(parents=True, exist_ok=True)
-            self.paths.config_file.write_text(config)
+class ScratchDaemon(Daemon):
+    """The tests' daemon (tests/support/daemons.py) in a scratch directory of its own, logging
+    warnings only, removed by cleanup()."""
+
+    def __init__(self, config: str = "", mode: str = "user") -> None:
+        root = Path(tempfile.mkdtemp(prefix="mfb", dir="/tmp"))
+        os.chmod(root, 0o755)  # a system-mode daemon's other users must reach its socket
+        super().__init__(root, mode=mode, config=config)
 
     def start(self) -> "ScratchDaemon":
-        log = open(self.root / "daemon.log", "ab")
-        with log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "mailfleet.daemon", "--user", "--log-level", "warning"],
-                env=self.env, stdout=log, stderr=log,
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if is_listening(self.paths.rpc_endpoint):
-                try:
-                    with Client(self.paths.rpc_endpoint, timeout=1) as c:
-                        c.call("system.ping")
-                    return self
-                except DaemonUnreachable:
-                    pass
-            time.sleep(0.02)
-        raise RuntimeError("daemon did not start")
+        self.proc = self.spawn("--log-level", "warning")
+        self.wait_ready(self.proc)
+        return self
 
-    def client(self, timeout: float = 10.0) -> Client:
-        return Client(self.paths.rpc_endpoint, timeout=timeout)
-
-    def stop(self) -> None:
-        if self.proc:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=60)
-            self.proc = None
+    def stop(self) -> int:
+        return super().stop() if self.proc is not None else 0
 
     def cleanup(self) -> None:
         self.stop()

@@ -1,6 +1,6 @@
 """Importing 1,000,000 contacts with `mailfleetctl contacts import`, beside a bare executemany.
 
-Run: .venv/bin/python bench/contacts.py [--rows N]
+Run: .venv/bin/python -m bench.contacts [--rows N]
 
 Baseline, same run, same machine: the same rows inserted with one
 executemany in one transaction into a table of the same shape (no daemon,
@@ -18,8 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import ScratchDaemon  # noqa: E402
+from bench.common import ScratchDaemon
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """A mailbox round at scale: 10,000 bounces in one Dovecot mailbox, read, classified, committed, deleted.
 
-Run (as root, Dovecot installed): .venv/bin/python bench/poll.py [--messages N]
+Run (as root, Dovecot installed): .venv/bin/python -m bench.poll [--messages N]
 
 Baseline, measured in the same run on the same mailbox: a raw imaplib
 `UID FETCH 1:* BODY.PEEK[]` of the same messages, plus the classifier alone
@@ -14,17 +14,14 @@ import imaplib
 import os
 import pwd
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import ScratchDaemon  # noqa: E402
+from bench.common import ScratchDaemon
 
-from mailfleet.shared.bounces import classify  # noqa: E402
-from tests.servers import Dovecot  # noqa: E402
+from mailfleet.shared.bounces import classify
+from tests.support.servers import Dovecot
 
 USER, PASSWORD = "bench@bounce.test", "bench-pw"
 REASONS = [("5.1.1", "550 5.1.1 <{r}>: Recipient address rejected: User unknown"),

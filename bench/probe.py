@@ -1,6 +1,6 @@
 """200 own accounts tested at once against local servers (aiosmtpd SMTP + Dovecot IMAP), beside one probe.
 
-Run (as root, Dovecot installed): .venv/bin/python bench/probe.py [--accounts N]
+Run (as root, Dovecot installed): .venv/bin/python -m bench.probe [--accounts N]
 
 The baseline is one account's test measured in the same run. Target
 (issue 3): all 200 finish within 3x the time of one — the concurrency
@@ -17,18 +17,15 @@ import argparse
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import ScratchDaemon  # noqa: E402
-from link import Link  # noqa: E402
+from bench.common import ScratchDaemon
+from bench.link import Link
 
-from tests.mailservers import PASSWORD, USER, smtp_server  # noqa: E402
-from tests.servers import Dovecot  # noqa: E402
+from tests.support.mailservers import PASSWORD, USER, smtp_server
+from tests.support.servers import Dovecot
 
 BOX_PW = "bench-pw"
 

@@ -1,6 +1,6 @@
 """RPC latency: system.ping beside a raw pyzmq echo, and accounts.list at 100,000 accounts.
 
-Run: .venv/bin/python bench/rpc.py [--accounts N] [--rounds N]
+Run: .venv/bin/python -m bench.rpc [--accounts N] [--rounds N]
 
 The baseline is measured in the same run on the same machine: a REQ
 socket talking to an asyncio ROUTER that only decodes and re-encodes JSON,
@@ -18,16 +18,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import zmq
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import ScratchDaemon, ms, summary, us  # noqa: E402
+from bench.common import ScratchDaemon, ms, summary, us
 
-from mailfleet.daemon import records  # noqa: E402
-from mailfleet.daemon.secrets import SecretBox  # noqa: E402
-from mailfleet.shared.models import validate_account  # noqa: E402
+from mailfleet.daemon import records
+from mailfleet.daemon.secrets import SecretBox
+from mailfleet.shared.models import validate_account
 
 ECHO_SERVER = r"""
 import asyncio, json, sys, zmq, zmq.asyncio

@@ -1,6 +1,6 @@
 """The account list at 100,000 accounts, through Pilot: app start to first rows, keystroke to new rows.
 
-Run: .venv/bin/python bench/tui.py [--accounts N]
+Run: .venv/bin/python -m bench.tui [--accounts N]
 
 Baseline, same run: a plain Textual DataTable given every row up front,
 to its first paint (what "just use a DataTable" costs). Targets (issue 5):
@@ -12,19 +12,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import ScratchDaemon  # noqa: E402
-from rpc import seed  # noqa: E402
+from bench.common import ScratchDaemon
+from rpc import seed
 
-from textual.app import App  # noqa: E402
-from textual.widgets import DataTable  # noqa: E402
+from textual.app import App
+from textual.widgets import DataTable
 
-from mailfleet.tui.app import MailfleetApp  # noqa: E402
-from mailfleet.tui.components.account_table import AccountTable  # noqa: E402
+from mailfleet.tui.app import MailfleetApp
+from mailfleet.tui.components.account_table import AccountTable
 
 SIZE = (120, 40)
 

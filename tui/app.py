@@ -50,6 +50,7 @@ class MailfleetApp(App):
         self.client.on_event = self._event
         self.started_daemon = started_daemon
         self.info: dict[str, Any] = {}
+        self.subscribed = False  # the daemon sends us events (what a caller waits for before it expects them)
         self.filter_index = 0
         self.sort = "name"
         self.event_listeners: set = set()
@@ -167,6 +168,7 @@ class MailfleetApp(App):
         if self._down:
             return
         self._down = True
+        self.subscribed = False
         self.log.warning(f"daemon down: {exc}")
         try:
             banner = self.query_one("#banner", Static)
@@ -214,7 +216,9 @@ class MailfleetApp(App):
                 # Every type: the list follows account.*, a test its probe.step, the activity view the rest.
                 reply = await self.client.call("events.subscribe", {"types": []})
             except (DaemonUnreachable, P.RpcError):
+                self.subscribed = False
                 return  # _hello subscribes again once the daemon is back
+            self.subscribed = True
             await asyncio.sleep(reply["lease"] / 3)
 
     def _event(self, event: dict[str, Any]) -> None:

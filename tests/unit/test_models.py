@@ -9,7 +9,7 @@ import pytest
 from mailfleet.shared.models import FieldErrors, ListParams, validate_account, validate_model
 from mailfleet.shared.validators import redact_proxy
 
-from .conftest import MARKETING, OWN
+from ..support.samples import MARKETING, OWN
 
 
 def errors(data, **kw) -> dict[str, str]:

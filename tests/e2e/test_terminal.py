@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from .conftest import OWN
+from ..support.samples import OWN
 
 
 class Terminal:

@@ -9,7 +9,7 @@ import pytest
 
 from mailfleet.shared import protocol as P
 
-from .users import ensure_user, rpc_as
+from ..support.users import ensure_user, rpc_as
 
 GROUP = "mftest"
 USERS = ("mfalice", "mfbob", "mfcarol")
@@ -92,7 +92,7 @@ def test_system_mode_socket_is_for_the_group_only(system_daemon):
 
 def test_status_counts_only_what_the_caller_may_see(system_daemon, own_account):
     """mailfleetctl status as two Unix users: each sees their own accounts' states and failures, never others'."""
-    from .users import run_ctl_as
+    from ..support.users import run_ctl_as
 
     refused = {**own_account["smtp"], "host": "127.0.0.1", "port": 1, "security": "none"}
     for user, name in (("mfalice", "Alice [b]failing[/b]"), ("mfbob", "Bob failing 名前")):

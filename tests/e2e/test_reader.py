@@ -15,9 +15,10 @@ import pytest
 
 from mailfleet.shared import protocol as P
 
-from .conftest import OWN, scratch_dir
-from .mailservers import Liar
-from .servers import Dovecot, Postfix
+from ..support.daemons import scratch_dir
+from ..support.samples import OWN
+from ..support.mailservers import Liar
+from ..support.servers import Dovecot, Postfix
 
 DOMAIN = "bounce.test"
 PASSWORD = "mailbox-secret-9"
@@ -525,7 +526,7 @@ def _lying_box(c, server, protocol: str = "imap") -> int:
 
 
 def test_a_message_the_server_will_not_hand_over_is_retried_then_set_aside_never_passed(make_daemon):
-    from .mailservers import ScriptedImap
+    from ..support.mailservers import ScriptedImap
 
     lost = ScriptedImap({1: human(mid="<m1@x>"), 2: None, 3: human(mid="<m3@x>")})  # UID 2 listed, never sent
     d = make_daemon(config=MANUAL).start()
@@ -554,7 +555,7 @@ def test_a_message_the_server_will_not_hand_over_is_retried_then_set_aside_never
     ("search", b"1 two 3", "SEARCH answer is not a list of UIDs: '1 two 3'"),
 ])
 def test_protocol_nonsense_fails_the_round_naming_what_the_server_sent(make_daemon, field, value, words):
-    from .mailservers import ScriptedImap
+    from ..support.mailservers import ScriptedImap
 
     server = ScriptedImap({1: human()}, **{field: value})
     d = make_daemon(config=MANUAL).start()
@@ -568,7 +569,7 @@ def test_protocol_nonsense_fails_the_round_naming_what_the_server_sent(make_daem
 
 
 def test_an_impossible_uid_is_set_aside_and_never_stops_the_mailbox(make_daemon):
-    from .mailservers import ScriptedImap
+    from ..support.mailservers import ScriptedImap
 
     huge = 2**63 + 5
     server = ScriptedImap({1: human(mid="<ok@x>"), huge: None})
@@ -587,7 +588,7 @@ def test_an_impossible_uid_is_set_aside_and_never_stops_the_mailbox(make_daemon)
 
 
 def test_a_repeated_pop3_uidl_hides_no_message(make_daemon):
-    from .mailservers import ScriptedPop3
+    from ..support.mailservers import ScriptedPop3
 
     server = ScriptedPop3([human(mid="<a@x>"), human(mid="<b@x>", subject="another")], ["same", "same"])
     d = make_daemon(config=MANUAL).start()
@@ -639,7 +640,7 @@ def test_a_folder_named_in_polish_is_read_and_listed_in_words(daemon, dovecot, m
 
 
 def test_a_pop3_message_the_server_refuses_is_retried_then_set_aside(make_daemon):
-    from .mailservers import ScriptedPop3
+    from ..support.mailservers import ScriptedPop3
 
     server = ScriptedPop3([human(mid="<p1@x>"), None], ["one", "two"])
     d = make_daemon(config=MANUAL).start()

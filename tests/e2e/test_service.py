@@ -22,10 +22,10 @@ from mailfleet.shared import protocol as P
 from mailfleet.shared.client import Client, CurveKeys, DaemonUnreachable
 from mailfleet.shared.paths import user_paths
 
-from .conftest import OWN
-from .servers import free_port
+from ..support.samples import OWN
+from ..support.servers import free_port
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_unit_file_verifies(tmp_path):

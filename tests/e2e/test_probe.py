@@ -14,9 +14,9 @@ import zmq
 from mailfleet.daemon.probe.watchdog import Watchdog
 from mailfleet.shared import protocol as P
 
-from .conftest import scratch_dir
-from .mailservers import PASSWORD, USER, Authority, Liar, Microsocks, Silent, Tinyproxy, smtp_server
-from .servers import Dovecot
+from ..support.daemons import scratch_dir
+from ..support.mailservers import PASSWORD, USER, Authority, Liar, Microsocks, Silent, Tinyproxy, smtp_server
+from ..support.servers import Dovecot
 
 TIMEOUT = 3  # [probe] timeout for these tests: a hang must end as "timeout" quickly
 BOX, BOX_PW = "probe@example.com", "dovecot-secret-3"

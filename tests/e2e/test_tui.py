@@ -18,9 +18,9 @@ from mailfleet.tui.components.account_table import AccountTable
 from mailfleet.tui.components.dialogs import Confirm
 from mailfleet.tui.components.test_report import ConnectionTestScreen
 
-from .conftest import OWN
-from .mailservers import PASSWORD, USER, _Listener, smtp_server
-from .servers import free_port
+from ..support.samples import OWN
+from ..support.mailservers import PASSWORD, USER, _Listener, smtp_server
+from ..support.servers import free_port
 
 SIZE = (100, 30)
 
@@ -167,7 +167,7 @@ async def test_connection_test_from_the_form_shows_the_layers(daemon):
             await type_into(pilot, "#f-email", "local@example.com")
             await type_into(pilot, "#f-smtp-host", "127.0.0.1")
             app.screen.query_one("#f-smtp-security").value = "none"
-            await pilot.pause(0.1)
+            await until(pilot, lambda: app.screen.query_one("#f-smtp-port").value == "25")  # the form's default
             await type_into(pilot, "#f-smtp-port", str(controller.port))
             await type_into(pilot, "#f-smtp-user", USER)
             await type_into(pilot, "#f-smtp-password", PASSWORD)
@@ -235,8 +235,7 @@ async def test_live_update_from_another_client(daemon):
     app = app_for(daemon)
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(AccountTable)
-        await until(pilot, lambda: app.info)  # connected, subscribed
-        await pilot.pause(0.3)
+        await until(pilot, lambda: app.subscribed)  # the daemon has answered events.subscribe
         with daemon.client() as c:
             c.call("accounts.create", {**OWN, "name": "Made elsewhere"})
         await until(pilot, lambda: table.total == 1 and table.current and table.current["name"] == "Made elsewhere")

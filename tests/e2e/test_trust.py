@@ -21,7 +21,7 @@ import zmq
 import mailfleet.ctl.accounts  # noqa: F401 - imported before the fork: the child cannot read /root's stdlib
 from mailfleet.shared import protocol as P
 
-from .users import Background, ensure_user, rpc_as, run_ctl_as
+from ..support.users import Background, ensure_user, rpc_as, run_ctl_as
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create Unix users and switch to them")
 
@@ -148,8 +148,8 @@ class Thief:
     def __init__(self) -> None:
         from aiosmtpd.smtp import AuthResult
 
-        from .mailservers import Handler, Smtpd
-        from .servers import free_port
+        from ..support.mailservers import Handler, Smtpd
+        from ..support.servers import free_port
 
         self.credentials: list[bytes] = []
 
@@ -217,7 +217,7 @@ def test_a_stored_password_goes_only_to_its_own_server(system_daemon, own_accoun
 
 
 def test_the_platform_relay_sends_only_for_approved_accounts_of_their_owner(make_daemon, group_users):
-    from .mailservers import smtp_server
+    from ..support.mailservers import smtp_server
 
     relay, received = smtp_server("plain", auth=False)
     d = make_daemon(mode="system", config=f'[daemon]\nsocket_group = "{GROUP}"\n[relay]\nhost = "127.0.0.1"\n'
@@ -293,7 +293,7 @@ def _wait_for(predicate, what: str, timeout: float = 30.0):
 
 def test_one_users_tests_against_a_silent_server_starve_nobody(make_daemon, group_users, own_account):
     """Mallory's 200 tests hang on a server that never speaks; Bob's ping, list and own test go through."""
-    from .mailservers import Silent, smtp_server
+    from ..support.mailservers import Silent, smtp_server
 
     silent = Silent()
     fast, _ = smtp_server("plain", auth=False)
@@ -331,7 +331,7 @@ def test_one_users_tests_against_a_silent_server_starve_nobody(make_daemon, grou
 
 
 def test_polls_of_a_silent_mailbox_collapse_and_leave_the_daemon_answering(make_daemon, group_users, own_account):
-    from .mailservers import Silent
+    from ..support.mailservers import Silent
 
     silent = Silent()
     d = make_daemon(mode="system", config=(
@@ -367,7 +367,7 @@ def test_polls_of_a_silent_mailbox_collapse_and_leave_the_daemon_answering(make_
 def test_sigterm_ends_rounds_hung_before_the_greeting_within_one_grace_period(make_daemon, own_account):
     """Polls of mailboxes that accept and never greet: SIGTERM starts no new round and exits in the grace
     period (the hung connections are cut, not waited for through poll.timeout)."""
-    from .mailservers import Silent
+    from ..support.mailservers import Silent
 
     silent = Silent()
     d = make_daemon(config="[daemon]\nshutdown_grace = 1\n[poll]\nschedule = false\ntimeout = 600\n"
@@ -410,7 +410,7 @@ def _listen_as(user: str, endpoint: str, out_path: str) -> Background:
 def test_events_reach_only_those_who_may_see_them(make_daemon, group_users, short_tmp, own_account):
     from mailfleet.shared.client import Client
 
-    from .servers import Dovecot
+    from ..support.servers import Dovecot
     from .test_reader import dsn, human
 
     dovecot = Dovecot(short_tmp / "dovecot")

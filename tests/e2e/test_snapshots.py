@@ -1,6 +1,6 @@
 """What the screen shows, as SVG snapshots (pytest-textual-snapshot): the list, both forms, a
 failed test, the contacts screen and the daemon-down banner. Regenerate after a deliberate
-change with `./scripts/test tests/test_snapshots.py --snapshot-update` and review the SVGs."""
+change with `./scripts/test tests/e2e/test_snapshots.py --snapshot-update` and review the SVGs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sqlite3
 from mailfleet.tui.app import MailfleetApp
 from mailfleet.tui.components.account_table import AccountTable
 
-from .conftest import OWN
+from ..support.samples import OWN
 from .test_tui import until
 
 SIZE = (100, 30)
@@ -40,7 +40,9 @@ def fixed_daemon(daemon):
 async def loaded(pilot) -> None:
     table = pilot.app.query_one(AccountTable)
     await until(pilot, lambda: table.total == 4 and table.current is not None and pilot.app.info)
-    await pilot.pause(0.2)
+    # The lines under the table follow the cursor and the hello: the screen is settled once they show.
+    await until(pilot, lambda: table.current["name"] in str(pilot.app.query_one("#detail").render())
+                and "you are" in str(pilot.app.query_one("#status").render()))
 
 
 def test_account_list(daemon, snap_compare):

@@ -37,7 +37,7 @@ def test_the_architecture_holds():
     from pathlib import Path
 
     linter = Path(sys.executable).parent / "lint-imports"
-    out = subprocess.run([str(linter), "--no-cache"], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    out = subprocess.run([str(linter), "--no-cache"], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     assert "0 broken" in out.stdout
 

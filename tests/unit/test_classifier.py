@@ -12,7 +12,7 @@ import pytest
 
 from mailfleet.shared.bounces import classify
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 
 def _score() -> dict:
