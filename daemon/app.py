@@ -8,10 +8,13 @@ requests finish, closes the database cleanly and removes the sockets.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
 import logging
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import zmq.asyncio
@@ -20,6 +23,7 @@ from ..shared import protocol as P
 from ..shared.paths import Paths
 from . import lifecycle, methods
 from .config import Config, ConfigError, load
+from .context import Services
 from .identity import Caller, Identities
 from .mailbox.classifying import ClassifierPool
 from .mailbox.reader import Poller
@@ -39,6 +43,9 @@ log = logging.getLogger("mailfleetd")
 
 
 class App:
+    """The composition root: builds the daemon's parts, hands each what it uses (`Services`, a request
+    context per call), and tears them down in the reverse order of building, by construction."""
+
     def __init__(self, config: Config, paths: Paths) -> None:
         self.config = config
         self.paths = paths
@@ -49,96 +56,98 @@ class App:
         self.dispatcher = Dispatcher(methods.ALL)
         # One count of long work for the local and the remote endpoint: a user is one user on both.
         self.long_work = LongWork(config.daemon.max_long_requests, config.daemon.max_long_requests_per_user)
-        self.db: Database
-        self.secrets: SecretBox
-        self._lock: lifecycle.RuntimeLock | None = None
-        self._ctx: zmq.asyncio.Context | None = None
-        self._server: RpcServer | None = None
-        self._remote: RpcServer | None = None
-        self._zap: NamedKeys | None = None
-        self.remote_public_key: bytes | None = None
-        self.events: EventHub | None = None
-        self._stop: asyncio.Event | None = None
+        self.db: Database | None = None
         self.poller: Poller | None = None
-        self.pruner: EventPruner | None = None
-        self.prober: Prober | None = None
-        self.classifiers: ClassifierPool | None = None
+        self.remote_public_key: bytes | None = None
+        self._zap: NamedKeys | None = None
+        self._ctx: zmq.asyncio.Context | None = None
+        self._publish: Callable[[list[Event]], None] = lambda events: None  # the event hub's, once built
+        self._call: Callable[..., Call] | None = None  # a request context, given who asks
+        self._parts = contextlib.AsyncExitStack()  # each part's teardown, pushed as it is built
+        self._deadline = 0.0  # when shutdown's grace ends
+        self._stop: asyncio.Event | None = None
         self.notify = Notifier()
         self._watchdog: asyncio.Task | None = None
         self._reloading: asyncio.Task | None = None
 
+    def _grace_left(self) -> float:
+        return max(0.0, self._deadline - asyncio.get_running_loop().time())
+
     async def start(self) -> None:
+        """Build the parts in order, each teardown pushed at once: a start refused half-way (the lock
+        held, the socket directory unusable) undoes exactly what it did."""
+        parts = self._parts
         daemon_cfg = self.config.daemon
         lifecycle.prepare_dirs(self.paths, daemon_cfg.socket_group)
-        self._lock = lifecycle.RuntimeLock.acquire(self.paths)
-        self.secrets = SecretBox.load(self.paths.key_file)
-        self.db = await Database.open(self.paths.database)
-        self._ctx = zmq.asyncio.Context()
+        lock = lifecycle.RuntimeLock.acquire(self.paths)
+        parts.callback(lock.release)
+        secrets = SecretBox.load(self.paths.key_file)
+        self.db = db = await Database.open(self.paths.database)
+        parts.push_async_callback(db.close)
+        self._ctx = ctx = zmq.asyncio.Context()
         lifecycle.remove_stale_sockets(self.paths)
-        self.events = EventHub(lambda ids: account_store.owners(self.db.read, ids))
-        self.db.on_commit = self.events.publish
-        self._server = RpcServer(
-            self._ctx,
-            self.paths.rpc_endpoint,
-            self.dispatcher,
-            self._handle,
-            lambda frame: self.identities.for_uid(uid_of(frame)),
-            long_work=self.long_work,
-            max_message_bytes=daemon_cfg.max_message_bytes,
-            max_concurrent=daemon_cfg.max_concurrent_requests,
-        )
+        parts.callback(lifecycle.remove_stale_sockets, self.paths)
+        parts.callback(ctx.term)
+        events = EventHub(lambda ids: account_store.owners(db.read, ids))
+        parts.push_async_callback(events.stop)
+        db.commit_listeners.append(events.publish)
+        services = Services(db, secrets, lambda: self.config, self.publish_live)
+        self._publish = events.publish
+        prober = Prober(services)
+        parts.callback(prober.close)
+        classifiers = ClassifierPool(self.config.poll.classify_workers)
+        parts.callback(classifiers.close)
+        pruner = EventPruner(db, lambda: self.config.events)
+        self.poller = poller = Poller(services, classifiers)
+        db.commit_listeners.append(poller.committed)  # account changes reach the schedule as committed events
+        self._call = functools.partial(Call, services, events=events, poller=poller, prober=prober, daemon=self,
+                                       methods=self.dispatcher.methods)
+        servers = [self._server(ctx, self.paths.rpc_endpoint, lambda frame: self.identities.for_uid(uid_of(frame)))]
         lifecycle.open_sockets(self.paths, daemon_cfg.socket_group)
         if self.config.remote.endpoint:
-            self._start_remote()
-        self.prober = Prober(self)
-        self.classifiers = ClassifierPool(self.config.poll.classify_workers)
-        self.poller = Poller(self)
-        self.poller.start()
-        self.pruner = EventPruner(self.db, lambda: self.config.events)
-        self.pruner.start()
-        self.events.start()
-        self._server.start()
-        if self._remote is not None:
-            self._remote.start()
+            servers.append(self._remote(ctx))
+        pruner.start()
+        parts.push_async_callback(pruner.stop)
+        poller.start()
+        parts.push_async_callback(lambda: poller.stop(self._grace_left()))
+        events.start()
+        for server in servers:
+            server.start()
+        parts.push_async_callback(lambda: asyncio.gather(*(server.stop(self._grace_left()) for server in servers)))
+        # Last in, so first out: no round starts while the requests finish.
+        parts.callback(poller.stopping)
         self.started_at = utcnow()
         log.info("mailfleetd %s mode, pid %d, serving %s", self.paths.mode, self.pid, self.paths.rpc_endpoint)
+
+    def _server(self, ctx: zmq.asyncio.Context, endpoint: str, identify, **kw) -> RpcServer:
+        daemon_cfg = self.config.daemon
+        return RpcServer(ctx, endpoint, self.dispatcher, self._handle, identify, long_work=self.long_work,
+                         max_message_bytes=daemon_cfg.max_message_bytes,
+                         max_concurrent=daemon_cfg.max_concurrent_requests, **kw)
 
     def clients_dir(self) -> Path:
         configured = self.config.remote.clients_dir
         return Path(configured) if configured else self.paths.config_dir / "clients"
 
-    def _start_remote(self) -> None:
+    def _remote(self, ctx: zmq.asyncio.Context) -> RpcServer:
         """The TCP endpoint: CURVE, a ZAP handler that knows the authorised keys by name."""
         self.remote_public_key, secret = server_keys(self.paths.state_dir)
-        self._zap = NamedKeys(self._ctx, self.clients_dir())
-        self._zap.start()
-        count = self._zap.load()
-        self._remote = RpcServer(
-            self._ctx,
-            self.config.remote.endpoint,
-            self.dispatcher,
-            self._handle,
-            lambda frame: self.identities.for_key_name(frame_meta(frame, "User-Id")),
-            long_work=self.long_work,
-            max_message_bytes=self.config.daemon.max_message_bytes,
-            max_concurrent=self.config.daemon.max_concurrent_requests,
-            curve_secret=secret,
-        )
+        self._zap = zap = NamedKeys(ctx, self.clients_dir())
+        zap.start()
+        self._parts.callback(zap.stop)
+        count = zap.load()
         log.info("remote endpoint %s (CURVE, %d authorised keys in %s)", self.config.remote.endpoint, count,
                  self.clients_dir())
+        return self._server(ctx, self.config.remote.endpoint,
+                            lambda frame: self.identities.for_key_name(frame_meta(frame, "User-Id")),
+                            curve_secret=secret)
 
     async def _handle(self, parsed: Parsed, caller: Caller, peer: Peer) -> bytes | None:
-        return await self.dispatcher.run(parsed, Call(self, caller, peer))
+        return await self.dispatcher.run(parsed, self._call(caller=caller, peer=peer))
 
     def publish_live(self, type: str, data: dict) -> None:
         """An event for subscribers only (probe steps): not stored, seq 0."""
-        if self.events is not None:
-            self.events.publish([Event(0, utcnow(), type, data)])
-
-    def accounts_changed(self) -> None:
-        """Mailbox settings may have changed: the poll schedule looks again."""
-        if self.poller is not None:
-            self.poller.wake()
+        self._publish([Event(0, utcnow(), type, data)])
 
     def request_stop(self, why: str = "") -> None:
         if self._stop is not None and not self._stop.is_set():
@@ -170,8 +179,7 @@ class App:
             self._reloading = asyncio.get_running_loop().create_task(self.reload())
 
     async def status_line(self) -> str:
-        count = (await self.db.read.execute_fetchall("SELECT count(*) FROM accounts"))[0][0]
-        text = f"{count} accounts"
+        text = f"{await account_store.count(self.db.read)} accounts"
         if self.db.full_since:
             text = f"the database's disk is full (since {self.db.full_since[11:19]} UTC): writes fail; {text}"
         last = self.poller.last_round if self.poller else None
@@ -231,53 +239,19 @@ class App:
             if self._zap is not None:
                 self._zap.load()  # keys added or removed in the clients directory
             logging.getLogger().setLevel(new.daemon.log_level.upper())
-            self.accounts_changed()
+            if self.poller is not None:
+                self.poller.wake()  # poll intervals and the schedule switch may have changed
             log.info("config reloaded from %s%s", new.path,
                      f"; {', '.join(restart_only)} take effect at the next restart" if restart_only else "")
         self.notify.ready(await self.status_line())
 
     async def shutdown(self) -> None:
-        # One grace period for everything under way: requests and rounds finish side by side, and
-        # what is left when it ends is cancelled (a round rolls back or leaves its deletes owed).
-        deadline = asyncio.get_running_loop().time() + self.config.daemon.shutdown_grace
-
-        def left() -> float:
-            return max(0.0, deadline - asyncio.get_running_loop().time())
-
-        if self.poller is not None:
-            self.poller.stopping()  # first: no round starts while the requests finish
-        log.debug("shutdown: server")
-        await asyncio.gather(*(server.stop(left()) for server in (self._server, self._remote) if server is not None))
-        self._server = self._remote = None
-        if self._zap is not None:
-            self._zap.stop()
-            self._zap = None
-        log.debug("shutdown: poller")
-        if self.poller is not None:
-            await self.poller.stop(left())
-            self.poller = None
-        if self.pruner is not None:
-            await self.pruner.stop()
-            self.pruner = None
-        if self.prober is not None:
-            self.prober.close()
-            self.prober = None
-        if self.classifiers is not None:
-            self.classifiers.close()
-            self.classifiers = None
-        log.debug("shutdown: db")
-        if self.events is not None:
-            await self.events.stop()
-            self.events = None
-        if getattr(self, "db", None) is not None:
-            await self.db.close()
-            del self.db
-        if self._ctx is not None:
-            self._ctx.term()
-            self._ctx = None
-            lifecycle.remove_stale_sockets(self.paths)
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+        """The parts torn down in the reverse order of building (start pushed each teardown): the
+        schedule stops starting rounds, the servers finish their requests, the rounds end, ... the lock
+        goes last. One grace period for everything under way: requests and rounds finish side by side,
+        and what is left when it ends is cancelled (a round rolls back or leaves its deletes owed)."""
+        self._deadline = asyncio.get_running_loop().time() + self.config.daemon.shutdown_grace
+        await self._parts.aclose()
+        self.db = self.poller = self._zap = None
         if self.started_at is not None:  # a start that was refused never ran: nothing "stopped"
             log.info("stopped")

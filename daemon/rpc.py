@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -22,20 +22,44 @@ from .identity import Caller
 from .storage import DiskFull
 
 if TYPE_CHECKING:
-    from .app import App
-    from .events import Peer
+    from .config import Config
+    from .context import DaemonFacts, Services
+    from .events import EventHub, Peer
+    from .mailbox.reader import Poller
+    from .probe.runner import Prober
+    from .secrets import SecretBox
+    from .storage.db import Database
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Call:
-    """What a method gets besides its params: the daemon, who is asking, and where to reach them
-    (for events.subscribe; None where a request arrives other than over a socket)."""
+    """What a method gets besides its params: the request context. The services (storage, secrets, the
+    config, the live-event sink), the work a request may start or look at (polls, tests), the event hub,
+    who is asking and where to reach them (for events.subscribe; None where a request arrives other than
+    over a socket). The App builds one per request from parts it made; no method sees the App."""
 
-    app: "App"
+    services: "Services"
     caller: Caller
     peer: "Peer | None" = None
+    events: "EventHub | None" = None
+    poller: "Poller | None" = None
+    prober: "Prober | None" = None
+    daemon: "DaemonFacts | None" = None  # system.info and system.status
+    methods: Mapping[str, "Method"] = field(default_factory=dict)  # rpc.discover
+
+    @property
+    def db(self) -> "Database":
+        return self.services.db
+
+    @property
+    def secrets(self) -> "SecretBox":
+        return self.services.secrets
+
+    @property
+    def config(self) -> "Config":
+        return self.services.config
 
 
 Handler = Callable[[Call, Any], Awaitable[Any]]

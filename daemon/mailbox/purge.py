@@ -22,28 +22,28 @@ from .reader import settings_for
 from .session import MailboxError
 
 if TYPE_CHECKING:
-    from ..app import App
+    from ..context import Services
 
 
-async def run_purge(app: "App", account_id: int) -> dict[str, int]:
+async def run_purge(services: "Services", account_id: int) -> dict[str, int]:
     """Delete the account's bounces already read; returns how many messages were looked at and deleted.
     Raises MailboxError on failure (nothing is deleted then, or, for POP3, only at a completed QUIT)."""
-    row = await account_store.get(app.db.read, account_id)
+    row = await account_store.get(services.db.read, account_id)
     if row is None or row["kind"] != "own" or not row["incoming_protocol"]:
         raise MailboxError("config", "this account has no incoming mailbox")
-    settings = settings_for(app, row)
+    settings = settings_for(services, row)
     box: ImapMailbox | Pop3Mailbox = (ImapMailbox if settings.protocol == "imap" else Pop3Mailbox)(settings)
     closed = False
     try:
         identity = await asyncio.to_thread(box.open)  # IMAP: the UIDVALIDITY; POP3: none
         keys = await asyncio.to_thread(box.keys)
-        recorded = await mailbox_store.seen(app.db.read, account_id, sorted(set(keys.values())))
+        recorded = await mailbox_store.seen(services.db.read, account_id, sorted(set(keys.values())))
         doomed = sorted(ref for ref, key in keys.items() if recorded.get(key) in BOUNCE_KINDS)
         deleted = await asyncio.to_thread(box.delete, doomed) if doomed else 0
         await asyncio.to_thread(box.close)  # POP3: QUIT, and the DELEs take effect now
         closed = True
         if doomed:
-            await _settle(app, account_id, doomed, deleted, identity)
+            await _settle(services, account_id, doomed, deleted, identity)
     except asyncio.CancelledError:
         box.abort()  # unblock the worker thread; with no QUIT, a POP3 server keeps every message
         raise
@@ -53,8 +53,8 @@ async def run_purge(app: "App", account_id: int) -> dict[str, int]:
     return {"examined": len(keys), "bounces": len(doomed), "deleted": deleted or 0}
 
 
-async def _settle(app: "App", account_id: int, doomed: list[str], deleted: int | None, identity: int | None) -> None:
-    async with app.db.transaction() as tx:
+async def _settle(services: "Services", account_id: int, doomed: list[str], deleted: int | None, identity: int | None) -> None:
+    async with services.db.transaction() as tx:
         if deleted is not None:
             await mailbox_store.clear_pending_deletes(tx.conn, account_id, doomed)
         else:

@@ -23,7 +23,7 @@ from .. import marking, status
 from ..failpoints import crash_point
 from ..storage import accounts as account_store
 from ..storage import mailbox as mailbox_store
-from ..storage.db import utcnow
+from ..storage.db import Event, utcnow
 from ..storage import DiskFull
 from ..net.imap import MAX_UID
 from ..net.settings import IncomingSettings
@@ -34,19 +34,20 @@ from ..messages import Fetched
 from .session import MailboxError
 
 if TYPE_CHECKING:
-    from ..app import App
+    from ..context import Services
+    from .classifying import ClassifierPool
 
 log = logging.getLogger(__name__)
 
 
-def settings_for(app: "App", row: Any) -> IncomingSettings:
-    cfg = app.config.poll
+def settings_for(services: "Services", row: Any) -> IncomingSettings:
+    cfg = services.config.poll
     return IncomingSettings(
         protocol=row["incoming_protocol"],
         host=row["incoming_host"],
         port=row["incoming_port"],
         user=row["incoming_user"],
-        password=app.secrets.decrypt(row["incoming_password"]) if row["incoming_password"] else "",
+        password=services.secrets.decrypt(row["incoming_password"]) if row["incoming_password"] else "",
         ssl=bool(row["incoming_ssl"]),
         verify_tls=bool(row["incoming_verify_tls"]),
         folder=row["incoming_folder"] or "INBOX",
@@ -54,7 +55,7 @@ def settings_for(app: "App", row: Any) -> IncomingSettings:
         timeout=cfg.timeout,
         max_message_bytes=cfg.max_message_bytes,
         # Proxy mode is per account: incoming mail goes through the same proxy as SMTP.
-        proxy=app.secrets.decrypt(row["smtp_proxy"]) if row["smtp_proxy"] else None,
+        proxy=services.secrets.decrypt(row["smtp_proxy"]) if row["smtp_proxy"] else None,
     )
 
 
@@ -116,16 +117,16 @@ class Pop3Checkpoint:
         await mailbox_store.forget_pop3_seen(conn, account_id, self.gone)
 
 
-async def run_round(app: "App", account_id: int) -> dict[str, int]:
+async def run_round(services: "Services", classifiers: "ClassifierPool", account_id: int) -> dict[str, int]:
     """Read the account's mailbox once; returns the round's counts. Raises MailboxError on failure.
 
     One round for both protocols; only the checkpoint differs. Deletes (this round's, and those
     owed by a round that crashed after its commit) come after the commit; a POP3 server applies
     them at QUIT, so a crash before it deletes nothing and they stay owed."""
-    row = await account_store.get(app.db.read, account_id)
+    row = await account_store.get(services.db.read, account_id)
     if row is None or row["kind"] != "own" or not row["incoming_protocol"]:
         raise MailboxError("config", "this account has no incoming mailbox")
-    settings = settings_for(app, row)
+    settings = settings_for(services, row)
     imap = settings.protocol == "imap"
     box: ImapMailbox | Pop3Mailbox = ImapMailbox(settings) if imap else Pop3Mailbox(settings)
     mark: ImapCheckpoint | Pop3Checkpoint = ImapCheckpoint() if imap else Pop3Checkpoint()
@@ -133,20 +134,20 @@ async def run_round(app: "App", account_id: int) -> dict[str, int]:
     closed = False
     try:
         identity = await asyncio.to_thread(box.open)  # IMAP: the UIDVALIDITY; POP3: none
-        await mark.load(app.db.read, account_id, identity)
-        owed = await mailbox_store.pending_deletes(app.db.read, account_id)
+        await mark.load(services.db.read, account_id, identity)
+        owed = await mailbox_store.pending_deletes(services.db.read, account_id)
         if owed and not mark.same_box:  # a renumbered box: those UIDs name other messages now
-            async with app.db.transaction() as tx:
+            async with services.db.transaction() as tx:
                 await mailbox_store.clear_pending_deletes(tx.conn, account_id, owed)
             owed = []
-        known = await mailbox_store.unreadable(app.db.read, account_id) if mark.same_box else {}
+        known = await mailbox_store.unreadable(services.db.read, account_id) if mark.same_box else {}
         aside = frozenset(ref for ref, item in known.items() if item["set_aside"])
         asked, unread = await asyncio.to_thread(mark.wanted, box, aside)
-        messages = await _read(app, account_id, box, asked, unread)
+        messages = await _read(services, classifiers, account_id, box, asked, unread)
         now = utcnow()
         retry, put_aside = _tries(unread, known)
-        async with app.db.transaction() as tx:
-            outcome = await marking.record(tx, app.config.bounces, account_id, messages, now)
+        async with services.db.transaction() as tx:
+            outcome = await marking.record(tx, services.config.bounces, account_id, messages, now)
             deletes = outcome.delete_refs if row["incoming_delete_bounces"] else []
             await mailbox_store.add_pending_deletes(tx.conn, account_id, deletes)
             await _note_unreadable(tx, account_id, retry, put_aside, [m.ref for m in messages if m.ref in known], now)
@@ -161,7 +162,7 @@ async def run_round(app: "App", account_id: int) -> dict[str, int]:
         await asyncio.to_thread(box.close)  # POP3: QUIT, and the DELEs take effect now
         closed = True
         if due and done is not None:  # None: the server could not delete them safely yet; still owed
-            async with app.db.transaction() as tx:
+            async with services.db.transaction() as tx:
                 await mailbox_store.clear_pending_deletes(tx.conn, account_id, due)
     except asyncio.CancelledError:
         box.abort()  # unblock the worker thread; with no QUIT, a POP3 server keeps every message
@@ -172,8 +173,8 @@ async def run_round(app: "App", account_id: int) -> dict[str, int]:
     return dict(counts)
 
 
-async def _read(app: "App", account_id: int, box: ImapMailbox | Pop3Mailbox, refs: list[str],
-                unread: dict[str, str]) -> list[Fetched]:
+async def _read(services: "Services", classifiers: "ClassifierPool", account_id: int,
+                box: ImapMailbox | Pop3Mailbox, refs: list[str], unread: dict[str, str]) -> list[Fetched]:
     """Fetch these messages and classify them: the round drives both, in one worker thread. Each chunk
     is handed to the classifier while the next is fetched (across processes for a backlog); a message
     whose key (its Message-ID, read from the header) a round has already recorded is not classified
@@ -181,7 +182,7 @@ async def _read(app: "App", account_id: int, box: ImapMailbox | Pop3Mailbox, ref
     loop = asyncio.get_running_loop()
 
     def recorded(keys: list[str]) -> set[str]:
-        return asyncio.run_coroutine_threadsafe(mailbox_store.seen(app.db.read, account_id, keys), loop).result()
+        return asyncio.run_coroutine_threadsafe(mailbox_store.seen(services.db.read, account_id, keys), loop).result()
 
     def work() -> list[Fetched]:
         messages: list[Fetched] = []
@@ -190,7 +191,7 @@ async def _read(app: "App", account_id: int, box: ImapMailbox | Pop3Mailbox, ref
             unread.update(refused)
             messages += chunk
             known = recorded([m.key for m in chunk if m.raw is not None])
-            waits.append(app.classifiers.start([m for m in chunk if m.key not in known]))
+            waits.append(classifiers.start([m for m in chunk if m.key not in known]))
         for wait in waits:
             wait()
         return messages
@@ -217,13 +218,18 @@ async def _note_unreadable(tx, account_id: int, retry: list, put_aside: list, re
                           for ref, why, n in put_aside])
 
 
+# The committed events after which the schedule is looked at again.
+_SCHEDULE_CHANGES = frozenset({"account.created", "account.updated", "account.deleted"})
+
+
 class Poller:
     """Runs every incoming mailbox's rounds on its poll_interval (jittered), a bounded number at once,
     backing off after failures. accounts.poll runs a round now through the same per-account lock."""
 
-    def __init__(self, app: "App") -> None:
-        self.app = app
-        self._slots = asyncio.Semaphore(app.config.poll.concurrency)
+    def __init__(self, services: "Services", classifiers: "ClassifierPool") -> None:
+        self.services = services
+        self._classifiers = classifiers
+        self._slots = asyncio.Semaphore(services.config.poll.concurrency)
         self._locks: dict[int, asyncio.Lock] = {}
         self._due: dict[int, float] = {}
         self._intervals: dict[int, int] = {}
@@ -243,15 +249,21 @@ class Poller:
         waiting = {a for a, due in self._due.items() if due <= now and a not in self._running and mine(a)}
         waiting |= {a for a in self._queued if mine(a) and a not in self._running}
         upcoming = [due - now for a, due in self._due.items() if due > now and mine(a) and a not in self._running]
-        return {"running": len(running), "waiting": len(waiting), "scheduled": self.app.config.poll.schedule,
+        return {"running": len(running), "waiting": len(waiting), "scheduled": self.services.config.poll.schedule,
                 "next_in": round(min(upcoming), 1) if upcoming else None}
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="poller")
 
     def wake(self) -> None:
-        """Accounts changed: look at the schedule again."""
+        """Look at the schedule again (the config was reloaded)."""
         self._wake.set()
+
+    def committed(self, events: list[Event]) -> None:
+        """A commit's events (the database hands them over): an account made, changed or deleted may
+        have a mailbox to read, another interval, or none any more. Nobody has to remember to tell us."""
+        if any(event.type in _SCHEDULE_CHANGES for event in events):
+            self._wake.set()
 
     def stopping(self) -> None:
         """SIGTERM: no round starts from now on (those waiting for a place end at once, unread)."""
@@ -291,7 +303,7 @@ class Poller:
         async with self._locks.setdefault(account_id, asyncio.Lock()), self._slots:
             if self._stopping:
                 return {"ok": False, "error": "not done: the daemon is stopping"}
-            limit = self.app.config.poll.round_timeout
+            limit = self.services.config.poll.round_timeout
             deadline = asyncio.timeout(limit)
             try:
                 async with deadline:
@@ -325,13 +337,13 @@ class Poller:
                 pass
 
     async def _schedule(self) -> None:
-        if not self.app.config.poll.schedule:
+        if not self.services.config.poll.schedule:
             self._due.clear()
             return
-        rows = await self.app.db.read.execute_fetchall(
+        rows = await self.services.db.read.execute_fetchall(
             "SELECT id, incoming_poll_interval FROM accounts WHERE kind = 'own' AND incoming_protocol IS NOT NULL"
         )
-        jitter = self.app.config.poll.jitter
+        jitter = self.services.config.poll.jitter
         now = time.monotonic()
         active = set()
         for account_id, interval in rows:
@@ -355,11 +367,11 @@ class Poller:
             if self._stopping:
                 return {"ok": False, "error": "not read: the daemon is stopping"}
             started = time.monotonic()
-            limit = self.app.config.poll.round_timeout
+            limit = self.services.config.poll.round_timeout
             deadline = asyncio.timeout(limit)
             try:
                 async with deadline:
-                    counts = await run_round(self.app, account_id)
+                    counts = await run_round(self.services, self._classifiers, account_id)
             except MailboxError as exc:
                 await self._failed(account_id, str(exc))
                 return {"ok": False, "error": str(exc)}
@@ -384,14 +396,14 @@ class Poller:
 
     def _next(self, account_id: int, failures: int) -> None:
         row_interval = self._intervals.get(account_id, 300)
-        delay = row_interval * (1 + random.uniform(-1, 1) * self.app.config.poll.jitter)
+        delay = row_interval * (1 + random.uniform(-1, 1) * self.services.config.poll.jitter)
         if failures:
-            delay = min(row_interval * 2 ** min(failures, 16), self.app.config.poll.max_backoff)
+            delay = min(row_interval * 2 ** min(failures, 16), self.services.config.poll.max_backoff)
         self._due[account_id] = time.monotonic() + delay
 
     async def _succeeded(self, account_id: int, counts: dict[str, int]) -> None:
         now = utcnow()
-        async with self.app.db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             await mailbox_store.save_state(tx.conn, account_id, last_poll_at=now, last_ok_at=now, last_error="",
                                            failures=0, last_counts=counts)
             await status.set_incoming(tx, account_id, ok=True, detail="")
@@ -400,7 +412,7 @@ class Poller:
 
     async def _failed(self, account_id: int, error: str) -> None:
         log.warning("account %d: mailbox round failed: %s", account_id, error)
-        async with self.app.db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             state = await mailbox_store.state(tx.conn, account_id)
             failures = (state["failures"] if state else 0) + 1
             if await account_store.get(tx.conn, account_id) is None:

@@ -34,13 +34,13 @@ async def list_(call: Call, params: BouncesListParams) -> dict:
     """Bounces, newest first: all, or for one contact, one account, hard or soft."""
     contact_id = None
     if params.contact:
-        contact = await contact_store.get(call.app.db.read, params.contact.strip().lower())
+        contact = await contact_store.get(call.db.read, params.contact.strip().lower())
         if contact is None:
             return {"total": 0, "offset": params.offset, "items": []}
         contact_id = contact["id"]
     if params.account_id is not None:
-        visible_account(call, await account_store.get(call.app.db.read, params.account_id), params.account_id)
-    total, rows = await store.list_(call.app.db.read, contact_id=contact_id, account_id=params.account_id,
+        visible_account(call, await account_store.get(call.db.read, params.account_id), params.account_id)
+    total, rows = await store.list_(call.db.read, contact_id=contact_id, account_id=params.account_id,
                                     viewer=call.caller.viewer, hard=params.hard, offset=params.offset,
                                     limit=params.limit)
     return {"total": total, "offset": params.offset, "items": [bounce_summary(r) for r in rows]}
@@ -49,8 +49,8 @@ async def list_(call: Call, params: BouncesListParams) -> dict:
 @rpc_method("bounces.get", BounceParams)
 async def get(call: Call, params: BounceParams) -> dict:
     """One bounce with the message as received (capped)."""
-    row = await store.get(call.app.db.read, params.id)
-    account = await account_store.get(call.app.db.read, row["account_id"]) if row is not None else None
+    row = await store.get(call.db.read, params.id)
+    account = await account_store.get(call.db.read, row["account_id"]) if row is not None else None
     if account is None or not call.caller.can_see(account["owner"], bool(account["shared"])):
         raise P.not_found(f"bounce {params.id}")
     raw = row["raw"] or b""

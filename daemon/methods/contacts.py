@@ -117,7 +117,7 @@ async def import_(call: Call, params: ContactsImportParams) -> dict:
     _may_write(call)
     rows, errors, rejected = parse_csv(params.csv, params.first_row)
     now = utcnow()
-    async with call.app.db.transaction() as tx:
+    async with call.db.transaction() as tx:
         existing = await store.existing(tx.conn, list(rows))
         new = [(email, key, json.dumps(details, ensure_ascii=False), now)
                for key, (email, details) in rows.items() if key not in existing]
@@ -131,7 +131,7 @@ async def import_(call: Call, params: ContactsImportParams) -> dict:
 @rpc_method("contacts.list", ContactsListParams)
 async def list_(call: Call, params: ContactsListParams) -> dict:
     """Search contacts by address or detail (case-insensitive substring), optionally by status."""
-    total, rows = await store.search(call.app.db.read, params.query, params.status, params.offset, params.limit)
+    total, rows = await store.search(call.db.read, params.query, params.status, params.offset, params.limit)
     return {"total": total, "offset": params.offset, "items": [contact_json(r) for r in rows]}
 
 
@@ -145,8 +145,8 @@ async def _contact(conn, email: str) -> Any:
 @rpc_method("contacts.get", ContactParams)
 async def get(call: Call, params: ContactParams) -> dict:
     """One contact with its latest bounces (those from accounts the caller can see)."""
-    row = await _contact(call.app.db.read, params.email)
-    total, bounces = await bounce_store.list_(call.app.db.read, contact_id=row["id"], account_id=None,
+    row = await _contact(call.db.read, params.email)
+    total, bounces = await bounce_store.list_(call.db.read, contact_id=row["id"], account_id=None,
                                               viewer=call.caller.viewer, hard=None, offset=0, limit=100)
     return {**contact_json(row), "bounces_total": total, "bounces": [bounce_summary(b) for b in bounces]}
 
@@ -156,7 +156,7 @@ async def update(call: Call, params: ContactUpdateParams) -> dict:
     """Change details ([contacts] writers) or status (admins: clearing `faulty` keeps the bounce history)."""
     if params.details is not None:
         _may_write(call)
-    async with call.app.db.transaction() as tx:
+    async with call.db.transaction() as tx:
         row = await _contact(tx.conn, params.email)
         changes: dict[str, Any] = {}
         if params.status is not None and params.status != row["status"]:
@@ -178,7 +178,7 @@ async def update(call: Call, params: ContactUpdateParams) -> dict:
 @rpc_method("contacts.details")
 async def details(call: Call, params) -> dict:
     """The detail names contacts have (from a sample of them): what "overwrite FROM" can pick."""
-    rows = await call.app.db.read.execute_fetchall(
+    rows = await call.db.read.execute_fetchall(
         "SELECT DISTINCT j.key FROM (SELECT details FROM contacts LIMIT 20000) c, json_each(c.details) j "
         "ORDER BY j.key LIMIT 500"
     )

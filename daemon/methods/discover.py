@@ -53,4 +53,4 @@ def openrpc(methods: dict[str, Any]) -> dict[str, Any]:
 @rpc_method("rpc.discover")
 async def discover(call: Call, params) -> dict:
     """This API as an OpenRPC document."""
-    return openrpc(call.app.dispatcher.methods)
+    return openrpc(call.methods)

@@ -27,23 +27,23 @@ async def ping(call: Call, params) -> dict:
 @rpc_method("system.info")
 async def info(call: Call, params) -> dict:
     """The daemon's version and mode, and the caller's user name and admin right."""
-    app = call.app
+    daemon = call.daemon
     return {
         "version": package_version(),
-        "mode": app.paths.mode,
-        "pid": app.pid,
-        "started_at": app.started_at,
+        "mode": daemon.paths.mode,
+        "pid": daemon.pid,
+        "started_at": daemon.started_at,
         "user": call.caller.user,
         "admin": call.caller.admin,
-        "endpoints": {"rpc": app.paths.rpc_endpoint},  # events: events.subscribe on this same socket
-        "paths": {"config": str(app.config.path or app.paths.config_file), "database": str(app.paths.database),
-                  "log": str(app.log_file) if app.log_file else "stderr (the journal, under systemd)"},
+        "endpoints": {"rpc": daemon.paths.rpc_endpoint},  # events: events.subscribe on this same socket
+        "paths": {"config": str(call.config.path or daemon.paths.config_file), "database": str(daemon.paths.database),
+                  "log": str(daemon.log_file) if daemon.log_file else "stderr (the journal, under systemd)"},
         # Long requests (tests, polls, imports, backups) under way: yours, and everyone's.
-        "long_requests": {"yours": app.long_work.in_flight(call.caller.user), "all": app.long_work.in_flight(),
-                          "limit": app.long_work.total, "limit_per_user": app.long_work.per_caller},
-        "remote": {"endpoint": app.config.remote.endpoint,
-                   "server_key": app.remote_public_key.decode() if app.remote_public_key else None}
-        if call.caller.admin and app.config.remote.endpoint else None,
+        "long_requests": {"yours": daemon.long_work.in_flight(call.caller.user), "all": daemon.long_work.in_flight(),
+                          "limit": daemon.long_work.total, "limit_per_user": daemon.long_work.per_caller},
+        "remote": {"endpoint": call.config.remote.endpoint,
+                   "server_key": daemon.remote_public_key.decode() if daemon.remote_public_key else None}
+        if call.caller.admin and call.config.remote.endpoint else None,
     }
 
 
@@ -51,24 +51,24 @@ async def info(call: Call, params) -> dict:
 async def status(call: Call, params) -> dict:
     """One screen of how things stand, as `mailfleetctl status` prints it: the daemon, the accounts you
     may see by kind and status, their mailboxes' last round, the next one and the backlog, the failures."""
-    app = call.app
+    daemon = call.daemon
     viewer = call.caller.viewer
-    tally = await account_store.tally(app.db.read, viewer)
-    visible = None if viewer is None else await account_store.mailbox_ids(app.db.read, viewer)
+    tally = await account_store.tally(call.db.read, viewer)
+    visible = None if viewer is None else await account_store.mailbox_ids(call.db.read, viewer)
     by_kind: dict[str, dict[str, int]] = {}
     for kind, word, n in tally["counts"]:
         by_kind.setdefault(kind, {})[word] = n
     return {
-        "daemon": {"version": package_version(), "mode": app.paths.mode, "pid": app.pid,
-                   "started_at": app.started_at, "endpoint": app.paths.rpc_endpoint,
+        "daemon": {"version": package_version(), "mode": daemon.paths.mode, "pid": daemon.pid,
+                   "started_at": daemon.started_at, "endpoint": daemon.paths.rpc_endpoint,
                    # Any account's round: about other users' mailboxes, so for admins only.
-                   "last_round": {"at": app.poller.last_round[0], "ok": app.poller.last_round[1]}
-                   if app.poller.last_round and viewer is None else None},
+                   "last_round": {"at": call.poller.last_round[0], "ok": call.poller.last_round[1]}
+                   if call.poller.last_round and viewer is None else None},
         "accounts": {"total": sum(n for _, _, n in tally["counts"]), "by_kind": by_kind},
         "mailboxes": {"total": tally["mailboxes"], "failing": tally["mailboxes_failing"],
-                      "last_poll_at": tally["last_poll_at"], **app.poller.outlook(visible)},
+                      "last_poll_at": tally["last_poll_at"], **call.poller.outlook(visible)},
         "failing": {"total": tally["failing_total"], "items": tally["failing"]},
-        "long_requests": {"yours": app.long_work.in_flight(call.caller.user), "all": app.long_work.in_flight()},
+        "long_requests": {"yours": daemon.long_work.in_flight(call.caller.user), "all": daemon.long_work.in_flight()},
     }
 
 
@@ -80,7 +80,7 @@ def _admin(call: Call) -> None:
 def _snapshot(call: Call, name: str) -> Path:
     if not _SNAPSHOT.fullmatch(name):
         raise P.invalid_params({"id": "not a backup id"})
-    path = call.app.paths.state_dir / "backups" / name
+    path = call.daemon.paths.state_dir / "backups" / name
     if not path.exists():
         raise P.not_found(f"backup {name}")
     return path
@@ -90,14 +90,14 @@ def _snapshot(call: Call, name: str) -> Path:
 async def backup(call: Call, params) -> dict:
     """Take a consistent copy of the database (admins); read it with system.backup_read."""
     _admin(call)
-    folder = call.app.paths.state_dir / "backups"
+    folder = call.daemon.paths.state_dir / "backups"
     folder.mkdir(mode=0o700, exist_ok=True)
     for old in folder.glob("snapshot-*.db"):  # copies nobody came back for
         if old.stat().st_mtime < time.time() - 3600:
             old.unlink(missing_ok=True)
     name = f"snapshot-{utcnow().replace(':', '-')}.db"
     path = folder / name
-    await call.app.db.backup_to(path)
+    await call.db.backup_to(path)
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

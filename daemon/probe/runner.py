@@ -22,22 +22,22 @@ from .smtp import SmtpTarget, probe_smtp
 from .watchdog import Watchdog
 
 if TYPE_CHECKING:
-    from ..app import App
+    from ..context import Services
 
 
 class Prober:
-    def __init__(self, app: "App") -> None:
-        self.app = app
+    def __init__(self, services: "Services") -> None:
+        self.services = services
         # Fair between users: one caller's thousand queued tests never keep another's first one waiting
         # more than a turn, and no user holds more than concurrency_per_user of the places.
-        self._slots = FairLimiter(app.config.probe.concurrency, app.config.probe.concurrency_per_user)
+        self._slots = FairLimiter(services.config.probe.concurrency, services.config.probe.concurrency_per_user)
         # The IMAP/POP3 probes block on the network in threads: one thread per test allowed at once,
         # not the default executor's handful, or tests would queue for threads instead of servers.
-        self._threads = ThreadPoolExecutor(max_workers=app.config.probe.concurrency, thread_name_prefix="probe")
+        self._threads = ThreadPoolExecutor(max_workers=services.config.probe.concurrency, thread_name_prefix="probe")
         self._deadlines = Watchdog()  # for the steps those threads run
 
     def _smtp_target(self, account: AccountBase, smtp_password: str) -> SmtpTarget | None:
-        cfg = self.app.config
+        cfg = self.services.config
         headers = sender_headers(account.model_dump(), {})
         if not (account.reply_to_email or account.reply_to_name):
             headers["reply_to"] = ""  # no Reply-To header unless the account has one
@@ -60,20 +60,20 @@ class Prober:
         return IncomingSettings(
             protocol=inc.protocol, host=inc.host, port=inc.port, user=inc.user, password=password, ssl=inc.ssl,
             verify_tls=inc.verify_tls, folder=inc.folder, batch_size=inc.batch_size,
-            timeout=self.app.config.probe.timeout, max_message_bytes=0,
+            timeout=self.services.config.probe.timeout, max_message_bytes=0,
             proxy=account.smtp.proxy if account.kind == "own" else None,
         )
 
     async def test(self, account: AccountBase, passwords: dict[str, str], job: str,
                    send_to: str | None = None, account_id: int | None = None, *, caller: str) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
-        timeout = self.app.config.probe.timeout
+        timeout = self.services.config.probe.timeout
 
         def live(protocol: str):
             def publish(step: Step) -> None:
                 data = {"job": job, "account_id": account_id, "protocol": protocol, "step": step.name,
                         "ok": step.ok, "ms": step.ms, "detail": step.detail, "by": caller}
-                loop.call_soon_threadsafe(self.app.publish_live, "probe.step", data)
+                loop.call_soon_threadsafe(self.services.publish_live, "probe.step", data)
             return publish
 
         async with self._slots.slot(caller):

@@ -1,116 +1,22 @@
-"""SQL for the accounts table. Rows in, rows out: no encryption, no wire shapes."""
+"""SQL for the accounts table. Rows in, rows out: no encryption, no wire shapes. The list's search
+is in account_search.py."""
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
 
 from .visibility import visible
 
-SUMMARY_COLUMNS = ("id, kind, name, email, display_name, created_at, status, status_detail, smtp_state, "
-                   "incoming_state, shared, owner")
-
-_SORT_SQL = {
-    "name": "name COLLATE NOCASE {d}, id {d}",
-    "email": "email COLLATE NOCASE {d}, id {d}",
-    "created_at": "created_at {d}, id {d}",
-    "updated_at": "updated_at {d}, id {d}",
-    "status": "status {d}, name COLLATE NOCASE {d}, id {d}",
-    "kind": "kind {d}, name COLLATE NOCASE {d}, id {d}",
-    "id": "id {d}",
-}
-
 
 class EmailTaken(Exception):
     pass
 
 
-@dataclass(frozen=True)
-class Search:
-    query: str = ""
-    kind: str = "all"
-    status: str | None = None
-    offset: int = 0
-    limit: int = 50
-    sort: str = "name"
-    viewer: str | None = None  # None: an admin, who sees every account
-
-
-def _fts_phrase(query: str) -> str:
-    return '"' + query.replace('"', '""') + '"'
-
-
-def _like_pattern(query: str) -> str:
-    return "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def _where(s: Search) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    args: list[Any] = []
-    # With a trigram match, the match list drives the query; a unary + keeps
-    # SQLite from scanning an index on the other terms instead (measured: 2x).
-    plus = ""
-    if s.query:
-        if len(s.query) >= 3:
-            clauses.append("id IN (SELECT rowid FROM accounts_fts WHERE accounts_fts MATCH ?)")
-            args.append(_fts_phrase(s.query))
-            plus = "+"
-        else:
-            # Trigrams need three characters; one or two scan the (covering) name index.
-            clauses.append("(name LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\')")
-            args += [_like_pattern(s.query)] * 2
-    if s.kind != "all":
-        clauses.append(f"{plus}kind = ?")
-        args.append(s.kind)
-    if s.status in ("smtp_failing", "incoming_failing"):
-        # Failing is per direction: an account failing SMTP shows under "incoming failing" too when its
-        # mailbox fails as well.
-        clauses.append(f"{plus}{s.status.removesuffix('_failing')}_state = 'failing'")
-    elif s.status:
-        clauses.append(f"{plus}status = ?")
-        args.append(s.status)
-    if s.viewer is not None:
-        condition, more = visible(s.viewer, plus)
-        clauses.append(condition)
-        args += more
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
-
-
-# Above this many matches, walking the name index and keeping the matching
-# rows beats sorting every match (measured in bench/rpc.py).
-DENSE_MATCHES = 2000
-
-
-async def _count(conn: aiosqlite.Connection, s: Search, where: str, args: list[Any]) -> int:
-    if len(s.query) >= 3 and s.kind == "all" and s.status is None and s.viewer is None:
-        # Nothing but the text query: the trigram index counts on its own.
-        sql, args = "SELECT count(*) FROM accounts_fts WHERE accounts_fts MATCH ?", [_fts_phrase(s.query)]
-    else:
-        sql = f"SELECT count(*) FROM accounts{where}"
-    return (await conn.execute_fetchall(sql, args))[0][0]
-
-
-def _index_hint(s: Search, total: int) -> str:
-    dense = len(s.query) >= 3 and total >= DENSE_MATCHES
-    return " INDEXED BY accounts_name" if dense and s.sort.lstrip("-") == "name" else ""
-
-
-async def search(conn: aiosqlite.Connection, s: Search) -> tuple[int, list[sqlite3.Row]]:
-    """One page and the number of all matches. The count comes first: it picks the plan."""
-    where, args = _where(s)
-    total = await _count(conn, s, where, args)
-    if s.offset >= total:
-        return total, []
-    key = s.sort.lstrip("-")
-    order = _SORT_SQL[key].format(d="DESC" if s.sort.startswith("-") else "ASC")
-    rows = await conn.execute_fetchall(
-        f"SELECT {SUMMARY_COLUMNS} FROM accounts{_index_hint(s, total)}{where} ORDER BY {order} LIMIT ? OFFSET ?",
-        (*args, s.limit, s.offset),
-    )
-    return total, list(rows)
+async def count(conn: aiosqlite.Connection) -> int:
+    return (await conn.execute_fetchall("SELECT count(*) FROM accounts"))[0][0]
 
 
 async def get(conn: aiosqlite.Connection, account_id: int) -> sqlite3.Row | None:
@@ -175,10 +81,10 @@ async def owners(conn: aiosqlite.Connection, ids: list[int]) -> dict[int, tuple[
 async def tally(conn: aiosqlite.Connection, viewer: str | None, failing_limit: int = 10) -> dict[str, Any]:
     """What `system.status` shows of the accounts `viewer` may see (None: an admin, all):
     counts by kind and status, the mailboxes' last round, and the failing accounts, newest change first."""
-    where, args = _where(Search(viewer=viewer))
+    condition, args = visible(viewer)
+    where, also = f" WHERE {condition}", " AND "
     counts = await conn.execute_fetchall(f"SELECT kind, status, count(*) FROM accounts{where} GROUP BY kind, status",
                                          args)
-    also = " AND " if where else " WHERE "
     last = await conn.execute_fetchall(
         f"SELECT count(*), max(m.last_poll_at), sum(coalesce(m.failures, 0) > 0) "
         f"FROM (SELECT id FROM accounts{where}{also}incoming_protocol IS NOT NULL) a "
@@ -198,6 +104,7 @@ async def tally(conn: aiosqlite.Connection, viewer: str | None, failing_limit: i
 
 async def mailbox_ids(conn: aiosqlite.Connection, viewer: str) -> set[int]:
     """The accounts with an incoming mailbox that `viewer` may see."""
-    where, args = _where(Search(viewer=viewer))
-    rows = await conn.execute_fetchall(f"SELECT id FROM accounts{where} AND incoming_protocol IS NOT NULL", args)
+    condition, args = visible(viewer)
+    rows = await conn.execute_fetchall(f"SELECT id FROM accounts WHERE {condition} AND incoming_protocol IS NOT NULL",
+                                       args)
     return {r[0] for r in rows}

@@ -253,7 +253,7 @@ def test_a_full_disk_is_said_in_words_changes_nothing_and_writes_resume_after(ma
         d.paths = user_paths(d.env)
         d.start()
         filler = data / "filler"
-        with open(filler, "wb") as fh:  # take every byte the disk has left
+        with open(filler, "wb", buffering=0) as fh:  # take every byte the disk has left (unbuffered: no flush at close)
             try:
                 while True:
                     fh.write(b"\0" * 65536)

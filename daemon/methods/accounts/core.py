@@ -30,6 +30,7 @@ from ....shared.validators import redact_proxy
 from ... import records
 from ...rpc import Call, rpc_method
 from ...status import overall as status_word
+from ...storage import account_search
 from ...storage import accounts as store
 from ...storage import contacts as contact_store
 from ...storage import mailbox as mailbox_store
@@ -49,7 +50,7 @@ async def _load_for_write(tx: Tx, call: Call, account_id: int) -> sqlite3.Row:
 
 async def _wire(conn, call: Call, row: sqlite3.Row) -> dict[str, Any]:
     """The account as the wire shows it, with its mailbox's last round when it has one."""
-    account = records.to_wire(row, call.app.secrets)
+    account = records.to_wire(row, call.secrets)
     account["last_test"] = await probe_store.latest(conn, row["id"])
     if account.get("incoming"):
         state = await mailbox_store.state(conn, row["id"])
@@ -69,7 +70,7 @@ async def _reply(tx: Tx, call: Call, account_id: int) -> dict[str, Any]:
 @rpc_method("accounts.list", ListParams, result=AccountSummary)
 async def list_(call: Call, params: ListParams) -> dict:
     """Search and page the accounts the caller may see; `total` counts every match."""
-    search = store.Search(
+    search = account_search.Search(
         query=params.query,
         kind=params.kind,
         status=params.status,
@@ -78,22 +79,22 @@ async def list_(call: Call, params: ListParams) -> dict:
         sort=params.sort,
         viewer=call.caller.viewer,
     )
-    total, rows = await store.search(call.app.db.read, search)
+    total, rows = await account_search.search(call.db.read, search)
     return {"total": total, "offset": params.offset, "items": [records.to_summary(r) for r in rows]}
 
 
 @rpc_method("accounts.get", IdParams)
 async def get(call: Call, params: IdParams) -> dict:
     """One account with every field; passwords appear only as password_set."""
-    row = visible_account(call, await store.get(call.app.db.read, params.id), params.id)
-    return await _wire(call.app.db.read, call, row)
+    row = visible_account(call, await store.get(call.db.read, params.id), params.id)
+    return await _wire(call.db.read, call, row)
 
 
 @rpc_method("accounts.create", AccountInput, raw=True)
 async def create(call: Call, params: dict) -> dict:
     """Create an account owned by the caller; marketing accounts start pending approval."""
     account = validate_account(params)
-    row = records.to_row(account, call.app.secrets)
+    row = records.to_row(account, call.secrets)
     now = utcnow()
     marketing = account.kind == "marketing"
     row.update(
@@ -105,14 +106,13 @@ async def create(call: Call, params: dict) -> dict:
         smtp_state=None if marketing else "untested",
         incoming_state="untested" if getattr(account, "incoming", None) is not None else None,
     )
-    async with call.app.db.transaction() as tx:
+    async with call.db.transaction() as tx:
         try:
             account_id = await store.insert(tx.conn, row)
         except store.EmailTaken:
             raise _address_taken(account.email) from None
         reply = await _reply(tx, call, account_id)
         await tx.event("account.created", records.event_data(reply))
-    call.app.accounts_changed()
     return reply
 
 
@@ -197,13 +197,13 @@ async def update(call: Call, params: dict) -> dict:
     refused = {k: "read-only" for k in patch if k in READ_ONLY_FIELDS}
     if refused:
         raise FieldErrors(refused)
-    async with call.app.db.transaction() as tx:
+    async with call.db.transaction() as tx:
         row = await _load_for_write(tx, call, account_id)
         if "kind" in patch and patch["kind"] != row["kind"]:
             raise FieldErrors({"kind": "cannot be changed; create a new account instead"})
         if "shared" in patch and patch["shared"] != bool(row["shared"]) and not call.caller.can_manage(row["owner"]):
             raise P.forbidden("only the owner or an admin can change sharing")
-        current = records.to_input(row, call.app.secrets)
+        current = records.to_input(row, call.secrets)
         merged = merge_patch(current, patch)
         smtp = merged.get("smtp")
         old_proxy = (current.get("smtp") or {}).get("proxy")
@@ -211,7 +211,7 @@ async def update(call: Call, params: dict) -> dict:
             smtp["proxy"] = old_proxy  # the redacted URL sent back unchanged keeps the real one
         account = validate_account(merged, stored_passwords=stored_password_sections(row))
         dropped = bind_stored_passwords(row, current, account)
-        changes = records.to_row(account, call.app.secrets, old=row)
+        changes = records.to_row(account, call.secrets, old=row)
         for section in dropped:
             changes[f"{section}_password"] = None
         changes["updated_at"] = utcnow()
@@ -229,20 +229,18 @@ async def update(call: Call, params: dict) -> dict:
             raise _address_taken(account.email) from None
         reply = await _reply(tx, call, account_id)
         await tx.event("account.updated", records.event_data(reply))
-    call.app.accounts_changed()
     return reply
 
 
 @rpc_method("accounts.delete", IdParams)
 async def delete(call: Call, params: IdParams) -> dict:
     """Delete an account (its owner or an admin)."""
-    async with call.app.db.transaction() as tx:
+    async with call.db.transaction() as tx:
         row = await _load_for_write(tx, call, params.id)
         if not call.caller.can_manage(row["owner"]):
             raise P.forbidden("only the owner or an admin can delete this account")
         await store.delete(tx.conn, params.id)
         await tx.event("account.deleted", records.event_data(row))
-    call.app.accounts_changed()
     return {"deleted": params.id}
 
 
@@ -250,7 +248,7 @@ async def _decide(call: Call, account_id: int, approval: str, reason: str) -> di
     if not call.caller.admin:
         raise P.forbidden("only admins approve or reject marketing accounts")
     status = "active" if approval == "approved" else "rejected"
-    async with call.app.db.transaction() as tx:
+    async with call.db.transaction() as tx:
         row = await _load_for_write(tx, call, account_id)
         if row["kind"] != "marketing":
             raise P.conflict("only marketing accounts need approval")
@@ -280,7 +278,7 @@ async def reject(call: Call, params: RejectParams) -> dict:
 @rpc_method("accounts.headers", HeadersParams)
 async def headers(call: Call, params: HeadersParams) -> dict:
     """The From and Reply-To this contact gets from this account (its details fill the names)."""
-    row = visible_account(call, await store.get(call.app.db.read, params.id), params.id)
-    contact = await contact_store.get(call.app.db.read, params.contact.strip().lower())
+    row = visible_account(call, await store.get(call.db.read, params.id), params.id)
+    contact = await contact_store.get(call.db.read, params.contact.strip().lower())
     details = json.loads(contact["details"]) if contact else {}
-    return {**sender_headers(records.to_wire(row, call.app.secrets), details), "contact_known": contact is not None}
+    return {**sender_headers(records.to_wire(row, call.secrets), details), "contact_known": contact is not None}

@@ -18,22 +18,22 @@ log = logging.getLogger(__name__)
 @rpc_method("accounts.poll", IdParams, long=True)
 async def poll(call: Call, params: IdParams) -> dict:
     """Read the account's incoming mailbox now; the round's counts (or its error)."""
-    row = visible_account(call, await account_store.get(call.app.db.read, params.id), params.id)
+    row = visible_account(call, await account_store.get(call.db.read, params.id), params.id)
     if row["kind"] != "own" or not row["incoming_protocol"]:
         raise P.conflict("this account has no incoming mailbox to read")
-    return await call.app.poller.poll_now(params.id)
+    return await call.poller.poll_now(params.id)
 
 
 @rpc_method("accounts.purge_bounces", IdParams, long=True)
 async def purge_bounces(call: Call, params: IdParams) -> dict:
     """Delete from the server the messages already read and recorded as bounces (and only those): for a
     mailbox read while delete_bounces was off. Human mail, unread and set-aside messages stay."""
-    row = visible_account(call, await account_store.get(call.app.db.read, params.id), params.id)
+    row = visible_account(call, await account_store.get(call.db.read, params.id), params.id)
     if row["kind"] != "own" or not row["incoming_protocol"]:
         raise P.conflict("this account has no incoming mailbox to purge")
     log.info("account %d: %s asked to purge the bounces already read from %s:%s", params.id, call.caller.user,
              row["incoming_host"], row["incoming_port"])
-    result = await call.app.poller.between_rounds(params.id, "purge", lambda: run_purge(call.app, params.id))
+    result = await call.poller.between_rounds(params.id, "purge", lambda: run_purge(call.services, params.id))
     if result["ok"]:
         log.info("account %d: purged %d bounces already read (of %d messages in the mailbox)",
                  params.id, result["deleted"], result["examined"])

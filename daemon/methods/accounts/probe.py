@@ -24,8 +24,8 @@ async def _resolve(call: Call, params: TestParams):
     if params.id is None:
         account = validate_account(params.account)
         return account, _passwords(account, None, call), None
-    row = visible_account(call, await store.get(call.app.db.read, params.id), params.id)
-    current = records.to_input(row, call.app.secrets)
+    row = visible_account(call, await store.get(call.db.read, params.id), params.id)
+    current = records.to_input(row, call.secrets)
     dropped: set[str] = set()
     if params.account:
         patch = {k: v for k, v in params.account.items() if k != "id"}
@@ -48,13 +48,13 @@ def _passwords(account, row, call: Call, dropped: frozenset[str] | set[str] = fr
         if settings.password is not None:
             out[section] = settings.password
         elif row is not None and row[f"{section}_password"] is not None:
-            out[section] = call.app.secrets.decrypt(row[f"{section}_password"])
+            out[section] = call.secrets.decrypt(row[f"{section}_password"])
     return out
 
 
 async def _store(call: Call, results: list[tuple[int, dict[str, Any]]]) -> None:
     """Results of saved accounts and their new status, in one transaction and a few statements however many."""
-    async with call.app.db.transaction() as tx:
+    async with call.db.transaction() as tx:
         now = utcnow()
         rows = await store.get_many(tx.conn, [account_id for account_id, _ in results])
         kept = [(account_id, result) for account_id, result in results if account_id in rows]  # not deleted meanwhile
@@ -67,7 +67,7 @@ async def _store(call: Call, results: list[tuple[int, dict[str, Any]]]) -> None:
 
 def _targets(call: Call, account, saved_id: int | None) -> str:
     if account.kind == "marketing":
-        relay = call.app.config.relay
+        relay = call.config.relay
         parts = [f"relay {relay.host}:{relay.port}" if relay.host else "no relay"]
     else:
         parts = [f"smtp {account.smtp.host}:{account.smtp.port}"]
@@ -89,7 +89,7 @@ async def _may_send_through_relay(call: Call, params: TestParams, saved_id: int 
     if params.account:
         raise P.forbidden("a test message through the platform relay is sent only with the account as approved, "
                           "not with unsaved changes")
-    row = await store.get(call.app.db.read, saved_id)
+    row = await store.get(call.db.read, saved_id)
     if row is None or row["approval"] != "approved":
         raise P.forbidden("this marketing account is not approved yet, so it may not send through the platform "
                           "relay; test without send_to, or ask an admin to approve it")
@@ -105,11 +105,11 @@ async def run_test(call: Call, params: TestParams) -> dict[str, Any]:
     if account.kind == "marketing" and params.send_to:
         await _may_send_through_relay(call, params, saved_id)
     job = params.job or uuid.uuid4().hex[:12]
-    result = await call.app.prober.test(account, passwords, job, params.send_to, saved_id, caller=call.caller.user)
+    result = await call.prober.test(account, passwords, job, params.send_to, saved_id, caller=call.caller.user)
     if saved_id is not None:
         result["account_id"] = saved_id
     if account.kind == "marketing" and saved_id is not None:
-        row = await store.get(call.app.db.read, saved_id)
+        row = await store.get(call.db.read, saved_id)
         result["approval"] = row["approval"] if row else None
     return result
 
@@ -144,4 +144,4 @@ async def folders(call: Call, params: TestParams) -> dict:
     """The IMAP folders of a saved account, of unsaved form values, or of both: what the form's folder picker lists."""
     account, passwords, saved_id = await _resolve(call, params)
     log.info("folder list by %s: %s", call.caller.user, _targets(call, account, saved_id))
-    return await call.app.prober.folders(account, passwords.get("incoming", ""), caller=call.caller.user)
+    return await call.prober.folders(account, passwords.get("incoming", ""), caller=call.caller.user)
