@@ -5,7 +5,8 @@ Every round, test and import adds events, and nothing else ever removes them
 old end, at start and then every hour: events older than keep_days, and
 those beyond the newest keep_count. It deletes in batches of a few thousand,
 each its own short transaction, so the single writer is never held for long
-and a request's write waits at most one batch.
+and a request's write waits at most one batch. Each pass ends by refreshing
+the query planner's statistics (Database.analyze).
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ class EventPruner:
                 log.warning("pruning events: %s", exc)
             except Exception:
                 log.exception("pruning events failed; trying again in an hour")
+            try:
+                # The same hourly pass refreshes the query planner's statistics: a prune changes the
+                # events table most, and accounts added since change which plan the list should take.
+                await self.db.analyze()
+            except Exception:
+                log.exception("refreshing the planner's statistics failed; trying again in an hour")
             await asyncio.sleep(INTERVAL)
 
     async def prune(self) -> int:
