@@ -71,21 +71,19 @@ class Method:
     handler: Handler
     params: type[BaseModel]
     summary: str
-    # raw: the handler validates the params dict itself (merging updates, kinds).
-    raw: bool = False
     result: type[BaseModel] | None = None
     # long: waits on the network or does bulk work (tests, polls, imports, backups); admitted under
     # its own bounds (daemon/admission.py), never holding the places short requests need.
     long: bool = False
 
 
-def rpc_method(name: str, params: type[BaseModel] = NoParams, *, raw: bool = False,
+def rpc_method(name: str, params: type[BaseModel] = NoParams, *,
                result: type[BaseModel] | None = None, long: bool = False):
     """Describe a handler as a method; registration happens in methods/__init__.py."""
 
     def wrap(handler: Handler) -> Method:
         summary = (handler.__doc__ or "").strip().splitlines()[0] if handler.__doc__ else name
-        return Method(name, handler, params, summary, raw, result, long)
+        return Method(name, handler, params, summary, result, long)
 
     return wrap
 
@@ -242,7 +240,8 @@ class Dispatcher:
         if broken is not None:
             raise P.invalid_params({".".join(broken) or "params": "must be valid Unicode text (it holds a lone surrogate)"})
         try:
-            parsed = params if method.raw else validate_model(method.params, params)
+            # The model that validates is the model rpc.discover publishes: there is no other way in.
+            parsed = validate_model(method.params, params)
             return await method.handler(call, parsed)
         except FieldErrors as exc:
             raise P.invalid_params(exc.fields) from None

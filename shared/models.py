@@ -10,7 +10,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    RootModel,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from .validators import check_email, check_host, check_no_control, check_proxy, check_range
 
@@ -106,25 +119,41 @@ class AccountBase(Strict):
     shared: bool = False
 
 
+RELAY_ONLY = "marketing accounts send through the platform relay; they carry no SMTP or incoming settings"
+
+
 class MarketingAccount(AccountBase):
     kind: Literal["marketing"] = "marketing"
+    smtp: None = Field(None, description="not allowed: " + RELAY_ONLY)
+    incoming: None = Field(None, description="not allowed: " + RELAY_ONLY)
+
+    @field_validator("smtp", "incoming", mode="before")
+    @classmethod
+    def _relay_only(cls, value: Any) -> None:
+        if value is not None:
+            raise ValueError(RELAY_ONLY)
+        return None
 
 
 class OwnAccount(AccountBase):
     kind: Literal["own"] = "own"
     smtp: SmtpSettings
-    incoming: IncomingSettings | None = None
+    incoming: IncomingSettings | None = Field(None, description="null when no mailbox is read")
 
 
-class AccountInput(AccountBase):
-    """For the schema only (rpc.discover): validate_account() picks the model by kind."""
-
-    kind: Literal["marketing", "own"] = "own"
-    smtp: SmtpSettings | None = Field(None, description="own accounts: required; marketing: not allowed")
-    incoming: IncomingSettings | None = Field(None, description="own accounts only; null when not used")
+def _kind_of(value: Any) -> Any:
+    """Which model an account is validated by: its kind, own when left out."""
+    return value.get("kind", "own") if isinstance(value, dict) else getattr(value, "kind", None)
 
 
-ACCOUNT_MODELS: dict[str, type[AccountBase]] = {"marketing": MarketingAccount, "own": OwnAccount}
+class AccountCreate(RootModel[Annotated[
+    Annotated[MarketingAccount, Tag("marketing")] | Annotated[OwnAccount, Tag("own")],
+    Discriminator(_kind_of, custom_error_type="kind", custom_error_message="must be one of marketing, own"),
+]]):
+    """accounts.create: an own account (its SMTP settings, optionally an incoming mailbox) or a marketing
+    one (neither: it sends through the platform relay), chosen by `kind` (own when left out)."""
+
+
 READ_ONLY_FIELDS = (
     "id", "owner", "created_at", "updated_at", "status", "status_detail", "smtp_state", "incoming_state",
     "approval", "approval_reason", "password_set",
@@ -181,11 +210,14 @@ def _sentence(err: dict[str, Any]) -> str:
     return err["msg"]
 
 
-def errors_by_field(exc: ValidationError, prefix: tuple[str, ...] = ()) -> dict[str, str]:
-    """Flatten pydantic's errors to {"smtp.port": "must be 1-65535"}; never includes input values."""
+def errors_by_field(exc: ValidationError, prefix: tuple[str, ...] = (), tagged: bool = False) -> dict[str, str]:
+    """Flatten pydantic's errors to {"smtp.port": "must be 1-65535"}; never includes input values.
+    `tagged`: the model is a union chosen by a tag, which pydantic puts first in each path (not a field)."""
     out: dict[str, str] = {}
     for err in exc.errors(include_url=False, include_input=False, include_context=True):
-        loc = prefix + tuple(str(p) for p in err["loc"])
+        loc = prefix + tuple(str(p) for p in err["loc"][1 if tagged and err["loc"] else 0:])
+        if err["type"] == "kind":  # AccountCreate's tag: the union could not pick a model
+            loc = prefix + ("kind",)
         cause = (err.get("ctx") or {}).get("error")
         if isinstance(cause, FieldErrors):
             for sub, why in cause.fields.items():
@@ -202,30 +234,13 @@ def validate_model(model: type[BaseModel], data: Any, *, context: dict | None = 
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:
-        raise FieldErrors(errors_by_field(exc, prefix)) from None
+        raise FieldErrors(errors_by_field(exc, prefix, tagged=issubclass(model, RootModel))) from None
 
 
 def validate_account(data: Any, *, stored_passwords: frozenset[str] | set[str] = frozenset()) -> AccountBase:
-    """The one gate every account passes through, whether typed in a form or sent by a script."""
-    if not isinstance(data, dict):
-        raise FieldErrors({"params": "must be an object"})
-    kind = data.get("kind", "own")
-    if kind not in KINDS:
-        raise FieldErrors({"kind": "must be one of marketing, own"})
-    if kind == "marketing":
-        refused = {
-            key: "marketing accounts send through the platform relay; they carry no SMTP or incoming settings"
-            for key in ("smtp", "incoming")
-            if data.get(key) is not None
-        }
-        if refused:
-            try:
-                validate_model(MarketingAccount, {k: v for k, v in data.items() if k not in refused})
-            except FieldErrors as exc:
-                refused.update(exc.fields)
-            raise FieldErrors(refused)
-        data = {k: v for k, v in data.items() if k not in ("smtp", "incoming")}
-    return validate_model(ACCOUNT_MODELS[kind], data, context={"stored_passwords": stored_passwords})
+    """The one gate every account passes through, whether typed in a form or sent by a script: the model
+    accounts.create publishes and the dispatcher validates its params with."""
+    return validate_model(AccountCreate, data, context={"stored_passwords": stored_passwords}).root
 
 
 # --- method params -------------------------------------------------------
@@ -253,21 +268,54 @@ class RejectParams(Strict):
     reason: Annotated[str, Field(min_length=1, max_length=500), AfterValidator(check_no_control)]
 
 
-class AccountUpdate(Strict):
-    """For the schema only: an update is merged into the stored account, then validated whole."""
+SHOWN = "shown by accounts.get; ignored here, so that what get returned can be sent back"
+
+
+def _patch_of(model: type[BaseModel], name: str, shown: tuple[str, ...]) -> type[Strict]:
+    """The merge patch (RFC 7396) of a model: each field optional (left out: kept; null: back to its
+    default), the same types and bounds. Derived, so a field added to the model is patchable at once;
+    the fields `accounts.get` shows beside them are accepted and ignored."""
+    fields: dict[str, Any] = {}
+    for key, info in model.model_fields.items():
+        kind = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        fields[key] = (kind | None, Field(None, description=info.description))
+    for key in shown:
+        fields[key] = (Any, Field(None, description=SHOWN))
+    return create_model(name, __base__=Strict, __doc__=f"Changes to {model.__name__}, as a merge patch.", **fields)
+
+
+SmtpPatch = _patch_of(SmtpSettings, "SmtpPatch", ("password_set",))
+IncomingPatch = _patch_of(IncomingSettings, "IncomingPatch", ("password_set", "last_poll", "unreadable"))
+_AccountFieldsPatch = _patch_of(AccountBase, "AccountFieldsPatch", ("last_test",))
+
+
+class AccountUpdate(_AccountFieldsPatch):
+    """accounts.update: changes to one account as a merge patch (RFC 7396): a field left out keeps its
+    value, null restores its default (incoming: null turns incoming mail off), an object changes only
+    the keys it holds; a password left out (or null) keeps the stored one. The account is then
+    validated whole, as accounts.create would. The kind never changes; fields the daemon keeps
+    (owner, status, ...) are refused as read-only."""
 
     id: AccountId
-    kind: Literal["marketing", "own"] | None = None
-    name: Name | None = None
-    email: Email | None = None
-    display_name: HeaderText | None = None
-    from_name_field: DetailName | None = None
-    reply_to_email: Email | None = None
-    reply_to_name: HeaderText | None = None
-    reply_to_name_field: DetailName | None = None
-    shared: bool | None = None
-    smtp: dict | None = Field(None, description="changed SMTP settings; omitted keys keep their values")
-    incoming: dict | None = Field(None, description="changed incoming settings; null turns incoming mail off")
+    kind: Literal["marketing", "own"] | None = Field(None, description="cannot be changed")
+    smtp: SmtpPatch | None = None  # type: ignore[valid-type]
+    incoming: IncomingPatch | None = Field(None, description="null turns incoming mail off")  # type: ignore[valid-type]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_only(cls, data: Any) -> Any:
+        refused = {key: "read-only" for key in READ_ONLY_FIELDS if key != "id" and isinstance(data, dict) and key in data}
+        if refused:
+            raise FieldErrors(refused)
+        return data
+
+    def changes(self) -> dict[str, Any]:
+        """The patch as sent, less the id and what accounts.get only shows."""
+        patch = self.model_dump(exclude_unset=True, exclude={"id", "last_test"})
+        for section, shown in (("smtp", ("password_set",)), ("incoming", ("password_set", "last_poll", "unreadable"))):
+            if isinstance(patch.get(section), dict):
+                patch[section] = {k: v for k, v in patch[section].items() if k not in shown}
+        return patch
 
 
 class AccountSummary(BaseModel):

@@ -96,7 +96,7 @@ def test_update_rules(client, own_account, marketing_account):
     fields = rpc_error(client, "accounts.update", {"id": acc["id"], "smtp": {"port": "x"}}).data["fields"]
     assert fields == {"smtp.port": "must be an integer"}
     assert rpc_error(client, "accounts.update", {"id": 999, "name": "x"}).code == P.NOT_FOUND
-    assert rpc_error(client, "accounts.update", {"name": "x"}).data["fields"] == {"id": "must be an integer"}
+    assert rpc_error(client, "accounts.update", {"name": "x"}).data["fields"] == {"id": "required"}
     assert client.call("accounts.get", {"id": acc["id"]}) == acc
 
 

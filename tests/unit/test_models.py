@@ -125,3 +125,53 @@ def test_list_params():
     with pytest.raises(FieldErrors) as info:
         validate_model(ListParams, {"limit": 0, "kind": "x", "sort": "password", "offset": -1})
     assert set(info.value.fields) == {"limit", "kind", "sort", "offset"}
+
+
+def test_an_update_is_a_merge_patch():
+    """RFC 7396 over the stored account: left out keeps, null restores the default, objects merge."""
+    from mailfleet.daemon.methods.accounts.core import merge_patch
+    from mailfleet.shared.models import AccountUpdate
+
+    current = {"name": "A", "email": "a@example.com", "display_name": "Shown", "smtp": {"host": "h.example", "port": 2525, "user": "u",
+                                                              "security": "starttls"}}
+    patch = validate_model(AccountUpdate, {"id": 1, "display_name": None, "smtp": {"port": None, "user": "v",
+                                                                                     "password_set": True},
+                                           "last_test": {"ok": True}}).changes()
+    assert patch == {"display_name": None, "smtp": {"port": None, "user": "v"}}, "what get shows is ignored"
+    merged = merge_patch(current, patch)
+    assert merged == {"name": "A", "email": "a@example.com", "smtp": {"host": "h.example", "user": "v", "security": "starttls"}}
+    account = validate_account({**merged, "kind": "own"}, stored_passwords={"smtp"})
+    assert (account.display_name, account.smtp.port) == ("", 587), "defaults, as for a new account"
+    assert merge_patch(current, {"incoming": None})["smtp"] == current["smtp"]
+
+
+def test_the_account_union_words_its_errors_by_field():
+    from mailfleet.shared.models import RELAY_ONLY, AccountUpdate
+
+    with pytest.raises(FieldErrors) as info:
+        validate_account({"kind": "tv", "name": "x"})
+    assert info.value.fields == {"kind": "must be one of marketing, own"}
+    with pytest.raises(FieldErrors) as info:
+        validate_account({**MARKETING, "email": "nope", "incoming": {"protocol": "imap"}})
+    assert set(info.value.fields) == {"email", "incoming"} and info.value.fields["incoming"] == RELAY_ONLY
+    with pytest.raises(FieldErrors) as info:
+        validate_model(AccountUpdate, {"id": 3, "status": "active", "approval": "approved"})
+    assert info.value.fields == {"status": "read-only", "approval": "read-only"}
+
+
+def test_what_discover_publishes_is_what_the_dispatcher_validates_with():
+    from pydantic.json_schema import models_json_schema
+
+    from mailfleet.daemon import methods
+    from mailfleet.daemon.methods.discover import REF, openrpc
+    from mailfleet.daemon.rpc import Dispatcher
+
+    table = Dispatcher(methods.ALL).methods
+    doc = openrpc(table)
+    for method in table.values():
+        _, top = models_json_schema([(method.params, "validation")], ref_template=REF)
+        own = top["$defs"][method.params.__name__]
+        assert doc["components"]["schemas"][method.params.__name__] == own, method.name
+    create = {p["name"]: p for p in next(m for m in doc["methods"] if m["name"] == "accounts.create")["params"]}
+    assert create["name"]["required"] and not create["smtp"]["required"], "smtp: own accounts only"
+    assert "anyOf" in create["kind"]["schema"]

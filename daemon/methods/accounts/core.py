@@ -14,8 +14,7 @@ from typing import Any
 from ....shared import protocol as P
 from ....shared.headers import sender_headers
 from ....shared.models import (
-    READ_ONLY_FIELDS,
-    AccountInput,
+    AccountCreate,
     AccountSummary,
     AccountUpdate,
     FieldErrors,
@@ -24,7 +23,6 @@ from ....shared.models import (
     ListParams,
     RejectParams,
     validate_account,
-    validate_model,
 )
 from ....shared.validators import redact_proxy
 from ... import records
@@ -90,10 +88,10 @@ async def get(call: Call, params: IdParams) -> dict:
     return await _wire(call.db.read, call, row)
 
 
-@rpc_method("accounts.create", AccountInput, raw=True)
-async def create(call: Call, params: dict) -> dict:
+@rpc_method("accounts.create", AccountCreate)
+async def create(call: Call, params: AccountCreate) -> dict:
     """Create an account owned by the caller; marketing accounts start pending approval."""
-    account = validate_account(params)
+    account = params.root
     row = records.to_row(account, call.secrets)
     now = utcnow()
     marketing = account.kind == "marketing"
@@ -123,13 +121,17 @@ def _address_taken(email: str) -> P.RpcError:
                       "each address can belong to one account only")
 
 
-def merge_patch(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(current)
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396: an object changes only the keys it holds, null removes a key (its default applies when
+    the result is validated), anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
-        if key in ("smtp", "incoming") and isinstance(value, dict) and isinstance(current.get(key), dict):
-            merged[key] = {**current[key], **value}
+        if value is None:
+            merged.pop(key, None)
         else:
-            merged[key] = value
+            merged[key] = merge_patch(merged.get(key), value)
     return merged
 
 
@@ -185,18 +187,11 @@ def bind_stored_passwords(row: sqlite3.Row, current: dict[str, Any], account: An
     return dropped
 
 
-@rpc_method("accounts.update", AccountUpdate, raw=True)
-async def update(call: Call, params: dict) -> dict:
-    """Change some fields; omitted fields (passwords too) keep their values."""
-    account_id = validate_model(IdParams, {"id": params.get("id")}).id
-    # What accounts.get shows beside the fields (derived, never stored) is dropped, so get-edit-update works.
-    patch = {k: v for k, v in params.items() if k not in ("id", "last_test")}
-    for section in ("smtp", "incoming"):
-        if isinstance(patch.get(section), dict):
-            patch[section] = {k: v for k, v in patch[section].items() if k not in ("password_set", "last_poll", "unreadable")}
-    refused = {k: "read-only" for k in patch if k in READ_ONLY_FIELDS}
-    if refused:
-        raise FieldErrors(refused)
+@rpc_method("accounts.update", AccountUpdate)
+async def update(call: Call, params: AccountUpdate) -> dict:
+    """Change some fields (a merge patch); omitted fields (passwords too) keep their values."""
+    account_id = params.id
+    patch = params.changes()
     async with call.db.transaction() as tx:
         row = await _load_for_write(tx, call, account_id)
         if "kind" in patch and patch["kind"] != row["kind"]:
