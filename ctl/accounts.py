@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..shared.vocabulary import SORT_KEYS, STATUSES
 from . import output
-from .common import Leaf, Usage
+from .common import Command, Usage, account_id, calls
 
 SORTS = SORT_KEYS + tuple("-" + k for k in SORT_KEYS)
 
@@ -85,57 +85,48 @@ def _add_account_flags(p: argparse.ArgumentParser) -> None:
                    help="turn incoming mail off")
 
 
-def add_parser(sub: argparse._SubParsersAction, leaf: Leaf) -> None:
-    accounts = sub.add_parser("accounts", help="list, show, add, edit, rm, approve, reject, poll, purge-bounces, "
-                                                "test, folders, headers")
-    acc = accounts.add_subparsers(dest="action", required=True)
-    lst = leaf(acc, "list", help="search accounts", epilog="examples:\n  mailfleetctl accounts list -q acme "
-               "--status smtp_failing\n  mailfleetctl accounts list --kind marketing --sort -created_at --json",
-               formatter_class=argparse.RawDescriptionHelpFormatter)
-    lst.add_argument("-q", "--query", default="", metavar="TEXT", help="words in the name or address")
-    lst.add_argument("--kind", choices=["all", "marketing", "own"], default="all", help="all (default), marketing or own")
-    lst.add_argument("--status", choices=STATUSES, metavar="STATUS", help=f"only accounts in STATUS: {', '.join(STATUSES)}")
-    lst.add_argument("--sort", default="name", choices=SORTS, metavar="KEY",
-                     help=f"one of {', '.join(SORT_KEYS)}; a leading - reverses (default: name)")
-    lst.add_argument("--limit", type=int, default=50, metavar="N", help="at most N rows, 1-1000 (default: 50)")
-    lst.add_argument("--offset", type=int, default=0, metavar="N", help="skip the first N (default: 0)")
-    show = leaf(acc, "show", help="one account")
-    show.add_argument("id", type=int, help="the account's id (accounts list shows it)")
-    add = leaf(acc, "add", help="create an account", epilog=ADD_EXAMPLES,
-               formatter_class=argparse.RawDescriptionHelpFormatter)
-    add.add_argument("--kind", choices=["own", "marketing"], default="own",
-                     help="own (default: sends through its own SMTP server) or marketing (the platform relay, "
-                          "once an admin approves it)")
-    _add_account_flags(add)
-    edit = leaf(acc, "edit", help="change fields of an account")
-    edit.add_argument("id", type=int, help="the account's id")
-    _add_account_flags(edit)
-    rm = leaf(acc, "rm", help="delete an account")
-    rm.add_argument("id", type=int, help="the account's id")
-    rm.add_argument("-y", "--yes", action="store_true", help="do not ask")
-    approve = leaf(acc, "approve", help="approve a marketing account (admins)")
-    approve.add_argument("id", type=int, help="the account's id")
-    reject = leaf(acc, "reject", help="reject a marketing account (admins)")
-    reject.add_argument("id", type=int, help="the account's id")
-    reject.add_argument("--reason", required=True, help="why, in words the owner reads (1-500 characters)")
-    poll = leaf(acc, "poll", help="read the account's incoming mailbox now")
-    poll.add_argument("id", type=int, help="the account's id")
-    purge = leaf(acc, "purge-bounces", help="delete from the server the bounces already read (and only those)",
-                 description="Delete from the account's mailbox the messages a round has read and recorded as "
-                             "bounces: for a mailbox read while --incoming-delete-bounces was off. Human mail, "
-                             "auto-replies, unread and set-aside messages stay.")
-    purge.add_argument("id", type=int, help="the account's id")
-    purge.add_argument("-y", "--yes", action="store_true", help="do not ask")
-    test = leaf(acc, "test", help="test connections layer by layer (exit 0 only when all pass)")
-    test.add_argument("ids", type=int, nargs="*", metavar="ID", help="the accounts to test (or --all)")
-    test.add_argument("--all", action="store_true", help="every account you can see")
-    test.add_argument("--send-to", metavar="ADDR", help="also send a short test message to ADDR")
-    test.add_argument("--failures-only", action="store_true", help="print only the accounts that fail (and the summary)")
-    folders = leaf(acc, "folders", help="the IMAP folders of the account's mailbox (for --incoming-folder)")
-    folders.add_argument("id", type=int, help="the account's id")
-    headers = leaf(acc, "headers", help="the From and Reply-To a contact gets from this account")
-    headers.add_argument("id", type=int, help="the account's id")
-    headers.add_argument("contact", help="the contact's email address")
+def _list_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-q", "--query", default="", metavar="TEXT", help="words in the name or address")
+    p.add_argument("--kind", choices=["all", "marketing", "own"], default="all", help="all (default), marketing or own")
+    p.add_argument("--status", choices=STATUSES, metavar="STATUS", help=f"only accounts in STATUS: {', '.join(STATUSES)}")
+    p.add_argument("--sort", default="name", choices=SORTS, metavar="KEY",
+                   help=f"one of {', '.join(SORT_KEYS)}; a leading - reverses (default: name)")
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N rows, 1-1000 (default: 50)")
+    p.add_argument("--offset", type=int, default=0, metavar="N", help="skip the first N (default: 0)")
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kind", choices=["own", "marketing"], default="own",
+                   help="own (default: sends through its own SMTP server) or marketing (the platform relay, "
+                        "once an admin approves it)")
+    _add_account_flags(p)
+
+
+def _edit_arguments(p: argparse.ArgumentParser) -> None:
+    account_id(p)
+    _add_account_flags(p)
+
+
+def _with_yes(p: argparse.ArgumentParser) -> None:
+    account_id(p)
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask")
+
+
+def _reject_arguments(p: argparse.ArgumentParser) -> None:
+    account_id(p)
+    p.add_argument("--reason", required=True, help="why, in words the owner reads (1-500 characters)")
+
+
+def _test_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("ids", type=int, nargs="*", metavar="ID", help="the accounts to test (or --all)")
+    p.add_argument("--all", action="store_true", help="every account you can see")
+    p.add_argument("--send-to", metavar="ADDR", help="also send a short test message to ADDR")
+    p.add_argument("--failures-only", action="store_true", help="print only the accounts that fail (and the summary)")
+
+
+def _headers_arguments(p: argparse.ArgumentParser) -> None:
+    account_id(p)
+    p.add_argument("contact", help="the contact's email address")
 
 
 def _read_password(source: Path) -> str:
@@ -306,62 +297,70 @@ def _test_many(args: argparse.Namespace, client: Client, accounts: list[dict[str
     return 1 if failed else 0
 
 
-def run(args: argparse.Namespace, client: Client) -> int:
-    emit_json = args.json
-    action = args.action
-    if action == "test":
-        return run_test(args, client)
-    if action == "list":
-        params = {"query": args.query, "kind": args.kind, "sort": args.sort, "limit": args.limit, "offset": args.offset}
-        if args.status:
-            params["status"] = args.status
-        page = client.call("accounts.list", params)
-        if emit_json:
-            print(output.as_json(page))
-        else:
-            print(output.table(page["items"], LIST_COLUMNS))
-            shown = len(page["items"])
-            print(f"{shown} shown of {page['total']}" + (f" (from {args.offset + 1})" if args.offset else ""))
-        return 0
-    if action == "rm" and not args.yes and sys.stdin.isatty():
+def run_list(args: argparse.Namespace, client: Client) -> int:
+    params = {"query": args.query, "kind": args.kind, "sort": args.sort, "limit": args.limit, "offset": args.offset}
+    if args.status:
+        params["status"] = args.status
+    page = client.call("accounts.list", params)
+    if args.json:
+        print(output.as_json(page))
+    else:
+        print(output.table(page["items"], LIST_COLUMNS))
+        shown = len(page["items"])
+        print(f"{shown} shown of {page['total']}" + (f" (from {args.offset + 1})" if args.offset else ""))
+    return 0
+
+
+def run_rm(args: argparse.Namespace, client: Client) -> int:
+    if not args.yes and sys.stdin.isatty():
         account = client.call("accounts.get", {"id": args.id})
         answer = input(f"Delete account {args.id} ({account['name']} <{account['email']}>)? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             print("not deleted")
             return 0
-    if action == "purge-bounces":
-        return run_purge(args, client)
-    if action == "folders":
-        result = client.call("accounts.folders", {"id": args.id}, timeout=max(client.timeout, 120))
-        if emit_json:
-            print(output.as_json(result))
-        elif result["ok"]:
-            print("\n".join(result["folders"]))
-        else:
-            print(f"mailfleetctl: {result['message']}" + (f"; hint: {result['hint']}" if result.get("hint") else ""),
-                  file=sys.stderr)
-        return 0 if result["ok"] else 1
-    if action == "show":
-        result = client.call("accounts.get", {"id": args.id})
-    elif action == "add":
-        result = client.call("accounts.create", {"kind": args.kind, **account_fields(args)})
-    elif action == "edit":
-        result = client.call("accounts.update", {"id": args.id, **account_fields(args)})
-    elif action == "rm":
-        result = client.call("accounts.delete", {"id": args.id})
-    elif action == "approve":
-        result = client.call("accounts.approve", {"id": args.id})
-    elif action == "reject":
-        result = client.call("accounts.reject", {"id": args.id, "reason": args.reason})
-    elif action == "poll":
-        # A round may read thousands of messages: wait for it longer than for other calls.
-        result = client.call("accounts.poll", {"id": args.id}, timeout=max(client.timeout, 600))
-        if not emit_json:
-            print(output.block(result))
-            return 0 if result.get("ok") else 1
+    return calls("accounts.delete")(args, client)
+
+
+def run_poll(args: argparse.Namespace, client: Client) -> int:
+    # A round may read thousands of messages: wait for it longer than for other calls.
+    result = client.call("accounts.poll", {"id": args.id}, timeout=max(client.timeout, 600))
+    print(output.as_json(result) if args.json else output.block(result))
+    return 0 if args.json or result.get("ok") else 1
+
+
+def run_folders(args: argparse.Namespace, client: Client) -> int:
+    result = client.call("accounts.folders", {"id": args.id}, timeout=max(client.timeout, 120))
+    if args.json:
+        print(output.as_json(result))
+    elif result["ok"]:
+        print("\n".join(result["folders"]))
     else:
-        result = client.call("accounts.headers", {"id": args.id, "contact": args.contact})
-    print(output.as_json(result) if emit_json else output.block(result))
-    return 0
+        print(f"mailfleetctl: {result['message']}" + (f"; hint: {result['hint']}" if result.get("hint") else ""),
+              file=sys.stderr)
+    return 0 if result["ok"] else 1
 
 
+COMMANDS = [
+    Command("list", "search accounts", run_list, _list_arguments, parser=dict(
+        epilog="examples:\n  mailfleetctl accounts list -q acme --status smtp_failing\n"
+               "  mailfleetctl accounts list --kind marketing --sort -created_at --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)),
+    Command("show", "one account", calls("accounts.get"), account_id),
+    Command("add", "create an account", calls("accounts.create", lambda args: {"kind": args.kind, **account_fields(args)}),
+            _add_arguments, parser=dict(epilog=ADD_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)),
+    Command("edit", "change fields of an account",
+            calls("accounts.update", lambda args: {"id": args.id, **account_fields(args)}), _edit_arguments),
+    Command("rm", "delete an account", run_rm, _with_yes),
+    Command("approve", "approve a marketing account (admins)", calls("accounts.approve"), account_id),
+    Command("reject", "reject a marketing account (admins)",
+            calls("accounts.reject", lambda args: {"id": args.id, "reason": args.reason}), _reject_arguments),
+    Command("poll", "read the account's incoming mailbox now", run_poll, account_id),
+    Command("purge-bounces", "delete from the server the bounces already read (and only those)", run_purge, _with_yes,
+            parser=dict(description="Delete from the account's mailbox the messages a round has read and recorded as "
+                                    "bounces: for a mailbox read while --incoming-delete-bounces was off. Human mail, "
+                                    "auto-replies, unread and set-aside messages stay.")),
+    Command("test", "test connections layer by layer (exit 0 only when all pass)", run_test, _test_arguments),
+    Command("folders", "the IMAP folders of the account's mailbox (for --incoming-folder)", run_folders, account_id),
+    Command("headers", "the From and Reply-To a contact gets from this account",
+            calls("accounts.headers", lambda args: {"id": args.id, "contact": args.contact}), _headers_arguments),
+]

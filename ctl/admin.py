@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import output
-from .common import Leaf, Usage
+from .common import Command, Usage
 
 if TYPE_CHECKING:
     from ..shared.client import Client
@@ -19,12 +19,13 @@ if TYPE_CHECKING:
 CHUNK = 1 << 20
 
 
-def add_parser(sub: argparse._SubParsersAction, leaf: Leaf) -> None:
-    backup = leaf(sub, "backup", help="write a consistent copy of the database to FILE (admins)")
-    backup.add_argument("file", help="where to write it (FILE.partial until the sha256 matches)")
-    keygen = leaf(sub, "keygen", help="make a CURVE key pair for the remote endpoint: NAME.key, NAME.key_secret")
-    keygen.add_argument("name", help="the name the daemon will know this key by (its user name)")
-    keygen.add_argument("--dir", default=".", help="where to write the two files (default: here)")
+def _backup_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="where to write it (FILE.partial until the sha256 matches)")
+
+
+def _keygen_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", help="the name the daemon will know this key by (its user name)")
+    p.add_argument("--dir", default=".", help="where to write the two files (default: here)")
 
 
 def run(args: argparse.Namespace, client: Client) -> int:
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace, client: Client) -> int:
     return 0
 
 
-def keygen(args: argparse.Namespace) -> int:
+def keygen(args: argparse.Namespace, client: None = None) -> int:
     folder = Path(args.dir)
     if not args.name.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise Usage("NAME: letters, digits, '-', '_' and '.' only")
@@ -73,3 +74,8 @@ def keygen(args: argparse.Namespace) -> int:
     print(f"public key: {public}\n  -> copy it into the daemon's clients directory (/etc/mailfleet/clients/)")
     print(f"secret key: {secret}\n  -> keep it here; use it with --key (and the daemon's server.key with --server-key)")
     return 0
+
+
+BACKUP = Command("backup", "write a consistent copy of the database to FILE (admins)", run, _backup_arguments)
+KEYGEN = Command("keygen", "make a CURVE key pair for the remote endpoint: NAME.key, NAME.key_secret", keygen,
+                 _keygen_arguments, offline=True)

@@ -16,14 +16,47 @@ from ..shared import protocol as P
 from ..shared.clidocs import add_doc_options
 from ..shared.version import package_version
 from . import accounts, admin, contacts, events, output, status
-from .common import Usage
+from .common import Command, Usage, add_command, add_group
 
 if TYPE_CHECKING:
     from ..shared.client import Client
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
-COMMANDS = {"accounts": accounts, "contacts": contacts, "bounces": contacts, "events": events, "backup": admin, "status": status}
+
+def _call_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("method", help="e.g. accounts.list; mailfleetctl call rpc.discover lists them all")
+    p.add_argument("params", nargs="?", help="JSON object of params, or - to read it from stdin")
+
+
+def _run_call(args: argparse.Namespace, client: Client) -> int:
+    print(output.as_json(client.call(args.method, _params_arg(args.params))))
+    return EXIT_OK
+
+
+def _classify_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="*", metavar="FILE", help="mail files (one message each, as received)")
+    p.add_argument("--batch", action="store_true", help="read paths on stdin, write one JSON line each")
+
+
+def _run_classify(args: argparse.Namespace, client: None = None) -> int:
+    from . import classify as classify_cmd  # the classifier's patterns load only for this command
+
+    if args.batch:
+        return classify_cmd.batch()
+    if not args.files:
+        raise Usage("classify needs FILE... or --batch")
+    return classify_cmd.show(args.files, args.json)
+
+
+# The command line as data: top-level commands, then groups of commands (common.Command each).
+TOP = [
+    Command("call", "call any method: call METHOD [JSON|-]", _run_call, _call_arguments),
+    Command("classify", "classify mail files as bounces (no daemon needed)", _run_classify, _classify_arguments,
+            offline=True),
+]
+GROUPS = {"accounts": accounts.COMMANDS, "contacts": contacts.COMMANDS, "bounces": contacts.BOUNCE_COMMANDS}
+SINGLES = [events.COMMAND, admin.BACKUP, admin.KEYGEN, status.COMMAND]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,17 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     def leaf(subparsers, name: str, **kw) -> argparse.ArgumentParser:
         return subparsers.add_parser(name, parents=[common], **kw)
 
-    call = leaf(sub, "call", help="call any method: call METHOD [JSON|-]")
-    call.add_argument("method", help="e.g. accounts.list; mailfleetctl call rpc.discover lists them all")
-    call.add_argument("params", nargs="?", help="JSON object of params, or - to read it from stdin")
-    classify = leaf(sub, "classify", help="classify mail files as bounces (no daemon needed)")
-    classify.add_argument("files", nargs="*", metavar="FILE", help="mail files (one message each, as received)")
-    classify.add_argument("--batch", action="store_true", help="read paths on stdin, write one JSON line each")
-    accounts.add_parser(sub, leaf)
-    contacts.add_parser(sub, leaf)
-    events.add_parser(sub, leaf)
-    admin.add_parser(sub, leaf)
-    status.add_parser(sub, leaf)
+    for command in TOP:
+        add_command(sub, leaf, command)
+    for name, commands in GROUPS.items():
+        add_group(sub, leaf, name, commands)
+    for command in SINGLES:
+        add_command(sub, leaf, command)
     return parser
 
 
@@ -73,11 +101,6 @@ def _params_arg(text: str | None) -> dict[str, Any] | None:
     return params
 
 
-def run(args: argparse.Namespace, client: Client) -> int:
-    if args.command == "call":
-        print(output.as_json(client.call(args.method, _params_arg(args.params))))
-        return EXIT_OK
-    return COMMANDS[args.command].run(args, client)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,19 +114,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command == "classify":  # works on files alone: no daemon
-        from . import classify as classify_cmd  # the classifier's patterns load only for this command
-
-        if args.batch:
-            return classify_cmd.batch()
-        if not args.files:
-            parser.error("classify needs FILE... or --batch")
-        return classify_cmd.show(args.files, args.json)
-    if args.command == "keygen":  # makes files only: no daemon
+    args = build_parser().parse_args(argv)
+    if args.offline:  # works on files alone: no daemon
         try:
-            return admin.keygen(args)
+            return args.run(args, None)
         except Usage as exc:
             print(f"mailfleetctl: {exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -113,7 +127,7 @@ def _main(argv: list[str] | None) -> int:
     try:
         curve = CurveKeys.from_files(args.key, args.server_key) if args.key and args.server_key else None
         with Client.connect(args.socket, args.timeout, curve) as client:
-            return run(args, client)
+            return args.run(args, client)
     except Usage as exc:
         print(f"mailfleetctl: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,9 +1,21 @@
-"""What every mailfleetctl command module shares."""
+"""What every mailfleetctl command module shares: commands as data.
+
+A command is one entry (circus's model): the arguments it takes, what it runs (the call it makes and how
+it prints), and the parser's words. A group (`accounts`, `contacts`, ...) is a list of them; the parser
+and the dispatch are built from that list, so adding a command is adding an entry.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import output
+
+if TYPE_CHECKING:
+    from ..shared.client import Client
 
 
 class Usage(Exception):
@@ -12,3 +24,45 @@ class Usage(Exception):
 
 # leaf(subparsers, name, help=...) -> a parser that also accepts --json after the command.
 Leaf = Callable[..., argparse.ArgumentParser]
+Run = Callable[[argparse.Namespace, "Client | None"], int]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    run: Run  # the parsed arguments and a client (None for an offline command) -> the exit code
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    parser: Mapping[str, Any] = field(default_factory=dict)  # description, epilog, formatter_class
+    offline: bool = False  # works on files alone: no daemon is reached
+
+
+def calls(method: str, params: Callable[[argparse.Namespace], dict[str, Any]] = lambda args: {"id": args.id}, *,
+          long: bool = False, show: Callable[[Any], str] = output.block) -> Run:
+    """A command that makes one call and prints its result (JSON with --json); exit 0."""
+
+    def run(args: argparse.Namespace, client: Client) -> int:
+        # Long work (a mailbox round of thousands of messages, a test) waits longer than other calls.
+        result = client.call(method, params(args), **({"timeout": max(client.timeout, 600)} if long else {}))
+        print(output.as_json(result) if args.json else show(result))
+        return 0
+
+    return run
+
+
+def account_id(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("id", type=int, help="the account's id (accounts list shows it)")
+
+
+def add_command(subparsers: argparse._SubParsersAction, leaf: Leaf, command: Command) -> None:
+    parser = leaf(subparsers, command.name, help=command.help, **command.parser)
+    if command.arguments is not None:
+        command.arguments(parser)
+    parser.set_defaults(run=command.run, offline=command.offline)
+
+
+def add_group(sub: argparse._SubParsersAction, leaf: Leaf, name: str, commands: Sequence[Command]) -> None:
+    group = sub.add_parser(name, help=", ".join(c.name for c in commands))
+    actions = group.add_subparsers(dest="action", required=True)
+    for command in commands:
+        add_command(actions, leaf, command)

@@ -1,4 +1,5 @@
-"""`mailfleetctl contacts ...` and `bounces ...`: import, search, show, set; bounce history."""
+"""`mailfleetctl contacts ...` and `bounces ...`: import, search, show, set; bounce history. Commands as data
+(common.Command): COMMANDS and BOUNCE_COMMANDS."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from . import output
-from .common import Leaf, Usage
+from .common import Command, Usage, calls
 
 if TYPE_CHECKING:  # the client (and zmq) load only for commands that talk to the daemon
     from ..shared.client import Client
@@ -19,46 +20,54 @@ BOUNCE_COLUMNS = [("id", "ID"), ("received_at", "RECEIVED"), ("recipient", "RECI
                   ("status", "STATUS"), ("reason", "REASON"), ("account_id", "ACCOUNT"), ("diagnostic", "DIAGNOSTIC")]
 
 
-def add_parser(sub: argparse._SubParsersAction, leaf: Leaf) -> None:
-    contacts = sub.add_parser("contacts", help="import, list, show, set")
-    con = contacts.add_subparsers(dest="action", required=True)
-    imp = leaf(con, "import", help="import contacts from a CSV file (header row: email and details)",
-               epilog="The header names the columns: email (required) and any details, e.g. first_name,owner_name.\n"
-                      "Commas, semicolons or tabs separate them (read from the header); UTF-8 with or without BOM,\n"
-                      "or --encoding for a legacy code page (a file that is not UTF-8 is named with its line).\n"
-                      "Exit 1 when any row was rejected; each is named with its line.\n\nexamples:\n"
-                      "  mailfleetctl contacts import contacts.csv\n  mailfleetctl contacts import --encoding cp1250 kontakty.csv\n"
-                      "  some-export | mailfleetctl contacts import -",
-               formatter_class=argparse.RawDescriptionHelpFormatter)
-    imp.add_argument("file", help="CSV file, or - for stdin")
-    imp.add_argument("--encoding", metavar="NAME", help="the file's encoding when it is not UTF-8, e.g. cp1250 (Polish "
-                     "Excel), cp1252 (Western European), iso-8859-2; default: UTF-8, or UTF-16 with a BOM")
-    imp.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS, help=argparse.SUPPRESS)
-    lst = leaf(con, "list", help="search contacts")
-    lst.add_argument("-q", "--query", default="", metavar="TEXT", help="words in the address or details")
-    lst.add_argument("--status", choices=["active", "faulty"], help="active or faulty (default: both)")
-    lst.add_argument("--limit", type=int, default=50, metavar="N", help="at most N rows, 1-1000 (default: 50)")
-    lst.add_argument("--offset", type=int, default=0, metavar="N", help="skip the first N (default: 0)")
-    show = leaf(con, "show", help="one contact and its bounces")
-    show.add_argument("email", help="the contact's address")
-    setp = leaf(con, "set", help="change a contact's status (admins) or details")
-    setp.add_argument("email", help="the contact's address")
-    setp.add_argument("--status", choices=["active", "faulty"], help="active clears faulty (the history stays)")
-    setp.add_argument("--detail", action="append", default=[], metavar="NAME=VALUE",
-                      help="set a detail (NAME= removes it); repeatable")
+IMPORT_WORDS = ("The header names the columns: email (required) and any details, e.g. first_name,owner_name.\n"
+                "Commas, semicolons or tabs separate them (read from the header); UTF-8 with or without BOM,\n"
+                "or --encoding for a legacy code page (a file that is not UTF-8 is named with its line).\n"
+                "Exit 1 when any row was rejected; each is named with its line.\n\nexamples:\n"
+                "  mailfleetctl contacts import contacts.csv\n  mailfleetctl contacts import --encoding cp1250 kontakty.csv\n"
+                "  some-export | mailfleetctl contacts import -")
 
-    bounces = sub.add_parser("bounces", help="list, show")
-    bnc = bounces.add_subparsers(dest="action", required=True)
-    blst = leaf(bnc, "list", help="bounces, newest first")
-    blst.add_argument("--contact", metavar="EMAIL", help="only bounces of this contact")
-    blst.add_argument("--account", type=int, metavar="ID", help="only bounces read from this account's mailbox")
-    kind = blst.add_mutually_exclusive_group()
+
+def _import_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="CSV file, or - for stdin")
+    p.add_argument("--encoding", metavar="NAME", help="the file's encoding when it is not UTF-8, e.g. cp1250 (Polish "
+                   "Excel), cp1252 (Western European), iso-8859-2; default: UTF-8, or UTF-16 with a BOM")
+    p.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS, help=argparse.SUPPRESS)
+
+
+def _page_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N rows, 1-1000 (default: 50)")
+    p.add_argument("--offset", type=int, default=0, metavar="N", help="skip the first N (default: 0)")
+
+
+def _list_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-q", "--query", default="", metavar="TEXT", help="words in the address or details")
+    p.add_argument("--status", choices=["active", "faulty"], help="active or faulty (default: both)")
+    _page_arguments(p)
+
+
+def _email(p: argparse.ArgumentParser) -> None:
+    p.add_argument("email", help="the contact's address")
+
+
+def _set_arguments(p: argparse.ArgumentParser) -> None:
+    _email(p)
+    p.add_argument("--status", choices=["active", "faulty"], help="active clears faulty (the history stays)")
+    p.add_argument("--detail", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a detail (NAME= removes it); repeatable")
+
+
+def _bounce_list_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--contact", metavar="EMAIL", help="only bounces of this contact")
+    p.add_argument("--account", type=int, metavar="ID", help="only bounces read from this account's mailbox")
+    kind = p.add_mutually_exclusive_group()
     kind.add_argument("--hard", dest="hard", action="store_const", const=True, help="only hard bounces (dead addresses)")
     kind.add_argument("--soft", dest="hard", action="store_const", const=False, help="only soft bounces")
-    blst.add_argument("--limit", type=int, default=50, metavar="N", help="at most N rows, 1-1000 (default: 50)")
-    blst.add_argument("--offset", type=int, default=0, metavar="N", help="skip the first N (default: 0)")
-    bshow = leaf(bnc, "show", help="one bounce, with the message as received")
-    bshow.add_argument("id", type=int, help="the bounce's id (bounces list shows it)")
+    _page_arguments(p)
+
+
+def _bounce_id(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", type=int, help="the bounce's id (bounces list shows it)")
 
 
 def _progress(rows: int, done_bytes: int, total_bytes: int | None) -> None:
@@ -121,59 +130,63 @@ def _details_arg(items: list[str]) -> dict[str, str | None]:
     return details
 
 
-def run(args: argparse.Namespace, client: Client) -> int:
-    if args.command == "bounces":
-        return _run_bounces(args, client)
-    if args.action == "import":
-        return import_file(client, args.file, args.chunk_rows, args.json, args.encoding)
-    if args.action == "list":
-        params: dict[str, Any] = {"query": args.query, "limit": args.limit, "offset": args.offset}
-        if args.status:
-            params["status"] = args.status
-        page = client.call("contacts.list", params)
-        if args.json:
-            print(output.as_json(page))
-        else:
-            print(output.table(page["items"], CONTACT_COLUMNS))
-            print(f"{len(page['items'])} shown of {page['total']}")
+def run_import(args: argparse.Namespace, client: Client) -> int:
+    return import_file(client, args.file, args.chunk_rows, args.json, args.encoding)
+
+
+def run_list(args: argparse.Namespace, client: Client) -> int:
+    params: dict[str, Any] = {"query": args.query, "limit": args.limit, "offset": args.offset}
+    if args.status:
+        params["status"] = args.status
+    page = client.call("contacts.list", params)
+    if args.json:
+        print(output.as_json(page))
+    else:
+        print(output.table(page["items"], CONTACT_COLUMNS))
+        print(f"{len(page['items'])} shown of {page['total']}")
+    return 0
+
+
+def run_show(args: argparse.Namespace, client: Client) -> int:
+    contact = client.call("contacts.get", {"email": args.email})
+    if args.json:
+        print(output.as_json(contact))
         return 0
-    if args.action == "show":
-        contact = client.call("contacts.get", {"email": args.email})
-        if args.json:
-            print(output.as_json(contact))
-            return 0
-        bounces = contact.pop("bounces")
-        print(output.block(contact))
-        if bounces:
-            print()
-            print(output.table([_bounce_row(b) for b in bounces], BOUNCE_COLUMNS))
-        return 0
-    params = {"email": args.email}
+    bounces = contact.pop("bounces")
+    print(output.block(contact))
+    if bounces:
+        print()
+        print(output.table([_bounce_row(b) for b in bounces], BOUNCE_COLUMNS))
+    return 0
+
+
+def _set_params(args: argparse.Namespace) -> dict[str, Any]:
+    params: dict[str, Any] = {"email": args.email}
     if args.status:
         params["status"] = args.status
     if args.detail:
         params["details"] = _details_arg(args.detail)
     if len(params) == 1:
         raise Usage("contacts set needs --status or --detail")
-    result = client.call("contacts.update", params)
-    print(output.as_json(result) if args.json else output.block(result))
-    return 0
+    return params
 
 
 def _bounce_row(b: dict[str, Any]) -> dict[str, Any]:
     return {**b, "verdict": "HARD" if b["hard"] else "soft"}
 
 
-def _run_bounces(args: argparse.Namespace, client: Client) -> int:
-    if args.action == "show":
-        bounce = client.call("bounces.get", {"id": args.id})
-        if args.json:
-            print(output.as_json(bounce))
-        else:
-            raw = bounce.pop("raw")
-            print(output.block(bounce))
-            print("\n" + raw)
-        return 0
+def run_bounce(args: argparse.Namespace, client: Client) -> int:
+    bounce = client.call("bounces.get", {"id": args.id})
+    if args.json:
+        print(output.as_json(bounce))
+    else:
+        raw = bounce.pop("raw")
+        print(output.block(bounce))
+        print("\n" + raw)
+    return 0
+
+
+def run_bounces(args: argparse.Namespace, client: Client) -> int:
     params: dict[str, Any] = {"limit": args.limit, "offset": args.offset}
     for key, value in (("contact", args.contact), ("account_id", args.account), ("hard", args.hard)):
         if value is not None:
@@ -185,3 +198,17 @@ def _run_bounces(args: argparse.Namespace, client: Client) -> int:
         print(output.table([_bounce_row(b) for b in page["items"]], BOUNCE_COLUMNS))
         print(f"{len(page['items'])} shown of {page['total']}")
     return 0
+
+
+COMMANDS = [
+    Command("import", "import contacts from a CSV file (header row: email and details)", run_import, _import_arguments,
+            parser=dict(epilog=IMPORT_WORDS, formatter_class=argparse.RawDescriptionHelpFormatter)),
+    Command("list", "search contacts", run_list, _list_arguments),
+    Command("show", "one contact and its bounces", run_show, _email),
+    Command("set", "change a contact's status (admins) or details", calls("contacts.update", _set_params), _set_arguments),
+]
+
+BOUNCE_COMMANDS = [
+    Command("list", "bounces, newest first", run_bounces, _bounce_list_arguments),
+    Command("show", "one bounce, with the message as received", run_bounce, _bounce_id),
+]

@@ -15,21 +15,16 @@ import time
 from typing import TYPE_CHECKING
 
 from ..shared.words import event_summary, when
-from .common import Leaf
+from .common import Command
 
 if TYPE_CHECKING:  # loaded when a command runs, not for every mailfleetctl start
     from ..shared.client import Client
 
 
-def add_parser(sub: argparse._SubParsersAction, leaf: Leaf) -> None:
-    ev = leaf(sub, "events", help="print events, one line each (--json: JSON lines); --follow for live ones",
-              description="The event log, oldest first, one line each; --follow keeps printing live events.",
-              epilog="examples:\n  mailfleetctl events --type bounce. --follow\n"
-                     "  mailfleetctl events --since 1200 --json | jq .recipient",
-              formatter_class=argparse.RawDescriptionHelpFormatter)
-    ev.add_argument("--since", type=int, default=0, help="only events after this seq")
-    ev.add_argument("--type", default="", help="only events whose type starts with this (e.g. bounce.)")
-    ev.add_argument("-f", "--follow", action="store_true", help="keep printing new events until interrupted")
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--since", type=int, default=0, help="only events after this seq")
+    p.add_argument("--type", default="", help="only events whose type starts with this (e.g. bounce.)")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing new events until interrupted")
 
 
 def _printer(as_json: bool):
@@ -78,3 +73,11 @@ def run(args: argparse.Namespace, client: Client) -> int:
                 _print(event)
     except KeyboardInterrupt:
         return 0
+
+
+COMMAND = Command("events", "print events, one line each (--json: JSON lines); --follow for live ones", run, _arguments,
+                  parser=dict(description="The event log, oldest first, one line each; --follow keeps printing live "
+                                          "events.",
+                              epilog="examples:\n  mailfleetctl events --type bounce. --follow\n"
+                                     "  mailfleetctl events --since 1200 --json | jq .recipient",
+                              formatter_class=argparse.RawDescriptionHelpFormatter))

@@ -13,18 +13,12 @@ from typing import TYPE_CHECKING
 
 from ..shared.words import ago, span
 from . import output
-from .common import Leaf
+from .common import Command
 
 if TYPE_CHECKING:
     from ..shared.client import Client
 
 ORDER = ("active", "untested", "smtp_failing", "incoming_failing", "pending", "rejected")
-
-
-def add_parser(sub: argparse._SubParsersAction, leaf: Leaf) -> None:
-    leaf(sub, "status", help="how things stand: daemon, accounts by state, polls, backlog, failures",
-         description="One screen of how things stand. Exit 0 when no account you can see is failing, 1 when some is.",
-         epilog="example: mailfleetctl status || echo 'some account is failing'")
 
 
 def _states(counts: dict[str, int]) -> str:
@@ -72,3 +66,9 @@ def run(args: argparse.Namespace, client: Client) -> int:
     status = client.call("system.status")
     print(output.as_json(status) if args.json else render(status))
     return 1 if status["failing"]["total"] else 0
+
+
+COMMAND = Command("status", "how things stand: daemon, accounts by state, polls, backlog, failures", run,
+                  parser=dict(description="One screen of how things stand. Exit 0 when no account you can see is "
+                                          "failing, 1 when some is.",
+                              epilog="example: mailfleetctl status || echo 'some account is failing'"))
