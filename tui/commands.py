@@ -12,10 +12,14 @@ from .keys import ACCOUNTS, APP
 class AccountCommands(Provider):
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for binding in ACCOUNTS + APP:
-            if not binding.show:
-                continue
-            score = matcher.match(binding.description)
-            if score > 0:
-                yield Hit(score, matcher.highlight(binding.description),
-                          partial(self.app.run_action, binding.action), help=f"key: {binding.key}")
+        # The account actions belong to the list's screen, the others to the app: each runs there, whatever
+        # screen the palette was opened over.
+        for bindings, target in ((ACCOUNTS, self.app.main), (APP, self.app)):
+            for binding in bindings:
+                if not binding.show:
+                    continue
+                score = matcher.match(binding.description)
+                if score > 0:
+                    yield Hit(score, matcher.highlight(binding.description),
+                              partial(self.app.run_action, binding.action.removeprefix("screen."), target),
+                              help=f"key: {binding.key}")

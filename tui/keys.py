@@ -24,21 +24,21 @@ APP = [
 # On the account list (active while it has focus, so typing in a search box types);
 # the actions live on the app.
 ACCOUNTS = [
-    Binding("n", "app.new_account", "New", id="accounts.new"),
-    Binding("e,enter", "app.edit_account", "Edit", id="accounts.edit"),
-    Binding("i", "app.show_account", "Info", id="accounts.details"),
-    Binding("l", "app.show_activity", "Activity", show=False, id="accounts.activity"),
-    Binding("d,delete", "app.delete_account", "Delete", id="accounts.delete"),
-    Binding("t", "app.test_account", "Test", id="accounts.test"),
-    Binding("a", "app.approve", "Approve", id="accounts.approve"),
-    Binding("x", "app.reject", "Reject", id="accounts.reject"),
+    Binding("n", "screen.new_account", "New", id="accounts.new"),
+    Binding("e,enter", "screen.edit_account", "Edit", id="accounts.edit"),
+    Binding("i", "screen.show_account", "Info", id="accounts.details"),
+    Binding("l", "screen.show_activity", "Activity", show=False, id="accounts.activity"),
+    Binding("d,delete", "screen.delete_account", "Delete", id="accounts.delete"),
+    Binding("t", "screen.test_account", "Test", id="accounts.test"),
+    Binding("a", "screen.approve", "Approve", id="accounts.approve"),
+    Binding("x", "screen.reject", "Reject", id="accounts.reject"),
     # Not in the footer (80 columns hold ten keys): the search box and the filter label say their keys.
-    Binding("P", "app.purge_bounces", "Purge bounces already read", show=False, id="accounts.purge"),
-    Binding("slash", "app.focus_search", "Search", show=False, id="accounts.search"),
-    Binding("f", "app.cycle_filter", "Filter", show=False, id="accounts.filter"),
-    Binding("r", "app.refresh", "Refresh", show=False, id="accounts.refresh"),
-    Binding("s", "app.cycle_sort", "Sort by the next column", show=False, id="accounts.sort"),
-    Binding("S", "app.reverse_sort", "Reverse the sort", show=False, id="accounts.reverse_sort"),
+    Binding("P", "screen.purge_bounces", "Purge bounces already read", show=False, id="accounts.purge"),
+    Binding("slash", "screen.focus_search", "Search", show=False, id="accounts.search"),
+    Binding("f", "screen.cycle_filter", "Filter", show=False, id="accounts.filter"),
+    Binding("r", "screen.refresh", "Refresh", show=False, id="accounts.refresh"),
+    Binding("s", "screen.cycle_sort", "Sort by the next column", show=False, id="accounts.sort"),
+    Binding("S", "screen.reverse_sort", "Reverse the sort", show=False, id="accounts.reverse_sort"),
 ]
 
 TABLE = [

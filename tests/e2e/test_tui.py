@@ -567,3 +567,54 @@ async def test_a_notification_leaves_the_detail_line_readable(daemon):
         app.notify("a notification long enough to reach across")
         await until(pilot, lambda: "a notification long enough" in displayed(app))
         assert "Account 00 <a0@example.com> · own · untested" in displayed(app)
+
+
+async def test_the_palette_runs_an_account_action_on_the_list(daemon):
+    seed(daemon, 1)
+    app = app_for(daemon)
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.query_one(AccountTable)
+        await until(pilot, lambda: table.current is not None and app.info)
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: "CommandPalette" in type(app.screen).__name__)
+        await pilot.press(*"delete")
+        await until(pilot, lambda: "Delete" in displayed(app))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        assert f"Delete account {table.current['name']}" in displayed(app)
+
+
+async def test_an_action_on_an_account_gone_elsewhere_is_said_in_words(daemon):
+    seed(daemon, 1)
+    app = app_for(daemon)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        table = app.query_one(AccountTable)
+        await until(pilot, lambda: table.current is not None and app.info)
+        app.client.on_event = lambda event: None  # the list never hears of it (an event lost on the way)
+        with daemon.client() as c:
+            c.call("accounts.delete", {"id": table.current["id"]})
+        await pilot.press("e")  # the list still shows it: the daemon says the account is gone
+        await until(pilot, lambda: "not found" in displayed(app))
+        assert app.is_running
+
+
+async def test_scrolling_a_long_list_keeps_a_bounded_number_of_pages(daemon):
+    from mailfleet.tui.components.account_table import MAX_PAGES, PAGE
+
+    rows = (MAX_PAGES + 3) * PAGE
+    with daemon.client() as c:
+        replies = c.call_many("accounts.create", [{"kind": "marketing", "name": f"Row {i:05}",
+                                                   "email": f"r{i}@example.com"} for i in range(rows)],
+                              window=100, timeout=30)
+        assert all("result" in reply for _, reply in replies)
+    app = app_for(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(AccountTable)
+        await until(pilot, lambda: table.total == rows and table.current is not None)
+        while table.cursor < rows - 1:  # page down to the end, as a person would
+            await pilot.press("pagedown")
+            await until(pilot, lambda: table.current is not None)
+        await until(pilot, lambda: f"Row {rows - 1:05}" in displayed(app))
+        assert len(table._pages) <= MAX_PAGES, "pages far from the screen were let go"
+        await pilot.press("g")  # back to the top: fetched again, shown again
+        await until(pilot, lambda: "Row 00000" in displayed(app))

@@ -13,8 +13,10 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from ...shared import protocol as P
+from ...shared.client import AsyncClient
 from ...shared.words import when, words
 from ..keys import DIALOG
+from ..messages import ScreenWorkers
 from ..text import line
 from ..text import lines as text_lines
 from .footer import KeyFooter
@@ -130,11 +132,12 @@ def account_lines(account: dict[str, Any], history: list[dict[str, Any]],
     return out
 
 
-class AccountDetail(Screen):
+class AccountDetail(ScreenWorkers, Screen):
     BINDINGS = DIALOG
 
-    def __init__(self, account_id: int) -> None:
+    def __init__(self, client: AsyncClient, account_id: int) -> None:
         super().__init__()
+        self.client = client
         self.account_id = account_id
 
     def compose(self) -> ComposeResult:
@@ -147,7 +150,7 @@ class AccountDetail(Screen):
 
     @work(exclusive=True, exit_on_error=False)
     async def _load(self) -> None:
-        client = self.app.client
+        client = self.client
         try:
             account = await client.call("accounts.get", {"id": self.account_id})
             bounces = await client.call("bounces.list", {"account_id": self.account_id, "limit": 10})

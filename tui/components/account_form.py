@@ -16,8 +16,10 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Select, Static, Checkbox
 
 from ...shared import protocol as P
+from ...shared.client import AsyncClient
 from ...shared.models import INCOMING_DEFAULT_PORTS, SMTP_DEFAULT_PORTS, FieldErrors, validate_account
 from ..keys import FORM
+from ..messages import ScreenWorkers
 from .dialogs import Confirm, FolderPicker
 from .footer import KeyFooter
 
@@ -73,11 +75,13 @@ def eid(path: str) -> str:
     return "e-" + path.replace(".", "-")
 
 
-class AccountForm(Screen):
+class AccountForm(ScreenWorkers, Screen):
     BINDINGS = FORM
 
-    def __init__(self, kind: str, account: dict[str, Any] | None = None, details: list[str] | None = None) -> None:
+    def __init__(self, client: AsyncClient, kind: str, account: dict[str, Any] | None = None,
+                 details: list[str] | None = None) -> None:
         super().__init__()
+        self.client = client
         self.kind = account["kind"] if account else kind
         self.account = account  # None: a new account
         self.details = details or []
@@ -263,7 +267,7 @@ class AccountForm(Screen):
 
     @work(exit_on_error=False, exclusive=True, group="form")
     async def _save(self, data: dict[str, Any]) -> None:
-        client = self.app.client
+        client = self.client
         try:
             if self.account:
                 data.pop("kind")
@@ -288,7 +292,7 @@ class AccountForm(Screen):
             params = {"id": self.account["id"], "account": {k: v for k, v in data.items() if k != "kind"}}
         else:
             params = {"account": data}
-        self.app.push_screen(ConnectionTestScreen(params, data.get("name") or "unsaved account"))
+        self.app.push_screen(ConnectionTestScreen(self.client, params, data.get("name") or "unsaved account"))
 
     def action_folders(self) -> None:
         """ctrl+l: list the IMAP server's folders (as the form says to reach it) and pick the one to read."""
@@ -302,7 +306,7 @@ class AccountForm(Screen):
             if self.account else {"account": data}
         self.notify("asking the server for its folders…")
         try:
-            result = await self.app.client.call("accounts.folders", params, timeout=60)
+            result = await self.client.call("accounts.folders", params, timeout=60)
         except P.RpcError as exc:
             fields = exc.data.get("fields") if isinstance(exc.data, dict) else None
             self.notify(str(exc) + (f": {', '.join(fields)}" if fields else ""), severity="error")

@@ -3,8 +3,9 @@
 A ScrollView whose virtual height is the number of matching accounts; each
 line asks a page cache, and a missing page is fetched from the daemon
 (one request per page of 100) while a placeholder is drawn. A new search or
-filter drops the cache. Live changes from other clients mark the cache
-stale; bursts of them collapse into one refresh.
+filter drops the cache, which keeps at most MAX_PAGES pages, those nearest
+the screen. Live changes from other clients reload it; bursts of them
+collapse into one refresh.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from textual.strip import Strip
 from ..keys import ACCOUNTS, TABLE
 
 PAGE = 100
+MAX_PAGES = 12  # pages kept (toolong's rule: caches are bounded)
 # (key, heading, least width, share of what is left). At 80 columns each column gets its least width and
 # the rest goes by share: a date stays whole (2026-12-02), "marketing" fits, names and addresses take the room.
 COLUMNS = [("name", "NAME", 14, 0.3), ("email", "EMAIL", 16, 0.34), ("kind", "KIND", 10, 0.0),
@@ -80,12 +82,11 @@ class AccountTable(ScrollView, can_focus=True):
             self.width = width
 
     class Loaded(Message):
-        """A page arrived (or failed); the app shows counts and errors."""
+        """A page arrived: the screen shows the count."""
 
-        def __init__(self, total: int | None, error: Exception | None = None) -> None:
+        def __init__(self, total: int) -> None:
             super().__init__()
             self.total = total
-            self.error = error
 
     def __init__(self, fetch, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -111,6 +112,15 @@ class AccountTable(ScrollView, can_focus=True):
             self.scroll_to(y=0, animate=False)
         self._ensure_visible_pages()
         self.refresh()
+
+    def _forget_far_pages(self) -> None:
+        """Keep at most MAX_PAGES pages: those farthest from what is on screen go first (scrolling through
+        100,000 accounts keeps a screenful and its neighbours, not every page it passed)."""
+        if len(self._pages) <= MAX_PAGES:
+            return
+        here = int(self.scroll_offset.y) // PAGE
+        for page in sorted(self._pages, key=lambda p: abs(p - here), reverse=True)[:len(self._pages) - MAX_PAGES]:
+            del self._pages[page]
 
     def row(self, index: int) -> dict[str, Any] | None:
         page = self._pages.get(index // PAGE)
@@ -139,14 +149,14 @@ class AccountTable(ScrollView, can_focus=True):
     async def _load(self, page: int, generation: int) -> None:
         try:
             result = await self._fetch(self.query_.params(page * PAGE))
-        except Exception as exc:  # shown by the app (banner or notification), never a traceback
+        except BaseException:  # the app says what went wrong (its one error path); the page may be asked again
             self._loading.discard(page)
-            self.post_message(self.Loaded(None, exc))
-            return
+            raise
         if generation != self._generation:
             return  # a newer search replaced this one
         self._loading.discard(page)
         self._pages[page] = result["items"]
+        self._forget_far_pages()
         self.shown_generation = generation
         if result["total"] != self.total:
             self.total = result["total"]

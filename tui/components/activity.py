@@ -10,14 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import RichLog, Static
 
 from ...shared import protocol as P
+from ...shared.client import AsyncClient
 from ...shared.words import event_summary, when
 from ..keys import DIALOG
+from ..messages import DaemonEvent, ScreenWorkers
 from .footer import KeyFooter
 
 MAX_LINES = 1000
@@ -32,11 +34,12 @@ def event_line(event: dict[str, Any]) -> Text:
     return Text.assemble(f"{when(event.get('time'))[:19]}  ", (f"{kind:<16}", STYLES.get(kind, "")), " ", summary)
 
 
-class AccountActivity(Screen):
+class AccountActivity(ScreenWorkers, Screen):
     BINDINGS = DIALOG
 
-    def __init__(self, account_id: int, title: str) -> None:
+    def __init__(self, client: AsyncClient, account_id: int, title: str) -> None:
         super().__init__()
+        self.client = client
         self.account_id = account_id
         self.title_text = title
         self._pending: list[dict[str, Any]] = []
@@ -50,14 +53,14 @@ class AccountActivity(Screen):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.app.event_listeners.add(self._event)  # first: nothing falls between the history and live
+        # Live events reach this screen from the moment it is pushed (before this load): nothing falls
+        # between the history and live.
         self.set_interval(FLUSH, self._flush)
         self._load()
 
-    def on_unmount(self) -> None:
-        self.app.event_listeners.discard(self._event)
-
-    def _event(self, event: dict[str, Any]) -> None:
+    @on(DaemonEvent)
+    def _event(self, message: DaemonEvent) -> None:
+        event = message.event
         if event.get("account_id") == self.account_id and event.get("type") != "probe.step":
             self._pending.append(event)
             del self._pending[:-MAX_LINES]
@@ -76,7 +79,7 @@ class AccountActivity(Screen):
     async def _load(self) -> None:
         log = self.query_one(RichLog)
         try:
-            page = await self.app.client.call("events.list", {"account_id": self.account_id, "newest": True,
+            page = await self.client.call("events.list", {"account_id": self.account_id, "newest": True,
                                                               "limit": MAX_LINES})
         except P.RpcError as exc:
             log.write(Text(str(exc), style="red"))

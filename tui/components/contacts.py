@@ -15,8 +15,10 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from ...shared import protocol as P
+from ...shared.client import AsyncClient
 from ...shared.csvfile import ContactFile, CsvProblem
 from ..keys import CONTACTS, DIALOG
+from ..messages import DaemonEvent, ScreenWorkers
 from ..text import cell, line
 from ..text import lines as text_lines
 from .dialogs import ImportFile
@@ -26,11 +28,12 @@ LIMIT = 200
 LIVE_DEBOUNCE = 0.5
 
 
-class ContactsScreen(Screen):
+class ContactsScreen(ScreenWorkers, Screen):
     BINDINGS = CONTACTS
 
-    def __init__(self) -> None:
+    def __init__(self, client: AsyncClient) -> None:
         super().__init__()
+        self.client = client
         self._live: Timer | None = None
         self.faulty_only = False
         self.items: list[dict[str, Any]] = []
@@ -49,14 +52,12 @@ class ContactsScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#contacts-table").focus()
-        self.app.event_listeners.add(self._event)
         self._load()
 
-    def on_unmount(self) -> None:
-        self.app.event_listeners.discard(self._event)
-
-    def _event(self, event: dict[str, Any]) -> None:
+    @on(DaemonEvent)
+    def _event(self, message: DaemonEvent) -> None:
         """Contacts change as rounds record bounces and mark them faulty: a burst is one reload."""
+        event = message.event
         if str(event.get("type", "")).startswith(("contact.", "bounce.")):
             if self._live is not None:
                 self._live.stop()
@@ -84,7 +85,7 @@ class ContactsScreen(Screen):
             rows = 0
             try:
                 while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
-                    result = await self.app.client.call("contacts.import", {"csv": chunk.csv,
+                    result = await self.client.call("contacts.import", {"csv": chunk.csv,
                                                                             "first_row": chunk.first_row}, timeout=120)
                     for key in totals:
                         totals[key] += result[key]
@@ -117,7 +118,7 @@ class ContactsScreen(Screen):
         if self.faulty_only:
             params["status"] = "faulty"
         try:
-            page = await self.app.client.call("contacts.list", params)
+            page = await self.client.call("contacts.list", params)
         except P.RpcError as exc:
             self.notify(str(exc), severity="error")
             return
@@ -155,7 +156,7 @@ class ContactsScreen(Screen):
     @work(exit_on_error=False, exclusive=True, group="contact")
     async def _show(self, email: str) -> None:
         try:
-            contact = await self.app.client.call("contacts.get", {"email": email})
+            contact = await self.client.call("contacts.get", {"email": email})
         except P.RpcError as exc:
             self.notify(str(exc), severity="error")
             return
@@ -174,7 +175,7 @@ class ContactsScreen(Screen):
         if not contact or contact["status"] != "faulty":
             return
         try:
-            await self.app.client.call("contacts.update", {"email": contact["email"], "status": "active"})
+            await self.client.call("contacts.update", {"email": contact["email"], "status": "active"})
         except P.RpcError as exc:
             self.notify(str(exc), severity="error")
             return
@@ -188,11 +189,11 @@ class ContactsScreen(Screen):
         if not contact:
             return
         try:
-            page = await self.app.client.call("bounces.list", {"contact": contact["email"], "limit": 1})
+            page = await self.client.call("bounces.list", {"contact": contact["email"], "limit": 1})
             if not page["items"]:
                 self.notify("no bounces for this contact")
                 return
-            bounce = await self.app.client.call("bounces.get", {"id": page["items"][0]["id"]})
+            bounce = await self.client.call("bounces.get", {"id": page["items"][0]["id"]})
         except P.RpcError as exc:
             self.notify(str(exc), severity="error")
             return

@@ -6,24 +6,27 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from ...shared import protocol as P
+from ...shared.client import AsyncClient
 from ..keys import DIALOG
+from ..messages import DaemonEvent, ScreenWorkers
 from ..text import cell, line
 from ..text import lines as text_lines
 from .footer import KeyFooter
 
 
-class ConnectionTestScreen(ModalScreen):
+class ConnectionTestScreen(ScreenWorkers, ModalScreen):
     BINDINGS = DIALOG
 
-    def __init__(self, params: dict[str, Any], label: str) -> None:
+    def __init__(self, client: AsyncClient, params: dict[str, Any], label: str) -> None:
         super().__init__()
+        self.client = client
         self.job = "tui-" + uuid.uuid4().hex[:10]
         self.params = {**params, "job": self.job}
         self.label = label
@@ -39,13 +42,11 @@ class ConnectionTestScreen(ModalScreen):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.app.event_listeners.add(self._event)
         self._run()
 
-    def on_unmount(self) -> None:
-        self.app.event_listeners.discard(self._event)
-
-    def _event(self, event: dict[str, Any]) -> None:
+    @on(DaemonEvent)
+    def _event(self, message: DaemonEvent) -> None:
+        event = message.event
         if self._answered:
             return  # the answer's steps are on screen now; a late live one would show twice
         if event.get("type") == "probe.step" and event.get("job") == self.job:
@@ -59,7 +60,7 @@ class ConnectionTestScreen(ModalScreen):
     @work(exclusive=True, exit_on_error=False)
     async def _run(self) -> None:
         try:
-            result = await self.app.client.call("accounts.test", self.params, timeout=300)
+            result = await self.client.call("accounts.test", self.params, timeout=300)
         except P.RpcError as exc:
             self.query_one("#test-verdict", Static).update(line((str(exc), "red")))
             return
