@@ -340,9 +340,7 @@ class Poller:
         if not self.services.config.poll.schedule:
             self._due.clear()
             return
-        rows = await self.services.db.read.execute_fetchall(
-            "SELECT id, incoming_poll_interval FROM accounts WHERE kind = 'own' AND incoming_protocol IS NOT NULL"
-        )
+        rows = await account_store.poll_intervals(self.services.db.read)
         jitter = self.services.config.poll.jitter
         now = time.monotonic()
         active = set()

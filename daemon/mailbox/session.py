@@ -12,7 +12,7 @@ from collections.abc import Callable
 from ..messages import Fetched
 from ..net.settings import IncomingSettings
 from ..net.sockets import shut
-from ..net.words import describe
+from ..net.words import describe, failure
 
 
 class MailboxError(Exception):
@@ -46,7 +46,8 @@ class Session:
         try:
             self.conn = connect(s, on_socket=self._opened)
         except Exception as exc:
-            raise MailboxError("connect", f"{s.host}:{s.port}: {describe(exc)}") from None
+            # The words a connection test uses for the same failure (net/words.py).
+            raise MailboxError("connect", failure(exc, "connect", s.host, s.port, s.timeout).sentence()) from None
         try:
             login(self.conn)
         except self.refused as exc:

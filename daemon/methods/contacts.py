@@ -164,8 +164,7 @@ async def update(call: Call, params: ContactUpdateParams) -> dict:
                 raise P.forbidden("only admins change a contact's status")
             changes.update(status=params.status, status_reason=f"set by {call.caller.user}")
         if params.details is not None:
-            await tx.conn.execute("UPDATE contacts SET details = json_patch(details, ?) WHERE id = ?",
-                                  (json.dumps(params.details, ensure_ascii=False), row["id"]))
+            await store.merge_details(tx.conn, row["id"], params.details)
         if changes or params.details is not None:
             changes["updated_at"] = utcnow()
             await store.update(tx.conn, row["id"], changes)
@@ -178,8 +177,4 @@ async def update(call: Call, params: ContactUpdateParams) -> dict:
 @rpc_method("contacts.details")
 async def details(call: Call, params) -> dict:
     """The detail names contacts have (from a sample of them): what "overwrite FROM" can pick."""
-    rows = await call.db.read.execute_fetchall(
-        "SELECT DISTINCT j.key FROM (SELECT details FROM contacts LIMIT 20000) c, json_each(c.details) j "
-        "ORDER BY j.key LIMIT 500"
-    )
-    return {"names": [r[0] for r in rows]}
+    return {"names": await store.detail_names(call.db.read)}

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..net.sockets import PROXY_ERRORS, ProxyFailed
+from ..net.words import failure
 
 
 @dataclass
@@ -109,39 +109,8 @@ def fetch_certificate(host: str, port: int, timeout: float, starttls_smtp: bool 
 
 
 def explain(step: str, exc: BaseException, host: str, port: int, timeout: float) -> ProbeFailed:
-    """Any exception from a step as a category, a message and a hint."""
+    """Any exception from a step as a category, a message and a hint (net/words.py, as a round words it)."""
     if isinstance(exc, ProbeFailed):
         return exc
-    chain = _chain(exc)
-    if any(isinstance(e, (ProxyFailed, *PROXY_ERRORS)) for e in chain):
-        return ProbeFailed("proxy", next(str(e) for e in chain if isinstance(e, (ProxyFailed, *PROXY_ERRORS))),
-                           "check the proxy URL, that the proxy runs, and its user and password")
-    if any(isinstance(e, TimeoutError) for e in chain) or "timed out" in str(exc).lower():
-        hint = ("servers delay their answer to a wrong password, longer after each failure: check the password"
-                if step == "auth" else "a firewall that drops packets, or a server that accepts and never speaks")
-        return ProbeFailed("timeout", f"no answer from {host}:{port} within {timeout:g}s during {step}", hint)
-    gai = next((e for e in chain if isinstance(e, socket.gaierror)), None)
-    if gai is not None:
-        return ProbeFailed("dns", f"{host} does not resolve: {gai.strerror}", "check the host name's spelling and DNS")
-    if any(isinstance(e, ConnectionRefusedError) for e in chain):
-        return ProbeFailed("refused", f"{host}:{port} refused the connection",
-                           "nothing listens on that port: check the port and that the server runs")
-    verify = next((e for e in chain if isinstance(e, ssl.SSLCertVerificationError)), None)
-    if verify is not None:
-        return ProbeFailed("tls", f"certificate not trusted: {verify.verify_message}", "")
-    tls = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
-    if tls is not None:
-        return ProbeFailed("tls", f"TLS failed: {tls.reason or tls}", "")
-    os_error = next((e for e in chain if isinstance(e, OSError) and e.strerror), None)
-    if os_error is not None and step in ("connect", "dns"):
-        return ProbeFailed("refused", f"{host}:{port}: {os_error.strerror}", "check the host, port and firewall")
-    return ProbeFailed("protocol", str(exc) or type(exc).__name__, "")
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    out, seen = [], set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        out.append(exc)
-        exc = exc.__cause__ or exc.__context__
-    return out
+    said = failure(exc, step, host, port, timeout)
+    return ProbeFailed(said.category, said.message, said.hint)

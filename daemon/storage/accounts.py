@@ -102,6 +102,13 @@ async def tally(conn: aiosqlite.Connection, viewer: str | None, failing_limit: i
     }
 
 
+async def poll_intervals(conn: aiosqlite.Connection) -> list[tuple[int, int]]:
+    """(id, poll interval) of every account whose mailbox the schedule reads."""
+    rows = await conn.execute_fetchall(
+        "SELECT id, incoming_poll_interval FROM accounts WHERE kind = 'own' AND incoming_protocol IS NOT NULL")
+    return [(r[0], r[1]) for r in rows]
+
+
 async def mailbox_ids(conn: aiosqlite.Connection, viewer: str) -> set[int]:
     """The accounts with an incoming mailbox that `viewer` may see."""
     condition, args = visible(viewer)

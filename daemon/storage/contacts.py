@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
@@ -63,6 +64,20 @@ async def get(conn: aiosqlite.Connection, key: str) -> sqlite3.Row | None:
 async def update(conn: aiosqlite.Connection, contact_id: int, changes: dict[str, Any]) -> None:
     sets = ", ".join(f"{col} = ?" for col in changes)
     await conn.execute(f"UPDATE contacts SET {sets} WHERE id = ?", (*changes.values(), contact_id))
+
+
+async def merge_details(conn: aiosqlite.Connection, contact_id: int, details: dict[str, str | None]) -> None:
+    """JSON merge patch of one contact's details: null removes a detail."""
+    await conn.execute("UPDATE contacts SET details = json_patch(details, ?) WHERE id = ?",
+                       (json.dumps(details, ensure_ascii=False), contact_id))
+
+
+async def detail_names(conn: aiosqlite.Connection, sample: int = 20000, limit: int = 500) -> list[str]:
+    """The detail names contacts have, from a sample of them (a million contacts are not read for a hint)."""
+    rows = await conn.execute_fetchall(
+        "SELECT DISTINCT j.key FROM (SELECT details FROM contacts LIMIT ?) c, json_each(c.details) j "
+        "ORDER BY j.key LIMIT ?", (sample, limit))
+    return [r[0] for r in rows]
 
 
 async def count_bounces(conn: aiosqlite.Connection, rows: list[tuple[int, int, str, str, int]]) -> None:

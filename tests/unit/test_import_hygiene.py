@@ -47,3 +47,21 @@ def test_ctl_starts_without_the_client():
     code = "import sys, mailfleet.ctl.cli; print(sorted(m for m in ('zmq', 'mailfleet.shared.bounces') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_sql_is_written_in_storage_only():
+    """One place for each rule: every statement the daemon runs is in daemon/storage/ (a method or a
+    round asks a storage function; it never holds a connection's execute itself)."""
+    import ast
+    from pathlib import Path
+
+    daemon = Path(__file__).resolve().parents[2] / "daemon"
+    found = []
+    for path in daemon.rglob("*.py"):
+        if "storage" in path.relative_to(daemon).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute) and node.attr in ("execute", "execute_fetchall", "executemany",
+                                                                 "executescript"):
+                found.append(f"{path.relative_to(daemon)}:{node.lineno} .{node.attr}")
+    assert not found, "SQL outside daemon/storage/: " + ", ".join(found)

@@ -175,3 +175,25 @@ def test_what_discover_publishes_is_what_the_dispatcher_validates_with():
     create = {p["name"]: p for p in next(m for m in doc["methods"] if m["name"] == "accounts.create")["params"]}
     assert create["name"]["required"] and not create["smtp"]["required"], "smtp: own accounts only"
     assert "anyOf" in create["kind"]["schema"]
+
+
+def test_one_translator_words_a_failure_the_same_for_a_round_and_a_test():
+    """net/words.py: what a connection test and a mailbox round say of the same exception."""
+    import socket
+    import ssl
+
+    from mailfleet.daemon.net.words import describe, failure
+    from mailfleet.daemon.probe.report import explain
+
+    refused = ConnectionRefusedError(111, "Connection refused")
+    said = failure(refused, "connect", "mail.example.com", 993, 10)
+    assert (said.category, said.message) == ("refused", "mail.example.com:993 refused the connection")
+    assert "nothing listens" in said.hint
+    assert explain("connect", refused, "mail.example.com", 993, 10).message == said.message
+    assert failure(TimeoutError(), "auth", "h", 1, 7.5).message == "no answer from h:1 within 7.5s during auth"
+    assert failure(socket.gaierror(-2, "Name or service not known"), "dns", "nx.invalid", 25).category == "dns"
+    assert failure(ssl.SSLError(1, "wrong version")).category == "tls"
+    assert describe(Exception(b"NO [AUTHENTICATIONFAILED] Invalid credentials")) == \
+        "NO [AUTHENTICATIONFAILED] Invalid credentials", "a server's reply, never b'...'"
+    reset = ConnectionResetError(104, "Connection reset by peer")
+    assert failure(reset, "fetch").category == "protocol", "after the connection, a broken talk"
