@@ -8,8 +8,10 @@ import getpass
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import UnionType
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
+from ..shared.models import AccountBase, IncomingSettings, SmtpSettings
 from ..shared.vocabulary import SORT_KEYS, STATUSES
 from . import output
 from .common import Command, Usage, account_id, calls
@@ -24,39 +26,37 @@ LIST_COLUMNS = [
     ("created_at", "CREATED"), ("owner", "OWNER"), ("shared", "SHARED"),
 ]
 
-# Account flags as data: (flag, path in the account, type). Passwords are
-# read from a file or stdin, never from argv, where `ps` would show them.
-FIELD_FLAGS: list[tuple[str, str, Any, str]] = [
-    ("--name", "name", str, "what the account is called in lists (1-200 characters)"),
-    ("--email", "email", str, "the address mail is sent from, e.g. sales@example.com"),
-    ("--display-name", "display_name", str, "the sender name in From, e.g. 'ACME Sales'"),
-    ("--from-name-field", "from_name_field", str,
-     "overwrite FROM: use this contact detail as the sender name where a contact has it, e.g. owner_name"),
-    ("--reply-to-email", "reply_to_email", str, "where replies go (and bounces, when sending), e.g. replies@example.com"),
-    ("--reply-to-name", "reply_to_name", str, "the name in Reply-To"),
-    ("--reply-to-name-field", "reply_to_name_field", str, "use this contact detail as the Reply-To name"),
-    ("--shared", "shared", bool, "every user may see and use the account (default: only you and admins)"),
-    ("--smtp-host", "smtp.host", str, "SMTP server, e.g. smtp.example.com"),
-    ("--smtp-port", "smtp.port", int, "1-65535; default by security: 25 none, 587 starttls, 465 ssl"),
-    ("--smtp-user", "smtp.user", str, "SMTP login (default: none)"),
-    ("--smtp-password-file", "smtp.password", Path, ""),
-    ("--smtp-security", "smtp.security", ("none", "starttls", "ssl"), "none, starttls (default) or ssl"),
-    ("--smtp-auth", "smtp.authenticate", bool, "sign in with AUTH (default: yes)"),
-    ("--smtp-verify-tls", "smtp.verify_tls", bool, "check the server's certificate (default: yes)"),
-    ("--smtp-proxy", "smtp.proxy", str, "socks5://[user:pass@]host:port or http://host:port, for SMTP and incoming"),
-    ("--incoming-protocol", "incoming.protocol", ("imap", "pop3"), "imap or pop3: turns incoming mail on"),
-    ("--incoming-host", "incoming.host", str, "IMAP or POP3 server, e.g. imap.example.com"),
-    ("--incoming-port", "incoming.port", int, "1-65535; default 993 imap+ssl, 143 imap, 995 pop3+ssl, 110 pop3"),
-    ("--incoming-user", "incoming.user", str, "mailbox login"),
-    ("--incoming-password-file", "incoming.password", Path, ""),
-    ("--incoming-ssl", "incoming.ssl", bool, "TLS from the start (default: yes)"),
-    ("--incoming-verify-tls", "incoming.verify_tls", bool, "check the server's certificate (default: yes)"),
-    ("--incoming-folder", "incoming.folder", str, "IMAP folder to read, any language, e.g. 'Zwroty-ęą' (default: INBOX)"),
-    ("--incoming-batch-size", "incoming.batch_size", int, "messages fetched at a time, 1-10000 (default: 100)"),
-    ("--incoming-delete-bounces", "incoming.delete_bounces", bool,
-     "delete a bounce from the server once recorded (default: no)"),
-    ("--incoming-poll-interval", "incoming.poll_interval", int, "seconds between rounds, 10-604800 (default: 300)"),
-]
+# Flags whose names are not the field's path: what people type, and passwords, which come from a file or
+# stdin, never from argv, where `ps` would show them.
+_FLAG_NAMES = {"smtp.authenticate": "--smtp-auth", "smtp.password": "--smtp-password-file",
+               "incoming.password": "--incoming-password-file"}
+
+
+def _flag_type(annotation: Any) -> Any:
+    """What argparse takes for a field: bool, int, str, or a tuple of choices (a Literal)."""
+    if get_origin(annotation) in (Union, UnionType):
+        annotation = next(a for a in get_args(annotation) if a is not type(None))
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) is Literal:
+        return get_args(annotation)
+    return annotation if annotation in (bool, int) else str
+
+
+def _field_flags() -> list[tuple[str, str, Any, str]]:
+    """(flag, path in the account, type, help) for every account field, derived from the shared models
+    (a field added there is a flag here, with the model's description as its help)."""
+    flags = []
+    for section, model in (("", AccountBase), ("smtp", SmtpSettings), ("incoming", IncomingSettings)):
+        for key, info in model.model_fields.items():
+            path = f"{section}.{key}" if section else key
+            flag = _FLAG_NAMES.get(path, "--" + path.replace(".", "-").replace("_", "-"))
+            kind = Path if key == "password" else _flag_type(info.annotation)
+            flags.append((flag, path, kind, info.description or ""))
+    return flags
+
+
+FIELD_FLAGS = _field_flags()
 
 ADD_EXAMPLES = """examples:
   mailfleetctl accounts add --name Sales --email sales@example.com --display-name 'ACME Sales' \\

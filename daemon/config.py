@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ..shared.models import FieldErrors, validate_model
+from ..shared.models import SMTP_DEFAULT_PORTS, FieldErrors, validate_model
 from ..shared.validators import check_proxy
 
 RESTART = {"restart": True}  # a field whose change applies at the next start, not on reload
@@ -152,7 +152,7 @@ class RelaySection(Section):
     Empty host: none configured. Keep this file 0640 root:mailfleet if it holds a password."""
 
     host: str = ""
-    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    port: Annotated[int, Field(ge=1, le=65535)] = SMTP_DEFAULT_PORTS["starttls"]
     security: Literal["none", "starttls", "ssl"] = "starttls"
     """none, starttls or ssl"""
     authenticate: bool = True

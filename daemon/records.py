@@ -13,13 +13,14 @@ from ..shared.models import AccountBase, IncomingSettings, SmtpSettings
 from ..shared.validators import redact_proxy
 from .secrets import SecretBox
 
-_COMMON = (
-    "kind", "name", "email", "display_name", "from_name_field", "reply_to_email",
-    "reply_to_name", "reply_to_name_field", "shared",
-)
-_SMTP = ("host", "port", "user", "security", "authenticate", "verify_tls")
-_INCOMING = ("protocol", "host", "port", "user", "ssl", "verify_tls", "folder", "batch_size", "delete_bounces", "poll_interval")
-_BOOLS = {"shared", "smtp_authenticate", "smtp_verify_tls", "incoming_ssl", "incoming_verify_tls", "incoming_delete_bounces"}
+# The columns come from the models (a field added there is stored once a migration adds its column):
+# secrets (passwords, the proxy URL with its password) are stored encrypted, apart.
+_SECRET = {"password", "proxy"}
+_COMMON = ("kind", *AccountBase.model_fields)
+_SMTP = tuple(k for k in SmtpSettings.model_fields if k not in _SECRET)
+_INCOMING = tuple(k for k in IncomingSettings.model_fields if k not in _SECRET)
+_BOOLS = {f"{prefix}{key}" for prefix, model in (("", AccountBase), ("smtp_", SmtpSettings), ("incoming_", IncomingSettings))
+          for key, info in model.model_fields.items() if info.annotation is bool}
 
 
 def to_row(account: AccountBase, box: SecretBox, old: sqlite3.Row | None = None) -> dict[str, Any]:

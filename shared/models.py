@@ -53,7 +53,8 @@ AccountId = Annotated[int, AfterValidator(check_range(1, 2**63 - 1))]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", hide_input_in_errors=True)
+    # Attribute docstrings are field descriptions: what rpc.discover publishes and the CLI's help says.
+    model_config = ConfigDict(strict=True, extra="forbid", hide_input_in_errors=True, use_attribute_docstrings=True)
 
 
 def _stored(info: ValidationInfo, section: str) -> bool:
@@ -63,13 +64,20 @@ def _stored(info: ValidationInfo, section: str) -> bool:
 
 class SmtpSettings(Strict):
     host: Host
-    port: Port | None = Field(None, description="default follows security: 25, 587 or 465")
+    """SMTP server, e.g. smtp.example.com"""
+    port: Port | None = Field(None, description="default follows security: " + ", ".join(
+        f"{port} {security}" for security, port in SMTP_DEFAULT_PORTS.items()))
     user: UserName = ""
+    """SMTP login (default: none)"""
     password: Password | None = Field(None, description="write-only; reads return password_set")
     security: Literal["none", "starttls", "ssl"] = "starttls"
+    """none, starttls (default) or ssl"""
     authenticate: bool = True
+    """sign in with AUTH (default: yes)"""
     verify_tls: bool = True
-    proxy: ProxyUrl | None = Field(None, description="socks5://[user:pass@]host:port or http://host:port")
+    """check the server's certificate (default: yes)"""
+    proxy: ProxyUrl | None = Field(None, description="socks5://[user:pass@]host:port or http://host:port, for SMTP "
+                                                     "and incoming")
 
     @model_validator(mode="after")
     def _complete(self, info: ValidationInfo) -> "SmtpSettings":
@@ -88,16 +96,26 @@ class SmtpSettings(Strict):
 
 class IncomingSettings(Strict):
     protocol: Literal["imap", "pop3"]
+    """imap or pop3: turns incoming mail on"""
     host: Host
-    port: Port | None = Field(None, description="default follows protocol and ssl: 993, 143, 995, 110")
+    """IMAP or POP3 server, e.g. imap.example.com"""
+    port: Port | None = Field(None, description="default follows protocol and ssl: " + ", ".join(
+        f"{port} {protocol}{'+ssl' if ssl else ''}" for (protocol, ssl), port in INCOMING_DEFAULT_PORTS.items()))
     user: Annotated[str, Field(min_length=1, max_length=320), AfterValidator(check_no_control)]
+    """mailbox login"""
     password: Password | None = Field(None, description="write-only; required when incoming is first set")
     ssl: bool = True
+    """TLS from the start (default: yes)"""
     verify_tls: bool = True
+    """check the server's certificate (default: yes)"""
     folder: Folder = "INBOX"
+    """IMAP folder to read, any language, e.g. 'Zwroty-ęą' (default: INBOX)"""
     batch_size: BatchSize = 100
+    """messages fetched at a time, 1-10000 (default: 100)"""
     delete_bounces: bool = False
+    """delete a bounce from the server once recorded (default: no)"""
     poll_interval: PollInterval = 300
+    """seconds between rounds, 10-604800 (default: 300)"""
 
     @model_validator(mode="after")
     def _complete(self, info: ValidationInfo) -> "IncomingSettings":
@@ -109,14 +127,25 @@ class IncomingSettings(Strict):
 
 
 class AccountBase(Strict):
+    """The fields every account has. Each field's description is its help everywhere: rpc.discover and
+    mailfleetctl's flags (ctl/accounts.py derives them from these models)."""
+
     name: Name
+    """what the account is called in lists (1-200 characters)"""
     email: Email
+    """the address mail is sent from, e.g. sales@example.com"""
     display_name: HeaderText = ""
+    """the sender name in From, e.g. 'ACME Sales'"""
     from_name_field: DetailName | None = None
+    """overwrite FROM: use this contact detail as the sender name where a contact has it, e.g. owner_name"""
     reply_to_email: Email | None = None
+    """where replies go (and bounces, when sending), e.g. replies@example.com"""
     reply_to_name: HeaderText = ""
+    """the name in Reply-To"""
     reply_to_name_field: DetailName | None = None
+    """use this contact detail as the Reply-To name"""
     shared: bool = False
+    """every user may see and use the account (default: only you and admins)"""
 
 
 RELAY_ONLY = "marketing accounts send through the platform relay; they carry no SMTP or incoming settings"

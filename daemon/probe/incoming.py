@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 
+from ...shared.models import INCOMING_DEFAULT_PORTS
 from ..net import utf7
 from ..net.imap import SocketIMAP4, quote_folder
 from ..net.pop3 import SocketPOP3
@@ -140,7 +141,7 @@ def _hints(failed: ProbeFailed, step: str, exc: BaseException, s: IncomingSettin
         summary = cert_summary(fetch_certificate(s.host, s.port, s.timeout))
         failed.hint = (f"the server's certificate: {summary}. " if summary else "") + (
             "Turn off verify_tls for this account only if you trust this server.")
-    expected = {("imap", True): 993, ("imap", False): 143, ("pop3", True): 995, ("pop3", False): 110}
+    expected = INCOMING_DEFAULT_PORTS
     if failed.category in ("tls", "timeout", "protocol") and not failed.hint:
         if s.ssl and s.port == expected[(s.protocol, False)]:
             failed.hint = f"port {s.port} speaks plain {s.protocol.upper()}: turn ssl off, or use port {expected[(s.protocol, True)]}"

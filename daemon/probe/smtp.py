@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import aiosmtplib
 from python_socks.async_.asyncio import Proxy
 
+from ...shared.models import SMTP_DEFAULT_PORTS
 from ..net.sockets import PROXY_ERRORS, ConnectReply, ProxyFailed, connect_request, proxy_label, tls_context
 from .report import ProbeFailed, Report, Step, cert_summary, explain, fetch_certificate
 
@@ -44,10 +45,11 @@ class _Stop(Exception):
 
 
 def _port_hint(t: SmtpTarget) -> str:
-    if t.port == 465 and t.security != "ssl":
-        return "port 465 expects TLS from the first byte: choose ssl (or port 587 with starttls)"
-    if t.port in (587, 25) and t.security == "ssl":
-        return f"port {t.port} speaks plain SMTP first: choose starttls (or port 465 with ssl)"
+    ports = SMTP_DEFAULT_PORTS
+    if t.port == ports["ssl"] and t.security != "ssl":
+        return f"port {t.port} expects TLS from the first byte: choose ssl (or port {ports['starttls']} with starttls)"
+    if t.port in (ports["starttls"], ports["none"]) and t.security == "ssl":
+        return f"port {t.port} speaks plain SMTP first: choose starttls (or port {ports['ssl']} with ssl)"
     return ""
 
 
