@@ -17,7 +17,15 @@ from textual.widgets import Button, Input, Label, Select, Static, Checkbox
 
 from ...shared import protocol as P
 from ...shared.client import AsyncClient
-from ...shared.models import INCOMING_DEFAULT_PORTS, SMTP_DEFAULT_PORTS, FieldErrors, validate_account
+from ...shared.models import (
+    INCOMING_DEFAULT_PORTS,
+    SMTP_DEFAULT_PORTS,
+    AccountBase,
+    FieldErrors,
+    IncomingSettings,
+    SmtpSettings,
+    validate_account,
+)
 from ..keys import FORM
 from ..messages import ScreenWorkers
 from .dialogs import Confirm, FolderPicker
@@ -59,12 +67,23 @@ INCOMING = [
     ("incoming.delete_bounces", "Delete bounces once processed", "switch", None),
     ("incoming.poll_interval", "Read every (seconds)", "int", None),
 ]
-DEFAULTS = {
-    "shared": False, "smtp.security": "starttls", "smtp.port": 587, "smtp.authenticate": True, "smtp.verify_tls": True,
-    "incoming.protocol": "imap", "incoming.ssl": True, "incoming.port": 993, "incoming.verify_tls": True,
-    "incoming.folder": "INBOX", "incoming.batch_size": 100, "incoming.delete_bounces": False,
-    "incoming.poll_interval": 300,
-}
+FORM_FIELDS = SENDER + REPLY + SMTP + INCOMING
+
+
+def _defaults() -> dict[str, Any]:
+    """What a new account's form starts with: the models' defaults (the ports as the default security and
+    protocol give them), and IMAP, which the models leave to the person."""
+    out: dict[str, Any] = {"incoming.protocol": "imap"}
+    for section, model in (("", AccountBase), ("smtp.", SmtpSettings), ("incoming.", IncomingSettings)):
+        for key, info in model.model_fields.items():
+            if not info.is_required() and info.default not in (None, ""):  # blank fields start blank
+                out[section + key] = info.default
+    out["smtp.port"] = SMTP_DEFAULT_PORTS[out["smtp.security"]]
+    out["incoming.port"] = INCOMING_DEFAULT_PORTS[(out["incoming.protocol"], out["incoming.ssl"])]
+    return out
+
+
+DEFAULTS = _defaults()
 
 
 def wid(path: str) -> str:
