@@ -74,10 +74,28 @@ def _report_only(raw: bytes) -> bytes:
     return raw[: m.end()]
 
 
+# Damage a message picks up on its way to us, undone before it is read (tests/unit/test_classifier.py
+# checks that none of it changes a verdict on the corpus):
+# - line ends: RFC 5322 §2.1 and §2.3 end every line with CRLF; files and tools give LF, CRLF, bare CR
+#   (classic Mac OS) or a mix. Read as LF throughout.
+# - blank lines before the header section (a forward or a save that prepends one): RFC 5322 §2.1 has the
+#   header section start at the first line, so the parser would take the whole message as a body.
+# - an mbox separator, "From sender date" (RFC 4155 §2), left on a message cut from a mailbox file.
+_LEADING_DAMAGE = re.compile(rb"(?:[ \t]*\n)*(?:From [^\n]*\n)?(?:[ \t]*\n)*")
+
+
+def repaired(raw: bytes) -> bytes:
+    """The message with the damage above undone; unchanged when there is none."""
+    if b"\r" in raw:
+        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    damage = _LEADING_DAMAGE.match(raw)
+    return raw[damage.end():] if damage and damage.end() else raw
+
+
 def classify(raw: bytes) -> Verdict:
     """The verdict on one message. Any input at all: broken MIME and hostile bytes give a verdict, never an exception."""
     try:
-        return _classify(_report_only(raw[:MAX_BYTES]))
+        return _classify(_report_only(repaired(raw[:MAX_BYTES])))
     except Exception as exc:  # never let one bad message stop a mailbox round
         return Verdict("mail", note=f"could not be parsed: {type(exc).__name__}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from email.message import EmailMessage
@@ -308,3 +309,34 @@ def test_cli_shows_verdicts(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "mailfleet.ctl", "classify", str(tmp_path / "nope")],
                              capture_output=True, text=True)
     assert missing.returncode == 1 and "nope" in missing.stderr
+
+
+def _said(verdict) -> tuple:
+    return verdict.kind, sorted((f.address.lower(), f.hard) for f in verdict.failures)
+
+
+DAMAGE = {
+    "LF line ends": lambda raw: raw.replace(b"\r\n", b"\n"),
+    "CRLF line ends": lambda raw: raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"),
+    "bare CR line ends (classic Mac OS)": lambda raw: raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r"),
+    "a blank line before the headers": lambda raw: b"\n" + raw,
+    "blank CRLF lines before the headers": lambda raw: b"\r\n \r\n" + raw,
+    "an mbox From_ line (RFC 4155)": lambda raw: b"From MAILER-DAEMON Fri Jul  5 10:33:01 2024\n" + raw,
+    "DSN fields without the ';' after their type": lambda raw: re.sub(
+        rb"(?im)^((?:final|original)-recipient|diagnostic-code|remote-mta|reporting-mta)(:[ \t]*)([a-z0-9-]+)[ \t]*;[ \t]*",
+        rb"\1\2\3 ", raw),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_damage_on_the_way_changes_no_verdict(damage):
+    """Every labelled message, damaged as tools and transports damage mail, gets the verdict it gets whole."""
+    changed = []
+    for folder in ("dev", "dev2"):
+        for path in sorted((CORPUS / folder).iterdir()):
+            if path.suffix not in (".eml", ".txt"):
+                continue
+            raw = path.read_bytes()
+            if _said(classify(DAMAGE[damage](raw))) != _said(classify(raw)):
+                changed.append(f"{folder}/{path.name}")
+    assert not changed, f"{damage} changed {len(changed)} verdicts: {changed[:10]}"
