@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_
 from ..shared.models import AccountBase, IncomingSettings, SmtpSettings
 from ..shared.vocabulary import SORT_KEYS, STATUSES
 from . import output
-from .common import Command, Usage, account_id, calls
+from .common import Command, Usage, account_id, calls, print_page
 
 SORTS = SORT_KEYS + tuple("-" + k for k in SORT_KEYS)
 
@@ -301,14 +301,7 @@ def run_list(args: argparse.Namespace, client: Client) -> int:
     params = {"query": args.query, "kind": args.kind, "sort": args.sort, "limit": args.limit, "offset": args.offset}
     if args.status:
         params["status"] = args.status
-    page = client.call("accounts.list", params)
-    if args.json:
-        print(output.as_json(page))
-    else:
-        print(output.table(page["items"], LIST_COLUMNS))
-        shown = len(page["items"])
-        print(f"{shown} shown of {page['total']}" + (f" (from {args.offset + 1})" if args.offset else ""))
-    return 0
+    return print_page(args, client.call("accounts.list", params), LIST_COLUMNS)
 
 
 def run_rm(args: argparse.Namespace, client: Client) -> int:

@@ -50,6 +50,18 @@ def calls(method: str, params: Callable[[argparse.Namespace], dict[str, Any]] = 
     return run
 
 
+def print_page(args: argparse.Namespace, page: dict[str, Any], columns: list[tuple[str, str]],
+               rows: list[dict[str, Any]] | None = None) -> int:
+    """A page of a list: JSON as the daemon answered it, or a table and how many of how many; exit 0."""
+    if args.json:
+        print(output.as_json(page))
+        return 0
+    print(output.table(page["items"] if rows is None else rows, columns))
+    offset = getattr(args, "offset", 0)
+    print(f"{len(page['items'])} shown of {page['total']}" + (f" (from {offset + 1})" if offset else ""))
+    return 0
+
+
 def account_id(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("id", type=int, help="the account's id (accounts list shows it)")
 

@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from . import output
-from .common import Command, Usage, calls
+from .common import Command, Usage, calls, print_page
 
 if TYPE_CHECKING:  # the client (and zmq) load only for commands that talk to the daemon
     from ..shared.client import Client
@@ -138,13 +138,7 @@ def run_list(args: argparse.Namespace, client: Client) -> int:
     params: dict[str, Any] = {"query": args.query, "limit": args.limit, "offset": args.offset}
     if args.status:
         params["status"] = args.status
-    page = client.call("contacts.list", params)
-    if args.json:
-        print(output.as_json(page))
-    else:
-        print(output.table(page["items"], CONTACT_COLUMNS))
-        print(f"{len(page['items'])} shown of {page['total']}")
-    return 0
+    return print_page(args, client.call("contacts.list", params), CONTACT_COLUMNS)
 
 
 def run_show(args: argparse.Namespace, client: Client) -> int:
@@ -192,12 +186,7 @@ def run_bounces(args: argparse.Namespace, client: Client) -> int:
         if value is not None:
             params[key] = value
     page = client.call("bounces.list", params)
-    if args.json:
-        print(output.as_json(page))
-    else:
-        print(output.table([_bounce_row(b) for b in page["items"]], BOUNCE_COLUMNS))
-        print(f"{len(page['items'])} shown of {page['total']}")
-    return 0
+    return print_page(args, page, BOUNCE_COLUMNS, [_bounce_row(b) for b in page["items"]])
 
 
 COMMANDS = [
