@@ -3,7 +3,7 @@ one page of them in order. At 100,000 accounts every shape is answered within ab
 admin and for a non-admin (bench/rpc.py). Three structures do it (migrations.m008):
 
 - the trigram index `accounts_fts`: each name and email, and in `tags` the kind, the shared flag and
-  the owner, so a text query of two characters or more, the kind and who may see the account are one
+  the owner (a trigram each), so a text query of two characters or more, the kind and who may see the account are one
   match, counted by the index alone;
 - a name index per filter (all, kind, status, each state), holding email, owner and shared: a page
   of many matches is found by walking one in order, without reading a row;
@@ -20,7 +20,7 @@ from typing import Any
 
 import aiosqlite
 
-from .migrations import END_MARK, KIND_MARK, SHARED_MARK
+from .migrations import END_MARK, KIND_MARK, OWNER_CODE_SQL, OWNER_MARK, SHARED_MARK
 from .visibility import fts_phrase, visible, visible_match, visible_parts
 
 SUMMARY_COLUMNS = ("id, kind, name, email, display_name, created_at, status, status_detail, smtp_state, "
@@ -40,7 +40,7 @@ _SORT_SQL = {
 ROW_COST = 20
 
 # The control characters the trigram index holds besides the text: a query holding one matches nothing.
-_MARKS = frozenset(ch for mark in (END_MARK, SHARED_MARK, *KIND_MARK.values(), "\x04\x05") for ch in mark
+_MARKS = frozenset(ch for mark in (END_MARK, SHARED_MARK, OWNER_MARK, *KIND_MARK.values()) for ch in mark
                    if not ch.isprintable())
 
 
@@ -114,7 +114,8 @@ async def _match(conn: aiosqlite.Connection, s: Search) -> str | None:
     if s.kind != "all":
         parts.append(f"tags : {fts_phrase(KIND_MARK[s.kind])}")
     if s.viewer is not None:
-        parts.append(visible_match(s.viewer))
+        code = await conn.execute_fetchall(OWNER_CODE_SQL, (s.viewer,))
+        parts.append(visible_match(code[0][0] if code else None))
     return " AND ".join(parts)
 
 

@@ -270,26 +270,28 @@ async def m007_events_by_account(conn: aiosqlite.Connection) -> None:
 
 # The trigram index (m008) holds each name and email with an end mark after it, so every substring of
 # two characters, the last two included, starts a trigram; and in a column of its own, `tags`, the
-# account's kind, whether it is shared, and its owner, each between marks, so a text query, a kind and
-# who may see the account are one match. The marks are control characters, which no stored text holds
-# (they are refused), so no query can match them by accident.
+# account's kind, whether it is shared, and its owner, each a single trigram, so a text query, a kind and
+# who may see the account are one match of a few doclists. The owner's trigram is OWNER_MARK and two
+# characters of the private use area numbering the owner (account_owners.id: unique, never reused).
+# The marks are control characters, which no stored text holds (they are refused), so no query can
+# match them by accident.
 END_MARK = "\x1f"
 KIND_MARK = {"own": "\x02o\x03", "marketing": "\x02m\x03"}
 SHARED_MARK = "\x02s\x03"
-
-
-def owner_mark(owner: str) -> str:
-    return f"\x04{owner}\x05"
+OWNER_MARK = "\x04"
+_OWNER_CODE = "char(57344 + {id} / 6400, 57344 + {id} % 6400)"  # U+E000.., a pair per owner
+OWNER_CODE_SQL = f"SELECT {_OWNER_CODE.format(id='id')} FROM account_owners WHERE name = ?"
 
 
 def _fts_values(row: str) -> str:
     """The trigram index's (name, email, tags) for `row` (`new` or `old` in a trigger: a contentless
     index deletes by the values it was given, so both use this one expression)."""
     end = f"char({ord(END_MARK)})"
+    owner = f"(SELECT {_OWNER_CODE.format(id='id')} FROM account_owners WHERE name = {row}.owner)"
     return (f"{row}.name || {end}, {row}.email || {end}, "
             f"char(2) || substr({row}.kind, 1, 1) || char(3) "
             f"|| CASE WHEN {row}.shared THEN char(2) || 's' || char(3) ELSE '' END "
-            f"|| char(4) || {row}.owner || char(5)")
+            f"|| char({ord(OWNER_MARK)}) || {owner}")
 
 
 async def m008_list_for_everyone(conn: aiosqlite.Connection) -> None:
@@ -319,11 +321,15 @@ async def m008_list_for_everyone(conn: aiosqlite.Connection) -> None:
         "DROP TRIGGER accounts_fts_delete",
         "DROP TRIGGER accounts_fts_update",
         "DROP TABLE accounts_fts",
+        # Every owner a number (never reused): the trigram that tags their accounts.
+        "CREATE TABLE account_owners (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+        "INSERT INTO account_owners (name) SELECT DISTINCT owner FROM accounts ORDER BY owner",
         "CREATE VIRTUAL TABLE accounts_fts USING fts5 (name, email, tags, content = '', tokenize = 'trigram')",
         f"INSERT INTO accounts_fts (rowid, name, email, tags) SELECT id, {_fts_values('accounts')} FROM accounts",
         "INSERT INTO accounts_fts (accounts_fts) VALUES ('optimize')",  # one segment: a third faster to match
         f"""
         CREATE TRIGGER accounts_fts_insert AFTER INSERT ON accounts BEGIN
+            INSERT OR IGNORE INTO account_owners (name) VALUES (new.owner);
             INSERT INTO accounts_fts (rowid, name, email, tags) VALUES (new.id, {_fts_values('new')});
         END
         """,
@@ -335,6 +341,7 @@ async def m008_list_for_everyone(conn: aiosqlite.Connection) -> None:
         f"""
         CREATE TRIGGER accounts_fts_update AFTER UPDATE OF name, email, kind, shared, owner ON accounts BEGIN
             INSERT INTO accounts_fts (accounts_fts, rowid, name, email, tags) VALUES ('delete', old.id, {_fts_values('old')});
+            INSERT OR IGNORE INTO account_owners (name) VALUES (new.owner);
             INSERT INTO accounts_fts (rowid, name, email, tags) VALUES (new.id, {_fts_values('new')});
         END
         """,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .migrations import SHARED_MARK, owner_mark
+from .migrations import OWNER_MARK, SHARED_MARK
 
 
 def visible(viewer: str | None, prefix: str = "") -> tuple[str, list[Any]]:
@@ -28,9 +28,11 @@ def visible_parts(viewer: str) -> list[tuple[str, list[Any]]]:
     return [("owner = ?", [viewer]), ("shared = 1 AND owner <> ?", [viewer])]
 
 
-def visible_match(viewer: str) -> str:
-    """The same rule over the trigram index's tags (migrations.m008): the viewer's owner mark, or shared."""
-    return "tags : (" + " OR ".join(fts_phrase(mark) for mark in (owner_mark(viewer), SHARED_MARK)) + ")"
+def visible_match(owner_code: str | None) -> str:
+    """The same rule over the trigram index's tags (migrations.m008): the viewer's owner trigram (their
+    code in account_owners; None when they own nothing yet), or shared."""
+    marks = [SHARED_MARK] if owner_code is None else [OWNER_MARK + owner_code, SHARED_MARK]
+    return "tags : (" + " OR ".join(fts_phrase(mark) for mark in marks) + ")"
 
 
 def fts_phrase(text: str) -> str:

@@ -52,7 +52,7 @@ async def db(tmp_path):
     await database.close()
 
 
-@pytest.mark.parametrize("viewer", [None, "alice"])
+@pytest.mark.parametrize("viewer", [None, "alice", "carol"])  # carol owns nothing: she sees the shared only
 @pytest.mark.parametrize("kind", ["all", "own"])
 async def test_every_query_length_finds_exactly_the_substring_matches(db, viewer, kind):
     rows = await _seed(db)
