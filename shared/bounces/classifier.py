@@ -84,6 +84,18 @@ def _report_only(raw: bytes) -> bytes:
 _LEADING_DAMAGE = re.compile(rb"(?:[ \t]*\n)*(?:From [^\n]*\n)?(?:[ \t]*\n)*")
 
 
+# - Content-Type parameters without the ';' between them (RFC 2045 §5.1 separates every parameter with
+#   one), which some relays drop: "multipart/report report-type=delivery-status boundary=x" loses its
+#   boundary, and the report its parts. The ';' is put back before each name=, quoted strings untouched.
+_CONTENT_TYPE = re.compile(rb"(?im)^content-type:[^\n]*(?:\n[ \t][^\n]*)*")
+_BARE_PARAMETER = re.compile(rb'("(?:[^"\\\n]|\\.)*")|(?<=[^;\s:])([ \t]*\n?[ \t]+)(?=[a-z0-9!#$%&\'*+.^_`|~-]+[ \t]*=)',
+                             re.I)
+
+
+def _with_semicolons(header: re.Match) -> bytes:
+    return _BARE_PARAMETER.sub(lambda m: m.group(1) or b";" + m.group(2), header.group(0))
+
+
 def repaired(raw: bytes) -> bytes:
     """The message with the damage above undone; unchanged when there is none."""
     if b"\r" in raw:
@@ -92,10 +104,15 @@ def repaired(raw: bytes) -> bytes:
     return raw[damage.end():] if damage and damage.end() else raw
 
 
+def _parameters_repaired(report: bytes) -> bytes:
+    """The report (its returned original already cut off) with the ';' back between Content-Type parameters."""
+    return _CONTENT_TYPE.sub(_with_semicolons, report)
+
+
 def classify(raw: bytes) -> Verdict:
     """The verdict on one message. Any input at all: broken MIME and hostile bytes give a verdict, never an exception."""
     try:
-        return _classify(_report_only(repaired(raw[:MAX_BYTES])))
+        return _classify(_parameters_repaired(_report_only(repaired(raw[:MAX_BYTES]))))
     except Exception as exc:  # never let one bad message stop a mailbox round
         return Verdict("mail", note=f"could not be parsed: {type(exc).__name__}")
 

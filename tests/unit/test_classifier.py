@@ -325,6 +325,9 @@ DAMAGE = {
     "DSN fields without the ';' after their type": lambda raw: re.sub(
         rb"(?im)^((?:final|original)-recipient|diagnostic-code|remote-mta|reporting-mta)(:[ \t]*)([a-z0-9-]+)[ \t]*;[ \t]*",
         rb"\1\2\3 ", raw),
+    "Content-Type parameters without the ';' between them": lambda raw: re.sub(
+        rb"(?im)^content-type:[^\n]*(?:\n[ \t][^\n]*)*",
+        lambda header: re.sub(rb";(\s*)(?=[a-z0-9-]+=)", rb"\1", header.group(0), flags=re.I), raw),
 }
 
 
@@ -340,3 +343,20 @@ def test_damage_on_the_way_changes_no_verdict(damage):
             if _said(classify(DAMAGE[damage](raw))) != _said(classify(raw)):
                 changed.append(f"{folder}/{path.name}")
     assert not changed, f"{damage} changed {len(changed)} verdicts: {changed[:10]}"
+
+
+def test_a_report_whose_content_type_lost_its_semicolons_is_read_whole():
+    """RFC 2045 §5.1 separates a Content-Type's parameters with ';'. A relay that drops the one before a
+    folded `charset=` leaves a header Python's parser refuses, and the report part went unread. Written
+    from that grammar: a delivery agent's plain-text report, ISO-2022-JP as RFC 1468 names it."""
+    report = (b"From: Mail Delivery System <MAILER-DAEMON@relay.example>\r\nTo: sender@example.org\r\n"
+              b"Subject: Returned Mail: User unknown\r\nMessage-ID: <r2@relay.example>\r\n"
+              b"Content-Type: multipart/mixed; boundary=\"B1\"\r\n\r\n"
+              b"--B1\r\nContent-Type: text/plain;\r\n   charset=\"iso-2022-jp\"\r\n\r\n"
+              b"---The following addresses had delivery errors---\r\n\r\ngone@example.com [User unknown]\r\n\r\n"
+              b"--B1\r\nContent-Type: message/rfc822\r\n\r\nFrom: sender@example.org\r\nTo: gone@example.com\r\n"
+              b"Subject: hi\r\n\r\nhello\r\n--B1--\r\n")
+    whole = _said(classify(report))
+    assert whole == ("bounce", [("gone@example.com", True)])
+    damaged = report.replace(b"text/plain;\r\n", b"text/plain\r\n")
+    assert damaged != report and _said(classify(damaged)) == whole
