@@ -1,7 +1,7 @@
 """Trust boundaries, tried as the attacker: another local user, a caller on the socket.
 
 Every test here runs the attacking side under a real second Unix user
-(tests/users.py), never as a flag that claims to be one.
+(tests/support/users.py), never as a flag that claims to be one.
 """
 
 from __future__ import annotations
