@@ -14,12 +14,8 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from ..marking import BOUNCE_KINDS
-from ..storage import accounts as account_store
 from ..storage import mailbox as mailbox_store
-from .imap import ImapMailbox
-from .pop3 import Pop3Mailbox
-from .reader import settings_for
-from .session import MailboxError
+from .reader import conversation
 
 if TYPE_CHECKING:
     from ..context import Services
@@ -28,28 +24,15 @@ if TYPE_CHECKING:
 async def run_purge(services: "Services", account_id: int) -> dict[str, int]:
     """Delete the account's bounces already read; returns how many messages were looked at and deleted.
     Raises MailboxError on failure (nothing is deleted then, or, for POP3, only at a completed QUIT)."""
-    row = await account_store.get(services.db.read, account_id)
-    if row is None or row["kind"] != "own" or not row["incoming_protocol"]:
-        raise MailboxError("config", "this account has no incoming mailbox")
-    settings = settings_for(services, row)
-    box: ImapMailbox | Pop3Mailbox = (ImapMailbox if settings.protocol == "imap" else Pop3Mailbox)(settings)
-    closed = False
-    try:
+    async with conversation(services, account_id) as (_, box):
         identity = await asyncio.to_thread(box.open)  # IMAP: the UIDVALIDITY; POP3: none
         keys = await asyncio.to_thread(box.keys)
         recorded = await mailbox_store.seen(services.db.read, account_id, sorted(set(keys.values())))
         doomed = sorted(ref for ref, key in keys.items() if recorded.get(key) in BOUNCE_KINDS)
         deleted = await asyncio.to_thread(box.delete, doomed) if doomed else 0
         await asyncio.to_thread(box.close)  # POP3: QUIT, and the DELEs take effect now
-        closed = True
         if doomed:
             await _settle(services, account_id, doomed, deleted, identity)
-    except asyncio.CancelledError:
-        box.abort()  # unblock the worker thread; with no QUIT, a POP3 server keeps every message
-        raise
-    finally:
-        if not closed:
-            await asyncio.to_thread(box.close)
     return {"examined": len(keys), "bounces": len(doomed), "deleted": deleted or 0}
 
 

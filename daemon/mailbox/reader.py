@@ -16,7 +16,8 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from .. import marking, status
@@ -117,22 +118,34 @@ class Pop3Checkpoint:
         await mailbox_store.forget_pop3_seen(conn, account_id, self.gone)
 
 
+@asynccontextmanager
+async def conversation(services: "Services", account_id: int) -> AsyncIterator[tuple[Any, ImapMailbox | Pop3Mailbox]]:
+    """(the account's row, its mailbox) for one conversation, a round's or a purge's, driven from worker
+    threads. Cancelled, the connection is cut (it unblocks the worker thread; with no QUIT a POP3
+    server keeps every message); however it ends, a goodbye not yet said is said (a second is nothing)."""
+    row = await account_store.get(services.db.read, account_id)
+    if row is None or row["kind"] != "own" or not row["incoming_protocol"]:
+        raise MailboxError("config", "this account has no incoming mailbox")
+    settings = settings_for(services, row)
+    box: ImapMailbox | Pop3Mailbox = (ImapMailbox if settings.protocol == "imap" else Pop3Mailbox)(settings)
+    try:
+        yield row, box
+    except asyncio.CancelledError:
+        box.abort()
+        raise
+    finally:
+        await asyncio.to_thread(box.close)
+
+
 async def run_round(services: "Services", classifiers: "ClassifierPool", account_id: int) -> dict[str, int]:
     """Read the account's mailbox once; returns the round's counts. Raises MailboxError on failure.
 
     One round for both protocols; only the checkpoint differs. Deletes (this round's, and those
     owed by a round that crashed after its commit) come after the commit; a POP3 server applies
     them at QUIT, so a crash before it deletes nothing and they stay owed."""
-    row = await account_store.get(services.db.read, account_id)
-    if row is None or row["kind"] != "own" or not row["incoming_protocol"]:
-        raise MailboxError("config", "this account has no incoming mailbox")
-    settings = settings_for(services, row)
-    imap = settings.protocol == "imap"
-    box: ImapMailbox | Pop3Mailbox = ImapMailbox(settings) if imap else Pop3Mailbox(settings)
-    mark: ImapCheckpoint | Pop3Checkpoint = ImapCheckpoint() if imap else Pop3Checkpoint()
     counts: Counter = Counter()
-    closed = False
-    try:
+    async with conversation(services, account_id) as (row, box):
+        mark: ImapCheckpoint | Pop3Checkpoint = ImapCheckpoint() if isinstance(box, ImapMailbox) else Pop3Checkpoint()
         identity = await asyncio.to_thread(box.open)  # IMAP: the UIDVALIDITY; POP3: none
         await mark.load(services.db.read, account_id, identity)
         owed = await mailbox_store.pending_deletes(services.db.read, account_id)
@@ -160,16 +173,9 @@ async def run_round(services: "Services", classifiers: "ClassifierPool", account
         done = await asyncio.to_thread(box.delete, due) if due else 0
         counts["deleted"] += done or 0
         await asyncio.to_thread(box.close)  # POP3: QUIT, and the DELEs take effect now
-        closed = True
         if due and done is not None:  # None: the server could not delete them safely yet; still owed
             async with services.db.transaction() as tx:
                 await mailbox_store.clear_pending_deletes(tx.conn, account_id, due)
-    except asyncio.CancelledError:
-        box.abort()  # unblock the worker thread; with no QUIT, a POP3 server keeps every message
-        raise
-    finally:
-        if not closed:
-            await asyncio.to_thread(box.close)
     return dict(counts)
 
 
