@@ -183,7 +183,7 @@ class AccountsScreen(ScreenWorkers, Screen):
     # --- what a person does to an account ---------------------------------------
     # Each runs in a worker; a daemon error ends it and the app says what went wrong (its one error path).
 
-    async def _done(self, words: str) -> None:
+    def _done(self, words: str) -> None:
         self.notify(words)
         self.reload()
 
@@ -195,7 +195,7 @@ class AccountsScreen(ScreenWorkers, Screen):
             return
         result = await self.app.push_screen_wait(AccountForm(self.client, kind, details=await self._detail_names()))
         if result:
-            await self._done(f"created {result['name']}")
+            self._done(f"created {result['name']}")
 
     async def _detail_names(self) -> list[str]:
         """The contact details a sender name may come from; none when the daemon cannot say (the form
@@ -214,7 +214,7 @@ class AccountsScreen(ScreenWorkers, Screen):
         result = await self.app.push_screen_wait(AccountForm(self.client, account["kind"], account,
                                                              await self._detail_names()))
         if result:
-            await self._done(f"saved {result['name']}")
+            self._done(f"saved {result['name']}")
 
     @work(exit_on_error=False, group="forms")
     async def action_delete_account(self) -> None:
@@ -222,7 +222,7 @@ class AccountsScreen(ScreenWorkers, Screen):
         if row is None or not await self.app.push_screen_wait(Confirm(f"Delete account {row['name']} <{row['email']}>?")):
             return
         await self.client.call("accounts.delete", {"id": row["id"]})
-        await self._done(f"deleted {row['name']}")
+        self._done(f"deleted {row['name']}")
 
     def action_show_account(self) -> None:
         row = self._selected()
@@ -244,7 +244,7 @@ class AccountsScreen(ScreenWorkers, Screen):
         row = self._selected()
         if row is not None:
             await self.client.call("accounts.approve", {"id": row["id"]})
-            await self._done(f"approved {row['name']}")
+            self._done(f"approved {row['name']}")
 
     @work(exit_on_error=False, group="forms")
     async def action_reject(self) -> None:
@@ -254,7 +254,7 @@ class AccountsScreen(ScreenWorkers, Screen):
         reason = await self.app.push_screen_wait(Reason(f"Reject {row['name']} <{row['email']}>?"))
         if reason:
             await self.client.call("accounts.reject", {"id": row["id"], "reason": reason})
-            await self._done(f"rejected {row['name']}")
+            self._done(f"rejected {row['name']}")
 
     @work(exit_on_error=False, group="forms")
     async def action_purge_bounces(self) -> None:
