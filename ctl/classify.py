@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..shared.bounces import Verdict, classify
+from ..shared.bounces import Verdict, classify, rule_source
+from ..shared.words import printable
 from . import output
 
 # Larger files are read only this far (the classifier reads no further anyway).
@@ -46,7 +47,23 @@ def batch(stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
     return 0
 
 
-def show(paths: list[str], as_json: bool) -> int:
+def explain(name: str, verdict: Verdict) -> str:
+    """Why: the rule that decided the kind, and for each recipient its rule, where that rule comes from and
+    the words of the message it rested on."""
+    lines = [f"{printable(name)}: {verdict.kind}, by rule {verdict.rule} ({rule_source(verdict.rule)})"]
+    if verdict.note:
+        lines.append(f"  note: {printable(verdict.note)}")
+    for address in verdict.complainants:
+        lines.append(f"  complained: {printable(address)} (suppressed, not faulty)")
+    for f in verdict.failures:
+        lines += [f"  {printable(f.address)}: {'HARD' if f.hard else 'soft'}, {f.reason}, about the {f.about}",
+                  f"    status    {f.status or '-'}",
+                  f"    rule      {f.rule} ({rule_source(f.rule)})",
+                  f"    evidence  {printable(f.evidence) or '-'}"]
+    return "\n".join(lines)
+
+
+def show(paths: list[str], as_json: bool, explained: bool = False) -> int:
     rows: list[dict[str, Any]] = []
     failed = False
     for path in paths:
@@ -60,6 +77,9 @@ def show(paths: list[str], as_json: bool) -> int:
             print(json.dumps({"file": path, **verdict.to_json()}, ensure_ascii=False))
             continue
         name = Path(path).name
+        if explained:
+            print(explain(name, verdict))
+            continue
         if not verdict.failures:
             rows.append({"file": name, "kind": verdict.kind, "address": "-", "verdict": "-"})
         for f in verdict.failures:

@@ -37,6 +37,8 @@ def _run_call(args: argparse.Namespace, client: Client) -> int:
 def _classify_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="*", metavar="FILE", help="mail files (one message each, as received)")
     p.add_argument("--batch", action="store_true", help="read paths on stdin, write one JSON line each")
+    p.add_argument("--explain", action="store_true",
+                   help="say why: the rule that decided each verdict, its source, and the words it rested on")
 
 
 def _run_classify(args: argparse.Namespace, client: None = None) -> int:
@@ -46,7 +48,7 @@ def _run_classify(args: argparse.Namespace, client: None = None) -> int:
         return classify_cmd.batch()
     if not args.files:
         raise Usage("classify needs FILE... or --batch")
-    return classify_cmd.show(args.files, args.json)
+    return classify_cmd.show(args.files, args.json, args.explain)
 
 
 # The command line as data: top-level commands, then groups of commands (common.Command each).

@@ -12,13 +12,13 @@ from typing import Any
 
 from rich.cells import cell_len, set_cell_size
 
-from ..shared.words import words
+from ..shared.words import printable, words
 
 MAX_CELL = 40
 
 
 def _cell(value: Any) -> str:
-    text = words(value).replace("\r", " ").replace("\n", " ")
+    text = printable(words(value))
     return text if cell_len(text) <= MAX_CELL else set_cell_size(text, MAX_CELL - 1) + "…"
 
 

@@ -23,6 +23,12 @@ def words(value: Any) -> str:
     return str(value)
 
 
+def printable(text: str) -> str:
+    """Text fit for a terminal: control characters (an ESC that would recolour or retitle it, CR, LF, tabs)
+    become spaces. Server and user text reaches the screen through this."""
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
 def when(stamp: str | None) -> str:
     """An ISO time stamp to the second, in the reader's words: '2026-12-02 20:46:03 UTC'."""
     if not stamp:

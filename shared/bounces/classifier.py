@@ -17,8 +17,36 @@ from email.policy import compat32
 
 from . import dsn, ses
 from .model import Failure, Verdict
-from .reasons import HARD_REASONS, decide, settled_status, stated_state
+from .reasons import (DECISION_RULES, DELAYED_RULE, HARD_REASONS, RULES, STATED_STATE_RULE, decide, settled_status,
+                      stated_state)
 from .text import DAEMON_LOCALPARTS, ReportText, clean, cut_original
+
+# What decided a verdict's kind (Verdict.rule) -> where it comes from; each failure names the rule of its reason.
+ARF_RULE = "rfc5965-feedback-report"
+DSN_RULE = "rfc3464-delivery-status"
+AUTOREPLY_RULE = "rfc3834-auto-reply"
+PROSE_RULE = "bounce-prose"
+NOT_A_BOUNCE_RULE = "not-a-bounce"
+UNREAD_RULE = "unread-bounce"
+BROKEN_RULE = "classifier-error"
+KIND_RULES = {
+    ARF_RULE: "RFC 5965: a message/feedback-report part, a spam complaint",
+    DSN_RULE: "RFC 3464/6533: the Action of each recipient in a delivery-status part",
+    ses.SES_RULE: "Amazon SES Developer Guide, 'Contents of event data': a bounce, complaint or delivery notice",
+    AUTOREPLY_RULE: "RFC 3834 §5 (Auto-Submitted: auto-replied) and the vacation headers and subjects in common use",
+    PROSE_RULE: "a mailer daemon's message or a bounce subject (RFC 3464 §2: sent from a null return path), its "
+                "recipients read from the words of the MTA's template",
+    NOT_A_BOUNCE_RULE: "no report, no daemon sender, no bounce subject: ordinary mail",
+    UNREAD_RULE: "says it is a bounce and names no recipient that could be read: set aside for a person",
+    BROKEN_RULE: "the classifier failed on the message: set aside for a person",
+}
+
+
+def rule_source(rule: str) -> str:
+    """Where the rule with this id comes from ('' for an id no rule has)."""
+    words = {r.id: r.source for r in RULES}
+    return words.get(rule) or DECISION_RULES.get(rule) or KIND_RULES.get(rule, "")
+
 
 MAX_BYTES = 4 * 1024 * 1024  # beyond this only the head of a message is read
 MAX_PARTS = 200
@@ -67,8 +95,8 @@ def _report_only(raw: bytes) -> bytes:
     """
     low = raw.lower()  # bytes.lower() keeps offsets; IGNORECASE would make these scans twice as slow
     m = next((m for m in _ORIGINAL_START.finditer(low) if m.start() == 0 or low[m.start() - 1] == 10), None)
-    if not m:
-        return raw
+    if not m or b"feedback-report" in low[: m.start()]:
+        return raw  # a spam complaint's original names the complainant (RFC 5965 §2 (c)): it is read
     if _STATUS_PART.search(low, m.end()) and not _STATUS_PART.search(low, 0, m.start()):
         return raw  # the status part comes after the original: keep it all
     return raw[: m.end()]
@@ -113,8 +141,8 @@ def classify(raw: bytes) -> Verdict:
     """The verdict on one message. Any input at all: broken MIME and hostile bytes give a verdict, never an exception."""
     try:
         return _classify(_parameters_repaired(_report_only(repaired(raw[:MAX_BYTES]))))
-    except Exception as exc:  # never let one bad message stop a mailbox round
-        return Verdict("mail", note=f"could not be parsed: {type(exc).__name__}")
+    except Exception as exc:  # never let one bad message stop a mailbox round, nor pass it as mail
+        return Verdict("unparsed", note=f"the classifier failed on it: {type(exc).__name__}", rule=BROKEN_RULE)
 
 
 def classify_many(raws: list[bytes]) -> list[Verdict]:
@@ -137,25 +165,29 @@ def _first(heads: dict[str, list], name: str) -> str:
 
 def _decoded(heads: dict[str, list], name: str) -> str:
     values = heads.get(name)
-    if not values:
-        return ""
+    return _header_text(values[0])[:2000] if values else ""
+
+
+def _header_text(value: object) -> str:
+    """A header's text: RFC 2047 words decoded, raw 8-bit bytes read as UTF-8 (the usual truth; RFC 6532 and
+    RFC 6533 §3 allow it) or else Latin-1. The parser hands raw 8-bit values over as Header objects whose
+    str() is replacement characters."""
     try:
-        chunks = decode_header(values[0])
+        chunks = decode_header(value)  # type: ignore[arg-type]
     except Exception:
-        return str(values[0])[:2000]
+        return str(value)
     out = []
     for chunk, charset in chunks:
         if isinstance(chunk, str):
             out.append(chunk)
             continue
-        # Raw 8-bit headers (no RFC 2047) are most often UTF-8.
         for codec in ([charset] if charset and charset != "unknown-8bit" else []) + ["utf-8", "latin-1"]:
             try:
                 out.append(chunk.decode(codec))
                 break
             except (LookupError, UnicodeDecodeError):
                 continue
-    return "".join(out)[:2000]
+    return "".join(out)
 
 
 def _parts(msg: Message) -> list[tuple[Message, str]]:
@@ -236,7 +268,8 @@ def _classify(raw: bytes) -> Verdict:
     if "message/feedback-report" in types or (
         parts[0][1] == "multipart/report" and report_type == "feedback-report"
     ):
-        verdict.kind = "feedback"
+        verdict.kind, verdict.rule = "feedback", ARF_RULE
+        verdict.complainants = _complainants(parts)
         return verdict
 
     # 2. A machine-readable DSN decides by its Action fields.
@@ -257,11 +290,14 @@ def _classify(raw: bytes) -> Verdict:
     bounce_subject = bool(BOUNCE_SUBJECT.search(subject))
 
     if fields:
+        verdict.rule = DSN_RULE
         failed = [f for f in fields if _action(f).startswith(("fail", "bounce", "undeliver", "expired", "error"))]
         delayed = [f for f in fields if _action(f) == "delayed"]
         if failed:
             verdict.kind = "bounce"
             verdict.failures = _from_dsn(failed, report)
+            if not verdict.failures:
+                _unread(verdict, "its delivery-status part names no recipient")
         elif delayed:
             # Not given up yet, but the mailbox is not taking mail now: a soft bounce.
             verdict.kind = "delayed"
@@ -275,7 +311,8 @@ def _classify(raw: bytes) -> Verdict:
     if any("notificationType" in t or "eventType" in t for t in texts):
         found = ses.notification("\n".join(texts))
         if found:
-            verdict.kind, verdict.failures = found
+            verdict.kind, verdict.failures, verdict.complainants = found
+            verdict.rule = ses.SES_RULE
             return verdict
 
     # 4. Auto-replies and vacation notices (RFC 3834 and the common headers).
@@ -289,18 +326,46 @@ def _classify(raw: bytes) -> Verdict:
     )
     x_failed = [a.lower() for v in heads.get("x-failed-recipients", ()) for a in dsn.ADDRESS_RX.findall(str(v))]
     if looks_auto and not daemon and not x_failed:
-        verdict.kind = "autoreply"
+        verdict.kind, verdict.rule = "autoreply", AUTOREPLY_RULE
         return verdict
 
     # 5. Everything else is a bounce only if it says so: who sent it, its subject, its headers.
     if not (daemon or bounce_subject or x_failed):
-        verdict.kind = "mail"
+        verdict.kind, verdict.rule = "mail", NOT_A_BOUNCE_RULE
         return verdict
-    verdict.kind = "bounce"
+    verdict.kind, verdict.rule = "bounce", PROSE_RULE
     verdict.failures = report.recipients(heads, x_failed)
     if not verdict.failures and not (daemon and bounce_subject) and not x_failed:
-        verdict.kind = "autoreply" if looks_auto else "mail"
+        verdict.kind, verdict.rule = ("autoreply", AUTOREPLY_RULE) if looks_auto else ("mail", NOT_A_BOUNCE_RULE)
+    elif not verdict.failures:
+        _unread(verdict, "a mailer daemon's report with a bounce subject, naming no recipient that could be read")
     return verdict
+
+
+def _unread(verdict: Verdict, why: str) -> None:
+    verdict.kind, verdict.rule, verdict.note = "unparsed", UNREAD_RULE, why
+
+
+def _complainants(parts: list[tuple[Message, str]]) -> list[str]:
+    """Whom a spam complaint is about: its Original-Rcpt-To fields (RFC 5965 §3.2), else the returned
+    message's To when it names one address (a To of several does not say which one complained)."""
+    named: list[str] = []
+    for part, ctype in parts:
+        if ctype == "message/feedback-report":
+            for block in _status_blocks(part):
+                named += [a for a in (dsn.address_of(block.get("original-rcpt-to", "")),) if a]
+    if named:
+        return list(dict.fromkeys(clean(a) for a in named))
+    for part, ctype in parts:
+        if ctype in ("message/rfc822", "text/rfc822-headers"):
+            payload = part.get_payload()
+            original = payload[0] if isinstance(payload, list) and payload else \
+                message_from_bytes(_text_of(part).encode("utf-8", "replace"), policy=compat32)
+            if not isinstance(original, Message):
+                continue
+            to = {clean(a) for a in dsn.ADDRESS_RX.findall(str(original.get("to", "")))}
+            return list(to) if len(to) == 1 else []
+    return []
 
 
 def _action(f: dsn.RecipientFields) -> str:
@@ -314,10 +379,15 @@ def _status_blocks(part: Message) -> list[dict[str, str]]:
     payload = part.get_payload()
     if isinstance(payload, list):
         return dsn.split_blocks(
-            [(k.lower(), " ".join(str(v).split())) for sub in payload if isinstance(sub, Message) for k, v in
+            [(k.lower(), " ".join(_field_text(v).split())) for sub in payload if isinstance(sub, Message) for k, v in
              [("", "")] + list(sub.items())]
         )
     return dsn.parse_blocks(_text_of(part))
+
+
+def _field_text(value: object) -> str:
+    """A delivery-status field: plain ASCII as it is, anything else as _header_text reads it."""
+    return value if isinstance(value, str) and value.isascii() else _header_text(value)
 
 
 def _report_texts(parts: list[tuple[Message, str]], msg: Message) -> list[str]:
@@ -343,14 +413,19 @@ def _from_dsn(failed: list[dsn.RecipientFields], report: ReportText, delayed: bo
         near = report.near(address) or report.near(f.final_recipient)
         diagnostic = f.diagnostic or near
         status = settled_status(f.status, diagnostic)
+        if delayed:
+            out.append(Failure(address, False, status, "delayed", diagnostic[:1000], f.final_recipient,
+                               DELAYED_RULE, f"Action: {f.action}"))
+            continue
         basis = f"{diagnostic} {near}" if f.diagnostic else diagnostic or report.text
-        reason, hard = ("delayed", False) if delayed else decide(
-            basis, status, report.permanence(), gave_up=bool(f.action and f.action.startswith("fail")),
-            relayed=f.relayed)
+        d = decide(basis, status, report.permanence(), gave_up=bool(f.action and f.action.startswith("fail")),
+                   relayed=f.relayed)
+        reason, hard, rule, evidence = d.reason, d.hard, d.rule, d.evidence
         if hard and single:
             # The report's own words say the mailbox is full or disabled while its fields say the
             # address is dead: that is doubt, and doubt does not cost a contact.
-            reason = stated_state(report.besides(address)) or reason
-            hard = reason in HARD_REASONS
-        out.append(Failure(address, hard, status, reason, diagnostic[:1000], f.final_recipient))
+            state = stated_state(report.besides(address))
+            if state:
+                (reason, evidence), rule, hard = state, STATED_STATE_RULE, state[0] in HARD_REASONS
+        out.append(Failure(address, hard, status, reason, diagnostic[:1000], f.final_recipient, rule, evidence))
     return out

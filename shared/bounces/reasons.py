@@ -12,6 +12,7 @@ because "550 5.1.1 ... blocked by policy" is a block, not an unknown user.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved", "notaccept"})
 
@@ -81,29 +82,71 @@ def phrases(*parts: str) -> Phrases:
     return Phrases(parts)
 
 
+@dataclass(frozen=True)
+class Rule:
+    """Words that give a reason. `id` is what a verdict, a stored bounce and `contacts unmark --rule` name."""
+
+    id: str
+    reason: str
+    source: str  # the standard or the mail server's documented reply these words come from
+    words: Phrases
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A reason, hard or soft, the rule that decided it and the text that rule rested on."""
+
+    reason: str
+    hard: bool
+    rule: str
+    evidence: str
+
+
 # "Recipient address rejected:" is also Postfix's prefix for any restriction on a recipient: alone it
 # says the address was refused, not why (see decide()).
 ADDRESS_REJECTED = phrases(r"address (is )?rejected", r"recipient (address )?rejected")
 
-# (reason, pattern) in priority order: what the sender did wrong and what
-# is passing come before what is wrong with the address.
-REASON_PATTERNS: list[tuple[str, Phrases]] = [
+# Rules in priority order: what the sender did wrong and what is passing come before what is wrong
+# with the address. Each names where its words come from; an id, once shipped, never changes meaning
+# (stored bounces name it, and `contacts unmark --rule` undoes what one decided).
+RULES: list[Rule] = [
     # Exchange Online's directory-based edge blocking: the recipient does not exist.
-    ("userunknown", phrases(r"recipient address rejected: access denied")),
-    ("rejected", phrases(
+    Rule("exchange-edge-block", "userunknown",
+         "Microsoft Learn, 'Fix NDR error 550 5.4.1 in Exchange Online': 'Recipient address rejected: Access denied' "
+         "(directory-based edge blocking; Postfix's own 'Access denied' comes with 5.7.1 and is a policy)",
+         phrases(r"5\.4\.1 .{0,80}recipient address rejected: access denied", r"access denied\. as\(\d+\)")),
+    # A recipient refused by an access list, with no word on whether the mailbox exists: the recipient's
+    # side filtered it (soft, the contact's), neither a dead address nor a verdict on the sender.
+    Rule("recipient-access-denied", "filtered",
+         "Postfix access(5): REJECT on a recipient answers '554 5.7.1 <address>: Recipient address rejected: "
+         "Access denied' (access_map_reject_code)",
+         phrases(r"recipient address rejected: access denied")),
+    Rule("sender-refused", "rejected",
+         "RFC 3463 X.1.7/X.1.8; Postfix smtpd 'Sender address rejected' (reject_unknown_sender_domain, reject_non_fqdn_sender)",
+         phrases(
         r"sender (address|domain|e-?mail)", r"domain of sender",
         r"\bsender\b.{0,40}\b(rejected|denied|refused|not allowed|unknown|invalid|blocked|does not exist|doesn'?t exist)",
         r"(rejected|refused|denied|invalid|unknown|bad).{0,20}\bsender\b", r"mail from.{0,40}(rejected|refused|denied)",
         r"envelope (sender|from)", r"return[- ]path", r"\bfrom address\b", r"(not accepting|does not accept) (e-?)?mail from",
     )),
     # Our own HELO name refused: about the sending host, not the address.
-    ("blocked", phrases(r"my name was rejected", r"\bhelo\b", r"\behlo\b")),
-    ("authfailure", phrases(r"authentication (checks? )?fail", r"\bspf\b", r"\bdkim\b", r"\bdmarc\b", r"sender policy framework")),
-    ("mailererror", phrases(r"procmail", r"couldn'?t create", r"mailer error", r"command (died|failed)", r"exit(ed)? (code|with|status)",
+    Rule("helo-refused", "blocked",
+         "Postfix smtpd 'Helo command rejected' (reject_invalid_helo_hostname); Exim 'my name was rejected'",
+         phrases(r"my name was rejected", r"\bhelo\b", r"\behlo\b")),
+    Rule("auth-failure", "authfailure",
+         "RFC 7208 SPF, RFC 6376 DKIM, RFC 7489 DMARC; Gmail 'Email sender guidelines' 5.7.26, Outlook 5.7.515",
+         phrases(r"authentication (checks? )?fail", r"\bspf\b", r"\bdkim\b", r"\bdmarc\b", r"sender policy framework")),
+    Rule("mailer-error", "mailererror",
+         "Postfix local(8)/pipe(8) 'Command died with status'; Sendmail mailer 'unknown mailer error'; procmail",
+         phrases(r"procmail", r"couldn'?t create", r"mailer error", r"command (died|failed)", r"exit(ed)? (code|with|status)",
                         r"pipe to")),
-    ("networkerror", phrases(r"name server reply", r"host not found, try again", r"temporary (dns|lookup|name ?server) (failure|error)",
+    Rule("dns-temporary", "networkerror",
+         "Postfix smtp(8) 'Name service error ... Host not found, try again' (a temporary DNS answer)",
+         phrases(r"name server reply", r"host not found, try again", r"temporary (dns|lookup|name ?server) (failure|error)",
                          r"\bservfail\b", r"dns (query )?timed? ?out")),
-    ("mailboxfull", phrases(
+    Rule("mailbox-full", "mailboxfull",
+         "RFC 3463 X.2.2; Dovecot 'Quota exceeded (mailbox for user is full)'; Postfix virtual(8); Exchange 5.2.2",
+         phrases(
         r"mailbox (is )?full", r"mail ?box (is )?(over|exceeded)", r"over ?quota", r"quota (exceeded|exceeds|full)",
         r"exceed(ed|s)? (the |his |her |their )?(storage|mailbox|disk|quota)", r"insufficient (disk )?(storage|space)",
         r"mailbox (size )?limit", r"disk (is )?full", r"not enough (disk )?(storage|space)", r"user is over (the )?quota",
@@ -111,34 +154,62 @@ REASON_PATTERNS: list[tuple[str, Phrases]] = [
         r"recipient'?s? (mail)?box is full", r"full mailbox", r"mailbox has exceeded",
         r"number of messages in .{0,30}mailbox exceeded",
     )),
-    ("exceedlimit", phrases(r"message (size )?exceeds? (the )?(fixed |maximum )?(message )?size", r"message too (big|large)",
+    Rule("message-too-big", "exceedlimit",
+         "RFC 3463 X.2.3/X.3.4; Postfix 'message size exceeds fixed limit' (message_size_limit)",
+         phrases(r"message (size )?exceeds? (the )?(fixed |maximum )?(message )?size", r"message too (big|large)",
                         r"size exceeds", r"exceeds size limit")),
-    ("virusdetected", phrases(r"\bvirus", r"malware", r"infected")),
-    ("spamdetected", phrases(
+    Rule("virus", "virusdetected",
+         "ClamAV / amavisd-new 'INFECTED'/'Virus found' replies",
+         phrases(r"\bvirus", r"malware", r"infected")),
+    # Before "spam": a provider's rate limit speaks of unsolicited mail, and is about the sending IP.
+    Rule("provider-rate-limit", "toomanyconn",
+         "Gmail SMTP errors 421 4.7.28 'unusual rate ... temporarily rate limited'; Yahoo Sender Hub 421 4.7.0 [TSS04] "
+         "'temporarily deferred due to unexpected volume'; Exchange Online 4.7.500 'Server busy'",
+         phrases(r"unusual rate", r"rate limited", r"rate-limited", r"\[tss0\d\]", r"unexpected volume", r"server busy")),
+    Rule("spam", "spamdetected",
+         "SpamAssassin/rspamd rejections; Gmail 550 5.7.1 'likely unsolicited mail'",
+         phrases(
         r"\bspam\b", r"\bspamming\b", r"junk mail", r"content (was )?rejected", r"message content rejected",
         r"looks like spam", r"bulk mail", r"unsolicited", r"\buce\b",
     )),
-    ("blocked", phrases(
+    # Before the blocklist's "access denied": Postfix says "Relay access denied".
+    Rule("relay-denied", "norelaying",
+         "RFC 5321 §3.6.2 (relaying); Postfix reject_unauth_destination '554 5.7.1 <address>: Relay access denied'; "
+         "Sendmail '550 5.7.1 <address>... Relaying denied'",
+         phrases(r"relay(ing)? (access )?denied", r"relay not permitted", r"unable to relay", r"not permitted to relay",
+                 r"we do not relay", r"relaying not allowed")),
+    Rule("blocklist", "blocked",
+         "Postfix reject_rbl_client 'blocked using'; Spamhaus, SpamCop, Barracuda reply texts; Outlook S3150",
+         phrases(
         r"\bblock(ed| ?list(ed)?)\b", r"black ?list(ed)?", r"\bdenylist", r"\brbl\b", r"\bdnsbl\b", r"reputation", r"spamhaus",
         r"spamcop", r"client host .{0,80} rejected", r"access denied", r"connection refused", r"not allowed to send",
         r"your (ip|host|server|network)", r"rejected by (the )?(recipient )?(server|domain)'?s? policy",
         r"reverse (dns|lookup)", r"\bptr\b", r"\brdns\b", r"hostname .{0,60} does not resolve",
     )),
-    ("policyviolation", phrases(r"\bpolicy\b", r"authentication (is )?required", r"not authori[sz]ed",
-                            r"relay(ing)? (access )?denied", r"relay not permitted", r"unable to relay",
-                            r"not permitted to relay", r"we do not relay")),
-    ("toomanyconn", phrases(r"too many (connections|messages|recipients|concurrent)", r"rate limit", r"try again later",
+    Rule("policy", "policyviolation",
+         "RFC 3463 X.7.1 'Delivery not authorized, message refused' and X.7.0 'Other or undefined security status'",
+         phrases(r"\bpolicy\b", r"authentication (is )?required", r"not authori[sz]ed")),
+    Rule("rate-limit", "toomanyconn",
+         "Gmail 421 4.7.28 'unusual rate'; Yahoo 421 4.7.0 [TSS04]; Postfix anvil 'Too many connections'; greylisting (postgrey)",
+         phrases(r"too many (connections|messages|recipients|concurrent)", r"rate limit", r"try again later",
                         r"temporarily (deferred|rejected|unavailable)", r"greylist", r"graylist", r"throttl")),
-    ("suspend", phrases(
+    Rule("suspended", "suspend",
+         "Exchange 5.2.1 'mailbox disabled'; Gmail 550 5.2.1 'account ... is disabled'",
+         phrases(
         r"(account|mailbox|user|address) (is |has been )?(disabled|suspended|inactive|deactivated|locked|frozen|expired|closed)",
         r"(disabled|suspended|inactive|deactivated|closed) (account|mailbox|user|recipient)",
         r"mailbox (is )?(temporarily )?(disabled|inactive)", r"not (currently )?active", r"is inactive",
+        r"(account|mailbox|user|address)\b.{0,40}\bis (disabled|suspended|deactivated)",
     )),
     # The address moved, not the message ("moved to quarantine" is a filter's verdict).
-    ("hasmoved", phrases(r"has moved", r"address (has )?changed", r"no longer (at|with|available at) this address",
+    Rule("moved", "hasmoved",
+         "RFC 3463 X.1.6; RFC 5321 551 'User not local; please try <forward-path>'",
+         phrases(r"has moved", r"user not local; please try", r"address (has )?changed", r"no longer (at|with|available at) this address",
                          r"(address|mailbox|user|recipient|account)( has)? moved to", r"moved to <?[\w.+-]+@",
                          r"new (e-?mail )?address is", r"has been replaced by")),
-    ("hostunknown", phrases(
+    Rule("host-unknown", "hostunknown",
+         "RFC 3463 X.1.2; Postfix 'Host or domain name not found'; Exim 'Unrouteable address'",
+         phrases(
         r"host (or domain name )?(not found|unknown)", r"unknown host", r"domain (name )?(not found|does not exist|unknown)",
         r"no such domain", r"unrouteable (mail )?domain", r"name service error", r"host not found",
         r"domain (is )?not (exist|found|reachable)", r"nxdomain", r"no (valid )?(mx|a) (record|host)", r"mx (record )?not found",
@@ -147,9 +218,13 @@ REASON_PATTERNS: list[tuple[str, Phrases]] = [
         r"domain is not reachable", r"check the domain",
     )),
     # The domain takes no mail at all; "not accepting mail from you" is a block (soft).
-    ("notaccept", phrases(r"does not accept (e-?)?mail(?! from)", r"not accepting (any )?mail(?! from)", r"null mx", r"accepts no mail",
+    Rule("domain-takes-no-mail", "notaccept",
+         "RFC 7505 null MX, 556 5.1.10 'does not accept mail'",
+         phrases(r"does not accept (e-?)?mail(?! from)", r"not accepting (any )?mail(?! from)", r"null mx", r"accepts no mail",
                       r"no mail(s)? (is )?accepted", r"domain does not receive")),
-    ("userunknown", phrases(
+    Rule("user-unknown", "userunknown",
+         "RFC 3463 X.1.1; Postfix 'User unknown in local recipient table'; Sendmail 'User unknown'; qmail 'no mailbox here by that name'; Gmail 5.1.1 'does not exist'; Exchange 'RecipientNotFound'",
+         phrases(
         r"user(name)? unknown", r"unknown (local[- ])?(user|recipient|address|mailbox|alias|account)",
         r"no such (user|recipient|mailbox|account|address|local user|person)",
         r"(user|recipient|mailbox|account|address|alias)\s*(does not|doesn'?t|did not) exist",
@@ -167,14 +242,22 @@ REASON_PATTERNS: list[tuple[str, Phrases]] = [
         r"not our customer", r"account (does not exist|not found)", r"invalid .{0,20}userid", r"no valid recipients",
         r"name is not recogni[sz]ed",
     )),
-    ("userunknown", ADDRESS_REJECTED),
-    ("expired", phrases(r"delivery time expired", r"retry (time(out)?|period) exceeded", r"time(d)? ?out", r"timed out",
+    Rule("address-refused", "userunknown",
+         "Postfix smtpd 'Recipient address rejected:' (the prefix of every recipient restriction)",
+         ADDRESS_REJECTED),
+    Rule("expired", "expired",
+         "Postfix 'delivery temporarily suspended'/maximal_queue_lifetime; Exim 'retry timeout exceeded'; qmail 'in the queue too long'; Sendmail 'Cannot send message for 5 days'",
+         phrases(r"delivery time expired", r"retry (time(out)?|period) exceeded", r"time(d)? ?out", r"timed out",
                     r"message expired", r"queue(d)? too long", r"could not be delivered within",
                     r"has not been delivered .{0,40} days", r"delivery (attempts )?(will continue|has been delayed)",
                     r"maximum time", r"expired after", r"envelope expired")),
-    ("networkerror", phrases(r"network (error|unreachable)", r"no route to host", r"connection (reset|closed|lost)", r"lost connection",
+    Rule("network", "networkerror",
+         "RFC 3463 X.4.x; Postfix 'lost connection with'; X.4.6 'mail forwarding loop'",
+         phrases(r"network (error|unreachable)", r"no route to host", r"connection (reset|closed|lost)", r"lost connection",
                          r"too many hops", r"mail loop", r"loops? back", r"routing loop")),
-    ("systemerror", phrases(r"system error", r"internal (server )?error", r"local error", r"temporary (local )?(problem|failure)",
+    Rule("system", "systemerror",
+         "RFC 3463 X.3.x / X.2.4; 'internal server error', 'service not available' (RFC 5321 421)",
+         phrases(r"system error", r"internal (server )?error", r"local error", r"temporary (local )?(problem|failure)",
                         r"server (is )?(busy|unavailable)", r"service (is )?(not )?available", r"resources? (temporarily )?unavailable",
                         r"i/o error", r"out of memory")),
 ]
@@ -209,8 +292,20 @@ STATUS_REASONS: dict[str, str] = {
     "5.0": "systemerror",
     "7.0": "securityerror",
     "7.1": "rejected",
-    "7.26": "policyviolation",
+    # RFC 7372 §3: the authentication checks.
+    "7.20": "authfailure",  # no passing DKIM signature
+    "7.21": "authfailure",  # no acceptable DKIM signature
+    "7.22": "authfailure",  # no valid author-matched DKIM signature
+    "7.23": "authfailure",  # SPF validation failed
+    "7.24": "authfailure",  # SPF validation error
+    "7.25": "blocked",  # reverse DNS validation failed: the sending host
+    "7.26": "authfailure",  # multiple authentication checks failed
+    "7.27": "rejected",  # sender address has null MX (RFC 7505 §4.2)
+    "7.515": "authfailure",  # Microsoft Learn, Outlook 550 5.7.515: the sending domain fails the required authentication
 }
+# Statuses that say more than any words beside them ("Access denied" in Outlook's 5.7.515): the status decides.
+# (Not X.7.27: sendmail answers it for a recipient host that takes no mail, and says so in words.)
+TELLING_STATUSES = frozenset({"7.20", "7.21", "7.22", "7.23", "7.24", "7.25", "7.26", "7.515"})
 
 AFTER_DATA = re.compile(r"\bDATA\b|end of data|after data")
 # Where an SMTP reply says it answered the recipient itself (RCPT TO, or the
@@ -242,28 +337,52 @@ def settled_status(status: str | None, text: str) -> str | None:
 
 
 MAX_REASON_TEXT = 2000
+MAX_EVIDENCE = 240
+
+
+def rule_from_text(text: str) -> tuple[Rule, str] | None:
+    """The first rule whose words the text holds, and the text around them (the line, at most MAX_EVIDENCE)."""
+    text = text[:MAX_REASON_TEXT]
+    low = text.lower()
+    for rule in RULES:
+        m = rule.words.search(low)
+        if m:
+            return rule, _around(text if len(text) == len(low) else low, m.start(), m.end())
+    return None
+
+
+def _around(text: str, start: int, end: int) -> str:
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end == -1 else line_end
+    if line_end - line_start > MAX_EVIDENCE:  # a long line: the words and what is closest to them
+        line_start = max(line_start, start - (MAX_EVIDENCE - (end - start)) // 2)
+        line_end = min(line_end, line_start + MAX_EVIDENCE)
+    return " ".join(text[line_start:line_end].split())
+
 
 def reason_from_text(text: str) -> str | None:
-    text = text[:MAX_REASON_TEXT].lower()
-    for reason, pattern in REASON_PATTERNS:
-        if pattern.search(text):
-            return reason
-    return None
+    found = rule_from_text(text)
+    return found[0].reason if found else None
 
 
 # What a report may say of the mailbox's state that makes a "dead address" verdict doubtful.
 _STATES = ("mailboxfull", "suspend")
 
 
-def stated_state(prose: str) -> str | None:
-    """A passing mailbox state (full, disabled) the prose states, when it states no dead address beside it."""
+def stated_state(prose: str) -> tuple[str, str] | None:
+    """A passing mailbox state (full, disabled) the prose states, when it states no dead address beside it:
+    (reason, the words)."""
     text = prose[:MAX_REASON_TEXT].lower()
     found = None
-    for reason, pattern in REASON_PATTERNS:
-        if reason in HARD_REASONS and pattern.search(text):
+    for rule in RULES:
+        m = rule.words.search(text)
+        if not m:
+            continue
+        if rule.reason in HARD_REASONS:
             return None
-        if found is None and reason in _STATES and pattern.search(text):
-            found = reason
+        if found is None and rule.reason in _STATES:
+            found = rule.reason, _around(text, m.start(), m.end())
     return found
 
 
@@ -301,20 +420,51 @@ def _unproven_unknown(diagnostic: str, status: str | None, relayed: bool) -> boo
 def _only_refused(text: str) -> bool:
     """The text's only word for an unknown user is the bare "address rejected"."""
     low = text[:MAX_REASON_TEXT].lower()
-    return not any(rule.search(low) for reason, rule in REASON_PATTERNS if reason == "userunknown" and rule is not ADDRESS_REJECTED)
+    return not any(rule.words.search(low) for rule in RULES
+                   if rule.reason == "userunknown" and rule.words is not ADDRESS_REJECTED)
+
+
+# The rules decide() applies besides the words: id -> where it comes from. Stable like the word rules' ids.
+STATUS_RULE = "rfc3463-status"
+AUTH_STATUS_RULE = "rfc7372-auth-status"
+SENDER_STATUS_RULE = "rfc3463-sender-status"
+POLICY_REFUSAL_RULE = "rfc3463-policy-refusal"
+UNPROVEN_UNKNOWN_RULE = "unproven-unknown"
+UNDEFINED_RULE = "no-reason"
+STATED_STATE_RULE = "stated-state"
+DELAYED_RULE = "rfc3464-delayed"
+DECISION_RULES = {
+    STATUS_RULE: "RFC 3463 §3: no words decided, the status code's subject did (X.1.x address, X.2.x mailbox, ...)",
+    AUTH_STATUS_RULE: "RFC 7372 §3 X.7.20-X.7.26 (DKIM, SPF, reverse DNS) and Outlook's 5.7.515: the "
+                      "status names the failed check, whatever the words",
+    SENDER_STATUS_RULE: "RFC 3463 X.1.7/X.1.8: the sender's address is bad, whatever the words say",
+    POLICY_REFUSAL_RULE: "RFC 3463 X.7.x: a bare 'address rejected' under a security or policy status is a policy",
+    UNPROVEN_UNKNOWN_RULE: "RFC 5321 §3.3: a 'user unknown' after DATA or at an unknown stage proves no dead mailbox",
+    UNDEFINED_RULE: "neither words nor a status said why",
+    STATED_STATE_RULE: "the report's own words say the mailbox is full or disabled beside a dead-address verdict",
+    DELAYED_RULE: "RFC 3464 §2.3.3 'Action: delayed': the server has not given up yet",
+}
 
 
 def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = None,
-           gave_up: bool = False, relayed: bool = False) -> tuple[str, bool]:
-    """(reason, hard). Text first, then status; hard only for an address-level reason and a permanent failure.
+           gave_up: bool = False, relayed: bool = False) -> Decision:
+    """Text first, then status; hard only for an address-level reason and a permanent failure.
 
     `relayed`: the diagnostic is a remote server's reply (an SMTP or untyped
     Diagnostic-Code), even when the reply code was lost on the way.
     """
-    reason = reason_from_text(diagnostic) or reason_from_status(status) or "undefined"
+    found = rule_from_text(diagnostic)
+    if found:
+        reason, rule, evidence = found[0].reason, found[0].id, found[1]
+    else:
+        reason = reason_from_status(status) or "undefined"
+        rule, evidence = (STATUS_RULE, status or "") if reason != "undefined" else (UNDEFINED_RULE, "")
+    subject = status.partition(".")[2] if status else ""
+    if subject in TELLING_STATUSES:
+        reason, rule, evidence = STATUS_REASONS[subject], AUTH_STATUS_RULE, evidence or status
     if status and status[1:] in (".1.7", ".1.8"):
         # A bad sender address (RFC 3463): whatever the words ("sender does not exist"), it is ours.
-        reason = "rejected"
+        reason, rule, evidence = "rejected", SENDER_STATUS_RULE, status
     # A 4.1.x on a DSN whose Action is "failed": the MTA retried until it gave up, and the
     # last answer still said the address is bad. That is as final as a 5.1.x.
     temporary = bool(status and status.startswith("4.")) and not (gave_up and status.startswith("4.1."))
@@ -326,8 +476,9 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
             temporary = True
     if reason == "userunknown" and status and status.split(".")[1] == "7" and _only_refused(diagnostic):
         # A refusal under a security or policy status (x.7.x) that names no dead address: policy.
-        reason = reason_from_status(status) or "rejected"
+        reason, rule = reason_from_status(status) or "rejected", POLICY_REFUSAL_RULE
+        evidence = f"{status}: {evidence}"
     if reason == "userunknown" and _unproven_unknown(diagnostic, status, relayed):
-        reason = "filtered"
+        reason, rule = "filtered", UNPROVEN_UNKNOWN_RULE
     hard = reason in HARD_REASONS and not temporary
-    return reason, hard
+    return Decision(reason, hard, rule, evidence)

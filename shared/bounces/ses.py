@@ -15,6 +15,8 @@ from . import dsn
 from .model import Failure, Kind
 from .reasons import HARD_REASONS, decide, settled_status
 
+SES_RULE = "ses-notification"  # Amazon SES Developer Guide, "Contents of event data" (bounce types and subtypes)
+
 # What makes a text worth a JSON parse: SES's own type field (its quotes escaped inside an SNS envelope).
 MARK = re.compile(r'\\?"(?:notificationType|eventType)\\?"\s*:\s*\\?"(?:Bounce|Complaint|Delivery|DeliveryDelay)\\?"')
 MAX_RECIPIENTS = 500
@@ -32,8 +34,8 @@ SUBTYPES = {
 }
 
 
-def notification(text: str) -> tuple[Kind, list[Failure]] | None:
-    """(kind, failures) for an SES notification, or None when the text is not one."""
+def notification(text: str) -> tuple[Kind, list[Failure], list[str]] | None:
+    """(kind, failures, complainants) for an SES notification, or None when the text is not one."""
     start = text.find("{")
     if start < 0 or not MARK.search(text, start):
         return None
@@ -51,22 +53,24 @@ def notification(text: str) -> tuple[Kind, list[Failure]] | None:
         return None
     kind = doc.get("notificationType") or doc.get("eventType")
     if kind == "Complaint":
-        return "feedback", []
+        complained = _list(_dict(doc.get("complaint")).get("complainedRecipients"))
+        return "feedback", [], [a for a in map(_address, complained) if a]
     if kind == "Delivery":
-        return "delivered", []
+        return "delivered", [], []
     if kind == "DeliveryDelay":
         delay = _dict(doc.get("deliveryDelay"))
-        return "delayed", [_failure(r, "delayed") for r in _list(delay.get("delayedRecipients")) if _address(r)]
+        return "delayed", [_failure(r, "delayed") for r in _list(delay.get("delayedRecipients")) if _address(r)], []
     if kind != "Bounce":
         return None
     bounce = _dict(doc.get("bounce"))
     permanent = bounce.get("bounceType") == "Permanent"
-    subtype = SUBTYPES.get(str(bounce.get("bounceSubType")))
-    failures = [_failure(r, subtype, permanent) for r in _list(bounce.get("bouncedRecipients")) if _address(r)]
-    return ("bounce", failures) if failures else None
+    named = str(bounce.get("bounceSubType"))[:100]
+    failures = [_failure(r, SUBTYPES.get(named), permanent, named) for r in _list(bounce.get("bouncedRecipients"))
+                if _address(r)]
+    return ("bounce", failures, []) if failures else None
 
 
-def _failure(recipient: dict, subtype: str | None, permanent: bool = False) -> Failure:
+def _failure(recipient: dict, subtype: str | None, permanent: bool = False, named: str = "") -> Failure:
     address = _address(recipient)
     # SES's fields are a DSN's under other names: read them as one.
     fields = dsn.recipients([{"final-recipient": f"rfc822; {address}", "action": str(recipient.get("action") or ""),
@@ -75,16 +79,18 @@ def _failure(recipient: dict, subtype: str | None, permanent: bool = False) -> F
     diagnostic = fields.diagnostic
     status = settled_status(fields.status, diagnostic)
     if subtype == "delayed":
-        return Failure(address, False, status, "delayed", diagnostic)
-    reason, hard = decide(diagnostic, status, relayed=fields.relayed)
+        return Failure(address, False, status, "delayed", diagnostic, rule=SES_RULE, evidence="bounceType: Transient")
+    d = decide(diagnostic, status, relayed=fields.relayed)
+    reason, hard, rule, evidence = d.reason, d.hard, d.rule, d.evidence
     if subtype == "userunknown":
         if reason in ("undefined", "filtered"):
             # "NoEmail" is SES's word that the address is gone, from a session it saw whole: the
             # stage our own rule asks for is known to it. A diagnostic that names another reason still wins.
-            reason, hard = "userunknown", True
+            reason, hard, rule, evidence = "userunknown", True, SES_RULE, "bounceSubType: NoEmail"
     elif subtype:
-        reason, hard = subtype, subtype in HARD_REASONS
-    return Failure(address, hard and permanent, status, reason, diagnostic)
+        reason, hard, rule = subtype, subtype in HARD_REASONS, SES_RULE
+        evidence = f"bounceSubType: {named}"
+    return Failure(address, hard and permanent, status, reason, diagnostic, rule=rule, evidence=evidence)
 
 
 def _address(recipient: object) -> str:

@@ -155,10 +155,11 @@ class ReportText:
             near = self.near(address)
             status = find_status(near) or (find_status(self.text) if len(candidates) == 1 else None)
             basis = near if len(near) > len(address) + 8 else self.text
-            reason, hard = decide(basis, status, self.permanence())
-            if reason == "undefined" and basis is near:
-                reason, hard = decide(self.text, status, self.permanence())
-            out.append(Failure(address, hard, status, reason, near[:1000] or self.text.strip()[:1000]))
+            d = decide(basis, status, self.permanence())
+            if d.reason == "undefined" and basis is near:
+                d = decide(self.text, status, self.permanence())
+            out.append(Failure(address, d.hard, status, d.reason, near[:1000] or self.text.strip()[:1000],
+                               rule=d.rule, evidence=d.evidence))
         return out
 
     def _candidates(self, heads: dict[str, list], x_failed: list[str]) -> list[str]:

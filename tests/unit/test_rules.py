@@ -1,0 +1,118 @@
+"""The classifier's rules: stable ids, each one deciding the words of the source it names, and `--explain`.
+
+Each diagnostic below is written from the source its rule cites (the RFC's text or the mail server's
+documented reply), not taken from any collection of bounces.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from mailfleet.shared.bounces import classify, rule_source
+from mailfleet.shared.bounces.classifier import KIND_RULES
+from mailfleet.shared.bounces.reasons import DECISION_RULES, RULES
+
+from .test_classifier import dsn
+
+# Stored bounces name these ids, and `contacts unmark --rule` takes them: add ids, never rename or reuse one.
+SHIPPED = {
+    "exchange-edge-block", "recipient-access-denied", "sender-refused", "helo-refused", "auth-failure",
+    "mailer-error", "dns-temporary", "mailbox-full", "message-too-big", "virus", "provider-rate-limit", "spam",
+    "blocklist", "relay-denied", "policy", "rate-limit", "suspended", "moved", "host-unknown", "domain-takes-no-mail",
+    "user-unknown", "address-refused", "expired", "network", "system",
+    "rfc3463-status", "rfc7372-auth-status", "rfc3463-sender-status", "rfc3463-policy-refusal", "unproven-unknown",
+    "no-reason", "stated-state", "rfc3464-delayed",
+    "rfc5965-feedback-report", "rfc3464-delivery-status", "ses-notification", "rfc3834-auto-reply", "bounce-prose",
+    "not-a-bounce", "unread-bounce", "classifier-error",
+}
+
+
+def test_rule_ids_are_unique_and_none_was_renamed():
+    ids = [r.id for r in RULES] + list(DECISION_RULES) + list(KIND_RULES)
+    assert len(ids) == len(set(ids))
+    assert SHIPPED <= set(ids), f"shipped rule ids gone: {SHIPPED - set(ids)}"
+    assert all(rule_source(i) for i in ids), "every rule names its source"
+
+
+# rule id -> (a failed recipient's Diagnostic-Code written from the rule's source, hard, whom it is about)
+FROM_SOURCE = {
+    "exchange-edge-block": ("550 5.4.1 Recipient address rejected: Access denied. AS(201806281)", True, "recipient"),
+    "recipient-access-denied": ("554 5.7.1 <x@example.com>: Recipient address rejected: Access denied", False,
+                                "recipient"),
+    "sender-refused": ("554 5.7.1 <news@example.org>: Sender address rejected: Access denied", False, "sender"),
+    "helo-refused": ("504 5.5.2 <localhost>: Helo command rejected: need fully-qualified hostname", False, "sender"),
+    "auth-failure": ("550 5.7.1 This mail has been blocked because the sender is unauthenticated. Gmail requires "
+                     "all senders to authenticate with either SPF or DKIM.", False, "sender"),
+    "mailer-error": ('5.3.0 Command died with status 1: "/usr/bin/procmail"', False, "recipient"),
+    "dns-temporary": ("4.4.3 Host or domain name not found. Name service error for name=example.com type=MX: "
+                      "Host not found, try again", False, "recipient"),
+    "mailbox-full": ("552 5.2.2 <x@example.com>: Quota exceeded (mailbox for user is full)", False, "recipient"),
+    "message-too-big": ("552 5.3.4 Message size exceeds fixed limit", False, "message"),
+    "virus": ("554 5.7.0 Reject, id=12345-01 - INFECTED: Eicar-Test-Signature", False, "message"),
+    "provider-rate-limit": ("421 4.7.28 [192.0.2.1] Our system has detected an unusual rate of unsolicited mail "
+                            "originating from your IP address. To protect our users from spam, mail sent from your "
+                            "IP address has been temporarily rate limited.", False, "sender"),
+    "spam": ("550 5.7.1 [192.0.2.1] Our system has detected that this message is likely unsolicited mail.", False,
+             "message"),
+    "blocklist": ("554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", False,
+                  "sender"),
+    "relay-denied": ("554 5.7.1 <x@example.com>: Relay access denied", False, "sender"),
+    "policy": ("550 5.7.1 Delivery not authorized, message refused", False, "sender"),
+    "rate-limit": ("421 4.7.0 Too many connections from 192.0.2.1", False, "sender"),
+    "suspended": ("550 5.2.1 The email account that you tried to reach is disabled.", False, "recipient"),
+    "moved": ("551 5.1.6 User has moved; please try <new@example.org>", True, "recipient"),
+    "host-unknown": ("5.4.4 Host or domain name not found. Name service error for name=nowhere.example type=A: "
+                     "Host not found", True, "recipient"),
+    "domain-takes-no-mail": ("556 5.1.10 <x@example.com>: Recipient address rejected: Domain example.com does not "
+                             "accept mail (nullMX)", True, "recipient"),
+    "user-unknown": ("550 5.1.1 <x@example.com>: Recipient address rejected: User unknown in local recipient table",
+                     True, "recipient"),
+    "address-refused": ("550 5.1.1 <x@example.com>: Recipient address rejected", True, "recipient"),
+    "expired": ("4.4.7 I'm not going to try again; this message has been in the queue too long.", False, "recipient"),
+    "network": ("4.4.2 lost connection with mx.example.com[192.0.2.1] while receiving the initial server greeting",
+                False, "recipient"),
+    "system": ("421 4.3.2 Service not available, closing transmission channel", False, "recipient"),
+    "rfc7372-auth-status": ("550 5.7.515 Access denied, sending domain example.org doesn't meet the required "
+                            "authentication level.", False, "sender"),
+    "rfc3463-sender-status": ("553 5.1.8 <news@example.org>: Sender address rejected: Domain not found", False,
+                              "sender"),
+    "rfc3463-status": ("5.1.1 (no words)", True, "recipient"),
+    "unproven-unknown": ("550 5.0.0 User unknown (in reply to end of DATA command)", False, "recipient"),
+}
+
+
+def test_every_word_rule_has_a_message_from_its_source():
+    assert {r.id for r in RULES} <= set(FROM_SOURCE)
+
+
+@pytest.mark.parametrize("rule", list(FROM_SOURCE))
+def test_each_rule_decides_the_words_of_its_source(rule):
+    diagnostic, hard, about = FROM_SOURCE[rule]
+    verdict = classify(dsn([("x@example.com", "failed", diagnostic)]))
+    (failure,) = verdict.failures
+    assert (failure.rule, failure.hard, failure.about) == (rule, hard, about)
+    assert failure.evidence and failure.evidence in " ".join(diagnostic.split())
+
+
+def test_a_verdict_names_the_rule_of_its_kind():
+    assert classify(dsn([("x@example.com", "failed", "5.1.1 unknown")])).rule == "rfc3464-delivery-status"
+    assert classify(b"From: a@example.com\nSubject: hi\n\nhello\n").rule == "not-a-bounce"
+    unread = classify(b"From: MAILER-DAEMON@example.net\nSubject: Undelivered Mail Returned to Sender\n\n"
+                      b"Something went wrong, and we will not say with whom.\n")
+    assert (unread.kind, unread.rule) == ("unparsed", "unread-bounce"), "a bounce naming nobody is set aside"
+
+
+def test_explain_shows_the_rule_its_source_and_the_words(tmp_path):
+    path = tmp_path / "b.eml"
+    hostile = "550 5.1.1 <x@example.com>: User unknown \x1b]0;pwned\x07 [red]ユーザー[/red]"
+    path.write_bytes(dsn([("x@example.com", "failed", hostile)]))
+    out = subprocess.run([sys.executable, "-m", "mailfleet.ctl", "classify", "--explain", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    assert "b.eml: bounce, by rule rfc3464-delivery-status (RFC 3464/6533" in out
+    assert "x@example.com: HARD, userunknown, about the recipient" in out
+    assert "rule      user-unknown (RFC 3463 X.1.1; Postfix" in out
+    assert "evidence  550 5.1.1 <x@example.com>: User unknown  ]0;pwned  [red]ユーザー[/red]" in out
+    assert "\x1b" not in out and "\x07" not in out, "no terminal control from a message reaches the screen"
