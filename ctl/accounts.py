@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the client (and zmq) load only for commands that talk to th
 
 LIST_COLUMNS = [
     ("id", "ID"), ("name", "NAME"), ("email", "EMAIL"), ("kind", "KIND"), ("status", "STATUS"),
-    ("created_at", "CREATED"), ("owner", "OWNER"), ("shared", "SHARED"),
+    ("health", "HEALTH"), ("created_at", "CREATED"), ("owner", "OWNER"), ("shared", "SHARED"),
 ]
 
 # Flags whose names are not the field's path: what people type, and passwords, which come from a file or
@@ -348,6 +348,8 @@ COMMANDS = [
     Command("reject", "reject a marketing account (admins)",
             calls("accounts.reject", lambda args: {"id": args.id, "reason": args.reason}), _reject_arguments),
     Command("poll", "read the account's incoming mailbox now", run_poll, account_id),
+    Command("health-ok", "clear a sender-side problem once fixed (delisted, DNS records corrected)",
+            calls("accounts.health_ok"), account_id),
     Command("purge-bounces", "delete from the server the bounces already read (and only those)", run_purge, _with_yes,
             parser=dict(description="Delete from the account's mailbox the messages a round has read and recorded as "
                                     "bounces: for a mailbox read while --incoming-delete-bounces was off. Human mail, "

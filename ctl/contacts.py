@@ -14,10 +14,16 @@ if TYPE_CHECKING:  # the client (and zmq) load only for commands that talk to th
     from ..shared.client import Client
 
 CHUNK_ROWS = 5000  # rows per contacts.import call (shared/csvfile.py says why)
-CONTACT_COLUMNS = [("email", "EMAIL"), ("status", "STATUS"), ("hard_bounces", "HARD"), ("soft_bounces", "SOFT"),
+# SOFT NOW: soft bounces within the window that marks ([bounces] soft_window_days); SOFT: all, ever.
+CONTACT_COLUMNS = [("email", "EMAIL"), ("status", "STATUS"), ("hard_bounces", "HARD"),
+                   ("soft_bounces_recent", "SOFT NOW"), ("soft_bounces", "SOFT"), ("complaints", "COMPLAINTS"),
                    ("last_bounce_at", "LAST BOUNCE"), ("details", "DETAILS")]
 BOUNCE_COLUMNS = [("id", "ID"), ("received_at", "RECEIVED"), ("recipient", "RECIPIENT"), ("verdict", "VERDICT"),
-                  ("status", "STATUS"), ("reason", "REASON"), ("account_id", "ACCOUNT"), ("diagnostic", "DIAGNOSTIC")]
+                  ("about", "ABOUT"), ("status", "STATUS"), ("reason", "REASON"), ("rule", "RULE"),
+                  ("account_id", "ACCOUNT"), ("diagnostic", "DIAGNOSTIC")]
+UNPARSED_COLUMNS = [("id", "ID"), ("received_at", "RECEIVED"), ("account_id", "ACCOUNT"), ("subject", "SUBJECT"),
+                    ("note", "WHY")]
+STATUSES = ["active", "faulty", "complained"]
 
 
 IMPORT_WORDS = ("The header names the columns: email (required) and any details, e.g. first_name,owner_name.\n"
@@ -42,7 +48,7 @@ def _page_arguments(p: argparse.ArgumentParser) -> None:
 
 def _list_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--query", default="", metavar="TEXT", help="words in the address or details")
-    p.add_argument("--status", choices=["active", "faulty"], help="active or faulty (default: both)")
+    p.add_argument("--status", choices=STATUSES, help="active, faulty or complained (default: all)")
     _page_arguments(p)
 
 
@@ -52,7 +58,7 @@ def _email(p: argparse.ArgumentParser) -> None:
 
 def _set_arguments(p: argparse.ArgumentParser) -> None:
     _email(p)
-    p.add_argument("--status", choices=["active", "faulty"], help="active clears faulty (the history stays)")
+    p.add_argument("--status", choices=STATUSES, help="active clears faulty or complained (the history stays)")
     p.add_argument("--detail", action="append", default=[], metavar="NAME=VALUE",
                    help="set a detail (NAME= removes it); repeatable")
 
@@ -64,6 +70,45 @@ def _bounce_list_arguments(p: argparse.ArgumentParser) -> None:
     kind.add_argument("--hard", dest="hard", action="store_const", const=True, help="only hard bounces (dead addresses)")
     kind.add_argument("--soft", dest="hard", action="store_const", const=False, help="only soft bounces")
     _page_arguments(p)
+
+
+def _unmark_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rule", required=True, metavar="R",
+                   help="the classifier rule found wrong (bounces list and classify --explain name rules)")
+    p.add_argument("--since", metavar="T", help="only what it marked at or after this time, e.g. 2026-12-01")
+
+
+def _unmark_params(args: argparse.Namespace) -> dict[str, Any]:
+    return {"rule": args.rule, **({"since": args.since} if args.since else {})}
+
+
+def _unmarked(result: dict[str, Any]) -> str:
+    lines = [f"{result['restored']:,} contact(s) restored (rule {result['rule']}, since {result['since']})"]
+    lines += [f"  {c['email']}: {c['was']} -> {c['status']}" for c in result["contacts"]]
+    return "\n".join(lines)
+
+
+def _unparsed_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--account", type=int, metavar="ID", help="only messages read from this account's mailbox")
+    _page_arguments(p)
+
+
+def run_unparsed(args: argparse.Namespace, client: Client) -> int:
+    params: dict[str, Any] = {"limit": args.limit, "offset": args.offset}
+    if args.account is not None:
+        params["account_id"] = args.account
+    return print_page(args, client.call("bounces.unparsed", params), UNPARSED_COLUMNS)
+
+
+def run_unparsed_one(args: argparse.Namespace, client: Client) -> int:
+    message = client.call("bounces.unparsed_get", {"id": args.id})
+    if args.json:
+        print(output.as_json(message))
+    else:
+        raw = message.pop("raw")
+        print(output.block(message))
+        print("\n" + raw)
+    return 0
 
 
 def _bounce_id(p: argparse.ArgumentParser) -> None:
@@ -147,7 +192,12 @@ def run_show(args: argparse.Namespace, client: Client) -> int:
         print(output.as_json(contact))
         return 0
     bounces = contact.pop("bounces")
+    history = contact.pop("history")
     print(output.block(contact))
+    if history:
+        print("\nstatus history:")
+        print(output.table(history, [("at", "AT"), ("previous", "FROM"), ("status", "TO"), ("rule", "RULE"),
+                                     ("by", "BY"), ("undone_at", "UNDONE"), ("reason", "REASON")]))
     if bounces:
         print()
         print(output.table([_bounce_row(b) for b in bounces], BOUNCE_COLUMNS))
@@ -195,9 +245,13 @@ COMMANDS = [
     Command("list", "search contacts", run_list, _list_arguments),
     Command("show", "one contact and its bounces", run_show, _email),
     Command("set", "change a contact's status (admins) or details", calls("contacts.update", _set_params), _set_arguments),
+    Command("unmark", "undo what a classifier rule found wrong marked: its contacts get their status back (admins)",
+            calls("contacts.unmark", _unmark_params, show=_unmarked), _unmark_arguments),
 ]
 
 BOUNCE_COMMANDS = [
     Command("list", "bounces, newest first", run_bounces, _bounce_list_arguments),
     Command("show", "one bounce, with the message as received", run_bounce, _bounce_id),
+    Command("unparsed", "messages the classifier could not read, kept for you", run_unparsed, _unparsed_arguments),
+    Command("unparsed-show", "one of them, as received", run_unparsed_one, _bounce_id),
 ]

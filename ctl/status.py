@@ -2,8 +2,9 @@
 
 The daemon (version, pid, since when, where), the accounts you may see by
 kind and status, their mailboxes (last round, next, backlog) and the
-accounts failing now with the reason. Exit 0 when nothing fails, 1 when some
-account does — so `mailfleetctl status >/dev/null || alert` works.
+accounts failing now with the reason, and the accounts refused as a sender (a
+blocklist, SPF/DKIM/DMARC) naming the list or check. Exit 0 when nothing fails
+and nobody refuses us, 1 otherwise — so `mailfleetctl status >/dev/null || alert` works.
 """
 
 from __future__ import annotations
@@ -59,16 +60,23 @@ def render(status: dict) -> str:
                  "since": row["updated_at"][:16].replace("T", " ")} for row in failing["items"]]
         lines.append(output.table(rows, [("id", "ID"), ("name", "NAME"), ("directions", "FAILING"),
                                          ("since", "SINCE"), ("status_detail", "DETAIL")]))
+    problems = status["sender_problems"]
+    if problems["total"]:
+        lines.append("")
+        lines.append(f"Refused as a sender: {problems['total']} (accounts health-ok ID once fixed)")
+        rows = [{**row, "since": (row["health_at"] or "")[:16].replace("T", " ")} for row in problems["items"]]
+        lines.append(output.table(rows, [("id", "ID"), ("name", "NAME"), ("health", "PROBLEM"), ("since", "SINCE"),
+                                         ("health_reason", "WHAT")]))
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace, client: Client) -> int:
     status = client.call("system.status")
     print(output.as_json(status) if args.json else render(status))
-    return 1 if status["failing"]["total"] else 0
+    return 1 if status["failing"]["total"] or status["sender_problems"]["total"] else 0
 
 
 COMMAND = Command("status", "how things stand: daemon, accounts by state, polls, backlog, failures", run,
                   parser=dict(description="One screen of how things stand. Exit 0 when no account you can see is "
-                                          "failing, 1 when some is.",
+                                          "failing or refused as a sender, 1 when some is.",
                               epilog="example: mailfleetctl status || echo 'some account is failing'"))

@@ -83,6 +83,9 @@ def to_wire(row: sqlite3.Row, box: SecretBox) -> dict[str, Any]:
         updated_at=row["updated_at"],
         status=row["status"],
         status_detail=row["status_detail"],
+        health=row["health"],
+        health_reason=row["health_reason"],
+        health_at=row["health_at"],
     )
     if row["kind"] == "marketing":
         data.update(approval=row["approval"], approval_reason=row["approval_reason"])
@@ -113,6 +116,8 @@ def to_summary(row: sqlite3.Row) -> dict[str, Any]:
         "status_detail": row["status_detail"],
         "smtp_state": row["smtp_state"],
         "incoming_state": row["incoming_state"],
+        "health": row["health"],
+        "health_reason": row["health_reason"],
         "shared": bool(row["shared"]),
         "owner": row["owner"],
     }

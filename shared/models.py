@@ -25,7 +25,8 @@ from pydantic import (
     model_validator,
 )
 
-from .validators import check_email, check_host, check_no_control, check_proxy, check_range
+from .validators import (check_email, check_host, check_no_control, check_proxy, check_range, check_rule,
+                         check_utc_time)
 
 from .vocabulary import KINDS, MARKETING_STATUSES, OWN_STATUSES, SORT_KEYS, STATUSES  # noqa: F401 (re-exported)
 
@@ -380,9 +381,12 @@ class ContactsImportParams(Strict):
     )
 
 
+ContactStatus = Literal["active", "faulty", "complained"]
+
+
 class ContactsListParams(Strict):
     query: Annotated[str, Field(max_length=200), AfterValidator(check_no_control)] = ""
-    status: Literal["active", "faulty"] | None = None
+    status: ContactStatus | None = None
     offset: Offset = 0
     limit: Limit = 50
 
@@ -393,7 +397,7 @@ class ContactParams(Strict):
 
 class ContactUpdateParams(Strict):
     email: ContactEmail
-    status: Literal["active", "faulty"] | None = Field(None, description="admins only")
+    status: ContactStatus | None = Field(None, description="admins only")
     details: dict[Annotated[str, Field(min_length=1, max_length=64)], str | None] | None = Field(
         None, description="merged into the details; a null value removes that detail"
     )
@@ -408,6 +412,23 @@ class BouncesListParams(Strict):
 
 
 class BounceParams(Strict):
+    id: AccountId
+
+
+class ContactsUnmarkParams(Strict):
+    rule: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(check_rule)]
+    """The classifier rule whose marks are undone (as bounces and `classify --explain` name it)."""
+    since: Annotated[str, Field(max_length=40), AfterValidator(check_utc_time)] = "0000-01-01T00:00:00.000Z"
+    """Only marks made at or after this ISO 8601 time (default: all)."""
+
+
+class UnparsedListParams(Strict):
+    account_id: AccountId | None = None
+    offset: Offset = 0
+    limit: Limit = 50
+
+
+class AccountHealthParams(Strict):
     id: AccountId
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
@@ -106,3 +107,23 @@ def redact_proxy(value: str | None) -> str | None:
     host = f"[{url.hostname}]" if ":" in (url.hostname or "") else url.hostname
     netloc = f"{url.username}:********@{host}:{url.port}"
     return url._replace(netloc=netloc).geturl()
+
+
+def check_rule(value: str) -> str:
+    """A classifier rule's id, as `classify --explain` and stored bounces name it."""
+    from .bounces import rule_source  # the classifier's patterns load only when a rule is named
+
+    if not rule_source(value):
+        raise ValueError(f"no classifier rule is named {value!r} (mailfleetctl classify --explain FILE names them)")
+    return value
+
+
+def check_utc_time(value: str) -> str:
+    """An ISO 8601 time (a date alone is its midnight), as the daemon stores times: UTC, milliseconds, Z."""
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("must be an ISO 8601 time, e.g. 2026-12-01 or 2026-12-01T08:00:00Z") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

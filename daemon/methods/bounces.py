@@ -1,15 +1,17 @@
-"""bounces.*: the bounces reading mailboxes recorded, of the accounts the caller may see."""
+"""bounces.*: the bounces reading mailboxes recorded, and the messages the classifier could not read, of the
+accounts the caller may see."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ...shared import protocol as P
-from ...shared.models import BounceParams, BouncesListParams
+from ...shared.models import BounceParams, BouncesListParams, UnparsedListParams
 from ..rpc import Call, rpc_method
 from ..storage import accounts as account_store
 from ..storage import bounces as store
 from ..storage import contacts as contact_store
+from ..storage import unparsed as unparsed_store
 from .accounts.core import visible_account
 
 
@@ -25,6 +27,9 @@ def bounce_summary(row: Any) -> dict[str, Any]:
         "status": row["status"],
         "reason": row["reason"],
         "diagnostic": row["diagnostic"],
+        "about": row["about"],
+        "rule": row["rule"],
+        "evidence": row["evidence"],
         "received_at": row["received_at"],
     }
 
@@ -55,3 +60,28 @@ async def get(call: Call, params: BounceParams) -> dict:
         raise P.not_found(f"bounce {params.id}")
     raw = row["raw"] or b""
     return {**bounce_summary(row), "raw": raw.decode("utf-8", "replace"), "raw_truncated": bool(row["raw_truncated"])}
+
+
+def _unparsed_summary(row: Any) -> dict[str, Any]:
+    return {key: row[key] for key in ("id", "account_id", "subject", "note", "received_at")}
+
+
+@rpc_method("bounces.unparsed", UnparsedListParams)
+async def unparsed(call: Call, params: UnparsedListParams) -> dict:
+    """Messages the classifier could not read (a bounce naming no readable recipient), newest first: kept
+    on the server and here for a person, and read again once the classifier changes."""
+    if params.account_id is not None:
+        visible_account(call, await account_store.get(call.db.read, params.account_id), params.account_id)
+    total, rows = await unparsed_store.list_(call.db.read, account_id=params.account_id, viewer=call.caller.viewer,
+                                             offset=params.offset, limit=params.limit)
+    return {"total": total, "offset": params.offset, "items": [_unparsed_summary(r) for r in rows]}
+
+
+@rpc_method("bounces.unparsed_get", BounceParams)
+async def unparsed_get(call: Call, params: BounceParams) -> dict:
+    """One message the classifier could not read, as received (capped)."""
+    row = await unparsed_store.get(call.db.read, params.id)
+    account = await account_store.get(call.db.read, row["account_id"]) if row is not None else None
+    if account is None or not call.caller.can_see(account["owner"], bool(account["shared"])):
+        raise P.not_found(f"unparsed message {params.id}")
+    return {**_unparsed_summary(row), "raw": (row["raw"] or b"").decode("utf-8", "replace")}

@@ -14,11 +14,12 @@ from typing import Any
 
 from ...shared import protocol as P
 from ...shared.validators import check_email
-from ...shared.models import ContactParams, ContactsImportParams, ContactsListParams, ContactUpdateParams
+from ...shared.models import (ContactParams, ContactsImportParams, ContactsListParams, ContactsUnmarkParams,
+                              ContactUpdateParams)
 from ..rpc import Call, rpc_method
 from ..storage import bounces as bounce_store
 from ..storage import contacts as store
-from ..storage.db import utcnow
+from ..storage.db import days_ago, utcnow
 from .bounces import bounce_summary
 
 EMAIL_HEADERS = ("email", "e-mail", "email address", "e-mail address", "mail", "address")
@@ -90,7 +91,7 @@ def parse_csv(text: str, first_row: int) -> tuple[dict[str, tuple[str, dict[str,
     return rows, errors, rejected
 
 
-def contact_json(row: Any) -> dict[str, Any]:
+def contact_json(row: Any, recent_soft: int) -> dict[str, Any]:
     return {
         "email": row["email"],
         "details": json.loads(row["details"]),
@@ -98,10 +99,21 @@ def contact_json(row: Any) -> dict[str, Any]:
         "status_reason": row["status_reason"],
         "hard_bounces": row["hard_bounces"],
         "soft_bounces": row["soft_bounces"],
+        "soft_bounces_recent": recent_soft,
+        "complaints": row["complaints"],
         "last_bounce_at": row["last_bounce_at"],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
+
+
+async def _recent_soft(call: Call, conn, ids: list[int]) -> dict[int, int]:
+    """Soft bounces about each contact within the window that marks (older ones have decayed)."""
+    return await store.soft_bounces_since(conn, ids, days_ago(call.config.bounces.soft_window_days))
+
+
+def _mark_json(row: Any) -> dict[str, Any]:
+    return {key: row[key] for key in ("status", "previous", "reason", "rule", "bounce_id", "by", "at", "undone_at")}
 
 
 def _may_write(call: Call) -> None:
@@ -132,7 +144,8 @@ async def import_(call: Call, params: ContactsImportParams) -> dict:
 async def list_(call: Call, params: ContactsListParams) -> dict:
     """Search contacts by address or detail (case-insensitive substring), optionally by status."""
     total, rows = await store.search(call.db.read, params.query, params.status, params.offset, params.limit)
-    return {"total": total, "offset": params.offset, "items": [contact_json(r) for r in rows]}
+    recent = await _recent_soft(call, call.db.read, [r["id"] for r in rows])
+    return {"total": total, "offset": params.offset, "items": [contact_json(r, recent.get(r["id"], 0)) for r in rows]}
 
 
 async def _contact(conn, email: str) -> Any:
@@ -144,11 +157,14 @@ async def _contact(conn, email: str) -> Any:
 
 @rpc_method("contacts.get", ContactParams)
 async def get(call: Call, params: ContactParams) -> dict:
-    """One contact with its latest bounces (those from accounts the caller can see)."""
+    """One contact with its latest bounces (those from accounts the caller can see) and its status history."""
     row = await _contact(call.db.read, params.email)
     total, bounces = await bounce_store.list_(call.db.read, contact_id=row["id"], account_id=None,
                                               viewer=call.caller.viewer, hard=None, offset=0, limit=100)
-    return {**contact_json(row), "bounces_total": total, "bounces": [bounce_summary(b) for b in bounces]}
+    recent = await _recent_soft(call, call.db.read, [row["id"]])
+    history = await store.marks(call.db.read, row["id"])
+    return {**contact_json(row, recent.get(row["id"], 0)), "history": [_mark_json(m) for m in history],
+            "bounces_total": total, "bounces": [bounce_summary(b) for b in bounces]}
 
 
 @rpc_method("contacts.update", ContactUpdateParams)
@@ -158,20 +174,39 @@ async def update(call: Call, params: ContactUpdateParams) -> dict:
         _may_write(call)
     async with call.db.transaction() as tx:
         row = await _contact(tx.conn, params.email)
-        changes: dict[str, Any] = {}
+        now = utcnow()
+        status = row["status"]
         if params.status is not None and params.status != row["status"]:
             if not call.caller.admin:
                 raise P.forbidden("only admins change a contact's status")
-            changes.update(status=params.status, status_reason=f"set by {call.caller.user}")
+            status = params.status
+            await store.mark(tx.conn, status, [(row["id"], f"set by {call.caller.user}", "", None)], call.caller.user,
+                             now, only_from=(row["status"],))
         if params.details is not None:
             await store.merge_details(tx.conn, row["id"], params.details)
-        if changes or params.details is not None:
-            changes["updated_at"] = utcnow()
-            await store.update(tx.conn, row["id"], changes)
-            await tx.event("contact.updated", {"contact": row["email"], "status": changes.get("status", row["status"]),
-                                               "by": call.caller.user})
+            await store.update(tx.conn, row["id"], {"updated_at": now})
+        if status != row["status"] or params.details is not None:
+            await tx.event("contact.updated", {"contact": row["email"], "status": status, "by": call.caller.user})
         row = await store.get(tx.conn, row["email"].lower())
-    return contact_json(row)
+        recent = await _recent_soft(call, tx.conn, [row["id"]])
+    return contact_json(row, recent.get(row["id"], 0))
+
+
+@rpc_method("contacts.unmark", ContactsUnmarkParams)
+async def unmark(call: Call, params: ContactsUnmarkParams) -> dict:
+    """Undo a classifier rule found wrong (admins): every contact that rule marked (since a time), and that
+    nothing changed since, gets its previous status back. The bounces and the marks stay, as history."""
+    if not call.caller.admin:
+        raise P.forbidden("only admins change a contact's status")
+    async with call.db.transaction() as tx:
+        undone = await store.unmark(tx.conn, params.rule, params.since, call.caller.user, utcnow())
+        restored = [{"email": r["email"], "status": r["previous"], "was": r["status"]} for r in undone]
+        if restored:
+            await tx.event("contacts.unmarked", {"rule": params.rule, "since": params.since, "count": len(restored),
+                                                 "contacts": [r["email"] for r in restored[:MAX_REPORTED]],
+                                                 "by": call.caller.user})
+    return {"rule": params.rule, "since": params.since, "restored": len(restored),
+            "contacts": restored[:1000]}
 
 
 @rpc_method("contacts.details")

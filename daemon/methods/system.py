@@ -68,6 +68,8 @@ async def status(call: Call, params) -> dict:
         "mailboxes": {"total": tally["mailboxes"], "failing": tally["mailboxes_failing"],
                       "last_poll_at": tally["last_poll_at"], **call.poller.outlook(visible)},
         "failing": {"total": tally["failing_total"], "items": tally["failing"]},
+        # Refused as a sender (a blocklist, SPF/DKIM/DMARC, a rate limit): what to fix before mailing on.
+        "sender_problems": {"total": tally["unhealthy_total"], "items": tally["unhealthy"]},
         "long_requests": {"yours": daemon.long_work.in_flight(call.caller.user), "all": daemon.long_work.in_flight()},
     }
 

@@ -24,7 +24,7 @@ from .migrations import END_MARK, KIND_MARK, OWNER_CODE_SQL, OWNER_MARK, SHARED_
 from .visibility import fts_phrase, visible, visible_match, visible_parts
 
 SUMMARY_COLUMNS = ("id, kind, name, email, display_name, created_at, status, status_detail, smtp_state, "
-                   "incoming_state, shared, owner")
+                   "incoming_state, health, health_reason, shared, owner")
 
 _SORT_SQL = {
     "name": "name COLLATE NOCASE {d}, id {d}",

@@ -95,10 +95,15 @@ async def tally(conn: aiosqlite.Connection, viewer: str | None, failing_limit: i
         (*args, failing_limit))
     failing_total = await conn.execute_fetchall(
         f"SELECT count(*) FROM accounts{where}{also}(smtp_state = 'failing' OR incoming_state = 'failing')", args)
+    unhealthy = await conn.execute_fetchall(
+        f"SELECT id, name, email, health, health_reason, health_at FROM accounts{where}{also}health IS NOT NULL "
+        f"ORDER BY health_at DESC, id LIMIT ?", (*args, failing_limit))
+    unhealthy_total = await conn.execute_fetchall(f"SELECT count(*) FROM accounts{where}{also}health IS NOT NULL", args)
     return {
         "counts": [(r[0], r[1], r[2]) for r in counts],
         "mailboxes": last[0][0], "last_poll_at": last[0][1], "mailboxes_failing": last[0][2] or 0,
         "failing": [dict(r) for r in failing], "failing_total": failing_total[0][0],
+        "unhealthy": [dict(r) for r in unhealthy], "unhealthy_total": unhealthy_total[0][0],
     }
 
 
@@ -115,3 +120,14 @@ async def mailbox_ids(conn: aiosqlite.Connection, viewer: str) -> set[int]:
     rows = await conn.execute_fetchall(f"SELECT id FROM accounts WHERE {condition} AND incoming_protocol IS NOT NULL",
                                        args)
     return {r[0] for r in rows}
+
+
+async def set_health(conn: aiosqlite.Connection, account_id: int, health: str | None, reason: str,
+                     at: str | None) -> tuple[str | None, str] | None:
+    """Set an account's health (None: nothing known against it); returns what it was, None for no account."""
+    row = await (await conn.execute("SELECT health, health_reason FROM accounts WHERE id = ?", (account_id,))).fetchone()
+    if row is None:
+        return None
+    await conn.execute("UPDATE accounts SET health = ?, health_reason = ?, health_at = ? WHERE id = ?",
+                       (health, reason, at, account_id))
+    return row["health"], row["health_reason"]

@@ -10,7 +10,8 @@ import aiosqlite
 from . import page
 from .visibility import visible_account_id
 
-SUMMARY = "id, account_id, message_id, recipient, contact_id, hard, kind, status, reason, diagnostic, received_at"
+SUMMARY = ("id, account_id, message_id, recipient, contact_id, hard, kind, status, reason, diagnostic, received_at, "
+           "about, rule, evidence")
 
 
 async def insert_many(conn: aiosqlite.Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -10,7 +10,8 @@ import aiosqlite
 
 from . import page
 
-COLUMNS = "id, email, details, status, status_reason, hard_bounces, soft_bounces, last_bounce_at, created_at, updated_at"
+COLUMNS = ("id, email, details, status, status_reason, hard_bounces, soft_bounces, last_bounce_at, complaints, "
+           "created_at, updated_at")
 _CHUNK = 500  # bound variables per IN (...)
 
 
@@ -95,16 +96,65 @@ async def soft_bounces_since(conn: aiosqlite.Connection, contact_ids: list[int],
         part = contact_ids[i: i + _CHUNK]
         rows = await conn.execute_fetchall(
             f"SELECT contact_id, count(*) FROM bounces WHERE contact_id IN ({','.join('?' * len(part))}) "
-            "AND hard = 0 AND received_at >= ? GROUP BY contact_id",
+            "AND hard = 0 AND about = 'recipient' AND received_at >= ? GROUP BY contact_id",
             (*part, since),
         )
         out.update((r[0], r[1]) for r in rows)
     return out
 
 
-async def mark_faulty(conn: aiosqlite.Connection, rows: list[tuple[str, str, int]]) -> None:
-    """rows: (reason, now, contact id); only contacts still active change."""
+# Every change of a contact's status goes through mark() or unmark(), and each leaves a row in
+# contact_marks: who or which rule changed it, from what, and why.
+MARK_COLUMNS = "id, contact_id, status, previous, reason, rule, bounce_id, by, at, undone_at"
+
+
+async def mark(conn: aiosqlite.Connection, status: str, rows: list[tuple[int, str, str, int | None]], by: str,
+               now: str, only_from: tuple[str, ...] = ("active",)) -> list[int]:
+    """rows: (contact id, reason, rule, bounce id). The contacts whose status is one of `only_from` become
+    `status`; returns their ids (the others are left as they are, and no mark is written for them)."""
+    wanted = {row[0]: row for row in rows}
+    current: dict[int, str] = {}
+    ids = list(wanted)
+    for i in range(0, len(ids), _CHUNK):
+        part = ids[i: i + _CHUNK]
+        current.update(await conn.execute_fetchall(
+            f"SELECT id, status FROM contacts WHERE id IN ({','.join('?' * len(part))})", part))
+    changing = [c for c in ids if current.get(c) in only_from and current[c] != status]
+    await conn.executemany("UPDATE contacts SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
+                           [(status, wanted[c][1], now, c) for c in changing])
     await conn.executemany(
-        "UPDATE contacts SET status = 'faulty', status_reason = ?, updated_at = ? WHERE id = ? AND status = 'active'",
-        rows,
-    )
+        "INSERT INTO contact_marks (contact_id, status, previous, reason, rule, bounce_id, by, at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(c, status, current[c], wanted[c][1], wanted[c][2], wanted[c][3], by, now) for c in changing])
+    return changing
+
+
+async def count_complaints(conn: aiosqlite.Connection, contact_ids: list[int], now: str) -> None:
+    await conn.executemany("UPDATE contacts SET complaints = complaints + 1, updated_at = ? WHERE id = ?",
+                           [(now, c) for c in contact_ids])
+
+
+async def unmark(conn: aiosqlite.Connection, rule: str, since: str, by: str, now: str) -> list[sqlite3.Row]:
+    """Undo what `rule` did since `since`: each contact whose latest mark that rule made, and which still
+    has the status it set, gets its previous status back. The marks stay (undone_at set) and the undoing
+    is a mark of its own. Returns (email, status restored, status undone) of each."""
+    undo = await conn.execute_fetchall(
+        "SELECT m.id, m.contact_id, m.status, m.previous, c.email FROM contact_marks m "
+        "JOIN contacts c ON c.id = m.contact_id "
+        "WHERE m.rule = ? AND m.at >= ? AND m.undone_at IS NULL AND c.status = m.status "
+        "AND m.id = (SELECT max(id) FROM contact_marks WHERE contact_id = m.contact_id) ORDER BY c.email_key",
+        (rule, since))
+    reason = f"restored: rule {rule} undone by {by}"
+    await conn.executemany("UPDATE contacts SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
+                           [(r["previous"], reason, now, r["contact_id"]) for r in undo])
+    await conn.executemany("UPDATE contact_marks SET undone_at = ? WHERE id = ?", [(now, r["id"]) for r in undo])
+    await conn.executemany(
+        "INSERT INTO contact_marks (contact_id, status, previous, reason, rule, by, at) VALUES (?, ?, ?, ?, '', ?, ?)",
+        [(r["contact_id"], r["previous"], r["status"], reason, by, now) for r in undo])
+    return undo
+
+
+async def marks(conn: aiosqlite.Connection, contact_id: int, limit: int = 100) -> list[sqlite3.Row]:
+    """A contact's status history, newest first."""
+    return await conn.execute_fetchall(
+        f"SELECT {MARK_COLUMNS} FROM contact_marks WHERE contact_id = ? ORDER BY id DESC LIMIT ?", (contact_id, limit))

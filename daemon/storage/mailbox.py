@@ -105,3 +105,9 @@ async def set_aside(conn: aiosqlite.Connection, account_id: int, limit: int = 10
         "ORDER BY last_at DESC LIMIT ?", (account_id, limit))
     return [dict(r) for r in rows]
 
+
+
+async def reseen(conn: aiosqlite.Connection, account_id: int, items: list[tuple[str, str]]) -> None:
+    """items: (message key, kind): what a message recorded before is now known to be."""
+    await conn.executemany("UPDATE seen_messages SET kind = ? WHERE account_id = ? AND message_key = ?",
+                           [(kind, account_id, key) for key, kind in items])

@@ -349,8 +349,84 @@ async def m008_list_for_everyone(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m009_whom_a_bounce_is_about(conn: aiosqlite.Connection) -> None:
+    # A bounce is about the recipient (it counts on the contact), the sender (the account's health) or one
+    # message (recorded only); each keeps the classifier rule that decided it and the words it rested on.
+    # A contact may now be `complained` (a spam complaint, RFC 5965: suppressed, not faulty); SQLite cannot
+    # change a CHECK, so the table is rebuilt (sqlite.org/lang_altertable.html §7, foreign keys off: apply()).
+    # Every change of a contact's status is kept in contact_marks, with the rule that made it, so what a
+    # wrong rule did can be undone (`contacts unmark --rule`) and the history stays.
+    await _run(
+        conn,
+        "ALTER TABLE bounces ADD COLUMN about TEXT NOT NULL DEFAULT 'recipient'",
+        "ALTER TABLE bounces ADD COLUMN rule TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE bounces ADD COLUMN evidence TEXT NOT NULL DEFAULT ''",
+        """
+        CREATE TABLE contacts_new (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL,
+            email_key TEXT NOT NULL UNIQUE,
+            details TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'faulty', 'complained')),
+            status_reason TEXT NOT NULL DEFAULT '',
+            hard_bounces INTEGER NOT NULL DEFAULT 0,
+            soft_bounces INTEGER NOT NULL DEFAULT 0,
+            last_bounce_at TEXT,
+            complaints INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """,
+        "INSERT INTO contacts_new (id, email, email_key, details, status, status_reason, hard_bounces, soft_bounces, "
+        "last_bounce_at, created_at, updated_at) SELECT id, email, email_key, details, status, status_reason, "
+        "hard_bounces, soft_bounces, last_bounce_at, created_at, updated_at FROM contacts",
+        "DROP TABLE contacts",
+        "ALTER TABLE contacts_new RENAME TO contacts",
+        "CREATE INDEX contacts_status ON contacts (status, email_key)",
+        """
+        CREATE TABLE contact_marks (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+            status TEXT NOT NULL,
+            previous TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            rule TEXT NOT NULL DEFAULT '',
+            bounce_id INTEGER REFERENCES bounces (id) ON DELETE SET NULL,
+            by TEXT NOT NULL,
+            at TEXT NOT NULL,
+            undone_at TEXT
+        )
+        """,
+        "CREATE INDEX contact_marks_contact ON contact_marks (contact_id, id)",
+        "CREATE INDEX contact_marks_rule ON contact_marks (rule, at)",
+        # The marks made before marks were kept: their rule is unknown ('').
+        "INSERT INTO contact_marks (contact_id, status, previous, reason, by, at) "
+        "SELECT id, status, 'active', status_reason, 'mailfleetd', updated_at FROM contacts WHERE status != 'active'",
+        # The account's health: the latest sender-side refusal (a blocklist, SPF/DKIM/DMARC, a rate limit).
+        "ALTER TABLE accounts ADD COLUMN health TEXT",
+        "ALTER TABLE accounts ADD COLUMN health_reason TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE accounts ADD COLUMN health_at TEXT",
+        # Messages the classifier could not read (no recipient found, or it broke): for a person, and
+        # classified again by a classifier that differs from the one that gave up.
+        """
+        CREATE TABLE unparsed (
+            id INTEGER PRIMARY KEY,
+            account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            message_key TEXT NOT NULL,
+            subject TEXT NOT NULL DEFAULT '',
+            note TEXT NOT NULL DEFAULT '',
+            raw BLOB,
+            classifier TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            UNIQUE (account_id, message_key)
+        )
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [m001_accounts, m002_events, m003_contacts_and_bounces, m004_probe_results,
-                               m005_unreadable, m006_two_states, m007_events_by_account, m008_list_for_everyone]
+                               m005_unreadable, m006_two_states, m007_events_by_account, m008_list_for_everyone,
+                               m009_whom_a_bounce_is_about]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -361,12 +437,21 @@ async def apply(conn: aiosqlite.Connection, path: Path) -> None:
             f"{path}: schema version {version} is newer than this mailfleetd understands "
             f"({SCHEMA_VERSION}); run a newer mailfleetd or restore a backup"
         )
-    for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            await migration(conn)
-            await conn.execute(f"PRAGMA user_version = {number}")
-            await conn.execute("COMMIT")
-        except BaseException:
-            await conn.execute("ROLLBACK")
-            raise
+    # Foreign keys off while the schema changes: a table rebuilt (m009) is dropped, and with them on that
+    # would null every reference to it. Each migration proves the keys still hold before it commits.
+    await conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                await migration(conn)
+                broken = await conn.execute_fetchall("PRAGMA foreign_key_check")
+                if broken:
+                    raise DatabaseError(f"{path}: migration {number} broke {len(broken)} foreign key(s)")
+                await conn.execute(f"PRAGMA user_version = {number}")
+                await conn.execute("COMMIT")
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+    finally:
+        await conn.execute("PRAGMA foreign_keys = ON")

@@ -31,7 +31,7 @@ def test_add_list_show_edit_rm(daemon):
     listed = ctl(daemon, "accounts", "list")
     assert listed.returncode == 0
     header, *rows, footer = listed.stdout.strip().splitlines()
-    assert header.split() == ["ID", "NAME", "EMAIL", "KIND", "STATUS", "CREATED", "OWNER", "SHARED"]
+    assert header.split() == ["ID", "NAME", "EMAIL", "KIND", "STATUS", "HEALTH", "CREATED", "OWNER", "SHARED"]
     assert rows[0].split()[1] == "News" and rows[1].split()[1] == "Sales"
     assert footer == "2 shown of 2"
     assert json.loads(ctl(daemon, "accounts", "list", "-q", "sales", "--json").stdout)["total"] == 1

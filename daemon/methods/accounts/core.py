@@ -239,6 +239,22 @@ async def delete(call: Call, params: IdParams) -> dict:
     return {"deleted": params.id}
 
 
+@rpc_method("accounts.health_ok", IdParams)
+async def health_ok(call: Call, params: IdParams) -> dict:
+    """Say a sender-side problem is fixed (delisted, DNS records corrected): the account's health clears
+    (its owner or an admin). The next refusal of the sender sets it again."""
+    async with call.db.transaction() as tx:
+        row = await _load_for_write(tx, call, params.id)
+        if not call.caller.can_manage(row["owner"]):
+            raise P.forbidden("only the owner or an admin can clear this account's health")
+        if row["health"] is not None:
+            await store.set_health(tx.conn, params.id, None, "", None)
+            await tx.event("account.health", {"account_id": params.id, "health": None, "check": "",
+                                              "reason": f"cleared by {call.caller.user}", "bounce_id": None})
+        row = await store.get(tx.conn, params.id)
+    return records.to_wire(row, call.secrets)
+
+
 async def _decide(call: Call, account_id: int, approval: str, reason: str) -> dict:
     if not call.caller.admin:
         raise P.forbidden("only admins approve or reject marketing accounts")
