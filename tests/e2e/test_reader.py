@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import smtplib
+import sqlite3
 import subprocess
 import sys
 import time
@@ -808,3 +809,130 @@ def test_a_second_copy_of_a_counted_bounce_is_deleted_and_not_counted(daemon, do
         assert c.call("contacts.get", {"email": "twice@example.com"})["hard_bounces"] == 1
     left = [raw for _, raw in dovecot.messages(mailbox)]
     assert len(left) == 2 and all(b"Sounds good!" in r for r in left)
+
+
+def arf(complainant: str, mid: str) -> bytes:
+    """A spam complaint as RFC 5965 §2 and its appendix B lay it out: a human part, the machine-readable
+    feedback-report (Original-Rcpt-To names whom our mail reached), and the headers of our message."""
+    return (
+        f"From: <abuse@isp.example>\r\nTo: <box@{DOMAIN}>\r\nSubject: FW: Our offer\r\nMessage-ID: {mid}\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=feedback-report; boundary=\"F\"\r\n\r\n"
+        "--F\r\nContent-Type: text/plain\r\n\r\nThis is an email abuse report for an email message received.\r\n"
+        "--F\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\nUser-Agent: SomeGenerator/1.0\r\n"
+        f"Version: 1\r\nOriginal-Mail-From: <box@{DOMAIN}>\r\nOriginal-Rcpt-To: <{complainant}>\r\n\r\n"
+        f"--F\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: <box@{DOMAIN}>\r\nTo: <{complainant}>\r\n"
+        "Subject: Our offer\r\n\r\n--F--\r\n"
+    ).encode()
+
+
+def test_sender_side_refusals_touch_no_contact_and_say_so_on_the_account(make_daemon, dovecot, mailbox):
+    """A blocklist is about us: however many times it refuses, the contact is not counted, the account is."""
+    d = make_daemon(config=MANUAL + "[bounces]\nsoft_threshold = 2\n").start()
+    with d.client(timeout=60) as c:
+        acc = own_account(c, dovecot, mailbox, delete_bounces=True)
+        c.call("contacts.import", {"csv": "email\nliked@example.com\n"})
+        for n in range(3):
+            dovecot.append(mailbox, dsn("liked@example.com", "5.7.1", "554 5.7.1 Service unavailable; Client host "
+                                        f"[192.0.2.1] blocked using zen.spamhaus.org [{n}]", f"<bl{n}@mx>"))
+        dovecot.append(mailbox, dsn("liked@example.com", "5.3.4", "552 5.3.4 Message size exceeds fixed limit",
+                                    "<big1@mx>"))
+        result = c.call("accounts.poll", {"id": acc["id"]})
+        assert result["about_sender"] == 3 and result["about_message"] == 1 and result.get("soft", 0) == 0, result
+        contact = c.call("contacts.get", {"email": "liked@example.com"})
+        assert (contact["status"], contact["soft_bounces"], contact["hard_bounces"]) == ("active", 0, 0)
+        assert {(b["about"], b["rule"]) for b in contact["bounces"]} == {("sender", "blocklist"),
+                                                                         ("message", "message-too-big")}
+        account = c.call("accounts.get", {"id": acc["id"]})
+        assert account["health"] == "blocked" and account["health_reason"].startswith("Spamhaus: 554 5.7.1")
+        assert c.call("accounts.list", {})["items"][0]["health"] == "blocked"
+        health = c.call("events.list", {"type": "account.health", "account_id": acc["id"]})["items"]
+        assert len(health) == 1 and health[0]["check"] == "Spamhaus", "the same refusal is said once"
+        status = c.call("system.status")
+        assert status["sender_problems"]["total"] == 1
+        assert c.call("accounts.health_ok", {"id": acc["id"]})["health"] is None
+        assert c.call("system.status")["sender_problems"]["total"] == 0
+    assert dovecot.messages(mailbox) == [], "they are bounces all the same: deleted once recorded"
+
+
+def test_a_spam_complaint_suppresses_the_contact_without_calling_it_faulty(daemon, dovecot, mailbox):
+    with daemon.client(timeout=60) as c:
+        acc = own_account(c, dovecot, mailbox)
+        c.call("contacts.import", {"csv": "email\nangry@example.com\ncalm@example.com\n"})
+        dovecot.append(mailbox, arf("angry@example.com", "<arf1@isp.example>"))
+        result = c.call("accounts.poll", {"id": acc["id"]})
+        assert result["feedback"] == 1 and result["complained"] == 1
+        angry = c.call("contacts.get", {"email": "angry@example.com"})
+        assert (angry["status"], angry["complaints"], angry["hard_bounces"]) == ("complained", 1, 0)
+        assert angry["history"][0]["rule"] == "rfc5965-feedback-report"
+        assert c.call("contacts.get", {"email": "calm@example.com"})["status"] == "active"
+        assert [i["email"] for i in c.call("contacts.list", {"status": "complained"})["items"]] == ["angry@example.com"]
+        assert c.call("events.list", {"type": "contact.complained"})["items"][0]["contact"] == "angry@example.com"
+
+
+def test_unmark_restores_exactly_the_contacts_a_rule_marked_and_keeps_the_history(daemon, dovecot, mailbox):
+    with daemon.client(timeout=60) as c:
+        acc = own_account(c, dovecot, mailbox)
+        c.call("contacts.import", {"csv": "email\na@example.com\nb@example.com\nc@example.com\nd@example.com\n"})
+        unknown = "550 5.1.1 <{0}>: Recipient address rejected: User unknown in local recipient table"
+        for n, who in enumerate(("a", "c")):
+            dovecot.append(mailbox, dsn(f"{who}@example.com", "5.1.1", unknown.format(f"{who}@example.com"),
+                                        f"<u{n}@mx>"))
+        dovecot.append(mailbox, dsn("b@example.com", "5.1.2", "Host or domain name not found. Name service error "
+                                    "for name=nowhere.example type=A: Host not found", "<h1@mx>"))
+        dovecot.append(mailbox, arf("d@example.com", "<arf2@isp.example>"))
+        c.call("accounts.poll", {"id": acc["id"]})
+        statuses = {e: c.call("contacts.get", {"email": f"{e}@example.com"})["status"] for e in "abcd"}
+        assert statuses == {"a": "faulty", "b": "faulty", "c": "faulty", "d": "complained"}
+        # A person looked at c since, and decided it is dead: the rule is no longer what holds it.
+        c.call("contacts.update", {"email": "c@example.com", "status": "active"})
+        c.call("contacts.update", {"email": "c@example.com", "status": "faulty"})
+
+        with pytest.raises(P.RpcError) as refused:
+            c.call("contacts.unmark", {"rule": "no-such-rule"})
+        assert refused.value.code == P.INVALID_PARAMS and "no classifier rule is named" in str(refused.value)
+        later = c.call("contacts.unmark", {"rule": "user-unknown", "since": "2999-01-01"})
+        assert later["restored"] == 0, "--since leaves what the rule did before it"
+
+        undone = c.call("contacts.unmark", {"rule": "user-unknown"})
+        assert [(r["email"], r["was"], r["status"]) for r in undone["contacts"]] == [("a@example.com", "faulty",
+                                                                                       "active")]
+        statuses = {e: c.call("contacts.get", {"email": f"{e}@example.com"})["status"] for e in "abcd"}
+        assert statuses == {"a": "active", "b": "faulty", "c": "faulty", "d": "complained"}
+        assert c.call("contacts.unmark", {"rule": "user-unknown"})["restored"] == 0, "undone once"
+        a = c.call("contacts.get", {"email": "a@example.com"})
+        assert [(h["previous"], h["status"], h["rule"], h["undone_at"] is not None) for h in a["history"]] == [
+            ("faulty", "active", "", False), ("active", "faulty", "user-unknown", True)]
+        assert a["hard_bounces"] == 1 and a["bounces_total"] == 1, "the bounce stays: history, not erased"
+        assert c.call("events.list", {"type": "contacts.unmarked"})["items"][0]["count"] == 1
+
+
+def test_an_unreadable_bounce_is_kept_announced_left_on_the_server_and_read_again(make_daemon, dovecot, mailbox):
+    d = make_daemon(config=MANUAL)
+    d.start()
+    with d.client(timeout=60) as c:
+        acc = own_account(c, dovecot, mailbox, delete_bounces=True)
+        c.call("contacts.import", {"csv": "email\ngone@example.com\n"})
+        dovecot.append(mailbox, (f"From: MAILER-DAEMON@mx.example.net\r\nTo: box@{DOMAIN}\r\n"
+                                 "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <garbled@mx>\r\n\r\n"
+                                 "Delivery to the following recipients failed: [\x1b[31m#redacted#]\r\n").encode())
+        result = c.call("accounts.poll", {"id": acc["id"]})
+        assert result["unparsed"] == 1 and result.get("deleted", 0) == 0
+        (kept,) = c.call("bounces.unparsed", {})["items"]
+        assert kept["subject"] == "Undelivered Mail Returned to Sender" and "no recipient" in kept["note"]
+        assert "#redacted#" in c.call("bounces.unparsed_get", {"id": kept["id"]})["raw"]
+        assert c.call("events.list", {"type": "message.unparsed"})["items"][0]["account_id"] == acc["id"]
+        assert c.call("accounts.poll", {"id": acc["id"]}).get("unparsed", 0) == 0, "kept once, announced once"
+    assert len(dovecot.messages(mailbox)) == 1, "never deleted, never passed as mail"
+    d.stop()
+    # What an older classifier gave up on, a newer one reads: here the kept message is one this classifier
+    # reads, marked as set aside by another version.
+    readable = dsn("gone@example.com", "5.1.1", "550 5.1.1 <gone@example.com>: User unknown in local recipient "
+                   "table", "<garbled@mx>")
+    with sqlite3.connect(d.paths.database) as db:
+        db.execute("UPDATE unparsed SET classifier = 'an-older-one', raw = ?", (readable,))
+    d.start()
+    with d.client(timeout=60) as c:
+        result = c.call("accounts.poll", {"id": acc["id"]})
+        assert result["read_again"] == 1 and result["hard"] == 1, result
+        assert c.call("contacts.get", {"email": "gone@example.com"})["status"] == "faulty"
+        assert c.call("bounces.unparsed", {})["total"] == 0

@@ -618,3 +618,24 @@ async def test_scrolling_a_long_list_keeps_a_bounded_number_of_pages(daemon):
         assert len(table._pages) <= MAX_PAGES, "pages far from the screen were let go"
         await pilot.press("g")  # back to the top: fetched again, shown again
         await until(pilot, lambda: "Row 00000" in displayed(app))
+
+
+async def test_an_account_refused_as_a_sender_says_so_in_the_list_and_its_detail(daemon):
+    """The account's health as a mailbox round sets it (tests/e2e/test_reader.py makes it from real bounces);
+    here written beside the running daemon, with the hostile words a remote server may put in a refusal."""
+    with daemon.client() as c:
+        acc = c.call("accounts.create", {**OWN, "name": "Newsletter"})
+    with sqlite3.connect(daemon.paths.database) as db:
+        db.execute("UPDATE accounts SET health = 'blocked', health_at = '2026-12-06T10:00:00.000Z', "
+                   "health_reason = ? WHERE id = ?",
+                   ("Spamhaus: 554 5.7.1 [/red] [b]blocked using[/b] zen.spamhaus.org 名前", acc["id"]))
+    app = app_for(daemon)
+    async with app.run_test(size=(110, 40)) as pilot:
+        table = app.query_one(AccountTable)
+        await until(pilot, lambda: table.current is not None)
+        assert "untested, blocked" in displayed(app)
+        await pilot.press("i")
+        await until(pilot, lambda: "refused as a sender" in displayed(app))
+        shown = " ".join(displayed(app).split())  # the line wraps at the screen's edge
+        assert ("refused as a sender: blocked since 2026-12-06 10:00:00 UTC Spamhaus: 554 5.7.1 [/red] "
+                "[b]blocked using[/b] zen.spamhaus.org 名前") in shown

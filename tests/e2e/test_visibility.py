@@ -135,3 +135,20 @@ def test_backup_is_for_admins_only(system_daemon):
         assert call_as("mfalice", ep, method, params)["error"]["code"] == P.FORBIDDEN, method
     assert "result" in call_as("mfcarol", ep, "system.backup_read", {"id": taken["id"], "offset": 0})
     assert "result" in call_as("mfcarol", ep, "system.backup_done", {"id": taken["id"]})
+
+
+def test_verdict_controls_are_for_who_may_use_them(system_daemon, own_account, marketing_account):
+    """Undoing a rule's marks is an admin's; an account's health is cleared by whom may manage it; what the
+    classifier could not read is shown only of accounts the caller may see."""
+    ep = system_daemon.endpoint
+    with system_daemon.client() as root:
+        private = root.call("accounts.create", own_account)
+        shared = root.call("accounts.create", {**marketing_account, "shared": True})
+    assert call_as("mfalice", ep, "contacts.unmark", {"rule": "user-unknown"})["error"]["code"] == P.FORBIDDEN
+    assert call_as("mfcarol", ep, "contacts.unmark", {"rule": "user-unknown"})["result"]["restored"] == 0
+    assert call_as("mfalice", ep, "accounts.health_ok", {"id": private["id"]})["error"]["code"] == P.NOT_FOUND
+    assert call_as("mfalice", ep, "accounts.health_ok", {"id": shared["id"]})["error"]["code"] == P.FORBIDDEN
+    assert call_as("mfcarol", ep, "accounts.health_ok", {"id": shared["id"]})["result"]["health"] is None
+    reply = call_as("mfalice", ep, "bounces.unparsed", {"account_id": private["id"]})
+    assert reply["error"]["code"] == P.NOT_FOUND
+    assert call_as("mfalice", ep, "bounces.unparsed_get", {"id": 1})["error"]["code"] == P.NOT_FOUND

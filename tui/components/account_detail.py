@@ -110,8 +110,12 @@ def account_lines(account: dict[str, Any], history: list[dict[str, Any]],
         f"  {account['kind']} account · {owner}",
         f"  created {when(account['created_at'])} · changed {when(account['updated_at'])}",
         line("  status: ", (account["status"], "bold"), f"  {account['status_detail']}"),
-        "",
     ]
+    if account.get("health"):
+        # A sender-side refusal (a blocklist, SPF/DKIM/DMARC): what to fix before mailing on.
+        out.append(line("  refused as a sender: ", (account["health"], "bold yellow"),
+                        f" since {when(account['health_at'])}  {account['health_reason']}"))
+    out.append("")
     out += sender_lines(account)
     out.append("")
     if account["kind"] == "marketing":
@@ -128,7 +132,8 @@ def account_lines(account: dict[str, Any], history: list[dict[str, Any]],
     out += ["", f"Bounces: {bounces['total']}"]
     for b in bounces["items"]:
         out.append(line(f"  {when(b['received_at'])[:16]} ", ("HARD" if b["hard"] else "soft", "red" if b["hard"] else ""),
-                        f" {b['recipient']} {b['status'] or ''} {b['reason']}"))
+                        f" {b['recipient']} {b['status'] or ''} {b['reason']}"
+                        + ("" if b.get("about", "recipient") == "recipient" else f" (about the {b['about']})")))
     return out
 
 

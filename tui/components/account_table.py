@@ -57,10 +57,13 @@ class Query:
 
 
 def status_words(row: dict[str, Any]) -> str:
-    """The list's status: both directions when both fail (one failing never hides the other)."""
+    """The list's status: both directions when both fail (one failing never hides the other), and a
+    sender-side refusal (the account's health: a blocklist, SPF/DKIM/DMARC) after it."""
     if row.get("smtp_state") == "failing" and row.get("incoming_state") == "failing":
-        return "smtp+incoming failing"
-    return str(row.get("status") or "")
+        words = "smtp+incoming failing"
+    else:
+        words = str(row.get("status") or "")
+    return f"{words}, {row['health']}" if row.get("health") else words
 
 
 class AccountTable(ScrollView, can_focus=True):
@@ -216,7 +219,7 @@ class AccountTable(ScrollView, can_focus=True):
                 text = set_cell_size(text, size - 2) + "…"
             style = base
             if key == "status":
-                style = base + Style.parse(STATUS_STYLES.get(row["status"], ""))
+                style = base + Style.parse("bold yellow" if row.get("health") else STATUS_STYLES.get(row["status"], ""))
             out.append(Segment(set_cell_size(text, size), style))
         return out
 
