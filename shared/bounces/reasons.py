@@ -438,7 +438,8 @@ DECISION_RULES = {
     AUTH_STATUS_RULE: "RFC 7372 §3 X.7.20-X.7.26 (DKIM, SPF, reverse DNS) and Outlook's 5.7.515: the "
                       "status names the failed check, whatever the words",
     SENDER_STATUS_RULE: "RFC 3463 X.1.7/X.1.8: the sender's address is bad, whatever the words say",
-    POLICY_REFUSAL_RULE: "RFC 3463 X.7.x: a bare 'address rejected' under a security or policy status is a policy",
+    POLICY_REFUSAL_RULE: "RFC 3463 §3.2: a bare 'address rejected' proves a dead address only under an X.1.x "
+                         "status; under X.7.x it is a policy, under any other the status decides",
     UNPROVEN_UNKNOWN_RULE: "RFC 5321 §3.3: a 'user unknown' after DATA or at an unknown stage proves no dead mailbox",
     UNDEFINED_RULE: "neither words nor a status said why",
     STATED_STATE_RULE: "the report's own words say the mailbox is full or disabled beside a dead-address verdict",
@@ -474,9 +475,11 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
             temporary = True
         if permanent_hint is False:
             temporary = True
-    if reason == "userunknown" and status and status.split(".")[1] == "7" and _only_refused(diagnostic):
-        # A refusal under a security or policy status (x.7.x) that names no dead address: policy.
-        reason, rule = reason_from_status(status) or "rejected", POLICY_REFUSAL_RULE
+    if reason == "userunknown" and status and status.split(".")[1] != "1" and _only_refused(diagnostic):
+        # A bare "address rejected" proves a dead address only under an address status (X.1.x, RFC 3463
+        # §3.2); under a security or policy status (X.7.x) it is a policy, under any other the status says.
+        reason, rule = reason_from_status(status) or ("rejected" if status.split(".")[1] == "7" else "undefined"), \
+            POLICY_REFUSAL_RULE
         evidence = f"{status}: {evidence}"
     if reason == "userunknown" and _unproven_unknown(diagnostic, status, relayed):
         reason, rule = "filtered", UNPROVEN_UNKNOWN_RULE

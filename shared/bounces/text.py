@@ -13,7 +13,7 @@ import re
 
 from . import dsn
 from .model import Failure
-from .reasons import decide, find_status, phrases
+from .reasons import STATUS_RULE, UNDEFINED_RULE, decide, find_status, phrases
 
 DAEMON_LOCALPARTS = re.compile(
     r"^(mailer-?daemon|post_?master|mail-?daemon|mdaemon|mailadmin|mail\.?delivery|smtp-?gateway|bounces?|"
@@ -55,6 +55,9 @@ INLINE_RECIPIENT = re.compile(
 FAILED_FOR = re.compile(
     r"(?:was addressed|violation|(?:quota|mailbox) (?:exceeded|full)|over quota|unknown user|user unknown|no such user)"
     rf"\s*,?\s*(?:for|to)?\s*:?\s*[\"'<]*({_ADDR})")
+# Words that name the failed recipient outright, so even an address of the bounce's own header counts:
+# "There was an error delivering your mail to <%s>." (the DragonFly Mail Agent, dma's mail.c bounce()).
+NAMED_FAILED = re.compile(rf"error delivering your (?:mail|message) to\s*<?({_ADDR})")
 EXPANDED_FROM = re.compile(rf"\((?:expanded|generated|forwarded|redirected) from:?\s*<?({_ADDR})>?")
 FROM_BEFORE = re.compile(r"(?:\bfrom|sender)\s*:?\s*[\"'<]*$")
 LIST_INTRO = phrases(
@@ -156,8 +159,11 @@ class ReportText:
             status = find_status(near) or (find_status(self.text) if len(candidates) == 1 else None)
             basis = near if len(near) > len(address) + 8 else self.text
             d = decide(basis, status, self.permanence())
-            if d.reason == "undefined" and basis is near:
-                d = decide(self.text, status, self.permanence())
+            if d.rule in (STATUS_RULE, UNDEFINED_RULE) and basis is near:
+                # No words beside the address: the report's other words may say why (dma puts the reply
+                # on the lines after the one naming the address).
+                whole = decide(self.text, status, self.permanence())
+                d = whole if whole.rule not in (STATUS_RULE, UNDEFINED_RULE) or d.reason == "undefined" else d
             out.append(Failure(address, d.hard, status, d.reason, near[:1000] or self.text.strip()[:1000],
                                rule=d.rule, evidence=d.evidence))
         return out
@@ -200,6 +206,10 @@ class ReportText:
                 continue
             if LIST_INTRO.search(low):
                 intro_seen = True
+            named = NAMED_FAILED.search(low)
+            if named:
+                add(named.group(1), low, True)
+                continue
             expanded = EXPANDED_FROM.search(low)
             if expanded:
                 # An alias: the address we mailed is the one it was expanded from.

@@ -116,3 +116,27 @@ def test_explain_shows_the_rule_its_source_and_the_words(tmp_path):
     assert "rule      user-unknown (RFC 3463 X.1.1; Postfix" in out
     assert "evidence  550 5.1.1 <x@example.com>: User unknown  ]0;pwned  [red]ユーザー[/red]" in out
     assert "\x1b" not in out and "\x07" not in out, "no terminal control from a message reaches the screen"
+
+
+def test_the_dragonfly_mail_agents_bounce_names_its_recipient():
+    """dma's bounce, written from its source (mail.c, bounce()): the failed address also heads the bounce
+    as X-Original-To, and the words name it outright."""
+    raw = (b"Received: from MAILER-DAEMON\n\tid 1a2b\n\tby mx.example.org (DragonFly Mail Agent v0.13);\n"
+           b"X-Original-To: <gone@example.com>\nFrom: MAILER-DAEMON <>\nTo: news@example.org\n"
+           b"Subject: Mail delivery failed\nMessage-Id: <1a2b@mx.example.org>\n\n"
+           b"This is the DragonFly Mail Agent v0.13 at mx.example.org.\n\n"
+           b"There was an error delivering your mail to <gone@example.com>.\n\n"
+           b"mx.example.com [192.0.2.1] did not like our RCPT TO:\n"
+           b"550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown in local recipient table\n\n"
+           b"Message headers follow.\n\nFrom: news@example.org\nTo: gone@example.com\nSubject: Offer\n")
+    verdict = classify(raw)
+    assert [(f.address, f.hard, f.rule) for f in verdict.failures] == [("gone@example.com", True, "user-unknown")]
+
+
+def test_a_bare_refusal_proves_a_dead_address_only_under_an_address_status():
+    """RFC 3463 §3.2: X.1.x is about the address; a bare Postfix-style "Recipient address rejected" under
+    another class (media X.6.x, other X.0.0) says nothing of whether the mailbox exists."""
+    for diagnostic in ("550 5.6.0 <x@example.com>: Recipient address rejected: Media error",
+                       "550 5.0.0 <x@example.com>: Recipient address rejected: On hold"):
+        (failure,) = classify(dsn([("x@example.com", "failed", diagnostic)])).failures
+        assert (failure.hard, failure.rule) == (False, "rfc3463-policy-refusal"), diagnostic
