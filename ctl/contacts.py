@@ -100,15 +100,6 @@ def run_unparsed(args: argparse.Namespace, client: Client) -> int:
     return print_page(args, client.call("bounces.unparsed", params), UNPARSED_COLUMNS)
 
 
-def run_unparsed_one(args: argparse.Namespace, client: Client) -> int:
-    message = client.call("bounces.unparsed_get", {"id": args.id})
-    if args.json:
-        print(output.as_json(message))
-    else:
-        raw = message.pop("raw")
-        print(output.block(message))
-        print("\n" + raw)
-    return 0
 
 
 def _bounce_id(p: argparse.ArgumentParser) -> None:
@@ -219,15 +210,23 @@ def _bounce_row(b: dict[str, Any]) -> dict[str, Any]:
     return {**b, "verdict": "HARD" if b["hard"] else "soft"}
 
 
-def run_bounce(args: argparse.Namespace, client: Client) -> int:
-    bounce = client.call("bounces.get", {"id": args.id})
+def _show_message(args: argparse.Namespace, message: dict[str, Any]) -> int:
+    """A bounce or a kept message: its fields, then the message as received (JSON with --json)."""
     if args.json:
-        print(output.as_json(bounce))
+        print(output.as_json(message))
     else:
-        raw = bounce.pop("raw")
-        print(output.block(bounce))
+        raw = message.pop("raw")
+        print(output.block(message))
         print("\n" + raw)
     return 0
+
+
+def run_bounce(args: argparse.Namespace, client: Client) -> int:
+    return _show_message(args, client.call("bounces.get", {"id": args.id}))
+
+
+def run_unparsed_one(args: argparse.Namespace, client: Client) -> int:
+    return _show_message(args, client.call("bounces.unparsed_get", {"id": args.id}))
 
 
 def run_bounces(args: argparse.Namespace, client: Client) -> int:

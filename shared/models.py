@@ -186,7 +186,7 @@ class AccountCreate(RootModel[Annotated[
 
 READ_ONLY_FIELDS = (
     "id", "owner", "created_at", "updated_at", "status", "status_detail", "smtp_state", "incoming_state",
-    "approval", "approval_reason", "password_set",
+    "approval", "approval_reason", "password_set", "health", "health_reason", "health_at",
 )
 
 
@@ -361,6 +361,9 @@ class AccountSummary(BaseModel):
     status_detail: str
     smtp_state: str | None = Field(None, description="own accounts: untested, ok or failing")
     incoming_state: str | None = Field(None, description="own accounts with a mailbox: untested, ok or failing")
+    health: str | None = Field(None, description="refused as a sender: the latest reason (blocked, authfailure, "
+                                                 "toomanyconn, ...) until accounts.health_ok; null when nothing is known")
+    health_reason: str = Field("", description="the list or check named, and the refusal's words")
     shared: bool
     owner: str
 

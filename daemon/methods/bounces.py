@@ -34,6 +34,15 @@ def bounce_summary(row: Any) -> dict[str, Any]:
     }
 
 
+async def _of_a_visible_account(call: Call, row: Any, what: str) -> Any:
+    """The row, when it exists and its account is one the caller may see; else "not found" (never "forbidden":
+    that would tell who has which bounces)."""
+    account = await account_store.get(call.db.read, row["account_id"]) if row is not None else None
+    if account is None or not call.caller.can_see(account["owner"], bool(account["shared"])):
+        raise P.not_found(what)
+    return row
+
+
 @rpc_method("bounces.list", BouncesListParams)
 async def list_(call: Call, params: BouncesListParams) -> dict:
     """Bounces, newest first: all, or for one contact, one account, hard or soft."""
@@ -54,10 +63,7 @@ async def list_(call: Call, params: BouncesListParams) -> dict:
 @rpc_method("bounces.get", BounceParams)
 async def get(call: Call, params: BounceParams) -> dict:
     """One bounce with the message as received (capped)."""
-    row = await store.get(call.db.read, params.id)
-    account = await account_store.get(call.db.read, row["account_id"]) if row is not None else None
-    if account is None or not call.caller.can_see(account["owner"], bool(account["shared"])):
-        raise P.not_found(f"bounce {params.id}")
+    row = await _of_a_visible_account(call, await store.get(call.db.read, params.id), f"bounce {params.id}")
     raw = row["raw"] or b""
     return {**bounce_summary(row), "raw": raw.decode("utf-8", "replace"), "raw_truncated": bool(row["raw_truncated"])}
 
@@ -80,8 +86,6 @@ async def unparsed(call: Call, params: UnparsedListParams) -> dict:
 @rpc_method("bounces.unparsed_get", BounceParams)
 async def unparsed_get(call: Call, params: BounceParams) -> dict:
     """One message the classifier could not read, as received (capped)."""
-    row = await unparsed_store.get(call.db.read, params.id)
-    account = await account_store.get(call.db.read, row["account_id"]) if row is not None else None
-    if account is None or not call.caller.can_see(account["owner"], bool(account["shared"])):
-        raise P.not_found(f"unparsed message {params.id}")
+    row = await _of_a_visible_account(call, await unparsed_store.get(call.db.read, params.id),
+                                      f"unparsed message {params.id}")
     return {**_unparsed_summary(row), "raw": (row["raw"] or b"").decode("utf-8", "replace")}
