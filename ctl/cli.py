@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..shared import protocol as P
 from ..shared.clidocs import add_doc_options
-from ..shared.version import package_version
-from . import accounts, admin, contacts, events, output, status
+from ..shared.version import VersionAction
+from . import output
 from .common import Command, Usage, add_command, add_group
 
 if TYPE_CHECKING:
@@ -57,16 +57,42 @@ TOP = [
     Command("classify", "classify mail files as bounces (no daemon needed)", _run_classify, _classify_arguments,
             offline=True),
 ]
-GROUPS = {"accounts": accounts.COMMANDS, "contacts": contacts.COMMANDS, "bounces": contacts.BOUNCE_COMMANDS}
-SINGLES = [events.COMMAND, admin.BACKUP, admin.KEYGEN, status.COMMAND]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def groups() -> dict[str, list[Command]]:
+    """The command groups. Imported when a parser needs them: the accounts group's flags are derived from
+    the shared models, whose import is most of a command's start-up, and `classify` needs none of it."""
+    from . import accounts, contacts
+
+    return {"accounts": accounts.COMMANDS, "contacts": contacts.COMMANDS, "bounces": contacts.BOUNCE_COMMANDS}
+
+
+def singles() -> list[Command]:
+    from . import admin, events, status
+
+    return [events.COMMAND, admin.BACKUP, admin.KEYGEN, status.COMMAND]
+
+
+_VALUED = {"--socket", "--timeout", "--key", "--server-key"}  # the global options that take a value
+
+
+def _offline_command(argv: list[str]) -> bool:
+    """The command line names an offline top-level command (classify): a parser of those alone reads it."""
+    rest = iter(argv)
+    for arg in rest:
+        if arg in _VALUED:
+            next(rest, None)
+        elif not arg.startswith("-"):
+            return any(c.name == arg and c.offline for c in TOP)
+    return False
+
+
+def build_parser(offline_only: bool = False) -> argparse.ArgumentParser:
     # --json is accepted before or after the subcommand.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts")
     parser = argparse.ArgumentParser(prog="mailfleetctl", description="Drive mailfleetd from the shell.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    parser.add_argument("--version", action=VersionAction)
     parser.add_argument("--socket", help="daemon endpoint or socket path (default: system, then per-user)")
     parser.add_argument("--timeout", type=float, default=P.DEFAULT_TIMEOUT, help="seconds to wait for an answer")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
@@ -82,9 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     for command in TOP:
         add_command(sub, leaf, command)
-    for name, commands in GROUPS.items():
+    if offline_only:
+        return parser
+    for name, commands in groups().items():
         add_group(sub, leaf, name, commands)
-    for command in SINGLES:
+    for command in singles():
         add_command(sub, leaf, command)
     return parser
 
@@ -116,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(offline_only=_offline_command(argv)).parse_args(argv)
     if args.offline:  # works on files alone: no daemon
         try:
             return args.run(args, None)

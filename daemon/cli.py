@@ -13,7 +13,7 @@ import zmq
 
 from ..shared.paths import system_paths, user_paths
 from ..shared.clidocs import add_doc_options
-from ..shared.version import package_version
+from ..shared.version import VersionAction
 from . import logs
 from .app import App
 from .config import ConfigError, documented, load
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--user", action="store_true", help="per-user daemon with XDG paths (what `mailfleet` starts)")
     mode.add_argument("--system", action="store_true", help="system service paths (the default)")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    parser.add_argument("--version", action=VersionAction)
     parser.add_argument("--config", type=Path, help="config file (default: mailfleetd.toml in the config dir)")
     parser.add_argument("--check-config", action="store_true", help="check the config and exit")
     parser.add_argument("--print-config", action="store_true",

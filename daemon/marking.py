@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from ..shared.bounces import VERSION, classify
+from ..shared.bounces import version as classifier_version
 from ..shared.bounces.senders import named_check
 from .config import BouncesSection
 from .messages import Fetched
@@ -57,7 +57,7 @@ def _fresh(messages: list[Fetched], counts: Counter) -> dict[str, Fetched]:
 
 async def _read_again(tx: Tx, account_id: int, counts: Counter) -> list[Fetched]:
     """The kept messages a changed classifier can now read (no longer kept); the others keep waiting."""
-    rows = await unparsed_store.stale(tx.conn, account_id, VERSION, RETRY_UNPARSED)
+    rows = await unparsed_store.stale(tx.conn, account_id, classifier_version(), RETRY_UNPARSED)
     if not rows:
         return []
     read, still = [], []
@@ -65,7 +65,7 @@ async def _read_again(tx: Tx, account_id: int, counts: Counter) -> list[Fetched]
         m = Fetched(ref="", size=len(row["raw"] or b""), raw=row["raw"] or b"", _key=row["message_key"])
         m.classify()
         if m.verdict.kind == "unparsed":
-            still.append((VERSION, m.verdict.note, row["id"]))
+            still.append((classifier_version(), m.verdict.note, row["id"]))
         else:
             read.append(m)
     await unparsed_store.still_unread(tx.conn, still)
@@ -198,6 +198,6 @@ async def _set_aside(tx: Tx, rules: BouncesSection, account_id: int, unread: lis
                      now: str) -> list[tuple[str, dict[str, Any]]]:
     await unparsed_store.insert_many(tx.conn, [{
         "account_id": account_id, "message_key": m.key, "subject": m.verdict.subject, "note": m.verdict.note,
-        "raw": m.raw[: rules.raw_cap_bytes], "classifier": VERSION, "received_at": now} for m in unread])
+        "raw": m.raw[: rules.raw_cap_bytes], "classifier": classifier_version(), "received_at": now} for m in unread])
     return [("message.unparsed", {"account_id": account_id, "subject": m.verdict.subject, "note": m.verdict.note})
             for m in unread]

@@ -8,13 +8,13 @@ import tomllib
 
 from ..shared.client import Client, DaemonUnreachable, find_endpoint, start_user_daemon
 from ..shared.clidocs import add_doc_options
-from ..shared.version import package_version
+from ..shared.version import VersionAction
 from ..shared.paths import user_paths
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mailfleet", description="The mailfleet terminal UI.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    parser.add_argument("--version", action=VersionAction)
     parser.add_argument("--socket", help="daemon endpoint or socket path (default: system, then per-user)")
     add_doc_options(parser)
     return parser

@@ -30,12 +30,15 @@ class Phrases:
     _GROUP = re.compile(r"(?:\\b)?\(([a-z ]+(?:\|[a-z ]+)+)\)(?![?*{])")
 
     def __init__(self, parts: tuple[str, ...]) -> None:
-        self.pattern = re.compile("|".join(parts))
+        # Compiled when first needed, not at import: most branches' literals never occur in a batch, and
+        # compiling every pattern up front was most of a `mailfleetctl classify` start-up.
+        self.source = "|".join(parts)
+        self._pattern: re.Pattern[str] | None = None
         filed: dict[str, list[str]] = {}
         for branch in parts:
             literals = self._literals(branch)
             if not literals:
-                self.index: tuple[tuple[str, re.Pattern[str]], ...] | None = None
+                self.index: tuple[tuple[str, str], ...] | None = None
                 return
             for literal in literals:
                 filed.setdefault(literal, []).append(branch)
@@ -47,7 +50,14 @@ class Phrases:
                 keys.append(literal)
             else:
                 filed[shorter] += filed[literal]
-        self.index = tuple((k, re.compile("|".join(dict.fromkeys(filed[k])))) for k in keys)
+        self.index = tuple((k, "|".join(dict.fromkeys(filed[k]))) for k in keys)
+        self._branches: dict[str, re.Pattern[str]] = {}
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        if self._pattern is None:
+            self._pattern = re.compile(self.source)
+        return self._pattern
 
     @classmethod
     def _literals(cls, branch: str) -> list[str]:
@@ -68,8 +78,13 @@ class Phrases:
     def search(self, text: str) -> re.Match[str] | None:
         if self.index is None:
             return self.pattern.search(text)
-        for literal, branches in self.index:
+        for literal, source in self.index:
             at = text.find(literal)
+            if at == -1:
+                continue
+            branches = self._branches.get(literal)
+            if branches is None:
+                branches = self._branches[literal] = re.compile(source)
             while at != -1:
                 m = branches.match(text, at)
                 if m:
