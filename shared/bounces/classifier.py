@@ -242,7 +242,9 @@ def _strip_html(html: str) -> str:
 def _sender(from_header: str) -> tuple[str, str]:
     """(display name, address) of a From header, cheaply: this only steers the verdict."""
     m = dsn.ADDRESS_RX.search(from_header)
-    address = m.group(0).lower() if m else ""
+    # "From: mailer-daemon" (a bare local part, which some MTAs write) is that address on the local host.
+    bare = from_header.strip().strip("<>").split(maxsplit=1)
+    address = m.group(0).lower() if m else bare[0].lower() if len(bare) == 1 and "<" not in from_header else ""
     name = from_header.split("<", 1)[0] if "<" in from_header else from_header.partition("(")[2]
     return name.strip().strip('"'), address
 
@@ -325,7 +327,10 @@ def _classify(raw: bytes) -> Verdict:
         or bool(AUTOREPLY_SUBJECT.search(subject))
     )
     x_failed = [a.lower() for v in heads.get("x-failed-recipients", ()) for a in dsn.ADDRESS_RX.findall(str(v))]
-    if looks_auto and not daemon and not x_failed:
+    # A null return path does not make an auto-reply a bounce: RFC 3834 §3.3 has auto-responses sent with
+    # one too. Only a mailer daemon's name or a delivery-status report does.
+    from_daemon = _is_daemon(sender_name, sender) or report_type == "delivery-status"
+    if looks_auto and not from_daemon and not x_failed:
         verdict.kind, verdict.rule = "autoreply", AUTOREPLY_RULE
         return verdict
 

@@ -136,6 +136,10 @@ RULES: list[Rule] = [
          "Postfix access(5): REJECT on a recipient answers '554 5.7.1 <address>: Recipient address rejected: "
          "Access denied' (access_map_reject_code)",
          phrases(r"recipient address rejected: access denied")),
+    Rule("refused-by-recipient", "filtered",
+         "Facebook postmaster response codes, RCP-P2 'Refused due to recipient preferences': the recipient's "
+         "own filter, not a dead address",
+         phrases(r"refused due to recipient preferences?", r"recipient'?s? preferences")),
     Rule("sender-refused", "rejected",
          "RFC 3463 X.1.7/X.1.8; Postfix smtpd 'Sender address rejected' (reject_unknown_sender_domain, reject_non_fqdn_sender)",
          phrases(
@@ -222,6 +226,10 @@ RULES: list[Rule] = [
          phrases(r"has moved", r"user not local; please try", r"address (has )?changed", r"no longer (at|with|available at) this address",
                          r"(address|mailbox|user|recipient|account)( has)? moved to", r"moved to <?[\w.+-]+@",
                          r"new (e-?mail )?address is", r"has been replaced by")),
+    # RFC 7504 §3: 521 is the reply of a host that accepts no mail at all, for anyone.
+    Rule("rfc7504-no-mail-host", "notaccept",
+         "RFC 7504 §3: '521 Host does not accept mail', the reply of a host that accepts no mail at all",
+         phrases(r"(?<![\d.])521[ -]")),
     Rule("host-unknown", "hostunknown",
          "RFC 3463 X.1.2; Postfix 'Host or domain name not found'; Exim 'Unrouteable address'",
          phrases(
@@ -231,12 +239,13 @@ RULES: list[Rule] = [
         r"no mx found", r"unknown domain", r"invalid domain", r"domain .{0,60} (does not|doesn't) exist",
         r"unroutable address", r"unrouteable address", r"all relevant mx records point to non-existent hosts", r"illegal host/domain name",
         r"domain is not reachable", r"check the domain",
+        r"dns lookup failure: host [\w.-]+ not found",  # the DragonFly Mail Agent (dma, net.c)
     )),
     # The domain takes no mail at all; "not accepting mail from you" is a block (soft).
     Rule("domain-takes-no-mail", "notaccept",
-         "RFC 7505 null MX, 556 5.1.10 'does not accept mail'",
+         "RFC 7505 null MX, 556 5.1.10 'does not accept mail'; Exim's 'an MX or SRV record indicated no SMTP service'",
          phrases(r"does not accept (e-?)?mail(?! from)", r"not accepting (any )?mail(?! from)", r"null mx", r"accepts no mail",
-                      r"no mail(s)? (is )?accepted", r"domain does not receive")),
+                      r"no mail(s)? (is )?accepted", r"domain does not receive", r"indicated no smtp service")),
     Rule("user-unknown", "userunknown",
          "RFC 3463 X.1.1; Postfix 'User unknown in local recipient table'; Sendmail 'User unknown'; qmail 'no mailbox here by that name'; Gmail 5.1.1 'does not exist'; Exchange 'RecipientNotFound'",
          phrases(
@@ -256,6 +265,9 @@ RULES: list[Rule] = [
         r"invalid address", r"does not exist", r"doesn'?t exist", r"unknown user", r"non-?existent",
         r"not our customer", r"account (does not exist|not found)", r"invalid .{0,20}userid", r"no valid recipients",
         r"name is not recogni[sz]ed",
+        # Yahoo Sender Hub's SMTP error for an account it lacks, as documented (its own older bounces use the
+        # same words with a "[-9]" code that does not say the account is gone; they are left alone)
+        r"delivery error: dd this user doesn'?t have an? [\w.-]+ account",
     )),
     Rule("address-refused", "userunknown",
          "Postfix smtpd 'Recipient address rejected:' (the prefix of every recipient restriction)",
@@ -323,12 +335,15 @@ STATUS_REASONS: dict[str, str] = {
 TELLING_STATUSES = frozenset({"7.20", "7.21", "7.22", "7.23", "7.24", "7.25", "7.26", "7.515"})
 
 AFTER_DATA = re.compile(r"\bDATA\b|end of data|after data")
+AT_MAIL_FROM = re.compile(r"after mail from\b|in reply to mail from\b")  # lower-cased
 # Where an SMTP reply says it answered the recipient itself (RCPT TO, or the
 # wording only a recipient check produces). Not a header naming the recipient
 # (X-RCPT-TO, Original-Rcpt-To) nor a listing of the envelope ("RCPT TO: a@b").
 AT_RCPT = phrases(r"(?<!-)\brcpt(?!\s*to:\s*[^\s<]*@)(?:\b|_to)", r"does not like recipient", r"recipient address rejected",
                   r"in local recipient table", r"in virtual (?:alias|mailbox) table",
-                  r"in relay recipient table")  # lower-cased
+                  r"in relay recipient table",
+                  # Yahoo Sender Hub's SMTP errors: "dd" is its reply to RCPT TO for an account it lacks
+                  r"delivery error: dd ")  # lower-cased
 # Failure statuses only: a transcript's "250 2.1.0 Ok" is the step that went well.
 STATUS_RX = re.compile(r"\b([45])\.(\d{1,3})\.(\d{1,3})\b")
 SMTP_CODE_RX = re.compile(r"(?<![\d.])([245])\d\d(?![\d.])")
@@ -444,6 +459,8 @@ STATUS_RULE = "rfc3463-status"
 AUTH_STATUS_RULE = "rfc7372-auth-status"
 SENDER_STATUS_RULE = "rfc3463-sender-status"
 POLICY_REFUSAL_RULE = "rfc3463-policy-refusal"
+POLICY_DOUBT_RULE = "rfc3463-policy-doubt"
+MAIL_FROM_RULE = "rfc5321-mail-from-stage"
 UNPROVEN_UNKNOWN_RULE = "unproven-unknown"
 UNDEFINED_RULE = "no-reason"
 STATED_STATE_RULE = "stated-state"
@@ -455,6 +472,10 @@ DECISION_RULES = {
     SENDER_STATUS_RULE: "RFC 3463 X.1.7/X.1.8: the sender's address is bad, whatever the words say",
     POLICY_REFUSAL_RULE: "RFC 3463 §3.2: a bare 'address rejected' proves a dead address only under an X.1.x "
                          "status; under X.7.x it is a policy, under any other the status decides",
+    POLICY_DOUBT_RULE: "RFC 3463 §3.8: words of a dead address under an X.7.x (security or policy) status, "
+                       "not shown to answer RCPT TO: the two disagree, and doubt costs no contact",
+    MAIL_FROM_RULE: "RFC 5321 §3.3: a refusal answered to MAIL FROM is about the sender (the reverse-path), "
+                    "whatever its words",
     UNPROVEN_UNKNOWN_RULE: "RFC 5321 §3.3: a 'user unknown' after DATA or at an unknown stage proves no dead mailbox",
     UNDEFINED_RULE: "neither words nor a status said why",
     STATED_STATE_RULE: "the report's own words say the mailbox is full or disabled beside a dead-address verdict",
@@ -481,6 +502,11 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
     if status and status[1:] in (".1.7", ".1.8"):
         # A bad sender address (RFC 3463): whatever the words ("sender does not exist"), it is ours.
         reason, rule, evidence = "rejected", SENDER_STATUS_RULE, status
+    stage = AT_MAIL_FROM.search(diagnostic.lower())
+    if stage and reason in HARD_REASONS:
+        # Exim's "SMTP error from remote mail server after MAIL FROM:", Postfix's "(in reply to MAIL FROM
+        # command)": the server refused the sender before any recipient was named.
+        reason, rule = "rejected", MAIL_FROM_RULE
     # A 4.1.x on a DSN whose Action is "failed": the MTA retried until it gave up, and the
     # last answer still said the address is bad. That is as final as a 5.1.x.
     temporary = bool(status and status.startswith("4.")) and not (gave_up and status.startswith("4.1."))
@@ -496,6 +522,9 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
         reason, rule = reason_from_status(status) or ("rejected" if status.split(".")[1] == "7" else "undefined"), \
             POLICY_REFUSAL_RULE
         evidence = f"{status}: {evidence}"
+    elif reason == "userunknown" and status and status.split(".")[1] == "7" and not AT_RCPT.search(diagnostic.lower()):
+        # Words of a dead address under a policy status, with nothing to show it answered the recipient.
+        reason, rule = "filtered", POLICY_DOUBT_RULE
     if reason == "userunknown" and _unproven_unknown(diagnostic, status, relayed):
         reason, rule = "filtered", UNPROVEN_UNKNOWN_RULE
     hard = reason in HARD_REASONS and not temporary

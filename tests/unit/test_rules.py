@@ -19,7 +19,8 @@ from .test_classifier import dsn
 
 # Stored bounces name these ids, and `contacts unmark --rule` takes them: add ids, never rename or reuse one.
 SHIPPED = {
-    "exchange-edge-block", "recipient-access-denied", "sender-refused", "helo-refused", "auth-failure",
+    "exchange-edge-block", "recipient-access-denied", "refused-by-recipient", "rfc7504-no-mail-host",
+    "rfc3463-policy-doubt", "rfc5321-mail-from-stage", "sender-refused", "helo-refused", "auth-failure",
     "mailer-error", "dns-temporary", "mailbox-full", "message-too-big", "virus", "provider-rate-limit", "spam",
     "blocklist", "relay-denied", "policy", "rate-limit", "suspended", "moved", "host-unknown", "domain-takes-no-mail",
     "user-unknown", "address-refused", "expired", "network", "system",
@@ -75,6 +76,12 @@ FROM_SOURCE = {
     "network": ("4.4.2 lost connection with mx.example.com[192.0.2.1] while receiving the initial server greeting",
                 False, "recipient"),
     "system": ("421 4.3.2 Service not available, closing transmission channel", False, "recipient"),
+    "refused-by-recipient": ("550 5.1.1 RCP-P2 http://postmaster.facebook.com/response_codes#rcp Refused due to "
+                             "recipient preferences", False, "recipient"),
+    "rfc7504-no-mail-host": ("521 5.3.2 mx.example.com does not accept mail", True, "recipient"),
+    "rfc3463-policy-doubt": ("550 5.7.1 <x@example.com>: User unknown", False, "recipient"),
+    "rfc5321-mail-from-stage": ("553 5.1.0 SMTP error from remote mail server after MAIL FROM:<news@example.org>: "
+                                "553 5.1.0 user does not exist", False, "sender"),
     "rfc7372-auth-status": ("550 5.7.515 Access denied, sending domain example.org doesn't meet the required "
                             "authentication level.", False, "sender"),
     "rfc3463-sender-status": ("553 5.1.8 <news@example.org>: Sender address rejected: Domain not found", False,
@@ -140,3 +147,38 @@ def test_a_bare_refusal_proves_a_dead_address_only_under_an_address_status():
                        "550 5.0.0 <x@example.com>: Recipient address rejected: On hold"):
         (failure,) = classify(dsn([("x@example.com", "failed", diagnostic)])).failures
         assert (failure.hard, failure.rule) == (False, "rfc3463-policy-refusal"), diagnostic
+
+
+@pytest.mark.parametrize("diagnostic, rule, hard", [
+    # Yahoo Sender Hub, SMTP error codes: its reply to RCPT TO for an account it lacks.
+    ("554 delivery error: dd This user doesn't have a yahoo.com account (gone@yahoo.com) [0] - mta1.mail.example",
+     "user-unknown", True),
+    # Exim, for a domain whose MX (or SRV) is "." (RFC 7505's null MX).
+    ("an MX or SRV record indicated no SMTP service", "domain-takes-no-mail", True),
+    # The DragonFly Mail Agent (dma, net.c) when the recipient's domain does not resolve.
+    ("DNS lookup failure: host nowhere.example not found", "host-unknown", True),
+    # Postfix, a refusal of our sender: "(in reply to MAIL FROM command)".
+    ("550 5.1.1 <x@example.com>: User unknown (in reply to MAIL FROM command)", "rfc5321-mail-from-stage", False),
+])
+def test_more_rules_from_their_sources(diagnostic, rule, hard):
+    (failure,) = classify(dsn([("x@example.com", "failed", diagnostic)], diagnostic_type="")).failures
+    assert (failure.rule, failure.hard) == (rule, hard)
+
+
+def test_an_auto_reply_sent_with_a_null_return_path_is_an_auto_reply():
+    """RFC 3834 §3.3: auto-responses are sent with an empty reverse-path, like bounces; that alone does not
+    make one a bounce, even when it names addresses."""
+    raw = (b"Return-Path: <>\nFrom: Anna <anna@example.com>\nTo: news@example.org\nSubject: Automatic reply: Offer\n"
+           b"Auto-Submitted: auto-replied\nMessage-ID: <ar1@example.com>\n\n"
+           b"I am away until Monday. For urgent matters write to bob@example.com.\n")
+    verdict = classify(raw)
+    assert (verdict.kind, verdict.failures) == ("autoreply", [])
+
+
+def test_a_bare_mailer_daemon_sender_is_still_a_daemon():
+    """Some MTAs write "From: mailer-daemon", a local part alone: it is the daemon all the same."""
+    raw = (b"From: mailer-daemon\nTo: news@example.org\nSubject: There was an error sending your mail\n"
+           b"Auto-Submitted: auto-replied\n\nThe following address failed:\n\n  gone@example.com\n"
+           b"  550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown in local recipient table\n")
+    verdict = classify(raw)
+    assert verdict.kind == "bounce" and [(f.address, f.hard) for f in verdict.failures] == [("gone@example.com", True)]
