@@ -43,11 +43,14 @@ HEADER_BLOCK_RX = re.compile(r"^(?:Return-Path|Received|Message-I[Dd]|DKIM-Signa
 HEADERISH_LINE = re.compile(r"^\s*(from|to|cc|bcc|reply-to|sender|return-path|message-id|in-reply-to|references|"
                             r"received|delivered-to|x-[\w-]+|envelope-to|subject|date)\s*:")
 _ADDR = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+(?![A-Za-z0-9_-]|\.[A-Za-z0-9])"
+# A line that starts with an address. Sendmail's transcript writes each failed recipient as
+# "550 <user@host>... User unknown" (an SMTP code, the address, "...", the reason), so a code may lead.
 RECIPIENT_LINE = re.compile(
-    r"^[\s>*•\[\"'-]*(?:(?:failed|invalid|unknown|original|final)?[ -]?recipient(?:\(s\))?s?\s*:\s*|address(?:es)?\s*:\s*|"
-    r"user\s*:\s*|rcpt to\s*:?\s*|<)?"
+    r"^[\s>*•\[\"'-]*(?:[45]\d\d[ -])?(?:(?:failed|invalid|unknown|original|final)?[ -]?recipient(?:\(s\))?s?\s*:\s*|"
+    r"address(?:es)?\s*:\s*|user\s*:\s*|rcpt to\s*:?\s*|<)?"
     rf"<?({_ADDR})>?[\]\"']?"
     r"\s*(?:[:.,;(<\"]|\.\.\.|\s|=20|$)(.*)$")
+TRANSCRIPT_ENTRY = re.compile(r"[45]\d\d[ -]\S+(?:\s+\(\w+\))?\.\.\. ")
 INLINE_RECIPIENT = re.compile(
     r"(?:deliver(?:ed|y)?|sen[dt]|forward(?:ed)?|reach)\s+(?:of\s+)?(?:(?:your|the|this)\s+(?:message|e-?mail|mail)\s+)?"
     r"(?:to|for)\s*:?\s*(?:(?:the )?(?:following )?(?:recipient|address|user)s?\b:?\s*)?[\"'<\[]*"
@@ -127,7 +130,11 @@ class ReportText:
         lines, low = self.lines, self.low
         chunk = [lines[idx]]
         j = idx + 1
-        while j < len(lines) and low[j].strip() and not self._other_recipient(j, target) and len(chunk) < 12:
+        # In sendmail's transcript every entry is a line of its own that starts with a reply code
+        # ("554 <a@b>... reason", "550 host (smtp)... reason"): the next such line is another entry.
+        transcript = TRANSCRIPT_ENTRY.match(low[idx])
+        while j < len(lines) and low[j].strip() and not self._other_recipient(j, target) and len(chunk) < 12 \
+                and not (transcript and TRANSCRIPT_ENTRY.match(low[j])):
             chunk.append(lines[j])
             j += 1
         joined = " ".join(" ".join(chunk).split())
@@ -159,9 +166,9 @@ class ReportText:
             status = find_status(near) or (find_status(self.text) if len(candidates) == 1 else None)
             basis = near if len(near) > len(address) + 8 else self.text
             d = decide(basis, status, self.permanence())
-            if d.rule in (STATUS_RULE, UNDEFINED_RULE) and basis is near:
+            if basis is near and (d.reason == "undefined" or (d.rule == STATUS_RULE and len(candidates) == 1)):
                 # No words beside the address: the report's other words may say why (dma puts the reply
-                # on the lines after the one naming the address).
+                # on the lines after the one naming the address) — when they are about this address alone.
                 whole = decide(self.text, status, self.permanence())
                 d = whole if whole.rule not in (STATUS_RULE, UNDEFINED_RULE) or d.reason == "undefined" else d
             out.append(Failure(address, d.hard, status, d.reason, near[:1000] or self.text.strip()[:1000],

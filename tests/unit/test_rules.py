@@ -182,3 +182,18 @@ def test_a_bare_mailer_daemon_sender_is_still_a_daemon():
            b"  550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown in local recipient table\n")
     verdict = classify(raw)
     assert verdict.kind == "bounce" and [(f.address, f.hard) for f in verdict.failures] == [("gone@example.com", True)]
+
+
+def test_sendmails_transcript_names_each_failed_recipient_on_a_line_of_its_own():
+    """Sendmail writes a failed recipient into the transcript as "NNN <user@host>... reason" (its usrerr format);
+    each such line is an entry of its own, and one entry's reason is not another's."""
+    raw = (b"From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>\nTo: news@example.org\n"
+           b"Subject: Returned mail: User unknown\n\n"
+           b"   ----- Transcript of session follows -----\n"
+           b"While talking to mail.example.com:\n>>> RCPT To:<gone@example.com>\n<<< 550 No such user here\n"
+           b"550 <gone@example.com>... User unknown\n"
+           b"452 <full@example.net>... Mailbox full\n"
+           b"\n   ----- Unsent message follows -----\nFrom: news@example.org\nTo: gone@example.com\n\nHi\n")
+    verdict = classify(raw)
+    assert {(f.address, f.hard, f.reason) for f in verdict.failures} == {
+        ("gone@example.com", True, "userunknown"), ("full@example.net", False, "mailboxfull")}
