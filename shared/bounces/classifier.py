@@ -299,6 +299,10 @@ def _classify(raw: bytes) -> Verdict:
             verdict.kind = "bounce"
             verdict.failures = _from_dsn(failed, report)
             if not verdict.failures:
+                # Fields without a usable address (a Final-Recipient of "@host"): the report's words may
+                # still name whom it is about, as in any bounce without a delivery-status part.
+                verdict.failures, verdict.rule = report.recipients(heads, []), PROSE_RULE
+            if not verdict.failures:
                 _unread(verdict, "its delivery-status part names no recipient")
         elif delayed:
             # Not given up yet, but the mailbox is not taking mail now: a soft bounce.

@@ -197,3 +197,13 @@ def test_sendmails_transcript_names_each_failed_recipient_on_a_line_of_its_own()
     verdict = classify(raw)
     assert {(f.address, f.hard, f.reason) for f in verdict.failures} == {
         ("gone@example.com", True, "userunknown"), ("full@example.net", False, "mailboxfull")}
+
+
+def test_a_delivery_status_part_without_a_usable_address_falls_back_to_the_words():
+    """A Final-Recipient of "@host" names nobody; the report's words still may (RFC 3464 §2.3.2 makes the
+    field's address required: a broken one is damage, and the prose is read as for any bounce)."""
+    raw = dsn([("@mx.example.org", "failed", "5.1.2 Host unknown")], text=(
+        "   ----- The following addresses had permanent fatal errors -----\n<gone@nowhere.example>\n"
+        "    (reason: 550 Host unknown)"))
+    verdict = classify(raw)
+    assert [(f.address, f.hard) for f in verdict.failures] == [("gone@nowhere.example", True)]
