@@ -71,7 +71,7 @@ CONTACTS = [
     Binding("slash", "focus_search", "Search", id="contacts.search"),
     Binding("f", "toggle_faulty", "Faulty only", id="contacts.faulty"),
     Binding("enter", "show_contact", "Bounces", id="contacts.show"),
-    Binding("a", "clear_faulty", "Clear faulty", id="contacts.clear"),
+    Binding("a", "clear_faulty", "Make active", id="contacts.clear"),
     Binding("m", "raw_bounce", "Latest bounce as received", id="contacts.raw"),
     Binding("i", "import", "Import CSV", id="contacts.import"),
     Binding("j", "cursor(1)", "Down", show=False, id="contacts.down"),

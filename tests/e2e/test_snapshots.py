@@ -31,6 +31,7 @@ def fixed_daemon(daemon):
     db = sqlite3.connect(daemon.paths.database)
     db.execute("UPDATE accounts SET created_at = ?, updated_at = ?", (FIXED, FIXED))
     db.execute("UPDATE contacts SET created_at = ?, updated_at = ?", (FIXED, FIXED))
+    db.execute("UPDATE contact_marks SET at = ?", (FIXED,))
     db.commit()
     db.close()
     daemon.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -276,6 +277,28 @@ async def test_contacts_screen(daemon):
         await until(pilot, lambda: screen.query_one("#contacts-table").row_count == 0)
     with daemon.client() as c:
         assert c.call("contacts.get", {"email": "bob@example.com"})["status"] == "active"
+
+
+async def test_a_complained_contact_shows_its_status_counts_and_history(daemon):
+    with daemon.client() as c:
+        c.call("contacts.import", {"csv": "email\nangry@example.com\n"})
+        c.call("contacts.update", {"email": "angry@example.com", "status": "complained"})
+    app = app_for(daemon)
+    async with app.run_test(size=(110, 30), notifications=True) as pilot:
+        await pilot.press("c")
+        await until(pilot, lambda: type(app.screen).__name__ == "ContactsScreen")
+        await until(pilot, lambda: app.screen.query_one("#contacts-table").row_count == 1)
+        shown = displayed(app)
+        assert "SOFT NOW" in shown and "complained" in shown
+        await pilot.press("enter")
+        await until(pilot, lambda: "active -> complained by root" in displayed(app))
+        await pilot.press("a")  # make it active again (root is an admin)
+        await until(pilot, lambda: re.search(r"angry@example\.com +active +0 +0 +0", displayed(app)))
+        assert "is active again; its history" in displayed(app)  # the toast
+    with daemon.client() as c:
+        history = c.call("contacts.get", {"email": "angry@example.com"})["history"]
+        assert [(h["previous"], h["status"], h["by"]) for h in history] == [("complained", "active", "root"),
+                                                                            ("active", "complained", "root")]
 
 
 @pytest.mark.parametrize("size", [(80, 24)])

@@ -96,8 +96,14 @@ class Background:
 
 
 def run_ctl_as(user: str, argv: list[str], env: dict[str, str], stdin: bytes = b"") -> tuple[int, str, str]:
-    """mailfleetctl as `user`: (exit code, stdout, stderr)."""
-    from mailfleet.ctl.cli import main
+    """mailfleetctl as `user`: (exit code, stdout, stderr).
+
+    Everything mailfleetctl may import is imported here, before the fork: the child runs as `user`, who
+    may not read this checkout (a scratch clone is private to root), as an installed copy it could."""
+    from mailfleet.ctl.cli import build_parser, main
+    from mailfleet.shared import client  # noqa: F401 (loaded by main for commands that reach the daemon)
+
+    build_parser()  # imports every command group
 
     def child() -> tuple[int, str, str]:
         import io

@@ -1,4 +1,5 @@
-"""Contacts: search, the faulty ones, a contact's bounces with their diagnostics, clearing faulty (admins)."""
+"""Contacts: search, the faulty ones, a contact's bounces with their diagnostics and rules, its status history,
+clearing faulty or complained (admins)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from textual.widgets import DataTable, Input, Static
 from ...shared import protocol as P
 from ...shared.client import AsyncClient
 from ...shared.csvfile import ContactFile, CsvProblem
+from ...shared.words import when
 from ..keys import CONTACTS, DIALOG
 from ..messages import DaemonEvent, ScreenWorkers
 from ..text import cell, line
@@ -25,6 +27,7 @@ from .dialogs import ImportFile
 from .footer import KeyFooter
 
 LIMIT = 200
+STATUS_STYLES = {"faulty": "red", "complained": "yellow"}
 LIVE_DEBOUNCE = 0.5
 
 
@@ -44,7 +47,8 @@ class ContactsScreen(ScreenWorkers, Screen):
             yield Static("all contacts", id="contacts-filter", markup=False)
         with Vertical(id="contacts-body"):
             table = DataTable(id="contacts-table", cursor_type="row")
-            table.add_columns("EMAIL", "STATUS", "HARD", "SOFT", "LAST BOUNCE", "DETAILS")
+            # SOFT NOW: soft bounces within the window that marks ([bounces] soft_window_days); SOFT: ever.
+            table.add_columns("EMAIL", "STATUS", "HARD", "SOFT NOW", "SOFT", "LAST BOUNCE", "DETAILS")
             yield table
             yield Static("", id="contact-detail", markup=False)
         yield Static("", id="contacts-count", markup=False)
@@ -58,7 +62,7 @@ class ContactsScreen(ScreenWorkers, Screen):
     def _event(self, message: DaemonEvent) -> None:
         """Contacts change as rounds record bounces and mark them faulty: a burst is one reload."""
         event = message.event
-        if str(event.get("type", "")).startswith(("contact.", "bounce.")):
+        if str(event.get("type", "")).startswith(("contact.", "contacts.", "bounce.")):
             if self._live is not None:
                 self._live.stop()
             self._live = self.set_timer(LIVE_DEBOUNCE, self._load)
@@ -126,10 +130,10 @@ class ContactsScreen(ScreenWorkers, Screen):
         table = self.query_one("#contacts-table", DataTable)
         table.clear()
         for c in self.items:
-            status = cell("faulty", "red") if c["status"] == "faulty" else cell("active")
+            status = cell(c["status"], STATUS_STYLES.get(c["status"], ""))
             details = ", ".join(f"{k}={v}" for k, v in c["details"].items())[:60]
-            table.add_row(cell(c["email"]), status, cell(c["hard_bounces"]), cell(c["soft_bounces"]),
-                          cell((c["last_bounce_at"] or "-")[:16]), cell(details))
+            table.add_row(cell(c["email"]), status, cell(c["hard_bounces"]), cell(c["soft_bounces_recent"]),
+                          cell(c["soft_bounces"]), cell((c["last_bounce_at"] or "-")[:16]), cell(details))
         shown = len(self.items)
         self.query_one("#contacts-count", Static).update(f"{shown} shown of {page['total']:,}")
 
@@ -163,23 +167,28 @@ class ContactsScreen(ScreenWorkers, Screen):
         lines: list = [line((contact["email"], "bold"), f"  {contact['status']}  {contact['status_reason']}")]
         for b in contact["bounces"][:10]:
             verdict = ("HARD", "red") if b["hard"] else "soft"
+            about = "" if b["about"] == "recipient" else f" (about the {b['about']}: not counted)"
             lines.append(line(f"{b['received_at'][:16]}  ", verdict,
-                              f" {b['status'] or ''} {b['reason']}: {b['diagnostic'][:100]}"))
+                              f" {b['status'] or ''} {b['reason']} [{b['rule'] or '-'}]{about}: {b['diagnostic'][:100]}"))
         if not contact["bounces"]:
             lines.append("no bounces")
+        for h in contact["history"][:5]:
+            who = f"rule {h['rule']}" if h["rule"] else h["by"]
+            undone = f", undone {when(h['undone_at'])}" if h["undone_at"] else ""
+            lines.append(f"{when(h['at'])}  {h['previous']} -> {h['status']} by {who}{undone}")
         self.query_one("#contact-detail", Static).update(text_lines(lines))
 
     @work(exit_on_error=False, exclusive=True, group="contact")
     async def action_clear_faulty(self) -> None:
         contact = self._current()
-        if not contact or contact["status"] != "faulty":
+        if not contact or contact["status"] == "active":
             return
         try:
             await self.client.call("contacts.update", {"email": contact["email"], "status": "active"})
         except P.RpcError as exc:
             self.notify(str(exc), severity="error")
             return
-        self.notify(f"{contact['email']} is active again; its bounce history stays")
+        self.notify(f"{contact['email']} is active again; its history stays")
         self._load()
 
     @work(exit_on_error=False, exclusive=True, group="contact")
