@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import imaplib
 
-from . import utf7
+from . import sasl, utf7
 from .settings import IncomingSettings
 from .sockets import OnGivenSocket, connect_client
 
@@ -30,6 +31,24 @@ class SocketIMAP4(OnGivenSocket, imaplib.IMAP4):
     max_untagged_lines = 20 * FETCH_CHUNK + 10_000
     max_untagged_text = 16 << 20  # bytes besides literals (each bounded by max_literal)
     _untagged_lines = _untagged_text = 0  # of the command under way (the greeting counts from zero too)
+
+    def authenticate_bearer(self, mechanism: str, user: str, token: str, host: str = "", port: int = 0):
+        """AUTHENTICATE XOAUTH2 or OAUTHBEARER (daemon/net/sasl.py). A refusal raises sasl.TokenRefused
+        with the server's reasons, decoded from the challenge it sends before its NO."""
+        challenges: list[bytes] = []
+
+        def respond(challenge: bytes) -> bytes:
+            if not challenges and not challenge:
+                challenges.append(b"")  # the server's empty "+ ": our response
+                return sasl.initial_response(mechanism, user, token, host, port)
+            challenges.append(challenge)  # its error, after our response: end the exchange
+            return sasl.ABORT[mechanism]
+
+        try:
+            return self.authenticate(mechanism, respond)
+        except self.error as exc:
+            said = next((c for c in challenges[1:] if c), b"")
+            raise sasl.refusal(base64.b64encode(said) if said else b"", fallback=str(exc)) from None
 
     def read(self, size: int) -> bytes:
         if size > self.max_literal:

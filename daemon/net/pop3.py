@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import poplib
 
+from . import sasl
 from .settings import IncomingSettings
 from .sockets import OnGivenSocket, connect_client
 
@@ -14,6 +16,22 @@ class SocketPOP3(OnGivenSocket, poplib.POP3):
     ".", cannot make the daemon read without end."""
 
     max_response = 32 << 20
+
+    def authenticate_bearer(self, mechanism: str, user: str, token: str, host: str = "", port: int = 0) -> bytes:
+        """AUTH XOAUTH2 or OAUTHBEARER (RFC 5034) in two steps: the command alone, the server's empty "+ ",
+        then the response (Microsoft 365 refuses it on the AUTH line itself). The stdlib client has no
+        SASL. A refusal is "+ " and the base64 JSON error, our empty answer, then -ERR: it raises
+        sasl.TokenRefused with the server's reasons."""
+        self._shortcmd(f"AUTH {mechanism}")  # "+ ": go on (an -ERR raises error_proto: no such mechanism)
+        self._putcmd(base64.b64encode(sasl.initial_response(mechanism, user, token, host, port)).decode())
+        line, _ = self._getline()
+        if line.startswith(b"+OK"):
+            return line
+        if line.startswith(b"+"):
+            self._putcmd(base64.b64encode(sasl.ABORT[mechanism]).decode())
+            final, _ = self._getline()
+            raise sasl.refusal(line[1:].strip(), fallback=final.decode("utf-8", "replace"))
+        raise sasl.refusal(b"", fallback=line.decode("utf-8", "replace"))
 
     def _getlongresp(self):
         # poplib's own loop, with a limit.

@@ -87,6 +87,57 @@ def smtp_server(mode: str, authority: Authority | None = None, *, auth: bool = T
     return controller, handler
 
 
+class OAuthHandler(Handler):
+    """An SMTP server that takes bearer tokens (XOAUTH2, OAUTHBEARER) and asks the identity provider
+    whether each is good (RFC 7662 introspection), as Dovecot's oauth2 passdb does: active, for the
+    user the client names, with the "mail" scope. A refusal is RFC 7628 §3.2.2's: a 334 challenge with
+    the base64 JSON error, then 535 once the client answers it."""
+
+    def __init__(self, introspect) -> None:
+        super().__init__()
+        self.introspect = introspect  # token -> the introspection reply (a dict)
+
+    async def _bearer(self, server, args, parse) -> AuthResult:
+        import asyncio
+        import base64
+        import json
+
+        blob = args[1] if len(args) > 1 else await server.challenge_auth("")
+        try:
+            user, token = parse(base64.b64decode(blob if isinstance(blob, (bytes, str)) else b"").decode())
+        except ValueError:
+            return AuthResult(success=False, handled=False, message="501 5.5.2 malformed")
+        info = await asyncio.to_thread(self.introspect, token)
+        if info.get("active") and info.get("email") == user and "mail" in str(info.get("scope", "")).split():
+            return AuthResult(success=True, auth_data=user)
+        status = "insufficient_scope" if info.get("active") else "invalid_token"
+        await server.challenge_auth(json.dumps({"status": status, "scope": "mail"}))
+        return AuthResult(success=False, handled=False, message="535 5.7.8 token refused")
+
+    async def auth_XOAUTH2(self, server, args):
+        def parse(text: str) -> tuple[str, str]:
+            fields = dict(f.split("=", 1) for f in text.split("\x01") if "=" in f)
+            return fields["user"], fields["auth"].removeprefix("Bearer ")
+        return await self._bearer(server, args, parse)
+
+    async def auth_OAUTHBEARER(self, server, args):
+        def parse(text: str) -> tuple[str, str]:
+            gs2, *kvs = text.split("\x01")
+            user = next(p[2:] for p in gs2.split(",") if p.startswith("a=")).replace("=2C", ",").replace("=3D", "=")
+            fields = dict(f.split("=", 1) for f in kvs if "=" in f)
+            return user, fields["auth"].removeprefix("Bearer ")
+        return await self._bearer(server, args, parse)
+
+
+def oauth_smtp_server(introspect) -> tuple[Controller, OAuthHandler]:
+    """aiosmtpd on 127.0.0.1 that signs in with bearer tokens only (no PLAIN or LOGIN), without TLS."""
+    handler = OAuthHandler(introspect)
+    controller = Smtpd(handler, hostname="127.0.0.1", port=free_port(), auth_required=True,
+                       auth_require_tls=False, auth_exclude_mechanism=["PLAIN", "LOGIN"])
+    controller.start()
+    return controller, handler
+
+
 class _Listener:
     """A port on 127.0.0.1 whose connections go, one by one, to `_accepted` (in the accepting thread)."""
 

@@ -1,0 +1,60 @@
+"""A real OAuth 2.0 identity provider on 127.0.0.1 for the tests: oidc-provider (npm) run by Node.
+
+tests/support/idp/idp.mjs is the server (its clients and what they may do are described there); this
+starts it, and gets and revokes tokens the way any client would, over HTTP. `npm ci` in that folder
+(scripts/test runs it) installs the provider at the version package-lock.json pins.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent / "idp"
+RELAY = ("mailrelay", "relay-secret")  # client credentials: app-only access to one mailbox
+SERVER = ("mailserver", "server-secret")  # what mail servers introspect with
+
+
+class IdentityProvider:
+    def __init__(self, *, users: dict[str, str] | None = None, mailboxes: dict[str, str] | None = None,
+                 ttl: int = 300) -> None:
+        assert (HERE / "node_modules" / "oidc-provider").is_dir(), \
+            f"oidc-provider is not installed: cd {HERE} && npm ci (scripts/test does it)"
+        config = {"users": users or {}, "mailboxes": mailboxes or {}, "ttl": ttl}
+        self.proc = subprocess.Popen(["node", str(HERE / "idp.mjs"), json.dumps(config)], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, cwd=HERE)
+        line = self.proc.stdout.readline()  # written once it listens: the handshake, no polling
+        if not line:
+            raise RuntimeError(f"the identity provider did not start (exit {self.proc.wait()})")
+        self.issuer = json.loads(line)["issuer"]
+        self.token_url = f"{self.issuer}/token"
+        self.introspection_url = f"{self.issuer}/token/introspection"
+
+    def post(self, path: str, form: dict[str, str], client: tuple[str, str] | None = None) -> dict:
+        request = urllib.request.Request(f"{self.issuer}{path}", data=urllib.parse.urlencode(form).encode())
+        if client:
+            basic = base64.b64encode(f"{client[0]}:{client[1]}".encode()).decode()
+            request.add_header("Authorization", f"Basic {basic}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                return json.loads(reply.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            return json.loads(exc.read() or b"{}") | {"http_status": exc.code}
+
+    def client_token(self, scope: str = "mail") -> str:
+        """An access token for the relay client's mailbox (the client credentials grant)."""
+        reply = self.post("/token", {"grant_type": "client_credentials", "scope": scope}, RELAY)
+        assert "access_token" in reply, reply
+        return reply["access_token"]
+
+    def revoke(self, token: str) -> None:
+        self.post("/token/revocation", {"token": token}, RELAY)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)

@@ -1,0 +1,96 @@
+// A real OAuth 2.0 identity provider for the tests (oidc-provider, npm), on 127.0.0.1 and a free port.
+//
+//   node idp.mjs CONFIG_JSON     prints {"issuer": "http://127.0.0.1:PORT"} on its first line once it listens
+//
+// CONFIG_JSON: {"users": {"alice@example.test": "password", ...},      who may sign in (the device flow)
+//               "mailboxes": {"mailrelay": "relay@example.test"},       client_credentials client -> its mailbox
+//               "ttl": 300}                                              access token lifetime, seconds
+//
+// Clients (../../../../shared/TESTING.md has the recipe this follows):
+//   mailtool    public; device code (RFC 8628) and refresh tokens, rotated on each use
+//   mailrelay   secret "relay-secret"; client credentials, scope "mail" (app-only access to a mailbox)
+//   mailserver  secret "server-secret"; what the mail servers introspect tokens with (RFC 7662)
+// The routes under /interaction/UID/ play the person at the browser: POST .../login with login and
+// password signs in; consent is then granted at once.
+import http from 'node:http';
+import Provider from 'oidc-provider';
+
+const config = JSON.parse(process.argv[2] || '{}');
+const users = config.users || {};
+const mailboxes = config.mailboxes || {};
+const ttl = config.ttl || 300;
+
+const server = http.createServer();
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const issuer = `http://127.0.0.1:${server.address().port}`;
+
+const provider = new Provider(issuer, {
+  clients: [
+    { client_id: 'mailtool', token_endpoint_auth_method: 'none', response_types: [], redirect_uris: [],
+      grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'] },
+    { client_id: 'mailrelay', client_secret: 'relay-secret', scope: 'mail', grant_types: ['client_credentials'],
+      response_types: [], redirect_uris: [] },
+    { client_id: 'mailserver', client_secret: 'server-secret', grant_types: [], response_types: [],
+      redirect_uris: [] },
+  ],
+  cookies: { keys: ['mailfleet-tests'] },
+  scopes: ['openid', 'offline_access', 'email', 'mail'],
+  rotateRefreshToken: true,
+  findAccount: async (ctx, id) => ({ accountId: id, claims: async () => ({ sub: id, email: id }) }),
+  extraTokenClaims: async (ctx, token) => ({ email: token.accountId || mailboxes[token.clientId] }),
+  ttl: { AccessToken: ttl, ClientCredentials: ttl },
+  features: {
+    devInteractions: { enabled: false },
+    deviceFlow: { enabled: true },
+    clientCredentials: { enabled: true },
+    introspection: { enabled: true },
+    revocation: { enabled: true },
+  },
+});
+
+async function form(req) {
+  let body = '';
+  for await (const chunk of req) body += chunk;
+  return Object.fromEntries(new URLSearchParams(body));
+}
+
+async function interaction(req, res, uid) {
+  const details = await provider.interactionDetails(req, res);
+  if (details.prompt.name === 'login') {
+    const { login, password } = await form(req);
+    if (!login || users[login] !== password) {
+      res.writeHead(403, { 'content-type': 'text/plain' });
+      res.end('wrong login or password');
+      return;
+    }
+    await provider.interactionFinished(req, res, { login: { accountId: login } });
+    return;
+  }
+  // Consent: granted at once, for what the client asked.
+  const grant = new provider.Grant({ accountId: details.session.accountId, clientId: details.params.client_id });
+  const missing = details.prompt.details;
+  if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+  if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+  if (missing.missingResourceScopes) {
+    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes)) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+  }
+  await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } },
+    { mergeWithLastSubmission: true });
+}
+
+const callback = provider.callback();
+server.on('request', (req, res) => {
+  const m = req.url.match(/^\/interaction\/([^/]+)/);
+  if (!m) {
+    callback(req, res);
+    return;
+  }
+  interaction(req, res, m[1]).catch((err) => {
+    res.writeHead(500, { 'content-type': 'text/plain' });
+    res.end(String(err));
+  });
+});
+
+process.stdout.write(JSON.stringify({ issuer }) + '\n');
