@@ -10,8 +10,8 @@ A server that refuses a token first sends a challenge holding a base64 JSON erro
 waits for an empty client response ("^A" in RFC 7628's words, an empty line for XOAUTH2) before it
 says NO. The JSON is what tells a person why: refusal() turns it into a sentence and a hint.
 
-The IMAP, POP3 and SMTP exchanges themselves live with each protocol's client (imap.py, pop3.py and
-the SMTP probe); this module holds what they share.
+The IMAP and POP3 exchanges live with their clients (imap.py, pop3.py: methods of the stdlib classes
+they extend); SMTP's, on aiosmtplib, is smtp_authenticate() here.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import binascii
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from ...shared.words import printable
 
 if TYPE_CHECKING:
     from aiosmtplib import SMTP, SMTPResponse
@@ -82,7 +84,7 @@ def refusal(challenge: bytes | str, fallback: str = "") -> TokenRefused:
 
 
 def _plain(value: object, limit: int = 200) -> str:
-    return "".join(c if c.isprintable() else " " for c in str(value))[:limit]
+    return printable(str(value))[:limit]
 
 
 async def smtp_authenticate(smtp: SMTP, mechanism: str, user: str, token: str, host: str = "",

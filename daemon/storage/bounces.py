@@ -8,7 +8,7 @@ from typing import Any
 import aiosqlite
 
 from . import page
-from .visibility import visible_account_id
+from .visibility import of_accounts
 
 SUMMARY = ("id, account_id, message_id, recipient, contact_id, hard, kind, status, reason, diagnostic, received_at, "
            "about, rule, evidence")
@@ -42,17 +42,10 @@ async def list_(
     hard: bool | None, offset: int, limit: int,
 ) -> tuple[int, list[sqlite3.Row]]:
     """A page of bounces, newest first, of the accounts `viewer` may see (None: an admin, all)."""
-    clauses, args = [], []
+    clauses, args = of_accounts(account_id, viewer)
     if contact_id is not None:
         clauses.append("contact_id = ?")
         args.append(contact_id)
-    if account_id is not None:
-        clauses.append("account_id = ?")
-        args.append(account_id)
-    if viewer is not None:
-        condition, more = visible_account_id(viewer)
-        clauses.append(condition)
-        args += more
     if hard is not None:
         clauses.append("hard = ?")
         args.append(int(hard))

@@ -8,7 +8,7 @@ from typing import Any
 import aiosqlite
 
 from . import page
-from .visibility import visible_account_id
+from .visibility import of_accounts
 
 SUMMARY = "id, account_id, message_key, subject, note, classifier, received_at"
 
@@ -41,14 +41,7 @@ async def delete(conn: aiosqlite.Connection, ids: list[int]) -> None:
 async def list_(conn: aiosqlite.Connection, *, account_id: int | None, viewer: str | None, offset: int,
                 limit: int) -> tuple[int, list[sqlite3.Row]]:
     """A page of kept messages, newest first, of the accounts `viewer` may see (None: an admin, all)."""
-    clauses, args = [], []
-    if account_id is not None:
-        clauses.append("account_id = ?")
-        args.append(account_id)
-    if viewer is not None:
-        condition, more = visible_account_id(viewer)
-        clauses.append(condition)
-        args += more
+    clauses, args = of_accounts(account_id, viewer)
     return await page(conn, "unparsed", SUMMARY, clauses, args, "id DESC", limit, offset)
 
 

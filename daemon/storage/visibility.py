@@ -40,6 +40,20 @@ def fts_phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+def of_accounts(account_id: int | None, viewer: str | None) -> tuple[list[str], list[Any]]:
+    """(clauses, args) for rows that name an account: those of one account (or of all), of the accounts
+    `viewer` may see (None: an admin, all). Bounces and kept messages are listed this way."""
+    clauses, args = [], []
+    if account_id is not None:
+        clauses.append("account_id = ?")
+        args.append(account_id)
+    if viewer is not None:
+        condition, more = visible_account_id(viewer)
+        clauses.append(condition)
+        args += more
+    return clauses, args
+
+
 def visible_account_id(viewer: str | None, column: str = "account_id") -> tuple[str, list[Any]]:
     """(condition, args) on a row that names an account in `column`: a subquery, however many accounts
     the viewer may see (a list of their ids would pass SQLite's limit on parameters)."""

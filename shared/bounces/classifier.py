@@ -42,10 +42,12 @@ KIND_RULES = {
 }
 
 
+_SOURCES = {r.id: r.source for r in RULES} | DECISION_RULES | KIND_RULES
+
+
 def rule_source(rule: str) -> str:
     """Where the rule with this id comes from ('' for an id no rule has)."""
-    words = {r.id: r.source for r in RULES}
-    return words.get(rule) or DECISION_RULES.get(rule) or KIND_RULES.get(rule, "")
+    return _SOURCES.get(rule, "")
 
 
 MAX_BYTES = 4 * 1024 * 1024  # beyond this only the head of a message is read

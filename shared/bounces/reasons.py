@@ -391,10 +391,6 @@ def _around(text: str, start: int, end: int) -> str:
     return " ".join(text[line_start:line_end].split())
 
 
-def reason_from_text(text: str) -> str | None:
-    found = rule_from_text(text)
-    return found[0].reason if found else None
-
 
 # What a report may say of the mailbox's state that makes a "dead address" verdict doubtful.
 _STATES = ("mailboxfull", "suspend")
