@@ -11,7 +11,7 @@ from pathlib import Path
 from types import UnionType
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
-from ..shared.models import AccountBase, IncomingSettings, SmtpSettings
+from ..shared.models import AccountBase, IncomingSettings, OAuth2Settings, SmtpSettings
 from ..shared.vocabulary import SORT_KEYS, STATUSES
 from . import output
 from .common import Command, Usage, account_id, calls, print_page
@@ -29,7 +29,9 @@ LIST_COLUMNS = [
 # Flags whose names are not the field's path: what people type, and passwords, which come from a file or
 # stdin, never from argv, where `ps` would show them.
 _FLAG_NAMES = {"smtp.authenticate": "--smtp-auth", "smtp.password": "--smtp-password-file",
-               "incoming.password": "--incoming-password-file"}
+               "incoming.password": "--incoming-password-file", "smtp.auth": "--smtp-auth-method",
+               "incoming.auth": "--incoming-auth-method", "oauth2.client_secret": "--oauth2-client-secret-file"}
+_SECRETS = ("password", "client_secret")  # read from a file or stdin
 
 
 def _flag_type(annotation: Any) -> Any:
@@ -47,11 +49,12 @@ def _field_flags() -> list[tuple[str, str, Any, str]]:
     """(flag, path in the account, type, help) for every account field, derived from the shared models
     (a field added there is a flag here, with the model's description as its help)."""
     flags = []
-    for section, model in (("", AccountBase), ("smtp", SmtpSettings), ("incoming", IncomingSettings)):
+    for section, model in (("", AccountBase), ("smtp", SmtpSettings), ("incoming", IncomingSettings),
+                           ("oauth2", OAuth2Settings)):
         for key, info in model.model_fields.items():
             path = f"{section}.{key}" if section else key
             flag = _FLAG_NAMES.get(path, "--" + path.replace(".", "-").replace("_", "-"))
-            kind = Path if key == "password" else _flag_type(info.annotation)
+            kind = Path if key in _SECRETS else _flag_type(info.annotation)
             flags.append((flag, path, kind, info.description or ""))
     return flags
 
@@ -73,8 +76,9 @@ def _add_account_flags(p: argparse.ArgumentParser) -> None:
             p.add_argument(flag, dest=path, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
                            help=words)
         elif kind is Path:
+            what = "client secret" if path.endswith("client_secret") else "password"
             p.add_argument(flag, dest=path, metavar="FILE", type=Path, default=argparse.SUPPRESS,
-                           help="read the password from FILE's first line ('-': stdin, or a prompt on a terminal); "
+                           help=f"read the {what} from FILE's first line ('-': stdin, or a prompt on a terminal); "
                                 "never on the command line, where ps shows it")
         elif isinstance(kind, tuple):
             p.add_argument(flag, dest=path, choices=kind, default=argparse.SUPPRESS, help=words)
@@ -83,6 +87,8 @@ def _add_account_flags(p: argparse.ArgumentParser) -> None:
                            metavar="N" if kind is int else "TEXT", help=words)
     p.add_argument("--no-incoming", dest="incoming", action="store_const", const=None, default=argparse.SUPPRESS,
                    help="turn incoming mail off")
+    p.add_argument("--no-oauth2", dest="oauth2", action="store_const", const=None, default=argparse.SUPPRESS,
+                   help="remove the oauth2 settings (both directions must sign in with a password)")
 
 
 def _list_arguments(p: argparse.ArgumentParser) -> None:
@@ -129,15 +135,15 @@ def _headers_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("contact", help="the contact's email address")
 
 
-def _read_password(source: Path) -> str:
+def _read_password(source: Path, what: str = "password") -> str:
     if str(source) == "-":
         if sys.stdin.isatty():
-            return getpass.getpass("password: ")
+            return getpass.getpass(f"{what}: ")
         return sys.stdin.readline().rstrip("\r\n")
     try:
         lines = source.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise Usage(f"cannot read password file: {exc}") from None
+        raise Usage(f"cannot read {what} file: {exc}") from None
     return lines[0] if lines else ""
 
 
@@ -145,16 +151,17 @@ def account_fields(args: argparse.Namespace) -> dict[str, Any]:
     """The flags given, as a (nested) account object."""
     data: dict[str, Any] = {}
     values = vars(args)
-    if "incoming" in values and values["incoming"] is None:
-        data["incoming"] = None
+    for section in ("incoming", "oauth2"):
+        if section in values and values[section] is None:
+            data[section] = None
     for flag, path, kind, _ in FIELD_FLAGS:
         if path not in values:
             continue
-        value = _read_password(values[path]) if kind is Path else values[path]
+        value = _read_password(values[path], path.rpartition(".")[2].replace("_", " ")) if kind is Path else values[path]
         section, _, key = path.rpartition(".")
         if section:
             if data.get(section, {}) is None:
-                raise Usage(f"{flag} cannot be combined with --no-incoming")
+                raise Usage(f"{flag} cannot be combined with --no-{section}")
             data.setdefault(section, {})[key] = value
         else:
             data[key] = value
@@ -333,6 +340,81 @@ def run_folders(args: argparse.Namespace, client: Client) -> int:
     return 0 if result["ok"] else 1
 
 
+def _auth_arguments(p: argparse.ArgumentParser) -> None:
+    account_id(p)
+    p.add_argument("--paste", metavar="URL", help="code flow: the address the browser landed on after signing in "
+                                                   "(or '-' to be asked for it)")
+    p.add_argument("--wait", type=float, default=900, metavar="SECONDS",
+                   help="how long to wait for the sign-in to finish (default: 900)")
+
+
+def run_auth(args: argparse.Namespace, client: Client) -> int:
+    """Sign an account in: device flow (the URL and code to enter in any browser; this waits until done),
+    code flow (the address to open, the `ssh -L` line, then waits or takes the pasted address), client
+    credentials (at once)."""
+    if args.paste:
+        returned = input("address the browser shows: ").strip() if args.paste == "-" else args.paste
+        return _auth_outcome(args, client.call("accounts.auth_finish", {"id": args.id, "returned": returned},
+                                               timeout=max(client.timeout, 60)))
+    started = client.call("accounts.auth", {"id": args.id}, timeout=max(client.timeout, 60))
+    if args.json:
+        print(output.as_json(started), flush=True)
+    elif started["flow"] == "device":
+        print(f"To sign in, open {started['verification_uri']} in any browser and enter the code {started['user_code']}",
+              flush=True)
+        if started.get("verification_uri_complete"):
+            print(f"(or open {started['verification_uri_complete']}, which holds the code)", flush=True)
+        print(f"waiting for the sign-in (the code expires in {started['expires_in'] // 60} minutes)…", flush=True)
+    elif started["flow"] == "code":
+        print(f"To sign in, open this address in a browser:\n\n  {started['authorize_url']}\n", flush=True)
+        if started.get("listening"):
+            print(f"The browser comes back to {started['redirect_uri']} on this host. From another machine, first "
+                  f"run there:\n\n  {started['ssh_forward']}\n\n(THIS-HOST: how you reach this host by ssh). "
+                  f"Or paste the address the browser lands on: mailfleetctl accounts auth {args.id} --paste URL",
+                  flush=True)
+        else:
+            print(f"Then paste the address the browser lands on: mailfleetctl accounts auth {args.id} --paste URL",
+                  flush=True)
+    if started["state"] != "pending":
+        return _auth_outcome(args, started)
+    deadline = time.monotonic() + args.wait
+    while time.monotonic() < deadline:
+        outcome = client.call("accounts.auth_wait", {"id": args.id, "timeout": min(30.0, max(deadline - time.monotonic(), 0))},
+                              timeout=max(client.timeout, 45))
+        if outcome["state"] != "pending":
+            return _auth_outcome(args, outcome)
+    print("mailfleetctl: still not signed in; run this again for a new code", file=sys.stderr)
+    return 1
+
+
+def _auth_outcome(args: argparse.Namespace, outcome: dict[str, Any]) -> int:
+    if args.json:
+        print(output.as_json(outcome))
+    elif outcome["state"] == "granted":
+        print(f"signed in: account {args.id} gets its tokens now")
+    elif outcome["state"] != "pending":
+        print(f"mailfleetctl: the sign-in failed: {outcome.get('reason', outcome['state'])}", file=sys.stderr)
+    return 0 if outcome["state"] == "granted" else 1
+
+
+AUTH_REPORT_COLUMNS = [("account_id", "ID"), ("name", "NAME"), ("email", "EMAIL"), ("direction", "DIRECTION"),
+                       ("host", "HOST"), ("provider", "PROVIDER"), ("cut_off", "CUT-OFF"), ("owner", "OWNER")]
+
+
+def run_auth_report(args: argparse.Namespace, client: Client) -> int:
+    report = client.call("accounts.auth_report", {})
+    if args.json:
+        print(output.as_json(report))
+    elif report["items"]:
+        print(output.table(report["items"], AUTH_REPORT_COLUMNS))
+        print(f"{report['total']} sign-in(s) still by password where the provider stopped taking one; switch each "
+              f"to oauth2: mailfleetctl accounts edit ID --smtp-auth-method oauth2 (or --incoming-auth-method) "
+              f"--oauth2-provider ...")
+    else:
+        print("no account signs in with a password where the provider stopped taking one")
+    return 0
+
+
 COMMANDS = [
     Command("list", "search accounts", run_list, _list_arguments, parser=dict(
         epilog="examples:\n  mailfleetctl accounts list -q acme --status smtp_failing\n"
@@ -356,6 +438,10 @@ COMMANDS = [
                                     "auto-replies, unread and set-aside messages stay.")),
     Command("test", "test connections layer by layer (exit 0 only when all pass)", run_test, _test_arguments),
     Command("folders", "the IMAP folders of the account's mailbox (for --incoming-folder)", run_folders, account_id),
+    Command("auth", "sign the account in with OAuth 2.0 (device code, browser, or app only)", run_auth,
+            _auth_arguments),
+    Command("auth-report", "accounts still signing in with a password where the provider stopped taking one",
+            run_auth_report),
     Command("headers", "the From and Reply-To a contact gets from this account",
             calls("accounts.headers", lambda args: {"id": args.id, "contact": args.contact}), _headers_arguments),
 ]

@@ -28,6 +28,8 @@ from .identity import Caller, Identities
 from .mailbox.classifying import ClassifierPool
 from .mailbox.reader import Poller
 from .notify import Notifier
+from .oauth.broker import TokenBroker
+from .oauth.signin import SignIns
 from .probe.runner import Prober
 from .admission import LongWork
 from .rpc import Call, Dispatcher, Parsed
@@ -91,7 +93,10 @@ class App:
         events = EventHub(lambda ids: account_store.owners(db.read, ids))
         parts.push_async_callback(events.stop)
         db.commit_listeners.append(events.publish)
-        services = Services(db, secrets, lambda: self.config, self.publish_live)
+        tokens = TokenBroker(db, secrets, lambda: self.config)
+        services = Services(db, secrets, lambda: self.config, self.publish_live, tokens)
+        signins = SignIns(services, tokens)
+        parts.push_async_callback(signins.close)
         self._publish = events.publish
         prober = Prober(services)
         parts.callback(prober.close)
@@ -100,7 +105,7 @@ class App:
         pruner = EventPruner(db, lambda: self.config.events)
         self.poller = poller = Poller(services, classifiers)
         db.commit_listeners.append(poller.committed)  # account changes reach the schedule as committed events
-        self._call = functools.partial(Call, services, events=events, poller=poller, prober=prober, daemon=self,
+        self._call = functools.partial(Call, services, events=events, poller=poller, prober=prober, signins=signins, daemon=self,
                                        methods=self.dispatcher.methods)
         servers = [self._server(ctx, self.paths.rpc_endpoint, lambda frame: self.identities.for_uid(uid_of(frame)))]
         lifecycle.open_sockets(self.paths, daemon_cfg.socket_group)

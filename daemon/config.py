@@ -163,6 +163,20 @@ class RelaySection(Section):
     """Optional socks5://[user:pass@]host:port or http://host:port"""
 
 
+class OAuthSection(Section):
+    """OAuth 2.0 sign-in (accounts whose SMTP or incoming auth is oauth2)."""
+
+    refresh_ahead: Annotated[float, Field(ge=300)] = 600.0
+    """An access token is refreshed this many seconds before it expires (at least 300), so that
+    no poll, test or send starts with one about to lapse."""
+    warn_days: Annotated[int, Field(ge=1)] = 3
+    """A refresh token that ends within this many days (Google "testing" apps: 7 days after
+    consent; Microsoft: 90 days unused) is listed by `mailfleetctl status` to sign in again."""
+    loopback_port: Annotated[int, Field(ge=1024, le=65535)] = 8765
+    """The code flow: the port on 127.0.0.1 the browser is sent back to (through `ssh -L`, printed
+    for the person), while a sign-in waits; register http://127.0.0.1:PORT/ as the redirect."""
+
+
 class Config(Section):
     daemon: DaemonSection = Field(default_factory=DaemonSection)
     admins: AdminsSection = Field(default_factory=AdminsSection)
@@ -173,6 +187,7 @@ class Config(Section):
     remote: RemoteSection = Field(default_factory=RemoteSection)
     probe: ProbeSection = Field(default_factory=ProbeSection)
     relay: RelaySection = Field(default_factory=RelaySection)
+    oauth: OAuthSection = Field(default_factory=OAuthSection)
     path: Path | None = Field(None, exclude=True)  # where it was read from; not a section
 
     @classmethod

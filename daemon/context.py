@@ -17,6 +17,7 @@ from .storage.db import Database
 if TYPE_CHECKING:
     from ..shared.paths import Paths
     from .admission import LongWork
+    from .oauth.broker import TokenBroker
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class Services:
     current_config: Callable[[], Config]
     # An event for subscribers only (probe steps): not stored.
     publish_live: Callable[[str, dict[str, Any]], None]
+    # Access tokens of accounts that sign in with OAuth 2.0 (in memory; refreshed once per account).
+    tokens: "TokenBroker"
 
     @property
     def config(self) -> Config:

@@ -9,16 +9,17 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from ..shared.models import AccountBase, IncomingSettings, SmtpSettings
+from ..shared.models import AccountBase, IncomingSettings, OAuth2Settings, SmtpSettings, validate_account
 from ..shared.validators import redact_proxy
 from .secrets import SecretBox
 
 # The columns come from the models (a field added there is stored once a migration adds its column):
 # secrets (passwords, the proxy URL with its password) are stored encrypted, apart.
-_SECRET = {"password", "proxy"}
+_SECRET = {"password", "proxy", "client_secret"}
 _COMMON = ("kind", *AccountBase.model_fields)
 _SMTP = tuple(k for k in SmtpSettings.model_fields if k not in _SECRET)
 _INCOMING = tuple(k for k in IncomingSettings.model_fields if k not in _SECRET)
+_OAUTH2 = tuple(k for k in OAuth2Settings.model_fields if k not in _SECRET)
 _BOOLS = {f"{prefix}{key}" for prefix, model in (("", AccountBase), ("smtp_", SmtpSettings), ("incoming_", IncomingSettings))
           for key, info in model.model_fields.items() if info.annotation is bool}
 
@@ -33,6 +34,11 @@ def to_row(account: AccountBase, box: SecretBox, old: sqlite3.Row | None = None)
         row[f"smtp_{key}"] = getattr(smtp, key) if smtp else None
     for key in _INCOMING:
         row[f"incoming_{key}"] = getattr(incoming, key) if incoming else None
+    oauth2: OAuth2Settings | None = getattr(account, "oauth2", None)
+    for key in _OAUTH2:
+        row[f"oauth2_{key}"] = getattr(oauth2, key) if oauth2 else None
+    row["oauth2_client_secret"] = _secret(oauth2.client_secret if oauth2 else None, "oauth2_client_secret", box, old,
+                                          keep=oauth2 is not None)
     row["smtp_password"] = _secret(smtp.password if smtp else None, "smtp_password", box, old, keep=smtp is not None)
     row["incoming_password"] = _secret(
         incoming.password if incoming else None, "incoming_password", box, old, keep=incoming is not None
@@ -61,7 +67,17 @@ def to_input(row: sqlite3.Row, box: SecretBox) -> dict[str, Any]:
         if row["smtp_proxy"]:
             data["smtp"]["proxy"] = box.decrypt(row["smtp_proxy"])
         data["incoming"] = _section(row, "incoming", _INCOMING) if row["incoming_protocol"] else None
+        data["oauth2"] = _oauth2(row)
     return data
+
+
+def _oauth2(row: sqlite3.Row) -> dict[str, Any] | None:
+    if not row["oauth2_provider"]:
+        return None
+    out = _section(row, "oauth2", _OAUTH2)
+    if out["issuer"] is None:
+        del out["issuer"]
+    return out
 
 
 def _section(row: sqlite3.Row, prefix: str, keys: tuple[str, ...]) -> dict[str, Any]:
@@ -101,6 +117,10 @@ def to_wire(row: sqlite3.Row, box: SecretBox) -> dict[str, Any]:
         data["incoming"] = incoming
     else:
         data["incoming"] = None
+    data["auth_state"] = row["auth_state"]
+    data["oauth2"] = _oauth2(row)
+    if data["oauth2"] is not None:
+        data["oauth2"]["client_secret_set"] = row["oauth2_client_secret"] is not None
     return data
 
 
@@ -133,3 +153,48 @@ def event_data(row: sqlite3.Row | dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
     }
 
+
+
+def server_of(account: Any, section: str) -> tuple | None:
+    """Where, and how, a section's secret is sent: the server it was given for. For oauth2, the token
+    endpoint's identity (provider, tenant, issuer) and the client: a client secret goes nowhere else."""
+    settings = getattr(account, section, None)
+    if settings is None:
+        return None
+    if section == "oauth2":
+        return (settings.provider, settings.tenant.lower(), settings.issuer, settings.client_id)
+    smtp = getattr(account, "smtp", None)
+    proxy = smtp.proxy if smtp is not None else None  # the proxy carries incoming connections too
+    if section == "smtp":
+        return (settings.host.lower(), settings.port, settings.user, settings.security, settings.verify_tls, proxy)
+    return (settings.protocol, settings.host.lower(), settings.port, settings.user, settings.ssl,
+            settings.verify_tls, proxy)
+
+
+def token_servers(account: Any) -> str:
+    """The servers an account's OAuth tokens go to: part of what a grant is bound to, so that a token
+    consent gave for one server is never sent to another one an edit names."""
+    parts = []
+    for section in ("smtp", "incoming"):
+        settings = getattr(account, section, None)
+        if settings is not None and settings.auth == "oauth2":
+            parts.append(repr(server_of(account, section)))
+    return ";".join(parts)
+
+
+def stored_secret_sections(row: sqlite3.Row) -> set[str]:
+    """Sections whose stored secret an edit keeps (the section existed and had one): smtp and incoming
+    passwords, the oauth2 client secret."""
+    kept = set()
+    if row["smtp_password"] is not None and row["smtp_host"] is not None:
+        kept.add("smtp")
+    if row["incoming_password"] is not None and row["incoming_protocol"] is not None:
+        kept.add("incoming")
+    if row["oauth2_client_secret"] is not None and row["oauth2_provider"] is not None:
+        kept.add("oauth2")
+    return kept
+
+
+def validated(row: sqlite3.Row, box: SecretBox) -> AccountBase:
+    """The stored account, validated as the models say (FieldErrors if it no longer does)."""
+    return validate_account(to_input(row, box), stored_passwords=stored_secret_sections(row))

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .context import DaemonFacts, Services
     from .events import EventHub, Peer
     from .mailbox.reader import Poller
+    from .oauth.signin import SignIns
     from .probe.runner import Prober
     from .secrets import SecretBox
     from .storage.db import Database
@@ -46,6 +47,7 @@ class Call:
     events: "EventHub | None" = None
     poller: "Poller | None" = None
     prober: "Prober | None" = None
+    signins: "SignIns | None" = None  # OAuth sign-ins a person finishes in a browser
     daemon: "DaemonFacts | None" = None  # system.info and system.status
     methods: Mapping[str, "Method"] = field(default_factory=dict)  # rpc.discover
 

@@ -5,7 +5,11 @@ SMTP and incoming mail each have a state of their own (`untested`, `ok`,
 one failing never hides the other. `status` is the one word for the list,
 derived from both (`smtp_failing` first, then `incoming_failing`, else
 `active` once SMTP passed a test, else `untested`), with a detail beside it;
-every change of it is an `account.status` event.
+every change of it is an `account.status` event. Above both stands the OAuth
+grant's state: `signin_required` (nobody has signed in yet) or
+`reauth_required` (the provider refused the refresh token, or the settings it
+was given for changed: only a person signing in again can fix it) is the
+status until someone does.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from .storage import accounts as account_store
 from .storage.db import Tx, utcnow
 
 
-def overall(smtp: str | None, incoming: str | None) -> str:
+def overall(smtp: str | None, incoming: str | None, auth: str | None = None) -> str:
+    if auth in ("signin_required", "reauth_required"):
+        return auth
     if smtp == "failing":
         return "smtp_failing"
     if incoming == "failing":
@@ -34,7 +40,9 @@ async def _apply(tx: Tx, rows: dict[int, Any], changes: list[tuple[int, str | No
         row = rows.get(account_id)
         if row is None or row["kind"] != "own":
             continue
-        new = overall(smtp, incoming)
+        new = overall(smtp, incoming, row["auth_state"])
+        if new in ("signin_required", "reauth_required"):
+            detail = row["status_detail"]  # what the provider said stays the news until someone signs in
         if (new, detail, smtp, incoming) == (row["status"], row["status_detail"], row["smtp_state"],
                                              row["incoming_state"]):
             continue
@@ -66,3 +74,27 @@ async def set_tested_many(tx: Tx, rows: dict[int, Any], results: list[tuple[int,
          detail)
         for account_id, smtp_ok, incoming_ok, detail in results
     ])
+
+
+async def set_auth(tx: Tx, account_id: int, state: str | None, detail: str, by: str = "mailfleetd") -> bool:
+    """The OAuth grant's state (None: the account uses no oauth2; 'ok'; 'reauth_required'), the status word
+    following it; an `account.status` event when the word changes. Returns False for no such account."""
+    row = await account_store.get(tx.conn, account_id)
+    if row is None or row["kind"] != "own":
+        return False
+    new = overall(row["smtp_state"], row["incoming_state"], state)
+    if new in ("signin_required", "reauth_required"):
+        words = detail
+    elif row["status"] in ("signin_required", "reauth_required"):
+        words = ""
+    else:
+        words = row["status_detail"]
+    if (state, new, words) == (row["auth_state"], row["status"], row["status_detail"]):
+        return True
+    await account_store.update(tx.conn, account_id, {"auth_state": state, "status": new, "status_detail": words,
+                                                     "updated_at": utcnow()})
+    if new != row["status"]:
+        await tx.event("account.status", records.event_data(row) | {
+            "status": new, "detail": words, "smtp_state": row["smtp_state"], "incoming_state": row["incoming_state"],
+            "by": by})
+    return True

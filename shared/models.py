@@ -25,8 +25,9 @@ from pydantic import (
     model_validator,
 )
 
-from .validators import (check_email, check_host, check_no_control, check_proxy, check_range, check_rule,
-                         check_utc_time)
+from .oauth2 import MICROSOFT_SHARED_TENANTS
+from .validators import (check_email, check_host, check_issuer, check_no_control, check_proxy, check_range,
+                         check_rule, check_scopes, check_utc_time)
 
 from .vocabulary import KINDS, MARKETING_STATUSES, OWN_STATUSES, SORT_KEYS, STATUSES  # noqa: F401 (re-exported)
 
@@ -51,6 +52,11 @@ Folder = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(chec
 BatchSize = Annotated[int, AfterValidator(check_range(1, 10000))]
 PollInterval = Annotated[int, AfterValidator(check_range(10, 604800))]
 AccountId = Annotated[int, AfterValidator(check_range(1, 2**63 - 1))]
+ClientId = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(check_no_control)]
+Tenant = Annotated[str, Field(max_length=256), AfterValidator(check_no_control)]
+Issuer = Annotated[str, Field(max_length=2048), AfterValidator(check_issuer)]
+Scopes = Annotated[str, Field(max_length=2048), AfterValidator(check_scopes)]
+AuthMethod = Literal["password", "oauth2"]
 
 
 class Strict(BaseModel):
@@ -71,6 +77,8 @@ class SmtpSettings(Strict):
     user: UserName = ""
     """SMTP login (default: none)"""
     password: Password | None = Field(None, description="write-only; reads return password_set")
+    auth: AuthMethod = "password"
+    """how AUTH signs in: password (default) or oauth2 (a token from the account's oauth2 settings)"""
     security: Literal["none", "starttls", "ssl"] = "starttls"
     """none, starttls (default) or ssl"""
     authenticate: bool = True
@@ -84,11 +92,13 @@ class SmtpSettings(Strict):
     def _complete(self, info: ValidationInfo) -> "SmtpSettings":
         if self.port is None:
             self.port = SMTP_DEFAULT_PORTS[self.security]
+        if self.auth == "oauth2" and not self.authenticate:
+            raise FieldErrors({"auth": "oauth2 signs in with AUTH: turn authenticate on, or choose password"})
         if self.authenticate:
             missing = {}
             if not self.user:
                 missing["user"] = "required when authenticate is on"
-            if self.password is None and not _stored(info, "smtp"):
+            if self.auth == "password" and self.password is None and not _stored(info, "smtp"):
                 missing["password"] = "required when authenticate is on"
             if missing:
                 raise FieldErrors(missing)
@@ -104,7 +114,10 @@ class IncomingSettings(Strict):
         f"{port} {protocol}{'+ssl' if ssl else ''}" for (protocol, ssl), port in INCOMING_DEFAULT_PORTS.items()))
     user: Annotated[str, Field(min_length=1, max_length=320), AfterValidator(check_no_control)]
     """mailbox login"""
-    password: Password | None = Field(None, description="write-only; required when incoming is first set")
+    password: Password | None = Field(None, description="write-only; required when incoming is first set "
+                                                        "with auth password")
+    auth: AuthMethod = "password"
+    """how the mailbox signs in: password (default) or oauth2 (a token from the account's oauth2 settings)"""
     ssl: bool = True
     """TLS from the start (default: yes)"""
     verify_tls: bool = True
@@ -122,8 +135,60 @@ class IncomingSettings(Strict):
     def _complete(self, info: ValidationInfo) -> "IncomingSettings":
         if self.port is None:
             self.port = INCOMING_DEFAULT_PORTS[(self.protocol, self.ssl)]
-        if self.password is None and not _stored(info, "incoming"):
+        if self.auth == "password" and self.password is None and not _stored(info, "incoming"):
             raise FieldErrors({"password": "required"})
+        return self
+
+
+class OAuth2Settings(Strict):
+    """How an own account gets OAuth 2.0 tokens, for the sections whose auth is oauth2. The refresh token
+    consent gives is kept by the daemon, encrypted; `mailfleetctl accounts auth ID` (or the TUI) signs in."""
+
+    provider: Literal["microsoft", "google", "custom"]
+    """microsoft (Entra ID: Microsoft 365, Outlook.com), google (Gmail, Workspace), or custom (any
+    standards-conforming provider, by its issuer)"""
+    flow: Literal["device", "client_credentials", "code"] = "device"
+    """device (default): a person signs in on any browser with a short code (RFC 8628); code: a person
+    signs in and pastes back the address the browser lands on, or lets it reach the daemon through
+    ssh -L (Google's way); client_credentials: no person, the app's own access (Microsoft app-only
+    access to a shared mailbox)"""
+    client_id: ClientId
+    """the application (client) id the provider issued when the app was registered"""
+    client_secret: Password | None = Field(None, description="write-only; the app's secret, for client_credentials "
+                                                             "and Google's code flow; reads return client_secret_set")
+    tenant: Tenant = ""
+    """Microsoft: the directory (tenant) id or domain, e.g. contoso.onmicrosoft.com (default: organizations;
+    client_credentials needs the tenant itself)"""
+    issuer: Issuer | None = None
+    """custom: the provider's issuer URL; its endpoints come from its discovery document (RFC 8414)"""
+    scopes: Scopes = ""
+    """space-separated; empty (default): what the provider needs for the protocols that use oauth2"""
+
+    @model_validator(mode="after")
+    def _complete(self, info: ValidationInfo) -> "OAuth2Settings":
+        errors = {}
+        if self.provider == "custom":
+            if not self.issuer:
+                errors["issuer"] = "required for a custom provider"
+            if not self.scopes:
+                errors["scopes"] = "required for a custom provider (its scopes are its own)"
+        elif self.issuer:
+            errors["issuer"] = f"only for a custom provider ({self.provider}'s endpoints are known)"
+        if self.tenant and self.provider != "microsoft":
+            errors["tenant"] = "only for microsoft"
+        if self.provider == "google" and self.flow == "device":
+            errors["flow"] = "Google's device flow does not allow the mail scope: choose code"
+        if self.provider == "google" and self.flow == "client_credentials":
+            errors["flow"] = "Google has no client credentials for mail: choose code"
+        if self.flow == "client_credentials":
+            if self.provider == "microsoft" and self.tenant.lower() in MICROSOFT_SHARED_TENANTS:
+                errors["tenant"] = "client_credentials needs the tenant's id or domain, e.g. contoso.onmicrosoft.com"
+            if self.client_secret is None and not _stored(info, "oauth2"):
+                errors["client_secret"] = "required for client_credentials"
+        if self.provider == "google" and self.client_secret is None and not _stored(info, "oauth2"):
+            errors["client_secret"] = "required: Google gives installed apps a secret with the client id"
+        if errors:
+            raise FieldErrors(errors)
         return self
 
 
@@ -156,8 +221,9 @@ class MarketingAccount(AccountBase):
     kind: Literal["marketing"] = "marketing"
     smtp: None = Field(None, description="not allowed: " + RELAY_ONLY)
     incoming: None = Field(None, description="not allowed: " + RELAY_ONLY)
+    oauth2: None = Field(None, description="not allowed: " + RELAY_ONLY)
 
-    @field_validator("smtp", "incoming", mode="before")
+    @field_validator("smtp", "incoming", "oauth2", mode="before")
     @classmethod
     def _relay_only(cls, value: Any) -> None:
         if value is not None:
@@ -169,6 +235,25 @@ class OwnAccount(AccountBase):
     kind: Literal["own"] = "own"
     smtp: SmtpSettings
     incoming: IncomingSettings | None = Field(None, description="null when no mailbox is read")
+    oauth2: OAuth2Settings | None = Field(None, description="how tokens are got, when smtp or incoming signs in "
+                                                            "with oauth2")
+
+    def oauth2_protocols(self) -> list[str]:
+        """The protocols that sign in with a token: what the default scopes are for."""
+        out = ["smtp"] if self.smtp.auth == "oauth2" and self.smtp.authenticate else []
+        if self.incoming is not None and self.incoming.auth == "oauth2":
+            out.append(self.incoming.protocol)
+        return out
+
+    @model_validator(mode="after")
+    def _oauth2_when_used(self) -> "OwnAccount":
+        if self.oauth2 is None:
+            missing = {f"{name}.auth": "oauth2 needs the account's oauth2 settings (provider, client id)"
+                       for name, section in (("smtp", self.smtp), ("incoming", self.incoming))
+                       if section is not None and section.auth == "oauth2"}
+            if missing:
+                raise FieldErrors(missing)
+        return self
 
 
 def _kind_of(value: Any) -> Any:
@@ -186,7 +271,7 @@ class AccountCreate(RootModel[Annotated[
 
 READ_ONLY_FIELDS = (
     "id", "owner", "created_at", "updated_at", "status", "status_detail", "smtp_state", "incoming_state",
-    "approval", "approval_reason", "password_set", "health", "health_reason", "health_at",
+    "approval", "approval_reason", "password_set", "health", "health_reason", "health_at", "auth_state",
 )
 
 
@@ -316,6 +401,7 @@ def _patch_of(model: type[BaseModel], name: str, shown: tuple[str, ...]) -> type
 
 SmtpPatch = _patch_of(SmtpSettings, "SmtpPatch", ("password_set",))
 IncomingPatch = _patch_of(IncomingSettings, "IncomingPatch", ("password_set", "last_poll", "unreadable"))
+OAuth2Patch = _patch_of(OAuth2Settings, "OAuth2Patch", ("client_secret_set", "grant"))
 _AccountFieldsPatch = _patch_of(AccountBase, "AccountFieldsPatch", ("last_test",))
 
 
@@ -330,6 +416,7 @@ class AccountUpdate(_AccountFieldsPatch):
     kind: Literal["marketing", "own"] | None = Field(None, description="cannot be changed")
     smtp: SmtpPatch | None = None  # type: ignore[valid-type]
     incoming: IncomingPatch | None = Field(None, description="null turns incoming mail off")  # type: ignore[valid-type]
+    oauth2: OAuth2Patch | None = Field(None, description="null removes the oauth2 settings")  # type: ignore[valid-type]
 
     @model_validator(mode="before")
     @classmethod
@@ -342,7 +429,8 @@ class AccountUpdate(_AccountFieldsPatch):
     def changes(self) -> dict[str, Any]:
         """The patch as sent, less the id and what accounts.get only shows."""
         patch = self.model_dump(exclude_unset=True, exclude={"id", "last_test"})
-        for section, shown in (("smtp", ("password_set",)), ("incoming", ("password_set", "last_poll", "unreadable"))):
+        for section, shown in (("smtp", ("password_set",)), ("incoming", ("password_set", "last_poll", "unreadable")),
+                               ("oauth2", ("client_secret_set", "grant"))):
             if isinstance(patch.get(section), dict):
                 patch[section] = {k: v for k, v in patch[section].items() if k not in shown}
         return patch
@@ -492,3 +580,19 @@ class TestParams(Strict):
 
 class TestManyParams(Strict):
     ids: Annotated[list[AccountId], Field(min_length=1, max_length=10000)]
+
+
+class AuthFinishParams(Strict):
+    id: AccountId
+    returned: Annotated[str, Field(min_length=1, max_length=8192), AfterValidator(check_no_control)]
+    """the address the browser landed on after signing in (or just its code)"""
+
+
+class AuthWaitParams(Strict):
+    id: AccountId
+    timeout: Annotated[float, Field(ge=0, le=60)] = 30.0
+    """seconds to wait for the sign-in to end, 0-60 (default: 30); pending if it has not"""
+
+
+class AuthReportParams(Strict):
+    """accounts.auth_report: no parameters."""

@@ -127,3 +127,26 @@ def check_utc_time(value: str) -> str:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def check_issuer(value: str) -> str:
+    """An OAuth issuer URL: https, or plain http only to this host (where nothing crosses a network)."""
+    check_no_control(value)
+    try:
+        url = urlsplit(value)
+        url.port
+    except ValueError:
+        raise ValueError("must be a URL like https://login.example.com/realm") from None
+    if url.scheme not in ("https", "http") or not url.hostname or url.query or url.fragment:
+        raise ValueError("must be a URL like https://login.example.com/realm")
+    if url.scheme == "http" and url.hostname not in ("127.0.0.1", "::1", "localhost"):
+        raise ValueError("must be https (tokens and secrets cross it); http only to this host (127.0.0.1)")
+    return value
+
+
+def check_scopes(value: str) -> str:
+    """OAuth scopes, space-separated (RFC 6749 section 3.3: printable ASCII, no quote or backslash)."""
+    for scope in value.split():
+        if any(ch in '"\\' or not 0x21 <= ord(ch) <= 0x7E for ch in scope):
+            raise ValueError(f"not a valid scope: {scope[:40]!r} (printable ASCII, separated by spaces)")
+    return " ".join(value.split())

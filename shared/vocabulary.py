@@ -3,6 +3,6 @@ line can offer them in `--help` and completion without loading pydantic (200 ms 
 
 KINDS = ("marketing", "own")
 MARKETING_STATUSES = ("pending", "active", "rejected")
-OWN_STATUSES = ("untested", "active", "smtp_failing", "incoming_failing")
+OWN_STATUSES = ("untested", "active", "smtp_failing", "incoming_failing", "signin_required", "reauth_required")
 STATUSES = MARKETING_STATUSES + tuple(s for s in OWN_STATUSES if s not in MARKETING_STATUSES)
 SORT_KEYS = ("name", "email", "created_at", "updated_at", "status", "kind", "id")

@@ -12,6 +12,7 @@ nothing is counted twice (message keys) and nothing is lost.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import time
@@ -28,6 +29,7 @@ from ..storage.db import Event, utcnow
 from ..storage import DiskFull
 from ..net.imap import MAX_UID
 from ..net.settings import IncomingSettings
+from ..oauth.broker import NoToken
 from ..net.words import describe
 from .imap import ImapMailbox
 from .pop3 import Pop3Mailbox
@@ -127,6 +129,12 @@ async def conversation(services: "Services", account_id: int) -> AsyncIterator[t
     if row is None or row["kind"] != "own" or not row["incoming_protocol"]:
         raise MailboxError("config", "this account has no incoming mailbox")
     settings = settings_for(services, row)
+    if row["incoming_auth"] == "oauth2":
+        try:
+            obtained = await services.tokens.for_saved(account_id)
+        except NoToken as exc:
+            raise MailboxError("auth", f"{exc.message}{f' ({exc.hint})' if exc.hint else ''}") from None
+        settings = dataclasses.replace(settings, token=obtained.token)
     box: ImapMailbox | Pop3Mailbox = (ImapMailbox if settings.protocol == "imap" else Pop3Mailbox)(settings)
     try:
         yield row, box

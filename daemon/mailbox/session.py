@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..messages import Fetched
+from ..net import sasl
 from ..net.settings import IncomingSettings
 from ..net.sockets import shut
 from ..net.words import describe, failure
@@ -49,7 +50,13 @@ class Session:
             # The words a connection test uses for the same failure (net/words.py).
             raise MailboxError("connect", failure(exc, "connect", s.host, s.port, s.timeout).sentence()) from None
         try:
-            login(self.conn)
+            if s.token is not None:
+                self.conn.login_bearer(s.user, s.token)
+            else:
+                login(self.conn)
+        except (sasl.TokenRefused, sasl.NoMechanism) as exc:
+            hint = f"; {exc.hint}" if isinstance(exc, sasl.TokenRefused) else ""
+            raise MailboxError("login", f"{exc}{hint}") from None
         except self.refused as exc:
             raise MailboxError("login", f"the server refused the user name or password ({describe(exc)})") from None
         except Exception as exc:

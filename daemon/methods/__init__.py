@@ -2,7 +2,7 @@
 
 from . import bounces, contacts, discover, events, system
 from .accounts import core as accounts
-from .accounts import mailbox, probe
+from .accounts import auth, mailbox, probe
 
 ALL = (
     system.ping,
@@ -19,6 +19,10 @@ ALL = (
     accounts.approve,
     accounts.reject,
     accounts.health_ok,
+    auth.auth,
+    auth.auth_finish,
+    auth.auth_wait,
+    auth.auth_report,
     probe.test,
     probe.test_many,
     probe.folders,

@@ -32,6 +32,12 @@ class SocketIMAP4(OnGivenSocket, imaplib.IMAP4):
     max_untagged_text = 16 << 20  # bytes besides literals (each bounded by max_literal)
     _untagged_lines = _untagged_text = 0  # of the command under way (the greeting counts from zero too)
 
+    def login_bearer(self, user: str, token: str) -> str:
+        """Sign in with a token by the mechanism the server offers (AUTH=... in its capabilities); returns it."""
+        mechanism = sasl.choose([c[5:] for c in self.capabilities if c.upper().startswith("AUTH=")])
+        self.authenticate_bearer(mechanism, user, token, self.host, self.port)
+        return mechanism
+
     def authenticate_bearer(self, mechanism: str, user: str, token: str, host: str = "", port: int = 0):
         """AUTHENTICATE XOAUTH2 or OAUTHBEARER (daemon/net/sasl.py). A refusal raises sasl.TokenRefused
         with the server's reasons, decoded from the challenge it sends before its NO."""

@@ -17,6 +17,17 @@ class SocketPOP3(OnGivenSocket, poplib.POP3):
 
     max_response = 32 << 20
 
+    def login_bearer(self, user: str, token: str) -> str:
+        """Sign in with a token by the mechanism the server lists in CAPA's SASL line (RFC 5034); a server
+        without CAPA is tried with XOAUTH2. Returns the mechanism."""
+        try:
+            offered = self.capa().get("SASL", [])
+        except poplib.error_proto:
+            offered = ["XOAUTH2"]
+        mechanism = sasl.choose(offered)
+        self.authenticate_bearer(mechanism, user, token, self.host, self.port)
+        return mechanism
+
     def authenticate_bearer(self, mechanism: str, user: str, token: str, host: str = "", port: int = 0) -> bytes:
         """AUTH XOAUTH2 or OAUTHBEARER (RFC 5034) in two steps: the command alone, the server's empty "+ ",
         then the response (Microsoft 365 refuses it on the AUTH line itself). The stdlib client has no

@@ -41,6 +41,25 @@ def initial_response(mechanism: str, user: str, token: str, host: str = "", port
     raise ValueError(f"not an OAuth 2.0 SASL mechanism: {mechanism}")
 
 
+class NoMechanism(Exception):
+    """The server offers neither OAuth 2.0 mechanism."""
+
+    def __init__(self, offered: list[str]) -> None:
+        self.offered = offered
+        super().__init__(f"the server offers no OAuth 2.0 sign-in (XOAUTH2 or OAUTHBEARER); it offers "
+                         f"{', '.join(offered) or 'no SASL mechanism'}")
+
+
+def choose(offered: list[str]) -> str:
+    """The mechanism to use: XOAUTH2 where offered (Microsoft 365 offers only it; Google and Dovecot both),
+    else OAUTHBEARER."""
+    names = {m.upper() for m in offered}
+    for mechanism in MECHANISMS:
+        if mechanism in names:
+            return mechanism
+    raise NoMechanism(sorted(names))
+
+
 # What an empty client response is, once the server has sent its error challenge.
 ABORT = {"XOAUTH2": b"", "OAUTHBEARER": b"\x01"}
 

@@ -1,4 +1,5 @@
-"""What a connection to a mailbox needs: the account's incoming settings, resolved (password decrypted)."""
+"""What a connection to a mailbox needs: the account's incoming settings, resolved (password decrypted,
+or an OAuth access token in hand)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,4 @@ class IncomingSettings:
     timeout: float
     max_message_bytes: int
     proxy: str | None = None
+    token: str | None = field(default=None, repr=False)  # sign in with this bearer token instead of the password

@@ -14,7 +14,7 @@ import threading
 import time
 
 from ...shared.models import INCOMING_DEFAULT_PORTS
-from ..net import utf7
+from ..net import sasl, utf7
 from ..net.imap import SocketIMAP4, quote_folder
 from ..net.pop3 import SocketPOP3
 from ..net.settings import IncomingSettings
@@ -78,7 +78,11 @@ def probe_incoming(s: IncomingSettings, report: Report, watchdog: Watchdog, fold
         if s.protocol == "imap":
             conn = step("greeting", lambda: SocketIMAP4(sock, s.host, s.port, s.timeout),
                         lambda c: "offers " + ", ".join(sorted(c.capabilities)))
-            step("auth", lambda: _ok(conn.login(s.user, s.password)), lambda r: "logged in")
+            if s.token is not None:
+                step("auth", lambda: conn.login_bearer(s.user, s.token), lambda m: f"{m} (offered: " + ", ".join(
+                    sorted(c[5:] for c in conn.capabilities if c.upper().startswith("AUTH="))) + "): logged in")
+            else:
+                step("auth", lambda: _ok(conn.login(s.user, s.password)), lambda r: "logged in")
             if folders is not None:
                 step("list", lambda: folders.extend(_folder_names(conn)), lambda v: f"{len(folders)} folders")
             else:
@@ -86,7 +90,10 @@ def probe_incoming(s: IncomingSettings, report: Report, watchdog: Watchdog, fold
         else:
             conn = step("greeting", lambda: SocketPOP3(sock, s.host, s.port, s.timeout),
                         lambda c: c.getwelcome().decode(errors="replace")[:200])
-            step("auth", lambda: (conn.user(s.user), conn.pass_(s.password)), lambda r: "logged in")
+            if s.token is not None:
+                step("auth", lambda: conn.login_bearer(s.user, s.token), lambda m: f"{m}: logged in")
+            else:
+                step("auth", lambda: (conn.user(s.user), conn.pass_(s.password)), lambda r: "logged in")
             step("stat", conn.stat, lambda v: f"{v[0]} messages, {v[1]} bytes")
         report.succeed()
     except _Stop:
@@ -132,6 +139,11 @@ def _select(conn: imaplib.IMAP4, folder: str) -> str:
 
 
 def _hints(failed: ProbeFailed, step: str, exc: BaseException, s: IncomingSettings) -> None:
+    if isinstance(exc, (sasl.TokenRefused, sasl.NoMechanism)):
+        failed.category, failed.message = "auth", str(exc)
+        failed.hint = exc.hint if isinstance(exc, sasl.TokenRefused) else "sign in with a password, or ask the " \
+            "server's admin to offer XOAUTH2 or OAUTHBEARER"
+        return
     if isinstance(exc, (imaplib.IMAP4.error, poplib.error_proto)) and step == "auth":
         failed.category = "auth"
         failed.message = str(exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes)

@@ -7,6 +7,7 @@ of unsaved form values (accounts.test {account}) is only answered.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,8 @@ from ...shared.models import AccountBase
 from ..net.settings import IncomingSettings
 from ..admission import FairLimiter
 from .incoming import probe_incoming
-from .report import Report, Step
+from ..oauth.broker import NoToken
+from .report import ProbeFailed, Report, Step
 from .smtp import SmtpTarget, probe_smtp
 from .watchdog import Watchdog
 
@@ -80,19 +82,33 @@ class Prober:
             started = time.perf_counter()
             smtp_target = self._smtp_target(account, passwords.get("smtp", ""))
             smtp_report = Report("smtp", on_step=live("smtp"))
-            if smtp_target is None:
+            incoming = self._incoming(account, passwords.get("incoming", ""))
+            in_report = Report(incoming.protocol, on_step=live(incoming.protocol)) if incoming else None
+            # One token for both directions (one refresh, however many protocols sign in with it); the
+            # step that got it is the first of each protocol that uses it.
+            needs = [r for r, uses in ((smtp_report, smtp_target is not None and account.kind == "own"
+                                        and account.smtp.auth == "oauth2" and account.smtp.authenticate),
+                                       (in_report, incoming is not None and account.incoming.auth == "oauth2"))
+                     if uses]
+            if needs:
+                token = await self._token(account, account_id, passwords.get("oauth2"), needs)
+                if smtp_report in needs:
+                    smtp_target = None if token is None else dataclasses.replace(smtp_target, token=token)
+                if in_report in needs:
+                    incoming = None if token is None else dataclasses.replace(incoming, token=token)
+            if smtp_target is None and not smtp_report.steps:
                 smtp_report.category, smtp_report.step = "protocol", "config"
                 smtp_report.message = "no platform relay is configured ([relay] host in mailfleetd.toml)"
                 smtp_task = _already(smtp_report)
+            elif smtp_target is None:
+                smtp_task = _already(smtp_report)  # no token: the token step says why
             else:
                 smtp_task = probe_smtp(smtp_target, timeout, smtp_report, send_to)
-            incoming = self._incoming(account, passwords.get("incoming", ""))
             if incoming is not None:
-                in_report = Report(incoming.protocol, on_step=live(incoming.protocol))
                 smtp_done, in_done = await asyncio.gather(
                     smtp_task, loop.run_in_executor(self._threads, probe_incoming, incoming, in_report, self._deadlines))
             else:
-                smtp_done, in_done = await smtp_task, None
+                smtp_done, in_done = await smtp_task, in_report
         result: dict[str, Any] = {
             "job": job,
             "ok": smtp_done.ok and (in_done is None or in_done.ok),
@@ -103,6 +119,23 @@ class Prober:
         if account.kind == "marketing":
             result["relay"] = f"{smtp_target.host}:{smtp_target.port}" if smtp_target else None
         return result
+
+    async def _token(self, account: AccountBase, account_id: int | None, typed_secret: str | None,
+                     reports: list[Report]) -> str | None:
+        """The access token the protocols sign in with, as the first step of each (from the cache,
+        refreshed, or issued); None after recording why there is none."""
+        started = time.perf_counter()
+        try:
+            obtained = await self.services.tokens.token(account_id, account, typed_secret)
+        except NoToken as exc:
+            for report in reports:
+                report.fail("token", started, ProbeFailed(exc.category, exc.message, exc.hint))
+            return None
+        source = {"cache": "from the cache", "refreshed": "refreshed", "issued": "issued"}[obtained.source]
+        for report in reports:
+            report.record(Step("token", True, round((time.perf_counter() - started) * 1000, 1),
+                               f"{source}, good for {obtained.expires_in / 60:.0f} more minutes"))
+        return obtained.token
 
     async def folders(self, account: AccountBase, password: str, *, caller: str) -> dict[str, Any]:
         """The IMAP server's folder names, for the form to pick from: the test's layers up to the login,

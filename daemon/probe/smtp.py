@@ -20,6 +20,7 @@ import aiosmtplib
 from python_socks.async_.asyncio import Proxy
 
 from ...shared.models import SMTP_DEFAULT_PORTS
+from ..net import sasl
 from ..net.sockets import PROXY_ERRORS, ConnectReply, ProxyFailed, connect_request, proxy_label, tls_context
 from .report import ProbeFailed, Report, Step, cert_summary, explain, fetch_certificate
 
@@ -38,6 +39,7 @@ class SmtpTarget:
     rcpt_to: str
     from_header: str = ""
     reply_to_header: str = ""
+    token: str | None = field(default=None, repr=False)  # sign in with this OAuth bearer token (auth oauth2)
 
 
 class _Stop(Exception):
@@ -113,7 +115,12 @@ async def probe_smtp(t: SmtpTarget, timeout: float, report: Report, send_to: str
                         else "the server offers no AUTH: turn authenticate off if it relays for you")
                 report.fail("auth", time.perf_counter(), ProbeFailed("auth", "AUTH is not offered", hint))
                 raise _Stop
-            await step("auth", lambda: smtp.login(t.user, t.password), lambda r: f"{r.code} {r.message[:200]}")
+            if t.token is not None:
+                offered = smtp.esmtp_extensions.get("auth", "").upper().split()
+                await step("auth", lambda: _bearer(smtp, offered, t),
+                           lambda r: f"{r[0]} (offered: {', '.join(offered)}): {r[1].code} {r[1].message[:200]}")
+            else:
+                await step("auth", lambda: smtp.login(t.user, t.password), lambda r: f"{r.code} {r.message[:200]}")
         await step("mail_from", lambda: smtp.mail(t.mail_from), lambda r: f"{r.code} {r.message[:200]}")
         await step("rcpt_to", lambda: smtp.rcpt(t.rcpt_to if not send_to else send_to),
                    lambda r: f"{r.code} {r.message[:200]}")
@@ -132,6 +139,11 @@ async def probe_smtp(t: SmtpTarget, timeout: float, report: Report, send_to: str
             except Exception:
                 smtp.close()
     return report
+
+
+async def _bearer(smtp: aiosmtplib.SMTP, offered: list[str], t: SmtpTarget):
+    mechanism = sasl.choose(offered)
+    return mechanism, await sasl.smtp_authenticate(smtp, mechanism, t.user, t.token or "", t.host, t.port)
 
 
 async def _resolve(host: str, port: int):
@@ -190,7 +202,11 @@ async def _http_connect(proxy: str, host: str, port: int) -> socket.socket:
 
 async def _add_hints(failed: ProbeFailed, step: str, exc: BaseException, t: SmtpTarget, timeout: float) -> None:
     """Server words where the server spoke; the likely fix where one is known."""
-    if isinstance(exc, aiosmtplib.SMTPResponseException):
+    if isinstance(exc, (sasl.TokenRefused, sasl.NoMechanism)):
+        failed.category, failed.message = "auth", str(exc)
+        failed.hint = exc.hint if isinstance(exc, sasl.TokenRefused) else "sign in with a password, or ask the " \
+            "server's admin for XOAUTH2 (Microsoft 365: SMTP AUTH must be enabled for the mailbox)"
+    elif isinstance(exc, aiosmtplib.SMTPResponseException):
         failed.message = f"{exc.code} {exc.message}"
         if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
             failed.category, failed.hint = "auth", "the server refused this user name and password"

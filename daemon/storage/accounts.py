@@ -131,3 +131,13 @@ async def set_health(conn: aiosqlite.Connection, account_id: int, health: str | 
     await conn.execute("UPDATE accounts SET health = ?, health_reason = ?, health_at = ? WHERE id = ?",
                        (health, reason, at, account_id))
     return row["health"], row["health_reason"]
+
+
+async def password_sign_ins(conn: aiosqlite.Connection, viewer: str | None) -> list[sqlite3.Row]:
+    """The own accounts `viewer` may see where a direction signs in with a password (what auth_report
+    checks against the providers' cut-offs)."""
+    condition, args = visible(viewer)
+    return await conn.execute_fetchall(
+        f"SELECT id, name, email, owner, smtp_host, smtp_auth, smtp_authenticate, incoming_host, incoming_protocol, "
+        f"incoming_auth FROM accounts WHERE {condition} AND kind = 'own' AND "
+        f"(smtp_auth = 'password' OR incoming_auth = 'password') ORDER BY name COLLATE NOCASE, id", args)

@@ -424,9 +424,45 @@ async def m009_whom_a_bounce_is_about(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m010_oauth2(conn: aiosqlite.Connection) -> None:
+    # OAuth 2.0 sign-in (issue 14): each direction signs in with a password or a token; the account's
+    # oauth2 settings say how tokens are got (the client secret encrypted like a password). The grant
+    # consent gave lives in its own table: the refresh token (encrypted), what it was granted for (the
+    # endpoint, client and servers it may be used with), and the access token's life is kept in memory
+    # only. auth_state: NULL (no person's grant needed), 'ok', 'signin_required' (nobody has signed in yet) or
+    # 'reauth_required' (the provider refused the grant, or the settings it was given for changed).
+    await _run(
+        conn,
+        "ALTER TABLE accounts ADD COLUMN smtp_auth TEXT CHECK (smtp_auth IN ('password', 'oauth2'))",
+        "ALTER TABLE accounts ADD COLUMN incoming_auth TEXT CHECK (incoming_auth IN ('password', 'oauth2'))",
+        "UPDATE accounts SET smtp_auth = 'password' WHERE smtp_host IS NOT NULL",
+        "UPDATE accounts SET incoming_auth = 'password' WHERE incoming_protocol IS NOT NULL",
+        "ALTER TABLE accounts ADD COLUMN oauth2_provider TEXT CHECK (oauth2_provider IN ('microsoft', 'google', 'custom'))",
+        "ALTER TABLE accounts ADD COLUMN oauth2_flow TEXT CHECK (oauth2_flow IN ('device', 'client_credentials', 'code'))",
+        "ALTER TABLE accounts ADD COLUMN oauth2_client_id TEXT",
+        "ALTER TABLE accounts ADD COLUMN oauth2_client_secret BLOB",
+        "ALTER TABLE accounts ADD COLUMN oauth2_tenant TEXT",
+        "ALTER TABLE accounts ADD COLUMN oauth2_issuer TEXT",
+        "ALTER TABLE accounts ADD COLUMN oauth2_scopes TEXT",
+        "ALTER TABLE accounts ADD COLUMN auth_state TEXT "
+        "CHECK (auth_state IN ('ok', 'signin_required', 'reauth_required'))",
+        """
+        CREATE TABLE oauth_grants (
+            account_id INTEGER PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+            refresh_token BLOB,
+            binding TEXT NOT NULL,
+            granted_by TEXT NOT NULL,
+            granted_at TEXT NOT NULL,
+            refreshed_at TEXT,
+            expires_at TEXT
+        )
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [m001_accounts, m002_events, m003_contacts_and_bounces, m004_probe_results,
                                m005_unreadable, m006_two_states, m007_events_by_account, m008_list_for_everyone,
-                               m009_whom_a_bounce_is_about]
+                               m009_whom_a_bounce_is_about, m010_oauth2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -17,7 +17,7 @@ import pytest
 from mailfleet.shared import protocol as P
 
 from ..support.daemons import scratch_dir
-from ..support.samples import OWN
+from ..support.samples import OWN, dsn
 from ..support.mailservers import Liar
 from ..support.servers import Dovecot, Postfix
 
@@ -80,18 +80,6 @@ def own_account(client, dovecot, user, protocol="imap", **extra) -> dict:
 
 def human(sender: str = "friend@example.com", subject: str = "Re: your offer", mid: str = "<h1@example.com>") -> bytes:
     return f"From: Friend <{sender}>\r\nTo: you@{DOMAIN}\r\nSubject: {subject}\r\nMessage-ID: {mid}\r\n\r\nSounds good!\r\n".encode()
-
-
-def dsn(recipient: str, status: str, diagnostic: str, mid: str) -> bytes:
-    return (
-        f"From: MAILER-DAEMON@mx.example.net\r\nTo: box@{DOMAIN}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
-        f"Message-ID: {mid}\r\nMIME-Version: 1.0\r\n"
-        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n"
-        "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
-        "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
-        f"Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: {status}\r\n"
-        f"Diagnostic-Code: smtp; {diagnostic}\r\n\r\n--B--\r\n"
-    ).encode()
 
 
 def send_to_unknown(postfix: Postfix, dovecot: Dovecot, recipient: str) -> None:

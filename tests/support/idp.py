@@ -8,7 +8,9 @@ starts it, and gets and revokes tokens the way any client would, over HTTP. `npm
 from __future__ import annotations
 
 import base64
+import http.cookiejar
 import json
+import re
 import subprocess
 import urllib.error
 import urllib.parse
@@ -22,10 +24,13 @@ SERVER = ("mailserver", "server-secret")  # what mail servers introspect with
 
 class IdentityProvider:
     def __init__(self, *, users: dict[str, str] | None = None, mailboxes: dict[str, str] | None = None,
-                 ttl: int = 300) -> None:
+                 ttl: int = 300, record: Path | None = None) -> None:
         assert (HERE / "node_modules" / "oidc-provider").is_dir(), \
             f"oidc-provider is not installed: cd {HERE} && npm ci (scripts/test does it)"
         config = {"users": users or {}, "mailboxes": mailboxes or {}, "ttl": ttl}
+        self.record = record
+        if record is not None:
+            config["record"] = str(record)
         self.proc = subprocess.Popen(["node", str(HERE / "idp.mjs"), json.dumps(config)], stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, cwd=HERE)
         line = self.proc.stdout.readline()  # written once it listens: the handshake, no polling
@@ -46,14 +51,38 @@ class IdentityProvider:
         except urllib.error.HTTPError as exc:
             return json.loads(exc.read() or b"{}") | {"http_status": exc.code}
 
+    def consent(self, verification_uri: str, user_code: str, login: str, password: str) -> str:
+        """Play the person at the browser in the device flow (RFC 8628 section 3.3): open the address
+        shown, enter the code, confirm, sign in (consent is then given at once). Returns the last page."""
+        jar = http.cookiejar.CookieJar()
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        page = browser.open(verification_uri, timeout=10).read().decode()
+        xsrf = re.search(r'name="xsrf" value="([^"]*)"', page).group(1)
+        form = {"xsrf": xsrf, "user_code": user_code, "confirm": "yes"}
+        shown = browser.open(f"{self.issuer}/device", urllib.parse.urlencode(form).encode(), timeout=10)
+        signed = browser.open(shown.geturl(), urllib.parse.urlencode({"login": login, "password": password}).encode(),
+                              timeout=10)
+        return signed.read().decode()
+
     def client_token(self, scope: str = "mail") -> str:
         """An access token for the relay client's mailbox (the client credentials grant)."""
         reply = self.post("/token", {"grant_type": "client_credentials", "scope": scope}, RELAY)
         assert "access_token" in reply, reply
         return reply["access_token"]
 
-    def revoke(self, token: str) -> None:
-        self.post("/token/revocation", {"token": token}, RELAY)
+    def issued(self, kind: str | None = None) -> list[str]:
+        """The tokens issued so far (with `record`), oldest first: of one kind (access_token,
+        client_credentials, refresh_token), or all."""
+        lines = self.record.read_text().splitlines() if self.record and self.record.exists() else []
+        return [value for k, _, value in (line.partition(" ") for line in lines) if kind in (None, k)]
+
+    def revoke(self, token: str, client: str = "mailrelay") -> None:
+        """Revoke a token (RFC 7009) as the client it was issued to: the relay client (its secret), or the
+        public device-flow client (its id alone), whose refresh token revoked ends the whole grant."""
+        if client == "mailrelay":
+            self.post("/token/revocation", {"token": token}, RELAY)
+        else:
+            self.post("/token/revocation", {"token": token, "client_id": client})
 
     def stop(self) -> None:
         self.proc.terminate()

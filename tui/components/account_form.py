@@ -23,6 +23,7 @@ from ...shared.models import (
     AccountBase,
     FieldErrors,
     IncomingSettings,
+    OAuth2Settings,
     SmtpSettings,
     validate_account,
 )
@@ -49,6 +50,7 @@ SMTP = [
     ("smtp.security", "Security", "select", [("STARTTLS", "starttls"), ("SSL/TLS", "ssl"), ("None", "none")]),
     ("smtp.port", "Port", "int", None),
     ("smtp.authenticate", "Authenticate (SMTP AUTH)", "switch", None),
+    ("smtp.auth", "Sign in with", "select", [("Password", "password"), ("OAuth 2.0", "oauth2")]),
     ("smtp.user", "User", "text", None),
     ("smtp.password", "Password", "password", None),
     ("smtp.verify_tls", "Verify TLS certificate", "switch", None),
@@ -59,6 +61,7 @@ INCOMING = [
     ("incoming.host", "Host", "text", None),
     ("incoming.ssl", "SSL/TLS", "switch", None),
     ("incoming.port", "Port", "int", None),
+    ("incoming.auth", "Sign in with", "select", [("Password", "password"), ("OAuth 2.0", "oauth2")]),
     ("incoming.user", "User", "text", None),
     ("incoming.password", "Password", "password", None),
     ("incoming.verify_tls", "Verify TLS certificate", "switch", None),
@@ -67,14 +70,27 @@ INCOMING = [
     ("incoming.delete_bounces", "Delete bounces once processed", "switch", None),
     ("incoming.poll_interval", "Read every (seconds)", "int", None),
 ]
-FORM_FIELDS = SENDER + REPLY + SMTP + INCOMING
+OAUTH2 = [
+    ("oauth2.provider", "Provider", "select", [("Microsoft (Entra ID)", "microsoft"), ("Google", "google"),
+                                               ("Other (by issuer)", "custom")]),
+    ("oauth2.flow", "Sign-in flow", "select", [("Device code (any browser)", "device"),
+                                               ("Browser, code pasted back", "code"),
+                                               ("App only (client credentials)", "client_credentials")]),
+    ("oauth2.client_id", "Client (application) id", "text", None),
+    ("oauth2.client_secret", "Client secret", "password", None),
+    ("oauth2.tenant", "Tenant (Microsoft)", "text", None),
+    ("oauth2.issuer", "Issuer URL (other)", "text", None),
+    ("oauth2.scopes", "Scopes (empty: defaults)", "text", None),
+]
+FORM_FIELDS = SENDER + REPLY + SMTP + INCOMING + OAUTH2
 
 
 def _defaults() -> dict[str, Any]:
     """What a new account's form starts with: the models' defaults (the ports as the default security and
     protocol give them), and IMAP, which the models leave to the person."""
     out: dict[str, Any] = {"incoming.protocol": "imap"}
-    for section, model in (("", AccountBase), ("smtp.", SmtpSettings), ("incoming.", IncomingSettings)):
+    for section, model in (("", AccountBase), ("smtp.", SmtpSettings), ("incoming.", IncomingSettings),
+                           ("oauth2.", OAuth2Settings)):
         for key, info in model.model_fields.items():
             if not info.is_required() and info.default not in (None, ""):  # blank fields start blank
                 out[section + key] = info.default
@@ -105,6 +121,8 @@ class AccountForm(ScreenWorkers, Screen):
         self.account = account  # None: a new account
         self.details = details or []
         self.stored = {s for s in ("smtp", "incoming") if account and (account.get(s) or {}).get("password_set")}
+        if account and (account.get("oauth2") or {}).get("client_secret_set"):
+            self.stored.add("oauth2")
         # While typing, only fields already touched say what is wrong; after a save, every one does.
         self._touched: set[str] = set()
         self._tried_save = False
@@ -147,6 +165,10 @@ class AccountForm(ScreenWorkers, Screen):
                     sec.border_title = "SMTP"
                     for field in SMTP:
                         yield from self._field(*field)
+                with Vertical(classes="section", id="sec-oauth2") as sec:
+                    sec.border_title = "OAuth 2.0 (for 'Sign in with OAuth 2.0')"
+                    for field in OAUTH2:
+                        yield from self._field(*field)
                 with Vertical(classes="section", id="sec-incoming") as sec:
                     sec.border_title = "Incoming mail"
                     with Horizontal(classes="field"):
@@ -174,7 +196,7 @@ class AccountForm(ScreenWorkers, Screen):
         if section:
             source = source.get(section) or {}
         value = source.get(key or path)
-        if key == "password" or path.endswith("password"):
+        if key in ("password", "client_secret"):
             return ""
         if value is None and not (self.account and section == "" and path in source):
             value = DEFAULTS.get(path)
@@ -183,6 +205,13 @@ class AccountForm(ScreenWorkers, Screen):
     def _show_incoming(self) -> None:
         if self.kind == "own":
             self.query_one("#incoming-fields").display = self.query_one("#f-incoming-on", Checkbox).value
+            self.query_one("#sec-oauth2").display = self._uses_oauth2()
+
+    def _uses_oauth2(self) -> bool:
+        """Whether a direction signs in with OAuth 2.0: only then does the form show and send its settings."""
+        incoming_on = self.query_one("#f-incoming-on", Checkbox).value
+        return self._value("smtp.auth", "select") == "oauth2" or (
+            incoming_on and self._value("incoming.auth", "select") == "oauth2")
 
     # --- values -----------------------------------------------------------
 
@@ -208,6 +237,7 @@ class AccountForm(ScreenWorkers, Screen):
         if self.kind == "own":
             data["smtp"] = self._section(SMTP, "smtp")
             data["incoming"] = self._section(INCOMING, "incoming") if self.query_one("#f-incoming-on", Checkbox).value else None
+            data["oauth2"] = self._section(OAUTH2, "oauth2") if self._uses_oauth2() else None
         return data
 
     def _section(self, fields, name: str) -> dict[str, Any]:
@@ -217,7 +247,7 @@ class AccountForm(ScreenWorkers, Screen):
             value = self._value(path, kind)
             if kind == "password" and not value:
                 continue  # unchanged (or not given)
-            if key == "proxy" and not value:
+            if key in ("proxy", "issuer") and not value:
                 value = None
             out[key] = value
         return out
@@ -253,7 +283,7 @@ class AccountForm(ScreenWorkers, Screen):
     def _changed(self, event) -> None:
         control = getattr(event, "control", None) or event.switch
         ident = control.id or ""
-        if ident == "f-incoming-on":
+        if ident in ("f-incoming-on", wid("smtp.auth"), wid("incoming.auth")):
             self._show_incoming()
         elif ident == wid("smtp.security"):
             self._default_port("smtp.port", {v: p for v, p in SMTP_DEFAULT_PORTS.items()}, event.value)

@@ -26,12 +26,14 @@ from ....shared.models import (
 )
 from ....shared.validators import redact_proxy
 from ... import records
+from ...oauth.broker import auth_after_edit
 from ...rpc import Call, rpc_method
 from ...status import overall as status_word
 from ...storage import account_search
 from ...storage import accounts as store
 from ...storage import contacts as contact_store
 from ...storage import mailbox as mailbox_store
+from ...storage import oauth as oauth_store
 from ...storage import probes as probe_store
 from ...storage.db import Tx, utcnow
 
@@ -50,6 +52,11 @@ async def _wire(conn, call: Call, row: sqlite3.Row) -> dict[str, Any]:
     """The account as the wire shows it, with its mailbox's last round when it has one."""
     account = records.to_wire(row, call.secrets)
     account["last_test"] = await probe_store.latest(conn, row["id"])
+    if account.get("oauth2"):
+        grant = await oauth_store.grant(conn, row["id"])
+        # When and by whom consent was given, and when the refresh token ends (as far as is known): never it.
+        account["oauth2"]["grant"] = {key: grant[key] for key in ("granted_by", "granted_at", "refreshed_at",
+                                                                  "expires_at")} if grant else None
     if account.get("incoming"):
         state = await mailbox_store.state(conn, row["id"])
         account["incoming"]["last_poll"] = {
@@ -104,6 +111,9 @@ async def create(call: Call, params: AccountCreate) -> dict:
         smtp_state=None if marketing else "untested",
         incoming_state="untested" if getattr(account, "incoming", None) is not None else None,
     )
+    state, detail, _ = auth_after_edit(account, None, None)
+    if state is not None:
+        row.update(auth_state=state, status=state, status_detail=detail)
     async with call.db.transaction() as tx:
         try:
             account_id = await store.insert(tx.conn, row)
@@ -135,37 +145,19 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return merged
 
 
-def stored_password_sections(row: sqlite3.Row) -> set[str]:
-    """Sections whose stored password an edit keeps (the section existed and had one)."""
-    kept = set()
-    if row["smtp_password"] is not None and row["smtp_host"] is not None:
-        kept.add("smtp")
-    if row["incoming_password"] is not None and row["incoming_protocol"] is not None:
-        kept.add("incoming")
-    return kept
-
-
-def _server(account: Any, section: str) -> tuple | None:
-    """Where, and how, a section's password is sent: the server it was given for."""
-    settings = getattr(account, section, None)
-    if settings is None:
-        return None
-    smtp = getattr(account, "smtp", None)
-    proxy = smtp.proxy if smtp is not None else None  # the proxy carries incoming connections too
-    if section == "smtp":
-        return (settings.host.lower(), settings.port, settings.user, settings.security, settings.verify_tls, proxy)
-    return (settings.protocol, settings.host.lower(), settings.port, settings.user, settings.ssl,
-            settings.verify_tls, proxy)
+def _secret_key(section: str) -> str:
+    return "client_secret" if section == "oauth2" else "password"
 
 
 def bind_stored_passwords(row: sqlite3.Row, current: dict[str, Any], account: Any) -> set[str]:
-    """A stored password is only ever sent to the server it was stored for (host, port, user, TLS, proxy).
+    """A stored secret is only ever sent to the server it was stored for: a password to its host, port,
+    user, TLS and proxy; a client secret to its provider's token endpoint, with its client id.
 
-    `account` is the edited account, validated as if it kept the stored passwords. A section
-    pointed elsewhere without a new password is refused where a password is needed; where none is
-    needed (SMTP without AUTH) the stored one is dropped, so turning AUTH on later cannot send it
-    to the new server. Returns the sections whose stored password must be dropped."""
-    kept = stored_password_sections(row)
+    `account` is the edited account, validated as if it kept the stored secrets. A section pointed
+    elsewhere without a new secret is refused where the secret is needed; where none is needed (SMTP
+    without AUTH, a section signing in with oauth2) the stored one is dropped, so switching back later
+    cannot send it to the new server. Returns the sections whose stored secret must be dropped."""
+    kept = records.stored_secret_sections(row)
     try:
         before = validate_account(current, stored_passwords=kept)
     except FieldErrors:
@@ -173,15 +165,18 @@ def bind_stored_passwords(row: sqlite3.Row, current: dict[str, Any], account: An
     refused, dropped = {}, set()
     for section in kept:
         settings = getattr(account, section, None)
-        if settings is None or settings.password is not None:
+        key = _secret_key(section)
+        if settings is None or getattr(settings, key) is not None:
             continue
-        if before is not None and _server(before, section) == _server(account, section):
+        if before is not None and records.server_of(before, section) == records.server_of(account, section):
             continue
-        if section == "smtp" and not settings.authenticate:
+        unneeded = section != "oauth2" and (settings.auth == "oauth2" or (section == "smtp" and not settings.authenticate))
+        if unneeded:
             dropped.add(section)
         else:
-            refused[f"{section}.password"] = ("enter the password again: a stored password is only sent to the "
-                                             "server it was saved for, and the server, user, TLS or proxy changed")
+            what = "client secret" if section == "oauth2" else "password"
+            refused[f"{section}.{key}"] = (f"enter the {what} again: a stored {what} is only sent to the "
+                                           f"server it was saved for, and the server, user, TLS or proxy changed")
     if refused:
         raise FieldErrors(refused)
     return dropped
@@ -204,17 +199,26 @@ async def update(call: Call, params: AccountUpdate) -> dict:
         old_proxy = (current.get("smtp") or {}).get("proxy")
         if isinstance(smtp, dict) and old_proxy and smtp.get("proxy") == redact_proxy(old_proxy):
             smtp["proxy"] = old_proxy  # the redacted URL sent back unchanged keeps the real one
-        account = validate_account(merged, stored_passwords=stored_password_sections(row))
+        account = validate_account(merged, stored_passwords=records.stored_secret_sections(row))
         dropped = bind_stored_passwords(row, current, account)
         changes = records.to_row(account, call.secrets, old=row)
         for section in dropped:
-            changes[f"{section}_password"] = None
+            changes[f"{section}_{_secret_key(section)}"] = None
         changes["updated_at"] = utcnow()
         if account.kind == "own":
-            # A mailbox added starts untested, one removed has no state; the status word follows.
+            # A mailbox added starts untested, one removed has no state; the status word follows, and
+            # above it the OAuth grant's state: a grant given for other settings is dropped.
             incoming = None if account.incoming is None else (row["incoming_state"] or "untested")
-            changes.update(incoming_state=incoming, status=status_word(row["smtp_state"], incoming),
-                           status_detail=row["status_detail"] if incoming == row["incoming_state"] else "")
+            grant = await oauth_store.grant(tx.conn, account_id)
+            auth_state, auth_detail, drop = auth_after_edit(account, grant["binding"] if grant else None,
+                                                            row["auth_state"])
+            if drop:
+                await oauth_store.drop_grant(tx.conn, account_id)
+            call.services.tokens.forget(account_id)
+            word = status_word(row["smtp_state"], incoming, auth_state)
+            detail = row["status_detail"] if incoming == row["incoming_state"] and word == row["status"] else ""
+            changes.update(incoming_state=incoming, status=word, auth_state=auth_state,
+                           status_detail=auth_detail or detail)
         if account.kind == "marketing" and account.email.lower() != row["email"].lower():
             # A new sending address needs a new approval.
             changes.update(approval="pending", approval_reason="", status="pending", status_detail="")
@@ -236,6 +240,9 @@ async def delete(call: Call, params: IdParams) -> dict:
             raise P.forbidden("only the owner or an admin can delete this account")
         await store.delete(tx.conn, params.id)
         await tx.event("account.deleted", records.event_data(row))
+    call.services.tokens.forget(params.id)
+    if call.signins is not None:
+        call.signins.cancel(params.id)
     return {"deleted": params.id}
 
 

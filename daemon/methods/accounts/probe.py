@@ -15,7 +15,7 @@ from ...rpc import Call, rpc_method
 from ...storage import accounts as store
 from ...storage import probes as probe_store
 from ...storage.db import utcnow
-from .core import bind_stored_passwords, merge_patch, stored_password_sections, visible_account
+from .core import bind_stored_passwords, merge_patch, visible_account
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +29,20 @@ async def _resolve(call: Call, params: TestParams):
     dropped: set[str] = set()
     if params.account:
         patch = {k: v for k, v in params.account.items() if k != "id"}
-        account = validate_account(merge_patch(current, patch), stored_passwords=stored_password_sections(row))
+        account = validate_account(merge_patch(current, patch), stored_passwords=records.stored_secret_sections(row))
         dropped = bind_stored_passwords(row, current, account)
     else:
-        account = validate_account(current, stored_passwords=stored_password_sections(row))
+        account = validate_account(current, stored_passwords=records.stored_secret_sections(row))
     return account, _passwords(account, row, call, dropped), row["id"]
 
 
 def _passwords(account, row, call: Call, dropped: frozenset[str] | set[str] = frozenset()) -> dict[str, str]:
-    """The passwords a test sends: typed ones, else the stored ones (already bound to this server)."""
+    """The secrets a test sends: typed ones, else the stored ones (already bound to this server). A typed
+    oauth2 client secret is passed as "oauth2"; a stored one the token broker reads itself."""
     out = {}
+    oauth2 = getattr(account, "oauth2", None)
+    if oauth2 is not None and oauth2.client_secret is not None:
+        out["oauth2"] = oauth2.client_secret
     for section in ("smtp", "incoming"):
         if section in dropped:
             continue

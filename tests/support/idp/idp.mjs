@@ -4,14 +4,18 @@
 //
 // CONFIG_JSON: {"users": {"alice@example.test": "password", ...},      who may sign in (the device flow)
 //               "mailboxes": {"mailrelay": "relay@example.test"},       client_credentials client -> its mailbox
-//               "ttl": 300}                                              access token lifetime, seconds
+//               "ttl": 300,                                              access token lifetime, seconds
+//               "record": "/path"}                                       a file each token issued is appended to
+//                                                                        ("KIND VALUE" lines): what tests look
+//                                                                        for where no token may be
 //
 // Clients (../../../../shared/TESTING.md has the recipe this follows):
 //   mailtool    public; device code (RFC 8628) and refresh tokens, rotated on each use
 //   mailrelay   secret "relay-secret"; client credentials, scope "mail" (app-only access to a mailbox)
 //   mailserver  secret "server-secret"; what the mail servers introspect tokens with (RFC 7662)
-// The routes under /interaction/UID/ play the person at the browser: POST .../login with login and
-// password signs in; consent is then granted at once.
+// The routes under /interaction/UID play the person's browser: GET shows the sign-in form, POST with login
+// and password signs in; consent is then granted at once.
+import fs from 'node:fs';
 import http from 'node:http';
 import Provider from 'oidc-provider';
 
@@ -48,6 +52,13 @@ const provider = new Provider(issuer, {
   },
 });
 
+if (config.record) {
+  // Opaque tokens: the value is the model's jti. One line each, in the order issued.
+  for (const kind of ['access_token', 'client_credentials', 'refresh_token']) {
+    provider.on(`${kind}.saved`, (token) => fs.appendFileSync(config.record, `${kind} ${token.jti}\n`));
+  }
+}
+
 async function form(req) {
   let body = '';
   for await (const chunk of req) body += chunk;
@@ -57,6 +68,11 @@ async function form(req) {
 async function interaction(req, res, uid) {
   const details = await provider.interactionDetails(req, res);
   if (details.prompt.name === 'login') {
+    if (req.method !== 'POST') { // what a browser is shown: the sign-in form, posted back to this address
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<form method="post" action="/interaction/${uid}"><input name="login"><input name="password" type="password"></form>`);
+      return;
+    }
     const { login, password } = await form(req);
     if (!login || users[login] !== password) {
       res.writeHead(403, { 'content-type': 'text/plain' });
