@@ -15,11 +15,14 @@ import threading
 
 import pytest
 
+from mailfleet.shared import protocol as P
+
 from ..support.daemons import scratch_dir
 from ..support.idp import SERVER, IdentityProvider
 from ..support.mailservers import oauth_smtp_server
 from ..support.samples import dsn
 from ..support.servers import Dovecot
+from ..support.users import ensure_user, rpc_as
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
@@ -297,3 +300,51 @@ def test_client_credentials_need_no_person(make_daemon, idp, dovecot, smtp, tmp_
     daemon.stop()
     assert "relay-secret" not in daemon.log() and "not-the-secret" not in daemon.log()
     assert b"relay-secret" not in daemon.paths.database.read_bytes()
+
+
+def test_who_may_sign_an_account_in_as_other_unix_users(make_daemon, idp, dovecot, smtp):
+    """Consent binds a mailbox: only the account's owner or an admin starts, finishes or waits on a sign-in.
+    Someone an account is shared with uses it and sees its state, never its secrets; an account they
+    cannot see stays not found, its sign-in events included. auth_report lists only visible accounts."""
+    for user in ("mfalice", "mfbob", "mfcarol"):
+        ensure_user(user, "mftest")
+    config = '[daemon]\nsocket_group = "mftest"\n[admins]\nusers = ["mfcarol"]\n'
+    daemon = make_daemon(mode="system", config=config).start()
+    ep = daemon.endpoint
+
+    def result(user, method, params=None):
+        reply = rpc_as(user, ep, method, params)
+        assert "result" in reply, reply
+        return reply["result"]
+
+    def code(user, method, params):
+        return rpc_as(user, ep, method, params)["error"]["code"]
+
+    private = result("mfbob", "accounts.create", account(idp, dovecot, smtp))
+    shared = result("mfbob", "accounts.create", {**account(idp, dovecot, smtp, email="team@oauth.test"), "shared": True})
+    legacy = result("mfbob", "accounts.create", {"name": "Legacy", "email": "legacy@oauth.test", "smtp": {
+        "host": "smtp.office365.com", "user": "legacy@oauth.test", "password": "s3cret-smtp-pw"}})
+    for method, params in (("accounts.auth", {"id": private["id"]}), ("accounts.auth_wait", {"id": private["id"]}),
+                           ("accounts.auth_finish", {"id": private["id"], "returned": "x"})):
+        assert code("mfalice", method, params) == P.NOT_FOUND
+    assert code("mfalice", "accounts.auth", {"id": shared["id"]}) == P.FORBIDDEN
+    assert code("mfalice", "accounts.auth_wait", {"id": shared["id"], "timeout": 0}) == P.FORBIDDEN
+
+    started = result("mfbob", "accounts.auth", {"id": private["id"]})
+    assert "Sign-in Success" in idp.consent(started["verification_uri"], started["user_code"], ALICE, ALICE_PW)
+    assert result("mfbob", "accounts.auth_wait", {"id": private["id"], "timeout": 30})["state"] == "granted"
+    assert result("mfcarol", "accounts.auth_wait", {"id": private["id"], "timeout": 0})["state"] == "granted"
+    assert result("mfalice", "events.list", {"account_id": private["id"], "newest": True})["items"] == []
+    seen_by_admin = result("mfcarol", "events.list", {"account_id": private["id"], "type": "account.auth"})["items"]
+    assert [(e["state"], e["by"]) for e in seen_by_admin] == [("granted", "mfbob")]
+
+    as_shared = result("mfalice", "accounts.get", {"id": shared["id"]})
+    assert as_shared["status"] == "signin_required" and "client_secret" not in as_shared["oauth2"]
+    assert "refresh_token" not in json.dumps(as_shared)
+    mine = result("mfalice", "accounts.auth_report", {})
+    assert mine["items"] == [], "bob's private password account is not alice's to see"
+    bobs = result("mfbob", "accounts.auth_report", {})["items"]
+    assert [(i["account_id"], i["direction"], i["provider"], i["cut_off"]) for i in bobs] == [
+        (legacy["id"], "smtp", "microsoft", "2026-12-31")]
+    daemon.stop()
+    assert_no_token_leaked(daemon, idp)
