@@ -201,14 +201,16 @@ class CodeStart:
 
 
 async def code_start(client: Client, redirect_uri: str) -> CodeStart:
-    """Where the person signs in (authorization code with PKCE S256, RFC 7636): a refresh token asked for
-    (Google: access_type=offline and prompt=consent, or it is given only the first time)."""
+    """Where the person signs in (authorization code with PKCE S256, RFC 7636), a refresh token asked for:
+    Google's access_type=offline and prompt=consent (else it is given only the first time); with
+    offline_access, prompt=consent as OpenID Connect Core section 11 requires."""
     found, method = await endpoints(client)
     if not found.authorize:
         raise Unreachable("this provider publishes no authorization endpoint")
     verifier = generate_token(64)
     state = secrets.token_urlsafe(24)
-    extra = {"access_type": "offline", "prompt": "consent"} if client.provider == "google" else {}
+    extra = {"access_type": "offline", "prompt": "consent"} if client.provider == "google" else \
+        {"prompt": "consent"} if "offline_access" in client.scopes and client.provider == "custom" else {}
     async with AsyncOAuth2Client(client.client_id, client.client_secret, token_endpoint_auth_method=method,
                                  scope=" ".join(client.scopes), redirect_uri=redirect_uri,
                                  code_challenge_method="S256") as oauth:

@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import threading
+import urllib.request
 
 import pytest
 
@@ -21,7 +22,7 @@ from ..support.daemons import scratch_dir
 from ..support.idp import SERVER, IdentityProvider
 from ..support.mailservers import oauth_smtp_server
 from ..support.samples import dsn
-from ..support.servers import Dovecot
+from ..support.servers import Dovecot, free_port
 from ..support.users import ensure_user, rpc_as
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -37,10 +38,14 @@ def record_dir():
     yield from scratch_dir("mfr")
 
 
+LOOPBACK = free_port()  # the daemons' [oauth] loopback_port: where the code flow's browser comes back
+CODE_FLOW = f"[oauth]\nloopback_port = {LOOPBACK}\n"
+
+
 @pytest.fixture(scope="module")
 def idp(record_dir):
     provider = IdentityProvider(users={ALICE: ALICE_PW}, mailboxes={"mailrelay": RELAY}, ttl=900,
-                                record=record_dir / "issued")
+                                record=record_dir / "issued", redirect=f"http://127.0.0.1:{LOOPBACK}/")
     yield provider
     provider.stop()
 
@@ -66,8 +71,9 @@ def smtp(idp):
 
 def account(idp, dovecot, smtp, *, email=ALICE, protocol="imap", flow="device", scopes=SCOPES, **oauth2) -> dict:
     port = dovecot.imap_port if protocol == "imap" else dovecot.pop3_port
-    settings = {"provider": "custom", "issuer": idp.issuer, "flow": flow, "scopes": scopes,
-                "client_id": "mailtool" if flow == "device" else "mailrelay", **oauth2}
+    client = {"device": "mailtool", "code": "mailweb", "client_credentials": "mailrelay"}[flow]
+    settings = {"provider": "custom", "issuer": idp.issuer, "flow": flow, "scopes": scopes, "client_id": client,
+                **oauth2}
     return {"name": f"OAuth {email}", "email": email,
             "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none", "user": email, "auth": "oauth2"},
             "incoming": {"protocol": protocol, "host": "127.0.0.1", "port": port, "ssl": False, "user": email,
@@ -347,4 +353,43 @@ def test_who_may_sign_an_account_in_as_other_unix_users(make_daemon, idp, doveco
     assert [(i["account_id"], i["direction"], i["provider"], i["cut_off"]) for i in bobs] == [
         (legacy["id"], "smtp", "microsoft", "2026-12-31")]
     daemon.stop()
+    assert_no_token_leaked(daemon, idp)
+
+
+def test_code_flow_comes_back_through_the_loopback_or_by_pasting(make_daemon, idp, dovecot, smtp):
+    """Google's way (and any provider's): the person opens the address printed, signs in, and the browser
+    comes back to the daemon's loopback port (through the `ssh -L` line printed), or they paste the
+    address it landed on."""
+    daemon = make_daemon(config=CODE_FLOW).start()
+    with daemon.client(timeout=60) as c:
+        acc = c.call("accounts.create", account(idp, dovecot, smtp, flow="code", client_secret="web-secret"))
+        proc = ctl(daemon, "accounts", "auth", str(acc["id"]))
+        lines = []
+        while not any(line.startswith("  http") for line in lines):
+            lines.append(proc.stdout.readline())
+        url = next(line.strip() for line in lines if line.startswith("  http"))
+        assert f"code_challenge_method=S256" in url and "prompt=consent" in url
+        forward = "".join(proc.stdout.readline() for _ in range(4))
+        assert f"ssh -L {LOOPBACK}:127.0.0.1:{LOOPBACK} THIS-HOST" in forward
+        back = idp.sign_in_at(url, ALICE, ALICE_PW)
+        assert back.startswith(f"http://127.0.0.1:{LOOPBACK}/?code=")
+        with urllib.request.urlopen(back, timeout=30) as page:  # the browser, back through the tunnel
+            assert page.read().decode() == "mailfleet: signed in. You can close this tab."
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0 and "signed in" in out, (out, err)
+        assert c.call("accounts.test", {"id": acc["id"]})["ok"]
+
+        pasted = c.call("accounts.create", account(idp, dovecot, smtp, email="paste@oauth.test", flow="code",
+                                                   client_secret="web-secret"))
+        url = c.call("accounts.auth", {"id": pasted["id"]})["authorize_url"]
+        back = idp.sign_in_at(url, ALICE, ALICE_PW)
+        forged = back.replace("state=", "state=x")
+        wrong = ctl(daemon, "accounts", "auth", str(pasted["id"]), "--paste", forged)
+        assert wrong.wait(timeout=30) == 1 and "another sign-in" in wrong.stderr.read()
+        done = ctl(daemon, "accounts", "auth", str(pasted["id"]), "--paste", back)
+        out, err = done.communicate(timeout=30)
+        assert done.returncode == 0 and "signed in" in out, (out, err)
+        assert c.call("accounts.get", {"id": pasted["id"]})["auth_state"] == "ok"
+    daemon.stop()
+    assert "web-secret" not in daemon.log()
     assert_no_token_leaked(daemon, idp)

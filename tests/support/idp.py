@@ -22,12 +22,19 @@ RELAY = ("mailrelay", "relay-secret")  # client credentials: app-only access to 
 SERVER = ("mailserver", "server-secret")  # what mail servers introspect with
 
 
+class _Returned(Exception):
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
 class IdentityProvider:
     def __init__(self, *, users: dict[str, str] | None = None, mailboxes: dict[str, str] | None = None,
-                 ttl: int = 300, record: Path | None = None) -> None:
+                 ttl: int = 300, record: Path | None = None, redirect: str | None = None) -> None:
         assert (HERE / "node_modules" / "oidc-provider").is_dir(), \
             f"oidc-provider is not installed: cd {HERE} && npm ci (scripts/test does it)"
         config = {"users": users or {}, "mailboxes": mailboxes or {}, "ttl": ttl}
+        if redirect:
+            config["redirect"] = redirect
         self.record = record
         if record is not None:
             config["record"] = str(record)
@@ -63,6 +70,25 @@ class IdentityProvider:
         signed = browser.open(shown.geturl(), urllib.parse.urlencode({"login": login, "password": password}).encode(),
                               timeout=10)
         return signed.read().decode()
+
+    def sign_in_at(self, authorize_url: str, login: str, password: str) -> str:
+        """Play the person at the browser in the code flow: open the sign-in address, sign in (consent is
+        given at once). Returns the address the provider sends the browser back to, not yet opened."""
+        class Stop(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, req, fp, code, msg, headers, newurl):
+                if not newurl.startswith(issuer):
+                    raise _Returned(newurl)
+                return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+        issuer = self.issuer
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), Stop())
+        try:
+            shown = browser.open(authorize_url, timeout=10)
+            browser.open(shown.geturl(), urllib.parse.urlencode({"login": login, "password": password}).encode(),
+                         timeout=10)
+        except _Returned as back:
+            return back.url
+        raise AssertionError("the provider did not send the browser back")
 
     def client_token(self, scope: str = "mail") -> str:
         """An access token for the relay client's mailbox (the client credentials grant)."""

@@ -13,6 +13,8 @@
 //   mailtool    public; device code (RFC 8628) and refresh tokens, rotated on each use
 //   mailrelay   secret "relay-secret"; client credentials, scope "mail" (app-only access to a mailbox)
 //   mailserver  secret "server-secret"; what the mail servers introspect tokens with (RFC 7662)
+//   mailweb     secret "web-secret"; authorization code with PKCE and refresh tokens, its redirect
+//               CONFIG_JSON's "redirect" (a loopback address, as for an installed app)
 // The routes under /interaction/UID play the person's browser: GET shows the sign-in form, POST with login
 // and password signs in; consent is then granted at once.
 import fs from 'node:fs';
@@ -36,6 +38,9 @@ const provider = new Provider(issuer, {
       response_types: [], redirect_uris: [] },
     { client_id: 'mailserver', client_secret: 'server-secret', grant_types: [], response_types: [],
       redirect_uris: [] },
+    { client_id: 'mailweb', client_secret: 'web-secret', grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'], redirect_uris: config.redirect ? [config.redirect] : [],
+      application_type: 'native' },
   ],
   cookies: { keys: ['mailfleet-tests'] },
   scopes: ['openid', 'offline_access', 'email', 'mail'],
