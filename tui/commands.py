@@ -16,8 +16,8 @@ class AccountCommands(Provider):
         # screen the palette was opened over.
         for bindings, target in ((ACCOUNTS, self.app.main), (APP, self.app)):
             for binding in bindings:
-                if not binding.show:
-                    continue
+                if not binding.description or binding.action.startswith("focus_"):
+                    continue  # the palette names every action, the footer's and the ones only `?` lists
                 score = matcher.match(binding.description)
                 if score > 0:
                     yield Hit(score, matcher.highlight(binding.description),

@@ -31,9 +31,12 @@ ACCOUNTS = [
     Binding("d,delete", "screen.delete_account", "Delete", id="accounts.delete"),
     Binding("t", "screen.test_account", "Test", id="accounts.test"),
     Binding("a", "screen.approve", "Approve", id="accounts.approve"),
+    Binding("o", "screen.sign_in", "Sign in", id="accounts.sign_in"),
     Binding("x", "screen.reject", "Reject", id="accounts.reject"),
     # Not in the footer (80 columns hold ten keys): the search box and the filter label say their keys.
     Binding("P", "screen.purge_bounces", "Purge bounces already read", show=False, id="accounts.purge"),
+    Binding("O", "screen.auth_report", "Accounts still signing in with a password", show=False,
+            id="accounts.auth_report"),
     Binding("slash", "screen.focus_search", "Search", show=False, id="accounts.search"),
     Binding("f", "screen.cycle_filter", "Filter", show=False, id="accounts.filter"),
     Binding("r", "screen.refresh", "Refresh", show=False, id="accounts.refresh"),

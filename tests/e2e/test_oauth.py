@@ -393,3 +393,41 @@ def test_code_flow_comes_back_through_the_loopback_or_by_pasting(make_daemon, id
     daemon.stop()
     assert "web-secret" not in daemon.log()
     assert_no_token_leaked(daemon, idp)
+
+
+async def test_the_terminal_ui_signs_an_account_in_and_lists_the_password_holdouts(make_daemon, idp, dovecot, smtp):
+    """Over SSH in the TUI: 'o' on the account shows the address and the code (the provider's text shown as
+    text), the person signs in elsewhere, and the screen says so; the palette's report lists an account
+    still signing in to Microsoft 365 with a password, with the cut-off."""
+    from mailfleet.tui.components.account_table import AccountTable
+    from mailfleet.tui.components.auth_report import AuthReportScreen
+    from mailfleet.tui.components.sign_in import SignInScreen
+
+    from .test_tui import SIZE, app_for, displayed, until
+
+    daemon = make_daemon().start()
+    with daemon.client() as c:
+        acc = c.call("accounts.create", {**account(idp, dovecot, smtp), "name": "Boîte [b]x[/b] 日本"})
+        c.call("accounts.create", {"name": "Legacy", "email": "legacy@oauth.test", "smtp": {
+            "host": "smtp.office365.com", "user": "legacy@oauth.test", "password": "s3cret-smtp-pw"}})
+    app = app_for(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(AccountTable)
+        await until(pilot, lambda: table.total == 2 and table.current is not None)
+        while table.current["id"] != acc["id"]:
+            await pilot.press("j")
+        assert "signin_required" in displayed(app)
+        await pilot.press("o")
+        await until(pilot, lambda: isinstance(app.screen, SignInScreen) and "Enter the code" in displayed(app))
+        shown = displayed(app)
+        code = shown.split("Enter the code")[1].split()[0]
+        uri = f"{idp.issuer}/device"
+        assert f"Open {uri} in any browser" in shown and "Sign in Boîte [b]x[/b] 日本" in shown
+        idp.consent(uri, code, ALICE, ALICE_PW)
+        await until(pilot, lambda: "Signed in: the account gets its tokens now" in displayed(app), timeout=30)
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, SignInScreen))
+        await pilot.press("O")
+        await until(pilot, lambda: isinstance(app.screen, AuthReportScreen) and "2026-12-31" in displayed(app))
+        assert "smtp.office365.com" in displayed(app) and "1 to move to OAuth 2.0" in displayed(app)
+    daemon.stop()

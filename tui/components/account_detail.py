@@ -52,10 +52,37 @@ def smtp_lines(smtp: dict[str, Any], state: str | None) -> list[Text | str]:
     out.append(_field("verify certificate", smtp["verify_tls"]))
     if smtp["authenticate"]:
         out.append(_field("sign in as", smtp["user"] or "(the address)"))
-        out.append(_field("password", "stored" if smtp["password_set"] else "not set"))
+        if smtp.get("auth") == "oauth2":
+            out.append(_field("with", "an OAuth 2.0 token (below)"))
+        else:
+            out.append(_field("password", "stored" if smtp["password_set"] else "not set"))
     else:
         out.append(_field("sign in", "no (the server relays without AUTH)"))
     out.append(_field("proxy", smtp.get("proxy") or "none"))
+    return out
+
+
+FLOWS = {"device": "device code (any browser)", "code": "browser, code returned",
+         "client_credentials": "app only (client credentials)"}
+
+
+def oauth2_lines(oauth2: dict[str, Any] | None, state: str | None) -> list[Text | str]:
+    if not oauth2:
+        return []
+    out: list[Text | str] = [line("OAuth 2.0  ", ({"ok": "signed in", "signin_required": "not signed in yet",
+                                                   "reauth_required": "sign in again"}.get(state or "", "app only"),
+                                                  "bold"))]
+    out.append(_field("provider", oauth2["provider"] + (f" ({oauth2['issuer']})" if oauth2.get("issuer") else "")
+                      + (f", tenant {oauth2['tenant']}" if oauth2.get("tenant") else "")))
+    out.append(_field("flow", FLOWS.get(oauth2["flow"], oauth2["flow"])))
+    out.append(_field("client id", oauth2["client_id"]))
+    out.append(_field("client secret", "stored" if oauth2.get("client_secret_set") else "none"))
+    out.append(_field("scopes", oauth2["scopes"] or "the provider's defaults"))
+    grant = oauth2.get("grant")
+    if grant:
+        out.append(_field("signed in", f"{when(grant['granted_at'])} by {grant['granted_by']}"))
+        if grant.get("expires_at"):
+            out.append(_field("sign-in lasts until", when(grant["expires_at"])))
     return out
 
 
@@ -67,7 +94,10 @@ def incoming_lines(incoming: dict[str, Any] | None, state: str | None) -> list[T
     out.append(_field("TLS", incoming["ssl"]))
     out.append(_field("verify certificate", incoming["verify_tls"]))
     out.append(_field("sign in as", incoming["user"]))
-    out.append(_field("password", "stored" if incoming["password_set"] else "not set"))
+    if incoming.get("auth") == "oauth2":
+        out.append(_field("with", "an OAuth 2.0 token (below)"))
+    else:
+        out.append(_field("password", "stored" if incoming["password_set"] else "not set"))
     if incoming["protocol"] == "imap":
         out.append(_field("folder", incoming["folder"]))
     out.append(_field("read every", f"{incoming['poll_interval']} s, {incoming['batch_size']} messages at a time"))
@@ -126,6 +156,9 @@ def account_lines(account: dict[str, Any], history: list[dict[str, Any]],
         out.append("")
         out += incoming_lines(account["incoming"], account.get("incoming_state"))
         out.append("")
+        if account.get("oauth2"):
+            out += oauth2_lines(account["oauth2"], account.get("auth_state"))
+            out.append("")
         out += test_lines(account.get("last_test"))
     out += ["", "Status history"]
     out += [f"  {when(e['time'])}  {e['status']}  {e.get('detail', '')}" for e in history] or ["  no changes yet"]

@@ -22,11 +22,14 @@ from .account_table import COLUMNS, SORTABLE, AccountTable, Query, status_words
 from .activity import AccountActivity
 from .dialogs import ChooseKind, Confirm, Reason
 from .footer import KeyFooter
+from .auth_report import AuthReportScreen
+from .sign_in import SignInScreen
 from .test_report import ConnectionTestScreen
 
 FILTERS = [("all", None, "all accounts"), ("marketing", None, "marketing"), ("own", None, "own"),
            ("all", "pending", "pending approval"), ("own", "smtp_failing", "SMTP failing"),
-           ("own", "incoming_failing", "incoming failing")]
+           ("own", "incoming_failing", "incoming failing"), ("own", "signin_required", "not signed in (OAuth)"),
+           ("own", "reauth_required", "to sign in again (OAuth)")]
 SEARCH_DEBOUNCE = 0.06  # typing fast sends one query, not one per key
 LIVE_DEBOUNCE = 0.3
 
@@ -90,10 +93,10 @@ class AccountsScreen(ScreenWorkers, Screen):
         self._live_timer = self.set_timer(LIVE_DEBOUNCE, self.reload)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Approve, reject and purge only where they mean something (the footer shows the keys only then):
-        approve and reject on a pending marketing account, for an admin; a purge on an account with a
-        mailbox."""
-        if action not in ("approve", "reject", "purge_bounces"):
+        """Approve, reject, purge and sign in only where they mean something (the footer shows the keys only
+        then): approve and reject on a pending marketing account, for an admin; a purge on an account with a
+        mailbox; a sign-in on an own account."""
+        if action not in ("approve", "reject", "purge_bounces", "sign_in"):
             return True
         try:
             row = self.query_one(AccountTable).current
@@ -103,6 +106,8 @@ class AccountsScreen(ScreenWorkers, Screen):
             return False
         if action == "purge_bounces":
             return bool(row["kind"] == "own" and row.get("incoming_state"))
+        if action == "sign_in":  # OAuth 2.0 is for own accounts (marketing ones send through the relay)
+            return row["kind"] == "own"
         return bool(row["kind"] == "marketing" and row["status"] == "pending" and self.admin)
 
     # --- the list -------------------------------------------------------------
@@ -238,6 +243,14 @@ class AccountsScreen(ScreenWorkers, Screen):
         row = self._selected()
         if row is not None:
             self.app.push_screen(ConnectionTestScreen(self.client, {"id": row["id"]}, f"{row['name']} <{row['email']}>"))
+
+    def action_sign_in(self) -> None:
+        row = self._selected()
+        if row is not None:
+            self.app.push_screen(SignInScreen(self.client, row["id"], f"{row['name']} <{row['email']}>"))
+
+    def action_auth_report(self) -> None:
+        self.app.push_screen(AuthReportScreen(self.client))
 
     @work(exit_on_error=False, group="forms")
     async def action_approve(self) -> None:
