@@ -67,16 +67,34 @@ def render(status: dict) -> str:
         rows = [{**row, "since": (row["health_at"] or "")[:16].replace("T", " ")} for row in problems["items"]]
         lines.append(output.table(rows, [("id", "ID"), ("name", "NAME"), ("health", "PROBLEM"), ("since", "SINCE"),
                                          ("health_reason", "WHAT")]))
+    signin = status.get("sign_in") or {"total": 0}
+    if signin["total"]:
+        lines.append("")
+        lines.append(f"To sign in (OAuth 2.0): {signin['total']} (mailfleetctl accounts auth ID)")
+        words = {"signin_required": "not signed in yet", "reauth_required": "sign in again"}
+        rows = [{**row, "why": words.get(row["auth_state"], "sign-in ends soon"),
+                 "until": (row["expires_at"] or "")[:16].replace("T", " "),
+                 "detail": row["status_detail"] if row["auth_state"] == "reauth_required" else ""}
+                for row in signin["items"]]
+        lines.append(output.table(rows, [("id", "ID"), ("name", "NAME"), ("why", "WHY"), ("until", "ENDS"),
+                                         ("detail", "DETAIL")]))
     return "\n".join(lines)
+
+
+def problems(status: dict) -> bool:
+    """What makes `status` exit 1: something a person must act on."""
+    return bool(status["failing"]["total"] or status["sender_problems"]["total"]
+                or (status.get("sign_in") or {}).get("total"))
 
 
 def run(args: argparse.Namespace, client: Client) -> int:
     status = client.call("system.status")
     print(output.as_json(status) if args.json else render(status))
-    return 1 if status["failing"]["total"] or status["sender_problems"]["total"] else 0
+    return 1 if problems(status) else 0
 
 
 COMMAND = Command("status", "how things stand: daemon, accounts by state, polls, backlog, failures", run,
                   parser=dict(description="One screen of how things stand. Exit 0 when no account you can see is "
-                                          "failing or refused as a sender, 1 when some is.",
+                                          "failing, refused as a sender or waiting for an OAuth sign-in (or soon "
+                                          "to), 1 when some is.",
                               epilog="example: mailfleetctl status || echo 'some account is failing'"))

@@ -13,7 +13,8 @@ from ...shared.version import package_version
 from ...shared.models import BackupChunkParams, BackupParams
 from ..rpc import Call, rpc_method
 from ..storage import accounts as account_store
-from ..storage.db import utcnow
+from ..storage import oauth as oauth_store
+from ..storage.db import days_ago, utcnow
 
 _SNAPSHOT = re.compile(r"snapshot-[0-9TZ:.-]+\.db")
 
@@ -70,6 +71,9 @@ async def status(call: Call, params) -> dict:
         "failing": {"total": tally["failing_total"], "items": tally["failing"]},
         # Refused as a sender (a blocklist, SPF/DKIM/DMARC, a rate limit): what to fix before mailing on.
         "sender_problems": {"total": tally["unhealthy_total"], "items": tally["unhealthy"]},
+        # OAuth accounts a person must sign in (again), or soon: a refresh token near its end warns ahead.
+        "sign_in": dict(zip(("total", "items"), await oauth_store.needing_sign_in(
+            call.db.read, viewer, days_ago(-call.config.oauth.warn_days)))),
         "long_requests": {"yours": daemon.long_work.in_flight(call.caller.user), "all": daemon.long_work.in_flight()},
     }
 

@@ -33,7 +33,7 @@ def utcnow() -> str:
 
 
 def days_ago(days: float) -> str:
-    """The time `days` ago, as utcnow() writes times (so the two compare as text)."""
+    """The time `days` ago (negative: ahead), as utcnow() writes times (so the two compare as text)."""
     return (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

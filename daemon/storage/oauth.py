@@ -7,6 +7,8 @@ import sqlite3
 
 import aiosqlite
 
+from .visibility import visible
+
 
 async def grant(conn: aiosqlite.Connection, account_id: int) -> sqlite3.Row | None:
     return await (await conn.execute("SELECT * FROM oauth_grants WHERE account_id = ?", (account_id,))).fetchone()
@@ -38,9 +40,16 @@ async def drop_grant(conn: aiosqlite.Connection, account_id: int) -> bool:
     return cur.rowcount > 0
 
 
-async def expiring(conn: aiosqlite.Connection, before: str) -> list[sqlite3.Row]:
-    """Grants whose refresh token ends before `before`: what warns ahead."""
-    return await conn.execute_fetchall(
-        "SELECT g.account_id, g.expires_at, a.name, a.email, a.owner, a.shared FROM oauth_grants g "
-        "JOIN accounts a ON a.id = g.account_id WHERE g.expires_at IS NOT NULL AND g.expires_at < ? "
-        "ORDER BY g.expires_at", (before,))
+async def needing_sign_in(conn: aiosqlite.Connection, viewer: str | None, before: str,
+                          limit: int = 10) -> tuple[int, list[dict]]:
+    """(total, the first `limit`) of the accounts `viewer` may see that need a person to sign in: never
+    signed in, refused by the provider, or with a refresh token that ends before `before`."""
+    condition, args = visible(viewer, "a.")
+    where = (f"FROM accounts a LEFT JOIN oauth_grants g ON g.account_id = a.id WHERE {condition} AND "
+             f"(a.auth_state IN ('signin_required', 'reauth_required') OR (g.expires_at IS NOT NULL AND "
+             f"g.expires_at < ?))")
+    total = (await conn.execute_fetchall(f"SELECT count(*) {where}", (*args, before)))[0][0]
+    rows = await conn.execute_fetchall(
+        f"SELECT a.id, a.name, a.email, a.auth_state, a.status_detail, g.expires_at {where} "
+        f"ORDER BY g.expires_at IS NULL, g.expires_at, a.id LIMIT ?", (*args, before, limit))
+    return total, [dict(r) for r in rows]

@@ -254,9 +254,13 @@ def test_a_revoked_grant_asks_for_a_sign_in_instead_of_retrying(make_daemon, idp
         assert not failed["ok"] and "sign in again" in failed["error"] and "invalid_grant" in failed["error"]
         got = c.call("accounts.get", {"id": acc["id"]})
         assert got["status"] == "reauth_required"
-        status = subprocess.run([sys.executable, "-m", "mailfleet.ctl", "--socket", daemon.endpoint, "accounts",
+        listed = subprocess.run([sys.executable, "-m", "mailfleet.ctl", "--socket", daemon.endpoint, "accounts",
                                  "list"], capture_output=True, text=True, env=daemon.env)
-        assert "reauth_required" in status.stdout
+        assert "reauth_required" in listed.stdout
+        status = subprocess.run([sys.executable, "-m", "mailfleet.ctl", "--socket", daemon.endpoint, "status"],
+                                capture_output=True, text=True, env=daemon.env)
+        assert status.returncode == 1 and "To sign in (OAuth 2.0): 1" in status.stdout
+        assert "sign in again" in status.stdout and "the provider refused the grant" in status.stdout
     daemon.stop()
 
 
