@@ -86,6 +86,10 @@ def event_summary(event: dict[str, Any]) -> str:
         detail = f": {data['detail']}" if data.get("detail") else ""
         by = f" (by {data['by']})" if data.get("by") else ""
         return f"status {data.get('status')}{detail}{by}"
+    if kind == "account.auth":
+        if data.get("state") == "granted":
+            return f"signed in with OAuth 2.0 ({data.get('flow')} flow, by {data.get('by')})"
+        return f"OAuth sign-in failed ({data.get('flow')} flow, by {data.get('by')}): {data.get('reason', '')}"
     if kind in ("account.created", "account.updated", "account.deleted"):
         return f"account {kind.split('.')[1]} ({data.get('kind')}, owner {data.get('owner')})"
     if kind == "probe.step":

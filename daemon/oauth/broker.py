@@ -96,8 +96,12 @@ class TokenBroker:
         self._locks: dict[int, asyncio.Lock] = {}
 
     def forget(self, account_id: int) -> None:
-        """Drop the account's access token (settings changed, a new grant, the account deleted)."""
+        """Drop the account's access token (settings changed, a new grant, the account deleted). The
+        lock goes too unless someone holds it: what is kept is bounded by the accounts in use."""
         self._cache.pop(account_id, None)
+        lock = self._locks.get(account_id)
+        if lock is not None and not lock.locked():
+            del self._locks[account_id]
 
     def keep(self, account_id: int, binding: str, tokens: Tokens) -> None:
         self._cache[account_id] = _Cached(binding, tokens.access_token, time.monotonic() + tokens.expires_in)
@@ -123,18 +127,13 @@ class TokenBroker:
         if account_id is None or typed_secret is not None:
             return await self._unsaved(account, typed_secret)
         asked = time.monotonic()
-        lock = self._locks.setdefault(account_id, asyncio.Lock())
-        async with lock:  # one refresh per account, however many want a token at once
-            try:
-                hit = self._cache.get(account_id)
-                if hit is not None and hit.got_at >= asked and hit.expires_at > time.monotonic():
-                    # Got while this one waited: the refresh it waited on serves it too, however near
-                    # the token is to refresh_ahead (a provider's short-lived tokens always are).
-                    return Obtained(hit.token, "cache", hit.expires_at - time.monotonic())
-                return await self._token(account_id, account)
-            finally:
-                if not lock._waiters:  # type: ignore[attr-defined]  # bounded: only accounts in use keep one
-                    self._locks.pop(account_id, None)
+        async with self._locks.setdefault(account_id, asyncio.Lock()):  # one refresh per account at a time
+            hit = self._cache.get(account_id)
+            if hit is not None and hit.got_at >= asked and hit.expires_at > time.monotonic():
+                # Got while this one waited: the refresh it waited on serves it too, however near the
+                # token is to refresh_ahead (a provider's short-lived tokens always are).
+                return Obtained(hit.token, "cache", hit.expires_at - time.monotonic())
+            return await self._token(account_id, account)
 
     async def _unsaved(self, account: Any, secret: str | None) -> Obtained:
         if account.oauth2.flow != "client_credentials":

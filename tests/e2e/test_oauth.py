@@ -403,7 +403,9 @@ async def test_the_terminal_ui_signs_an_account_in_and_lists_the_password_holdou
     """Over SSH in the TUI: 'o' on the account shows the address and the code (the provider's text shown as
     text), the person signs in elsewhere, and the screen says so; the palette's report lists an account
     still signing in to Microsoft 365 with a password, with the cut-off."""
+    from mailfleet.tui.components.account_form import AccountForm
     from mailfleet.tui.components.account_table import AccountTable
+    from mailfleet.tui.components.dialogs import Confirm
     from mailfleet.tui.components.auth_report import AuthReportScreen
     from mailfleet.tui.components.sign_in import SignInScreen
 
@@ -431,6 +433,21 @@ async def test_the_terminal_ui_signs_an_account_in_and_lists_the_password_holdou
         await until(pilot, lambda: "Signed in: the account gets its tokens now" in displayed(app), timeout=30)
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, SignInScreen))
+        await pilot.press("e")  # the form shows the OAuth settings a direction signs in with, no secret
+        await until(pilot, lambda: isinstance(app.screen, AccountForm))
+        app.screen.query_one("#f-oauth2-scopes").scroll_visible(animate=False)
+        await until(pilot, lambda: "Client (application) id" in displayed(app) and idp.issuer in displayed(app))
+        assert "mailtool" in displayed(app)
+        app.screen.query_one("#f-smtp-auth").value = "password"
+        app.screen.query_one("#f-incoming-auth").value = "password"
+        await until(pilot, lambda: not app.screen.query_one("#sec-oauth2").display)
+        await pilot.press("ctrl+s")  # back to passwords: none is stored, so the form asks for them
+        await until(pilot, lambda: app.screen.query_one("#e-smtp-password").render().plain == "required when "
+                                                                                              "authenticate is on")
+        await pilot.press("escape")  # a changed form asks before it is thrown away
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.click("#yes")
+        await until(pilot, lambda: isinstance(app.screen.query_one(AccountTable), AccountTable))
         await pilot.press("O")
         await until(pilot, lambda: isinstance(app.screen, AuthReportScreen) and "2026-12-31" in displayed(app))
         assert "smtp.office365.com" in displayed(app) and "1 to move to OAuth 2.0" in displayed(app)
