@@ -1,7 +1,9 @@
 """Between validated accounts, table rows and what the wire shows.
 
 Secrets are encrypted on the way in and never leave on the way out:
-passwords become `password_set`, a proxy URL loses its password.
+passwords become `password_set`, a client secret `client_secret_set`, a
+proxy URL loses its password. (The OAuth grant is stored apart:
+storage/oauth.py.)
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from ..shared.validators import redact_proxy
 from .secrets import SecretBox
 
 # The columns come from the models (a field added there is stored once a migration adds its column):
-# secrets (passwords, the proxy URL with its password) are stored encrypted, apart.
+# secrets (passwords, the OAuth client secret, the proxy URL with its password) are stored encrypted, apart.
 _SECRET = {"password", "proxy", "client_secret"}
 _COMMON = ("kind", *AccountBase.model_fields)
 _SMTP = tuple(k for k in SmtpSettings.model_fields if k not in _SECRET)
@@ -152,7 +154,6 @@ def event_data(row: sqlite3.Row | dict[str, Any]) -> dict[str, Any]:
         "shared": bool(row["shared"]),
         "status": row["status"],
     }
-
 
 
 def server_of(account: Any, section: str) -> tuple | None:

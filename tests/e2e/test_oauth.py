@@ -53,8 +53,7 @@ def idp(record_dir):
 @pytest.fixture(scope="module")
 def dovecot(idp):
     for root in scratch_dir("mfo"):
-        url = idp.introspection_url.replace("http://", f"http://{SERVER[0]}:{SERVER[1]}@")
-        server = Dovecot(root / "dovecot", introspection_url=url)
+        server = Dovecot(root / "dovecot", introspection_url=idp.server_introspection_url)
         server.add_user(ALICE, "unused-by-the-daemon-1")
         server.add_user(RELAY, "unused-by-the-daemon-2")
         server.start()

@@ -38,8 +38,7 @@ def idp():
 @pytest.fixture(scope="module")
 def dovecot(idp):
     for root in scratch_dir("mfo"):
-        url = idp.introspection_url.replace("http://", f"http://{SERVER[0]}:{SERVER[1]}@")
-        server = Dovecot(root / "dovecot", introspection_url=url)
+        server = Dovecot(root / "dovecot", introspection_url=idp.server_introspection_url)
         server.add_user(MAILBOX, "a-password-nobody-uses-here")  # to put mail in, the tests' way
         server.add_user("other@oauth.test", "another-password")
         server.start()

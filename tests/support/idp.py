@@ -46,6 +46,8 @@ class IdentityProvider:
         self.issuer = json.loads(line)["issuer"]
         self.token_url = f"{self.issuer}/token"
         self.introspection_url = f"{self.issuer}/token/introspection"
+        # What a mail server asks with: the introspection address holding its own client's credentials.
+        self.server_introspection_url = self.introspection_url.replace("http://", f"http://{SERVER[0]}:{SERVER[1]}@")
 
     def post(self, path: str, form: dict[str, str], client: tuple[str, str] | None = None) -> dict:
         request = urllib.request.Request(f"{self.issuer}{path}", data=urllib.parse.urlencode(form).encode())
