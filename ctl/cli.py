@@ -62,15 +62,16 @@ TOP = [
 def groups() -> dict[str, list[Command]]:
     """The command groups. Imported when a parser needs them: the accounts group's flags are derived from
     the shared models, whose import is most of a command's start-up, and `classify` needs none of it."""
-    from . import accounts, contacts
+    from . import accounts, contacts, sending
 
-    return {"accounts": accounts.COMMANDS, "contacts": contacts.COMMANDS, "bounces": contacts.BOUNCE_COMMANDS}
+    return {"accounts": accounts.COMMANDS, "contacts": contacts.COMMANDS, "bounces": contacts.BOUNCE_COMMANDS,
+            "queue": sending.QUEUE_COMMANDS}
 
 
 def singles() -> list[Command]:
-    from . import admin, events, status
+    from . import admin, events, sending, status
 
-    return [events.COMMAND, admin.BACKUP, admin.KEYGEN, status.COMMAND]
+    return [events.COMMAND, admin.BACKUP, admin.KEYGEN, status.COMMAND, sending.SEND]
 
 
 _VALUED = {"--socket", "--timeout", "--key", "--server-key"}  # the global options that take a value

@@ -31,6 +31,7 @@ from .notify import Notifier
 from .oauth.broker import TokenBroker
 from .oauth.signin import SignIns
 from .probe.runner import Prober
+from .sending.sender import Sender
 from .admission import LongWork
 from .rpc import Call, Dispatcher, Parsed
 from .remote import NamedKeys, server_keys
@@ -104,8 +105,10 @@ class App:
         parts.callback(classifiers.close)
         pruner = EventPruner(db, lambda: self.config.events)
         self.poller = poller = Poller(services, classifiers)
+        sender = Sender(services)
         db.commit_listeners.append(poller.committed)  # account changes reach the schedule as committed events
-        self._call = functools.partial(Call, services, events=events, poller=poller, prober=prober, signins=signins, daemon=self,
+        self._call = functools.partial(Call, services, events=events, poller=poller, prober=prober, signins=signins, sender=sender,
+                                       daemon=self,
                                        methods=self.dispatcher.methods)
         servers = [self._server(ctx, self.paths.rpc_endpoint, lambda frame: self.identities.for_uid(uid_of(frame)))]
         lifecycle.open_sockets(self.paths, daemon_cfg.socket_group)
@@ -115,6 +118,8 @@ class App:
         parts.push_async_callback(pruner.stop)
         poller.start()
         parts.push_async_callback(lambda: poller.stop(self._grace_left()))
+        await sender.start()
+        parts.push_async_callback(lambda: sender.stop(self._grace_left()))
         events.start()
         for server in servers:
             server.start()

@@ -177,6 +177,20 @@ class OAuthSection(Section):
     for the person), while a sign-in waits; register http://127.0.0.1:PORT/ as the redirect."""
 
 
+class SendingSection(Section):
+    """Sending through the accounts (messages.send, SMTP submission)."""
+
+    concurrency: Annotated[int, Field(ge=1)] = 20
+    """Accounts sending at once (each sends over one connection, one message after another)."""
+    timeout: Positive = 60.0
+    """Seconds each SMTP step of a delivery may take."""
+    retry_base: Annotated[float, Field(ge=1)] = 60.0
+    """A message deferred (4xx, a network failure) is tried again after retry_base * 2^(tries-1)
+    seconds, at most six hours."""
+    max_attempts: Annotated[int, Field(ge=1)] = 10
+    """After this many tries a deferred message fails for good (its last reply says why)."""
+
+
 class Config(Section):
     daemon: DaemonSection = Field(default_factory=DaemonSection)
     admins: AdminsSection = Field(default_factory=AdminsSection)
@@ -188,6 +202,7 @@ class Config(Section):
     probe: ProbeSection = Field(default_factory=ProbeSection)
     relay: RelaySection = Field(default_factory=RelaySection)
     oauth: OAuthSection = Field(default_factory=OAuthSection)
+    sending: SendingSection = Field(default_factory=SendingSection)
     path: Path | None = Field(None, exclude=True)  # where it was read from; not a section
 
     @classmethod

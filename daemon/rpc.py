@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .mailbox.reader import Poller
     from .oauth.signin import SignIns
     from .probe.runner import Prober
+    from .sending.sender import Sender
     from .secrets import SecretBox
     from .storage.db import Database
 
@@ -48,6 +49,7 @@ class Call:
     poller: "Poller | None" = None
     prober: "Prober | None" = None
     signins: "SignIns | None" = None  # OAuth sign-ins a person finishes in a browser
+    sender: "Sender | None" = None  # delivers what messages.send and SMTP submission queue
     daemon: "DaemonFacts | None" = None  # system.info and system.status
     methods: Mapping[str, "Method"] = field(default_factory=dict)  # rpc.discover
 

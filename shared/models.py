@@ -596,3 +596,76 @@ class AuthWaitParams(Strict):
 
 class AuthReportParams(Strict):
     """accounts.auth_report: no parameters."""
+
+
+# --- sending ------------------------------------------------------------------------------------------
+
+# Headers each recipient gets of its own, or that must not travel: a message handed over keeps none of them.
+PER_RECIPIENT_HEADERS = ("from", "sender", "reply-to", "to", "cc", "bcc", "message-id", "date", "return-path",
+                         "list-unsubscribe", "list-unsubscribe-post")
+HeaderName = Annotated[str, Field(min_length=1, max_length=76, pattern=r"^[!-9;-~]+$")]
+HeaderValue = Annotated[str, Field(max_length=998), AfterValidator(check_no_control)]
+MAX_RECIPIENTS = 1000
+
+
+class Attachment(Strict):
+    filename: Annotated[str, Field(min_length=1, max_length=255), AfterValidator(check_no_control)]
+    """the name the recipient sees"""
+    content_type: Annotated[str, Field(max_length=127, pattern=r"^[\w.+-]+/[\w.+-]+$")] = "application/octet-stream"
+    """e.g. application/pdf (default: application/octet-stream)"""
+    data: Annotated[str, Field(max_length=8 << 20)]
+    """the content, base64"""
+
+
+class SendParams(Strict):
+    """messages.send: one message to each recipient, through the account. Either the parts (subject, text
+    and/or html, headers, attachments) or a whole RFC 5322 message (raw); each recipient gets From,
+    Reply-To (names from their contact details), To, Date and a Message-ID of its own."""
+
+    account_id: AccountId
+    to: Annotated[list[Email], Field(min_length=1, max_length=MAX_RECIPIENTS)]
+    """recipient addresses (a contact with the address gets its details in From and Reply-To)"""
+    subject: Annotated[str, Field(max_length=998), AfterValidator(check_no_control)] = ""
+    text: Annotated[str, Field(max_length=4 << 20)] | None = None
+    """the plain-text body"""
+    html: Annotated[str, Field(max_length=4 << 20)] | None = None
+    """the HTML body (with text: multipart/alternative)"""
+    headers: Annotated[dict[HeaderName, HeaderValue], Field(max_length=30)] = Field(default_factory=dict)
+    """more headers, e.g. {"X-Campaign": "spring"}; not the ones each recipient gets (From, To, ...)"""
+    attachments: Annotated[list[Attachment], Field(max_length=20)] = Field(default_factory=list)
+    raw: Annotated[str, Field(max_length=8 << 20)] | None = None
+    """a whole RFC 5322 message instead of the parts"""
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "SendParams":
+        parts = bool(self.subject or self.text is not None or self.html is not None or self.headers or self.attachments)
+        if self.raw is not None and parts:
+            raise FieldErrors({"raw": "either raw or the parts (subject, text, html, headers, attachments), not both"})
+        if self.raw is None and self.text is None and self.html is None:
+            raise FieldErrors({"text": "text or html (or raw) is required"})
+        refused = {f"headers.{k}": "set per recipient by mailfleet" for k in self.headers
+                   if k.lower() in PER_RECIPIENT_HEADERS}
+        if refused:
+            raise FieldErrors(refused)
+        return self
+
+
+SendState = Literal["queued", "sending", "sent", "deferred", "failed", "suppressed", "uncertain"]
+
+
+class QueueListParams(Strict):
+    account_id: AccountId | None = None
+    job: AccountId | None = None
+    """only this job's recipients"""
+    state: SendState | None = None
+    offset: Offset = 0
+    limit: Limit = 100
+
+
+class JobParams(Strict):
+    id: AccountId
+
+
+class RequeueParams(Strict):
+    ids: Annotated[list[AccountId], Field(min_length=1, max_length=1000)]
+    """queue entries (uncertain, failed or deferred) to send again now"""

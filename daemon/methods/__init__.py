@@ -1,6 +1,6 @@
 """Every method the daemon serves, registered here and only here."""
 
-from . import bounces, contacts, discover, events, system
+from . import bounces, contacts, discover, events, messages, system
 from .accounts import core as accounts
 from .accounts import auth, mailbox, probe
 
@@ -39,6 +39,10 @@ ALL = (
     bounces.get,
     bounces.unparsed,
     bounces.unparsed_get,
+    messages.send,
+    messages.list_,
+    messages.job,
+    messages.retry,
     events.list_,
     events.subscribe,
     events.unsubscribe,

@@ -8,20 +8,17 @@ RSET, or DATA when a real test message is asked for.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from urllib.parse import urlsplit
 
 import aiosmtplib
-from python_socks.async_.asyncio import Proxy
 
 from ...shared.models import SMTP_DEFAULT_PORTS
 from ..net import sasl
-from ..net.sockets import PROXY_ERRORS, ConnectReply, ProxyFailed, connect_request, proxy_label, tls_context
+from ..net.aconnect import connect_any, resolve, via_proxy
+from ..net.sockets import proxy_label, tls_context
 from .report import ProbeFailed, Report, Step, cert_summary, explain, fetch_certificate
 
 
@@ -87,10 +84,10 @@ async def probe_smtp(t: SmtpTarget, timeout: float, report: Report, send_to: str
 
     try:
         if not t.proxy:
-            infos = await step("dns", lambda: _resolve(t.host, t.port), lambda v: ", ".join(sorted({i[4][0] for i in v})))
-            sock = await step("connect", lambda: _connect(infos), lambda s: "{}:{}".format(*s.getpeername()[:2]))
+            infos = await step("dns", lambda: resolve(t.host, t.port), lambda v: ", ".join(sorted({i[4][0] for i in v})))
+            sock = await step("connect", lambda: connect_any(infos), lambda s: "{}:{}".format(*s.getpeername()[:2]))
         else:
-            sock = await step("connect", lambda: _via_proxy(t, timeout),
+            sock = await step("connect", lambda: via_proxy(t.proxy, t.host, t.port, timeout),
                               lambda s: f"through {proxy_label(t.proxy)} (the proxy resolves {t.host})")
         ctx = tls_context(t.verify_tls)
         # hostname names the server for TLS; the socket is already connected, so no port.
@@ -144,60 +141,6 @@ async def probe_smtp(t: SmtpTarget, timeout: float, report: Report, send_to: str
 async def _bearer(smtp: aiosmtplib.SMTP, offered: list[str], t: SmtpTarget):
     mechanism = sasl.choose(offered)
     return mechanism, await sasl.smtp_authenticate(smtp, mechanism, t.user, t.token or "", t.host, t.port)
-
-
-async def _resolve(host: str, port: int):
-    """getaddrinfo, except for an IP address (no thread hop for what needs no lookup)."""
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
-    return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port))]
-
-
-async def _connect(infos) -> socket.socket:
-    last: Exception | None = None
-    loop = asyncio.get_running_loop()
-    for family, type_, proto, _, address in infos:
-        sock = socket.socket(family, type_, proto)
-        sock.setblocking(False)
-        try:
-            await loop.sock_connect(sock, address)
-            return sock
-        except OSError as exc:
-            sock.close()
-            last = exc
-    raise last or OSError("no address to connect to")
-
-
-async def _via_proxy(t: SmtpTarget, timeout: float) -> socket.socket:
-    if t.proxy.startswith("http://"):
-        return await _http_connect(t.proxy, t.host, t.port)
-    try:
-        return await Proxy.from_url(t.proxy).connect(dest_host=t.host, dest_port=t.port, timeout=timeout)
-    except PROXY_ERRORS as exc:
-        raise ProxyFailed(f"proxy {proxy_label(t.proxy)}: {exc}") from None
-
-
-async def _http_connect(proxy: str, host: str, port: int) -> socket.socket:
-    """HTTP CONNECT without reading past the proxy's header (see mailbox/sockets.http_connect)."""
-    loop = asyncio.get_running_loop()
-    url = urlsplit(proxy)
-    try:
-        infos = await loop.getaddrinfo(url.hostname, url.port, type=socket.SOCK_STREAM)
-        sock = await _connect(infos)
-    except OSError as exc:
-        raise ProxyFailed(f"proxy {proxy_label(proxy)}: {exc.strerror or exc}") from None
-    try:
-        await loop.sock_sendall(sock, connect_request(proxy, host, port))
-        reply = ConnectReply(proxy)
-        while not reply.feed(await loop.sock_recv(sock, 1)):
-            pass
-        return sock
-    except BaseException:
-        sock.close()
-        raise
 
 
 async def _add_hints(failed: ProbeFailed, step: str, exc: BaseException, t: SmtpTarget, timeout: float) -> None:

@@ -460,9 +460,55 @@ async def m010_oauth2(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m011_send_queue(conn: aiosqlite.Connection) -> None:
+    # Sending through the accounts (issue 16). A job is what one request handed over: the account, who
+    # asked, the message without the headers each recipient gets of their own (From, Reply-To, To,
+    # Message-ID, Date). The queue holds one row per recipient, its Message-ID fixed when accepted
+    # (a retry sends the same message) and its state:
+    #   queued -> sending -> sent | failed (5xx: a bounce on the spot) | deferred (4xx, network: retried)
+    #   suppressed (a faulty or complained contact: never sent) | uncertain (the daemon died while it was
+    #   `sending`: the server may have taken it; not sent again unless a person says so).
+    await _run(
+        conn,
+        """
+        CREATE TABLE send_jobs (
+            id INTEGER PRIMARY KEY,
+            account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            by TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('api', 'smtp')),
+            body BLOB NOT NULL,
+            recipients INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            done_at TEXT
+        )
+        """,
+        """
+        CREATE TABLE send_queue (
+            id INTEGER PRIMARY KEY,
+            job_id INTEGER NOT NULL REFERENCES send_jobs (id) ON DELETE CASCADE,
+            account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            recipient TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'deferred', 'failed', 'suppressed',
+                                                 'uncertain')),
+            message_id TEXT NOT NULL UNIQUE,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_at TEXT NOT NULL,
+            reply TEXT NOT NULL DEFAULT '',
+            sent_at TEXT,
+            updated_at TEXT NOT NULL,
+            UNIQUE (job_id, recipient)
+        )
+        """,
+        "CREATE INDEX send_queue_due ON send_queue (state, next_at) WHERE state IN ('queued', 'deferred')",
+        "CREATE INDEX send_queue_account ON send_queue (account_id, state, updated_at)",
+        "CREATE INDEX send_queue_sent ON send_queue (account_id, sent_at) WHERE sent_at IS NOT NULL",
+    )
+
+
 MIGRATIONS: list[Migration] = [m001_accounts, m002_events, m003_contacts_and_bounces, m004_probe_results,
                                m005_unreadable, m006_two_states, m007_events_by_account, m008_list_for_everyone,
-                               m009_whom_a_bounce_is_about, m010_oauth2]
+                               m009_whom_a_bounce_is_about, m010_oauth2,
+                               m011_send_queue]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

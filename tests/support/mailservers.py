@@ -367,3 +367,31 @@ class ScriptedPop3(_Listener):
                         conn.sendall(b"+OK\r\n")
             except OSError:
                 return
+
+
+@dataclass
+class Sink(Handler):
+    """An SMTP server's answers for a delivery test: RCPT TO refused for `refuse` (address -> reply, as
+    Postfix words it), deferred for `defer` (address -> reply, the first `defer_times` tries), else taken."""
+
+    refuse: dict[str, str] = field(default_factory=dict)
+    defer: dict[str, str] = field(default_factory=dict)
+    defer_times: int = 1
+    tried: dict[str, int] = field(default_factory=dict)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.tried[address] = self.tried.get(address, 0) + 1
+        if address in self.refuse:
+            return self.refuse[address]
+        if address in self.defer and self.tried[address] <= self.defer_times:
+            return self.defer[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def sink_server(handler: Sink) -> Controller:
+    """aiosmtpd on 127.0.0.1 taking AUTH (USER, PASSWORD) without TLS, answering as `handler` says."""
+    controller = Smtpd(handler, hostname="127.0.0.1", port=free_port(), authenticator=authenticator,
+                       auth_require_tls=False)
+    controller.start()
+    return controller

@@ -1,0 +1,80 @@
+"""The message each recipient gets: a body kept once per job, and the header lines of their own.
+
+A job's body is the message as handed over (built from the parts with the stdlib's EmailMessage, or a
+whole RFC 5322 message) less the headers each recipient gets of their own (PER_RECIPIENT_HEADERS: From,
+Reply-To, To, Message-ID, Date, ...; Bcc never travels), in CRLF form. Sending prepends those lines: no
+second parse per recipient, and the body is byte for byte what was accepted.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import SMTP, default
+from email.utils import formataddr, formatdate
+from typing import Any
+
+from ...shared.headers import sender_headers
+from ...shared.models import PER_RECIPIENT_HEADERS, FieldErrors, SendParams
+
+
+def body_of_parts(params: SendParams) -> bytes:
+    msg = EmailMessage(policy=default)
+    if params.subject:
+        msg["Subject"] = params.subject
+    for name, value in params.headers.items():
+        msg[name] = value
+    if params.text is not None:
+        msg.set_content(params.text)
+        if params.html is not None:
+            msg.add_alternative(params.html, subtype="html")
+    else:
+        msg.set_content(params.html or "", subtype="html")
+    for i, part in enumerate(params.attachments):
+        try:
+            data = base64.b64decode(part.data, validate=True)
+        except (binascii.Error, ValueError):
+            raise FieldErrors({f"attachments.{i}.data": "not base64"}) from None
+        maintype, _, subtype = part.content_type.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=part.filename)
+    return _without_own_headers(msg)
+
+
+def body_of_message(raw: bytes) -> bytes:
+    """A whole message handed over (the API's raw, or SMTP submission's DATA)."""
+    msg = message_from_bytes(raw, policy=default)
+    if not msg.keys():
+        raise FieldErrors({"raw": "not an RFC 5322 message: no header"})
+    return _without_own_headers(msg)
+
+
+def _without_own_headers(msg: EmailMessage) -> bytes:
+    for name in PER_RECIPIENT_HEADERS:
+        del msg[name]
+    if "MIME-Version" not in msg:
+        msg["MIME-Version"] = "1.0"
+    return msg.as_bytes(policy=SMTP)
+
+
+def new_message_id(account_email: str) -> str:
+    """Ours, unique, in the sending address's domain: what a bounce or a reply that quotes it is matched by."""
+    return f"<{uuid.uuid4().hex}@{account_email.rpartition('@')[2] or 'mailfleet.invalid'}>"
+
+
+def render(body: bytes, account: dict[str, Any], details: dict[str, str], recipient: str, message_id: str) -> bytes:
+    """The message as `recipient` gets it: From and Reply-To as the account and the contact's details say
+    (RFC 2047 where needed), To, Date, the Message-ID recorded when it was accepted."""
+    names = sender_headers(account, details)
+    lines = [f"From: {names['from']}", f"To: {formataddr(('', recipient))}"]
+    if account.get("reply_to_email") or account.get("reply_to_name") or account.get("reply_to_name_field"):
+        lines.append(f"Reply-To: {names['reply_to']}")
+    lines += [f"Date: {formatdate(usegmt=True)}", f"Message-ID: {message_id}"]
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8") + body
+
+
+def envelope_sender(account: dict[str, Any]) -> str:
+    """MAIL FROM: the reply address when the account has one (bounces go there), else the address."""
+    return account.get("reply_to_email") or account["email"]

@@ -1,0 +1,384 @@
+"""Delivering the queue: per account one connection, one message after another, a bounded number of
+accounts at once.
+
+For each message: `sending` is committed, then MAIL FROM, RCPT TO, DATA; the server's 250 to DATA is
+committed as `sent`. What else can happen, and what becomes of the message:
+- a 5xx reply (at MAIL FROM, RCPT TO or DATA): `failed`, and a bounce on the spot, written as the
+  delivery status notification an MTA would send (RFC 3464) and read by the same classifier and marking
+  rules as any bounce from a mailbox, in the same transaction;
+- a 4xx reply, or the connection lost before DATA was sent: `deferred`, tried again after
+  retry_base * 2^(tries-1) seconds; a throttling reply (421, 4.7.x, "454 Throttling") also pauses the
+  account until then; after max_attempts, `failed`;
+- the connection lost while DATA was under way (sent, no reply read), or the daemon killed between
+  `sending` and `sent`: `uncertain`. The server may have the message; it is not sent again unless a
+  person says so (`queue.retry`). Nothing is ever sent twice to a recipient a server accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import aiosmtplib
+
+from ...shared.words import printable
+from .. import marking, records
+from ..failpoints import crash_point
+from ..messages import Fetched
+from ..net import sasl
+from ..net.aconnect import open_connection
+from ..net.sockets import tls_context
+from ..oauth.broker import NoToken
+from ..storage import accounts as account_store
+from ..storage import contacts as contact_store
+from ..storage import outbox
+from ..storage.db import utcnow
+from .compose import envelope_sender, render
+
+if TYPE_CHECKING:
+    from ..context import Services
+
+log = logging.getLogger(__name__)
+
+BATCH = 100  # due messages taken at a time per account
+MAX_DELAY = 6 * 3600.0
+_ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+
+
+class NoRoute(Exception):
+    """The account cannot send now (no relay, not approved, no token): its messages wait."""
+
+
+@dataclass
+class Route:
+    """Where an account's mail goes and how it signs in (the secret in memory only)."""
+
+    host: str
+    port: int
+    security: str
+    authenticate: bool
+    user: str
+    password: str = field(repr=False)
+    token: str | None = field(repr=False)
+    verify_tls: bool
+    proxy: str | None
+
+
+def later(seconds: float) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def throttled(code: int, message: str) -> bool:
+    """A server asking us to slow down: 421, an X.7.x policy deferral, or Microsoft's "454 Throttling"."""
+    enhanced = _ENHANCED.search(message)
+    return code == 421 or (code // 100 == 4 and enhanced is not None and enhanced.group(2) == "7") or \
+        "throttl" in message.lower()
+
+
+def bounce_report(row: Any, account_email: str, host: str, code: int, message: str, stage: str) -> bytes:
+    """The refusal as an MTA reports it (RFC 3464; Postfix's wording of where it happened), for the
+    classifier: a refusal here and one read from a mailbox go through the same rules."""
+    enhanced = _ENHANCED.search(message)
+    status = enhanced.group(0) if enhanced else f"{code // 100}.0.0"
+    said = printable(f"{code} {message}")[:900]
+    return (
+        f"From: MAILER-DAEMON@mailfleet.invalid\r\nTo: {account_email}\r\n"
+        f"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <refused-{row['id']}@mailfleet.invalid>\r\n"
+        "MIME-Version: 1.0\r\nAuto-Submitted: auto-replied\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"mf-report\"\r\n\r\n"
+        "--mf-report\r\nContent-Type: text/plain\r\n\r\n"
+        f"<{row['recipient']}>: host {host} said: {said} (in reply to {stage} command)\r\n"
+        "--mf-report\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mailfleet.invalid\r\n\r\n"
+        f"Final-Recipient: rfc822; {row['recipient']}\r\nAction: failed\r\nStatus: {status}\r\n"
+        f"Remote-MTA: dns; {host}\r\nDiagnostic-Code: smtp; {said}\r\n\r\n"
+        "--mf-report\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: {row['message_id']}\r\nTo: {row['recipient']}\r\n\r\n--mf-report--\r\n"
+    ).encode("utf-8")
+
+
+class Sender:
+    """Runs the accounts' deliveries: woken when mail is accepted, and when the next deferred one is due."""
+
+    def __init__(self, services: "Services") -> None:
+        self.services = services
+        self._wake = asyncio.Event()
+        self._running: dict[int, asyncio.Task] = {}
+        self._paused: dict[int, float] = {}  # account -> monotonic time it may send again (throttled)
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+        self._progress_at: dict[int, float] = {}
+
+    async def start(self) -> None:
+        """What was being sent when the daemon stopped is `uncertain` now; then the loop starts."""
+        async with self.services.db.transaction() as tx:
+            rows = await outbox.in_flight_to_uncertain(tx.conn, utcnow())
+            for job in sorted({r["job_id"] for r in rows}):
+                mine = [r for r in rows if r["job_id"] == job]
+                await tx.event("send.uncertain", {"account_id": mine[0]["account_id"], "job": job,
+                                                  "recipients": [r["recipient"] for r in mine][:100],
+                                                  "count": len(mine)})
+        if rows:
+            log.warning("%d message(s) were being sent when the daemon stopped: marked uncertain, not sent again "
+                        "(mailfleetctl queue list --state uncertain)", len(rows))
+        self._task = asyncio.create_task(self._loop(), name="sender")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self, grace: float) -> None:
+        self._stopping = True
+        self._wake.set()
+        tasks = [t for t in (self._task, *self._running.values()) if t is not None]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await self._dispatch()
+                wait = await self._next_wait()
+            except Exception:  # noqa: BLE001 (the loop outlives a bad turn; it says so)
+                log.exception("the sender's turn failed; trying again in a minute")
+                wait = 60.0
+            try:
+                await asyncio.wait_for(self._wake.wait(), wait)  # woken by new mail, or when the next is due
+            except TimeoutError:
+                pass
+
+    async def _dispatch(self) -> None:
+        db, cfg = self.services.db, self.services.config.sending
+        now = time.monotonic()
+        for account_id in await outbox.due_accounts(db.read, utcnow()):
+            if len(self._running) >= cfg.concurrency:
+                return
+            if account_id in self._running or self._paused.get(account_id, 0) > now:
+                continue
+            task = asyncio.create_task(self._drain(account_id), name=f"send-{account_id}")
+            self._running[account_id] = task
+            task.add_done_callback(lambda _t, a=account_id: self._finished(a))
+
+    def _finished(self, account_id: int) -> None:
+        self._running.pop(account_id, None)
+        self._wake.set()  # another account may be waiting for the place
+
+    async def _next_wait(self) -> float:
+        if self._running:
+            return 60.0  # a finishing drain wakes the loop
+        soonest = await outbox.next_due_at(self.services.db.read)
+        waits = [60.0]
+        if soonest is not None:
+            due = datetime.fromisoformat(soonest.replace("Z", "+00:00"))
+            waits.append((due - datetime.now(UTC)).total_seconds())
+        now = time.monotonic()
+        waits += [until - now for until in self._paused.values() if until > now]
+        return max(0.05, min(waits))
+
+    # --- one account ------------------------------------------------------------------------------
+
+    async def _drain(self, account_id: int) -> None:
+        try:
+            await self._drain_account(account_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 (one account's trouble never stops the others)
+            log.exception("account %d: sending failed", account_id)
+
+    async def _route(self, row: Any) -> Route:
+        services = self.services
+        if row["kind"] == "marketing":
+            relay = services.config.relay
+            if row["approval"] != "approved":
+                raise NoRoute("the marketing account is not approved to send through the platform relay")
+            if not relay.host:
+                raise NoRoute("no platform relay is configured ([relay] host)")
+            return Route(relay.host, relay.port, relay.security, relay.authenticate, relay.user, relay.password, None,
+                         relay.verify_tls, relay.proxy or None)
+        account = records.validated(row, services.secrets)
+        s = account.smtp
+        token = None
+        if s.authenticate and s.auth == "oauth2":
+            try:
+                token = (await services.tokens.token(row["id"], account)).token
+            except NoToken as exc:
+                raise NoRoute(exc.message + (f" ({exc.hint})" if exc.hint else "")) from None
+        password = services.secrets.decrypt(row["smtp_password"]) if row["smtp_password"] else ""
+        return Route(s.host, s.port, s.security, s.authenticate, s.user, password, token, s.verify_tls, s.proxy)
+
+    async def _open(self, route: Route) -> aiosmtplib.SMTP:
+        timeout = self.services.config.sending.timeout
+        ctx = tls_context(route.verify_tls)
+        sock = await open_connection(route.host, route.port, route.proxy, timeout)
+        smtp = aiosmtplib.SMTP(hostname=route.host, use_tls=route.security == "ssl", start_tls=False,
+                               tls_context=ctx, timeout=timeout)
+        await smtp.connect(sock=sock)
+        await smtp.ehlo()
+        if route.security == "starttls":
+            if not smtp.supports_extension("starttls"):
+                raise aiosmtplib.SMTPException(f"{route.host} does not offer STARTTLS (never sent in plain text)")
+            await smtp.starttls(tls_context=ctx)
+            await smtp.ehlo()
+        if route.authenticate:
+            if route.token is not None:
+                offered = smtp.esmtp_extensions.get("auth", "").upper().split()
+                await sasl.smtp_authenticate(smtp, sasl.choose(offered), route.user, route.token, route.host,
+                                             route.port)
+            else:
+                await smtp.login(route.user, route.password)
+        return smtp
+
+    async def _drain_account(self, account_id: int) -> None:
+        services = self.services
+        row = await account_store.get(services.db.read, account_id)
+        if row is None:
+            return
+        wire = records.to_wire(row, services.secrets)
+        try:
+            route = await self._route(row)
+        except NoRoute as exc:
+            await self._hold(account_id, str(exc))
+            return
+        smtp: aiosmtplib.SMTP | None = None
+        try:
+            while not self._stopping:
+                due = await outbox.due(services.db.read, account_id, utcnow(), BATCH)
+                if not due:
+                    return
+                details = await contact_store.existing(services.db.read, [r["recipient"] for r in due])
+                for item in due:
+                    if self._stopping:
+                        return
+                    if smtp is None or not smtp.is_connected:
+                        try:
+                            smtp = await self._open(route)
+                        except (aiosmtplib.SMTPException, OSError, TimeoutError, sasl.TokenRefused,
+                                sasl.NoMechanism) as exc:
+                            await self._deferred(item, f"could not connect or sign in: {_words(exc)}", counted=False)
+                            self._pause(account_id, item["attempts"] + 1)
+                            return
+                    contact = details.get(item["recipient"])
+                    if not await self._deliver(smtp, route, wire, item,
+                                               json.loads(contact["details"]) if contact else {}):
+                        return  # throttled or the connection is gone: this account waits
+        finally:
+            if smtp is not None and smtp.is_connected:
+                try:
+                    await asyncio.wait_for(smtp.quit(), 5)
+                except Exception:  # noqa: BLE001 (saying goodbye is a courtesy)
+                    smtp.close()
+
+    async def _deliver(self, smtp: aiosmtplib.SMTP, route: Route, account: dict[str, Any], item: Any,
+                       details: dict[str, str]) -> bool:
+        """One message. True: go on with the next on this connection."""
+        services = self.services
+        body = await outbox.body(services.db.read, item["job_id"])
+        if body is None:
+            return True  # its job was deleted with the account
+        message = render(body, account, details, item["recipient"], item["message_id"])
+        async with services.db.transaction() as tx:
+            await outbox.set_state(tx.conn, item["id"], "sending", utcnow(), tried=True)
+        crash_point("send.before_data")
+        stage = "MAIL FROM"
+        try:
+            await smtp.mail(envelope_sender(account))
+            stage = "RCPT TO"
+            await smtp.rcpt(item["recipient"])
+            stage = "DATA"
+            reply = await smtp.data(message)
+        except aiosmtplib.SMTPResponseException as exc:
+            code, words = exc.code, printable(exc.message)
+            if code >= 500:
+                await self._refused(item, account, route.host, code, words, stage)
+            else:
+                await self._deferred(item, f"{code} {words}")
+                if throttled(code, words):
+                    self._pause(item["account_id"], item["attempts"] + 1)
+                    return False
+            try:
+                await smtp.rset()
+            except aiosmtplib.SMTPException:
+                return False
+            return True
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            if stage == "DATA":
+                await self._set(item, "uncertain", f"the connection failed during DATA ({_words(exc)}): the server "
+                                                   "may have the message")
+            else:
+                await self._deferred(item, f"the connection failed at {stage}: {_words(exc)}")
+            return False
+        crash_point("send.after_data")
+        await self._set(item, "sent", f"{reply.code} {printable(reply.message)}", sent=True)
+        return True
+
+    async def _set(self, item: Any, state: str, reply: str, *, sent: bool = False, next_at: str | None = None,
+                   tried: bool = False, tx_extra=None) -> None:
+        async with self.services.db.transaction() as tx:
+            await outbox.set_state(tx.conn, item["id"], state, utcnow(), reply=reply, next_at=next_at, sent=sent,
+                                   tried=tried)
+            if tx_extra is not None:
+                await tx_extra(tx)
+            finished = await outbox.finish_jobs(tx.conn, [item["job_id"]], utcnow())
+            for job, counts in finished:
+                await tx.event("send.done", {"account_id": job["account_id"], "job": job["id"], "states": counts})
+        self._progress(item)
+
+    async def _deferred(self, item: Any, reply: str, *, counted: bool = True) -> None:
+        """Try again later. `counted`: the try was counted when the message became `sending`; a try that
+        never got that far (no connection, no route) is counted here."""
+        cfg = self.services.config.sending
+        tries = item["attempts"] + 1
+        if tries >= cfg.max_attempts:
+            await self._set(item, "failed", f"gave up after {tries} tries: {reply}", tried=not counted)
+        else:
+            await self._set(item, "deferred", reply, tried=not counted,
+                            next_at=later(min(cfg.retry_base * 2 ** (tries - 1), MAX_DELAY)))
+
+    async def _refused(self, item: Any, account: dict[str, Any], host: str, code: int, words: str, stage: str) -> None:
+        """A 5xx: failed, and recorded as a bounce by the same rules as one read from the mailbox."""
+        report = bounce_report(item, account["email"], host, code, words, stage)
+        message = Fetched(ref="", size=len(report), raw=report)
+        message.classify()
+        rules = self.services.config.bounces
+
+        async def record(tx) -> None:
+            await marking.record(tx, rules, item["account_id"], [message], utcnow())
+
+        await self._set(item, "failed", f"{code} {words} (at {stage})", tx_extra=record)
+
+    async def _hold(self, account_id: int, why: str) -> None:
+        """The account cannot send at all now: its due messages wait (deferred with the reason)."""
+        for item in await outbox.due(self.services.db.read, account_id, utcnow(), BATCH):
+            await self._deferred(item, why, counted=False)
+        self._pause(account_id, 1)
+
+    def _pause(self, account_id: int, tries: int) -> None:
+        cfg = self.services.config.sending
+        self._paused[account_id] = time.monotonic() + min(cfg.retry_base * 2 ** (tries - 1), MAX_DELAY)
+
+    def _progress(self, item: Any) -> None:
+        """A live event per job at most once a second: progress without a stored event per message."""
+        now = time.monotonic()
+        if now - self._progress_at.get(item["job_id"], 0) < 1.0:
+            return
+        self._progress_at[item["job_id"]] = now
+        if len(self._progress_at) > 10_000:
+            self._progress_at.clear()
+        self.services.publish_live("send.progress", {"account_id": item["account_id"], "job": item["job_id"]})
+
+    def outlook(self) -> dict[str, Any]:
+        return {"sending_accounts": len(self._running), "paused_accounts": sum(
+            1 for until in self._paused.values() if until > time.monotonic())}
+
+
+def _words(exc: BaseException) -> str:
+    return printable(str(exc))[:300] or type(exc).__name__

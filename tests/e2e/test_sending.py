@@ -1,0 +1,194 @@
+"""Sending through the accounts, against a real SMTP server on 127.0.0.1 (aiosmtpd, answering as a
+Postfix relay would): what each recipient gets, who is never sent to, a refusal as a bounce on the spot,
+a deferral tried again, and kill -9 at each point of a delivery: nothing accepted is lost and nothing
+is sent twice to a recipient the server took."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import subprocess
+import sys
+import time
+
+import pytest
+
+from mailfleet.shared import protocol as P
+
+from ..support.mailservers import PASSWORD, USER, Sink, sink_server
+from ..support.users import ensure_user, rpc_as
+
+FAST_RETRY = "[sending]\nretry_base = 1.0\n"
+
+
+@pytest.fixture
+def sink():
+    handler = Sink(refuse={"ghost@example.net": "550 5.1.1 <ghost@example.net>: Recipient address rejected: "
+                                                "User unknown in virtual mailbox table"},
+                   defer={"slow@example.net": "451 4.3.0 <slow@example.net>: Temporary lookup failure"})
+    controller = sink_server(handler)
+    yield controller, handler
+    controller.stop()
+
+
+def sales(port: int, **extra) -> dict:
+    return {"name": "Sales", "email": "sales@shop.test", "display_name": "ACME Sales",
+            "from_name_field": "owner_name", "reply_to_email": "replies@shop.test",
+            "smtp": {"host": "127.0.0.1", "port": port, "security": "none", "user": USER, "password": PASSWORD},
+            **extra}
+
+
+def wait_done(client, job: int, timeout: float = 30.0) -> dict:
+    """Until the job has nothing left to send: the real condition, asked of the daemon."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = client.call("queue.job", {"id": job})
+        if state["done"]:
+            return state
+        assert time.monotonic() < deadline, state
+        time.sleep(0.05)
+
+
+def parsed(data: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(data, policy=email.policy.default)
+
+
+def test_each_recipient_gets_a_message_of_their_own_and_faulty_contacts_none(make_daemon, sink):
+    controller, handler = sink
+    daemon = make_daemon().start()
+    with daemon.client() as c:
+        acc = c.call("accounts.create", sales(controller.port))
+        c.call("contacts.import", {"csv": "email,owner_name\nanna@example.net,Zoë Müller\nbob@example.net,\n"
+                                          "dead@example.net,Old\n"})
+        c.call("contacts.update", {"email": "dead@example.net", "status": "faulty"})
+        sent = c.call("messages.send", {"account_id": acc["id"], "to": ["anna@example.net", "Bob@example.net",
+                                                                        "dead@example.net", "anna@example.net"],
+                                        "subject": "Spring offer ✿", "text": "Hello,\nour offer.\n",
+                                        "html": "<p>Hello, <b>our offer</b></p>", "headers": {"X-Campaign": "spring"}})
+        assert sent["queued"] == 2, "anna twice is one message"
+        assert sent["suppressed"] == [{"recipient": "dead@example.net",
+                                       "why": "a faulty contact (its address bounced)"}]
+        done = wait_done(c, sent["job"])
+        assert done["states"] == {"sent": 2, "suppressed": 1}
+        rows = {r["recipient"]: r for r in c.call("queue.list", {"job": sent["job"]})["items"]}
+    daemon.stop()
+    assert sorted(m.rcpt_tos[0] for m in handler.messages) == ["anna@example.net", "bob@example.net"]
+    for m in handler.messages:
+        assert m.mail_from == "replies@shop.test", "bounces go to the reply address"
+        assert len(m.rcpt_tos) == 1
+        msg = parsed(m.data)
+        recipient = m.rcpt_tos[0]
+        assert msg["To"] == recipient and msg["Reply-To"] == "replies@shop.test"
+        assert msg["Message-ID"] == rows[recipient]["message_id"], "the Message-ID recorded is the one sent"
+        assert msg["Subject"] == "Spring offer ✿" and msg["X-Campaign"] == "spring"
+        assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n") == "Hello,\nour offer.\n"
+        assert "<b>our offer</b>" in msg.get_body(("html",)).get_content()
+    froms = {m.rcpt_tos[0]: parsed(m.data)["From"] for m in handler.messages}
+    assert froms == {"anna@example.net": "Zoë Müller <sales@shop.test>",
+                     "bob@example.net": "ACME Sales <sales@shop.test>"}, "overwrite FROM from the contact's details"
+    assert b"=?utf-8?" in next(m.data for m in handler.messages if m.rcpt_tos == ["anna@example.net"]), "RFC 2047"
+
+
+def test_a_refusal_is_a_bounce_on_the_spot_and_a_deferral_is_tried_again(make_daemon, sink):
+    controller, handler = sink
+    daemon = make_daemon(config=FAST_RETRY).start()
+    with daemon.client() as c:
+        acc = c.call("accounts.create", sales(controller.port))
+        c.call("contacts.import", {"csv": "email\nghost@example.net\nslow@example.net\n"})
+        sent = c.call("messages.send", {"account_id": acc["id"], "subject": "Hi", "text": "hi",
+                                        "to": ["ghost@example.net", "slow@example.net", "ok@example.net"]})
+        done = wait_done(c, sent["job"])
+        assert done["states"] == {"failed": 1, "sent": 2}
+        rows = {r["recipient"]: r for r in c.call("queue.list", {"job": sent["job"]})["items"]}
+        assert rows["ghost@example.net"]["reply"].startswith("550 5.1.1") and "(at RCPT TO)" in rows[
+            "ghost@example.net"]["reply"]
+        assert rows["slow@example.net"]["attempts"] == 2
+        bounce = c.call("bounces.list", {})["items"]
+        assert [(b["recipient"], b["hard"], b["about"]) for b in bounce] == [("ghost@example.net", 1, "recipient")]
+        assert c.call("contacts.get", {"email": "ghost@example.net"})["status"] == "faulty"
+        assert c.call("contacts.get", {"email": "slow@example.net"})["status"] == "active"
+        again = c.call("messages.send", {"account_id": acc["id"], "subject": "Hi", "text": "hi",
+                                         "to": ["ghost@example.net"]})
+        assert again["queued"] == 0 and again["suppressed"][0]["recipient"] == "ghost@example.net"
+        events = [e["type"] for e in c.call("events.list", {"type": "send.", "limit": 100})["items"]]
+        assert events == ["send.accepted", "send.done", "send.accepted", "send.done"]
+    daemon.stop()
+    assert handler.tried["slow@example.net"] == 2 and handler.tried["ghost@example.net"] == 1
+    assert [m.rcpt_tos for m in handler.messages] == [["ok@example.net"], ["slow@example.net"]] or \
+        sorted(m.rcpt_tos[0] for m in handler.messages) == ["ok@example.net", "slow@example.net"]
+
+
+@pytest.mark.parametrize("crash_at", ["send.before_data", "send.after_data"])
+def test_kill_9_mid_delivery_loses_nothing_and_sends_nothing_twice(make_daemon, sink, crash_at):
+    """Killed after `sending` is committed and before DATA (the server has nothing), or after the server's
+    250 and before `sent` is committed (it has the message): either way the message is `uncertain` after
+    the restart and is not sent again by itself. A person who knows it did not arrive sends it again."""
+    controller, handler = sink
+    daemon = make_daemon(extra_env={"MAILFLEETD_CRASH_AT": crash_at}).start()
+    with daemon.client() as c:
+        acc = c.call("accounts.create", sales(controller.port))
+        sent = c.call("messages.send", {"account_id": acc["id"], "subject": "Hi", "text": "hi",
+                                        "to": ["anna@example.net"]})
+    assert daemon.proc.wait(timeout=30) == -9
+    daemon.proc = None
+    del daemon.env["MAILFLEETD_CRASH_AT"]
+    daemon.start()
+    with daemon.client() as c:
+        job = c.call("queue.job", {"id": sent["job"]})
+        assert job["states"] == {"uncertain": 1} and job["done"] is False
+        entry = c.call("queue.list", {"job": sent["job"]})["items"][0]
+        assert "the server may have it" in entry["reply"]
+        assert c.call("events.list", {"type": "send.uncertain"})["items"][0]["recipients"] == ["anna@example.net"]
+        assert len(handler.messages) == (1 if crash_at == "send.after_data" else 0)
+        if crash_at == "send.before_data":
+            assert c.call("queue.retry", {"ids": [entry["id"]]}) == {"queued": 1}
+            assert wait_done(c, sent["job"])["states"] == {"sent": 1}
+    daemon.stop()
+    assert len(handler.messages) == 1, "sent once, whatever the crash"
+
+
+def test_the_cli_sends_and_lists_the_queue(make_daemon, sink, tmp_path):
+    controller, handler = sink
+    daemon = make_daemon().start()
+    with daemon.client() as c:
+        acc = c.call("accounts.create", sales(controller.port))
+    (tmp_path / "body.txt").write_text("Dear customer,\nhello.\n")
+    (tmp_path / "prices.pdf").write_bytes(b"%PDF-1.4 not really\n")
+
+    def ctl(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "mailfleet.ctl", "--socket", daemon.endpoint, *args],
+                              capture_output=True, text=True, env=daemon.env, timeout=30)
+
+    out = ctl("send", "--account", str(acc["id"]), "--to", "anna@example.net", "--subject", "Prices",
+              "--text", str(tmp_path / "body.txt"), "--attach", str(tmp_path / "prices.pdf"))
+    assert out.returncode == 0 and out.stdout.startswith("job 1: 1 queued"), out
+    with daemon.client() as c:
+        wait_done(c, 1)
+    listed = ctl("queue", "list", "--state", "sent")
+    assert listed.returncode == 0 and "anna@example.net" in listed.stdout and "250" in listed.stdout
+    msg = parsed(handler.messages[0].data)
+    attachment = next(msg.iter_attachments())
+    assert attachment.get_filename() == "prices.pdf" and attachment.get_content() == b"%PDF-1.4 not really\n"
+    refused = ctl("send", "--account", str(acc["id"]), "--to", "x@example.net", "--text", "-",
+                  "--header", "Bcc: someone@example.net")
+    assert refused.returncode == 1 and "set per recipient by mailfleet" in refused.stderr
+    daemon.stop()
+
+
+def test_only_through_accounts_you_may_see_as_other_unix_users(make_daemon, sink):
+    controller, _ = sink
+    for user in ("mfalice", "mfbob"):
+        ensure_user(user, "mftest")
+    daemon = make_daemon(mode="system", config='[daemon]\nsocket_group = "mftest"\n').start()
+    ep = daemon.endpoint
+    private = rpc_as("mfbob", ep, "accounts.create", sales(controller.port))["result"]
+    sent = rpc_as("mfbob", ep, "messages.send", {"account_id": private["id"], "to": ["a@example.net"], "text": "x"})
+    job = sent["result"]["job"]
+    for method, params in (("messages.send", {"account_id": private["id"], "to": ["a@example.net"], "text": "x"}),
+                           ("queue.job", {"id": job}), ("queue.list", {"account_id": private["id"]}),
+                           ("queue.retry", {"ids": [1]})):
+        assert rpc_as("mfalice", ep, method, params)["error"]["code"] == P.NOT_FOUND, method
+    assert rpc_as("mfalice", ep, "queue.list", {})["result"]["total"] == 0
+    assert rpc_as("mfalice", ep, "events.list", {"type": "send."})["result"]["items"] == []
+    assert rpc_as("mfbob", ep, "queue.list", {})["result"]["total"] == 1
+    daemon.stop()

@@ -1,0 +1,73 @@
+"""What each recipient's message is made of (daemon/sending/compose.py): the body kept once, the header
+lines of their own, no header the sender did not mean."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+
+import pytest
+
+from mailfleet.daemon.sending.compose import body_of_message, body_of_parts, envelope_sender, render
+from mailfleet.daemon.sending.sender import bounce_report, throttled
+from mailfleet.shared.bounces import classify
+from mailfleet.shared.models import FieldErrors, SendParams, validate_model
+
+ACCOUNT = {"email": "sales@shop.test", "display_name": "ACME", "from_name_field": "owner_name",
+           "reply_to_email": None, "reply_to_name": "", "reply_to_name_field": None}
+
+
+def test_a_raw_message_keeps_its_body_and_loses_the_headers_each_recipient_gets():
+    raw = (b"From: someone@else.test\r\nTo: list@shop.test\r\nBcc: hidden@x.test\r\nMessage-ID: <theirs@x>\r\n"
+           b"Subject: Hi\r\nX-Mailer: listmonk\r\n\r\nBody line\r\n")
+    body = body_of_message(raw)
+    assert b"Bcc" not in body and b"theirs@x" not in body and b"someone@else" not in body
+    assert b"X-Mailer: listmonk" in body and body.endswith(b"Body line\r\n")
+    out = email.message_from_bytes(render(body, ACCOUNT, {"owner_name": "Zoë\r\nBcc: evil@x.test"},
+                                          "anna@example.net", "<m1@shop.test>"), policy=email.policy.default)
+    assert out["To"] == "anna@example.net" and out["Message-ID"] == "<m1@shop.test>"
+    assert out["From"] == '"Zoë Bcc: evil@x.test" <sales@shop.test>', "a detail's line break is no header"
+    assert out["Bcc"] is None and out["Reply-To"] is None, "no Reply-To unless the account has one"
+    assert envelope_sender(ACCOUNT) == "sales@shop.test"
+    assert envelope_sender({**ACCOUNT, "reply_to_email": "bounces@shop.test"}) == "bounces@shop.test"
+
+
+def test_parts_make_one_mime_message():
+    params = SendParams(account_id=1, to=["a@example.net"], subject="S", text="t", html="<p>h</p>",
+                        attachments=[{"filename": "a.txt", "data": "aGk=", "content_type": "text/plain"}])
+    msg = email.message_from_bytes(body_of_parts(params), policy=email.policy.default)
+    assert msg.get_content_type() == "multipart/mixed" and msg["Subject"] == "S"
+    assert [p.get_content_type() for p in msg.walk()][1:] == ["multipart/alternative", "text/plain", "text/html",
+                                                              "text/plain"]
+    with pytest.raises(FieldErrors):
+        body_of_parts(SendParams(account_id=1, to=["a@example.net"], text="t",
+                                 attachments=[{"filename": "a", "data": "@@@"}]))
+
+
+@pytest.mark.parametrize("data, field", [
+    ({"text": "x", "headers": {"Reply-To": "x@y.test"}}, "headers.Reply-To"),
+    ({"raw": "Subject: x\r\n\r\nx", "subject": "also"}, "raw"),
+    ({}, "text"),
+])
+def test_what_send_refuses(data, field):
+    with pytest.raises(FieldErrors) as caught:
+        validate_model(SendParams, {"account_id": 1, "to": ["a@example.net"], **data})
+    assert field in caught.value.fields
+
+
+def test_a_refusal_at_rcpt_reads_as_the_bounce_it_is():
+    row = {"id": 7, "recipient": "ghost@example.net", "message_id": "<m7@shop.test>"}
+    report = bounce_report(row, "sales@shop.test", "mx.example.net", 550,
+                           "5.1.1 <ghost@example.net>: Recipient address rejected: User unknown", "RCPT TO")
+    verdict = classify(report)
+    assert verdict.kind == "bounce" and [(f.address, f.hard, f.about) for f in verdict.failures] == [
+        ("ghost@example.net", True, "recipient")]
+    blocked = classify(bounce_report(row, "sales@shop.test", "mx.example.net", 554,
+                                     "5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
+                                     "zen.spamhaus.org", "RCPT TO"))
+    assert blocked.failures[0].about == "sender", "a blocklist is about the sender, not the contact"
+
+
+def test_what_asks_us_to_slow_down():
+    assert throttled(421, "4.7.0 Try again later") and throttled(451, "4.7.28 rate limited")
+    assert throttled(454, "4.7.0 Throttling failure") and not throttled(451, "4.3.0 Temporary lookup failure")
