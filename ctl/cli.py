@@ -65,7 +65,7 @@ def groups() -> dict[str, list[Command]]:
     from . import accounts, contacts, sending
 
     return {"accounts": accounts.COMMANDS, "contacts": contacts.COMMANDS, "bounces": contacts.BOUNCE_COMMANDS,
-            "queue": sending.QUEUE_COMMANDS}
+            "queue": sending.QUEUE_COMMANDS, "submission": sending.SUBMISSION_COMMANDS}
 
 
 def singles() -> list[Command]:

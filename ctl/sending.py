@@ -117,3 +117,44 @@ QUEUE_COMMANDS = [
     Command("retry", "send entries again now (uncertain, failed or deferred ones)",
             calls("queue.retry", lambda args: {"ids": args.ids}), _retry_arguments),
 ]
+
+
+def _name_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", help="what the login is for, e.g. listmonk")
+
+
+def _id_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", type=int, help="the login's id (submission list)")
+
+
+def run_submission_add(args: argparse.Namespace, client: Client) -> int:
+    made = client.call("submission.add", {"name": args.name})
+    if args.json:
+        print(output.as_json(made))
+        return 0
+    where = made["listen"] or "(no listener yet: set [sending] submission = \"127.0.0.1:2525\" and restart)"
+    print(f"SMTP server:  {where}\nlogin:        {made['login']}\npassword:     {made['password']}\n"
+          "(the password is shown this once; the daemon keeps only its hash)")
+    return 0
+
+
+LOGIN_COLUMNS = [("id", "ID"), ("login", "LOGIN"), ("user", "USER"), ("created_at", "CREATED"),
+                 ("last_used_at", "LAST USED"), ("revoked_at", "REVOKED")]
+
+
+def run_submission_list(args: argparse.Namespace, client: Client) -> int:
+    listing = client.call("submission.list", {})
+    if args.json:
+        print(output.as_json(listing))
+    else:
+        print(output.table(listing["items"], LOGIN_COLUMNS))
+        print(f"listening on {listing['listen']}" if listing["listen"] else "no SMTP submission listener configured")
+    return 0
+
+
+SUBMISSION_COMMANDS = [
+    Command("add", "a login for a mailer to submit mail over SMTP as you (its password shown once)",
+            run_submission_add, _name_argument),
+    Command("list", "your SMTP submission logins (admins: everyone's)", run_submission_list),
+    Command("revoke", "revoke a login", calls("submission.revoke"), _id_argument),
+]

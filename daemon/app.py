@@ -32,6 +32,7 @@ from .oauth.broker import TokenBroker
 from .oauth.signin import SignIns
 from .probe.runner import Prober
 from .sending.sender import Sender
+from .sending.submission import Submission
 from .admission import LongWork
 from .rpc import Call, Dispatcher, Parsed
 from .remote import NamedKeys, server_keys
@@ -106,9 +107,10 @@ class App:
         pruner = EventPruner(db, lambda: self.config.events)
         self.poller = poller = Poller(services, classifiers)
         sender = Sender(services)
+        submission = Submission(services, sender, self.identities.for_user)
         db.commit_listeners.append(poller.committed)  # account changes reach the schedule as committed events
         self._call = functools.partial(Call, services, events=events, poller=poller, prober=prober, signins=signins, sender=sender,
-                                       daemon=self,
+                                       submission=submission, daemon=self,
                                        methods=self.dispatcher.methods)
         servers = [self._server(ctx, self.paths.rpc_endpoint, lambda frame: self.identities.for_uid(uid_of(frame)))]
         lifecycle.open_sockets(self.paths, daemon_cfg.socket_group)
@@ -120,6 +122,10 @@ class App:
         parts.push_async_callback(lambda: poller.stop(self._grace_left()))
         await sender.start()
         parts.push_async_callback(lambda: sender.stop(self._grace_left()))
+        if self.config.sending.submission:
+            host, _, port = self.config.sending.submission.rpartition(":")
+            await submission.start(host.strip("[]"), int(port))
+            parts.push_async_callback(submission.stop)
         events.start()
         for server in servers:
             server.start()

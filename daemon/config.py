@@ -177,6 +177,15 @@ class OAuthSection(Section):
     for the person), while a sign-in waits; register http://127.0.0.1:PORT/ as the redirect."""
 
 
+def _check_submission(value: str) -> str:
+    if not value:
+        return value
+    host, _, port = value.rpartition(":")
+    if host.strip("[]") not in ("127.0.0.1", "::1", "localhost") or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError("must be 127.0.0.1:PORT (or [::1]:PORT): mailers sign in without TLS, so on this host only")
+    return value
+
+
 class SendingSection(Section):
     """Sending through the accounts (messages.send, SMTP submission)."""
 
@@ -189,6 +198,10 @@ class SendingSection(Section):
     seconds, at most six hours."""
     max_attempts: Annotated[int, Field(ge=1)] = 10
     """After this many tries a deferred message fails for good (its last reply says why)."""
+    submission: Annotated[str, AfterValidator(_check_submission), Field(json_schema_extra=RESTART)] = ""
+    """SMTP submission for mailers (listmonk, Mautic, smtplib), on this host only, e.g.
+    "127.0.0.1:2525"; they sign in with a login from `mailfleetctl submission add NAME`.
+    Empty: no listener."""
 
 
 class Config(Section):

@@ -75,6 +75,14 @@ class Identities:
         admin = name in self._admins.users
         return Caller(user=name, uid=None, admin=admin, contacts=admin or name in self._contacts.users)
 
+    def for_user(self, name: str) -> Caller | None:
+        """Someone known by name (who made an SMTP submission login): their Unix account's rights, else a
+        CURVE client's of that name."""
+        try:
+            return self.for_uid(pwd.getpwnam(name).pw_uid)
+        except KeyError:
+            return self.for_key_name(name)
+
     def _resolve(self, uid: int) -> Caller:
         try:
             entry = pwd.getpwuid(uid)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .oauth.signin import SignIns
     from .probe.runner import Prober
     from .sending.sender import Sender
+    from .sending.submission import Submission
     from .secrets import SecretBox
     from .storage.db import Database
 
@@ -50,6 +51,7 @@ class Call:
     prober: "Prober | None" = None
     signins: "SignIns | None" = None  # OAuth sign-ins a person finishes in a browser
     sender: "Sender | None" = None  # delivers what messages.send and SMTP submission queue
+    submission: "Submission | None" = None  # the SMTP submission listener's logins (reloaded on change)
     daemon: "DaemonFacts | None" = None  # system.info and system.status
     methods: Mapping[str, "Method"] = field(default_factory=dict)  # rpc.discover
 

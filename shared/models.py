@@ -669,3 +669,9 @@ class JobParams(Strict):
 class RequeueParams(Strict):
     ids: Annotated[list[AccountId], Field(min_length=1, max_length=1000)]
     """queue entries (uncertain, failed or deferred) to send again now"""
+
+
+
+class SubmissionAddParams(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+    """what the login is for, e.g. listmonk (lower-case letters, digits, - and _)"""

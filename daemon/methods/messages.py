@@ -1,4 +1,5 @@
-"""messages.send and queue.*: handing mail to the daemon to send through an account, and watching it go.
+"""messages.send, queue.* and submission.*: handing mail to the daemon to send through an account (over the
+API, or over SMTP with a login made here), and watching it go.
 
 Mail is accepted only once committed (the job and a queue row per recipient), then sent by the sender
 (daemon/sending/sender.py) as the account's limits and servers allow. A caller sends only through
@@ -10,12 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from ...shared import protocol as P
-from ...shared.models import FieldErrors, JobParams, QueueListParams, RequeueParams, SendParams
+from ...shared.models import (FieldErrors, IdParams, JobParams, NoParams, QueueListParams, RequeueParams, SendParams,
+                              SubmissionAddParams)
 from ..rpc import Call, rpc_method
 from ..sending.accept import accept
 from ..sending.compose import body_of_message, body_of_parts
+from ..sending.submission import new_secret
 from ..storage import accounts as account_store
 from ..storage import outbox
+from ..storage import submission as login_store
 from ..storage.db import utcnow
 from .accounts.core import visible_account
 
@@ -75,3 +79,35 @@ async def retry(call: Call, params: RequeueParams) -> dict:
         count = await outbox.requeue(tx.conn, ids, utcnow())
     call.sender.wake()
     return {"queued": count}
+
+
+@rpc_method("submission.add", SubmissionAddParams)
+async def submission_add(call: Call, params: SubmissionAddParams) -> dict:
+    """A login for a mailer to submit mail over SMTP as the caller: its password is in this answer only."""
+    login = f"{call.caller.user}-{params.name}"
+    password, salt, digest = new_secret()
+    async with call.db.transaction() as tx:
+        login_id = await login_store.add(tx.conn, call.caller.user, params.name, login, salt, digest, utcnow())
+        if login_id is None:
+            raise P.conflict(f"you have a login named {params.name} already (revoke it first, or choose another name)")
+    await call.submission.reload()
+    return {"id": login_id, "login": login, "password": password, "listen": call.config.sending.submission or None}
+
+
+@rpc_method("submission.list", NoParams)
+async def submission_list(call: Call, params: NoParams) -> dict:
+    """Your SMTP submission logins (admins: everyone's), never their passwords."""
+    rows = await login_store.list_(call.db.read, call.caller.viewer)
+    return {"items": [_entry(r) for r in rows], "listen": call.config.sending.submission or None}
+
+
+@rpc_method("submission.revoke", IdParams)
+async def submission_revoke(call: Call, params: IdParams) -> dict:
+    """Revoke a login (the user who made it, or an admin): its next sign-in is refused."""
+    row = await login_store.get(call.db.read, params.id)
+    if row is None or not call.caller.can_manage(row["user"]):
+        raise P.not_found(f"login {params.id}")
+    async with call.db.transaction() as tx:
+        await login_store.revoke(tx.conn, params.id, utcnow())
+    await call.submission.reload()
+    return {"revoked": params.id}

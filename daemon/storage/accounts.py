@@ -141,3 +141,17 @@ async def password_sign_ins(conn: aiosqlite.Connection, viewer: str | None) -> l
         f"SELECT id, name, email, owner, smtp_host, smtp_auth, smtp_authenticate, incoming_host, incoming_protocol, "
         f"incoming_auth FROM accounts WHERE {condition} AND kind = 'own' AND "
         f"(smtp_auth = 'password' OR incoming_auth = 'password') ORDER BY name COLLATE NOCASE, id", args)
+
+
+async def sending_as(conn: aiosqlite.Connection, viewer: str | None, addresses: list[str]) -> sqlite3.Row | None:
+    """The account `viewer` may see whose address (or reply address) is the first of `addresses` that one
+    has: how SMTP submission picks the account, by the envelope sender, else the From address."""
+    condition, args = visible(viewer)
+    for address in addresses:
+        row = await (await conn.execute(
+            f"SELECT * FROM accounts WHERE {condition} AND (lower(email) = ? OR lower(reply_to_email) = ?) "
+            f"ORDER BY lower(email) = ? DESC, id LIMIT 1", (*args, address.lower(), address.lower(),
+                                                           address.lower()))).fetchone()
+        if row is not None:
+            return row
+    return None

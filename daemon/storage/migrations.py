@@ -505,10 +505,31 @@ async def m011_send_queue(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m012_submission_logins(conn: aiosqlite.Connection) -> None:
+    # SMTP submission (issue 16): mailers sign in with a login made for them (`mailfleetctl submission add`),
+    # as the Unix user who made it; only a scrypt hash of its password is kept. Revoked ones stay listed.
+    await _run(
+        conn,
+        """
+        CREATE TABLE submission_logins (
+            id INTEGER PRIMARY KEY,
+            user TEXT NOT NULL,
+            name TEXT NOT NULL,
+            login TEXT NOT NULL UNIQUE,
+            salt BLOB NOT NULL,
+            secret_hash BLOB NOT NULL,
+            created_at TEXT NOT NULL,
+            last_used_at TEXT,
+            revoked_at TEXT
+        )
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [m001_accounts, m002_events, m003_contacts_and_bounces, m004_probe_results,
                                m005_unreadable, m006_two_states, m007_events_by_account, m008_list_for_everyone,
                                m009_whom_a_bounce_is_about, m010_oauth2,
-                               m011_send_queue]
+                               m011_send_queue, m012_submission_logins]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import subprocess
 import sys
 import time
@@ -192,3 +193,52 @@ def test_only_through_accounts_you_may_see_as_other_unix_users(make_daemon, sink
     assert rpc_as("mfalice", ep, "events.list", {"type": "send."})["result"]["items"] == []
     assert rpc_as("mfbob", ep, "queue.list", {})["result"]["total"] == 1
     daemon.stop()
+
+
+def test_a_mailer_submits_over_smtp_with_a_login_of_its_own(make_daemon, sink):
+    """A plain smtplib client, as a mailer's SMTP setting would: a login made with mailfleetctl, the account
+    picked by the envelope sender, 250 only once queued; a wrong or revoked password, or an address no
+    account of the user's sends as, is refused."""
+    import smtplib
+
+    from ..support.servers import free_port
+
+    controller, handler = sink
+    port = free_port()
+    daemon = make_daemon(config=f'[sending]\nsubmission = "127.0.0.1:{port}"\n').start()
+    with daemon.client() as c:
+        c.call("accounts.create", sales(controller.port))
+    made = subprocess.run([sys.executable, "-m", "mailfleet.ctl", "--socket", daemon.endpoint, "submission", "add",
+                           "listmonk", "--json"], capture_output=True, text=True, env=daemon.env, timeout=30)
+    assert made.returncode == 0, made.stderr
+    login = json.loads(made.stdout)
+    assert login["listen"] == f"127.0.0.1:{port}"
+    message = (b"From: Shop <sales@shop.test>\r\nTo: Undisclosed <list@shop.test>\r\nSubject: News\r\n"
+               b"Message-ID: <from-the-mailer@x>\r\n\r\nHello\r\n")
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        smtp.login(login["login"], login["password"])
+        refused = smtp.sendmail("sales@shop.test", ["anna@example.net", "bob@example.net"], message)
+        assert refused == {}
+        with pytest.raises(smtplib.SMTPDataError) as nobody:
+            smtp.sendmail("ceo@elsewhere.test", ["anna@example.net"],
+                          message.replace(b"sales@shop.test", b"ceo@elsewhere.test"))
+        assert nobody.value.smtp_code == 550
+    with daemon.client() as c:
+        wait_done(c, 1)
+        assert c.call("queue.job", {"id": 1})["states"] == {"sent": 2} and c.call("queue.job", {"id": 1})[
+            "source"] == "smtp"
+        listed = c.call("submission.list", {})["items"]
+        assert listed[0]["last_used_at"] and "password" not in listed[0] and "secret_hash" not in listed[0]
+    got = sorted(handler.messages, key=lambda m: m.rcpt_tos[0])
+    assert [m.rcpt_tos for m in got] == [["anna@example.net"], ["bob@example.net"]]
+    for m in got:  # each its own To and our Message-ID, not the mailer's
+        assert f"To: {m.rcpt_tos[0]}".encode() in m.data and b"<from-the-mailer@x>" not in m.data
+    for wrong in ("not-the-password", None):
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp, pytest.raises(smtplib.SMTPAuthenticationError):
+            if wrong is None:
+                with daemon.client() as c:
+                    c.call("submission.revoke", {"id": login["id"]})
+            smtp.login(login["login"], wrong or login["password"])
+    daemon.stop()
+    assert login["password"] not in daemon.log()
+    assert login["password"].encode() not in daemon.paths.database.read_bytes()
