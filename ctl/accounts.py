@@ -11,7 +11,7 @@ from pathlib import Path
 from types import UnionType
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
-from ..shared.models import AccountBase, IncomingSettings, OAuth2Settings, SmtpSettings
+from ..shared.models import SECTIONS
 from ..shared.vocabulary import SORT_KEYS, STATUSES
 from . import output
 from .common import Command, Usage, account_id, calls, print_page
@@ -49,8 +49,7 @@ def _field_flags() -> list[tuple[str, str, Any, str]]:
     """(flag, path in the account, type, help) for every account field, derived from the shared models
     (a field added there is a flag here, with the model's description as its help)."""
     flags = []
-    for section, model in (("", AccountBase), ("smtp", SmtpSettings), ("incoming", IncomingSettings),
-                           ("oauth2", OAuth2Settings)):
+    for section, model in SECTIONS:
         for key, info in model.model_fields.items():
             path = f"{section}.{key}" if section else key
             flag = _FLAG_NAMES.get(path, "--" + path.replace(".", "-").replace("_", "-"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from ..shared.models import AccountBase, IncomingSettings, OAuth2Settings, SmtpSettings, validate_account
+from ..shared.models import AccountBase, IncomingSettings, OAuth2Settings, SendLimits, SmtpSettings, validate_account
 from ..shared.validators import redact_proxy
 from .secrets import SecretBox
 
@@ -22,6 +22,7 @@ _COMMON = ("kind", *AccountBase.model_fields)
 _SMTP = tuple(k for k in SmtpSettings.model_fields if k not in _SECRET)
 _INCOMING = tuple(k for k in IncomingSettings.model_fields if k not in _SECRET)
 _OAUTH2 = tuple(k for k in OAuth2Settings.model_fields if k not in _SECRET)
+_LIMITS = tuple(SendLimits.model_fields)
 _BOOLS = {f"{prefix}{key}" for prefix, model in (("", AccountBase), ("smtp_", SmtpSettings), ("incoming_", IncomingSettings))
           for key, info in model.model_fields.items() if info.annotation is bool}
 
@@ -30,6 +31,8 @@ def to_row(account: AccountBase, box: SecretBox, old: sqlite3.Row | None = None)
     """Columns for a validated account; a password left out keeps the one in `old`."""
     row: dict[str, Any] = {key: getattr(account, key) for key in _COMMON}
     row["shared"] = int(account.shared)
+    for key in _LIMITS:
+        row[f"limits_{key}"] = getattr(account.limits, key)
     smtp: SmtpSettings | None = getattr(account, "smtp", None)
     incoming: IncomingSettings | None = getattr(account, "incoming", None)
     for key in _SMTP:
@@ -64,6 +67,7 @@ def to_input(row: sqlite3.Row, box: SecretBox) -> dict[str, Any]:
     """The stored account as validate_account() takes it, passwords left out (an update merges into this)."""
     data: dict[str, Any] = {key: row[key] for key in _COMMON}
     data["shared"] = bool(row["shared"])
+    data["limits"] = _section(row, "limits", _LIMITS)
     if row["kind"] == "own":
         data["smtp"] = _section(row, "smtp", _SMTP)
         if row["smtp_proxy"]:
@@ -95,6 +99,7 @@ def to_wire(row: sqlite3.Row, box: SecretBox) -> dict[str, Any]:
     data: dict[str, Any] = {"id": row["id"]}
     data.update({key: row[key] for key in _COMMON})
     data["shared"] = bool(row["shared"])
+    data["limits"] = _section(row, "limits", _LIMITS)
     data.update(
         owner=row["owner"],
         created_at=row["created_at"],

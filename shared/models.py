@@ -214,11 +214,56 @@ class AccountBase(Strict):
     """every user may see and use the account (default: only you and admins)"""
 
 
+# Providers' published sending limits, for the presets (each message mailfleet sends has one recipient, so
+# a provider's recipients-per-day limit is a messages-per-day limit here).
+LIMIT_PRESETS: dict[str, dict[str, int]] = {
+    # Google Workspace Admin Help, "Gmail sending limits in Google Workspace": 2,000 messages a day
+    # (and 100 recipients a message over SMTP, which a message of one recipient is within).
+    "google_workspace": {"per_day": 2000},
+    # Microsoft Learn, "Exchange Online limits": message rate limit 30 messages a minute, recipient rate
+    # limit 10,000 recipients a day.
+    "exchange_online": {"per_minute": 30, "per_day": 10000},
+}
+PerWindow = Annotated[int, AfterValidator(check_range(1, 1_000_000))]
+
+
+class SendLimits(Strict):
+    """How fast an account may send, over everything that sends through it (the API, SMTP submission):
+    a preset from a provider's published limits, and any window set here (which wins over the preset)."""
+
+    preset: Literal["none", "google_workspace", "exchange_online"] = "none"
+    """none (default), google_workspace (2,000 a day) or exchange_online (30 a minute, 10,000 a day)"""
+    per_second: PerWindow | None = None
+    """at most this many messages in any second"""
+    per_minute: PerWindow | None = None
+    """at most this many in any 60 seconds"""
+    per_day: PerWindow | None = None
+    """at most this many in any 24 hours"""
+    warmup_days: Annotated[int, AfterValidator(check_range(0, 90))] = 0
+    """ramp the daily limit up over this many days from the first message sent (0: none; needs a
+    daily limit)"""
+
+    def windows(self) -> dict[int, int]:
+        """{seconds: messages} of each window that applies, the preset's filled in."""
+        values = {**LIMIT_PRESETS.get(self.preset, {}),
+                  **{k: v for k, v in (("per_second", self.per_second), ("per_minute", self.per_minute),
+                                       ("per_day", self.per_day)) if v is not None}}
+        spans = {"per_second": 1, "per_minute": 60, "per_day": 86400}
+        return {spans[k]: v for k, v in values.items()}
+
+    @model_validator(mode="after")
+    def _ramp_needs_a_day(self) -> "SendLimits":
+        if self.warmup_days and 86400 not in self.windows():
+            raise FieldErrors({"warmup_days": "a warm-up ramps a daily limit up: set per_day or a preset"})
+        return self
+
+
 RELAY_ONLY = "marketing accounts send through the platform relay; they carry no SMTP or incoming settings"
 
 
 class MarketingAccount(AccountBase):
     kind: Literal["marketing"] = "marketing"
+    limits: SendLimits = Field(default_factory=SendLimits, description="how fast it may send")
     smtp: None = Field(None, description="not allowed: " + RELAY_ONLY)
     incoming: None = Field(None, description="not allowed: " + RELAY_ONLY)
     oauth2: None = Field(None, description="not allowed: " + RELAY_ONLY)
@@ -233,6 +278,7 @@ class MarketingAccount(AccountBase):
 
 class OwnAccount(AccountBase):
     kind: Literal["own"] = "own"
+    limits: SendLimits = Field(default_factory=SendLimits, description="how fast it may send")
     smtp: SmtpSettings
     incoming: IncomingSettings | None = Field(None, description="null when no mailbox is read")
     oauth2: OAuth2Settings | None = Field(None, description="how tokens are got, when smtp or incoming signs in "
@@ -254,6 +300,14 @@ class OwnAccount(AccountBase):
             if missing:
                 raise FieldErrors(missing)
         return self
+
+
+# Every account field by section ("": the fields every account has; then each nested section): what the
+# CLI's flags and the form's fields are made from, so a field added to a model is offered by both.
+SECTIONS: tuple[tuple[str, type[Strict]], ...] = (
+    ("", AccountBase), ("smtp", SmtpSettings), ("incoming", IncomingSettings), ("oauth2", OAuth2Settings),
+    ("limits", SendLimits),
+)
 
 
 def _kind_of(value: Any) -> Any:
@@ -402,6 +456,7 @@ def _patch_of(model: type[BaseModel], name: str, shown: tuple[str, ...]) -> type
 SmtpPatch = _patch_of(SmtpSettings, "SmtpPatch", ("password_set",))
 IncomingPatch = _patch_of(IncomingSettings, "IncomingPatch", ("password_set", "last_poll", "unreadable"))
 OAuth2Patch = _patch_of(OAuth2Settings, "OAuth2Patch", ("client_secret_set", "grant"))
+LimitsPatch = _patch_of(SendLimits, "LimitsPatch", ())
 _AccountFieldsPatch = _patch_of(AccountBase, "AccountFieldsPatch", ("last_test",))
 
 
@@ -417,6 +472,7 @@ class AccountUpdate(_AccountFieldsPatch):
     smtp: SmtpPatch | None = None  # type: ignore[valid-type]
     incoming: IncomingPatch | None = Field(None, description="null turns incoming mail off")  # type: ignore[valid-type]
     oauth2: OAuth2Patch | None = Field(None, description="null removes the oauth2 settings")  # type: ignore[valid-type]
+    limits: LimitsPatch | None = Field(None, description="null: no limits")  # type: ignore[valid-type]
 
     @model_validator(mode="before")
     @classmethod

@@ -1,5 +1,5 @@
 """Delivering the queue: per account one connection, one message after another, a bounded number of
-accounts at once.
+accounts at once, each within its limits (limits.py: one window per account, over everything it sends).
 
 For each message: `sending` is committed, then MAIL FROM, RCPT TO, DATA; the server's 250 to DATA is
 committed as `sent`. What else can happen, and what becomes of the message:
@@ -40,6 +40,7 @@ from ..storage import contacts as contact_store
 from ..storage import outbox
 from ..storage.db import utcnow
 from .compose import envelope_sender, render
+from .limits import DAY, Window
 
 if TYPE_CHECKING:
     from ..context import Services
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH = 100  # due messages taken at a time per account
+LONG_WAIT = 5.0  # a limit that asks for a longer wait frees the account's place instead of holding it
 MAX_DELAY = 6 * 3600.0
 _ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 
@@ -114,6 +116,7 @@ class Sender:
         self._task: asyncio.Task | None = None
         self._stopping = False
         self._progress_at: dict[int, float] = {}
+        self._windows: dict[int, Window] = {}  # each account's send times, for its limits
 
     async def start(self) -> None:
         """What was being sent when the daemon stopped is `uncertain` now; then the loop starts."""
@@ -248,6 +251,12 @@ class Sender:
         except NoRoute as exc:
             await self._hold(account_id, str(exc))
             return
+        limits = records.validated(row, services.secrets).limits
+        windows = limits.windows()
+        window = self._windows.get(account_id)
+        if window is None:
+            since = datetime.fromtimestamp(time.time() - DAY, UTC).isoformat().replace("+00:00", "Z")
+            window = self._windows[account_id] = Window(*await outbox.sent_times(services.db.read, account_id, since))
         smtp: aiosmtplib.SMTP | None = None
         try:
             while not self._stopping:
@@ -266,9 +275,19 @@ class Sender:
                             await self._deferred(item, f"could not connect or sign in: {_words(exc)}", counted=False)
                             self._pause(account_id, item["attempts"] + 1)
                             return
+                    wait = window.wait(windows, limits.warmup_days, time.time())
+                    if wait > LONG_WAIT:  # a day's or an hour's limit reached: the account waits, the place is freed
+                        self._paused[account_id] = time.monotonic() + wait
+                        return
+                    if wait > 0:
+                        await asyncio.sleep(wait)  # the account's limit: the pace it may send at
                     contact = details.get(item["recipient"])
-                    if not await self._deliver(smtp, route, wire, item,
-                                               json.loads(contact["details"]) if contact else {}):
+                    going = await self._deliver(smtp, route, wire, item,
+                                                json.loads(contact["details"]) if contact else {})
+                    # Counted from when the server's answer came: the server saw the message before that, so
+                    # the next one, a window later, reaches it a window later at least, whatever the latency.
+                    window.record(time.time())
+                    if not going:
                         return  # throttled or the connection is gone: this account waits
         finally:
             if smtp is not None and smtp.is_connected:

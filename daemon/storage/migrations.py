@@ -526,10 +526,23 @@ async def m012_submission_logins(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m013_send_limits(conn: aiosqlite.Connection) -> None:
+    # How fast an account may send (shared/models.SendLimits): a provider's preset and windows of its own.
+    await _run(
+        conn,
+        "ALTER TABLE accounts ADD COLUMN limits_preset TEXT NOT NULL DEFAULT 'none' "
+        "CHECK (limits_preset IN ('none', 'google_workspace', 'exchange_online'))",
+        "ALTER TABLE accounts ADD COLUMN limits_per_second INTEGER",
+        "ALTER TABLE accounts ADD COLUMN limits_per_minute INTEGER",
+        "ALTER TABLE accounts ADD COLUMN limits_per_day INTEGER",
+        "ALTER TABLE accounts ADD COLUMN limits_warmup_days INTEGER NOT NULL DEFAULT 0",
+    )
+
+
 MIGRATIONS: list[Migration] = [m001_accounts, m002_events, m003_contacts_and_bounces, m004_probe_results,
                                m005_unreadable, m006_two_states, m007_events_by_account, m008_list_for_everyone,
                                m009_whom_a_bounce_is_about, m010_oauth2,
-                               m011_send_queue, m012_submission_logins]
+                               m011_send_queue, m012_submission_logins, m013_send_limits]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -134,3 +134,13 @@ async def finish_jobs(conn: aiosqlite.Connection, job_ids: list[int], now: str) 
         if cur.rowcount:
             done.append((row, counts))
     return done
+
+
+async def sent_times(conn: aiosqlite.Connection, account_id: int, since: str) -> tuple[list[str], str | None]:
+    """(when each message the account sent since `since` went, oldest first; when it first sent anything):
+    what its limits count from after a restart."""
+    rows = await conn.execute_fetchall("SELECT sent_at FROM send_queue WHERE account_id = ? AND sent_at >= ? "
+                                       "ORDER BY sent_at", (account_id, since))
+    first = await conn.execute_fetchall("SELECT min(sent_at) FROM send_queue WHERE account_id = ? AND "
+                                        "sent_at IS NOT NULL", (account_id,))
+    return [r[0] for r in rows], first[0][0]

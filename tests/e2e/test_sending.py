@@ -242,3 +242,44 @@ def test_a_mailer_submits_over_smtp_with_a_login_of_its_own(make_daemon, sink):
     daemon.stop()
     assert login["password"] not in daemon.log()
     assert login["password"].encode() not in daemon.paths.database.read_bytes()
+
+
+def test_limits_hold_over_everything_that_sends_through_the_account(make_daemon, sink):
+    """Eight senders at once (four over the API, four over SMTP submission), one account limited to five
+    messages a second: at the server, no second ever holds more than five."""
+    import smtplib
+    import threading
+
+    from ..support.servers import free_port
+
+    controller, handler = sink
+    port = free_port()
+    daemon = make_daemon(config=f'[sending]\nsubmission = "127.0.0.1:{port}"\n').start()
+    with daemon.client() as c:
+        acc = c.call("accounts.create", sales(controller.port, limits={"per_second": 5}))
+        login = c.call("submission.add", {"name": "bulk"})
+
+    def over_api(n: int) -> None:
+        with daemon.client() as own:
+            own.call("messages.send", {"account_id": acc["id"], "text": "x",
+                                       "to": [f"api{n}-{i}@example.net" for i in range(5)]})
+
+    def over_smtp(n: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            smtp.login(login["login"], login["password"])
+            smtp.sendmail("sales@shop.test", [f"smtp{n}-{i}@example.net" for i in range(5)],
+                          b"From: sales@shop.test\r\nSubject: x\r\n\r\nx\r\n")
+
+    threads = [threading.Thread(target=f, args=(n,)) for n in range(4) for f in (over_api, over_smtp)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with daemon.client() as c:
+        for job in range(1, 9):
+            wait_done(c, job)
+    daemon.stop()
+    times = sorted(m.at for m in handler.messages)
+    assert len(times) == 40
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= 5, f"{busiest} messages within one second"

@@ -71,3 +71,35 @@ def test_a_refusal_at_rcpt_reads_as_the_bounce_it_is():
 def test_what_asks_us_to_slow_down():
     assert throttled(421, "4.7.0 Try again later") and throttled(451, "4.7.28 rate limited")
     assert throttled(454, "4.7.0 Throttling failure") and not throttled(451, "4.3.0 Temporary lookup failure")
+
+
+def test_a_limit_holds_for_every_span_of_its_length():
+    from mailfleet.daemon.sending.limits import Window
+
+    window = Window([], None)
+    limits = {1: 2, 60: 3}
+    assert window.wait(limits, 0, 100.0) == 0
+    window.record(100.0)
+    window.record(100.5)
+    assert window.wait(limits, 0, 100.6) == pytest.approx(0.4), "the second's two are out at 101.0"
+    window.record(101.0)
+    assert window.wait(limits, 0, 101.5) == pytest.approx(58.5), "three a minute: wait for the first to age out"
+
+
+def test_a_warm_up_ramps_the_daily_limit():
+    from mailfleet.daemon.sending.limits import DAY, Window
+
+    window = Window(["2026-12-01T00:00:00.000Z"], "2026-12-01T00:00:00.000Z")
+    first = window.first
+    assert window.allowed({DAY: 1000}, 10, first + 60) == {DAY: 100}
+    assert window.allowed({DAY: 1000}, 10, first + 4 * DAY + 1) == {DAY: 500}
+    assert window.allowed({DAY: 1000}, 10, first + 30 * DAY) == {DAY: 1000}
+
+
+def test_presets_are_the_providers_published_limits():
+    from mailfleet.shared.models import SendLimits
+
+    assert SendLimits(preset="exchange_online").windows() == {60: 30, 86400: 10000}
+    assert SendLimits(preset="google_workspace", per_minute=20).windows() == {86400: 2000, 60: 20}
+    with pytest.raises(FieldErrors):
+        validate_model(SendLimits, {"warmup_days": 5})

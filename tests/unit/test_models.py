@@ -202,12 +202,10 @@ def test_one_translator_words_a_failure_the_same_for_a_round_and_a_test():
 def test_the_form_and_the_cli_offer_every_field_of_the_models():
     """A field added to the models is a flag and a form field at once, or this says which is missing."""
     from mailfleet.ctl.accounts import FIELD_FLAGS
-    from mailfleet.shared.models import AccountBase, IncomingSettings, OAuth2Settings, SmtpSettings
+    from mailfleet.shared.models import SECTIONS
     from mailfleet.tui.components.account_form import DEFAULTS, FORM_FIELDS
 
-    fields = {prefix + key for prefix, model in (("", AccountBase), ("smtp.", SmtpSettings),
-                                                 ("incoming.", IncomingSettings), ("oauth2.", OAuth2Settings))
-              for key in model.model_fields}
+    fields = {f"{section}.{key}" if section else key for section, model in SECTIONS for key in model.model_fields}
     assert {path for path, *_ in FORM_FIELDS} == fields
     assert {path for _, path, *_ in FIELD_FLAGS} == fields
     assert (DEFAULTS["smtp.port"], DEFAULTS["incoming.port"], DEFAULTS["incoming.poll_interval"]) == (587, 993, 300)

@@ -20,11 +20,8 @@ from ...shared.client import AsyncClient
 from ...shared.models import (
     INCOMING_DEFAULT_PORTS,
     SMTP_DEFAULT_PORTS,
-    AccountBase,
+    SECTIONS,
     FieldErrors,
-    IncomingSettings,
-    OAuth2Settings,
-    SmtpSettings,
     validate_account,
 )
 from ..keys import FORM
@@ -82,18 +79,26 @@ OAUTH2 = [
     ("oauth2.issuer", "Issuer URL (other)", "text", None),
     ("oauth2.scopes", "Scopes (empty: defaults)", "text", None),
 ]
-FORM_FIELDS = SENDER + REPLY + SMTP + INCOMING + OAUTH2
+LIMITS = [
+    ("limits.preset", "Provider's limits", "select", [("None", "none"), ("Google Workspace (2,000 a day)",
+                                                                        "google_workspace"),
+                                                       ("Exchange Online (30 a minute)", "exchange_online")]),
+    ("limits.per_second", "At most a second", "int", None),
+    ("limits.per_minute", "At most a minute", "int", None),
+    ("limits.per_day", "At most a day", "int", None),
+    ("limits.warmup_days", "Warm-up (days)", "int", None),
+]
+FORM_FIELDS = SENDER + REPLY + SMTP + INCOMING + OAUTH2 + LIMITS
 
 
 def _defaults() -> dict[str, Any]:
     """What a new account's form starts with: the models' defaults (the ports as the default security and
     protocol give them), and IMAP, which the models leave to the person."""
     out: dict[str, Any] = {"incoming.protocol": "imap"}
-    for section, model in (("", AccountBase), ("smtp.", SmtpSettings), ("incoming.", IncomingSettings),
-                           ("oauth2.", OAuth2Settings)):
+    for section, model in SECTIONS:
         for key, info in model.model_fields.items():
             if not info.is_required() and info.default not in (None, ""):  # blank fields start blank
-                out[section + key] = info.default
+                out[f"{section}.{key}" if section else key] = info.default
     out["smtp.port"] = SMTP_DEFAULT_PORTS[out["smtp.security"]]
     out["incoming.port"] = INCOMING_DEFAULT_PORTS[(out["incoming.protocol"], out["incoming.ssl"])]
     return out
@@ -177,6 +182,10 @@ class AccountForm(ScreenWorkers, Screen):
                     with Vertical(id="incoming-fields"):
                         for field in INCOMING:
                             yield from self._field(*field)
+            with Vertical(classes="section", id="sec-limits") as sec:
+                sec.border_title = "Sending limits"
+                for field in LIMITS:
+                    yield from self._field(*field)
             yield Static("", id=eid("params"), classes="error -blank", markup=False)
             with Horizontal(id="form-buttons"):
                 yield Button("Save", variant="primary", id="save")
@@ -234,6 +243,7 @@ class AccountForm(ScreenWorkers, Screen):
             if path in ("reply_to_email", "from_name_field", "reply_to_name_field") and not value:
                 value = None
             data[path] = value
+        data["limits"] = self._section(LIMITS, "limits")
         if self.kind == "own":
             data["smtp"] = self._section(SMTP, "smtp")
             data["incoming"] = self._section(INCOMING, "incoming") if self.query_one("#f-incoming-on", Checkbox).value else None
