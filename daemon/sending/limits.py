@@ -47,6 +47,14 @@ class Window:
                 longest = max(longest, self.times[start + inside - limit] + span - now)
         return longest
 
+    def room(self, windows: dict[int, int], warmup_days: int, now: float) -> int:
+        """How many more messages every window takes now (a large number without limits)."""
+        least = 1 << 30
+        for span, limit in self.allowed(windows, warmup_days, now).items():
+            inside = len(self.times) - bisect.bisect_right(self.times, now - span)
+            least = min(least, limit - inside)
+        return least
+
     def record(self, now: float) -> None:
         bisect.insort(self.times, now)
         if self.first is None:

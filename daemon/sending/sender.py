@@ -2,7 +2,8 @@
 accounts at once, each within its limits (limits.py: one window per account, over everything it sends).
 
 For each message: `sending` is committed, then MAIL FROM, RCPT TO, DATA; the server's 250 to DATA is
-committed as `sent`. What else can happen, and what becomes of the message:
+committed as `sent` in the same transaction that marks the next message `sending` (one commit a message),
+or before any wait. What else can happen, and what becomes of the message:
 - a 5xx reply (at MAIL FROM, RCPT TO or DATA): `failed`, and a bounce on the spot, written as the
   delivery status notification an MTA would send (RFC 3464) and read by the same classifier and marking
   rules as any bounce from a mailbox, in the same transaction;
@@ -103,6 +104,43 @@ def bounce_report(row: Any, account_email: str, host: str, code: int, message: s
         "--mf-report\r\nContent-Type: text/rfc822-headers\r\n\r\n"
         f"Message-ID: {row['message_id']}\r\nTo: {row['recipient']}\r\n\r\n--mf-report--\r\n"
     ).encode("utf-8")
+
+
+@dataclass
+class _Run:
+    """One account's drain: its wire form, its route and connection, the job bodies it read, and the
+    messages the server took that are not committed `sent` yet (they are with the next one's start)."""
+
+    account: dict[str, Any]
+    route: Route
+    smtp: aiosmtplib.SMTP | None = None
+    bodies: dict[int, bytes] = field(default_factory=dict)
+    sent: list[tuple[Any, str]] = field(default_factory=list)
+    touched: set[int] = field(default_factory=set)  # jobs with messages sent since they were last checked
+    ahead: Any | None = None  # the message marked `sending` ahead of its turn
+    ahead_commit: asyncio.Task | None = None
+
+    def prefetch(self, item: Any, commit) -> None:
+        self.ahead, self.ahead_commit = item, asyncio.ensure_future(commit)
+
+    async def take(self, item: Any) -> bool:
+        """Whether `item` was marked `sending` ahead (its commit now finished)."""
+        if self.ahead is not item:
+            return False
+        task, self.ahead, self.ahead_commit = self.ahead_commit, None, None
+        await task
+        return True
+
+    async def settle(self) -> Any | None:
+        """The message marked ahead whose turn did not come (its commit finished), or None."""
+        item, task = self.ahead, self.ahead_commit
+        self.ahead = self.ahead_commit = None
+        if task is not None:
+            try:
+                await task
+            except Exception:  # noqa: BLE001 (its commit failed: it was never marked)
+                return None
+        return item
 
 
 class Sender:
@@ -257,56 +295,110 @@ class Sender:
         if window is None:
             since = datetime.fromtimestamp(time.time() - DAY, UTC).isoformat().replace("+00:00", "Z")
             window = self._windows[account_id] = Window(*await outbox.sent_times(services.db.read, account_id, since))
-        smtp: aiosmtplib.SMTP | None = None
+        run = _Run(wire, route)
         try:
             while not self._stopping:
                 due = await outbox.due(services.db.read, account_id, utcnow(), BATCH)
                 if not due:
                     return
                 details = await contact_store.existing(services.db.read, [r["recipient"] for r in due])
-                for item in due:
+                for i, item in enumerate(due):
                     if self._stopping:
                         return
-                    if smtp is None or not smtp.is_connected:
-                        try:
-                            smtp = await self._open(route)
-                        except (aiosmtplib.SMTPException, OSError, TimeoutError, sasl.TokenRefused,
-                                sasl.NoMechanism) as exc:
-                            await self._deferred(item, f"could not connect or sign in: {_words(exc)}", counted=False)
-                            self._pause(account_id, item["attempts"] + 1)
-                            return
                     wait = window.wait(windows, limits.warmup_days, time.time())
+                    if wait > 0:
+                        await self._unprefetch(run)
+                        await self._commit(run)  # nothing left unrecorded while waiting
                     if wait > LONG_WAIT:  # a day's or an hour's limit reached: the account waits, the place is freed
                         self._paused[account_id] = time.monotonic() + wait
                         return
                     if wait > 0:
                         await asyncio.sleep(wait)  # the account's limit: the pace it may send at
+                    if run.smtp is None or not run.smtp.is_connected:
+                        await self._unprefetch(run)
+                        await self._commit(run)
+                        try:
+                            run.smtp = await self._open(route)
+                        except (aiosmtplib.SMTPException, OSError, TimeoutError, sasl.TokenRefused,
+                                sasl.NoMechanism) as exc:
+                            await self._deferred(item, f"could not connect or sign in: {_words(exc)}", counted=False)
+                            self._pause(account_id, item["attempts"] + 1)
+                            return
                     contact = details.get(item["recipient"])
-                    going = await self._deliver(smtp, route, wire, item,
-                                                json.loads(contact["details"]) if contact else {})
+                    # The next one's `sending` is committed while this one is sent, when its turn will not
+                    # have to wait for a limit: a commit a message, overlapped with the server's round trips.
+                    nxt = due[i + 1] if i + 1 < len(due) and window.room(windows, limits.warmup_days,
+                                                                         time.time()) >= 2 else None
+                    going = await self._deliver(run, item, json.loads(contact["details"]) if contact else {}, nxt)
                     # Counted from when the server's answer came: the server saw the message before that, so
                     # the next one, a window later, reaches it a window later at least, whatever the latency.
                     window.record(time.time())
                     if not going:
                         return  # throttled or the connection is gone: this account waits
+                await self._unprefetch(run)
+                await self._commit(run)
         finally:
-            if smtp is not None and smtp.is_connected:
+            await self._unprefetch(run)
+            await self._commit(run)
+            if run.smtp is not None and run.smtp.is_connected:
                 try:
-                    await asyncio.wait_for(smtp.quit(), 5)
+                    await asyncio.wait_for(run.smtp.quit(), 5)
                 except Exception:  # noqa: BLE001 (saying goodbye is a courtesy)
-                    smtp.close()
+                    run.smtp.close()
 
-    async def _deliver(self, smtp: aiosmtplib.SMTP, route: Route, account: dict[str, Any], item: Any,
-                       details: dict[str, str]) -> bool:
-        """One message. True: go on with the next on this connection."""
-        services = self.services
-        body = await outbox.body(services.db.read, item["job_id"])
+    async def _commit(self, run: "_Run", sending: Any | None = None) -> None:
+        """One transaction: the messages the server took since the last one become `sent`, and `sending` is
+        set on the next (so a message costs one commit, not two). Without a next one (a batch's end, a wait,
+        the drain's end) the jobs it touched are checked for being done: not after every message, as that
+        counts the job's rows."""
+        if not run.sent and sending is None:
+            return
+        sent, run.sent = run.sent, []
+        async with self.services.db.transaction() as tx:
+            now = utcnow()
+            for item, reply in sent:
+                await outbox.set_state(tx.conn, item["id"], "sent", now, reply=reply, sent=True)
+                run.touched.add(item["job_id"])
+            if sending is not None:
+                await outbox.set_state(tx.conn, sending["id"], "sending", now, tried=True)
+            elif run.touched:
+                await self._finish(tx, sorted(run.touched))
+                run.touched.clear()
+        for item, _ in sent:
+            self._progress(item)
+
+    async def _unprefetch(self, run: "_Run") -> None:
+        """A message marked `sending` ahead whose turn did not come (a wait, a lost connection, the end):
+        back to waiting, its try not counted. (Killed before this, it is `uncertain` at the next start:
+        at most one message never begun may be among the uncertain ones.)"""
+        item = await run.settle()
+        if item is not None:
+            async with self.services.db.transaction() as tx:
+                await outbox.unsend(tx.conn, item["id"], utcnow())
+
+    async def _finish(self, tx, job_ids: list[int]) -> None:
+        for job, counts in await outbox.finish_jobs(tx.conn, job_ids, utcnow()):
+            await tx.event("send.done", {"account_id": job["account_id"], "job": job["id"], "states": counts})
+
+    async def _deliver(self, run: "_Run", item: Any, details: dict[str, str], nxt: Any | None) -> bool:
+        """One message; `nxt`, the one after it, is marked `sending` meanwhile (None: not yet). True: go on
+        with the next on this connection."""
+        services, smtp, account = self.services, run.smtp, run.account
+        body = run.bodies.get(item["job_id"])
         if body is None:
-            return True  # its job was deleted with the account
+            body = await outbox.body(services.db.read, item["job_id"])
+            if body is None:
+                return True  # its job was deleted with the account
+            if len(run.bodies) > 16:
+                run.bodies.clear()
+            run.bodies[item["job_id"]] = body
         message = render(body, account, details, item["recipient"], item["message_id"])
-        async with services.db.transaction() as tx:
-            await outbox.set_state(tx.conn, item["id"], "sending", utcnow(), tried=True)
+        if not await run.take(item):  # not marked ahead: now
+            await self._unprefetch(run)
+            await self._commit(run, sending=item)
         crash_point("send.before_data")
+        if nxt is not None:
+            run.prefetch(nxt, self._commit(run, sending=nxt))  # its `sending`, committed while this one goes
         stage = "MAIL FROM"
         try:
             await smtp.mail(envelope_sender(account))
@@ -317,7 +409,7 @@ class Sender:
         except aiosmtplib.SMTPResponseException as exc:
             code, words = exc.code, printable(exc.message)
             if code >= 500:
-                await self._refused(item, account, route.host, code, words, stage)
+                await self._refused(item, account, run.route.host, code, words, stage)
             else:
                 await self._deferred(item, f"{code} {words}")
                 if throttled(code, words):
@@ -336,19 +428,16 @@ class Sender:
                 await self._deferred(item, f"the connection failed at {stage}: {_words(exc)}")
             return False
         crash_point("send.after_data")
-        await self._set(item, "sent", f"{reply.code} {printable(reply.message)}", sent=True)
+        run.sent.append((item, f"{reply.code} {printable(reply.message)}"))  # committed with the next one's start
         return True
 
-    async def _set(self, item: Any, state: str, reply: str, *, sent: bool = False, next_at: str | None = None,
+    async def _set(self, item: Any, state: str, reply: str, *, next_at: str | None = None,
                    tried: bool = False, tx_extra=None) -> None:
         async with self.services.db.transaction() as tx:
-            await outbox.set_state(tx.conn, item["id"], state, utcnow(), reply=reply, next_at=next_at, sent=sent,
-                                   tried=tried)
+            await outbox.set_state(tx.conn, item["id"], state, utcnow(), reply=reply, next_at=next_at, tried=tried)
             if tx_extra is not None:
                 await tx_extra(tx)
-            finished = await outbox.finish_jobs(tx.conn, [item["job_id"]], utcnow())
-            for job, counts in finished:
-                await tx.event("send.done", {"account_id": job["account_id"], "job": job["id"], "states": counts})
+            await self._finish(tx, [item["job_id"]])
         self._progress(item)
 
     async def _deferred(self, item: Any, reply: str, *, counted: bool = True) -> None:

@@ -144,3 +144,9 @@ async def sent_times(conn: aiosqlite.Connection, account_id: int, since: str) ->
     first = await conn.execute_fetchall("SELECT min(sent_at) FROM send_queue WHERE account_id = ? AND "
                                         "sent_at IS NOT NULL", (account_id,))
     return [r[0] for r in rows], first[0][0]
+
+
+async def unsend(conn: aiosqlite.Connection, queue_id: int, now: str) -> None:
+    """A message marked `sending` ahead of its turn that was not begun: waiting again, the try uncounted."""
+    await conn.execute("UPDATE send_queue SET state = CASE WHEN attempts > 1 THEN 'deferred' ELSE 'queued' END, "
+                       "attempts = attempts - 1, updated_at = ? WHERE id = ? AND state = 'sending'", (now, queue_id))
