@@ -109,6 +109,10 @@ class BouncesSection(Section):
     """The days soft_threshold counts soft bounces over."""
     raw_cap_bytes: Annotated[int, Field(ge=0)] = 64 * 1024
     """How much of each bounce message is kept for people to read, in bytes."""
+    mark_strays: bool = False
+    """A bounce naming an address the account never mailed (once it sends through mailfleet) is
+    recorded and flagged `stray` (forged, or mail that did not come from mailfleet); true: it marks
+    the contact all the same."""
 
 
 class EventsSection(Section):

@@ -10,7 +10,9 @@ A spam complaint (RFC 5965) sets its contact `complained`: suppressed, not fault
 rule that made it (contacts.unmark undoes a rule's marks). A bounce for an address that is no contact is
 kept all the same. Mail from a known contact that is neither bounce nor auto-reply is `mail.received`.
 A message the classifier could not read is kept for a person (`unparsed`), announced, and read again
-once the classifier has changed. Each message counts once (its key is remembered), each recipient once
+once the classifier has changed. Each bounce records which sent message it is about and how that was
+known (attribution.py); one naming an address the account never mailed marks nobody unless
+[bounces] mark_strays. Each message counts once (its key is remembered), each recipient once
 per message (the bounces table is unique on it).
 
 Everything is done in batches (a handful of statements per round, whatever its size): a round of 10,000
@@ -25,12 +27,14 @@ from typing import Any
 
 from ..shared.bounces import version as classifier_version
 from ..shared.bounces.senders import named_check
+from . import attribution
 from .config import BouncesSection
 from .messages import Fetched
 from .storage import accounts as account_store
 from .storage import bounces as bounce_store
 from .storage import contacts as contact_store
 from .storage import mailbox as mailbox_store
+from .storage import outbox
 from .storage import unparsed as unparsed_store
 from .storage.db import Tx, days_ago
 
@@ -95,16 +99,20 @@ async def record(tx: Tx, rules: BouncesSection, account_id: int, messages: list[
     known = await contact_store.existing(tx.conn, sorted(addresses | {m.verdict.sender for m in humans}))
 
     rows = []
+    linked = await attribution.links(tx.conn, account_id, bounced + humans)
+    mailed = await outbox.mailed(tx.conn, account_id, sorted({f.address for m in bounced for f in m.verdict.failures}))
     for m in bounced:
         raw = m.raw[: rules.raw_cap_bytes]
         for f in m.verdict.failures:
             contact = known.get(f.address)
+            link = await attribution.attribute(tx.conn, account_id, m, f.address, linked.get(m.key, []), mailed)
             rows.append({
                 "account_id": account_id, "message_key": m.key, "message_id": m.verdict.message_id,
                 "recipient": f.address, "contact_id": contact["id"] if contact else None, "hard": int(f.hard),
                 "kind": m.verdict.kind, "status": f.status, "reason": f.reason, "diagnostic": f.diagnostic,
                 "raw": raw, "raw_truncated": int(len(m.raw) > len(raw)), "received_at": now,
                 "about": f.about, "rule": f.rule, "evidence": f.evidence[:1000],
+                "link": link.how, "queue_id": link.queue_id,
             })
     inserted = await bounce_store.insert_many(tx.conn, rows)
     events: list[tuple[str, dict[str, Any]]] = []
@@ -116,9 +124,12 @@ async def record(tx: Tx, rules: BouncesSection, account_id: int, messages: list[
         events.append(("bounce.hard" if row["hard"] else "bounce.soft", {
             "account_id": account_id, "bounce_id": row["id"], "recipient": row["recipient"],
             "status": row["status"], "reason": row["reason"], "contact": row["contact_id"] is not None,
-            "about": row["about"], "rule": row["rule"],
+            "about": row["about"], "rule": row["rule"], "link": row["link"],
         }))
-    on_contacts = [r for r in inserted if r["contact_id"] is not None and r["about"] == "recipient"]
+    strays = [r for r in inserted if r["link"] == "stray"]
+    counts["strays"] += len(strays)
+    on_contacts = [r for r in inserted if r["contact_id"] is not None and r["about"] == "recipient"
+                   and (r["link"] != "stray" or rules.mark_strays)]
     events += [(type, {**data, "account_id": account_id}) for type, data in
                await _mark(tx, rules, on_contacts, known, now, counts)]
     events += await _health(tx, account_id, [r for r in inserted if r["about"] == "sender"], now)
@@ -128,9 +139,10 @@ async def record(tx: Tx, rules: BouncesSection, account_id: int, messages: list[
     for m in humans:
         if m.verdict.sender in known:
             counts["from_contacts"] += 1
+            replied = [queue_id for how, queue_id in linked.get(m.key, []) if how == "references"]
             events.append(("mail.received", {
                 "account_id": account_id, "contact": known[m.verdict.sender]["email"], "subject": m.verdict.subject,
-                "message_id": m.verdict.message_id,
+                "message_id": m.verdict.message_id, "in_reply_to": replied[0] if replied else None,
             }))
     await tx.events_many(events)
     await mailbox_store.mark_seen(tx.conn, account_id, [(m.key, m.verdict.kind) for m in new], now)

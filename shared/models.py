@@ -27,7 +27,7 @@ from pydantic import (
 
 from .oauth2 import MICROSOFT_SHARED_TENANTS
 from .validators import (check_email, check_host, check_issuer, check_no_control, check_proxy, check_range,
-                         check_rule, check_scopes, check_utc_time)
+                         check_rule, check_scopes, check_unsubscribe_url, check_utc_time)
 
 from .vocabulary import KINDS, MARKETING_STATUSES, OWN_STATUSES, SORT_KEYS, STATUSES  # noqa: F401 (re-exported)
 
@@ -52,6 +52,7 @@ Folder = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(chec
 BatchSize = Annotated[int, AfterValidator(check_range(1, 10000))]
 PollInterval = Annotated[int, AfterValidator(check_range(10, 604800))]
 AccountId = Annotated[int, AfterValidator(check_range(1, 2**63 - 1))]
+UnsubscribeUrl = Annotated[str, Field(max_length=2000), AfterValidator(check_unsubscribe_url)]
 ClientId = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(check_no_control)]
 Tenant = Annotated[str, Field(max_length=256), AfterValidator(check_no_control)]
 Issuer = Annotated[str, Field(max_length=2048), AfterValidator(check_issuer)]
@@ -210,6 +211,11 @@ class AccountBase(Strict):
     """the name in Reply-To"""
     reply_to_name_field: DetailName | None = None
     """use this contact detail as the Reply-To name"""
+    unsubscribe_url: UnsubscribeUrl | None = None
+    """https link for List-Unsubscribe with one-click (RFC 8058, which Gmail and Yahoo require of bulk
+    senders); {recipient} in it becomes the recipient's address, URL-encoded"""
+    unsubscribe_mailto: Email | None = None
+    """an address that takes unsubscribe requests (List-Unsubscribe mailto:)"""
     shared: bool = False
     """every user may see and use the account (default: only you and admins)"""
 

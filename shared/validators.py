@@ -150,3 +150,15 @@ def check_scopes(value: str) -> str:
         if any(ch in '"\\' or not 0x21 <= ord(ch) <= 0x7E for ch in scope):
             raise ValueError(f"not a valid scope: {scope[:40]!r} (printable ASCII, separated by spaces)")
     return " ".join(value.split())
+
+
+def check_unsubscribe_url(value: str) -> str:
+    """A List-Unsubscribe link: https (RFC 8058's one-click needs it), printable ASCII, no '>' or ','
+    (they would end the header's <...> item)."""
+    check_no_control(value)
+    url = urlsplit(value)
+    if url.scheme != "https" or not url.hostname:
+        raise ValueError("must be an https:// link (RFC 8058's one-click unsubscribe requires https)")
+    if any(not 0x21 <= ord(ch) <= 0x7E or ch in "<>," for ch in value):
+        raise ValueError("must be plain ASCII without spaces, '<', '>' or ',' (percent-encode them)")
+    return value

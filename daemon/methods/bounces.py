@@ -30,6 +30,9 @@ def bounce_summary(row: Any) -> dict[str, Any]:
         "about": row["about"],
         "rule": row["rule"],
         "evidence": row["evidence"],
+        # Which sent message it is about, and how that is known (daemon/attribution.py).
+        "link": row["link"],
+        "queue_id": row["queue_id"],
         "received_at": row["received_at"],
     }
 

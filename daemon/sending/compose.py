@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from email.policy import SMTP, default
 from email.utils import formataddr, formatdate
 from typing import Any
+from urllib.parse import quote
 
 from ...shared.headers import sender_headers
 from ...shared.models import PER_RECIPIENT_HEADERS, FieldErrors, SendParams
@@ -72,7 +73,24 @@ def render(body: bytes, account: dict[str, Any], details: dict[str, str], recipi
     if account.get("reply_to_email") or account.get("reply_to_name") or account.get("reply_to_name_field"):
         lines.append(f"Reply-To: {names['reply_to']}")
     lines += [f"Date: {formatdate(usegmt=True)}", f"Message-ID: {message_id}"]
+    lines += unsubscribe_headers(account, recipient)
     return ("\r\n".join(lines) + "\r\n").encode("utf-8") + body
+
+
+def unsubscribe_headers(account: dict[str, Any], recipient: str) -> list[str]:
+    """List-Unsubscribe (RFC 2369) with the account's link and/or address, and List-Unsubscribe-Post
+    (RFC 8058 one-click) when there is an https link; none without either."""
+    targets = []
+    if account.get("unsubscribe_url"):
+        targets.append(account["unsubscribe_url"].replace("{recipient}", quote(recipient, safe="")))
+    if account.get("unsubscribe_mailto"):
+        targets.append(f"mailto:{account['unsubscribe_mailto']}?subject=unsubscribe")
+    if not targets:
+        return []
+    lines = ["List-Unsubscribe: " + ",\r\n ".join(f"<{t}>" for t in targets)]
+    if account.get("unsubscribe_url"):
+        lines.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+    return lines
 
 
 def envelope_sender(account: dict[str, Any]) -> str:

@@ -539,10 +539,33 @@ async def m013_send_limits(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m014_attribution(conn: aiosqlite.Connection) -> None:
+    # A bounce is matched to what was sent (issue 16): `link` says how (message_id: the returned message
+    # is ours; references: In-Reply-To/References name ours; recipient: the account mailed that address;
+    # stray: the account sends through mailfleet and never mailed it; '': nothing to match against, the
+    # account has sent nothing through mailfleet) and `queue_id` which message it was.
+    await _run(
+        conn,
+        "ALTER TABLE bounces ADD COLUMN link TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE bounces ADD COLUMN queue_id INTEGER REFERENCES send_queue (id) ON DELETE SET NULL",
+        "CREATE INDEX send_queue_recipient ON send_queue (account_id, recipient)",
+    )
+
+
+async def m015_unsubscribe(conn: aiosqlite.Connection) -> None:
+    # Where a recipient unsubscribes (List-Unsubscribe, RFC 2369; one-click, RFC 8058).
+    await _run(
+        conn,
+        "ALTER TABLE accounts ADD COLUMN unsubscribe_url TEXT",
+        "ALTER TABLE accounts ADD COLUMN unsubscribe_mailto TEXT",
+    )
+
+
 MIGRATIONS: list[Migration] = [m001_accounts, m002_events, m003_contacts_and_bounces, m004_probe_results,
                                m005_unreadable, m006_two_states, m007_events_by_account, m008_list_for_everyone,
                                m009_whom_a_bounce_is_about, m010_oauth2,
-                               m011_send_queue, m012_submission_logins, m013_send_limits]
+                               m011_send_queue, m012_submission_logins, m013_send_limits,
+                               m014_attribution, m015_unsubscribe]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

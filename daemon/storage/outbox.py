@@ -150,3 +150,25 @@ async def unsend(conn: aiosqlite.Connection, queue_id: int, now: str) -> None:
     """A message marked `sending` ahead of its turn that was not begun: waiting again, the try uncounted."""
     await conn.execute("UPDATE send_queue SET state = CASE WHEN attempts > 1 THEN 'deferred' ELSE 'queued' END, "
                        "attempts = attempts - 1, updated_at = ? WHERE id = ? AND state = 'sending'", (now, queue_id))
+
+
+async def by_message_ids(conn: aiosqlite.Connection, account_id: int, message_ids: list[str]) -> dict[str, sqlite3.Row]:
+    """The account's sent messages among these Message-IDs (with <>), by Message-ID."""
+    if not message_ids:
+        return {}
+    marks = ", ".join("?" * len(message_ids))
+    rows = await conn.execute_fetchall(f"SELECT id, recipient, message_id FROM send_queue WHERE account_id = ? "
+                                       f"AND message_id IN ({marks})", (account_id, *message_ids))
+    return {r["message_id"]: r for r in rows}
+
+
+async def mailed(conn: aiosqlite.Connection, account_id: int, recipients: list[str]) -> tuple[bool, set[str]]:
+    """(whether the account ever sent through mailfleet, which of these addresses it sent to)."""
+    ever = await conn.execute_fetchall("SELECT 1 FROM send_queue WHERE account_id = ? AND state = 'sent' LIMIT 1",
+                                       (account_id,))
+    if not ever or not recipients:
+        return bool(ever), set()
+    marks = ", ".join("?" * len(recipients))
+    rows = await conn.execute_fetchall(f"SELECT DISTINCT recipient FROM send_queue WHERE account_id = ? AND "
+                                       f"recipient IN ({marks})", (account_id, *recipients))
+    return True, {r[0] for r in rows}

@@ -924,3 +924,33 @@ def test_an_unreadable_bounce_is_kept_announced_left_on_the_server_and_read_agai
         assert result["read_again"] == 1 and result["hard"] == 1, result
         assert c.call("contacts.get", {"email": "gone@example.com"})["status"] == "faulty"
         assert c.call("bounces.unparsed", {})["total"] == 0
+
+
+def test_a_later_bounce_is_matched_to_the_message_sent_and_a_stray_marks_nobody(daemon, dovecot, postfix):
+    """Sent through a real Postfix that takes the message (250) and bounces it later into the mailbox the
+    account reads: the bounce is linked to the message sent (its returned Message-ID). A bounce naming an
+    address the account never mailed is recorded as a stray and marks nobody."""
+    user = f"bounces@{DOMAIN}"
+    with daemon.client(timeout=60) as c:
+        acc = c.call("accounts.create", {**OWN, "email": user, "incoming": incoming(dovecot, user),
+                                         "smtp": {"host": "127.0.0.1", "port": postfix.port, "security": "none",
+                                                  "authenticate": False}})
+        c.call("contacts.import", {"csv": "email\nlater@bounce.test\nnever@example.org\n"})
+        before = len(dovecot.messages(user))
+        job = c.call("messages.send", {"account_id": acc["id"], "to": ["later@bounce.test"], "subject": "Offer",
+                                       "text": "Hi"})["job"]
+        deadline = time.monotonic() + 30
+        while len(dovecot.messages(user)) == before:  # Postfix's own DSN, on its way to the mailbox
+            assert time.monotonic() < deadline, f"no bounce arrived:\n{postfix.log()[-2000:]}"
+            time.sleep(0.05)
+        sent = c.call("queue.list", {"job": job})["items"][0]
+        assert sent["state"] == "sent" and sent["reply"].startswith("250")
+        dovecot.append(user, dsn("never@example.org", "5.1.1", "550 5.1.1 User unknown", "<forged-1@mx>",
+                                 to=user))
+        result = c.call("accounts.poll", {"id": acc["id"]})
+        assert result["ok"] and result["hard"] == 2 and result["strays"] == 1 and result["marked_faulty"] == 1
+        by = {b["recipient"]: b for b in c.call("bounces.list", {})["items"]}
+        assert (by["later@bounce.test"]["link"], by["later@bounce.test"]["queue_id"]) == ("message_id", sent["id"])
+        assert (by["never@example.org"]["link"], by["never@example.org"]["queue_id"]) == ("stray", None)
+        assert c.call("contacts.get", {"email": "later@bounce.test"})["status"] == "faulty"
+        assert c.call("contacts.get", {"email": "never@example.org"})["status"] == "active"

@@ -103,3 +103,18 @@ def test_presets_are_the_providers_published_limits():
     assert SendLimits(preset="google_workspace", per_minute=20).windows() == {86400: 2000, 60: 20}
     with pytest.raises(FieldErrors):
         validate_model(SendLimits, {"warmup_days": 5})
+
+
+def test_list_unsubscribe_one_click_per_recipient():
+    account = {**ACCOUNT, "unsubscribe_url": "https://shop.test/u?who={recipient}",
+               "unsubscribe_mailto": "leave@shop.test"}
+    out = email.message_from_bytes(render(b"Subject: x\r\n\r\nx\r\n", account, {}, "anna+x@example.net", "<m@x>"),
+                                   policy=email.policy.default)
+    assert out["List-Unsubscribe"] == ("<https://shop.test/u?who=anna%2Bx%40example.net>, "
+                                       "<mailto:leave@shop.test?subject=unsubscribe>")
+    assert out["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert render(b"\r\nx", ACCOUNT, {}, "a@example.net", "<m@x>").count(b"List-Unsubscribe") == 0
+    with pytest.raises(FieldErrors) as caught:
+        validate_model(SendParams, {"account_id": 1, "to": ["a@example.net"], "text": "x",
+                                    "headers": {"List-Unsubscribe": "<x>"}})
+    assert "headers.List-Unsubscribe" in caught.value.fields

@@ -41,6 +41,8 @@ REPLY = [
     ("reply_to_email", "Reply-to address", "text", None),
     ("reply_to_name", "Reply-to name", "text", None),
     ("reply_to_name_field", "Reply-to name from contact detail", "detail", None),
+    ("unsubscribe_url", "Unsubscribe link (https)", "text", None),
+    ("unsubscribe_mailto", "Unsubscribe address", "text", None),
 ]
 SMTP = [
     ("smtp.host", "Host", "text", None),
@@ -240,7 +242,8 @@ class AccountForm(ScreenWorkers, Screen):
         data: dict[str, Any] = {"kind": self.kind}
         for path, _, kind, _ in SENDER + REPLY:
             value = self._value(path, kind)
-            if path in ("reply_to_email", "from_name_field", "reply_to_name_field") and not value:
+            if path in ("reply_to_email", "from_name_field", "reply_to_name_field", "unsubscribe_url",
+                        "unsubscribe_mailto") and not value:
                 value = None
             data[path] = value
         data["limits"] = self._section(LIMITS, "limits")
