@@ -737,3 +737,7 @@ class RequeueParams(Strict):
 class SubmissionAddParams(Strict):
     name: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
     """what the login is for, e.g. listmonk (lower-case letters, digits, - and _)"""
+
+
+class QueueSummaryParams(Strict):
+    account_id: AccountId

@@ -32,6 +32,7 @@ ACCOUNTS = [
     Binding("t", "screen.test_account", "Test", id="accounts.test"),
     Binding("a", "screen.approve", "Approve", id="accounts.approve"),
     Binding("o", "screen.sign_in", "Sign in", id="accounts.sign_in"),
+    Binding("u", "screen.show_queue", "Queue", show=False, id="accounts.queue"),
     Binding("x", "screen.reject", "Reject", id="accounts.reject"),
     # Not in the footer (80 columns hold ten keys): the search box and the filter label say their keys.
     Binding("P", "screen.purge_bounces", "Purge bounces already read", show=False, id="accounts.purge"),
@@ -107,3 +108,8 @@ def key_problem(keys: str) -> str | None:
         if len(base) != 1 and base not in names:
             return f"{base!r} is not a key name (e.g. a, insert, delete, f5, pageup, slash, ctrl+d)"
     return None
+
+QUEUE = [
+    Binding("escape", "close", "Back", id="queue.back"),
+    Binding("r", "retry", "Send again", id="queue.retry"),
+]

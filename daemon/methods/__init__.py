@@ -43,6 +43,7 @@ ALL = (
     messages.list_,
     messages.job,
     messages.retry,
+    messages.summary,
     messages.submission_add,
     messages.submission_list,
     messages.submission_revoke,

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from ...shared import protocol as P
-from ...shared.models import (FieldErrors, IdParams, JobParams, NoParams, QueueListParams, RequeueParams, SendParams,
-                              SubmissionAddParams)
+from ...shared.models import (FieldErrors, IdParams, JobParams, NoParams, QueueListParams, QueueSummaryParams,
+                              RequeueParams, SendParams, SubmissionAddParams)
+from .. import records
 from ..rpc import Call, rpc_method
 from ..sending.accept import accept
 from ..sending.compose import body_of_message, body_of_parts
@@ -111,3 +112,14 @@ async def submission_revoke(call: Call, params: IdParams) -> dict:
         await login_store.revoke(tx.conn, params.id, utcnow())
     await call.submission.reload()
     return {"revoked": params.id}
+
+
+@rpc_method("queue.summary", QueueSummaryParams)
+async def summary(call: Call, params: QueueSummaryParams) -> dict:
+    """One account's queue at a glance: how many in each state, sent today (UTC) against its daily limit."""
+    row = visible_account(call, await account_store.get(call.db.read, params.account_id), params.account_id)
+    today = utcnow()[:10] + "T00:00:00.000Z"
+    tally = await outbox.tally(call.db.read, params.account_id, today)
+    limits = records.validated(row, call.secrets).limits
+    return {"account_id": params.account_id, **tally, "per_day": limits.windows().get(86400),
+            "paused": call.sender.paused(params.account_id)}

@@ -483,9 +483,10 @@ class Sender:
             self._progress_at.clear()
         self.services.publish_live("send.progress", {"account_id": item["account_id"], "job": item["job_id"]})
 
-    def outlook(self) -> dict[str, Any]:
-        return {"sending_accounts": len(self._running), "paused_accounts": sum(
-            1 for until in self._paused.values() if until > time.monotonic())}
+    def paused(self, account_id: int) -> float | None:
+        """Seconds until the account may send again (throttled, or a limit reached); None: it may."""
+        left = self._paused.get(account_id, 0) - time.monotonic()
+        return round(left, 1) if left > 0 else None
 
 
 def _words(exc: BaseException) -> str:

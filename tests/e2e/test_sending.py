@@ -283,3 +283,42 @@ def test_limits_hold_over_everything_that_sends_through_the_account(make_daemon,
     assert len(times) == 40
     busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
     assert busiest <= 5, f"{busiest} messages within one second"
+
+
+async def test_the_queue_as_a_person_sees_it_in_the_terminal_ui(make_daemon):
+    """'u' on an account: its counts (sent today against the preset's daily limit) and each recipient's
+    state, the server's reply shown as text (markup and wide characters in it), live as it changes."""
+    from mailfleet.tui.components.account_table import AccountTable
+    from mailfleet.tui.components.queue import QueueScreen
+
+    from .test_tui import SIZE, app_for, displayed, until
+
+    handler = Sink(refuse={"ghost@example.net": "550 5.1.1 <ghost@example.net>: [b]no such user[/b] 日本"})
+    controller = sink_server(handler)
+    daemon = make_daemon().start()
+    try:
+        with daemon.client() as c:
+            acc = c.call("accounts.create", sales(controller.port, limits={"preset": "google_workspace"}))
+            c.call("contacts.import", {"csv": "email\nhush@example.net\n"})
+            c.call("contacts.update", {"email": "hush@example.net", "status": "faulty"})
+            job = c.call("messages.send", {"account_id": acc["id"], "text": "x",
+                                           "to": ["anna@example.net", "ghost@example.net", "hush@example.net"]})
+            wait_done(c, job["job"])
+        app = app_for(daemon)
+        async with app.run_test(size=(120, 30), notifications=True) as pilot:
+            table = app.query_one(AccountTable)
+            await until(pilot, lambda: table.total == 1 and table.current is not None)
+            await pilot.press("u")
+            await until(pilot, lambda: isinstance(app.screen, QueueScreen) and "sent today" in displayed(app))
+            shown = " ".join(displayed(app).split())
+            assert "queued 0 · sending 0 · sent today 1 of 2,000 · deferred 0 · failed 1 · suppressed 1" in shown
+            assert "anna@example.net sent 1" in shown and "suppressed: a faulty contact" in shown
+            await pilot.press("down")  # the refused one: its reply in full below the list
+            await until(pilot, lambda: "550 5.1.1 <ghost@example.net>: [b]no such user[/b] 日本 (at RCPT TO)"
+                        in " ".join(displayed(app).split()))
+            with daemon.client() as c:  # sent elsewhere meanwhile: the screen follows
+                c.call("messages.send", {"account_id": acc["id"], "text": "x", "to": ["bob@example.net"]})
+            await until(pilot, lambda: "sent today 2 of 2,000" in " ".join(displayed(app).split()), timeout=20)
+    finally:
+        daemon.stop()
+        controller.stop()

@@ -23,6 +23,7 @@ from .activity import AccountActivity
 from .dialogs import ChooseKind, Confirm, Reason
 from .footer import KeyFooter
 from .auth_report import AuthReportScreen
+from .queue import QueueScreen
 from .sign_in import SignInScreen
 from .test_report import ConnectionTestScreen
 
@@ -243,6 +244,11 @@ class AccountsScreen(ScreenWorkers, Screen):
         row = self._selected()
         if row is not None:
             self.app.push_screen(ConnectionTestScreen(self.client, {"id": row["id"]}, f"{row['name']} <{row['email']}>"))
+
+    def action_show_queue(self) -> None:
+        row = self._selected()
+        if row is not None:
+            self.app.push_screen(QueueScreen(self.client, row["id"], f"{row['name']} <{row['email']}>"))
 
     def action_sign_in(self) -> None:
         row = self._selected()
