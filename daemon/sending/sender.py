@@ -12,7 +12,9 @@ or before any wait. What else can happen, and what becomes of the message:
   account until then; after max_attempts, `failed`;
 - the connection lost while DATA was under way (sent, no reply read), or the daemon killed between
   `sending` and `sent`: `uncertain`. The server may have the message; it is not sent again unless a
-  person says so (`queue.retry`). Nothing is ever sent twice to a recipient a server accepted.
+  person says so (`queue.retry`). Nothing is ever sent twice to a recipient a server accepted. (The
+  next message's `sending` is committed while the one before it is on the wire, so a crash may also leave
+  that one `uncertain`, never begun: the price of one commit a message instead of two in a row.)
 """
 
 from __future__ import annotations
@@ -200,6 +202,8 @@ class Sender:
     async def _dispatch(self) -> None:
         db, cfg = self.services.db, self.services.config.sending
         now = time.monotonic()
+        for account_id in [a for a, until in self._paused.items() if until <= now]:
+            del self._paused[account_id]  # waited enough
         for account_id in await outbox.due_accounts(db.read, utcnow()):
             if len(self._running) >= cfg.concurrency:
                 return
