@@ -30,8 +30,10 @@ LIST_COLUMNS = [
 # stdin, never from argv, where `ps` would show them.
 _FLAG_NAMES = {"smtp.authenticate": "--smtp-auth", "smtp.password": "--smtp-password-file",
                "incoming.password": "--incoming-password-file", "smtp.auth": "--smtp-auth-method",
-               "incoming.auth": "--incoming-auth-method", "oauth2.client_secret": "--oauth2-client-secret-file"}
-_SECRETS = ("password", "client_secret")  # read from a file or stdin
+               "incoming.auth": "--incoming-auth-method", "oauth2.client_secret": "--oauth2-client-secret-file",
+               "oauth2.service_account_key": "--oauth2-service-account-key-file"}
+_SECRETS = ("password", "client_secret", "service_account_key")  # read from a file or stdin
+_WHOLE_FILE = ("service_account_key",)  # a JSON key file is read whole, not its first line
 
 
 def _flag_type(annotation: Any) -> Any:
@@ -75,9 +77,10 @@ def _add_account_flags(p: argparse.ArgumentParser) -> None:
             p.add_argument(flag, dest=path, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
                            help=words)
         elif kind is Path:
-            what = "client secret" if path.endswith("client_secret") else "password"
+            what = path.rpartition(".")[2].replace("_", " ")
+            where = "FILE (whole)" if path.rpartition(".")[2] in _WHOLE_FILE else "FILE's first line"
             p.add_argument(flag, dest=path, metavar="FILE", type=Path, default=argparse.SUPPRESS,
-                           help=f"read the {what} from FILE's first line ('-': stdin, or a prompt on a terminal); "
+                           help=f"read the {what} from {where} ('-': stdin, or a prompt on a terminal); "
                                 "never on the command line, where ps shows it")
         elif isinstance(kind, tuple):
             p.add_argument(flag, dest=path, choices=kind, default=argparse.SUPPRESS, help=words)
@@ -134,15 +137,20 @@ def _headers_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("contact", help="the contact's email address")
 
 
-def _read_password(source: Path, what: str = "password") -> str:
+def _read_password(source: Path, what: str = "password", whole: bool = False) -> str:
     if str(source) == "-":
+        if whole:
+            return sys.stdin.read().strip()
         if sys.stdin.isatty():
             return getpass.getpass(f"{what}: ")
         return sys.stdin.readline().rstrip("\r\n")
     try:
-        lines = source.read_text(encoding="utf-8").splitlines()
+        text = source.read_text(encoding="utf-8")
     except OSError as exc:
         raise Usage(f"cannot read {what} file: {exc}") from None
+    if whole:
+        return text.strip()
+    lines = text.splitlines()
     return lines[0] if lines else ""
 
 
@@ -156,7 +164,9 @@ def account_fields(args: argparse.Namespace) -> dict[str, Any]:
     for flag, path, kind, _ in FIELD_FLAGS:
         if path not in values:
             continue
-        value = _read_password(values[path], path.rpartition(".")[2].replace("_", " ")) if kind is Path else values[path]
+        key = path.rpartition(".")[2]
+        value = _read_password(values[path], key.replace("_", " "), key in _WHOLE_FILE) if kind is Path \
+            else values[path]
         section, _, key = path.rpartition(".")
         if section:
             if data.get(section, {}) is None:

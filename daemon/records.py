@@ -17,7 +17,7 @@ from .secrets import SecretBox
 
 # The columns come from the models (a field added there is stored once a migration adds its column):
 # secrets (passwords, the OAuth client secret, the proxy URL with its password) are stored encrypted, apart.
-_SECRET = {"password", "proxy", "client_secret"}
+_SECRET = {"password", "proxy", "client_secret", "service_account_key"}
 _COMMON = ("kind", *AccountBase.model_fields)
 _SMTP = tuple(k for k in SmtpSettings.model_fields if k not in _SECRET)
 _INCOMING = tuple(k for k in IncomingSettings.model_fields if k not in _SECRET)
@@ -44,6 +44,8 @@ def to_row(account: AccountBase, box: SecretBox, old: sqlite3.Row | None = None)
         row[f"oauth2_{key}"] = getattr(oauth2, key) if oauth2 else None
     row["oauth2_client_secret"] = _secret(oauth2.client_secret if oauth2 else None, "oauth2_client_secret", box, old,
                                           keep=oauth2 is not None)
+    row["oauth2_service_account_key"] = _secret(oauth2.service_account_key if oauth2 else None,
+                                                "oauth2_service_account_key", box, old, keep=oauth2 is not None)
     row["smtp_password"] = _secret(smtp.password if smtp else None, "smtp_password", box, old, keep=smtp is not None)
     row["incoming_password"] = _secret(
         incoming.password if incoming else None, "incoming_password", box, old, keep=incoming is not None
@@ -128,6 +130,7 @@ def to_wire(row: sqlite3.Row, box: SecretBox) -> dict[str, Any]:
     data["oauth2"] = _oauth2(row)
     if data["oauth2"] is not None:
         data["oauth2"]["client_secret_set"] = row["oauth2_client_secret"] is not None
+        data["oauth2"]["service_account_key_set"] = row["oauth2_service_account_key"] is not None
     return data
 
 
@@ -190,7 +193,7 @@ def token_servers(account: Any) -> str:
 
 def stored_secret_sections(row: sqlite3.Row) -> set[str]:
     """Sections whose stored secret an edit keeps (the section existed and had one): smtp and incoming
-    passwords, the oauth2 client secret."""
+    passwords, the oauth2 client secret ("oauth2") and service account key ("oauth2_key")."""
     kept = set()
     if row["smtp_password"] is not None and row["smtp_host"] is not None:
         kept.add("smtp")
@@ -198,6 +201,8 @@ def stored_secret_sections(row: sqlite3.Row) -> set[str]:
         kept.add("incoming")
     if row["oauth2_client_secret"] is not None and row["oauth2_provider"] is not None:
         kept.add("oauth2")
+    if row["oauth2_service_account_key"] is not None and row["oauth2_provider"] is not None:
+        kept.add("oauth2_key")
     return kept
 
 

@@ -27,7 +27,8 @@ from pydantic import (
 
 from .oauth2 import MICROSOFT_SHARED_TENANTS
 from .validators import (check_email, check_host, check_issuer, check_no_control, check_proxy, check_range,
-                         check_rule, check_scopes, check_unsubscribe_url, check_utc_time)
+                         check_rule, check_scopes, check_service_account_key, check_unsubscribe_url,
+                         check_utc_time)
 
 from .vocabulary import KINDS, MARKETING_STATUSES, OWN_STATUSES, SORT_KEYS, STATUSES  # noqa: F401 (re-exported)
 
@@ -53,6 +54,7 @@ BatchSize = Annotated[int, AfterValidator(check_range(1, 10000))]
 PollInterval = Annotated[int, AfterValidator(check_range(10, 604800))]
 AccountId = Annotated[int, AfterValidator(check_range(1, 2**63 - 1))]
 UnsubscribeUrl = Annotated[str, Field(max_length=2000), AfterValidator(check_unsubscribe_url)]
+ServiceAccountKey = Annotated[str, Field(max_length=16384), AfterValidator(check_service_account_key)]
 ClientId = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(check_no_control)]
 Tenant = Annotated[str, Field(max_length=256), AfterValidator(check_no_control)]
 Issuer = Annotated[str, Field(max_length=2048), AfterValidator(check_issuer)]
@@ -148,15 +150,19 @@ class OAuth2Settings(Strict):
     provider: Literal["microsoft", "google", "custom"]
     """microsoft (Entra ID: Microsoft 365, Outlook.com), google (Gmail, Workspace), or custom (any
     standards-conforming provider, by its issuer)"""
-    flow: Literal["device", "client_credentials", "code"] = "device"
+    flow: Literal["device", "client_credentials", "code", "service_account"] = "device"
     """device (default): a person signs in on any browser with a short code (RFC 8628); code: a person
     signs in and pastes back the address the browser lands on, or lets it reach the daemon through
     ssh -L (Google's way); client_credentials: no person, the app's own access (Microsoft app-only
-    access to a shared mailbox)"""
+    access to a shared mailbox); service_account: no person, a service account's signed assertion for
+    the mailbox user (RFC 7523; Google Workspace domain-wide delegation)"""
     client_id: ClientId
     """the application (client) id the provider issued when the app was registered"""
     client_secret: Password | None = Field(None, description="write-only; the app's secret, for client_credentials "
                                                              "and Google's code flow; reads return client_secret_set")
+    service_account_key: ServiceAccountKey | None = Field(
+        None, description="write-only; service_account: the key file (JSON, as Google Cloud gives it); reads return "
+                          "service_account_key_set")
     tenant: Tenant = ""
     """Microsoft: the directory (tenant) id or domain, e.g. contoso.onmicrosoft.com (default: organizations;
     client_credentials needs the tenant itself)"""
@@ -186,8 +192,14 @@ class OAuth2Settings(Strict):
                 errors["tenant"] = "client_credentials needs the tenant's id or domain, e.g. contoso.onmicrosoft.com"
             if self.client_secret is None and not _stored(info, "oauth2"):
                 errors["client_secret"] = "required for client_credentials"
-        if self.provider == "google" and self.client_secret is None and not _stored(info, "oauth2"):
+        if self.provider == "google" and self.flow == "code" and self.client_secret is None \
+                and not _stored(info, "oauth2"):
             errors["client_secret"] = "required: Google gives installed apps a secret with the client id"
+        if self.flow == "service_account":
+            if self.provider == "microsoft":
+                errors["flow"] = "Microsoft's app-only access is client_credentials"
+            if self.service_account_key is None and not _stored(info, "oauth2_key"):
+                errors["service_account_key"] = "required for service_account (the key file's JSON)"
         if errors:
             raise FieldErrors(errors)
         return self
@@ -461,7 +473,7 @@ def _patch_of(model: type[BaseModel], name: str, shown: tuple[str, ...]) -> type
 
 SmtpPatch = _patch_of(SmtpSettings, "SmtpPatch", ("password_set",))
 IncomingPatch = _patch_of(IncomingSettings, "IncomingPatch", ("password_set", "last_poll", "unreadable"))
-OAuth2Patch = _patch_of(OAuth2Settings, "OAuth2Patch", ("client_secret_set", "grant"))
+OAuth2Patch = _patch_of(OAuth2Settings, "OAuth2Patch", ("client_secret_set", "service_account_key_set", "grant"))
 LimitsPatch = _patch_of(SendLimits, "LimitsPatch", ())
 _AccountFieldsPatch = _patch_of(AccountBase, "AccountFieldsPatch", ("last_test",))
 
@@ -492,7 +504,7 @@ class AccountUpdate(_AccountFieldsPatch):
         """The patch as sent, less the id and what accounts.get only shows."""
         patch = self.model_dump(exclude_unset=True, exclude={"id", "last_test"})
         for section, shown in (("smtp", ("password_set",)), ("incoming", ("password_set", "last_poll", "unreadable")),
-                               ("oauth2", ("client_secret_set", "grant"))):
+                               ("oauth2", ("client_secret_set", "service_account_key_set", "grant"))):
             if isinstance(patch.get(section), dict):
                 patch[section] = {k: v for k, v in patch[section].items() if k not in shown}
         return patch

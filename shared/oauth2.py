@@ -13,10 +13,12 @@ import fnmatch
 from dataclasses import dataclass
 
 PROVIDERS = ("microsoft", "google", "custom")
-FLOWS = ("device", "client_credentials", "code")
+FLOWS = ("device", "client_credentials", "code", "service_account")
 
-# The device-code grant type (RFC 8628 section 3.4).
+# The device-code grant type (RFC 8628 section 3.4); the JWT bearer grant (RFC 7523 section 2.1).
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+APP_FLOWS = ("client_credentials", "service_account")  # no person: the app's own access
 
 # Tenants that name no single directory: a person can sign in with them, an app alone cannot.
 MICROSOFT_SHARED_TENANTS = ("", "common", "organizations", "consumers")

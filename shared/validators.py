@@ -162,3 +162,18 @@ def check_unsubscribe_url(value: str) -> str:
     if any(not 0x21 <= ord(ch) <= 0x7E or ch in "<>," for ch in value):
         raise ValueError("must be plain ASCII without spaces, '<', '>' or ',' (percent-encode them)")
     return value
+
+
+def check_service_account_key(value: str) -> str:
+    """A service account's key file as Google Cloud gives it: JSON with client_email and private_key.
+    The error never quotes it (it is a private key)."""
+    import json
+
+    try:
+        doc = json.loads(value)
+    except ValueError:
+        raise ValueError("not JSON: paste the key file as downloaded") from None
+    if not isinstance(doc, dict) or not all(isinstance(doc.get(k), str) and doc[k] for k in ("client_email",
+                                                                                              "private_key")):
+        raise ValueError("the key file has no client_email and private_key")
+    return value

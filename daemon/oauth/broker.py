@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ...shared.models import FieldErrors
+from ...shared.oauth2 import APP_FLOWS
 from .. import records, status
 from ..failpoints import crash_point
 from ..storage import accounts as account_store
@@ -74,8 +75,17 @@ def binding_of(client: Client, account: Any) -> str:
     return client.binding() + "#" + records.token_servers(account)
 
 
-def client_for(account: Any, secret: str | None) -> Client:
-    return provider.Client.of(account.oauth2, secret, account.oauth2_protocols())
+def client_for(account: Any, secret: str | None, service_key: str | None = None) -> Client:
+    return provider.Client.of(account.oauth2, secret, account.oauth2_protocols(), service_key, mailbox_user(account))
+
+
+def mailbox_user(account: Any) -> str:
+    """Whose mailbox a service account asks access for: the incoming user when incoming mail signs in with
+    oauth2, else SMTP's."""
+    incoming = getattr(account, "incoming", None)
+    if incoming is not None and incoming.auth == "oauth2":
+        return incoming.user
+    return account.smtp.user
 
 
 def refresh_expiry(client: Client, tokens: Tokens) -> str | None:
@@ -136,7 +146,7 @@ class TokenBroker:
             return await self._token(account_id, account)
 
     async def _unsaved(self, account: Any, secret: str | None) -> Obtained:
-        if account.oauth2.flow != "client_credentials":
+        if account.oauth2.flow != "client_credentials":  # a service account's key is read once it is saved
             raise NoToken("not signed in yet", "save the account, then sign in: mailfleetctl accounts auth ID")
         tokens = await _ask(provider.client_credentials(client_for(account, secret)))
         return Obtained(tokens.access_token, "issued", tokens.expires_in)
@@ -147,13 +157,15 @@ class TokenBroker:
         if row is None:
             raise NoToken("the account was deleted", category="config")
         secret = box.decrypt(row["oauth2_client_secret"]) if row["oauth2_client_secret"] else None
-        client = client_for(account, secret)
+        key = box.decrypt(row["oauth2_service_account_key"]) if row["oauth2_service_account_key"] else None
+        client = client_for(account, secret, key)
         binding = binding_of(client, account)
         hit = self._fresh(account_id, binding)
         if hit is not None:
             return Obtained(hit.token, "cache", hit.expires_at - time.monotonic())
-        if client.flow == "client_credentials":
-            tokens = await _ask(provider.client_credentials(client))
+        if client.flow in APP_FLOWS:
+            grant = provider.client_credentials if client.flow == "client_credentials" else provider.service_account
+            tokens = await _ask(grant(client))
             self.keep(account_id, binding, tokens)
             return Obtained(tokens.access_token, "issued", tokens.expires_in)
         grant = await oauth_store.grant(db.read, account_id)
@@ -222,7 +234,7 @@ def needs_person(account: Any) -> bool:
     """Whether the account's tokens come from a person's consent (device or code flow) for a direction
     that signs in with oauth2."""
     oauth2 = getattr(account, "oauth2", None)
-    return oauth2 is not None and oauth2.flow != "client_credentials" and bool(account.oauth2_protocols())
+    return oauth2 is not None and oauth2.flow not in APP_FLOWS and bool(account.oauth2_protocols())
 
 
 def auth_after_edit(account: Any, grant_binding: str | None, current: str | None) -> tuple[str | None, str, bool]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from ...shared.oauth2 import APP_FLOWS
 from ...shared.words import printable
 from .. import status
 from ..storage import oauth as oauth_store
@@ -56,14 +57,16 @@ class SignIns:
 
     # --- starting -----------------------------------------------------------
 
-    async def start(self, account_id: int, account: Any, secret: str | None, by: str) -> dict[str, Any]:
+    async def start(self, account_id: int, account: Any, secret: str | None, by: str,
+                    service_key: str | None = None) -> dict[str, Any]:
         """Begin a sign-in for a saved account; what the person needs to finish it."""
-        client = client_for(account, secret)
+        client = client_for(account, secret, service_key)
         binding = binding_of(client, account)
         self.cancel(account_id)
         flow = client.flow
-        if flow == "client_credentials":
-            tokens = await _asked(provider.client_credentials(client))
+        if flow in APP_FLOWS:  # no person: getting a token is the whole of it
+            grant = provider.client_credentials if flow == "client_credentials" else provider.service_account
+            tokens = await _asked(grant(client))
             self.broker.keep(account_id, binding, tokens)
             async with self.services.db.transaction() as tx:
                 await tx.event("account.auth", {"account_id": account_id, "state": "granted", "flow": flow,

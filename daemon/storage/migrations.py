@@ -561,11 +561,35 @@ async def m015_unsubscribe(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m016_service_accounts(conn: aiosqlite.Connection) -> None:
+    # OAuth 2.0 by a service account's signed assertion (RFC 7523; Google Workspace's domain-wide
+    # delegation): its key is kept encrypted, and the flow's CHECK takes the new value. Relaxing a CHECK
+    # changes no stored data: sqlite.org/lang_altertable.html section 7's writable_schema procedure.
+    await conn.execute("ALTER TABLE accounts ADD COLUMN oauth2_service_account_key BLOB")
+    version = (await (await conn.execute("PRAGMA schema_version")).fetchone())[0]
+    old = "CHECK (oauth2_flow IN ('device', 'client_credentials', 'code'))"
+    new = "CHECK (oauth2_flow IN ('device', 'client_credentials', 'code', 'service_account'))"
+    sql = (await (await conn.execute("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'accounts'"))
+           .fetchone())[0]
+    if old not in sql:
+        raise DatabaseError("migration 16: the accounts table's oauth2_flow constraint is not the one migration 10 made")
+    await conn.execute("PRAGMA writable_schema = ON")
+    try:
+        await conn.execute("UPDATE sqlite_schema SET sql = ? WHERE type = 'table' AND name = 'accounts'",
+                           (sql.replace(old, new),))
+        await conn.execute(f"PRAGMA schema_version = {version + 1}")
+    finally:
+        await conn.execute("PRAGMA writable_schema = OFF")
+    check = (await (await conn.execute("PRAGMA integrity_check")).fetchone())[0]
+    if check != "ok":
+        raise DatabaseError(f"migration 16: integrity check after changing the constraint: {check}")
+
+
 MIGRATIONS: list[Migration] = [m001_accounts, m002_events, m003_contacts_and_bounces, m004_probe_results,
                                m005_unreadable, m006_two_states, m007_events_by_account, m008_list_for_everyone,
                                m009_whom_a_bounce_is_about, m010_oauth2,
                                m011_send_queue, m012_submission_logins, m013_send_limits,
-                               m014_attribution, m015_unsubscribe]
+                               m014_attribution, m015_unsubscribe, m016_service_accounts]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

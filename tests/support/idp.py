@@ -29,12 +29,15 @@ class _Returned(Exception):
 
 class IdentityProvider:
     def __init__(self, *, users: dict[str, str] | None = None, mailboxes: dict[str, str] | None = None,
-                 ttl: int = 300, record: Path | None = None, redirect: str | None = None) -> None:
+                 ttl: int = 300, record: Path | None = None, redirect: str | None = None,
+                 service_accounts: dict[str, str] | None = None) -> None:
         assert (HERE / "node_modules" / "oidc-provider").is_dir(), \
             f"oidc-provider is not installed: cd {HERE} && npm ci (scripts/test does it)"
         config = {"users": users or {}, "mailboxes": mailboxes or {}, "ttl": ttl}
         if redirect:
             config["redirect"] = redirect
+        if service_accounts:
+            config["serviceAccounts"] = service_accounts  # client_email -> public key PEM
         self.record = record
         if record is not None:
             config["record"] = str(record)

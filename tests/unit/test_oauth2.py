@@ -38,6 +38,11 @@ def test_a_direction_on_oauth2_needs_no_password_but_the_oauth2_settings():
 @pytest.mark.parametrize("settings, field, words", [
     ({"provider": "google", "flow": "device", "client_secret": "x"}, "oauth2.flow", "Google's device flow"),
     ({"provider": "google", "flow": "code"}, "oauth2.client_secret", "required"),
+    ({"provider": "google", "flow": "service_account"}, "oauth2.service_account_key", "required"),
+    ({"provider": "google", "flow": "service_account", "service_account_key": "{}"}, "oauth2.service_account_key",
+     "no client_email"),
+    ({"flow": "service_account", "service_account_key": '{"client_email": "a", "private_key": "k"}'}, "oauth2.flow",
+     "client_credentials"),
     ({"flow": "client_credentials", "client_secret": "x"}, "oauth2.tenant", "needs the tenant"),
     ({"flow": "client_credentials", "tenant": "contoso.onmicrosoft.com"}, "oauth2.client_secret", "required"),
     ({"provider": "custom"}, "oauth2.issuer", "required for a custom provider"),

@@ -74,9 +74,11 @@ OAUTH2 = [
                                                ("Other (by issuer)", "custom")]),
     ("oauth2.flow", "Sign-in flow", "select", [("Device code (any browser)", "device"),
                                                ("Browser, code pasted back", "code"),
-                                               ("App only (client credentials)", "client_credentials")]),
+                                               ("App only (client credentials)", "client_credentials"),
+                                               ("Service account (key file)", "service_account")]),
     ("oauth2.client_id", "Client (application) id", "text", None),
     ("oauth2.client_secret", "Client secret", "password", None),
+    ("oauth2.service_account_key", "Service account key (JSON)", "password", None),
     ("oauth2.tenant", "Tenant (Microsoft)", "text", None),
     ("oauth2.issuer", "Issuer URL (other)", "text", None),
     ("oauth2.scopes", "Scopes (empty: defaults)", "text", None),
@@ -130,6 +132,8 @@ class AccountForm(ScreenWorkers, Screen):
         self.stored = {s for s in ("smtp", "incoming") if account and (account.get(s) or {}).get("password_set")}
         if account and (account.get("oauth2") or {}).get("client_secret_set"):
             self.stored.add("oauth2")
+        if account and (account.get("oauth2") or {}).get("service_account_key_set"):
+            self.stored.add("oauth2_key")
         # While typing, only fields already touched say what is wrong; after a save, every one does.
         self._touched: set[str] = set()
         self._tried_save = False
@@ -149,7 +153,8 @@ class AccountForm(ScreenWorkers, Screen):
                 yield Select(opts, value=value if value is not None else Select.NULL, allow_blank=kind == "detail",
                              id=wid(path), prompt="(fixed name)" if kind == "detail" else "Select", compact=True)
             else:
-                placeholder = "unchanged" if kind == "password" and path.split(".")[0] in self.stored else ""
+                stored_as = "oauth2_key" if path == "oauth2.service_account_key" else path.split(".")[0]
+                placeholder = "unchanged" if kind == "password" and stored_as in self.stored else ""
                 yield Input(value="" if value is None else str(value), password=kind == "password",
                             placeholder=placeholder, id=wid(path), type="integer" if kind == "int" else "text",
                             compact=True)
@@ -207,7 +212,7 @@ class AccountForm(ScreenWorkers, Screen):
         if section:
             source = source.get(section) or {}
         value = source.get(key or path)
-        if key in ("password", "client_secret"):
+        if key in ("password", "client_secret", "service_account_key"):
             return ""
         if value is None and not (self.account and section == "" and path in source):
             value = DEFAULTS.get(path)

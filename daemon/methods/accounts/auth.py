@@ -43,9 +43,11 @@ async def auth(call: Call, params: IdParams) -> dict:
     and accounts.auth_wait's answer."""
     row, account = await _manageable(call, params.id)
     secret = call.secrets.decrypt(row["oauth2_client_secret"]) if row["oauth2_client_secret"] else None
+    key = call.secrets.decrypt(row["oauth2_service_account_key"]) if row["oauth2_service_account_key"] else None
     log.info("account %d: sign-in (%s flow) started by %s", params.id, account.oauth2.flow, call.caller.user)
     try:
-        return {"account_id": params.id, **await call.signins.start(params.id, account, secret, call.caller.user)}
+        return {"account_id": params.id, **await call.signins.start(params.id, account, secret, call.caller.user,
+                                                                      key)}
     except SignInError as exc:
         raise P.conflict(str(exc)) from None
 

@@ -145,13 +145,19 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return merged
 
 
-def _secret_key(section: str) -> str:
-    return "client_secret" if section == "oauth2" else "password"
+# A stored secret by name (records.stored_secret_sections): its section, its field, its column, in words.
+_SECRETS = {
+    "smtp": ("smtp", "password", "smtp_password", "password"),
+    "incoming": ("incoming", "password", "incoming_password", "password"),
+    "oauth2": ("oauth2", "client_secret", "oauth2_client_secret", "client secret"),
+    "oauth2_key": ("oauth2", "service_account_key", "oauth2_service_account_key", "service account key"),
+}
 
 
 def bind_stored_passwords(row: sqlite3.Row, current: dict[str, Any], account: Any) -> set[str]:
     """A stored secret is only ever sent to the server it was stored for: a password to its host, port,
-    user, TLS and proxy; a client secret to its provider's token endpoint, with its client id.
+    user, TLS and proxy; a client secret or service account key to its provider's token endpoint, with its
+    client id.
 
     `account` is the edited account, validated as if it kept the stored secrets. A section pointed
     elsewhere without a new secret is refused where the secret is needed; where none is needed (SMTP
@@ -163,18 +169,17 @@ def bind_stored_passwords(row: sqlite3.Row, current: dict[str, Any], account: An
     except FieldErrors:
         before = None  # stored values that no longer validate: trust none of them
     refused, dropped = {}, set()
-    for section in kept:
+    for name in kept:
+        section, key, _, what = _SECRETS[name]
         settings = getattr(account, section, None)
-        key = _secret_key(section)
         if settings is None or getattr(settings, key) is not None:
             continue
         if before is not None and records.server_of(before, section) == records.server_of(account, section):
             continue
         unneeded = section != "oauth2" and (settings.auth == "oauth2" or (section == "smtp" and not settings.authenticate))
         if unneeded:
-            dropped.add(section)
+            dropped.add(name)
         else:
-            what = "client secret" if section == "oauth2" else "password"
             refused[f"{section}.{key}"] = (f"enter the {what} again: a stored {what} is only sent to the "
                                            f"server it was saved for, and the server, user, TLS or proxy changed")
     if refused:
@@ -202,8 +207,8 @@ async def update(call: Call, params: AccountUpdate) -> dict:
         account = validate_account(merged, stored_passwords=records.stored_secret_sections(row))
         dropped = bind_stored_passwords(row, current, account)
         changes = records.to_row(account, call.secrets, old=row)
-        for section in dropped:
-            changes[f"{section}_{_secret_key(section)}"] = None
+        for name in dropped:
+            changes[_SECRETS[name][2]] = None
         changes["updated_at"] = utcnow()
         if account.kind == "own":
             # A mailbox added starts untested, one removed has no state; the status word follows, and

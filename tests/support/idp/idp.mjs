@@ -15,16 +15,22 @@
 //   mailserver  secret "server-secret"; what the mail servers introspect tokens with (RFC 7662)
 //   mailweb     secret "web-secret"; authorization code with PKCE and refresh tokens, its redirect
 //               CONFIG_JSON's "redirect" (a loopback address, as for an installed app)
+//   mailsa      public; the JWT bearer grant (RFC 7523) of a service account: an assertion signed by a key
+//               of CONFIG_JSON's "serviceAccounts" ({client_email: public key PEM}) gets a token for its
+//               `sub` (Google's domain-wide delegation, as a standard grant)
 // The routes under /interaction/UID play the person's browser: GET shows the sign-in form, POST with login
 // and password signs in; consent is then granted at once.
 import fs from 'node:fs';
 import http from 'node:http';
+import * as jose from 'jose';
 import Provider from 'oidc-provider';
 
 const config = JSON.parse(process.argv[2] || '{}');
 const users = config.users || {};
 const mailboxes = config.mailboxes || {};
 const ttl = config.ttl || 300;
+const serviceAccounts = config.serviceAccounts || {};
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 const server = http.createServer();
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -41,12 +47,16 @@ const provider = new Provider(issuer, {
     { client_id: 'mailweb', client_secret: 'web-secret', grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'], redirect_uris: config.redirect ? [config.redirect] : [],
       application_type: 'native' },
+    { client_id: 'mailsa', token_endpoint_auth_method: 'none', grant_types: [JWT_BEARER], response_types: [],
+      redirect_uris: [] },
   ],
   cookies: { keys: ['mailfleet-tests'] },
   scopes: ['openid', 'offline_access', 'email', 'mail'],
   rotateRefreshToken: true,
   findAccount: async (ctx, id) => ({ accountId: id, claims: async () => ({ sub: id, email: id }) }),
-  extraTokenClaims: async (ctx, token) => ({ email: token.accountId || mailboxes[token.clientId] }),
+  extraTokenClaims: async (ctx, token) => ({
+    email: ctx?.oidc?.impersonated || token.accountId || mailboxes[token.clientId],
+  }),
   ttl: { AccessToken: ttl, ClientCredentials: ttl },
   features: {
     devInteractions: { enabled: false },
@@ -56,6 +66,28 @@ const provider = new Provider(issuer, {
     revocation: { enabled: true },
   },
 });
+
+// The JWT bearer grant: the assertion verified with the service account's key, for this token endpoint.
+provider.registerGrantType(JWT_BEARER, async (ctx) => {
+  const { assertion } = ctx.oidc.params;
+  let payload;
+  try {
+    const { iss } = jose.decodeJwt(assertion);
+    if (!serviceAccounts[iss]) throw new Error(`no service account ${iss}`);
+    const key = await jose.importSPKI(serviceAccounts[iss], 'RS256');
+    ({ payload } = await jose.jwtVerify(assertion, key, { audience: `${issuer}/token`, issuer: iss }));
+  } catch (err) {
+    ctx.status = 400;
+    ctx.body = { error: 'invalid_grant', error_description: String(err.message || err) };
+    return;
+  }
+  const token = new provider.ClientCredentials({ client: ctx.oidc.client, scope: payload.scope });
+  ctx.oidc.impersonated = payload.sub;
+  const value = await token.save();
+  ctx.body = { access_token: value, expires_in: token.expiration, token_type: 'Bearer', scope: payload.scope };
+}, ['assertion']);
+
+provider.on('server_error', (ctx, err) => console.error(err));  // on stderr, for whoever debugs a test
 
 if (config.record) {
   // Opaque tokens: the value is the model's jti. One line each, in the order issued.
