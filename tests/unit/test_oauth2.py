@@ -85,3 +85,26 @@ def test_how_long_a_sign_in_is_known_to_last():
     assert refresh_expiry(microsoft, Tokens("a", 3600)) > refresh_expiry(google, Tokens("a", 3600, "r", 7 * 86400))
     assert MICROSOFT_REFRESH_DAYS == 90
     assert refresh_expiry(custom, Tokens("a", 3600)) is None, "unknown: nothing to warn about"
+
+
+async def test_a_sign_in_near_its_end_is_listed_to_renew(tmp_path):
+    """What `status` warns of: never signed in, refused, or a refresh token ending before the warning
+    horizon; a grant with a distant or unknown end is not listed. Only accounts the viewer may see."""
+    from mailfleet.daemon.storage import oauth as oauth_store
+    from mailfleet.daemon.storage.db import Database, days_ago
+
+    db = await Database.open(tmp_path / "m.db")
+    try:
+        async with db.transaction() as tx:
+            for i, (owner, state) in enumerate([("ann", "ok"), ("ann", "ok"), ("ann", "reauth_required"),
+                                                ("bob", "ok"), ("ann", "ok")], start=1):
+                await tx.conn.execute(
+                    "INSERT INTO accounts (id, kind, name, email, owner, created_at, updated_at, status, auth_state) "
+                    "VALUES (?, 'own', ?, ?, ?, 'now', 'now', 'active', ?)", (i, f"a{i}", f"a{i}@x.test", owner, state))
+            for account_id, ends in ((1, days_ago(-2)), (2, days_ago(-30)), (4, days_ago(-1)), (5, None)):
+                await oauth_store.put_grant(tx.conn, account_id, b"encrypted", "b", "ann", "now", ends)
+        total, items = await oauth_store.needing_sign_in(db.read, "ann", days_ago(-3))
+        assert total == 2 and [i["id"] for i in items] == [1, 3], "soon-ending first, then the refused one"
+        assert (await oauth_store.needing_sign_in(db.read, None, days_ago(-3)))[0] == 3, "an admin sees bob's too"
+    finally:
+        await db.close()
