@@ -52,9 +52,9 @@ async def links(conn, account_id: int, messages: list[Fetched]) -> dict[str, lis
     return out
 
 
-async def attribute(conn, account_id: int, m: Fetched, address: str, linked: list[tuple[str, int]],
-                    mailed: tuple[bool, set[str]]) -> Link:
-    """How one failed recipient of bounce `m` is linked to what the account sent."""
+def attribute(address: str, linked: list[tuple[str, int]], mailed: tuple[bool, set[str]]) -> Link:
+    """How one failed recipient of a bounce is linked to what the account sent: the bounce's links (from
+    links()), else whether the account mailed the address (`mailed`, from outbox.mailed)."""
     if linked:
         return Link(*linked[0])
     ever, recipients = mailed

@@ -105,7 +105,7 @@ async def record(tx: Tx, rules: BouncesSection, account_id: int, messages: list[
         raw = m.raw[: rules.raw_cap_bytes]
         for f in m.verdict.failures:
             contact = known.get(f.address)
-            link = await attribution.attribute(tx.conn, account_id, m, f.address, linked.get(m.key, []), mailed)
+            link = attribution.attribute(f.address, linked.get(m.key, []), mailed)
             rows.append({
                 "account_id": account_id, "message_key": m.key, "message_id": m.verdict.message_id,
                 "recipient": f.address, "contact_id": contact["id"] if contact else None, "hard": int(f.hard),

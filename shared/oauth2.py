@@ -12,9 +12,6 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
-PROVIDERS = ("microsoft", "google", "custom")
-FLOWS = ("device", "client_credentials", "code", "service_account")
-
 # The device-code grant type (RFC 8628 section 3.4); the JWT bearer grant (RFC 7523 section 2.1).
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"

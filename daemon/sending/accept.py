@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...shared.validators import check_email
 from ..storage import contacts as contact_store
 from ..storage import outbox
 from ..storage.db import Tx, utcnow
@@ -52,7 +51,3 @@ async def accept(tx: Tx, account_id: int, account_email: str, by: str, source: s
         await tx.event("send.done", {"account_id": account_id, "job": done["id"], "states": counts})
     return Accepted(job, len(rows) - len(suppressed), suppressed)
 
-
-def addresses(values: list[str]) -> list[str]:
-    """Envelope recipients as SMTP submission hands them over, checked like the API's."""
-    return [check_email(v) for v in values]

@@ -116,11 +116,6 @@ async def tally(conn: aiosqlite.Connection, account_id: int, today: str) -> dict
     return {"states": {r[0]: r[1] for r in rows}, "sent_today": sent[0][0]}
 
 
-async def sent_since(conn: aiosqlite.Connection, account_id: int, since: str) -> int:
-    rows = await conn.execute_fetchall("SELECT count(*) FROM send_queue WHERE account_id = ? AND sent_at >= ?",
-                                       (account_id, since))
-    return rows[0][0]
-
 
 async def finish_jobs(conn: aiosqlite.Connection, job_ids: list[int], now: str) -> list[tuple[sqlite3.Row, dict]]:
     """Of these jobs, the ones with nothing left to send (no recipient queued, deferred or sending) that
