@@ -33,6 +33,7 @@ from .oauth.signin import SignIns
 from .probe.runner import Prober
 from .sending.sender import Sender
 from .sending.submission import Submission
+from .verp import Verp
 from .admission import LongWork
 from .rpc import Call, Dispatcher, Parsed
 from .remote import NamedKeys, server_keys
@@ -96,7 +97,7 @@ class App:
         parts.push_async_callback(events.stop)
         db.commit_listeners.append(events.publish)
         tokens = TokenBroker(db, secrets, lambda: self.config)
-        services = Services(db, secrets, lambda: self.config, self.publish_live, tokens)
+        services = Services(db, secrets, lambda: self.config, self.publish_live, tokens, Verp(secrets.derive("verp")))
         signins = SignIns(services, tokens)
         parts.push_async_callback(signins.close)
         self._publish = events.publish

@@ -1,6 +1,9 @@
 """Which sent message a bounce or a reply is about (issue 16's attribution).
 
-Every Message-ID, In-Reply-To and References header anywhere in the message (its own header, and the
+A bounce that came back to a per-recipient envelope sender of ours (VERP, verp.py) names its
+message by the token in that address: the link `verp`, the surest, and the recipient it names is the one the
+bounce is about whatever the report says (a report naming a forwarding address, or garbled past reading).
+Otherwise, every Message-ID, In-Reply-To and References header anywhere in the message (its own header, and the
 header of the message it returns, attached as message/rfc822 or text/rfc822-headers) is looked up among
 the account's sent messages: a returned Message-ID of ours is the link `message_id`, one named by
 In-Reply-To or References is `references`. Without such a link, a bounce whose recipient the account
@@ -11,10 +14,14 @@ An account that has sent nothing through mailfleet has nothing to match against:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
+from ..shared.bounces import Failure, Verdict
+from ..shared.bounces.reasons import UNDEFINED_RULE
 from .messages import Fetched
+from .verp import Verp
 from .storage import outbox
 
 _FIELD = re.compile(rb"^(message-id|in-reply-to|references)[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
@@ -50,6 +57,43 @@ async def links(conn, account_id: int, messages: list[Fetched]) -> dict[str, lis
         out[key] = [("message_id", ours[i]["id"]) for i in ids if i in ours] + \
                    [("references", ours[i]["id"]) for i in refs if i in ours]
     return out
+
+
+async def by_envelope(conn, account_id: int, messages: list[Fetched], verp: Verp) -> dict[str, tuple[int, str]]:
+    """The messages (by key) that came to a VERP address of this account's: (queue_id, recipient) of the
+    message its token names. A token of another account's message names nothing here."""
+    tokens = {m.key: verp.queue_ids(m.raw or b"") for m in messages}
+    ids = sorted({i for found in tokens.values() for i in found})
+    if not ids:
+        return {}
+    ours: dict[int, str] = {}
+    for start in range(0, len(ids), 500):
+        ours.update(await outbox.recipients(conn, account_id, ids[start:start + 500]))
+    out: dict[str, tuple[int, str]] = {}
+    for key, found in tokens.items():
+        named = next((i for i in found if i in ours), None)
+        if named is not None:
+            out[key] = (named, ours[named])
+    return out
+
+
+def about_recipient(verdict: Verdict, recipient: str) -> None:
+    """The verdict on a bounce whose envelope names `recipient`: its failures for that address; else (the
+    report names another, e.g. the address it was forwarded to) the report's first failure, as the
+    recipient's (the address the report named kept as its final recipient); and a report nobody could read
+    is a soft bounce of unknown reason for the recipient: counted, never a mark on its own."""
+    if verdict.kind == "unparsed":
+        verdict.kind = "bounce"
+        verdict.failures = [Failure(recipient, False, None, "undefined", verdict.note, rule=UNDEFINED_RULE,
+                                    evidence=verdict.note)]
+        return
+    same = [f for f in verdict.failures if f.address == recipient]
+    if same:
+        verdict.failures = same
+    elif verdict.failures:
+        first = verdict.failures[0]
+        verdict.failures = [dataclasses.replace(first, address=recipient,
+                                                final_recipient=first.final_recipient or first.address)]
 
 
 def attribute(address: str, linked: list[tuple[str, int]], mailed: tuple[bool, set[str]]) -> Link:

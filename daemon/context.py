@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .config import Config
 from .secrets import SecretBox
+from .verp import Verp
 from .storage.db import Database
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ class Services:
     publish_live: Callable[[str, dict[str, Any]], None]
     # Access tokens of accounts that sign in with OAuth 2.0 (in memory; refreshed once per account).
     tokens: "TokenBroker"
+    # Signs and reads the per-recipient envelope senders (VERP) of accounts that use them.
+    verp: Verp
 
     @property
     def config(self) -> Config:

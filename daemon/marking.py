@@ -11,7 +11,8 @@ rule that made it (contacts.unmark undoes a rule's marks). A bounce for an addre
 kept all the same. Mail from a known contact that is neither bounce nor auto-reply is `mail.received`.
 A message the classifier could not read is kept for a person (`unparsed`), announced, and read again
 once the classifier has changed. Each bounce records which sent message it is about and how that was
-known (attribution.py); one naming an address the account never mailed marks nobody unless
+known (attribution.py: a per-recipient envelope sender's token, VERP, names its recipient whatever the
+report says, and reads a report nobody could as a soft bounce); one naming an address the account never mailed marks nobody unless
 [bounces] mark_strays. Each message counts once (its key is remembered), each recipient once
 per message (the bounces table is unique on it).
 
@@ -30,6 +31,7 @@ from ..shared.bounces.senders import named_check
 from . import attribution
 from .config import BouncesSection
 from .messages import Fetched
+from .verp import Verp
 from .storage import accounts as account_store
 from .storage import bounces as bounce_store
 from .storage import contacts as contact_store
@@ -79,7 +81,8 @@ async def _read_again(tx: Tx, account_id: int, counts: Counter) -> list[Fetched]
     return read
 
 
-async def record(tx: Tx, rules: BouncesSection, account_id: int, messages: list[Fetched], now: str) -> Outcome:
+async def record(tx: Tx, rules: BouncesSection, account_id: int, messages: list[Fetched], now: str,
+                 verp: Verp) -> Outcome:
     counts: Counter = Counter(fetched=len(messages))
     fresh = _fresh(messages, counts)
     already = await mailbox_store.seen(tx.conn, account_id, list(fresh))
@@ -87,9 +90,14 @@ async def record(tx: Tx, rules: BouncesSection, account_id: int, messages: list[
     # A bounce is a bounce however often it arrives: every copy may be deleted, the first counted once.
     bounce_keys = {key for key, kind in already.items() if kind in BOUNCE_KINDS}
     new = [m for key, m in fresh.items() if key not in already]
+    todo = new + await _read_again(tx, account_id, counts)
+    returned = [m for m in todo if m.verdict.kind in (*BOUNCE_KINDS, "unparsed")]
+    enveloped = await attribution.by_envelope(tx.conn, account_id, returned, verp)
+    for m in returned:
+        if m.key in enveloped:
+            attribution.about_recipient(m.verdict, enveloped[m.key][1])
     for m in new:
         counts[m.verdict.kind] += 1
-    todo = new + await _read_again(tx, account_id, counts)
 
     bounced = [m for m in todo if m.verdict.kind in BOUNCE_KINDS]
     humans = [m for m in todo if m.verdict.kind == "mail" and m.verdict.sender]
@@ -100,6 +108,8 @@ async def record(tx: Tx, rules: BouncesSection, account_id: int, messages: list[
 
     rows = []
     linked = await attribution.links(tx.conn, account_id, bounced + humans)
+    for key, (queue_id, _) in enveloped.items():
+        linked[key] = [("verp", queue_id), *linked.get(key, [])]
     mailed = await outbox.mailed(tx.conn, account_id, sorted({f.address for m in bounced for f in m.verdict.failures}))
     for m in bounced:
         raw = m.raw[: rules.raw_cap_bytes]

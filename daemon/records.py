@@ -30,7 +30,6 @@ _BOOLS = {f"{prefix}{key}" for prefix, model in (("", AccountBase), ("smtp_", Sm
 def to_row(account: AccountBase, box: SecretBox, old: sqlite3.Row | None = None) -> dict[str, Any]:
     """Columns for a validated account; a password left out keeps the one in `old`."""
     row: dict[str, Any] = {key: getattr(account, key) for key in _COMMON}
-    row["shared"] = int(account.shared)
     for key in _LIMITS:
         row[f"limits_{key}"] = getattr(account.limits, key)
     smtp: SmtpSettings | None = getattr(account, "smtp", None)
@@ -67,8 +66,7 @@ def _secret(value: str | None, column: str, box: SecretBox, old: sqlite3.Row | N
 
 def to_input(row: sqlite3.Row, box: SecretBox) -> dict[str, Any]:
     """The stored account as validate_account() takes it, passwords left out (an update merges into this)."""
-    data: dict[str, Any] = {key: row[key] for key in _COMMON}
-    data["shared"] = bool(row["shared"])
+    data: dict[str, Any] = {key: bool(row[key]) if key in _BOOLS else row[key] for key in _COMMON}
     data["limits"] = _section(row, "limits", _LIMITS)
     if row["kind"] == "own":
         data["smtp"] = _section(row, "smtp", _SMTP)
@@ -99,8 +97,7 @@ def _section(row: sqlite3.Row, prefix: str, keys: tuple[str, ...]) -> dict[str, 
 def to_wire(row: sqlite3.Row, box: SecretBox) -> dict[str, Any]:
     """The account as accounts.get shows it."""
     data: dict[str, Any] = {"id": row["id"]}
-    data.update({key: row[key] for key in _COMMON})
-    data["shared"] = bool(row["shared"])
+    data.update({key: bool(row[key]) if key in _BOOLS else row[key] for key in _COMMON})
     data["limits"] = _section(row, "limits", _LIMITS)
     data.update(
         owner=row["owner"],

@@ -8,6 +8,9 @@ passwords, not the accounts: README says to back it up with the database.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import os
 import stat
@@ -30,7 +33,13 @@ class SecretBox:
             self._fernet = Fernet(key.strip())
         except ValueError:
             raise SecretKeyError(f"{source}: not a valid mailfleet key (expected 32 url-safe base64 bytes)") from None
+        self._key = base64.urlsafe_b64decode(key.strip())
         self.source = source
+
+    def derive(self, purpose: str) -> bytes:
+        """A key of its own for one purpose (HMAC-SHA256 of the purpose under the master key): signing
+        something must not use the key that encrypts, and one purpose's key says nothing of another's."""
+        return hmac.new(self._key, f"mailfleet {purpose}".encode(), hashlib.sha256).digest()
 
     @classmethod
     def load(cls, key_file: Path, env: dict[str, str] | os._Environ[str] | None = None) -> "SecretBox":

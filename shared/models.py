@@ -228,6 +228,10 @@ class AccountBase(Strict):
     senders); {recipient} in it becomes the recipient's address, URL-encoded"""
     unsubscribe_mailto: Email | None = None
     """an address that takes unsubscribe requests (List-Unsubscribe mailto:)"""
+    verp: bool = False
+    """send each message with an envelope sender of its own (VERP: replies+mf-TOKEN@...), so a bounce names
+    the message and recipient even when its report is garbled; the reply address's server must deliver
+    local+anything to local (plus addressing: Postfix recipient_delimiter = +, Gmail, Microsoft 365)"""
     shared: bool = False
     """every user may see and use the account (default: only you and admins)"""
 

@@ -168,7 +168,7 @@ async def run_round(services: "Services", classifiers: "ClassifierPool", account
         now = utcnow()
         retry, put_aside = _tries(unread, known)
         async with services.db.transaction() as tx:
-            outcome = await marking.record(tx, services.config.bounces, account_id, messages, now)
+            outcome = await marking.record(tx, services.config.bounces, account_id, messages, now, services.verp)
             deletes = outcome.delete_refs if row["incoming_delete_bounces"] else []
             await mailbox_store.add_pending_deletes(tx.conn, account_id, deletes)
             await _note_unreadable(tx, account_id, retry, put_aside, [m.ref for m in messages if m.ref in known], now)

@@ -405,7 +405,8 @@ class Sender:
             run.prefetch(nxt, self._commit(run, sending=nxt))  # its `sending`, committed while this one goes
         stage = "MAIL FROM"
         try:
-            await smtp.mail(envelope_sender(account))
+            envelope = envelope_sender(account)
+            await smtp.mail(services.verp.address(envelope, item["id"]) if account.get("verp") else envelope)
             stage = "RCPT TO"
             await smtp.rcpt(item["recipient"])
             stage = "DATA"
@@ -460,10 +461,10 @@ class Sender:
         report = bounce_report(item, account["email"], host, code, words, stage)
         message = Fetched(ref="", size=len(report), raw=report)
         message.classify()
-        rules = self.services.config.bounces
+        rules, verp = self.services.config.bounces, self.services.verp
 
         async def record(tx) -> None:
-            await marking.record(tx, rules, item["account_id"], [message], utcnow())
+            await marking.record(tx, rules, item["account_id"], [message], utcnow(), verp)
 
         await self._set(item, "failed", f"{code} {words} (at {stage})", tx_extra=record)
 

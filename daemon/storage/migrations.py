@@ -585,11 +585,16 @@ async def m016_service_accounts(conn: aiosqlite.Connection) -> None:
         raise DatabaseError(f"migration 16: integrity check after changing the constraint: {check}")
 
 
+async def m017_verp(conn: aiosqlite.Connection) -> None:
+    # Per-recipient envelope senders (verp.py), off until the account says its server takes them.
+    await conn.execute("ALTER TABLE accounts ADD COLUMN verp INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: list[Migration] = [m001_accounts, m002_events, m003_contacts_and_bounces, m004_probe_results,
                                m005_unreadable, m006_two_states, m007_events_by_account, m008_list_for_everyone,
                                m009_whom_a_bounce_is_about, m010_oauth2,
                                m011_send_queue, m012_submission_logins, m013_send_limits,
-                               m014_attribution, m015_unsubscribe, m016_service_accounts]
+                               m014_attribution, m015_unsubscribe, m016_service_accounts, m017_verp]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -157,6 +157,13 @@ async def by_message_ids(conn: aiosqlite.Connection, account_id: int, message_id
     return {r["message_id"]: r for r in rows}
 
 
+async def recipients(conn: aiosqlite.Connection, account_id: int, queue_ids: list[int]) -> dict[int, str]:
+    """{queue id: recipient} of those of the account's queued messages among `queue_ids`."""
+    rows = await conn.execute_fetchall(f"SELECT id, recipient FROM send_queue WHERE account_id = ? AND id IN "
+                                       f"({', '.join('?' * len(queue_ids))})", (account_id, *queue_ids))
+    return {row[0]: row[1] for row in rows}
+
+
 async def mailed(conn: aiosqlite.Connection, account_id: int, recipients: list[str]) -> tuple[bool, set[str]]:
     """(whether the account ever sent through mailfleet, which of these addresses it sent to)."""
     ever = await conn.execute_fetchall("SELECT 1 FROM send_queue WHERE account_id = ? AND state = 'sent' LIMIT 1",

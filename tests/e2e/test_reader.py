@@ -18,7 +18,7 @@ from mailfleet.shared import protocol as P
 
 from ..support.daemons import scratch_dir
 from ..support.samples import OWN, dsn
-from ..support.mailservers import Liar
+from ..support.mailservers import Liar, Sink, sink_server
 from ..support.servers import Dovecot, Postfix
 
 DOMAIN = "bounce.test"
@@ -954,3 +954,76 @@ def test_a_later_bounce_is_matched_to_the_message_sent_and_a_stray_marks_nobody(
         assert (by["never@example.org"]["link"], by["never@example.org"]["queue_id"]) == ("stray", None)
         assert c.call("contacts.get", {"email": "later@bounce.test"})["status"] == "faulty"
         assert c.call("contacts.get", {"email": "never@example.org"})["status"] == "active"
+
+
+@pytest.fixture
+def relay(mail_root, dovecot):
+    """Postfix as a relay in front of the world: unknown users of its own domain refused at RCPT (its
+    default), mail for later.test taken and handed to a next hop that refuses it, so Postfix bounces it
+    later; the bounces are delivered to the account's mailbox."""
+    refuse = "550 5.1.1 <{}>: Recipient address rejected: User unknown in relay recipient table"
+    hop = sink_server(Sink(refuse={a: refuse.format(a) for a in ("later@later.test", "garbled@later.test")}))
+    server = Postfix(mail_root / "relay", dovecot, domain=DOMAIN, user="bounces", reject_unlisted=True,
+                     later=("later.test", hop.port))
+    server.start()
+    yield server
+    server.stop()
+    hop.stop()
+
+
+def _garbled(report: bytes) -> bytes:
+    """A bounce's header block (where it was delivered to) over a body no reader makes sense of."""
+    head = report.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0].split(b"\n")
+    kept = [line for line in head if not line.lower().startswith((b"content-", b"mime-version"))]
+    kept = [line for line in kept if not (line.startswith((b" ", b"\t")) and b"boundary" in line)]
+    return b"\r\n".join(kept) + b"\r\n\r\nDelivery to the following recipients failed: [#redacted#]\r\n"
+
+
+def test_per_recipient_envelopes_name_who_bounced_even_when_the_report_is_garbled(daemon, dovecot, relay):
+    """VERP through a real Postfix: an unknown user of the relay's domain is refused at RCPT (a bounce on
+    the spot); two messages the relay takes bounce later to their own envelope addresses. Read from a
+    folder a filter would file them in: one bounce as Postfix wrote it, one with its report garbled past
+    reading, and a garbled one whose token is forged. The token names the recipient of the first two; the
+    forged one names nobody and is set aside like any unreadable report."""
+    user = f"bounces@{DOMAIN}"
+    with daemon.client(timeout=60) as c:
+        acc = c.call("accounts.create", {**OWN, "email": user, "verp": True,
+                                         "incoming": incoming(dovecot, user, folder="Returned"),
+                                         "smtp": {"host": "127.0.0.1", "port": relay.port, "security": "none",
+                                                  "authenticate": False}})
+        assert c.call("accounts.get", {"id": acc["id"]})["verp"] is True
+        c.call("contacts.import", {"csv": "email\nghost@bounce.test\nlater@later.test\ngarbled@later.test\n"})
+        before = len(dovecot.messages(user))
+        job = c.call("messages.send", {"account_id": acc["id"], "subject": "Offer", "text": "Hi",
+                                       "to": ["ghost@bounce.test", "later@later.test", "garbled@later.test"]})["job"]
+        deadline = time.monotonic() + 30
+        while len(dovecot.messages(user)) < before + 2:  # Postfix's own DSNs, on their way to the mailbox
+            assert time.monotonic() < deadline, f"no bounces arrived:\n{relay.log()[-2000:]}"
+            time.sleep(0.05)
+        rows = {r["recipient"]: r for r in c.call("queue.list", {"job": job})["items"]}
+        assert rows["ghost@bounce.test"]["state"] == "failed"
+        assert "User unknown in virtual mailbox table" in rows["ghost@bounce.test"]["reply"]
+        assert c.call("contacts.get", {"email": "ghost@bounce.test"})["status"] == "faulty", "a bounce on the spot"
+
+        reports = {r: raw for _, raw in dovecot.messages(user)[before:]
+                   for r in ("later@later.test", "garbled@later.test") if f"<{r}>".encode() in raw}
+        envelope = [line for line in reports["later@later.test"].split(b"\r\n") if line.startswith(b"To: ")][0]
+        assert envelope.startswith(b"To: bounces+mf-"), "the bounce went to the message's own envelope sender"
+        dovecot.append(user, reports["later@later.test"], folder="Returned")
+        dovecot.append(user, _garbled(reports["garbled@later.test"]), folder="Returned")
+        forged = _garbled(reports["garbled@later.test"]).replace(b"bounces+mf-", b"bounces+mf-1").replace(
+            b"Message-Id: <", b"Message-Id: <forged.")
+        dovecot.append(user, forged, folder="Returned")
+
+        result = c.call("accounts.poll", {"id": acc["id"]})
+        assert (result["hard"], result["soft"], result["unparsed"]) == (1, 1, 1), result
+        by = {b["recipient"]: b for b in c.call("bounces.list", {})["items"]}
+        assert (by["later@later.test"]["link"], by["later@later.test"]["queue_id"]) == (
+            "verp", rows["later@later.test"]["id"])
+        assert (by["garbled@later.test"]["link"], by["garbled@later.test"]["queue_id"], by["garbled@later.test"]["hard"]) \
+            == ("verp", rows["garbled@later.test"]["id"], 0)
+        assert c.call("contacts.get", {"email": "later@later.test"})["status"] == "faulty"
+        garbled = c.call("contacts.get", {"email": "garbled@later.test"})
+        assert (garbled["status"], garbled["soft_bounces"]) == ("active", 1), "doubt costs no contact"
+        (kept,) = c.call("bounces.unparsed", {})["items"]
+        assert "no recipient" in kept["note"], "a forged token names nobody"

@@ -210,13 +210,19 @@ service pop3 {{
 
 
 class Postfix:
-    """A private Postfix that delivers bounces@DOMAIN into a Dovecot Maildir and bounces unknown users there."""
+    """A private Postfix that delivers USER@DOMAIN (and USER+anything@DOMAIN) into a Dovecot Maildir and
+    bounces unknown users of DOMAIN there later, or, with `reject_unlisted`, refuses them at RCPT (Postfix's
+    default). Mail for the domain `later[0]` is taken and relayed to the SMTP server on 127.0.0.1 port
+    `later[1]`: what that server refuses, Postfix bounces later, as a relay does."""
 
-    def __init__(self, root: Path, dovecot: Dovecot, domain: str = "bounce.test", user: str = "bounces") -> None:
+    def __init__(self, root: Path, dovecot: Dovecot, domain: str = "bounce.test", user: str = "bounces", *,
+                 reject_unlisted: bool = False, later: tuple[str, int] | None = None) -> None:
         self.root = root
         self.dovecot = dovecot
         self.domain = domain
         self.user = user
+        self.reject_unlisted = reject_unlisted
+        self.later = later
         self.port = free_port()
 
     def start(self) -> "Postfix":
@@ -237,7 +243,10 @@ inet_protocols = ipv4
 myhostname = mx.{self.domain}
 mydestination =
 mynetworks = 127.0.0.0/8
-smtpd_reject_unlisted_recipient = no
+smtpd_reject_unlisted_recipient = {"yes" if self.reject_unlisted else "no"}
+recipient_delimiter = +
+transport_maps = {f"inline:{{ {self.later[0]}=smtp:[127.0.0.1]:{self.later[1]} }}" if self.later else ""}
+smtp_tls_security_level = none
 virtual_mailbox_domains = {self.domain}
 virtual_mailbox_base = {self.dovecot.mail}
 virtual_mailbox_maps = inline:{{ {self.user}@{self.domain}={self.user}@{self.domain}/ }}

@@ -43,6 +43,7 @@ REPLY = [
     ("reply_to_name_field", "Reply-to name from contact detail", "detail", None),
     ("unsubscribe_url", "Unsubscribe link (https)", "text", None),
     ("unsubscribe_mailto", "Unsubscribe address", "text", None),
+    ("verp", "Bounce address per recipient (VERP)", "switch", None),
 ]
 SMTP = [
     ("smtp.host", "Host", "text", None),
