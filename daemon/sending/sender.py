@@ -36,7 +36,7 @@ from ..failpoints import crash_point
 from ..messages import Fetched
 from ..net import sasl
 from ..net.aconnect import open_connection
-from ..net.sockets import tls_context
+from ..net.sockets import ProxyFailed, tls_context
 from ..oauth.broker import NoToken
 from ..storage import accounts as account_store
 from ..storage import contacts as contact_store
@@ -237,7 +237,8 @@ class Sender:
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 (one account's trouble never stops the others)
-            log.exception("account %d: sending failed", account_id)
+            log.exception("account %d: sending failed; trying again in a minute", account_id)
+            self._paused[account_id] = time.monotonic() + 60  # not at once: the same trouble, in a loop
 
     async def _route(self, row: Any) -> Route:
         services = self.services
@@ -323,7 +324,7 @@ class Sender:
                         await self._commit(run)
                         try:
                             run.smtp = await self._open(route)
-                        except (aiosmtplib.SMTPException, OSError, TimeoutError, sasl.TokenRefused,
+                        except (aiosmtplib.SMTPException, OSError, TimeoutError, ProxyFailed, sasl.TokenRefused,
                                 sasl.NoMechanism) as exc:
                             await self._deferred(item, f"could not connect or sign in: {_words(exc)}", counted=False)
                             self._pause(account_id, item["attempts"] + 1)

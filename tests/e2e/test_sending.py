@@ -16,7 +16,7 @@ import pytest
 
 from mailfleet.shared import protocol as P
 
-from ..support.mailservers import PASSWORD, USER, Sink, sink_server
+from ..support.mailservers import PASSWORD, USER, Microsocks, Sink, Tinyproxy, sink_server
 from ..support.users import ensure_user, rpc_as
 
 FAST_RETRY = "[sending]\nretry_base = 1.0\n"
@@ -322,3 +322,35 @@ async def test_the_queue_as_a_person_sees_it_in_the_terminal_ui(make_daemon):
     finally:
         daemon.stop()
         controller.stop()
+
+
+def test_an_account_with_a_proxy_sends_through_it(make_daemon, sink, tmp_path):
+    """Proxy mode applies to sending as to tests: through SOCKS5 with a login and through an HTTP CONNECT
+    proxy the message arrives; a proxy that refuses the login defers it, in words that name the proxy and
+    not its password."""
+    controller, handler = sink
+    socks, http = Microsocks("proxyuser", "proxy-pw-77"), Tinyproxy(tmp_path / "tinyproxy")
+    daemon = make_daemon().start()
+    try:
+        with daemon.client() as c:
+            def via(proxy: str, to: str) -> dict:
+                acc = c.call("accounts.create", sales(controller.port, name=f"Via {to}", email=f"sales-{to}",
+                                                      smtp={**sales(controller.port)["smtp"], "proxy": proxy}))
+                job = c.call("messages.send", {"account_id": acc["id"], "to": [to], "text": "hi"})["job"]
+                deadline = time.monotonic() + 30
+                while (row := c.call("queue.list", {"job": job})["items"][0])["state"] in ("queued", "sending"):
+                    assert time.monotonic() < deadline, row
+                    time.sleep(0.05)
+                return row
+
+            assert via(f"socks5://proxyuser:proxy-pw-77@127.0.0.1:{socks.port}", "a@example.net")["state"] == "sent"
+            assert via(f"http://127.0.0.1:{http.port}", "b@example.net")["state"] == "sent"
+            refused = via(f"socks5://proxyuser:wrong-pw@127.0.0.1:{socks.port}", "c@example.net")
+            assert refused["state"] == "deferred" and "proxy" in refused["reply"].lower(), refused
+            assert "wrong-pw" not in refused["reply"]
+    finally:
+        daemon.stop()
+        socks.stop()
+        http.stop()
+    assert sorted(m.rcpt_tos[0] for m in handler.messages) == ["a@example.net", "b@example.net"]
+    assert "wrong-pw" not in daemon.log() and "proxy-pw-77" not in daemon.log()
