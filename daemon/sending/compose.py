@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 import uuid
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -17,6 +18,8 @@ from email.policy import SMTP, default
 from email.utils import formataddr, formatdate
 from typing import Any
 from urllib.parse import quote
+
+import idna
 
 from ...shared.headers import sender_headers
 from ...shared.models import PER_RECIPIENT_HEADERS, FieldErrors, SendParams
@@ -68,13 +71,27 @@ def new_message_id(account_email: str) -> str:
 def render(body: bytes, account: dict[str, Any], details: dict[str, str], recipient: str, message_id: str) -> bytes:
     """The message as `recipient` gets it: From and Reply-To as the account and the contact's details say
     (RFC 2047 where needed), To, Date, the Message-ID recorded when it was accepted."""
-    names = sender_headers(account, details)
-    lines = [f"From: {names['from']}", f"To: {formataddr(('', recipient))}"]
+    names = sender_headers({**account, "email": header_address(account["email"]),
+                            "reply_to_email": header_address(account.get("reply_to_email") or "") or None}, details)
+    to = header_address(recipient)
+    lines = [f"From: {names['from']}", f"To: {formataddr(('', to)) if to.isascii() else to}"]
     if account.get("reply_to_email") or account.get("reply_to_name") or account.get("reply_to_name_field"):
         lines.append(f"Reply-To: {names['reply_to']}")
-    lines += [f"Date: {formatdate(usegmt=True)}", f"Message-ID: {message_id}"]
+    lines += [f"Date: {_date_now()}", f"Message-ID: {message_id}"]
     lines += unsubscribe_headers(account, recipient)
     return ("\r\n".join(lines) + "\r\n").encode("utf-8") + body
+
+
+_date: tuple[int, str] = (0, "")
+
+
+def _date_now() -> str:
+    """The Date header's value, made once a second (formatdate costs more than the rest of a header)."""
+    global _date
+    now = int(time.time())
+    if _date[0] != now:
+        _date = (now, formatdate(now, usegmt=True))
+    return _date[1]
 
 
 def unsubscribe_headers(account: dict[str, Any], recipient: str) -> list[str]:
@@ -96,3 +113,22 @@ def unsubscribe_headers(account: dict[str, Any], recipient: str) -> list[str]:
 def envelope_sender(account: dict[str, Any]) -> str:
     """MAIL FROM: the reply address when the account has one (bounces go there), else the address."""
     return account.get("reply_to_email") or account["email"]
+
+
+def _a_label(domain: str) -> str:
+    return domain if domain.isascii() else idna.encode(domain, uts46=True).decode("ascii")
+
+
+def header_address(address: str) -> str:
+    """The address as a header carries it: a non-ASCII domain as its A-label (plain RFC 5322); a non-ASCII
+    local part as it is, UTF-8 (RFC 6532), which is only sent where the server offers SMTPUTF8."""
+    local, at, domain = address.rpartition("@")
+    return f"{local}@{_a_label(domain)}" if at and local.isascii() else address
+
+
+def smtp_path(address: str) -> tuple[bytes, bool]:
+    """The address as MAIL FROM and RCPT TO carry it (RFC 5321 section 4.1.2), and whether it needs the
+    server's SMTPUTF8 (RFC 6531): a non-ASCII domain goes as its A-label (IDNA 2008, RFC 5891), which
+    any server takes; a non-ASCII local part has no ASCII form, so only with SMTPUTF8."""
+    local, _, domain = address.rpartition("@")
+    return f"<{local}@{_a_label(domain)}>".encode("utf-8"), not local.isascii()

@@ -42,7 +42,7 @@ from ..storage import accounts as account_store
 from ..storage import contacts as contact_store
 from ..storage import outbox
 from ..storage.db import utcnow
-from .compose import envelope_sender, render
+from .compose import envelope_sender, render, smtp_path
 from .limits import DAY, Window
 
 if TYPE_CHECKING:
@@ -359,16 +359,16 @@ class Sender:
         if not run.sent and sending is None:
             return
         sent, run.sent = run.sent, []
-        async with self.services.db.transaction() as tx:
-            now = utcnow()
-            for item, reply in sent:
-                await outbox.set_state(tx.conn, item["id"], "sent", now, reply=reply, sent=True)
-                run.touched.add(item["job_id"])
-            if sending is not None:
-                await outbox.set_state(tx.conn, sending["id"], "sending", now, tried=True)
-            elif run.touched:
-                await self._finish(tx, sorted(run.touched))
-                run.touched.clear()
+        took = [(item["id"], reply) for item, reply in sent]
+        run.touched.update(item["job_id"] for item, _ in sent)
+        if sending is not None:
+            await self.services.db.single(outbox.advance, took, sending["id"], utcnow())
+        else:
+            async with self.services.db.transaction() as tx:
+                await outbox.advance(tx.conn, took, None, utcnow())
+                if run.touched:
+                    await self._finish(tx, sorted(run.touched))
+                    run.touched.clear()
         for item, _ in sent:
             self._progress(item)
 
@@ -397,7 +397,19 @@ class Sender:
             if len(run.bodies) > 16:
                 run.bodies.clear()
             run.bodies[item["job_id"]] = body
-        message = render(body, account, details, item["recipient"], item["message_id"])
+        envelope = envelope_sender(account)
+        envelope = services.verp.address(envelope, item["id"]) if account.get("verp") else envelope
+        try:
+            (sender, utf8_from), (recipient, utf8_to) = smtp_path(envelope), smtp_path(item["recipient"])
+            utf8 = utf8_from or utf8_to
+            if utf8 and not smtp.supports_extension("smtputf8"):
+                raise ValueError(f"{run.route.host} does not offer SMTPUTF8 (RFC 6531), which a non-ASCII "
+                                 "local part needs")
+            message = render(body, account, details, item["recipient"], item["message_id"])
+        except (ValueError, UnicodeError) as exc:  # this message cannot go; the others can
+            await run.take(item)  # marked `sending` ahead: that commit first, then `failed`
+            await self._set(item, "failed", f"not sent: {_words(exc)}")
+            return True
         if not await run.take(item):  # not marked ahead: now
             await self._unprefetch(run)
             await self._commit(run, sending=item)
@@ -406,10 +418,15 @@ class Sender:
             run.prefetch(nxt, self._commit(run, sending=nxt))  # its `sending`, committed while this one goes
         stage = "MAIL FROM"
         try:
-            envelope = envelope_sender(account)
-            await smtp.mail(services.verp.address(envelope, item["id"]) if account.get("verp") else envelope)
+            # The commands by hand: the addresses are ours and checked, so aiosmtplib's parsing of them (a
+            # tenth of a message's cost) is spared, and a non-ASCII one goes as RFC 6531 says.
+            answer = await smtp.execute_command(b"MAIL", b"FROM:" + sender, *([b"SMTPUTF8"] if utf8 else []))
+            if answer.code != 250:
+                raise aiosmtplib.SMTPSenderRefused(answer.code, answer.message, envelope)
             stage = "RCPT TO"
-            await smtp.rcpt(item["recipient"])
+            answer = await smtp.execute_command(b"RCPT", b"TO:" + recipient)
+            if answer.code not in (250, 251):
+                raise aiosmtplib.SMTPRecipientRefused(answer.code, answer.message, item["recipient"])
             stage = "DATA"
             reply = await smtp.data(message)
         except aiosmtplib.SMTPResponseException as exc:

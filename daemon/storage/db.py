@@ -14,7 +14,7 @@ import asyncio
 import json
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -151,14 +151,30 @@ class Database:
                 if self._writer.in_transaction:
                     await asyncio.shield(self._writer.execute("ROLLBACK"))
                 if _is_full(exc):
-                    self.full_since = self.full_since or utcnow()
-                    raise DiskFull(f"the database's disk is full ({self.path.parent}): nothing was changed; "
-                                   "free some space there and try again (no restart needed)") from None
+                    raise self._full() from None
                 raise
         self.full_since = None
         if tx.events:
             for listener in self.commit_listeners:
                 listener(tx.events)
+
+    async def single(self, write: Callable[..., Awaitable[None]], *args: Any) -> None:
+        """A write that is one statement (`write(conn, *args)` runs exactly one), in the implicit transaction
+        SQLite gives a statement of its own: as atomic and as durable as any commit, in one trip to the
+        database thread instead of three (BEGIN, the statement, COMMIT). It announces no events."""
+        async with self._lock:
+            try:
+                await write(self._writer, *args)
+            except BaseException as exc:
+                if _is_full(exc):
+                    raise self._full() from None
+                raise
+        self.full_since = None
+
+    def _full(self) -> DiskFull:
+        self.full_since = self.full_since or utcnow()
+        return DiskFull(f"the database's disk is full ({self.path.parent}): nothing was changed; "
+                        "free some space there and try again (no restart needed)")
 
     async def analyze(self) -> None:
         """Refresh the query planner's statistics (hourly, beside the event pruning): the list's plans

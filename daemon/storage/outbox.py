@@ -62,6 +62,21 @@ async def set_state(conn: aiosqlite.Connection, queue_id: int, state: str, now: 
         (state, reply[:1000], now, next_at, int(tried), int(sent), now, queue_id))
 
 
+async def advance(conn: aiosqlite.Connection, sent: list[tuple[int, str]], sending: int | None, now: str) -> None:
+    """In one statement: the messages the server took become `sent` with its reply, and the next one
+    (`sending`, if any) becomes `sending`, its try counted."""
+    rows = [(queue_id, "sent", reply[:1000], 0, 1) for queue_id, reply in sent]
+    if sending is not None:
+        rows.append((sending, "sending", "", 1, 0))
+    if not rows:
+        return
+    await conn.execute(
+        f"WITH v(id, state, reply, tried, sent) AS (VALUES {', '.join(['(?, ?, ?, ?, ?)'] * len(rows))}) "
+        "UPDATE send_queue SET state = v.state, reply = v.reply, updated_at = ?, attempts = attempts + v.tried, "
+        "sent_at = CASE WHEN v.sent THEN ? ELSE send_queue.sent_at END FROM v WHERE send_queue.id = v.id",
+        (*[value for row in rows for value in row], now, now))
+
+
 async def in_flight_to_uncertain(conn: aiosqlite.Connection, now: str) -> list[sqlite3.Row]:
     """At start: what was `sending` when the daemon stopped, now `uncertain` (the server may have taken
     it). Returns those rows."""

@@ -354,3 +354,33 @@ def test_an_account_with_a_proxy_sends_through_it(make_daemon, sink, tmp_path):
         http.stop()
     assert sorted(m.rcpt_tos[0] for m in handler.messages) == ["a@example.net", "b@example.net"]
     assert "wrong-pw" not in daemon.log() and "proxy-pw-77" not in daemon.log()
+
+
+def test_non_ascii_addresses_go_as_rfc_6531_says(make_daemon, sink):
+    """A non-ASCII domain goes as its A-label, which any server takes; a non-ASCII local part goes with
+    SMTPUTF8 where the server offers it, and a server without it fails that message in words, not the
+    account's other mail."""
+    controller, handler = sink
+    plain_handler = Sink()
+    plain = sink_server(plain_handler, smtputf8=False)
+    daemon = make_daemon().start()
+    try:
+        with daemon.client() as c:
+            to = ["anna@bücher.example", "zoë@example.net", "bob@example.net"]
+            acc = c.call("accounts.create", sales(controller.port))
+            job = c.call("messages.send", {"account_id": acc["id"], "text": "hi", "to": to})["job"]
+            assert wait_done(c, job)["states"] == {"sent": 3}
+            old = c.call("accounts.create", sales(plain.port, name="Old", email="old@shop.test"))
+            job = c.call("messages.send", {"account_id": old["id"], "text": "hi", "to": to})["job"]
+            assert wait_done(c, job)["states"] == {"sent": 2, "failed": 1}
+            rows = {r["recipient"]: r for r in c.call("queue.list", {"job": job})["items"]}
+    finally:
+        daemon.stop()
+        plain.stop()
+    assert "does not offer SMTPUTF8" in rows["zoë@example.net"]["reply"]
+    by = {m.rcpt_tos[0]: m for m in handler.messages}
+    assert sorted(by) == ["anna@xn--bcher-kva.example", "bob@example.net", "zoë@example.net"]
+    assert "SMTPUTF8" in by["zoë@example.net"].mail_options and not by["bob@example.net"].mail_options
+    assert parsed(by["anna@xn--bcher-kva.example"].data)["To"] == "anna@xn--bcher-kva.example"
+    assert parsed(by["zoë@example.net"].data)["To"] == "zoë@example.net"
+    assert sorted(m.rcpt_tos[0] for m in plain_handler.messages) == ["anna@xn--bcher-kva.example", "bob@example.net"]

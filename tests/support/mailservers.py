@@ -25,6 +25,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    mail_options: list[str] = field(default_factory=list)
     at: float = field(default_factory=time.time)  # when DATA ended: what limits are checked against
 
 
@@ -33,7 +34,8 @@ class Handler:
     messages: list[Received] = field(default_factory=list)
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content,
+                                      list(envelope.mail_options)))
         return "250 OK"
 
 
@@ -390,9 +392,10 @@ class Sink(Handler):
         return "250 OK"
 
 
-def sink_server(handler: Sink) -> Controller:
-    """aiosmtpd on 127.0.0.1 taking AUTH (USER, PASSWORD) without TLS, answering as `handler` says."""
+def sink_server(handler: Sink, smtputf8: bool = True) -> Controller:
+    """aiosmtpd on 127.0.0.1 taking AUTH (USER, PASSWORD) without TLS, answering as `handler` says;
+    SMTPUTF8 (RFC 6531) offered unless `smtputf8` is False."""
     controller = Smtpd(handler, hostname="127.0.0.1", port=free_port(), authenticator=authenticator,
-                       auth_require_tls=False)
+                       auth_require_tls=False, enable_SMTPUTF8=smtputf8)
     controller.start()
     return controller

@@ -209,3 +209,46 @@ def test_the_form_and_the_cli_offer_every_field_of_the_models():
     assert {path for path, *_ in FORM_FIELDS} == fields
     assert {path for _, path, *_ in FIELD_FLAGS} == fields
     assert (DEFAULTS["smtp.port"], DEFAULTS["incoming.port"], DEFAULTS["incoming.poll_interval"]) == (587, 993, 300)
+
+
+def _slow_check_email(value: str):
+    """check_email's answer by email_validator's full parse alone (the fast path set aside)."""
+    from mailfleet.shared import validators
+
+    real = validators._plain_email
+    validators._plain_email = lambda _value: None
+    try:
+        return validators.check_email(value)
+    except ValueError as exc:
+        return ("refused", str(exc))
+    finally:
+        validators._plain_email = real
+
+
+def test_the_fast_path_for_plain_addresses_answers_as_email_validator_does():
+    import random
+
+    from mailfleet.shared.validators import _plain_email
+
+    rng = random.Random(16)
+    atext = "abcXYZ019!#$%&'*+/=?^_`{|}~-"
+    edge = ["a@b.co", "A.B@EXAMPLE.COM", "a..b@x.com", ".a@x.com", "a.@x.com", "a@-x.com", "a@x-.com", "a@x.c",
+            "a@x.123", "a@1.2.3.com", "a@ab--cd.com", "a@xn--bcher-kva.de", "a@XN--bcher-kva.de", "a@x.xn--p1ai",
+            "a@x.test", "a@localhost", "a@x.localhost", "a@x.local", "a@x.onion", "a@x.arpa", "a@x.invalid",
+            "a@" + "x" * 63 + ".com", "a@" + "x" * 64 + ".com", "x" * 64 + "@a.com", "x" * 65 + "@a.com",
+            "a@" + ".".join(["x" * 60] * 4) + ".com", "a@" + ".".join(["x" * 61] * 4) + ".com",
+            "a@x.com.", "a@x..com", "a b@x.com", "a@x_y.com", "a@b.example", "postmaster@x.museum",
+            "a@x.co.uk", "a@x." + "c" * 63, "a@x." + "c" * 64, "a@0x.com", "a@x0.com", "a@x.c0m"]
+    generated = []
+    for _ in range(3000):
+        local = ".".join("".join(rng.choice(atext) for _ in range(rng.randint(1, 8))) for _ in range(rng.randint(1, 3)))
+        labels = ["".join(rng.choice("abcXY09-") for _ in range(rng.randint(1, 6))) for _ in range(rng.randint(1, 3))]
+        tld = rng.choice(["com", "de", "test", "local", "x1", "ab--c", "Net", "c"])
+        generated.append(f"{local}@{'.'.join(labels)}.{tld}")
+    fast_answers = 0
+    for address in edge + generated:
+        fast = _plain_email(address)
+        if fast is not None:
+            fast_answers += 1
+            assert fast == _slow_check_email(address), address
+    assert fast_answers > 1000, "the fast path is the common case"
