@@ -105,6 +105,25 @@ def _retry_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("ids", type=int, nargs="+", metavar="ID", help="queue entries to send again")
 
 
+def _account_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("account", type=int, metavar="ACCOUNT", help="the account's id")
+
+
+def run_summary(args: argparse.Namespace, client: Client) -> int:
+    summary = client.call("queue.summary", {"account_id": args.account})
+    if args.json:
+        print(output.as_json(summary))
+        return 0
+    states = summary["states"]
+    for state in STATES:
+        print(f"{state:<11} {states.get(state, 0):>9,}")
+    quota = f" of {summary['per_day']:,} a day" if summary["per_day"] else " (no daily limit)"
+    print(f"sent today  {summary['sent_today']:>9,}{quota}" + (" (warming up)" if summary["warming_up"] else ""))
+    if summary["paused"]:
+        print(f"waiting {summary['paused']:.0f} s before the next message (a limit, or the server asked to slow down)")
+    return 0
+
+
 SEND = Command("send", "send a message to each recipient through an account (queued; exit 0 once accepted)",
                run_send, _send_arguments, parser=dict(
                    epilog="example:\n  mailfleetctl send --account 1 --to anna@example.com --to bob@example.com \\\n"
@@ -114,6 +133,8 @@ SEND = Command("send", "send a message to each recipient through an account (que
 QUEUE_COMMANDS = [
     Command("list", "what was handed over to send, newest change first", run_list, _list_arguments),
     Command("job", "one job: how many of its recipients are in each state", calls("queue.job"), _job_arguments),
+    Command("summary", "one account's queue: how many in each state, sent today against its daily limit",
+            run_summary, _account_argument),
     Command("retry", "send entries again now (uncertain, failed or deferred ones)",
             calls("queue.retry", lambda args: {"ids": args.ids}), _retry_arguments),
 ]

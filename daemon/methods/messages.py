@@ -116,10 +116,11 @@ async def submission_revoke(call: Call, params: IdParams) -> dict:
 
 @rpc_method("queue.summary", QueueSummaryParams)
 async def summary(call: Call, params: QueueSummaryParams) -> dict:
-    """One account's queue at a glance: how many in each state, sent today (UTC) against its daily limit."""
+    """One account's queue at a glance: how many in each state, sent today (UTC) against its daily limit as
+    it holds now (a warm-up's share of it, `warming_up`)."""
     row = visible_account(call, await account_store.get(call.db.read, params.account_id), params.account_id)
     today = utcnow()[:10] + "T00:00:00.000Z"
     tally = await outbox.tally(call.db.read, params.account_id, today)
-    limits = records.validated(row, call.secrets).limits
-    return {"account_id": params.account_id, **tally, "per_day": limits.windows().get(86400),
+    per_day, warming_up = await call.sender.daily_limit(params.account_id, records.validated(row, call.secrets).limits)
+    return {"account_id": params.account_id, **tally, "per_day": per_day, "warming_up": warming_up,
             "paused": call.sender.paused(params.account_id)}

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiosmtplib
 
+from ...shared.models import SendLimits
 from ...shared.words import printable
 from .. import marking, records
 from ..failpoints import crash_point
@@ -296,10 +297,7 @@ class Sender:
             return
         limits = records.validated(row, services.secrets).limits
         windows = limits.windows()
-        window = self._windows.get(account_id)
-        if window is None:
-            since = datetime.fromtimestamp(time.time() - DAY, UTC).isoformat().replace("+00:00", "Z")
-            window = self._windows[account_id] = Window(*await outbox.sent_times(services.db.read, account_id, since))
+        window = await self._window(account_id)
         run = _Run(wire, route)
         try:
             while not self._stopping:
@@ -505,6 +503,23 @@ class Sender:
         if len(self._progress_at) > 10_000:
             self._progress_at.clear()
         self.services.publish_live("send.progress", {"account_id": item["account_id"], "job": item["job_id"]})
+
+    async def _window(self, account_id: int) -> Window:
+        """The account's send times of the last day: kept while the daemon runs, read from the queue first."""
+        window = self._windows.get(account_id)
+        if window is None:
+            since = datetime.fromtimestamp(time.time() - DAY, UTC).isoformat().replace("+00:00", "Z")
+            window = self._windows[account_id] = Window(*await outbox.sent_times(self.services.db.read, account_id,
+                                                                                 since))
+        return window
+
+    async def daily_limit(self, account_id: int, limits: SendLimits) -> tuple[int | None, bool]:
+        """(the daily limit as it holds now, whether a warm-up has it below the one set)."""
+        windows = limits.windows()
+        if DAY not in windows:
+            return None, False
+        now = (await self._window(account_id)).allowed(windows, limits.warmup_days, time.time())[DAY]
+        return now, now < windows[DAY]
 
     def paused(self, account_id: int) -> float | None:
         """Seconds until the account may send again (throttled, or a limit reached); None: it may."""

@@ -384,3 +384,35 @@ def test_non_ascii_addresses_go_as_rfc_6531_says(make_daemon, sink):
     assert parsed(by["anna@xn--bcher-kva.example"].data)["To"] == "anna@xn--bcher-kva.example"
     assert parsed(by["zoë@example.net"].data)["To"] == "zoë@example.net"
     assert sorted(m.rcpt_tos[0] for m in plain_handler.messages) == ["anna@xn--bcher-kva.example", "bob@example.net"]
+
+
+def test_a_warm_up_holds_the_first_day_to_its_share_across_a_restart(make_daemon, sink):
+    """20 a day over a 10-day warm-up: 2 on the first day. Five handed over: two go, three wait, and the
+    account says why; after a restart the day's two are read back from the queue, so none more go."""
+    controller, handler = sink
+    daemon = make_daemon().start()
+
+    def paused_summary(c, account_id: int) -> dict:
+        deadline = time.monotonic() + 30
+        while not (summary := c.call("queue.summary", {"account_id": account_id}))["paused"]:
+            assert time.monotonic() < deadline, summary
+            time.sleep(0.05)
+        return summary
+
+    with daemon.client() as c:
+        acc = c.call("accounts.create", sales(controller.port, limits={"per_day": 20, "warmup_days": 10}))
+        c.call("messages.send", {"account_id": acc["id"], "text": "hi", "to": [f"r{i}@example.net" for i in range(5)]})
+        summary = paused_summary(c, acc["id"])
+    assert (summary["sent_today"], summary["states"]["queued"], summary["per_day"], summary["warming_up"]) == (
+        2, 3, 2, True)
+    assert summary["paused"] > 3600, "the next one waits for the day's window, not a retry"
+    shown = subprocess.run([sys.executable, "-m", "mailfleet.ctl", "--socket", daemon.endpoint, "queue", "summary",
+                            str(acc["id"])], capture_output=True, text=True, env=daemon.env, timeout=30)
+    assert "sent today          2 of 2 a day (warming up)" in shown.stdout, shown
+    daemon.stop()
+    daemon.start()
+    with daemon.client() as c:
+        summary = paused_summary(c, acc["id"])
+    daemon.stop()
+    assert (summary["sent_today"], summary["states"]["queued"]) == (2, 3), "a restart starts no new day"
+    assert len(handler.messages) == 2

@@ -26,6 +26,7 @@ RELOAD_AFTER = 0.3  # a burst of progress events reloads once
 def counts_line(summary: dict[str, Any]) -> str:
     states = summary["states"]
     quota = f" of {summary['per_day']:,}" if summary.get("per_day") else ""
+    quota += " (warming up)" if summary.get("warming_up") else ""
     parts = [f"queued {states.get('queued', 0):,}", f"sending {states.get('sending', 0):,}",
              f"sent today {summary['sent_today']:,}{quota}", f"deferred {states.get('deferred', 0):,}",
              f"failed {states.get('failed', 0):,}", f"suppressed {states.get('suppressed', 0):,}"]
