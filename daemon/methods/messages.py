@@ -17,6 +17,7 @@ from .. import records
 from ..rpc import Call, rpc_method
 from ..sending.accept import accept
 from ..sending.compose import body_of_message, body_of_parts
+from ..failpoints import crash_point
 from ..sending.submission import new_secret
 from ..storage import accounts as account_store
 from ..storage import outbox
@@ -36,6 +37,7 @@ async def send(call: Call, params: SendParams) -> dict:
         else body_of_parts(params)
     async with call.db.transaction() as tx:
         accepted = await accept(tx, row["id"], row["email"], call.caller.user, "api", body, params.to)
+    crash_point("send.after_commit")  # committed, not yet answered
     call.sender.wake()
     return accepted.to_json()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..failpoints import crash_point
 from ..storage import contacts as contact_store
 from ..storage import outbox
 from ..storage.db import Tx, utcnow
@@ -49,5 +50,6 @@ async def accept(tx: Tx, account_id: int, account_email: str, by: str, source: s
                                      "suppressed": len(suppressed), "by": by, "source": source})
     for done, counts in await outbox.finish_jobs(tx.conn, [job], now):  # nobody to send to: done at once
         await tx.event("send.done", {"account_id": account_id, "job": done["id"], "states": counts})
+    crash_point("send.before_commit")  # all written, nothing committed: the caller has heard nothing
     return Accepted(job, len(rows) - len(suppressed), suppressed)
 

@@ -367,6 +367,8 @@ class Sender:
                 if run.touched:
                     await self._finish(tx, sorted(run.touched))
                     run.touched.clear()
+        if took:
+            crash_point("send.sent_committed")
         for item, _ in sent:
             self._progress(item)
 

@@ -23,6 +23,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from ...shared.models import FieldErrors, MAX_RECIPIENTS
 from ...shared.validators import check_email
+from ..failpoints import crash_point
 from ..storage import accounts as account_store
 from ..storage import submission as login_store
 from ..storage.db import utcnow
@@ -129,6 +130,7 @@ class _Handler:
         except Exception:  # noqa: BLE001 (the mailer hears "try later", never a lost message)
             log.exception("submission: could not queue a message")
             return "451 4.3.0 could not queue the message now; try again"
+        crash_point("send.after_commit")  # committed, the mailer not yet answered
         self.sender.wake()
         suppressed = f", {len(accepted.suppressed)} suppressed" if accepted.suppressed else ""
         return f"250 2.0.0 queued as job {accepted.job} ({accepted.queued} to send{suppressed})"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import smtplib
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ import pytest
 from mailfleet.shared import protocol as P
 
 from ..support.mailservers import PASSWORD, USER, Microsocks, Sink, Tinyproxy, sink_server
+from ..support.servers import free_port
 from ..support.users import ensure_user, rpc_as
 
 FAST_RETRY = "[sending]\nretry_base = 1.0\n"
@@ -146,6 +148,72 @@ def test_kill_9_mid_delivery_loses_nothing_and_sends_nothing_twice(make_daemon, 
             assert wait_done(c, sent["job"])["states"] == {"sent": 1}
     daemon.stop()
     assert len(handler.messages) == 1, "sent once, whatever the crash"
+
+
+def _hand_over(way: str, daemon, port: int, account: dict) -> None:
+    """One message to anna@example.net through `way` (the API, or SMTP submission with a fresh login),
+    into a daemon that is killed along the way: whatever the caller hears is not waited for."""
+    if way == "api":
+        try:
+            with daemon.client(timeout=5) as c:
+                c.call("messages.send", {"account_id": account["id"], "text": "hi", "to": ["anna@example.net"]})
+        except Exception:  # noqa: BLE001 (killed before or after answering)
+            pass
+        return
+    with daemon.client() as c:
+        login = c.call("submission.add", {"name": "crash"})
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            smtp.login(login["login"], login["password"])
+            smtp.sendmail("sales@shop.test", ["anna@example.net"], b"Subject: Hi\r\n\r\nhi\r\n")
+    except (smtplib.SMTPException, OSError):
+        pass
+
+
+@pytest.mark.parametrize("way", ["api", "smtp"])
+@pytest.mark.parametrize("crash_at", ["send.before_commit", "send.after_commit"])
+def test_kill_9_around_the_commit_of_what_is_handed_over(make_daemon, sink, way, crash_at):
+    """Killed with the message written and not committed, the caller heard nothing and nothing is queued
+    (it hands it over again); killed once it is committed and before the caller heard, it is sent, once."""
+    controller, handler = sink
+    port = free_port()
+    daemon = make_daemon(config=f'[sending]\nsubmission = "127.0.0.1:{port}"\n').start()
+    with daemon.client() as c:
+        acc = c.call("accounts.create", sales(controller.port))
+    daemon.env["MAILFLEETD_CRASH_AT"] = crash_at
+    daemon.stop()
+    daemon.start()
+    _hand_over(way, daemon, port, acc)
+    assert daemon.proc.wait(timeout=30) == -9
+    daemon.proc = None
+    del daemon.env["MAILFLEETD_CRASH_AT"]
+    daemon.start()
+    with daemon.client() as c:
+        jobs = c.call("queue.list", {})["items"]
+        if crash_at == "send.before_commit":
+            assert jobs == []
+        else:
+            assert [j["recipient"] for j in jobs] == ["anna@example.net"]
+            assert wait_done(c, jobs[0]["job_id"])["states"] == {"sent": 1}
+    daemon.stop()
+    assert len(handler.messages) == (0 if crash_at == "send.before_commit" else 1)
+
+
+def test_kill_9_once_sent_is_committed_sends_nothing_again(make_daemon, sink):
+    controller, handler = sink
+    daemon = make_daemon(extra_env={"MAILFLEETD_CRASH_AT": "send.sent_committed"}).start()
+    with daemon.client() as c:
+        acc = c.call("accounts.create", sales(controller.port))
+        sent = c.call("messages.send", {"account_id": acc["id"], "text": "hi", "to": ["anna@example.net"]})
+    assert daemon.proc.wait(timeout=30) == -9
+    daemon.proc = None
+    del daemon.env["MAILFLEETD_CRASH_AT"]
+    daemon.start()
+    with daemon.client() as c:
+        job = c.call("queue.job", {"id": sent["job"]})
+        assert job["states"] == {"sent": 1} and job["done"] is True
+    daemon.stop()
+    assert len(handler.messages) == 1
 
 
 def test_the_cli_sends_and_lists_the_queue(make_daemon, sink, tmp_path):
