@@ -20,7 +20,7 @@ CONTACT_COLUMNS = [("email", "EMAIL"), ("status", "STATUS"), ("hard_bounces", "H
                    ("last_bounce_at", "LAST BOUNCE"), ("details", "DETAILS")]
 BOUNCE_COLUMNS = [("id", "ID"), ("received_at", "RECEIVED"), ("recipient", "RECIPIENT"), ("verdict", "VERDICT"),
                   ("about", "ABOUT"), ("status", "STATUS"), ("reason", "REASON"), ("rule", "RULE"),
-                  ("account_id", "ACCOUNT"), ("diagnostic", "DIAGNOSTIC")]
+                  ("account_id", "ACCOUNT"), ("link", "MATCHED BY"), ("diagnostic", "DIAGNOSTIC")]
 UNPARSED_COLUMNS = [("id", "ID"), ("received_at", "RECEIVED"), ("account_id", "ACCOUNT"), ("subject", "SUBJECT"),
                     ("note", "WHY")]
 STATUSES = ["active", "faulty", "complained"]

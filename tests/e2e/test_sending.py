@@ -367,7 +367,7 @@ async def test_the_queue_as_a_person_sees_it_in_the_terminal_ui(make_daemon):
     try:
         with daemon.client() as c:
             acc = c.call("accounts.create", sales(controller.port, limits={"preset": "google_workspace"}))
-            c.call("contacts.import", {"csv": "email\nhush@example.net\n"})
+            c.call("contacts.import", {"csv": "email\nhush@example.net\nghost@example.net\n"})
             c.call("contacts.update", {"email": "hush@example.net", "status": "faulty"})
             job = c.call("messages.send", {"account_id": acc["id"], "text": "x",
                                            "to": ["anna@example.net", "ghost@example.net", "hush@example.net"]})
@@ -387,6 +387,14 @@ async def test_the_queue_as_a_person_sees_it_in_the_terminal_ui(make_daemon):
             with daemon.client() as c:  # sent elsewhere meanwhile: the screen follows
                 c.call("messages.send", {"account_id": acc["id"], "text": "x", "to": ["bob@example.net"]})
             await until(pilot, lambda: "sent today 2 of 2,000" in " ".join(displayed(app).split()), timeout=20)
+            await pilot.press("escape", "c")  # the refused address's contact: its bounce, and what it was matched by
+            await until(pilot, lambda: type(app.screen).__name__ == "ContactsScreen" and "ghost@example.net" in
+                        displayed(app))
+            await pilot.press("f")  # the faulty ones: ghost (marked by the refusal) and hush
+            await until(pilot, lambda: app.screen.query_one("#contacts-table").row_count == 2)
+            await pilot.press("enter")
+            await until(pilot, lambda: "(matched by the returned Message-ID)" in " ".join(displayed(app).split()))
+            assert "HARD 5.1.1 userunknown" in " ".join(displayed(app).split())
     finally:
         daemon.stop()
         controller.stop()

@@ -31,6 +31,12 @@ STATUS_STYLES = {"faulty": "red", "complained": "yellow"}
 LIVE_DEBOUNCE = 0.5
 
 
+# How a bounce was matched to what was sent (daemon/attribution.py), as the contact's detail says it.
+LINKS = {"verp": " (matched by its envelope token)", "message_id": " (matched by the returned Message-ID)",
+         "references": " (matched by References)", "recipient": " (matched by the address mailed)",
+         "stray": " (a stray: this account never mailed the address)"}
+
+
 class ContactsScreen(ScreenWorkers, Screen):
     BINDINGS = CONTACTS
 
@@ -168,6 +174,7 @@ class ContactsScreen(ScreenWorkers, Screen):
         for b in contact["bounces"][:10]:
             verdict = ("HARD", "red") if b["hard"] else "soft"
             about = "" if b["about"] == "recipient" else f" (about the {b['about']}: not counted)"
+            about += LINKS.get(b.get("link") or "", "")
             lines.append(line(f"{b['received_at'][:16]}  ", verdict,
                               f" {b['status'] or ''} {b['reason']} [{b['rule'] or '-'}]{about}: {b['diagnostic'][:100]}"))
         if not contact["bounces"]:
