@@ -12,9 +12,9 @@ kept all the same. Mail from a known contact that is neither bounce nor auto-rep
 A message the classifier could not read is kept for a person (`unparsed`), announced, and read again
 once the classifier has changed. Each bounce records which sent message it is about and how that was
 known (attribution.py: a per-recipient envelope sender's token, VERP, names its recipient whatever the
-report says, and reads a report nobody could as a soft bounce); one naming an address the account never mailed marks nobody unless
-[bounces] mark_strays. Each message counts once (its key is remembered), each recipient once
-per message (the bounces table is unique on it).
+report says, and makes a report nobody could read a soft bounce); one naming an address the account
+never mailed marks nobody unless [bounces] mark_strays. Each message counts once (its key is
+remembered), each recipient once per message (the bounces table is unique on it).
 
 Everything is done in batches (a handful of statements per round, whatever its size): a round of 10,000
 bounces must not cost 10,000 round trips to the database thread.
