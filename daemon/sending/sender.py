@@ -14,7 +14,8 @@ or before any wait. What else can happen, and what becomes of the message:
   `sending` and `sent`: `uncertain`. The server may have the message; it is not sent again unless a
   person says so (`queue.retry`). Nothing is ever sent twice to a recipient a server accepted. (The
   next message's `sending` is committed while the one before it is on the wire, so a crash may also leave
-  that one `uncertain`, never begun: the price of one commit a message instead of two in a row.)
+  that one `uncertain`, never begun: the price of one commit a message instead of two in a row. Without
+  a next one, the one before's `sent` is committed before this one begins.)
 """
 
 from __future__ import annotations
@@ -413,9 +414,11 @@ class Sender:
         if not await run.take(item):  # not marked ahead: now
             await self._unprefetch(run)
             await self._commit(run, sending=item)
-        crash_point("send.before_data")
         if nxt is not None:
             run.prefetch(nxt, self._commit(run, sending=nxt))  # its `sending`, committed while this one goes
+        elif run.sent:
+            await self._commit(run)  # no next one to carry the one before's 250: committed before this one goes
+        crash_point("send.before_data")
         stage = "MAIL FROM"
         try:
             # The commands by hand: the addresses are ours and checked, so aiosmtplib's parsing of them (a

@@ -201,6 +201,23 @@ def test_kill_9_around_the_commit_of_what_is_handed_over(make_daemon, sink, way,
     assert len(handler.messages) == (0 if crash_at == "send.before_commit" else 1)
 
 
+def test_kill_9_before_the_last_message_of_a_batch_leaves_the_one_before_it_sent(make_daemon, sink):
+    """The second of two killed before its DATA: the first, which the server took, is `sent` (its 250 was
+    committed before the second began), the second `uncertain`; nothing is sent again."""
+    controller, handler = sink
+    daemon = make_daemon(extra_env={"MAILFLEETD_CRASH_AT": "send.before_data@2"}).start()
+    with daemon.client() as c:
+        acc = c.call("accounts.create", sales(controller.port))
+        sent = c.call("messages.send", {"account_id": acc["id"], "text": "hi",
+                                        "to": ["anna@example.net", "bob@example.net"]})
+    restart_after_the_crash(daemon)
+    with daemon.client() as c:
+        states = {r["recipient"]: r["state"] for r in c.call("queue.list", {"job": sent["job"]})["items"]}
+    daemon.stop()
+    assert states == {"anna@example.net": "sent", "bob@example.net": "uncertain"}
+    assert [m.rcpt_tos for m in handler.messages] == [["anna@example.net"]]
+
+
 def test_kill_9_once_sent_is_committed_sends_nothing_again(make_daemon, sink):
     controller, handler = sink
     daemon = make_daemon(extra_env={"MAILFLEETD_CRASH_AT": "send.sent_committed"}).start()
@@ -380,7 +397,8 @@ async def test_the_queue_as_a_person_sees_it_in_the_terminal_ui(make_daemon):
             shown = " ".join(displayed(app).split())
             assert "queued 0 · sending 0 · sent today 1 of 2,000 · deferred 0 · failed 1 · suppressed 1" in shown
             assert "anna@example.net sent 1" in shown and "suppressed: a faulty contact" in shown
-            await pilot.press("down")  # the refused one: its reply in full below the list
+            # Newest change first: the refused one (anna's 250 was committed before ghost was tried), its
+            # reply in full below the list.
             await until(pilot, lambda: "550 5.1.1 <ghost@example.net>: [b]no such user[/b] 日本 (at RCPT TO)"
                         in " ".join(displayed(app).split()))
             with daemon.client() as c:  # sent elsewhere meanwhile: the screen follows

@@ -21,6 +21,7 @@ import zmq
 import mailfleet.ctl.accounts  # noqa: F401 - imported before the fork: the child cannot read /root's stdlib
 from mailfleet.shared import protocol as P
 
+from ..support.mailservers import Sink, sink_server
 from ..support.users import Background, ensure_user, rpc_as, run_ctl_as
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create Unix users and switch to them")
@@ -416,6 +417,7 @@ def test_events_reach_only_those_who_may_see_them(make_daemon, group_users, shor
     dovecot = Dovecot(short_tmp / "dovecot")
     dovecot.add_user("box@bounce.test", "mailbox-secret-9")
     dovecot.start()
+    sink = sink_server(Sink(refuse={"ghost@example.net": "550 5.1.1 <ghost@example.net>: User unknown"}))
     d = make_daemon(mode="system", config=f'[daemon]\nsocket_group = "{GROUP}"\n[poll]\nschedule = false\n').start()
     heard = short_tmp / "carol.jsonl"
     heard.touch()
@@ -434,6 +436,14 @@ def test_events_reach_only_those_who_may_see_them(make_daemon, group_users, shor
             assert root.call("accounts.poll", {"id": box["id"]})["hard"] == 1
             root.call("accounts.test", {"id": box["id"]})  # probe.step (and account.status)
             root.call("accounts.test", {"account": {**own_account, "email": "unsaved@example.com"}})
+            # Sending through root's private account: send.accepted, send.progress (live), send.done, and the
+            # bounce on the spot of a recipient the server refuses.
+            sender = root.call("accounts.create", {**own_account, "email": "sender@example.com", "smtp": {
+                "host": "127.0.0.1", "port": sink.port, "security": "none", "authenticate": False}})
+            job = root.call("messages.send", {"account_id": sender["id"], "text": "secret offer",
+                                               "to": ["ghost@example.net", "anna@example.net"]})["job"]
+            _wait_for(lambda: root.call("queue.job", {"id": job})["done"], "the job is done")
+            root.call("accounts.delete", {"id": sender["id"]})
             root.call("accounts.update", {"id": box["id"], "name": "Renamed"})
             root.call("accounts.delete", {"id": box["id"]})
             # Then one event Carol may see, last: once she has it, she has had every chance at the others.
@@ -446,7 +456,8 @@ def test_events_reach_only_those_who_may_see_them(make_daemon, group_users, shor
                 seen_by_admin.append(event)
         types = {e["type"] for e in seen_by_admin}
         assert {"account.created", "bounce.hard", "contact.faulty", "mail.received", "probe.step",
-                "account.status", "account.updated", "account.deleted"} <= types, types
+                "account.status", "account.updated", "account.deleted", "send.accepted", "send.progress",
+                "send.done"} <= types, types
 
         def carols() -> list[dict]:
             return [json.loads(line) for line in heard.read_text().splitlines()]
@@ -456,12 +467,14 @@ def test_events_reach_only_those_who_may_see_them(make_daemon, group_users, shor
         leaked = [e for e in carols() if e.get("owner") != BOB and e["type"] != "contact.updated"]
         assert leaked == [], leaked
         assert "secret plans" not in heard.read_text() and "gone@example.com" not in heard.read_text()
+        assert "ghost@example.net" not in heard.read_text()
         # The stored log answers the same: nothing of root's deleted private account for Carol.
         stored = rpc_as(CAROL, d.endpoint, "events.list", {"limit": 1000})["result"]["items"]
         assert [e for e in stored if e.get("owner") != BOB and e["type"] != "contact.updated"] == [], stored
     finally:
         carol.stop()
         dovecot.stop()
+        sink.stop()
 
 
 def test_only_admins_and_named_writers_change_contacts(make_daemon, group_users):

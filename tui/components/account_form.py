@@ -43,6 +43,8 @@ REPLY = [
     ("reply_to_name_field", "Reply-to name from contact detail", "detail", None),
     ("unsubscribe_url", "Unsubscribe link (https)", "text", None),
     ("unsubscribe_mailto", "Unsubscribe address", "text", None),
+]
+SENDING = [
     ("verp", "Bounce address per recipient (VERP)", "switch", None),
 ]
 SMTP = [
@@ -93,7 +95,7 @@ LIMITS = [
     ("limits.per_day", "At most a day", "int", None),
     ("limits.warmup_days", "Warm-up (days)", "int", None),
 ]
-FORM_FIELDS = SENDER + REPLY + SMTP + INCOMING + OAUTH2 + LIMITS
+FORM_FIELDS = SENDER + REPLY + SMTP + INCOMING + OAUTH2 + SENDING + LIMITS
 
 
 def _defaults() -> dict[str, Any]:
@@ -191,8 +193,8 @@ class AccountForm(ScreenWorkers, Screen):
                         for field in INCOMING:
                             yield from self._field(*field)
             with Vertical(classes="section", id="sec-limits") as sec:
-                sec.border_title = "Sending limits"
-                for field in LIMITS:
+                sec.border_title = "Sending"
+                for field in SENDING + LIMITS:
                     yield from self._field(*field)
             yield Static("", id=eid("params"), classes="error -blank", markup=False)
             with Horizontal(id="form-buttons"):
@@ -246,7 +248,7 @@ class AccountForm(ScreenWorkers, Screen):
     def collect(self) -> dict[str, Any]:
         """The form as accounts.create takes it (for an edit: every field, passwords only if typed)."""
         data: dict[str, Any] = {"kind": self.kind}
-        for path, _, kind, _ in SENDER + REPLY:
+        for path, _, kind, _ in SENDER + REPLY + SENDING:
             value = self._value(path, kind)
             if path in ("reply_to_email", "from_name_field", "reply_to_name_field", "unsubscribe_url",
                         "unsubscribe_mailto") and not value:
