@@ -21,6 +21,13 @@ SES_RULE = "ses-notification"  # Amazon SES Developer Guide, "Contents of event 
 MARK = re.compile(r'\\?"(?:notificationType|eventType)\\?"\s*:\s*\\?"(?:Bounce|Complaint|Delivery|DeliveryDelay)\\?"')
 MAX_RECIPIENTS = 500
 
+# Sendmail's line limit (the L= mailer equate; 990 for its SMTP mailers, 2040 for relay): a longer body line
+# is split, "!" ending the part before the split ("sendmail", Costales et al., section 20.5.7). SES's
+# notice is one JSON line of thousands of characters, so a Sendmail relay on the way cuts its strings in
+# two; the splits are taken out again (a space some versions put at the start of the continuation too)
+# when the JSON does not read as it came.
+SENDMAIL_SPLIT = re.compile(r"(?<=[^\n]{500})!\r?\n ?")  # a "!" ending a long line
+
 # bounceSubType -> the reason when the diagnostic does not say more (SES documents these).
 SUBTYPES = {
     "NoEmail": "userunknown",  # the receiving server said the address does not exist
@@ -39,9 +46,11 @@ def notification(text: str) -> tuple[Kind, list[Failure], list[str]] | None:
     start = text.find("{")
     if start < 0 or not MARK.search(text, start):
         return None
-    try:
-        doc, _ = json.JSONDecoder().raw_decode(text, start)
-    except (ValueError, RecursionError):  # RecursionError: a hostile nesting depth
+    doc = _json_at(text, start)
+    if doc is None and "!\n" in text:
+        joined = SENDMAIL_SPLIT.sub("", text)
+        doc = _json_at(joined, joined.find("{"))
+    if doc is None:
         return None
     if isinstance(doc, dict) and isinstance(doc.get("Message"), str):
         # The SNS envelope around it, when the notification was forwarded as delivered over HTTP.
@@ -68,6 +77,13 @@ def notification(text: str) -> tuple[Kind, list[Failure], list[str]] | None:
     failures = [_failure(r, SUBTYPES.get(named), permanent, named) for r in _list(bounce.get("bouncedRecipients"))
                 if _address(r)]
     return ("bounce", failures, []) if failures else None
+
+
+def _json_at(text: str, start: int) -> object | None:
+    try:
+        return json.JSONDecoder().raw_decode(text, start)[0]
+    except (ValueError, RecursionError):  # RecursionError: a hostile nesting depth
+        return None
 
 
 def _failure(recipient: dict, subtype: str | None, permanent: bool = False, named: str = "") -> Failure:

@@ -295,6 +295,21 @@ def test_ses_json_notices():
     assert classify(ses_notice({"notificationType": "Complaint", "complaint": {
         "complainedRecipients": [{"emailAddress": "x@example.com"}]}})).kind == "feedback"
     assert classify(ses_notice({"eventType": "Delivery", "delivery": {"recipients": ["x@example.com"]}})).kind == "delivered"
+    # Through a Sendmail relay, whose L= line limit (990 for SMTP) splits the one long JSON line, "!" ending
+    # each piece ("sendmail", section 20.5.7); some versions start the continuation with a space.
+    long_notice = ses_notice({"notificationType": "Bounce", "bounce": {
+        "bounceType": "Permanent", "bounceSubType": "General", "bouncedRecipients": [
+            {"emailAddress": "gone@example.com", "action": "failed", "status": "5.1.1",
+             "diagnosticCode": "smtp; 550 5.1.1 user unknown"}]},
+        "mail": {"headers": [{"name": f"X-Header-{i}", "value": "v" * 40} for i in range(60)]}})
+    head, _, rest = long_notice.partition(b"\n\n")
+    line, _, tail = rest.partition(b"\n")
+    assert len(line) > 3000
+    for continuation in (b"", b" "):
+        split = b"!\n".join(line[i:i + 990] if i == 0 else continuation + line[i:i + 990]
+                             for i in range(0, len(line), 990))
+        v = classify(head + b"\n\n" + split + b"\n" + tail)
+        assert (v.kind, [(f.address, f.hard) for f in v.failures]) == ("bounce", [("gone@example.com", True)])
     # Broken or hostile JSON is ordinary text, not a crash.
     assert classify(b'From: a@example.com\n\n{"notificationType": "Bounce", "bounce": [').kind == "mail"
     deep = b'{"notificationType": "Bounce", "bounce": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
