@@ -29,6 +29,7 @@ PROSE_RULE = "bounce-prose"
 NOT_A_BOUNCE_RULE = "not-a-bounce"
 UNREAD_RULE = "unread-bounce"
 BROKEN_RULE = "classifier-error"
+NESTED_RULE = "nested-report"
 KIND_RULES = {
     ARF_RULE: "RFC 5965: a message/feedback-report part, a spam complaint",
     DSN_RULE: "RFC 3464/6533: the Action of each recipient in a delivery-status part",
@@ -39,6 +40,8 @@ KIND_RULES = {
     NOT_A_BOUNCE_RULE: "no report, no daemon sender, no bounce subject: ordinary mail",
     UNREAD_RULE: "says it is a bounce and names no recipient that could be read: set aside for a person",
     BROKEN_RULE: "the classifier failed on the message: set aside for a person",
+    NESTED_RULE: "RFC 6522 §3: a report naming no recipient whose returned message is itself a multipart/report "
+                 "of delivery status (a bounce forwarded, or bounced again by a gateway): that report's verdict",
 }
 
 
@@ -139,12 +142,43 @@ def _parameters_repaired(report: bytes) -> bytes:
     return _CONTENT_TYPE.sub(_with_semicolons, report)
 
 
-def classify(raw: bytes) -> Verdict:
+def classify(raw: bytes, *, nested: bool = True) -> Verdict:
     """The verdict on one message. Any input at all: broken MIME and hostile bytes give a verdict, never an exception."""
     try:
-        return _classify(_parameters_repaired(_report_only(repaired(raw[:MAX_BYTES]))))
+        whole = repaired(raw[:MAX_BYTES])
+        verdict = _classify(_parameters_repaired(_report_only(whole)))
+        if verdict.kind == "unparsed" and verdict.rule == UNREAD_RULE and nested:
+            # The returned message is never read for recipients (it names the good ones too), except when it
+            # is itself a delivery report: then the report inside says whom it is about. One level only.
+            try:
+                inner = _returned_report(_parameters_repaired(whole))
+            except Exception:  # noqa: BLE001 (what could not be read stays set aside, as it was)
+                inner = None
+            if inner is not None:
+                found = classify(inner, nested=False)
+                if found.kind in ("bounce", "delayed"):
+                    found.rule = NESTED_RULE
+                    return found
+        return verdict
     except Exception as exc:  # never let one bad message stop a mailbox round, nor pass it as mail
         return Verdict("unparsed", note=f"the classifier failed on it: {type(exc).__name__}", rule=BROKEN_RULE)
+
+
+_DELIVERY_REPORT = re.compile(r"report-type\s*=\s*\"?(?:delivery-status|global-delivery-status)\b", re.I)
+
+
+def _returned_report(raw: bytes) -> bytes | None:
+    """The returned message of a report, when it is a multipart/report of delivery status (RFC 6522), as bytes."""
+    msg = message_from_bytes(raw, policy=compat32)
+    for part, ctype in _parts(msg):
+        if ctype not in ("message/rfc822", "message/global"):
+            continue
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        if isinstance(inner, Message) and inner.get_content_type() == "multipart/report" and \
+                _DELIVERY_REPORT.search(str(inner.get("content-type", ""))):
+            return inner.as_bytes()
+    return None
 
 
 def classify_many(raws: list[bytes]) -> list[Verdict]:

@@ -395,3 +395,29 @@ def test_a_report_whose_content_type_lost_its_semicolons_is_read_whole():
     assert whole == ("bounce", [("gone@example.com", True)])
     damaged = report.replace(b"text/plain;\r\n", b"text/plain\r\n")
     assert damaged != report and _said(classify(damaged)) == whole
+
+
+def _wrapped(inner: bytes) -> bytes:
+    """A gateway's report that names no recipient, returning `inner` (RFC 6522's multipart/report with the
+    returned message as message/rfc822, the human-readable part saying nothing readable)."""
+    return (b"From: Mail Delivery Subsystem <MAILER-DAEMON@gw.example.net>\nTo: sales@shop.test\n"
+            b"Subject: Returned mail: see transcript for details\nMIME-Version: 1.0\n"
+            b'Content-Type: multipart/mixed; boundary="OUTER"\n\n--OUTER\nContent-Type: text/plain\n\n'
+            b"----- The following addresses had permanent delivery errors -----\n\n\n--OUTER\n"
+            b"Content-Type: message/rfc822\n\n" + inner + b"\n--OUTER--\n")
+
+
+def test_a_report_that_names_nobody_reads_the_report_it_returns():
+    """RFC 6522 §3: a report naming no recipient whose returned message is itself a delivery report (a
+    bounce forwarded, or bounced again by a gateway) is that report; an ordinary returned message is
+    never read for recipients (it names the good ones too), so that report stays set aside."""
+    from mailfleet.shared.bounces.classifier import NESTED_RULE
+
+    from ..support.samples import dsn
+
+    nested = classify(_wrapped(dsn("gone@example.com", "5.1.1", "550 5.1.1 <gone@example.com>: User unknown",
+                                   "<inner@mx>", to="sales@shop.test")))
+    assert (nested.kind, nested.rule, [(f.address, f.hard) for f in nested.failures]) == (
+        "bounce", NESTED_RULE, [("gone@example.com", True)])
+    plain = classify(_wrapped(b"From: sales@shop.test\nTo: good@example.com\nSubject: Offer\n\nHello\n"))
+    assert plain.kind == "unparsed" and plain.failures == []
