@@ -19,9 +19,7 @@ from email.utils import formataddr, formatdate
 from typing import Any
 from urllib.parse import quote
 
-import idna
-
-from ...shared.headers import sender_headers
+from ...shared.headers import a_label, header_address, sender_headers
 from ...shared.models import PER_RECIPIENT_HEADERS, FieldErrors, SendParams
 
 
@@ -71,8 +69,7 @@ def new_message_id(account_email: str) -> str:
 def render(body: bytes, account: dict[str, Any], details: dict[str, str], recipient: str, message_id: str) -> bytes:
     """The message as `recipient` gets it: From and Reply-To as the account and the contact's details say
     (RFC 2047 where needed), To, Date, the Message-ID recorded when it was accepted."""
-    names = sender_headers({**account, "email": header_address(account["email"]),
-                            "reply_to_email": header_address(account.get("reply_to_email") or "") or None}, details)
+    names = sender_headers(account, details)
     to = header_address(recipient)
     lines = [f"From: {names['from']}", f"To: {formataddr(('', to)) if to.isascii() else to}"]
     if account.get("reply_to_email") or account.get("reply_to_name") or account.get("reply_to_name_field"):
@@ -115,20 +112,9 @@ def envelope_sender(account: dict[str, Any]) -> str:
     return account.get("reply_to_email") or account["email"]
 
 
-def _a_label(domain: str) -> str:
-    return domain if domain.isascii() else idna.encode(domain, uts46=True).decode("ascii")
-
-
-def header_address(address: str) -> str:
-    """The address as a header carries it: a non-ASCII domain as its A-label (plain RFC 5322); a non-ASCII
-    local part as it is, UTF-8 (RFC 6532), which is only sent where the server offers SMTPUTF8."""
-    local, at, domain = address.rpartition("@")
-    return f"{local}@{_a_label(domain)}" if at and local.isascii() else address
-
-
 def smtp_path(address: str) -> tuple[bytes, bool]:
     """The address as MAIL FROM and RCPT TO carry it (RFC 5321 section 4.1.2), and whether it needs the
     server's SMTPUTF8 (RFC 6531): a non-ASCII domain goes as its A-label (IDNA 2008, RFC 5891), which
     any server takes; a non-ASCII local part has no ASCII form, so only with SMTPUTF8."""
     local, _, domain = address.rpartition("@")
-    return f"<{local}@{_a_label(domain)}>".encode("utf-8"), not local.isascii()
+    return f"<{local}@{a_label(domain)}>".encode("utf-8"), not local.isascii()

@@ -118,3 +118,14 @@ def test_list_unsubscribe_one_click_per_recipient():
         validate_model(SendParams, {"account_id": 1, "to": ["a@example.net"], "text": "x",
                                     "headers": {"List-Unsubscribe": "<x>"}})
     assert "headers.List-Unsubscribe" in caught.value.fields
+
+
+def test_an_account_at_a_non_ascii_domain_gets_headers_any_reader_takes():
+    """From and Reply-To (for a send, a test's probe message and accounts.headers alike) carry a non-ASCII
+    domain as its A-label; formataddr alone would raise on it."""
+    from mailfleet.shared.headers import sender_headers
+
+    names = sender_headers({**ACCOUNT, "email": "sales@bücher.example", "reply_to_email": "antwort@bücher.example"},
+                           {"owner_name": "Zoë"})
+    assert names == {"from": "=?utf-8?q?Zo=C3=AB?= <sales@xn--bcher-kva.example>",
+                     "reply_to": "antwort@xn--bcher-kva.example"}
