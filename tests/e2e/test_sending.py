@@ -271,7 +271,7 @@ def test_only_through_accounts_you_may_see_as_other_unix_users(make_daemon, sink
     job = sent["result"]["job"]
     for method, params in (("messages.send", {"account_id": private["id"], "to": ["a@example.net"], "text": "x"}),
                            ("queue.job", {"id": job}), ("queue.list", {"account_id": private["id"]}),
-                           ("queue.retry", {"ids": [1]})):
+                           ("queue.retry", {"ids": [1]}), ("queue.summary", {"account_id": private["id"]})):
         assert rpc_as("mfalice", ep, method, params)["error"]["code"] == P.NOT_FOUND, method
     assert rpc_as("mfalice", ep, "queue.list", {})["result"]["total"] == 0
     assert rpc_as("mfalice", ep, "events.list", {"type": "send."})["result"]["items"] == []
