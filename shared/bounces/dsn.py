@@ -34,15 +34,21 @@ class RecipientFields:
         return self.original_recipient or self.final_recipient
 
 
+# A recipient field's address may be of type utf-8 (RFC 6533 §3): letters of any script on both sides of the @.
+# Prose keeps ADDRESS_RX, where the letters around an address are words, not part of it.
+_FIELD_ADDRESS_RX = re.compile(r"[\w!#$%&'*+/=?^`{|}~.-]+@[\w-]+(?:\.[\w-]+)*")
+
+
 def address_of(value: str) -> str | None:
-    """'rfc822; <User@Example.COM>' -> 'User@Example.COM'."""
+    """'rfc822; <User@Example.COM>' -> 'User@Example.COM'; 'utf-8; 田中@例え.jp' -> '田中@例え.jp'."""
     _, _, rest = value.rpartition(";")
-    m = ADDRESS_RX.search(rest or value)
+    m = _FIELD_ADDRESS_RX.search(rest or value)
     return m.group(0).strip(".") if m else None
 
 
 def parse_blocks(text: str) -> list[dict[str, str]]:
-    """Blank-line separated blocks of `Field: value` lines (with folded continuations)."""
+    """Blank-line separated blocks of `Field: value` lines (with folded continuations), each value's runs of
+    white space made one space."""
     fields: list[tuple[str, str]] = []
     for line in text.splitlines():
         if not line.strip():
@@ -52,7 +58,7 @@ def parse_blocks(text: str) -> list[dict[str, str]]:
             fields[-1] = (name, f"{value} {line.strip()}")
         elif m := _FIELD_RX.match(line):
             fields.append((m.group(1).lower(), m.group(2).strip()))
-    return split_blocks(fields)
+    return split_blocks([(name, " ".join(value.split())) for name, value in fields])
 
 
 def split_blocks(fields: list[tuple[str, str]]) -> list[dict[str, str]]:
