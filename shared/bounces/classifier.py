@@ -116,13 +116,16 @@ _LEADING_DAMAGE = re.compile(rb"(?:[ \t]*\n)*(?:From [^\n]*\n)?(?:[ \t]*\n)*")
 # - Content-Type parameters without the ';' between them (RFC 2045 §5.1 separates every parameter with
 #   one), which some relays drop: "multipart/report report-type=delivery-status boundary=x" loses its
 #   boundary, and the report its parts. The ';' is put back before each name=, quoted strings untouched.
-_CONTENT_TYPE = re.compile(rb"(?im)^content-type:[^\n]*(?:\n[ \t][^\n]*)*")
+# Found as "\ncontent-type:" in lower-cased bytes: a literal sre scans for quickly, where a multi-line,
+# case-blind ^content-type: was tried at every byte (a tenth of the classifier's time).
+_CONTENT_TYPE_LINE = re.compile(rb"\ncontent-type:")
+_REST_OF_HEADER = re.compile(rb"[^\n]*(?:\n[ \t][^\n]*)*")
 _BARE_PARAMETER = re.compile(rb'("(?:[^"\\\n]|\\.)*")|(?<=[^;\s:])([ \t]*\n?[ \t]+)(?=[a-z0-9!#$%&\'*+.^_`|~-]+[ \t]*=)',
                              re.I)
 
 
-def _with_semicolons(header: re.Match) -> bytes:
-    return _BARE_PARAMETER.sub(lambda m: m.group(1) or b";" + m.group(2), header.group(0))
+def _with_semicolons(header: bytes) -> bytes:
+    return _BARE_PARAMETER.sub(lambda m: m.group(1) or b";" + m.group(2), header)
 
 
 def repaired(raw: bytes) -> bytes:
@@ -135,7 +138,17 @@ def repaired(raw: bytes) -> bytes:
 
 def _parameters_repaired(report: bytes) -> bytes:
     """The report (its returned original already cut off) with the ';' back between Content-Type parameters."""
-    return _CONTENT_TYPE.sub(_with_semicolons, report)
+    out: list[bytes] = []
+    done = 0
+    for line in _CONTENT_TYPE_LINE.finditer(b"\n" + report.lower()):  # one byte ahead: its start is the line's
+        start = line.start()
+        end = _REST_OF_HEADER.match(report, start).end()  # type: ignore[union-attr]
+        header = report[start:end]
+        mended = _with_semicolons(header)
+        if mended != header:
+            out += (report[done:start], mended)
+            done = end
+    return b"".join((*out, report[done:])) if out else report
 
 
 def classify(raw: bytes, *, nested: bool = True) -> Verdict:

@@ -43,6 +43,9 @@ import re
 
 # email.feedparser.headerRE: what counts as a header line (or a continuation) while headers are read.
 _HEADER_LINES = re.compile(rb"(?:(?:From |[\x21-\x39\x3b-\x7e]*:|[\t ])[^\n]*\n?)*")
+# One header and its continuation lines, in a block of nothing else: (name, value), the value's first line
+# without its leading blanks, folding kept (compat32's header_source_parse).
+_FIELD = re.compile(r"([^:\n]*):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)")
 CONTAINER_DEPTH = 64  # deeper than this a multipart is read as text: nothing real nests so far
 
 
@@ -82,13 +85,19 @@ class Part:
     def _read_headers(self) -> None:
         src, start, end = self._src, self._start, self._end
         stop = _HEADER_LINES.match(src, start, end).end()  # type: ignore[union-attr]
-        lines = src[start:stop].split(b"\n")
+        body = stop + 1 if stop < end and src[stop] == 10 else stop  # the blank line is consumed
+        block = src[start:stop]
+        if not block.startswith((b" ", b"\t", b":", b"From ")) and b"\n:" not in block and b"\nFrom " not in block:
+            # The usual case: every line a header or its continuation. One regex reads them all.
+            self._headers = _FIELD.findall(block.decode("ascii", "surrogateescape"))
+            self._body = body
+            return
+        lines = block.split(b"\n")
         if lines and not lines[-1]:
             lines.pop()
         headers: list[tuple[str, str]] = []
         name: str | None = None
         value: list[str] = []
-        body = stop + 1 if stop < end and src[stop] == 10 else stop  # the blank line is consumed
         for n, raw_line in enumerate(lines):
             line = raw_line.decode("ascii", "surrogateescape")
             if line[0] in " \t":
