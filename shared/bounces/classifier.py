@@ -26,6 +26,7 @@ NOT_A_BOUNCE_RULE = "not-a-bounce"
 UNREAD_RULE = "unread-bounce"
 BROKEN_RULE = "classifier-error"
 NESTED_RULE = "nested-report"
+INLINE_RULE = "inline-report"
 KIND_RULES = {
     ARF_RULE: "RFC 5965: a message/feedback-report part, a spam complaint",
     DSN_RULE: "RFC 3464/6533: the Action of each recipient in a delivery-status part",
@@ -38,6 +39,9 @@ KIND_RULES = {
     BROKEN_RULE: "the classifier failed on the message: set aside for a person",
     NESTED_RULE: "RFC 6522 §3: a report naming no recipient whose returned message is itself a multipart/report "
                  "of delivery status (a bounce forwarded, or bounced again by a gateway): that report's verdict",
+    INLINE_RULE: "RFC 6522 §3 and RFC 4155: a report naming no recipient whose text holds a whole delivery report, "
+                 "its header block and all, pasted or forwarded inline (often after an mbox From_ line): that "
+                 "report's verdict",
 }
 
 
@@ -159,15 +163,17 @@ def classify(raw: bytes, *, nested: bool = True) -> Verdict:
         if verdict.kind == "unparsed" and verdict.rule == UNREAD_RULE and nested:
             # The returned message is never read for recipients (it names the good ones too), except when it
             # is itself a delivery report: then the report inside says whom it is about. One level only.
-            try:
-                inner = _returned_report(_parameters_repaired(whole))
-            except Exception:  # noqa: BLE001 (what could not be read stays set aside, as it was)
-                inner = None
-            if inner is not None:
-                found = classify(inner, nested=False)
-                if found.kind in ("bounce", "delayed"):
-                    found.rule = NESTED_RULE
-                    return found
+            # A report pasted into the text, header block and all, is read the same way.
+            for find, rule in ((_returned_report, NESTED_RULE), (_inline_report, INLINE_RULE)):
+                try:
+                    inner = find(_parameters_repaired(whole))
+                except Exception:  # noqa: BLE001 (what could not be read stays set aside, as it was)
+                    inner = None
+                if inner is not None:
+                    found = classify(inner, nested=False)
+                    if found.kind in ("bounce", "delayed"):
+                        found.rule = rule
+                        return found
         return verdict
     except Exception as exc:  # never let one bad message stop a mailbox round, nor pass it as mail
         return Verdict("unparsed", note=f"the classifier failed on it: {type(exc).__name__}", rule=BROKEN_RULE)
@@ -185,6 +191,28 @@ def _returned_report(raw: bytes) -> bytes | None:
         if inner.content_type == "multipart/report" and _DELIVERY_REPORT.search(inner.get("content-type")):
             return inner.source()
     return None
+
+
+_INLINE_REPORT_TYPE = re.compile(rb"\ncontent-type:[ \t]*multipart/report\b")  # lower-cased
+_HEADER_OR_FOLD = re.compile(rb"[!-9;-~]+:|[ \t]+\S")
+
+
+def _inline_report(raw: bytes) -> bytes | None:
+    """A delivery report pasted into the message's text: from the first line of the header block that holds
+    a multipart/report Content-Type (lines of header fields and their continuations, RFC 5322 §2.2) on."""
+    body = raw.find(b"\n\n")
+    m = _INLINE_REPORT_TYPE.search(raw.lower(), body) if body >= 0 else None
+    if not m:
+        return None
+    start = m.start() + 1
+    while start - 1 > body + 1:
+        line_start = raw.rfind(b"\n", 0, start - 1) + 1
+        if not _HEADER_OR_FOLD.match(raw, line_start, start - 1):
+            break
+        start = line_start
+    inner = raw[start:]
+    head = inner.split(b"\n\n", 1)[0].decode("ascii", "replace")
+    return inner if _DELIVERY_REPORT.search(head) else None
 
 
 def classify_many(raws: list[bytes]) -> list[Verdict]:

@@ -421,3 +421,24 @@ def test_a_report_that_names_nobody_reads_the_report_it_returns():
         "bounce", NESTED_RULE, [("gone@example.com", True)])
     plain = classify(_wrapped(b"From: sales@shop.test\nTo: good@example.com\nSubject: Offer\n\nHello\n"))
     assert plain.kind == "unparsed" and plain.failures == []
+
+
+def test_a_report_pasted_into_the_text_is_read():
+    """A bounce forwarded inline: a mailer daemon's text/plain message whose body holds a whole delivery report
+    (RFC 6522), its header block after an mbox From_ line (RFC 4155) as a mail store writes it. The pasted
+    report says whom it is about; text that merely mentions a report does not count."""
+    from mailfleet.shared.bounces.classifier import INLINE_RULE
+
+    from ..support.samples import dsn
+
+    report = dsn("gone@example.com", "5.1.1", "550 5.1.1 <gone@example.com>: User unknown", "<inner@mx>",
+                 to="sales@shop.test").replace(b"\r\n", b"\n")
+    outer = (b"From: MAILER-DAEMON@relay.example.net\nTo: sales@shop.test\nSubject: Undelivered Mail Returned to "
+             b"Sender\nContent-Type: text/plain; charset=us-ascii\n\nI'm sorry to have to inform you that the message "
+             b"returned below could not be delivered.\n\n---------------------------------\n"
+             b"From MAILER-DAEMON  Thu Apr 29 23:34:45 2015\nReturn-Path: <>\n")
+    pasted = classify(outer + report)
+    assert (pasted.kind, pasted.rule, [(f.address, f.hard) for f in pasted.failures]) == (
+        "bounce", INLINE_RULE, [("gone@example.com", True)])
+    mentioned = classify(outer + b"Content-Type: multipart/report; report-type=delivery-status\n\nwas its type.\n")
+    assert mentioned.kind == "unparsed" and mentioned.failures == []

@@ -27,7 +27,7 @@ SHIPPED = {
     "rfc3463-status", "rfc7372-auth-status", "rfc3463-sender-status", "rfc3463-policy-refusal", "unproven-unknown",
     "no-reason", "stated-state", "rfc3464-delayed",
     "rfc5965-feedback-report", "rfc3464-delivery-status", "ses-notification", "rfc3834-auto-reply", "bounce-prose",
-    "not-a-bounce", "unread-bounce", "classifier-error",
+    "not-a-bounce", "unread-bounce", "classifier-error", "nested-report", "inline-report",
 }
 
 
