@@ -373,7 +373,9 @@ def _classify(raw: bytes) -> Verdict:
         delayed = [f for f in fields if _action(f) == "delayed"]
         if failed:
             verdict.kind = "bounce"
-            verdict.failures = _from_dsn(failed, report)
+            # RFC 3464 §2.3.3: each recipient has its own Action; those still "delayed" beside the failed
+            # ones are soft bounces of their own.
+            verdict.failures = _from_dsn(failed, report) + _from_dsn(delayed, report, delayed=True)
             if not verdict.failures:
                 # Fields without a usable address (a Final-Recipient of "@host"): the report's words may
                 # still name whom it is about, as in any bounce without a delivery-status part.

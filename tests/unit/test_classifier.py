@@ -111,6 +111,16 @@ def test_dsn_hard_and_soft_per_recipient():
     assert "someone@example.net" not in got, "the returned original's To is never a recipient"
 
 
+def test_each_recipient_has_its_own_action():
+    """RFC 3464 §2.3.3: a report may say one recipient failed and another is still delayed (its own example
+    in Appendix, 'host name lookup failure'); the delayed one is a soft bounce too, never dropped."""
+    v = classify(dsn([("gone@example.com", "failed", "5.1.1 550 5.1.1 <gone@example.com>... User unknown"),
+                      ("later@example.net", "delayed", "4.4.3 host name lookup failure")]))
+    assert v.kind == "bounce"
+    assert {f.address: (f.hard, f.reason) for f in v.failures} == {
+        "gone@example.com": (True, "userunknown"), "later@example.net": (False, "delayed")}
+
+
 def test_original_recipient_is_preferred():
     v = classify(dsn([("Alias@Example.COM", "failed", "5.1.1 unknown")]))
     assert [f.address for f in v.failures] == ["alias@example.com"]
