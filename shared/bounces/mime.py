@@ -62,7 +62,8 @@ class Part:
 
     def __init__(self, src: bytes, start: int, end: int, default: str, depth: int, strip: bool = False) -> None:
         self._src, self._start, self._end, self._default, self._depth = src, start, end, default, depth
-        self._strip = strip  # a multipart's child: the newline before the next boundary is not its body
+        # A multipart's child (or the message inside one): the newline before the next boundary is not its body.
+        self._strip = strip
         self._headers: list[tuple[str, str]] | None = None
         self._body = 0
         self._ctype: str | None = None

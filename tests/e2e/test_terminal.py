@@ -91,10 +91,13 @@ def test_80x24_shows_the_keys_whole_dates_and_most_of_the_form(daemon, terminal)
     term.keys("n")
     term.wait_for(lambda ls: any("Own" in line for line in ls), "the kind dialog")
     term.keys("o")
-    form = term.wait_for(lambda ls: any("New own account" in line for line in ls), "the form")
     labels = ("Name", "Email address", "Sender name", "Reply-to address", "Host", "Security", "Port", "User",
               "Password", "Proxy")
-    assert sum(any(line.startswith(f"│ {label} ") for line in form) for label in labels) >= 9, form
+    # The first frame that shows the form's title may not show its fields yet (seen once, under load: 4 of
+    # the 10): read the screen until they are drawn; it fails, showing the screen, if most never fit.
+    term.wait_for(lambda ls: any("New own account" in line for line in ls) and
+                  sum(any(line.startswith(f"│ {label} ") for line in ls) for label in labels) >= 9,
+                  "the form's title and at least 9 of its 10 connection fields")
 
 
 def test_keys_typed_in_one_burst_land_in_the_field_that_has_focus(daemon, terminal):
