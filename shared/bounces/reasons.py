@@ -344,6 +344,11 @@ AT_RCPT = phrases(r"(?<!-)\brcpt(?!\s*to:\s*[^\s<]*@)(?:\b|_to)", r"does not lik
                   r"in relay recipient table",
                   # Yahoo Sender Hub's SMTP errors: "dd" is its reply to RCPT TO for an account it lacks
                   r"delivery error: dd ")  # lower-cased
+# A reply that names the mailbox it lacks, as replies to RCPT do: "<user@host>: User unknown" (Postfix's
+# and qmail-smtpd's "<%s>: ..." form), "<user@host>... User unknown" (sendmail's usrerr("550 5.1.1 %s...
+# User unknown") in recipient.c). Only in angle brackets and only "user unknown": a content filter's
+# "550 user@host... No such user" after DATA, or "550 : User unknown" with the address left out, is no proof.
+NAMED_MAILBOX_UNKNOWN = re.compile(r"@[^<>\s]+>(?::|\.\.\.)[ \t]*user unknown")  # lower-cased
 # Failure statuses only: a transcript's "250 2.1.0 Ok" is the step that went well.
 STATUS_RX = re.compile(r"\b([45])\.(\d{1,3})\.(\d{1,3})\b")
 SMTP_CODE_RX = re.compile(r"(?<![\d.])([245])\d\d(?![\d.])")
@@ -424,7 +429,8 @@ def reason_from_status(status: str | None) -> str | None:
 
 
 def _unproven_unknown(diagnostic: str, status: str | None, relayed: bool) -> bool:
-    """A remote server's "user unknown" counts only when it came at RCPT or the status names the address.
+    """A remote server's "user unknown" counts only when it came at RCPT, the status names the address, or
+    the reply names the mailbox (in angle brackets, as a reply to RCPT does) under a status that says nothing.
 
     Gateways that filter content answer "550 Unknown user" after DATA; an
     answer at an unknown stage, with a status that does not say the mailbox
@@ -434,8 +440,11 @@ def _unproven_unknown(diagnostic: str, status: str | None, relayed: bool) -> boo
     """
     if AFTER_DATA.search(diagnostic):
         return True
-    if AT_RCPT.search(diagnostic.lower()):
+    low = diagnostic.lower()
+    if AT_RCPT.search(low):
         return False
+    if (not status or status.endswith(".0.0")) and NAMED_MAILBOX_UNKNOWN.search(low):
+        return False  # the reply names the mailbox it lacks, and no status says otherwise
     if status and status.split(".")[1] in ("1", "5"):
         # x.1.x names the address; x.5.x is the reply to a command, and "550 5.5.0 mailbox
         # unavailable" is what RFC 5321 servers answer to RCPT for a mailbox they lack.
@@ -472,7 +481,8 @@ DECISION_RULES = {
                        "not shown to answer RCPT TO: the two disagree, and doubt costs no contact",
     MAIL_FROM_RULE: "RFC 5321 §3.3: a refusal answered to MAIL FROM is about the sender (the reverse-path), "
                     "whatever its words",
-    UNPROVEN_UNKNOWN_RULE: "RFC 5321 §3.3: a 'user unknown' after DATA or at an unknown stage proves no dead mailbox",
+    UNPROVEN_UNKNOWN_RULE: "RFC 5321 §3.3: a 'user unknown' after DATA, or at an unknown stage without naming the "
+                           "mailbox, proves no dead mailbox",
     UNDEFINED_RULE: "neither words nor a status said why",
     STATED_STATE_RULE: "the report's own words say the mailbox is full or disabled beside a dead-address verdict",
     DELAYED_RULE: "RFC 3464 §2.3.3 'Action: delayed': the server has not given up yet",

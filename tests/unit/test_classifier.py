@@ -59,12 +59,15 @@ def test_dev_and_dev2_as_a_whole(both):
     assert both["errors"] == 0
     assert both["recall"] >= 0.97 and both["precision"] >= 0.99
     assert both["nonbounce_fp"] == 0.0, "no non-bounce marks anybody"
-    assert both["dev2"]["faulty_marking_precision"] >= 0.93 and both["dev2"]["hard_recall"] >= 0.89
+    assert both["dev2"]["faulty_marking_precision"] >= 0.93 and both["dev2"]["hard_recall"] >= 0.94
 
 
 def test_corpus_hard_soft(score):
+    """On dev: hard/soft right for 97%, and a contact marked faulty wrongly at most once in 50. (It was 1 in
+    100 until a remote "<address>: User unknown" under no telling status counted as proof: that gained
+    four dead addresses on dev + dev2 for two that Sisimai's labels call a filter, one of them on dev.)"""
     assert score["hard_acc"] >= 0.97
-    assert score["faulty_marking_precision"] >= 0.99
+    assert score["faulty_marking_precision"] >= 0.98
 
 
 def mail(subject="Hello", sender="alice@example.com", to="news@example.org", body="Hi there", **headers) -> bytes:
@@ -150,6 +153,13 @@ def test_user_unknown_needs_proof_of_the_recipient_stage():
     assert verdict("5.0.0 550 <x@example.com>: User unknown (in reply to RCPT TO command)") == (True, "userunknown")
     assert verdict("5.0.0 550 5.1.1 <x@example.com>... User unknown") == (True, "userunknown")
     assert verdict("5.0.0 550 5.5.0 Requested action not taken: mailbox unavailable") == (True, "userunknown")
+    # A reply that names the mailbox it lacks in angle brackets, in the shapes of replies to RCPT (Postfix's
+    # and qmail-smtpd's "<%s>: ...", sendmail's "%s... User unknown"), under a status that says nothing else.
+    assert verdict("5.0.0 550 <x@example.com>: User unknown") == (True, "userunknown")
+    assert verdict("5.0.0 550 <x@example.com>... User unknown") == (True, "userunknown")
+    assert verdict("5.0.0 550 : User unknown") == (False, "filtered")  # the mailbox not named
+    assert verdict("5.0.0 550 x@example.com... No such user") == (False, "filtered")  # a filtering gateway's form
+    assert verdict("5.2.1 550 5.2.1 <x@example.com>... User Unknown") == (False, "filtered")  # status: disabled
     # Postfix prefixes every recipient restriction with "Recipient address rejected:"; under a policy
     # status that alone names no dead address.
     refused = "5.7.1 554 5.7.1 <x@example.com>: Recipient address rejected: {} (in reply to RCPT TO command)"
