@@ -260,7 +260,7 @@ def _header_text(value: str) -> str:
     try:
         chunks = decode_header(value)
     except Exception:
-        return str(value)
+        return value
     out = []
     for chunk, charset in chunks:
         if isinstance(chunk, str):

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mailfleet.shared.bounces import classify
-from mailfleet.shared.bounces import classifier, mime
+from mailfleet.shared.bounces import classifier, classify, mime
 
 from .test_classifier import DAMAGE
 
