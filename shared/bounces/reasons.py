@@ -12,7 +12,10 @@ because "550 5.1.1 ... blocked by policy" is a block, not an unknown user.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+
+import ahocorasick
 
 HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved", "notaccept"})
 
@@ -21,9 +24,10 @@ class Phrases:
     """An alternation matched against lower-cased text (no IGNORECASE: several times slower).
 
     Where every branch starts with a literal, the branches are filed under those
-    literals, and a search only tries the branches of a literal where `str.find`
-    sees it: sre has no multi-literal scan, and trying a 50-branch alternation at
-    every position was a fifth of the classifier's time.
+    literals, and a search only tries the branches of a literal where it occurs:
+    sre has no multi-literal scan, and trying a 50-branch alternation at every
+    position was a fifth of the classifier's time. Where the literals occur is
+    found by `str.find`, or handed in by `literal_hits` for many rules at once.
     """
 
     _LITERAL = re.compile(r"(?:\\b)?([a-z0-9][a-z0-9' ,:/-]{2,}|[^\x00-\x7f]{2,})")
@@ -75,22 +79,35 @@ class Phrases:
         literal = literal.strip()
         return [literal] if len(literal) >= 2 else []
 
-    def search(self, text: str) -> re.Match[str] | None:
+    def search(self, text: str, hits: dict[str, list[int]] | None = None) -> re.Match[str] | None:
+        """The first match: the literals in order, each where it occurs in order. `hits`: where each literal
+        occurs in the text (literal_hits), when the caller found them all at once."""
         if self.index is None:
             return self.pattern.search(text)
         for literal, source in self.index:
-            at = text.find(literal)
-            if at == -1:
+            starts: Iterable[int] | None
+            if hits is None:
+                at = text.find(literal)
+                starts = None if at == -1 else _occurrences(text, literal, at)
+            else:
+                starts = hits.get(literal)
+            if not starts:
                 continue
             branches = self._branches.get(literal)
             if branches is None:
                 branches = self._branches[literal] = re.compile(source)
-            while at != -1:
+            for at in starts:
                 m = branches.match(text, at)
                 if m:
                     return m
-                at = text.find(literal, at + 1)
         return None
+
+
+def _occurrences(text: str, literal: str, first: int) -> Iterator[int]:
+    at = first
+    while at != -1:
+        yield at
+        at = text.find(literal, at + 1)
 
 
 def phrases(*parts: str) -> Phrases:
@@ -375,12 +392,36 @@ MAX_REASON_TEXT = 2000
 MAX_EVIDENCE = 240
 
 
+_RULE_LITERALS: ahocorasick.Automaton | None = None
+
+
+def literal_hits(low: str) -> dict[str, list[int]]:
+    """Where each literal of the reason rules occurs in the lower-cased text: literal -> starts, in order.
+
+    One Aho-Corasick pass (pyahocorasick) over the text instead of a `str.find` for each of the rules'
+    ~190 literals: the rules' phrase search, a quarter of the classifier's time, takes half as long.
+    """
+    global _RULE_LITERALS
+    if _RULE_LITERALS is None:
+        automaton = ahocorasick.Automaton()
+        for rule in RULES:
+            for literal, _ in rule.words.index or ():
+                automaton.add_word(literal, literal)
+        automaton.make_automaton()
+        _RULE_LITERALS = automaton
+    hits: dict[str, list[int]] = {}
+    for end, literal in _RULE_LITERALS.iter(low):
+        hits.setdefault(literal, []).append(end - len(literal) + 1)
+    return hits
+
+
 def rule_from_text(text: str) -> tuple[Rule, str] | None:
     """The first rule whose words the text holds, and the text around them (the line, at most MAX_EVIDENCE)."""
     text = text[:MAX_REASON_TEXT]
     low = text.lower()
+    hits = literal_hits(low)
     for rule in RULES:
-        m = rule.words.search(low)
+        m = rule.words.search(low, hits)
         if m:
             return rule, _around(text if len(text) == len(low) else low, m.start(), m.end())
     return None
@@ -406,8 +447,9 @@ def stated_state(prose: str) -> tuple[str, str] | None:
     (reason, the words)."""
     text = prose[:MAX_REASON_TEXT].lower()
     found = None
+    hits = literal_hits(text)
     for rule in RULES:
-        m = rule.words.search(text)
+        m = rule.words.search(text, hits)
         if not m:
             continue
         if rule.reason in HARD_REASONS:
@@ -455,7 +497,8 @@ def _unproven_unknown(diagnostic: str, status: str | None, relayed: bool) -> boo
 def _only_refused(text: str) -> bool:
     """The text's only word for an unknown user is the bare "address rejected"."""
     low = text[:MAX_REASON_TEXT].lower()
-    return not any(rule.words.search(low) for rule in RULES
+    hits = literal_hits(low)
+    return not any(rule.words.search(low, hits) for rule in RULES
                    if rule.reason == "userunknown" and rule.words is not ADDRESS_REJECTED)
 
 

@@ -207,3 +207,25 @@ def test_a_delivery_status_part_without_a_usable_address_falls_back_to_the_words
         "    (reason: 550 Host unknown)"))
     verdict = classify(raw)
     assert [(f.address, f.hard) for f in verdict.failures] == [("gone@nowhere.example", True)]
+
+
+def test_the_one_pass_literal_search_finds_what_str_find_finds():
+    """reasons.literal_hits finds every literal of the rules in one pass; each rule's search over those hits
+    must match exactly where its search by str.find does, on every corpus message's text, overlaps included."""
+    from pathlib import Path
+
+    from mailfleet.shared.bounces.reasons import literal_hits
+
+    corpus = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+    texts = [p.read_bytes()[:20_000].decode("utf-8", "replace").lower()
+             for name in ("dev", "dev2") for p in sorted((corpus / name).iterdir()) if p.suffix in (".eml", ".txt")]
+    assert len(texts) > 700
+    texts.append("user unknownuser unknown no such user here nonexistent 宛先不明")  # overlapping and adjacent
+    differ = []
+    for low in texts:
+        hits = literal_hits(low)
+        for rule in RULES:
+            alone, at_once = rule.words.search(low), rule.words.search(low, hits)
+            if (alone and alone.span()) != (at_once and at_once.span()):
+                differ.append((rule.id, low[:60]))
+    assert not differ, differ[:5]
