@@ -164,9 +164,10 @@ def classify(raw: bytes, *, nested: bool = True) -> Verdict:
             # The returned message is never read for recipients (it names the good ones too), except when it
             # is itself a delivery report: then the report inside says whom it is about. One level only.
             # A report pasted into the text, header block and all, is read the same way.
+            mended = _parameters_repaired(whole)
             for find, rule in ((_returned_report, NESTED_RULE), (_inline_report, INLINE_RULE)):
                 try:
-                    inner = find(_parameters_repaired(whole))
+                    inner = find(mended)
                 except Exception:  # noqa: BLE001 (what could not be read stays set aside, as it was)
                     inner = None
                 if inner is not None:
