@@ -352,11 +352,20 @@ STATUS_REASONS: dict[str, str] = {
 TELLING_STATUSES = frozenset({"7.20", "7.21", "7.22", "7.23", "7.24", "7.25", "7.26", "7.515"})
 
 AFTER_DATA = re.compile(r"\bDATA\b|end of data|after data")
+# The MTA's own record of the command a reply answered: Postfix's "(in reply to end of DATA command)", Exim's
+# "SMTP error from remote mail server after end of data:". Unlike a sendmail transcript's ">>> DATA", which
+# lists what was sent in the order it was sent (and, under PIPELINING, before the replies to RCPT came back).
+ANSWERED_DATA = re.compile(r"in reply to (?:end of )?DATA command|after (?:end of )?data\b", re.IGNORECASE)
 AT_MAIL_FROM = re.compile(r"after mail from\b|in reply to mail from\b")  # lower-cased
 # Where an SMTP reply says it answered the recipient itself (RCPT TO, or the
 # wording only a recipient check produces). Not a header naming the recipient
 # (X-RCPT-TO, Original-Rcpt-To) nor a listing of the envelope ("RCPT TO: a@b").
-AT_RCPT = phrases(r"(?<!-)\brcpt(?!\s*to:\s*[^\s<]*@)(?:\b|_to)", r"does not like recipient", r"recipient address rejected",
+RCPT_COMMAND = r"(?<!-)\brcpt(?!\s*to:\s*[^\s<]*@)(?:\b|_to)"
+# The command itself named beside the reply: Postfix's "(in reply to RCPT TO command)", Exim's "after RCPT TO:",
+# a sendmail transcript's ">>> RCPT To:". Not the wording: Postfix's access(5) REJECT answers with its own
+# words behind the same "Recipient address rejected:" as the mailbox lookup does.
+AT_RCPT_COMMAND = phrases(RCPT_COMMAND)
+AT_RCPT = phrases(RCPT_COMMAND, r"does not like recipient", r"recipient address rejected",
                   r"in local recipient table", r"in virtual (?:alias|mailbox) table",
                   r"in relay recipient table",
                   # Yahoo Sender Hub's SMTP errors: "dd" is its reply to RCPT TO for an account it lacks
@@ -480,6 +489,12 @@ def _unproven_unknown(diagnostic: str, status: str | None, relayed: bool) -> boo
     own words (no SMTP reply quoted, no Diagnostic-Code that says it quotes
     one) are: it looked in its own directory.
     """
+    if ANSWERED_DATA.search(diagnostic):
+        return True
+    if status and status.startswith("5.1."):
+        # X.1.x names the address (RFC 3463 §3.2). A transcript's ">>> DATA" above the reply may be
+        # PIPELINING (RFC 2920 §3.1): the client sent DATA before the replies to RCPT came back.
+        return False
     if AFTER_DATA.search(diagnostic):
         return True
     low = diagnostic.lower()
@@ -571,8 +586,11 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
         reason, rule = reason_from_status(status) or ("rejected" if status.split(".")[1] == "7" else "undefined"), \
             POLICY_REFUSAL_RULE
         evidence = f"{status}: {evidence}"
-    elif reason == "userunknown" and status and status.split(".")[1] == "7" and not AT_RCPT.search(diagnostic.lower()):
-        # Words of a dead address under a policy status, with nothing to show it answered the recipient.
+    elif reason == "userunknown" and status and status.split(".")[1] == "7" \
+            and not AT_RCPT_COMMAND.search(diagnostic.lower()):
+        # Words of a dead address under a policy status, with nothing to show it answered RCPT TO. Postfix's
+        # access(5) "REJECT User unknown" is such a reply: "554 5.7.1 <a@b>: Recipient address rejected: User
+        # unknown" (access_map_reject_code, X.7.1) is a list somebody keeps, not a mailbox lookup.
         reason, rule = "filtered", POLICY_DOUBT_RULE
     if reason == "userunknown" and _unproven_unknown(diagnostic, status, relayed):
         reason, rule = "filtered", UNPROVEN_UNKNOWN_RULE

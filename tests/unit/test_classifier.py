@@ -59,7 +59,7 @@ def test_dev_and_dev2_as_a_whole(both):
     assert both["errors"] == 0
     assert both["recall"] >= 0.97 and both["precision"] >= 0.99
     assert both["nonbounce_fp"] == 0.0, "no non-bounce marks anybody"
-    assert both["dev2"]["faulty_marking_precision"] >= 0.93 and both["dev2"]["hard_recall"] >= 0.94
+    assert both["dev2"]["faulty_marking_precision"] >= 0.935 and both["dev2"]["hard_recall"] >= 0.955
 
 
 def test_corpus_hard_soft(score):

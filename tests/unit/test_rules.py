@@ -229,3 +229,33 @@ def test_the_one_pass_literal_search_finds_what_str_find_finds():
             if (alone and alone.span()) != (at_once and at_once.span()):
                 differ.append((rule.id, low[:60]))
     assert not differ, differ[:5]
+
+
+@pytest.mark.parametrize("diagnostic, hard", [
+    # Postfix access(5) "REJECT User unknown" in a recipient map: access_map_reject_code 554 and X.7.1, behind
+    # smtpd's "Recipient address rejected:". The status says policy; the words, their own, cannot overrule it.
+    ("554 5.7.1 <x@example.com>: Recipient address rejected: User unknown", False),
+    # The same reply with the command named by our own MTA (Postfix's "(in reply to RCPT TO command)").
+    ("554 5.7.1 <x@example.com>: Recipient address rejected: User unknown (in reply to RCPT TO command)", True),
+])
+def test_words_of_a_dead_address_under_a_policy_status_need_the_command(diagnostic, hard):
+    (failure,) = classify(dsn([("x@example.com", "failed", diagnostic)])).failures
+    assert failure.hard is hard
+    assert failure.rule == ("user-unknown" if hard else "rfc3463-policy-doubt")
+
+
+def test_an_address_status_after_a_pipelined_data_is_still_about_the_address():
+    """RFC 2920 §3.1: a PIPELINING client sends RCPT TO and DATA together, so sendmail's transcript shows
+    ">>> DATA" above the replies to RCPT. An X.1.1 names the address whatever line stands above it; an
+    X.0.0 at the same place proves nothing."""
+    def transcript(status: str) -> bytes:
+        return (b"From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>\nTo: news@example.org\n"
+                b"Subject: Returned mail: see transcript for details\n\n"
+                b"   ----- The following addresses had permanent fatal errors -----\n<gone@example.com>\n\n"
+                b"   ----- Transcript of session follows -----\n... while talking to mx.example.com.:\n"
+                b">>> DATA\n<<< 550 " + status.encode() + b" <gone@example.com>... User unknown\n"
+                b"550 " + status.encode() + b" <gone@example.com>... User unknown\n<<< 503 5.0.0 Need RCPT\n")
+    (failure,) = classify(transcript("5.1.1")).failures
+    assert (failure.address, failure.hard, failure.rule) == ("gone@example.com", True, "user-unknown")
+    (failure,) = classify(transcript("5.0.0")).failures
+    assert (failure.hard, failure.rule) == (False, "unproven-unknown")
