@@ -41,7 +41,8 @@ CUT_RX = re.compile(
 )
 CUT_ANYCASE_RX = re.compile(CUT_RX.pattern, re.I)  # for the rare text whose lower() changes its length
 HEADER_BLOCK_RX = re.compile(r"\n(?:Return-Path|Received|Message-I[Dd]|DKIM-Signature|X-Mailer|MIME-Version)[ \t]*:")
-HEADERISH_LINE = re.compile(r"^\s*(from|to|cc|bcc|reply-to|sender|return-path|message-id|in-reply-to|references|"
+# A header line, of the report or of the returned message, also under the "> " of a forwarded bounce.
+HEADERISH_LINE = re.compile(r"^[\s>]*(from|to|cc|bcc|reply-to|sender|return-path|message-id|in-reply-to|references|"
                             r"received|delivered-to|x-[\w-]+|envelope-to|subject|date)\s*:")
 _ADDR = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+(?![A-Za-z0-9_-]|\.[A-Za-z0-9])"
 # A line that starts with an address. Sendmail's transcript writes each failed recipient as

@@ -259,3 +259,17 @@ def test_an_address_status_after_a_pipelined_data_is_still_about_the_address():
     assert (failure.address, failure.hard, failure.rule) == ("gone@example.com", True, "user-unknown")
     (failure,) = classify(transcript("5.0.0")).failures
     assert (failure.hard, failure.rule) == (False, "unproven-unknown")
+
+
+def test_a_quoted_header_line_names_no_recipient():
+    """A bounce forwarded inline is quoted line by line with "> " (RFC 3676 §4.5); the returned message's
+    header lines keep their meaning under the quote marks, and a "> Message-Id: <...@host>" is nobody."""
+    raw = (b"From: Anna <anna@example.org>\nTo: postmaster@example.org\nSubject: Fwd: Returned mail: User unknown\n\n"
+           b"Begin forwarded message:\n\n> From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>\n"
+           b"> Subject: Returned mail: User unknown\n>\n"
+           b">    ----- The following addresses had permanent fatal errors -----\n> <gone@example.com>\n"
+           b">     (reason: 550 5.1.1 <gone@example.com>... User unknown)\n>\n"
+           b"> Received: from mx.example.org by mx.example.com; Thu, 29 Apr 2026 23:45:01 +0900\n"
+           b"> Message-Id: <6D736808-04A1-47D3-92BD-44388ABFCCE4@example.org>\n> To: gone@example.com\n")
+    verdict = classify(raw)
+    assert [(f.address, f.hard) for f in verdict.failures] == [("gone@example.com", True)]
