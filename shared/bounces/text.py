@@ -52,6 +52,9 @@ RECIPIENT_LINE = re.compile(
     r"address(?:es)?\s*:\s*|user\s*:\s*|rcpt to\s*:?\s*|<)?"
     rf"<?({_ADDR})>?[\]\"']?"
     r"\s*(?:[:.,;(<\"]|\.\.\.|\s|=20|$)(.*)$")
+# "a@b <c@d>": in a name-addr (RFC 5322 §3.4) the mailbox is the angle-addr, and what precedes it is a display
+# name, even one that looks like an address. Exim lists a To: it could not parse that way ("incorrectly constructed").
+ANGLE_ADDR_AFTER = re.compile(rf"[ \t]*<({_ADDR})>")
 TRANSCRIPT_ENTRY = re.compile(r"[45]\d\d[ -]\S+(?:\s+\(\w+\))?\.\.\. ")
 INLINE_RECIPIENT = re.compile(
     r"(?:deliver(?:ed|y)?|sen[dt]|forward(?:ed)?|reach)\s+(?:of\s+)?(?:(?:your|the|this)\s+(?:message|e-?mail|mail)\s+)?"
@@ -230,7 +233,8 @@ class ReportText:
             if m and (intro_seen or stripped.startswith(("<", "rcpt to")) or m.group(2).strip()):
                 if i + 1 < len(low_lines) and EXPANDED_FROM.search(low_lines[i + 1]):
                     continue  # the next line names the address it was expanded from
-                add(m.group(1), low, intro_seen or (stripped.startswith("<") and ">:" in low))
+                angle = ANGLE_ADDR_AFTER.match(low, m.end(1))
+                add(angle.group(1) if angle else m.group(1), low, intro_seen or (stripped.startswith("<") and ">:" in low))
                 continue
             if intro_seen:
                 for found in dsn.ADDRESS_RX.findall(low):

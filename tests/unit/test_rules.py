@@ -273,3 +273,17 @@ def test_a_quoted_header_line_names_no_recipient():
            b"> Message-Id: <6D736808-04A1-47D3-92BD-44388ABFCCE4@example.org>\n> To: gone@example.com\n")
     verdict = classify(raw)
     assert [(f.address, f.hard) for f in verdict.failures] == [("gone@example.com", True)]
+
+
+def test_in_a_name_addr_the_angle_address_is_the_mailbox():
+    """Exim (moan.c, ERRMESS_BADADDRESS) lists a recipient header it could not parse as "  %s: %s", the text
+    and the parser's complaint. In "a@b <c@d>" the mailbox is the angle-addr (RFC 5322 §3.4); what stands
+    before it is a display name, however much it looks like an address."""
+    raw = (b"From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: news@example.org\n"
+           b"Subject: Mail failure - malformed recipient address\n\n"
+           b"A message that you sent contained one or more recipient addresses that were\nincorrectly constructed:\n\n"
+           b"  shown@example.com <meant@example.net>: malformed address: <meant@example.net> may not follow "
+           b"shown@example.com\n\nThis address has been ignored. The other addresses in the message were\n"
+           b"syntactically valid and have been passed on for an attempt at delivery.\n")
+    verdict = classify(raw)
+    assert [(f.address, f.hard) for f in verdict.failures] == [("meant@example.net", False)]
