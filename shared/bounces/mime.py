@@ -217,8 +217,11 @@ class Part:
 
 def _boundary(content_type: str) -> str | None:
     """Message.get_boundary() of this Content-Type value: its parameter grammar, RFC 2231 included, is the stdlib's."""
+    names = len(_BOUNDARY_NAME.findall(content_type))
+    if not names and "boundary" not in content_type.lower():
+        return None  # no such parameter at all ("multipart/alternative;")
     m = _SIMPLE_BOUNDARY.search(content_type)
-    if m and "*" not in content_type and content_type.lower().count("boundary") == 1:
+    if m and names == 1 and "*" not in content_type:
         return (m.group(1) if m.group(1) is not None else m.group(2)).rstrip()
     from email.message import Message  # here, not at import: email.utils and its imports are a tenth of start-up
 
@@ -229,6 +232,9 @@ def _boundary(content_type: str) -> str | None:
 
 # The usual shape, `; boundary="..."` or `; boundary=token` last or before another `;`, read without the
 # stdlib's parameter parser (a third of a multipart's cost). Anything else goes to the stdlib.
+# One boundary parameter, not two nor an RFC 2231 continuation: the word "boundary" as a name, before "=".
+# (A value may hold the word too: "Boundary_(ID_...)", "------------Boundary-00=_...".)
+_BOUNDARY_NAME = re.compile(r'(?:^|;)\s*boundary\s*=', re.I)
 _SIMPLE_BOUNDARY = re.compile(r';\s*boundary\s*=\s*(?:"([^"\\;]*)"|([^\s";<][^\s";]*))\s*(?:;|$)', re.I)
 
 
