@@ -304,6 +304,12 @@ RULES: list[Rule] = [
          phrases(r"system error", r"internal (server )?error", r"local error", r"temporary (local )?(problem|failure)",
                         r"server (is )?(busy|unavailable)", r"service (is )?(not )?available", r"resources? (temporarily )?unavailable",
                         r"i/o error", r"out of memory")),
+    # Last: the report's advice, when it names no other cause, is to check the address it was given.
+    Rule("check-the-address", "userunknown",
+         "Gmail 5.1.1 'Please try double-checking the recipient's email address'; Exchange Online NDR 'Check the "
+         "recipient's email address'; Trend Micro InterScan MSS 'Please check if address is correct'",
+         phrases(r"check(ing)? (if|that|whether) (the )?(e-?mail )?address is correct",
+                 r"(double-?)?check(ing)? the recipient'?s (e-?mail )?address")),
 ]
 
 # DSN status codes (RFC 3463) when no text decides. Only the address-level

@@ -27,7 +27,7 @@ SHIPPED = {
     "rfc3463-status", "rfc7372-auth-status", "rfc3463-sender-status", "rfc3463-policy-refusal", "unproven-unknown",
     "no-reason", "stated-state", "rfc3464-delayed",
     "rfc5965-feedback-report", "rfc3464-delivery-status", "ses-notification", "rfc3834-auto-reply", "bounce-prose",
-    "not-a-bounce", "unread-bounce", "classifier-error", "nested-report", "inline-report",
+    "not-a-bounce", "unread-bounce", "classifier-error", "nested-report", "inline-report", "check-the-address",
 }
 
 
@@ -88,6 +88,8 @@ FROM_SOURCE = {
                               "sender"),
     "rfc3463-status": ("5.1.1 (no words)", True, "recipient"),
     "unproven-unknown": ("550 5.0.0 User unknown (in reply to end of DATA command)", False, "recipient"),
+    "check-the-address": ("550 5.1.1 Your message couldn't be delivered. Check the recipient's email address, then "
+                          "try to resend the message.", True, "recipient"),
 }
 
 
@@ -287,3 +289,17 @@ def test_in_a_name_addr_the_angle_address_is_the_mailbox():
            b"syntactically valid and have been passed on for an attempt at delivery.\n")
     verdict = classify(raw)
     assert [(f.address, f.hard) for f in verdict.failures] == [("meant@example.net", False)]
+
+
+def test_interscans_advice_to_check_the_address_is_its_verdict():
+    """Trend Micro InterScan MSS writes its own notice, no DSN, no reply quoted: its advice to check the
+    address is the only cause it gives, and it is its own judgement of the address."""
+    raw = (b"From: postmaster@gw.example.net\nTo: news@example.org\nSubject: Mail could not be delivered\n"
+           b"Content-Type: text/plain\n\n"
+           b"*************************************************************\n\n"
+           b"Message from InterScan Messaging Security Suite\n\n"
+           b"Unable to deliver message to <gone@example.net> (and other recipients in the same domain). "
+           b"Please check if address is correct.\n\n"
+           b"*************************************************************\n")
+    (failure,) = classify(raw).failures
+    assert (failure.address, failure.hard, failure.rule) == ("gone@example.net", True, "check-the-address")
