@@ -515,6 +515,10 @@ def _unproven_unknown(diagnostic: str, status: str | None, relayed: bool) -> boo
     return relayed or bool(SMTP_CODE_RX.search(diagnostic))
 
 
+# "Recipient address rejected: On hold": the server's own reason after the prefix, one no rule knows.
+REFUSAL_REASON = re.compile(r"(?:address|recipient) (?:address )?(?:is )?rejected\s*:\s*[a-z]")  # lower-cased
+
+
 def _only_refused(text: str) -> bool:
     """The text's only word for an unknown user is the bare "address rejected"."""
     low = text[:MAX_REASON_TEXT].lower()
@@ -540,7 +544,8 @@ DECISION_RULES = {
                       "status names the failed check, whatever the words",
     SENDER_STATUS_RULE: "RFC 3463 X.1.7/X.1.8: the sender's address is bad, whatever the words say",
     POLICY_REFUSAL_RULE: "RFC 3463 §3.2: a bare 'address rejected' proves a dead address only under an X.1.x "
-                         "status; under X.7.x it is a policy, under any other the status decides",
+                         "status, or under none (or X.0.0) with no reason of the server's own after it; under "
+                         "X.7.x it is a policy, under any other the status decides",
     POLICY_DOUBT_RULE: "RFC 3463 §3.8: words of a dead address under an X.7.x (security or policy) status, "
                        "not shown to answer RCPT TO: the two disagree, and doubt costs no contact",
     MAIL_FROM_RULE: "RFC 5321 §3.3: a refusal answered to MAIL FROM is about the sender (the reverse-path), "
@@ -586,12 +591,18 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
             temporary = True
         if permanent_hint is False:
             temporary = True
-    if reason == "userunknown" and status and status.split(".")[1] != "1" and _only_refused(diagnostic):
+    if reason == "userunknown" and _only_refused(diagnostic) and (
+            status and not status.endswith(".0.0") and status.split(".")[1] != "1"
+            or (not status or status.endswith(".0.0")) and REFUSAL_REASON.search(diagnostic.lower())):
         # A bare "address rejected" proves a dead address only under an address status (X.1.x, RFC 3463
         # §3.2); under a security or policy status (X.7.x) it is a policy, under any other the status says.
-        reason, rule = reason_from_status(status) or ("rejected" if status.split(".")[1] == "7" else "undefined"), \
+        # Under a status that says nothing (X.0.0, or none) the words after the prefix do: none, and the
+        # refusal of the address is all there is; a reason of the server's own that no rule knows, and
+        # nobody can tell.
+        subject = status.split(".")[1] if status else ""
+        reason, rule = reason_from_status(status) or ("rejected" if subject == "7" else "undefined"), \
             POLICY_REFUSAL_RULE
-        evidence = f"{status}: {evidence}"
+        evidence = f"{status}: {evidence}" if status else evidence
     elif reason == "userunknown" and status and status.split(".")[1] == "7" \
             and not AT_RCPT_COMMAND.search(diagnostic.lower()):
         # Words of a dead address under a policy status, with nothing to show it answered RCPT TO. Postfix's

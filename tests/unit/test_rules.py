@@ -151,6 +151,25 @@ def test_a_bare_refusal_proves_a_dead_address_only_under_an_address_status():
         assert (failure.hard, failure.rule) == (False, "rfc3463-policy-refusal"), diagnostic
 
 
+@pytest.mark.parametrize("in_a_report", [True, False])
+def test_a_refusal_at_rcpt_under_a_status_that_says_nothing_is_decided_by_what_follows_it(in_a_report):
+    """X.0.0 is "other or undefined" (RFC 3463 §3.1), what Postfix writes for a reply without an enhanced
+    code: it says no more than no status. Then the words after "Recipient address rejected" decide: none, and
+    the refusal of the address at RCPT is all there is; a reason of the server's own that no rule knows
+    ("On hold"), and nobody can tell. In a report (Status: 5.0.0) and in Postfix's prose (no status)."""
+    def verdict(words: str) -> tuple[bool, str]:
+        reply = f"550 <x@example.com>: Recipient address rejected{words} (in reply to RCPT TO command)"
+        raw = dsn([("x@example.com", "failed", "5.0.0 " + reply)]) if in_a_report else (
+            "From: MAILER-DAEMON@mx.example.net\nTo: news@example.org\nSubject: Undelivered Mail Returned to Sender\n"
+            "\nI'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.\n\n"
+            f"<x@example.com>: host mx.example.com[192.0.2.1] said: {reply}\n").encode()
+        (f,) = classify(raw).failures
+        return f.hard, f.rule
+
+    assert verdict(".") == (True, "address-refused")
+    assert verdict(": On hold") == (False, "rfc3463-policy-refusal")
+
+
 @pytest.mark.parametrize("diagnostic, rule, hard", [
     # Yahoo Sender Hub, SMTP error codes: its reply to RCPT TO for an account it lacks.
     ("554 delivery error: dd This user doesn't have a yahoo.com account (gone@yahoo.com) [0] - mta1.mail.example",
