@@ -128,8 +128,23 @@ _BARE_PARAMETER = re.compile(rb'("(?:[^"\\\n]|\\.)*")|(?<=[^;\s:])([ \t]*\n?[ \t
                              re.I)
 
 
+_QUOTED = re.compile(rb'"(?:[^"\\\n]|\\.)*"')
+
+
 def _with_semicolons(header: bytes) -> bytes:
+    if _separated(header):
+        return header  # nearly every header: the repair's pattern, tried at every byte, is not needed
     return _BARE_PARAMETER.sub(lambda m: m.group(1) or b";" + m.group(2), header)
+
+
+def _separated(header: bytes) -> bool:
+    """Every parameter already behind its own ';': the type holds no '=', and each ';'-piece (quoted strings
+    aside) at most one, with a single word before it."""
+    if b'"' in header:
+        header = _QUOTED.sub(b'""', header)
+    pieces = header.split(b";")
+    return b"=" not in pieces[0] and all(
+        piece.count(b"=") <= 1 and len(piece.partition(b"=")[0].split()) <= 1 for piece in pieces[1:])
 
 
 def repaired(raw: bytes) -> bytes:

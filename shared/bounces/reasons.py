@@ -361,7 +361,7 @@ AFTER_DATA = re.compile(r"\bDATA\b|end of data|after data")
 # The MTA's own record of the command a reply answered: Postfix's "(in reply to end of DATA command)", Exim's
 # "SMTP error from remote mail server after end of data:". Unlike a sendmail transcript's ">>> DATA", which
 # lists what was sent in the order it was sent (and, under PIPELINING, before the replies to RCPT came back).
-ANSWERED_DATA = re.compile(r"in reply to (?:end of )?DATA command|after (?:end of )?data\b", re.IGNORECASE)
+ANSWERED_DATA = re.compile(r"in reply to (?:end of )?data command|after (?:end of )?data\b")  # lower-cased
 AT_MAIL_FROM = re.compile(r"after mail from\b|in reply to mail from\b")  # lower-cased
 # Where an SMTP reply says it answered the recipient itself (RCPT TO, or the
 # wording only a recipient check produces). Not a header naming the recipient
@@ -495,15 +495,16 @@ def _unproven_unknown(diagnostic: str, status: str | None, relayed: bool) -> boo
     own words (no SMTP reply quoted, no Diagnostic-Code that says it quotes
     one) are: it looked in its own directory.
     """
-    if ANSWERED_DATA.search(diagnostic):
+    low = diagnostic.lower()
+    data = "data" in low  # the two patterns below start with no literal: sre would try them at every character
+    if data and ANSWERED_DATA.search(low):
         return True
     if status and status.startswith("5.1."):
         # X.1.x names the address (RFC 3463 §3.2). A transcript's ">>> DATA" above the reply may be
         # PIPELINING (RFC 2920 §3.1): the client sent DATA before the replies to RCPT came back.
         return False
-    if AFTER_DATA.search(diagnostic):
+    if data and AFTER_DATA.search(diagnostic):
         return True
-    low = diagnostic.lower()
     if AT_RCPT.search(low):
         return False
     if (not status or status.endswith(".0.0")) and NAMED_MAILBOX_UNKNOWN.search(low):

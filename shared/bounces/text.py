@@ -27,8 +27,10 @@ TEMPORARY_TEXT = phrases(r"will (continue|be) (to )?(re)?tr(y|ied)", r"temporar(
 # Where the returned original message starts inside a text part (lower-cased). These line patterns start
 # with "\n" and are searched in "\n" + text: a literal first character sre scans for quickly, where a
 # multi-line ^ was tried at every character. A match's start is then the line's start in the text.
+# The runs are possessive (*+, {2,}+; Python 3.11): a line of 76 "=" was otherwise given back one by one,
+# each length trying every phrase, a tenth of a millisecond for each such line.
 CUT_RX = re.compile(
-    r"\n[ \t>]*(?:[-=*_#]{2,}[ \t]*)?(?:"
+    r"\n[ \t>]*+(?:[-=*_#]{2,}+[ \t]*+)?(?:"
     r"below this line is a copy of the message|this is a copy of the message|"
     r"(?:the )?original message (?:follows|headers|is attached|text)|original message ?[-=]|"
     r"[-=]+ ?original message|"

@@ -54,10 +54,11 @@ def test_corpus_marks_no_non_bounce(score):
 
 
 def test_dev_and_dev2_as_a_whole(both):
-    """Where dev + dev2 stand (issue 13's targets are higher: recall 98%, precision 99.5%, faulty-marking
-    precision 99.5%, hard recall 95%): a floor under what was reached, so a change that loses ground fails."""
+    """Issue 13's targets for dev + dev2 where they are met (recall 98%, precision 99.5%, no non-bounce
+    marked); where they are not (faulty-marking precision 99.5%, hard recall 95%), a floor under what was
+    reached on dev2, so a change that loses ground fails."""
     assert both["errors"] == 0
-    assert both["recall"] >= 0.97 and both["precision"] >= 0.99
+    assert both["recall"] >= 0.98 and both["precision"] >= 0.995
     assert both["nonbounce_fp"] == 0.0, "no non-bounce marks anybody"
     assert both["dev2"]["faulty_marking_precision"] >= 0.935 and both["dev2"]["hard_recall"] >= 0.955
 
