@@ -362,7 +362,10 @@ AFTER_DATA = re.compile(r"\bDATA\b|end of data|after data")
 # "SMTP error from remote mail server after end of data:". Unlike a sendmail transcript's ">>> DATA", which
 # lists what was sent in the order it was sent (and, under PIPELINING, before the replies to RCPT came back).
 ANSWERED_DATA = re.compile(r"in reply to (?:end of )?data command|after (?:end of )?data\b")  # lower-cased
-AT_MAIL_FROM = re.compile(r"after mail from\b|in reply to mail from\b")  # lower-cased
+# This, STATUS_RX and SMTP_CODE_RX begin with what sre can scan for (a literal, a class of digits) and check
+# what stands before it with a look-behind: led by two literals, \b or a look-behind, they were tried at every
+# character of every text.
+AT_MAIL_FROM = re.compile(r"mail from\b(?:(?<=after mail from)|(?<=in reply to mail from))")  # lower-cased
 # Where an SMTP reply says it answered the recipient itself (RCPT TO, or the
 # wording only a recipient check produces). Not a header naming the recipient
 # (X-RCPT-TO, Original-Rcpt-To) nor a listing of the envelope ("RCPT TO: a@b").
@@ -382,8 +385,8 @@ AT_RCPT = phrases(RCPT_COMMAND, r"does not like recipient", r"recipient address 
 # "550 user@host... No such user" after DATA, or "550 : User unknown" with the address left out, is no proof.
 NAMED_MAILBOX_UNKNOWN = re.compile(r"@[^<>\s]+>(?::|\.\.\.)[ \t]*user unknown")  # lower-cased
 # Failure statuses only: a transcript's "250 2.1.0 Ok" is the step that went well.
-STATUS_RX = re.compile(r"\b([45])\.(\d{1,3})\.(\d{1,3})\b")
-SMTP_CODE_RX = re.compile(r"(?<![\d.])([245])\d\d(?![\d.])")
+STATUS_RX = re.compile(r"([45])(?<!\w[45])\.(\d{1,3})\.(\d{1,3})\b")  # that is, \b([45])\.(\d{1,3})\.(\d{1,3})\b
+SMTP_CODE_RX = re.compile(r"([245])(?<![\d.][245])\d\d(?![\d.])")  # that is, (?<![\d.])([245])\d\d(?![\d.])
 
 
 def find_status(text: str) -> str | None:
