@@ -30,7 +30,10 @@ class Phrases:
     found by `str.find`, or handed in by `literal_hits` for many rules at once.
     """
 
-    _LITERAL = re.compile(r"(?:\\b)?([a-z0-9][a-z0-9' ,:/-]{2,}|[^\x00-\x7f]{2,})")
+    # A literal: plain characters and escaped metacharacters ("5\.4\.1", "\[tss0"), after an optional \b or
+    # look-behind, which match no character (a branch led by one is still tried only where its literal is).
+    _LITERAL = re.compile(r"(?:\\b|\(\?<[!=][^()]*\))?((?:[a-z0-9]|\\[.()\[])(?:[a-z0-9' ,:/-]|\\[.()\[\]]){2,}"
+                          r"|[^\x00-\x7f]{2,})")
     _GROUP = re.compile(r"(?:\\b)?\(([a-z ]+(?:\|[a-z ]+)+)\)(?![?*{])")
 
     def __init__(self, parts: tuple[str, ...]) -> None:
@@ -73,7 +76,7 @@ class Phrases:
         m = cls._LITERAL.match(branch)
         if not m:
             return []
-        literal = m.group(1)
+        literal = m.group(1).replace("\\", "")
         if branch[m.end():m.end() + 1] in ("?", "*", "{"):
             literal = literal[:-1]  # the last character is optional
         literal = literal.strip()
@@ -309,7 +312,7 @@ RULES: list[Rule] = [
          "Gmail 5.1.1 'Please try double-checking the recipient's email address'; Exchange Online NDR 'Check the "
          "recipient's email address'; Trend Micro InterScan MSS 'Please check if address is correct'",
          phrases(r"check(ing)? (if|that|whether) (the )?(e-?mail )?address is correct",
-                 r"(double-?)?check(ing)? the recipient'?s (e-?mail )?address")),
+                 r"check(ing)? the recipient'?s (e-?mail )?address")),  # "double-checking" too
 ]
 
 # DSN status codes (RFC 3463) when no text decides. Only the address-level
