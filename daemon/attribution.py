@@ -20,11 +20,13 @@ from dataclasses import dataclass
 
 from ..shared.bounces import Failure, Verdict
 from ..shared.bounces.reasons import UNDEFINED_RULE
-from .messages import Fetched
+from .messages import FIELD_VALUE, Fetched
 from .verp import Verp
 from .storage import outbox
 
-_FIELD = re.compile(rb"^(message-id|in-reply-to|references)[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
+# Found in "\n" + the message lower-cased (offsets kept), each value read from the message as it is: a literal
+# sre scans for, where a case-blind multi-line ^ was tried at every byte of every message of a round.
+_FIELD = re.compile(rb"\n(message-id|in-reply-to|references)[ \t]*:")
 _ID = re.compile(rb"<([^<>\s]{1,400})>")
 MAX_IDS = 50  # a References chain is long; the newest (last) are the ones that matter
 
@@ -33,9 +35,11 @@ def referenced(raw: bytes) -> tuple[list[str], list[str]]:
     """(Message-IDs, In-Reply-To/References IDs) found in any header of the message, with their <>."""
     ids: list[str] = []
     refs: list[str] = []
-    for m in _FIELD.finditer(raw):
-        found = [f"<{v.decode('ascii', 'replace')}>" for v in _ID.findall(m.group(2))]
-        (ids if m.group(1).lower() == b"message-id" else refs).extend(found)
+    whole = b"\n" + raw
+    for m in _FIELD.finditer(whole.lower()):
+        value = FIELD_VALUE.match(whole, m.end()).group(0)  # type: ignore[union-attr]
+        found = [f"<{v.decode('ascii', 'replace')}>" for v in _ID.findall(value)]
+        (ids if m.group(1) == b"message-id" else refs).extend(found)
     return ids[-MAX_IDS:], refs[-MAX_IDS:]
 
 
