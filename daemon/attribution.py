@@ -15,33 +15,13 @@ An account that has sent nothing through mailfleet has nothing to match against:
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 
 from ..shared.bounces import Failure, Verdict
 from ..shared.bounces.reasons import UNDEFINED_RULE
-from .messages import FIELD_VALUE, Fetched
+from .messages import Fetched
 from .verp import Verp
 from .storage import outbox
-
-# Found in "\n" + the message lower-cased (offsets kept), each value read from the message as it is: a literal
-# sre scans for, where a case-blind multi-line ^ was tried at every byte of every message of a round.
-_FIELD = re.compile(rb"\n(message-id|in-reply-to|references)[ \t]*:")
-_ID = re.compile(rb"<([^<>\s]{1,400})>")
-MAX_IDS = 50  # a References chain is long; the newest (last) are the ones that matter
-
-
-def referenced(raw: bytes) -> tuple[list[str], list[str]]:
-    """(Message-IDs, In-Reply-To/References IDs) found in any header of the message, with their <>."""
-    ids: list[str] = []
-    refs: list[str] = []
-    whole = b"\n" + raw
-    for m in _FIELD.finditer(whole.lower()):
-        value = FIELD_VALUE.match(whole, m.end()).group(0)  # type: ignore[union-attr]
-        found = [f"<{v.decode('ascii', 'replace')}>" for v in _ID.findall(value)]
-        (ids if m.group(1) == b"message-id" else refs).extend(found)
-    return ids[-MAX_IDS:], refs[-MAX_IDS:]
-
 
 @dataclass
 class Link:
@@ -51,7 +31,7 @@ class Link:
 
 async def links(conn, account_id: int, messages: list[Fetched]) -> dict[str, list[tuple[str, int]]]:
     """For each message (by key), the sent messages it refers to: [(how, queue_id)], best link first."""
-    found: dict[str, tuple[list[str], list[str]]] = {m.key: referenced(m.raw or b"") for m in messages}
+    found = {m.key: m.references for m in messages}
     wanted = sorted({i for ids, refs in found.values() for i in ids + refs})
     ours = {}
     for start in range(0, len(wanted), 500):

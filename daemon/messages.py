@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from ..shared.bounces import Verdict, classify
 
+References = tuple[list[str], list[str]]  # (Message-IDs, In-Reply-To/References IDs), each with its <>
+
 
 @dataclass
 class Fetched:
@@ -22,6 +24,7 @@ class Fetched:
     raw: bytes | None = None  # None: skipped (too big)
     verdict: Verdict | None = None
     _key: str | None = field(default=None, repr=False, compare=False)
+    _refs: References | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> str:
@@ -32,9 +35,26 @@ class Fetched:
             self._key = message_key(header_message_id(raw), raw)
         return self._key
 
+    @property
+    def references(self) -> References:
+        """The Message-IDs it carries and the IDs it refers to (referenced()), read once; a classifier
+        worker reads them beside the verdict, away from the round's commit."""
+        if self._refs is None:
+            self._refs = referenced(self.raw or b"")
+        return self._refs
+
     def classify(self) -> None:
         if self.raw is not None:
             self.verdict = classify(self.raw)
+
+    def read_elsewhere(self, verdict: Verdict, references: References) -> None:
+        """What a classifier worker read of it (read_many)."""
+        self.verdict, self._refs = verdict, references
+
+
+def read_many(raws: list[bytes]) -> list[tuple[Verdict, References]]:
+    """classify() and referenced() over a batch: what a classifier worker process is handed."""
+    return [(classify(raw), referenced(raw)) for raw in raws]
 
 
 def message_key(message_id: str | None, raw: bytes) -> str:
@@ -61,3 +81,22 @@ def header_message_id(raw: bytes) -> str | None:
         return None
     value = FIELD_VALUE.match(head, m.end()).group(0)  # type: ignore[union-attr]
     return value.decode("ascii", "surrogateescape").strip()[:500] or None
+
+
+# The fields that name messages, found in "\n" + the whole message lower-cased like _MESSAGE_ID (the returned
+# message's header too: it is what names our sent message).
+_REFERRING = re.compile(rb"\n(message-id|in-reply-to|references)[ \t]*:")
+_ID = re.compile(rb"<([^<>\s]{1,400})>")
+MAX_IDS = 50  # a References chain is long; the newest (last) are the ones that matter
+
+
+def referenced(raw: bytes) -> References:
+    """(Message-IDs, In-Reply-To/References IDs) found in any header of the message, with their <>."""
+    ids: list[str] = []
+    refs: list[str] = []
+    whole = b"\n" + raw
+    for m in _REFERRING.finditer(whole.lower()):
+        value = FIELD_VALUE.match(whole, m.end()).group(0)  # type: ignore[union-attr]
+        found = [f"<{v.decode('ascii', 'replace')}>" for v in _ID.findall(value)]
+        (ids if m.group(1) == b"message-id" else refs).extend(found)
+    return ids[-MAX_IDS:], refs[-MAX_IDS:]

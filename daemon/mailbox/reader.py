@@ -201,6 +201,7 @@ async def _read(services: "Services", classifiers: "ClassifierPool", account_id:
     def work() -> list[Fetched]:
         messages: list[Fetched] = []
         waits = []
+        classifiers.warm(len(refs))
         for chunk, refused in box.fetch(refs):
             unread.update(refused)
             messages += chunk

@@ -6,7 +6,7 @@ by a classifier whose version differs (daemon/marking.py).
 
 from functools import cache
 
-from .classifier import classify, classify_many, rule_source
+from .classifier import classify, rule_source
 from .model import Failure, Verdict
 
 
@@ -20,4 +20,4 @@ def version() -> str:
     return hashlib.sha256(code).hexdigest()[:16]
 
 
-__all__ = ["classify", "classify_many", "rule_source", "version", "Failure", "Verdict"]
+__all__ = ["classify", "rule_source", "version", "Failure", "Verdict"]

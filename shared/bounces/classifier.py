@@ -231,11 +231,6 @@ def _inline_report(raw: bytes) -> bytes | None:
     return inner if _DELIVERY_REPORT.search(head) else None
 
 
-def classify_many(raws: list[bytes]) -> list[Verdict]:
-    """classify() over a batch: what a worker process is handed."""
-    return [classify(raw) for raw in raws]
-
-
 def _headers(msg: mime.Part) -> dict[str, list]:
     """Header name (lower-cased) -> values, built once: Part.get() scans every header on each call."""
     out: dict[str, list] = {}

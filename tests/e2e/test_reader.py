@@ -488,6 +488,27 @@ def test_classifier_workers_that_die_leave_the_round_to_its_thread():
         pool.close()
 
 
+def test_a_round_big_enough_for_the_workers_starts_them_before_its_first_chunk():
+    """A worker takes a fifth of a second to start: a backlog's round starts them as it starts fetching, and a
+    round too small to use them starts none (a daemon that never meets a backlog keeps no idle processes)."""
+    from mailfleet.daemon.mailbox.classifying import MIN_BATCH, ClassifierPool
+    from mailfleet.daemon.messages import Fetched
+
+    pool = ClassifierPool(2)
+    try:
+        pool.warm(MIN_BATCH - 1)
+        assert pool._pool is None  # noqa: SLF001
+        pool.warm(MIN_BATCH)
+        assert len(pool._pool._processes) == 2  # noqa: SLF001 - the processes are what is promised
+        batch = [Fetched(str(i), 0, dsn(f"x{i}@example.com", "5.1.1", "550 5.1.1 User unknown", f"<v{i}@mx>"))
+                 for i in range(MIN_BATCH)]
+        pool.start(batch)()
+        assert all(m.verdict.failures[0].hard for m in batch)
+        assert all(m.references == ([f"<v{i}@mx>"], []) for i, m in enumerate(batch)), "read beside the verdict"
+    finally:
+        pool.close()
+
+
 def test_an_imap_server_flooding_untagged_lines_fails_the_round_not_the_memory(make_daemon):
     """`* 1 EXISTS` without end during UID SEARCH: each line comes in time, so only a bound on what one
     command's answer may hold ends it (before, memory grew until the 900 s round deadline)."""

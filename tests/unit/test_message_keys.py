@@ -1,5 +1,5 @@
-"""What the round reads from a raw message without parsing it: its key (the Message-ID, as the classifier
-reads it) and the Message-IDs it refers to (daemon/messages.py, daemon/attribution.py)."""
+"""What the round reads from a raw message without parsing it (daemon/messages.py): its key (the Message-ID,
+as the classifier reads it) and the Message-IDs it refers to (for daemon/attribution.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from email.policy import compat32
 
 import pytest
 
-from mailfleet.daemon.attribution import referenced
-from mailfleet.daemon.messages import header_message_id
+from mailfleet.daemon.messages import header_message_id, referenced
+
 from .test_classifier import CORPUS
 
 MESSAGES = [p for name in ("dev", "dev2") for p in sorted((CORPUS / name).iterdir()) if p.name != "labels.jsonl"]
