@@ -230,11 +230,11 @@ def _boundary(content_type: str) -> str | None:
     return holder.get_boundary()
 
 
-# The usual shape, `; boundary="..."` or `; boundary=token` last or before another `;`, read without the
-# stdlib's parameter parser (a third of a multipart's cost). Anything else goes to the stdlib.
 # One boundary parameter, not two nor an RFC 2231 continuation: the word "boundary" as a name, before "=".
 # (A value may hold the word too: "Boundary_(ID_...)", "------------Boundary-00=_...".)
 _BOUNDARY_NAME = re.compile(r'(?:^|;)\s*boundary\s*=', re.I)
+# The usual shape, `; boundary="..."` or `; boundary=token` last or before another `;`, read without the
+# stdlib's parameter parser (a third of a multipart's cost). Anything else goes to the stdlib.
 _SIMPLE_BOUNDARY = re.compile(r';\s*boundary\s*=\s*(?:"([^"\\;]*)"|([^\s";<][^\s";]*))\s*(?:;|$)', re.I)
 
 

@@ -598,9 +598,10 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
             temporary = True
         if permanent_hint is False:
             temporary = True
+    says_nothing = not status or status.endswith(".0.0")
     if reason == "userunknown" and _only_refused(diagnostic) and (
-            status and not status.endswith(".0.0") and status.split(".")[1] != "1"
-            or (not status or status.endswith(".0.0")) and REFUSAL_REASON.search(diagnostic.lower())):
+            (not says_nothing and status.split(".")[1] != "1")  # type: ignore[union-attr]
+            or (says_nothing and REFUSAL_REASON.search(diagnostic.lower()))):
         # A bare "address rejected" proves a dead address only under an address status (X.1.x, RFC 3463
         # §3.2); under a security or policy status (X.7.x) it is a policy, under any other the status says.
         # Under a status that says nothing (X.0.0, or none) the words after the prefix do: none, and the
