@@ -1,10 +1,11 @@
 """Replies as mail providers document them, each through the classifier in a delivery report: hard only for a
 dead address, and about the side the reply is about (recipient, sender or message).
 
-Written from the providers' published error lists: Gmail's "SMTP errors and codes" (support.google.com,
-answer 3726730), Exchange Online's NDR codes (Microsoft Learn), Yahoo's postmaster error codes, Comcast's,
-iCloud's, Proofpoint's and Barracuda's reply texts, Postfix's and qmail's own. A check of what the rules
-say, not of any project's fixtures.
+Written from the providers' published error lists as they read when written down (machines here reach no
+such page; Gmail's "SMTP errors and codes", support.google.com answer 3726730, was partly checked through
+the workplace's search): Exchange Online's NDR codes (Microsoft Learn), Yahoo's postmaster error codes,
+Comcast's, iCloud's, Proofpoint's and Barracuda's reply texts, Postfix's and qmail's own. A check of what
+the rules say, not of any project's fixtures.
 """
 
 from __future__ import annotations
