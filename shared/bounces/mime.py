@@ -149,9 +149,7 @@ class Part:
         return self._children
 
     def _read_children(self) -> list[Part]:
-        ctype = self.content_type
-        if self._headers is None:
-            self._read_headers()
+        ctype = self.content_type  # reads the headers, and with them where the body starts
         if self._depth >= CONTAINER_DEPTH:
             return []
         if ctype.startswith("message/") and ctype not in ("message/delivery-status",

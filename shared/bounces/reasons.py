@@ -491,7 +491,7 @@ def reason_from_status(status: str | None) -> str | None:
     return STATUS_REASONS.get(subject)
 
 
-def _unproven_unknown(diagnostic: str, status: str | None, relayed: bool) -> bool:
+def _unproven_unknown(diagnostic: str, low: str, status: str | None, relayed: bool) -> bool:
     """A remote server's "user unknown" counts only when it came at RCPT, the status names the address, or
     the reply names the mailbox (in angle brackets, as a reply to RCPT does) under a status that says nothing.
 
@@ -501,7 +501,6 @@ def _unproven_unknown(diagnostic: str, status: str | None, relayed: bool) -> boo
     own words (no SMTP reply quoted, no Diagnostic-Code that says it quotes
     one) are: it looked in its own directory.
     """
-    low = diagnostic.lower()
     data = "data" in low  # the two patterns below start with no literal: sre would try them at every character
     if data and ANSWERED_DATA.search(low):
         return True
@@ -584,7 +583,8 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
     if status and status[1:] in (".1.7", ".1.8"):
         # A bad sender address (RFC 3463): whatever the words ("sender does not exist"), it is ours.
         reason, rule, evidence = "rejected", SENDER_STATUS_RULE, status
-    stage = AT_MAIL_FROM.search(diagnostic.lower())
+    low = diagnostic.lower()
+    stage = AT_MAIL_FROM.search(low)
     if stage and reason in HARD_REASONS:
         # Exim's "SMTP error from remote mail server after MAIL FROM:", Postfix's "(in reply to MAIL FROM
         # command)": the server refused the sender before any recipient was named.
@@ -601,7 +601,7 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
     says_nothing = not status or status.endswith(".0.0")
     if reason == "userunknown" and _only_refused(diagnostic) and (
             (not says_nothing and status.split(".")[1] != "1")  # type: ignore[union-attr]
-            or (says_nothing and REFUSAL_REASON.search(diagnostic.lower()))):
+            or (says_nothing and REFUSAL_REASON.search(low))):
         # A bare "address rejected" proves a dead address only under an address status (X.1.x, RFC 3463
         # §3.2); under a security or policy status (X.7.x) it is a policy, under any other the status says.
         # Under a status that says nothing (X.0.0, or none) the words after the prefix do: none, and the
@@ -612,12 +612,12 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
             POLICY_REFUSAL_RULE
         evidence = f"{status}: {evidence}" if status else evidence
     elif reason == "userunknown" and status and status.split(".")[1] == "7" \
-            and not AT_RCPT_COMMAND.search(diagnostic.lower()):
+            and not AT_RCPT_COMMAND.search(low):
         # Words of a dead address under a policy status, with nothing to show it answered RCPT TO. Postfix's
         # access(5) "REJECT User unknown" is such a reply: "554 5.7.1 <a@b>: Recipient address rejected: User
         # unknown" (access_map_reject_code, X.7.1) is a list somebody keeps, not a mailbox lookup.
         reason, rule = "filtered", POLICY_DOUBT_RULE
-    if reason == "userunknown" and _unproven_unknown(diagnostic, status, relayed):
+    if reason == "userunknown" and _unproven_unknown(diagnostic, low, status, relayed):
         reason, rule = "filtered", UNPROVEN_UNKNOWN_RULE
     hard = reason in HARD_REASONS and not temporary
     return Decision(reason, hard, rule, evidence)
