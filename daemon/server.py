@@ -41,6 +41,11 @@ log = logging.getLogger(__name__)
 Handle = Callable[[Parsed, Caller, Peer], Awaitable[bytes | None]]
 
 
+def _log_undelivered(sent: asyncio.Future[object]) -> None:
+    if not sent.cancelled() and sent.exception() is not None:
+        log.debug("event not delivered: %s", sent.exception())
+
+
 class RpcServer:
     def __init__(
         self,
@@ -68,9 +73,6 @@ class RpcServer:
         self._sock.setsockopt(zmq.LINGER, 1000)
         self._sock.setsockopt(zmq.SNDHWM, 10000)
         self._sock.bind(endpoint)
-        # The same socket, used without awaiting: events are pushed with NOBLOCK (a ROUTER drops what a
-        # peer's queue cannot take, it never blocks), right from the delivering task.
-        self._push_sock = zmq.Socket.shadow(self._sock.underlying)
         self._slots = asyncio.Semaphore(max_concurrent)
         self._inflight: set[asyncio.Task] = set()
         self._receiving: asyncio.Task | None = None
@@ -102,11 +104,16 @@ class RpcServer:
             task.add_done_callback(self._inflight.discard)
 
     def push(self, envelope: list[bytes], frame: bytes) -> None:
-        """A message the peer did not ask for (an event it subscribed to)."""
-        try:
-            self._push_sock.send_multipart([*envelope, frame], flags=zmq.NOBLOCK)
-        except zmq.ZMQError as exc:
-            log.debug("event not delivered: %s", exc)
+        """A message the peer did not ask for (an event it subscribed to), sent at once without awaiting:
+        a ROUTER drops what a peer's queue cannot take, it never blocks.
+
+        It goes through the asyncio socket, never a plain handle on the same libzmq socket: a send
+        processes the socket's pending commands, which clears its edge-triggered FD, and only the
+        asyncio socket then looks again for requests that arrived meanwhile. A push from a plain
+        handle left such a request unread until some other traffic woke the socket (a subscriber's
+        next call after an event went unanswered)."""
+        sent = self._sock.send_multipart([*envelope, frame], flags=zmq.NOBLOCK)
+        sent.add_done_callback(_log_undelivered)
 
     async def _send(self, envelope: list[bytes], reply: bytes | None) -> None:
         # A message of notifications only still gets an (empty) reply, or a REQ socket would wait forever.

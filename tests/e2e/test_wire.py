@@ -149,3 +149,16 @@ def test_oversized_frame_is_dropped_and_the_daemon_keeps_serving(daemon):
         assert c.call("system.ping") == {"pong": True}
     rss_kb = int(next(line for line in open(f"/proc/{daemon.proc.pid}/status") if line.startswith("VmRSS")).split()[1])
     assert rss_kb < 100 * 1024, f"the daemon holds {rss_kb} kB: the frame was read into memory"
+
+
+def test_a_subscribers_call_right_after_an_event_is_answered(daemon, own_account):
+    # An event is pushed after its commit, by the delivering task, so it may leave the socket just after
+    # the subscriber's next request arrived. A push that cleared the socket's wake-up without the request
+    # being read left that request unanswered until other traffic came (seen within a few hundred rounds).
+    with daemon.client(timeout=5) as c:
+        acc = c.call("accounts.create", own_account)
+        c.call("events.subscribe", {"types": ["account."]})
+        for n in range(600):
+            c.call("accounts.update", {"id": acc["id"], "name": f"n{n}"})
+            assert c.call("system.ping") == {"pong": True}
+        assert [c.next_event(timeout=5)["type"] for _ in range(600)] == ["account.updated"] * 600
