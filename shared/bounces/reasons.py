@@ -167,6 +167,7 @@ RULES: list[Rule] = [
         r"\bsender\b.{0,40}\b(rejected|denied|refused|not allowed|unknown|invalid|blocked|does not exist|doesn'?t exist)",
         r"(rejected|refused|denied|invalid|unknown|bad).{0,20}\bsender\b", r"mail from.{0,40}(rejected|refused|denied)",
         r"envelope (sender|from)", r"return[- ]path", r"\bfrom address\b", r"(not accepting|does not accept) (e-?)?mail from",
+        r"sender verify failed",  # Exim's ACL verify = sender, as its specification gives the reply
     )),
     # Our own HELO name refused: about the sending host, not the address.
     Rule("helo-refused", "blocked",
@@ -211,6 +212,14 @@ RULES: list[Rule] = [
         r"\bspam\b", r"\bspamming\b", r"junk mail", r"content (was )?rejected", r"message content rejected",
         r"looks like spam", r"bulk mail", r"unsolicited", r"\buce\b",
     )),
+    # Exim says "Unrouteable address" when no router accepts an address, or the router's own
+    # cannot_route_message. cPanel's dnslookup router sets one that guesses at causes, a block among them:
+    # it is still an address no DNS route leads to, before "blocklist" reads "blacklisted" in it.
+    Rule("unrouteable-explained", "hostunknown",
+         "Exim specification, generic router option cannot_route_message (used instead of 'Unrouteable address'); "
+         "cPanel's Exim: 'The mail server could not deliver mail to <address>.  The account or domain may not "
+         "exist, they may be blacklisted, or missing the proper dns entries.'",
+         phrases(r"the account or domain may not exist")),
     # Before the blocklist's "access denied": Postfix says "Relay access denied".
     Rule("relay-denied", "norelaying",
          "RFC 5321 §3.6.2 (relaying); Postfix reject_unauth_destination '554 5.7.1 <address>: Relay access denied'; "

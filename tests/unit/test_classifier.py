@@ -39,8 +39,14 @@ def both(score):
     """dev and dev2 as a whole: the counts added, the rates made again from them."""
     second = _score("dev2")
     tp, fp, fn = (score[k] + second[k] for k in ("tp", "fp", "fn"))
+    # The scorer gives hard recall and faulty-marking precision as rates, and the dead addresses found as
+    # the confusion's "Hh": the counts under each rate are made back from those.
+    found = [s["confusion(label H/S x pred h/s)"]["Hh"] for s in (score, second)]
+    dead = sum(round(n / s["hard_recall"]) for n, s in zip(found, (score, second)))
+    marked = sum(round(n / s["faulty_marking_precision"]) for n, s in zip(found, (score, second)))
     return {"recall": tp / (tp + fn), "precision": tp / (tp + fp), "errors": score["errors"] + second["errors"],
-            "nonbounce_fp": score["nonbounce_fp_rate"] + second["nonbounce_fp_rate"], "dev2": second}
+            "nonbounce_fp": score["nonbounce_fp_rate"] + second["nonbounce_fp_rate"],
+            "hard_recall": sum(found) / dead, "faulty_marking_precision": sum(found) / marked, "dev2": second}
 
 
 def test_corpus_addresses(score):
@@ -54,13 +60,15 @@ def test_corpus_marks_no_non_bounce(score):
 
 
 def test_dev_and_dev2_as_a_whole(both):
-    """Issue 13's targets for dev + dev2 where they are met (recall 98%, precision 99.5%, no non-bounce
-    marked); where they are not (faulty-marking precision 99.5%, hard recall 95%), a floor under what was
-    reached on dev2, so a change that loses ground fails."""
+    """Issue 13's targets for dev + dev2 where they are met (recall 98%, precision 99.5%, hard recall 95%,
+    no non-bounce marked); where one is not (faulty-marking precision 99.5%), a floor under what was reached,
+    so a change that loses ground fails."""
     assert both["errors"] == 0
     assert both["recall"] >= 0.98 and both["precision"] >= 0.995
     assert both["nonbounce_fp"] == 0.0, "no non-bounce marks anybody"
-    assert both["dev2"]["faulty_marking_precision"] >= 0.935 and both["dev2"]["hard_recall"] >= 0.955
+    assert both["hard_recall"] >= 0.95
+    assert both["faulty_marking_precision"] >= 0.955
+    assert both["dev2"]["faulty_marking_precision"] >= 0.935 and both["dev2"]["hard_recall"] >= 0.97
 
 
 def test_corpus_hard_soft(score):

@@ -28,6 +28,7 @@ SHIPPED = {
     "no-reason", "stated-state", "rfc3464-delayed",
     "rfc5965-feedback-report", "rfc3464-delivery-status", "ses-notification", "rfc3834-auto-reply", "bounce-prose",
     "not-a-bounce", "unread-bounce", "classifier-error", "nested-report", "inline-report", "check-the-address",
+    "unrouteable-explained",
 }
 
 
@@ -88,6 +89,9 @@ FROM_SOURCE = {
                               "sender"),
     "rfc3463-status": ("5.1.1 (no words)", True, "recipient"),
     "unproven-unknown": ("550 5.0.0 User unknown (in reply to end of DATA command)", False, "recipient"),
+    "unrouteable-explained": ("The mail server could not deliver mail to x@example.com.  The account or domain may "
+                              "not exist, they may be blacklisted, or missing the proper dns entries.", True,
+                              "recipient"),
     "check-the-address": ("550 5.1.1 Your message couldn't be delivered. Check the recipient's email address, then "
                           "try to resend the message.", True, "recipient"),
 }
@@ -178,6 +182,8 @@ def test_a_refusal_at_rcpt_under_a_status_that_says_nothing_is_decided_by_what_f
     ("an MX or SRV record indicated no SMTP service", "domain-takes-no-mail", True),
     # The DragonFly Mail Agent (dma, net.c) when the recipient's domain does not resolve.
     ("DNS lookup failure: host nowhere.example not found", "host-unknown", True),
+    # Exim's ACL "verify = sender" when the receiving server cannot route our sender's address.
+    ("550 Sender verify failed", "sender-refused", False),
     # Postfix, a refusal of our sender: "(in reply to MAIL FROM command)".
     ("550 5.1.1 <x@example.com>: User unknown (in reply to MAIL FROM command)", "rfc5321-mail-from-stage", False),
 ])
@@ -322,6 +328,22 @@ def test_interscans_advice_to_check_the_address_is_its_verdict():
            b"*************************************************************\n")
     (failure,) = classify(raw).failures
     assert (failure.address, failure.hard, failure.rule) == ("gone@example.net", True, "check-the-address")
+
+
+def test_an_exim_address_no_router_accepts_is_dead_whatever_causes_its_message_guesses_at():
+    """Exim's bounce lists each failed address with the reason its router gave; cPanel's dnslookup router gives
+    a cannot_route_message naming possible causes, a block among them. Routing failed: the domain is gone."""
+    raw = (b"From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: news@example.org\n"
+           b"Subject: Mail delivery failed: returning message to sender\nAuto-Submitted: auto-replied\n\n"
+           b"This message was created automatically by mail delivery software.\n\n"
+           b"A message that you sent could not be delivered to one or more of its\n"
+           b"recipients. This is a permanent error. The following address(es) failed:\n\n"
+           b"  gone@nowhere.example\n"
+           b"    The mail server could not deliver mail to gone@nowhere.example.  The account or domain may not "
+           b"exist, they may be blacklisted, or missing the proper dns entries.\n")
+    (failure,) = classify(raw).failures
+    assert (failure.address, failure.hard, failure.about, failure.rule) == (
+        "gone@nowhere.example", True, "recipient", "unrouteable-explained")
 
 
 def test_every_rule_is_found_by_its_literals():
