@@ -82,7 +82,9 @@ async def _read_again(tx: Tx, account_id: int, counts: Counter) -> list[Fetched]
 
 
 async def record(tx: Tx, rules: BouncesSection, account_id: int, messages: list[Fetched], now: str,
-                 verp: Verp) -> Outcome:
+                 verp: Verp, *, read_again: bool = True) -> Outcome:
+    """Record what these messages say. `read_again`: also read the kept messages a changed classifier may
+    now read (once a round: its first commit)."""
     counts: Counter = Counter(fetched=len(messages))
     fresh = _fresh(messages, counts)
     already = await mailbox_store.seen(tx.conn, account_id, list(fresh))
@@ -90,7 +92,7 @@ async def record(tx: Tx, rules: BouncesSection, account_id: int, messages: list[
     # A bounce is a bounce however often it arrives: every copy may be deleted, the first counted once.
     bounce_keys = {key for key, kind in already.items() if kind in BOUNCE_KINDS}
     new = [m for key, m in fresh.items() if key not in already]
-    todo = new + await _read_again(tx, account_id, counts)
+    todo = new + (await _read_again(tx, account_id, counts) if read_again else [])
     returned = [m for m in todo if m.verdict.kind in (*BOUNCE_KINDS, "unparsed")]
     enveloped = await attribution.by_envelope(tx.conn, account_id, returned, verp)
     for m in returned:

@@ -1,12 +1,16 @@
 """One round of reading a mailbox, and the schedule that runs rounds.
 
 A round, the same for IMAP and POP3 (only the checkpoint differs): fetch up
-to batch_size new messages in chunks, each classified while the next is
-fetched → commit verdicts and the new checkpoint in one transaction → only
-then delete the bounce messages, with any deletes still owed by a round that
-crashed after its commit. A crash before the commit re-reads the same
-messages next time; a crash after it leaves the deletes owed. Either way
-nothing is counted twice (message keys) and nothing is lost.
+to batch_size new messages in chunks; each chunk is classified while the
+next is fetched, then committed (its verdicts, the deletes it owes and the
+checkpoint past it, in one transaction) while the ones after it are fetched
+and classified. Only committed bounce messages are deleted, with any
+deletes still owed by a round that crashed after a commit: once the fetching
+is done with the connection, those committed so far go while later chunks
+commit, the rest at the end. A crash before a chunk's commit re-reads that
+chunk and those after it next time; a crash after it leaves its deletes
+owed. Either way nothing is counted twice (message keys) and nothing is
+lost, and a round cut short keeps what it committed.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ import asyncio
 import dataclasses
 import logging
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from .. import marking, status
@@ -73,25 +78,28 @@ class ImapCheckpoint:
         self.uidvalidity = 0
         self.last_uid = 0
         self.same_box = False
+        self._passed = 0  # the highest UID of the chunks committed so far
+        self._held: list[int] = []  # UIDs of this round to try again: the checkpoint stays before them
 
     async def load(self, conn, account_id: int, uidvalidity: int) -> None:
         state = await mailbox_store.state(conn, account_id)
         self.uidvalidity = uidvalidity
         self.same_box = bool(state and state["uidvalidity"] == uidvalidity)
         self.last_uid = state["last_uid"] if self.same_box else 0
+        self._passed, self._held = self.last_uid, []
 
     def wanted(self, box: ImapMailbox, aside: frozenset[str]) -> tuple[list[str], dict[str, str]]:
         """In the worker thread: what to read now, and what cannot be (UIDs past 32 bits)."""
         return box.new_uids(self.last_uid, frozenset(int(r) for r in aside if r.isdigit()))
 
     async def save(self, conn, account_id: int, asked: list[str], read: list[str], retry: list, put_aside: list) -> None:
-        # The checkpoint never passes a message that is still to be tried again; those after it are
-        # fetched again next round and known by their key, so nothing counts twice. (A UID past 32
-        # bits is never behind a checkpoint: every SEARCH finds it again until it is set aside.)
-        highest = max((int(r) for r in asked), default=self.last_uid)
-        held = [int(ref) for ref, _, _ in retry if int(ref) <= MAX_UID]
-        if held:
-            highest = min(held) - 1
+        """After each chunk, in its transaction: `asked`, the chunk's UIDs (the round's chunks come in order)."""
+        # The checkpoint never passes a message that is still to be tried again, in this chunk or an earlier
+        # one; those after it are fetched again next round and known by their key, so nothing counts twice.
+        # (A UID past 32 bits is never behind a checkpoint: every SEARCH finds it again until it is set aside.)
+        self._passed = max([self._passed, *(int(r) for r in asked)])
+        self._held += [int(ref) for ref, _, _ in retry if int(ref) <= MAX_UID]
+        highest = min(self._held) - 1 if self._held else self._passed
         await mailbox_store.save_state(conn, account_id, uidvalidity=self.uidvalidity,
                                        last_uid=max(highest, self.last_uid))
 
@@ -118,6 +126,7 @@ class Pop3Checkpoint:
         # Read, or set aside: not asked for again. Refused ones are, next round.
         await mailbox_store.add_pop3_seen(conn, account_id, read + [ref for ref, _, _ in put_aside])
         await mailbox_store.forget_pop3_seen(conn, account_id, self.gone)
+        self.gone = []  # forgotten once, by the round's first commit
 
 
 @asynccontextmanager
@@ -164,54 +173,151 @@ async def run_round(services: "Services", classifiers: "ClassifierPool", account
         known = await mailbox_store.unreadable(services.db.read, account_id) if mark.same_box else {}
         aside = frozenset(ref for ref, item in known.items() if item["set_aside"])
         asked, unread = await asyncio.to_thread(mark.wanted, box, aside)
-        messages = await _read(services, classifiers, account_id, box, asked, unread)
-        now = utcnow()
-        retry, put_aside = _tries(unread, known)
-        async with services.db.transaction() as tx:
-            outcome = await marking.record(tx, services.config.bounces, account_id, messages, now, services.verp)
-            deletes = outcome.delete_refs if row["incoming_delete_bounces"] else []
-            await mailbox_store.add_pending_deletes(tx.conn, account_id, deletes)
-            await _note_unreadable(tx, account_id, retry, put_aside, [m.ref for m in messages if m.ref in known], now)
-            await mark.save(tx.conn, account_id, asked, [m.ref for m in messages], retry, put_aside)
-            crash_point("before_commit")
-        crash_point("after_commit")
-        counts.update(outcome.counts)
-        counts.update(unreadable=len(retry), set_aside=len(put_aside))
-        due = sorted(set(owed) | set(deletes))
-        done = await asyncio.to_thread(box.delete, due) if due else 0
-        counts["deleted"] += done or 0
-        await asyncio.to_thread(box.close)  # POP3: QUIT, and the DELEs take effect now
-        if due and done is not None:  # None: the server could not delete them safely yet; still owed
+        deleting = _Deleting(box, owed)
+
+        async def commit(chunk: list[Fetched], refused: dict[str, str], *, first: bool) -> None:
+            now = utcnow()
+            retry, put_aside = _tries({**unread, **refused} if first else refused, known)
             async with services.db.transaction() as tx:
-                await mailbox_store.clear_pending_deletes(tx.conn, account_id, due)
+                outcome = await marking.record(tx, services.config.bounces, account_id, chunk, now, services.verp,
+                                               read_again=first)
+                owes = outcome.delete_refs if row["incoming_delete_bounces"] else []
+                await mailbox_store.add_pending_deletes(tx.conn, account_id, owes)
+                await _note_unreadable(tx, account_id, retry, put_aside, [m.ref for m in chunk if m.ref in known], now)
+                await mark.save(tx.conn, account_id, [m.ref for m in chunk] + list(refused),
+                                [m.ref for m in chunk], retry, put_aside)
+                crash_point("before_commit")
+            crash_point("after_commit")
+            deleting.owe(owes)
+            counts.update(outcome.counts)
+            counts.update(unreadable=len(retry), set_aside=len(put_aside))
+
+        try:
+            committed = 0
+            async with aclosing(_read(services, classifiers, account_id, box, asked)) as chunks:
+                async for chunk, refused, fetched_all in chunks:
+                    await commit(chunk, refused, first=not committed)
+                    committed += 1
+                    if fetched_all:  # the connection is free: delete what is committed while the rest commits
+                        deleting.start()
+            if not committed:  # nothing to fetch: the checkpoint, the unreadable and the classifier's retries still
+                await commit([], {}, first=True)
+            await deleting.finish()
+        except BaseException:
+            deleting.cut()
+            raise
+        finally:
+            await deleting.settle()
+        counts["deleted"] += deleting.count
+        await asyncio.to_thread(box.close)  # POP3: QUIT, and the DELEs take effect now
+        if deleting.gone:  # the rest could not be deleted safely yet (no UIDPLUS): still owed
+            async with services.db.transaction() as tx:
+                await mailbox_store.clear_pending_deletes(tx.conn, account_id, deleting.gone)
     return dict(counts)
 
 
+class _Deleting:
+    """A round's deletes: what earlier rounds still owe and what each commit adds, asked of the server a
+    request at a time on the round's connection, once the fetching is done with it. Those of the chunks
+    committed so far go while later chunks commit (the server's work beside the database's); what is
+    left, at the end. Only committed deletes are ever asked for."""
+
+    def __init__(self, box: ImapMailbox | Pop3Mailbox, owed: list[str]) -> None:
+        self.box = box
+        self.count = 0  # messages the server deleted
+        self.gone: list[str] = []  # refs no longer owed
+        self._owed = list(owed)
+        self._unsafe = False  # the server said deleting is not safe now: the rest stays owed
+        self._turn = asyncio.Lock()
+        self._under_way: list[asyncio.Task] = []
+
+    def owe(self, refs: list[str]) -> None:
+        self._owed += refs
+
+    def start(self) -> None:
+        """Ask for the deletes owed so far, beside whatever the round does next."""
+        if self._owed:
+            refs, self._owed = self._owed, []
+            self._under_way.append(asyncio.get_running_loop().create_task(self._delete(refs)))
+
+    async def finish(self) -> None:
+        self.start()
+        for task in self._under_way:
+            await task  # a delete's error is the round's
+
+    def cut(self) -> None:
+        """The round failed or was cut: a delete under way is cut with it (what it did not do stays owed)."""
+        if any(not task.done() for task in self._under_way):
+            self.box.abort()
+
+    async def settle(self) -> None:
+        """Nothing of ours uses the connection any more once this returns."""
+        await asyncio.gather(*self._under_way, return_exceptions=True)
+
+    async def _delete(self, refs: list[str]) -> None:
+        async with self._turn:
+            if self._unsafe:
+                return
+            done = await asyncio.to_thread(self.box.delete, sorted(set(refs)))
+            if done is None:
+                self._unsafe = True
+                return
+            self.count += done
+            self.gone += refs
+
+
+_END = object()  # what the fetching thread hands over last, however it ended
+
+
 async def _read(services: "Services", classifiers: "ClassifierPool", account_id: int,
-                box: ImapMailbox | Pop3Mailbox, refs: list[str], unread: dict[str, str]) -> list[Fetched]:
-    """Fetch these messages and classify them: the round drives both, in one worker thread. Each chunk
-    is handed to the classifier while the next is fetched (across processes for a backlog); a message
-    whose key (its Message-ID, read from the header) a round has already recorded is not classified
-    again. Refs the server did not hand over are added to `unread`."""
+                box: ImapMailbox | Pop3Mailbox, refs: list[str]) -> AsyncIterator[tuple[list[Fetched], dict[str, str], bool]]:
+    """These messages a chunk at a time, in order: each chunk with its verdicts, the refs in it the server
+    did not hand over (with why), and whether the fetching is over (the connection free for deletes).
+
+    One worker thread fetches, handing each chunk to the classifier (across processes for a backlog)
+    and going on with the next, while the round commits the chunks before; a message whose key (its
+    Message-ID, read from the header) a round has already recorded is not classified again. Chunks
+    that came while the last one was committed come as one: a commit has a fixed cost (its fsync),
+    and a backlog would pay it for every chunk. Closed early (a commit failed, the round was cut),
+    the fetching stops."""
     loop = asyncio.get_running_loop()
+    ready: asyncio.Queue[Any] = asyncio.Queue()
+    over = threading.Event()
 
     def recorded(keys: list[str]) -> set[str]:
         return asyncio.run_coroutine_threadsafe(mailbox_store.seen(services.db.read, account_id, keys), loop).result()
 
-    def work() -> list[Fetched]:
-        messages: list[Fetched] = []
-        waits = []
-        classifiers.warm(len(refs))
-        for chunk, refused in box.fetch(refs):
-            unread.update(refused)
-            messages += chunk
-            known = recorded([m.key for m in chunk if m.raw is not None])
-            waits.append(classifiers.start([m for m in chunk if m.key not in known]))
-        for wait in waits:
-            wait()
-        return messages
+    def work() -> None:
+        try:
+            classifiers.warm(len(refs))
+            for chunk, refused in box.fetch(refs):
+                known = recorded([m.key for m in chunk if m.raw is not None])
+                wait = classifiers.start([m for m in chunk if m.key not in known])
+                loop.call_soon_threadsafe(ready.put_nowait, (chunk, refused, wait))
+        finally:
+            over.set()  # the connection is free from here on
+            loop.call_soon_threadsafe(ready.put_nowait, _END)
 
-    return await asyncio.to_thread(work)
+    fetching = loop.run_in_executor(None, work)
+    try:
+        ended = False
+        while not ended and (item := await ready.get()) is not _END:
+            came = [item]
+            while not ready.empty() and not ended:
+                item = ready.get_nowait()
+                ended = item is _END
+                if not ended:
+                    came.append(item)
+            await asyncio.to_thread(lambda came=came: [wait() for _, _, wait in came])
+            if ended:
+                await fetching  # the fetch's own error, if it failed
+            yield ([m for chunk, _, _ in came for m in chunk],
+                   {ref: why for _, refused, _ in came for ref, why in refused.items()}, over.is_set())
+        await fetching  # the fetch's own error, if it failed
+    finally:
+        if not fetching.done():
+            box.abort()  # the thread's call on the connection ends with an error, and the thread with it
+            await asyncio.gather(fetching, return_exceptions=True)
 
 
 def _tries(unread: dict[str, str], known: dict) -> tuple[list, list]:

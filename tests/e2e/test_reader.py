@@ -13,6 +13,7 @@ import sys
 import time
 
 import pytest
+import zmq
 
 from mailfleet.shared import protocol as P
 
@@ -20,6 +21,7 @@ from ..support.daemons import scratch_dir
 from ..support.samples import OWN, dsn
 from ..support.mailservers import Liar, Sink, sink_server
 from ..support.servers import Dovecot, Postfix
+from mailfleet.daemon.net.imap import FETCH_CHUNK
 
 DOMAIN = "bounce.test"
 PASSWORD = "mailbox-secret-9"
@@ -210,6 +212,45 @@ def test_kill_9_mid_round_loses_nothing_and_counts_nothing_twice(make_daemon, do
         assert c.call("bounces.list", {})["total"] == 1
     left = dovecot.messages(mailbox)
     assert len(left) == 1 and b"Sounds good!" in left[0][1], "the bounce is deleted once committed; human mail stays"
+
+
+@pytest.mark.parametrize("crash_at", ["before_commit", "after_commit"])
+def test_kill_9_in_a_round_of_many_chunks_loses_nothing_and_counts_nothing_twice(make_daemon, dovecot, mailbox,
+                                                                                crash_at):
+    """A backlog is committed a chunk at a time (or the chunks classified meanwhile, as one), and its bounces
+    are deleted while later chunks commit: killed at its first commit, before or after, the round leaves
+    every bounce counted once in the end, and none on the server."""
+    count = 2 * FETCH_CHUNK + 100
+    conn = dovecot.imap(mailbox)
+    try:
+        for n in range(count):
+            typ, _ = conn.append("INBOX", None, None,
+                                 dsn(f"r{n}@example.com", "5.1.1", "550 5.1.1 User unknown", f"<m{n}@mx>"))
+            assert typ == "OK"
+    finally:
+        conn.logout()
+    crashing = make_daemon(config=MANUAL, extra_env={"MAILFLEETD_CRASH_AT": crash_at}).start()
+    with crashing.client(timeout=60) as c:
+        acc = own_account(c, dovecot, mailbox, delete_bounces=True, batch_size=count)
+        c.call("contacts.import", {"csv": "email\n" + "\n".join(f"r{n}@example.com" for n in range(count))})
+    # Asked for without waiting on an answer that will never come: the daemon's death is the answer.
+    poll = zmq.Context.instance().socket(zmq.DEALER)
+    poll.setsockopt(zmq.LINGER, 0)
+    poll.connect(crashing.endpoint)
+    poll.send_multipart([b"", P.dumps(P.request("accounts.poll", {"id": acc["id"]}, 1))])
+    assert crashing.proc.wait(timeout=60) == -9
+    poll.close()
+    crashing.proc = None
+    crashing.env.pop("MAILFLEETD_CRASH_AT")
+    crashing.start()
+    with crashing.client(timeout=120) as c:
+        c.call("accounts.poll", {"id": acc["id"]})
+        c.call("accounts.poll", {"id": acc["id"]})
+        assert c.call("bounces.list", {})["total"] == count
+        assert c.call("contacts.list", {"status": "faulty", "limit": 1})["total"] == count
+        assert c.call("contacts.get", {"email": "r0@example.com"})["hard_bounces"] == 1
+        assert c.call("contacts.get", {"email": f"r{count - 1}@example.com"})["hard_bounces"] == 1
+    assert dovecot.messages(mailbox) == [], "every bounce deleted once committed"
 
 
 def test_server_outage_fails_cleanly_backs_off_and_recovers(make_daemon, mail_root):
