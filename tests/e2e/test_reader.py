@@ -214,9 +214,10 @@ def test_kill_9_mid_round_loses_nothing_and_counts_nothing_twice(make_daemon, do
     assert len(left) == 1 and b"Sounds good!" in left[0][1], "the bounce is deleted once committed; human mail stays"
 
 
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
 @pytest.mark.parametrize("crash_at", ["before_commit", "after_commit"])
 def test_kill_9_in_a_round_of_many_chunks_loses_nothing_and_counts_nothing_twice(make_daemon, dovecot, mailbox,
-                                                                                crash_at):
+                                                                                protocol, crash_at):
     """A backlog is committed a chunk at a time (or the chunks classified meanwhile, as one), and its bounces
     are deleted while later chunks commit: killed at its first commit, before or after, the round leaves
     every bounce counted once in the end, and none on the server."""
@@ -231,7 +232,7 @@ def test_kill_9_in_a_round_of_many_chunks_loses_nothing_and_counts_nothing_twice
         conn.logout()
     crashing = make_daemon(config=MANUAL, extra_env={"MAILFLEETD_CRASH_AT": crash_at}).start()
     with crashing.client(timeout=60) as c:
-        acc = own_account(c, dovecot, mailbox, delete_bounces=True, batch_size=count)
+        acc = own_account(c, dovecot, mailbox, protocol, delete_bounces=True, batch_size=count)
         c.call("contacts.import", {"csv": "email\n" + "\n".join(f"r{n}@example.com" for n in range(count))})
     # Asked for without waiting on an answer that will never come: the daemon's death is the answer.
     poll = zmq.Context.instance().socket(zmq.DEALER)
