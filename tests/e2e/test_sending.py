@@ -56,14 +56,6 @@ def parsed(data: bytes) -> email.message.EmailMessage:
     return email.message_from_bytes(data, policy=email.policy.default)
 
 
-def restart_after_the_crash(daemon) -> None:
-    """The daemon killed at its crash point (SIGKILL: nothing ran after it), started again without it."""
-    assert daemon.proc.wait(timeout=30) == -9
-    daemon.proc = None
-    del daemon.env["MAILFLEETD_CRASH_AT"]
-    daemon.start()
-
-
 def test_each_recipient_gets_a_message_of_their_own_and_faulty_contacts_none(make_daemon, sink):
     controller, handler = sink
     daemon = make_daemon().start()
@@ -140,7 +132,7 @@ def test_kill_9_mid_delivery_loses_nothing_and_sends_nothing_twice(make_daemon, 
         acc = c.call("accounts.create", sales(controller.port))
         sent = c.call("messages.send", {"account_id": acc["id"], "subject": "Hi", "text": "hi",
                                         "to": ["anna@example.net"]})
-    restart_after_the_crash(daemon)
+    daemon.restart_after_the_crash()
     with daemon.client() as c:
         job = c.call("queue.job", {"id": sent["job"]})
         assert job["states"] == {"uncertain": 1} and job["done"] is False
@@ -189,7 +181,7 @@ def test_kill_9_around_the_commit_of_what_is_handed_over(make_daemon, sink, way,
     daemon.stop()
     daemon.start()
     _hand_over(way, daemon, port, acc)
-    restart_after_the_crash(daemon)
+    daemon.restart_after_the_crash()
     with daemon.client() as c:
         jobs = c.call("queue.list", {})["items"]
         if crash_at == "send.before_commit":
@@ -210,7 +202,7 @@ def test_kill_9_before_the_last_message_of_a_batch_leaves_the_one_before_it_sent
         acc = c.call("accounts.create", sales(controller.port))
         sent = c.call("messages.send", {"account_id": acc["id"], "text": "hi",
                                         "to": ["anna@example.net", "bob@example.net"]})
-    restart_after_the_crash(daemon)
+    daemon.restart_after_the_crash()
     with daemon.client() as c:
         states = {r["recipient"]: r["state"] for r in c.call("queue.list", {"job": sent["job"]})["items"]}
     daemon.stop()
@@ -224,7 +216,7 @@ def test_kill_9_once_sent_is_committed_sends_nothing_again(make_daemon, sink):
     with daemon.client() as c:
         acc = c.call("accounts.create", sales(controller.port))
         sent = c.call("messages.send", {"account_id": acc["id"], "text": "hi", "to": ["anna@example.net"]})
-    restart_after_the_crash(daemon)
+    daemon.restart_after_the_crash()
     with daemon.client() as c:
         job = c.call("queue.job", {"id": sent["job"]})
         assert job["states"] == {"sent": 1} and job["done"] is True

@@ -106,6 +106,15 @@ class Daemon:
         self.proc.wait(timeout=30)
         self.proc = None
 
+    def restart_after_the_crash(self) -> None:
+        """Killed at its crash point (MAILFLEETD_CRASH_AT: SIGKILL, nothing ran after it), started again
+        without one."""
+        assert self.proc is not None
+        assert self.proc.wait(timeout=60) == -9
+        self.proc = None
+        del self.env["MAILFLEETD_CRASH_AT"]
+        self.start()
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
