@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved", "notaccept"})
+HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved", "notaccept", "syntaxerror"})
 
 
 class Phrases:
@@ -150,6 +150,12 @@ RULES: list[Rule] = [
          "Microsoft Learn, 'Fix NDR error 550 5.4.1 in Exchange Online': 'Recipient address rejected: Access denied' "
          "(directory-based edge blocking; Postfix's own 'Access denied' comes with 5.7.1 and is a policy)",
          phrases(r"5\.4\.1 .{0,80}recipient address rejected: access denied", r"access denied\. as\(\d+\)")),
+    # Postfix's reject_unverified_recipient before its probe has an answer (or when the probe failed for now):
+    # the address is not known to be bad. Once the probe is refused it says "undeliverable address".
+    Rule("unverified-address", "onhold",
+         "Postfix ADDRESS_VERIFICATION_README and postconf(5) unverified_recipient_reject_reason: '450 4.1.1 "
+         "<address>: Recipient address rejected: unverified address: <why the probe has no answer>'",
+         phrases(r"unverified address")),
     # A recipient refused by an access list, with no word on whether the mailbox exists: the recipient's
     # side filtered it (soft, the contact's), neither a dead address nor a verdict on the sender.
     Rule("recipient-access-denied", "filtered",
@@ -184,6 +190,12 @@ RULES: list[Rule] = [
          "Postfix smtp(8) 'Name service error ... Host not found, try again' (a temporary DNS answer)",
          phrases(r"name server reply", r"host not found, try again", r"temporary (dns|lookup|name ?server) (failure|error)",
                          r"\bservfail\b", r"dns (query )?timed? ?out")),
+    # Our own account's sending limits, which its provider enforces on what it hands on: "quota" here is
+    # the sender's, not the recipient's mailbox.
+    Rule("sending-limit", "toomanyconn",
+         "Gmail SMTP errors '550 5.4.5 Daily user sending quota exceeded' (Google Workspace sending limits); "
+         "Exchange Online NDR 5.1.90 'you've reached your daily limit for message recipients'",
+         phrases(r"sending quota", r"daily user sending", r"sending limit", r"daily limit for (message )?recipients")),
     Rule("mailbox-full", "mailboxfull",
          "RFC 3463 X.2.2; Dovecot 'Quota exceeded (mailbox for user is full)'; Postfix virtual(8); Exchange 5.2.2",
          phrases(
@@ -206,6 +218,17 @@ RULES: list[Rule] = [
          "Gmail SMTP errors 421 4.7.28 'unusual rate ... temporarily rate limited'; Yahoo Sender Hub 421 4.7.0 [TSS04] "
          "'temporarily deferred due to unexpected volume'; Exchange Online 4.7.500 'Server busy'",
          phrases(r"unusual rate", r"rate limited", r"rate-limited", r"\[tss0\d\]", r"unexpected volume", r"server busy")),
+    # A message refused for its form or what it carries, not for its sender: before "spam" and "blocklist",
+    # whose words ("blocked", "to reduce spam") such refusals give their reason in.
+    Rule("content-refused", "contenterror",
+         "Gmail SMTP errors '550 5.7.1 This message is not RFC 5322 compliant' and '552 5.7.0 This message was "
+         "blocked because its content presents a potential security issue'",
+         phrases(r"not rfc ?5322 compliant", r"not rfc ?2822 compliant", r"content presents a potential security")),
+    # Microsoft 365 refusing what one of its senders hands on, for that sender's spam: about the sender.
+    Rule("sender-banned", "blocked",
+         "Exchange Online NDR codes 5.7.501-5.7.503: 'Access denied, spam abuse detected', 'Access denied, "
+         "banned sender'",
+         phrases(r"spam abuse", r"banned sender", r"abuse detected from ip")),
     Rule("spam", "spamdetected",
          "SpamAssassin/rspamd rejections; Gmail 550 5.7.1 'likely unsolicited mail'",
          phrases(
@@ -224,8 +247,8 @@ RULES: list[Rule] = [
     Rule("relay-denied", "norelaying",
          "RFC 5321 §3.6.2 (relaying); Postfix reject_unauth_destination '554 5.7.1 <address>: Relay access denied'; "
          "Sendmail '550 5.7.1 <address>... Relaying denied'",
-         phrases(r"relay(ing)? (access )?denied", r"relay not permitted", r"unable to relay", r"not permitted to relay",
-                 r"we do not relay", r"relaying not allowed")),
+         phrases(r"relay(ing)? (access )?denied", r"relay(ing)? not (permitted|allowed)", r"unable to relay",
+                 r"not permitted to relay", r"we do not relay")),
     Rule("blocklist", "blocked",
          "Postfix reject_rbl_client 'blocked using'; Spamhaus, SpamCop, Barracuda reply texts; Outlook S3150",
          phrases(
@@ -233,6 +256,9 @@ RULES: list[Rule] = [
         r"spamcop", r"client host .{0,80} rejected", r"access denied", r"connection refused", r"not allowed to send",
         r"your (ip|host|server|network)", r"rejected by (the )?(recipient )?(server|domain)'?s? policy",
         r"reverse (dns|lookup)", r"\bptr\b", r"\brdns\b", r"hostname .{0,60} does not resolve",
+        # Outlook.com's refusals of a sending IP (RP-001, SC-001..004, OU-001, DY-001): "Unfortunately,
+        # messages from <IP> weren't sent."
+        r"messages from \[?[\d.]+\]? weren'?t sent",
     )),
     Rule("policy", "policyviolation",
          "RFC 3463 X.7.1 'Delivery not authorized, message refused' and X.7.0 'Other or undefined security status'",

@@ -28,7 +28,7 @@ SHIPPED = {
     "no-reason", "stated-state", "rfc3464-delayed",
     "rfc5965-feedback-report", "rfc3464-delivery-status", "ses-notification", "rfc3834-auto-reply", "bounce-prose",
     "not-a-bounce", "unread-bounce", "classifier-error", "nested-report", "inline-report", "check-the-address",
-    "unrouteable-explained",
+    "unrouteable-explained", "unverified-address", "sending-limit", "content-refused", "sender-banned",
 }
 
 
@@ -92,6 +92,12 @@ FROM_SOURCE = {
     "unrouteable-explained": ("The mail server could not deliver mail to x@example.com.  The account or domain may "
                               "not exist, they may be blacklisted, or missing the proper dns entries.", True,
                               "recipient"),
+    "unverified-address": ("450 4.1.1 <x@example.com>: Recipient address rejected: unverified address: host "
+                           "mx.example.com[192.0.2.1] said: 450 4.2.0 try again later", False, "recipient"),
+    "sending-limit": ("550 5.4.5 Daily user sending quota exceeded.", False, "sender"),
+    "content-refused": ("550 5.7.1 This message is not RFC 5322 compliant. To reduce the amount of spam sent to "
+                        "Gmail, this message has been blocked.", False, "message"),
+    "sender-banned": ("550 5.7.501 Access denied, spam abuse detected.", False, "sender"),
     "check-the-address": ("550 5.1.1 Your message couldn't be delivered. Check the recipient's email address, then "
                           "try to resend the message.", True, "recipient"),
 }
