@@ -167,13 +167,16 @@ RULES: list[Rule] = [
          "own filter, not a dead address",
          phrases(r"refused due to recipient preferences?", r"recipient'?s? preferences")),
     Rule("sender-refused", "rejected",
-         "RFC 3463 X.1.7/X.1.8; Postfix smtpd 'Sender address rejected' (reject_unknown_sender_domain, reject_non_fqdn_sender)",
+         "RFC 3463 X.1.7/X.1.8; Postfix smtpd 'Sender address rejected' (reject_unknown_sender_domain, reject_non_fqdn_sender); "
+         "Exim 'Sender verify failed'; Amazon SES 'Email address is not verified'",
          phrases(
         r"sender (address|domain|e-?mail)", r"domain of sender",
         r"\bsender\b.{0,40}\b(rejected|denied|refused|not allowed|unknown|invalid|blocked|does not exist|doesn'?t exist)",
         r"(rejected|refused|denied|invalid|unknown|bad).{0,20}\bsender\b", r"mail from.{0,40}(rejected|refused|denied)",
         r"envelope (sender|from)", r"return[- ]path", r"\bfrom address\b", r"(not accepting|does not accept) (e-?)?mail from",
         r"sender verify failed",  # Exim's ACL verify = sender, as its specification gives the reply
+        # Amazon SES SMTP response codes: the sending identity is not verified in that region
+        r"email address is not verified", r"identities failed the check",
     )),
     # Our own HELO name refused: about the sending host, not the address.
     Rule("helo-refused", "blocked",
@@ -194,8 +197,10 @@ RULES: list[Rule] = [
     # the sender's, not the recipient's mailbox.
     Rule("sending-limit", "toomanyconn",
          "Gmail SMTP errors '550 5.4.5 Daily user sending quota exceeded' (Google Workspace sending limits); "
-         "Exchange Online NDR 5.1.90 'you've reached your daily limit for message recipients'",
-         phrases(r"sending quota", r"daily user sending", r"sending limit", r"daily limit for (message )?recipients")),
+         "Exchange Online NDR 5.1.90 'you've reached your daily limit for message recipients'; Amazon SES SMTP "
+         "response codes '454 Throttling failure: Daily message quota exceeded' / 'Maximum sending rate exceeded'",
+         phrases(r"sending quota", r"daily user sending", r"sending limit", r"daily limit for (message )?recipients",
+                 r"throttling failure", r"daily message quota")),
     Rule("mailbox-full", "mailboxfull",
          "RFC 3463 X.2.2; Dovecot 'Quota exceeded (mailbox for user is full)'; Postfix virtual(8); Exchange 5.2.2",
          phrases(
@@ -221,9 +226,11 @@ RULES: list[Rule] = [
     # A message refused for its form or what it carries, not for its sender: before "spam" and "blocklist",
     # whose words ("blocked", "to reduce spam") such refusals give their reason in.
     Rule("content-refused", "contenterror",
-         "Gmail SMTP errors '550 5.7.1 This message is not RFC 5322 compliant' and '552 5.7.0 This message was "
-         "blocked because its content presents a potential security issue'",
-         phrases(r"not rfc ?5322 compliant", r"not rfc ?2822 compliant", r"content presents a potential security")),
+         "Gmail SMTP errors '550 5.7.1 This message is not RFC 5322 compliant', '552 5.7.0 This message was "
+         "blocked because its content presents a potential security issue' and 'Messages missing a valid "
+         "Message-ID header are not accepted'; Exchange Online NDR 5.6.11 'SMTPSEND.BareLinefeedsAreIllegal'",
+         phrases(r"not rfc ?5322 compliant", r"not rfc ?2822 compliant", r"content presents a potential security",
+                 r"missing a valid message-id", r"bare ?linefeeds")),
     # Microsoft 365 refusing what one of its senders hands on, for that sender's spam: about the sender.
     Rule("sender-banned", "blocked",
          "Exchange Online NDR codes 5.7.501-5.7.503: 'Access denied, spam abuse detected', 'Access denied, "

@@ -173,6 +173,79 @@ VENDOR_REPLIES = [
     ('451 Open relay not allowed - https://community.mimecast.com/docs/DOC-1369#451', False, 'sender'),
     ('550 Administrative prohibition - envelope blocked - '
      'https://community.mimecast.com/docs/DOC-1369#550', False, None),
+    # A third set: five were read wrong until then (Amazon SES's unverified identity and daily quota, Gmail's
+    # missing Message-ID, Exchange's bare linefeeds). Mail.ru's "Local mailbox ... is unavailable: user not
+    # found" is left out, soft for the same reason as cPanel's above.
+    # Amazon SES SMTP interface
+    ('554 Message rejected: Email address is not verified. The following identities failed the check '
+     'in region US-EAST-1: news@example.org', False, 'sender'),
+    ('454 Throttling failure: Maximum sending rate exceeded.', False, 'sender'),
+    ('454 Throttling failure: Daily message quota exceeded.', False, 'sender'),
+    # Gmail
+    ('550 5.7.1 [192.0.2.1] Our system has detected that this message is likely suspicious due to the '
+     'very low reputation of the sending IP address. - gsmtp', False, 'sender'),
+    ('550 5.7.1 [192.0.2.1] Our system has detected that this message is likely suspicious due to the '
+     'very low reputation of the sending domain. - gsmtp', False, 'sender'),
+    ('550 5.7.1 [192.0.2.1] Messages missing a valid Message-ID header are not accepted. - gsmtp', False, 'message'),
+    ('550 5.2.1 The email account that you tried to reach is inactive. - gsmtp', False, 'recipient'),
+    ('550 5.7.32 Your email has been blocked because the sender is unauthenticated. Gmail requires all '
+     'senders to authenticate with either SPF or DKIM. - gsmtp', False, 'sender'),
+    ('421 4.7.32 Your email has been rate limited because the From: header (RFC5322) in this message '
+     "isn't aligned with either the authenticated SPF or DKIM organizational domain. - gsmtp", False, 'sender'),
+    ("550 5.7.26 Unauthenticated email from example.org is not accepted due to domain's DMARC policy. "
+     '- gsmtp', False, 'sender'),
+    ('452 4.5.3 Your message has too many recipients. - gsmtp', False, None),
+    ("550 5.7.1 [192.0.2.1] The IP you're using to send mail is not authorized to send email directly "
+     'to our servers. Please use the SMTP relay at your service provider instead. - gsmtp', False, 'sender'),
+    ('421 4.3.0 Temporary System Problem. Try again later. - gsmtp', False, None),
+    ('552 5.2.3 Your message exceeded Google\'s message header size limits. - gsmtp', False, 'message'),
+    # Exchange Online
+    ('550 5.7.520 Access denied, Your organization does not allow external forwarding.', False, 'sender'),
+    ('550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain', False, 'sender'),
+    ('550 5.1.0 Sender denied', False, 'sender'),
+    ('554 5.6.11 SMTPSEND.BareLinefeedsAreIllegal; message contains bare linefeeds', False, 'message'),
+    ('550 5.4.1 Relay Access Denied ATTR36', False, 'sender'),
+    ('550 5.7.12 The sender was not authenticated by the organization', False, None),
+    ('550 5.7.13 Sender is not allowed to send to this group', False, None),
+    ('552 5.3.4 Message size exceeds fixed maximum message size', False, 'message'),
+    # Zoho
+    ('550 5.1.1 User does not exist - <gone@zoho.com>', True, 'recipient'),
+    ('554 5.7.1 : Relay access denied', False, 'sender'),
+    # Mail.ru
+    ('550 spam message rejected. Please visit http://help.mail.ru/notspam-support/id?c=xxxx or report '
+     'details to abuse@corp.mail.ru. Error code: xxxx. ID: xxxx.', False, 'message'),
+    # iCloud
+    ('554 5.7.1 [CS01] Message rejected due to local policy. Please visit '
+     'https://support.apple.com/en-us/HT204137', False, None),
+    ('550 5.7.1 [HM08] Message rejected due to local policy. Please visit '
+     'https://support.apple.com/en-us/HT204137', False, None),
+    # Comcast
+    ('554 5.7.1 192.0.2.1 Blocked by Comcast. Please see '
+     'https://postmaster.comcast.net/smtp-error-codes.php#RL000001', False, 'sender'),
+    ('421 4.1.0 192.0.2.1 Throttled - try again later. Please see '
+     'https://postmaster.comcast.net/smtp-error-codes.php#RL000001', False, 'sender'),
+    ('550 5.1.0 news@example.org sender rejected. Please see '
+     'https://postmaster.comcast.net/smtp-error-codes.php#BL000001', False, 'sender'),
+    # AT&T
+    ('550 5.7.1 Connections not accepted from servers without a valid sender domain.flph829 Fix '
+     'reverse DNS for 192.0.2.1', False, 'sender'),
+    ('553 5.3.0 flpd575 DNSBL:RBL 521< 192.0.2.1 >_is_blocked.For assistance forward this error to '
+     'abuse_rbl@abuse-att.net', False, 'sender'),
+    # Spamhaus-style and other RBL replies
+    ('554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org; '
+     'https://www.spamhaus.org/query/ip/192.0.2.1', False, 'sender'),
+    ('550 5.7.1 Rejected: 192.0.2.1 listed at bl.spamcop.net', False, 'sender'),
+    ('554 5.7.1 Rejected because 192.0.2.1 is in a black list at b.barracudacentral.org', False, 'sender'),
+    # Dovecot / Postfix / Exim more
+    ('554 5.7.1 <gone@example.com>: Recipient address rejected: Mailbox is full', False, 'recipient'),
+    ('550 5.7.1 <news@example.org>: Sender address rejected: not owned by user news', False, 'sender'),
+    ('554 5.7.1 <unknown[192.0.2.1]>: Client host rejected: Access denied', False, 'sender'),
+    ('550 5.7.0 Message rejected: SPF check failed', False, 'sender'),
+    ('550 Message rejected: DKIM signature verification failed', False, 'sender'),
+    ('550 Rejected: too many recipients', False, None),
+    ('550 Mailbox quota exceeded', False, 'recipient'),
+    ('550-Mailbox unknown. Either there is no mailbox associated with this 550-name or you do not have '
+     'authorization to see it. 550 5.1.1 User unknown', True, 'recipient'),
 ]
 
 
