@@ -1,0 +1,312 @@
+"""Bounces without a delivery-status part, as mail servers' own templates write them: the classifier must find
+the one failed recipient in the prose, and call it hard only for a dead address.
+
+Each is written from the server's template as its source or documentation gives it (qmail-send.c's bounce,
+Courier's DSN text, Lotus Domino's delivery failure report, OpenSMTPD's bounce.c, Postfix's bounce(5)
+templates, Exim's default bounce and delay-warning messages, Sendmail's returned-mail transcript, Exchange's
+and Microsoft 365's NDR bodies, Gmail's and Yahoo's), not taken from any collection of bounces.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mailfleet.shared.bounces import classify
+
+# The message returned below a bounce's text, where the template returns one.
+ORIGINAL = """
+Return-Path: <news@example.org>
+From: News <news@example.org>
+To: gone@example.com
+Subject: Our offer
+Message-ID: <o1@example.org>
+
+Buy now
+"""
+
+
+def bounce(sender: str, subject: str, text: str, headers: str = "") -> bytes:
+    return (f"From: {sender}\nTo: news@example.org\nSubject: {subject}\n{headers}MIME-Version: 1.0\n"
+            f"Content-Type: text/plain\n\n{text}").encode()
+
+
+# name -> (the bounce, its kind (None: a bounce or a delay warning, either is right), hard?)
+TEMPLATES = {
+    "qmail": (bounce(
+        'MAILER-DAEMON@mx.example.org', 'failure notice',
+        """\
+Hi. This is the qmail-send program at mx.example.org.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<gone@example.com>:
+Sorry, no mailbox here by that name. (#5.1.1)
+
+--- Below this line is a copy of the message.
+""" + ORIGINAL), 'bounce', True),
+    "qmail-remote": (bounce(
+        'MAILER-DAEMON@mx.example.org', 'failure notice',
+        """\
+Hi. This is the qmail-send program at mx.example.org.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<gone@example.com>:
+192.0.2.1 does not like recipient.
+Remote host said: 550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown in local recipient table
+Giving up on 192.0.2.1.
+
+--- Below this line is a copy of the message.
+""" + ORIGINAL), 'bounce', True),
+    "courier": (bounce(
+        'Courier mail server at mx.example.org <@>', 'DELIVERY FAILURE: User gone (gone@example.com) not listed in public Name & Address Book',
+        """\
+This is a delivery status notification from mx.example.org,
+running the Courier mail server, version 1.1.
+
+The original message was received on Mon, 7 Dec 2026 01:00:00 +0000
+from localhost [127.0.0.1]
+
+                  ---------------------------------
+
+                        UNDELIVERABLE MAIL
+
+Your message to the following recipients cannot be delivered:
+
+<gone@example.com>:
+    mx.example.com [192.0.2.1]:
+>>> RCPT TO:<gone@example.com>
+<<< 550 5.1.1 <gone@example.com>... User unknown
+"""), 'bounce', True),
+    "domino": (bounce(
+        'Postmaster@mail.example.org', 'DELIVERY FAILURE: User gone (gone@example.com) not listed in Domino Directory',
+        """\
+Your message
+
+  Subject: Our offer
+
+was not delivered to:
+
+  gone@example.com
+
+because:
+
+  User gone (gone@example.com) not listed in Domino Directory
+"""), 'bounce', True),
+    "opensmtpd": (bounce(
+        'MAILER-DAEMON@mx.example.org', 'Delivery status notification: error',
+        """\
+Hi!
+
+This is the MAILER-DAEMON, please DO NOT REPLY to this email.
+
+An error has occurred while attempting to deliver a message for
+the following list of recipients:
+
+gone@example.com: 550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown in local recipient table
+
+Below is a copy of the original message:
+""" + ORIGINAL), 'bounce', True),
+    "gmail": (bounce(
+        'Mail Delivery Subsystem <mailer-daemon@googlemail.com>', 'Delivery Status Notification (Failure)',
+        """\
+** Address not found **
+
+Your message wasn't delivered to gone@example.com because the address couldn't be found, or is unable to receive mail.
+
+Learn more here: https://support.google.com/mail/?p=NoSuchUser
+
+The response was:
+
+550 5.1.1 The email account that you tried to reach does not exist. Please try double-checking the recipient's email address for typos or unnecessary spaces. For more information, go to https://support.google.com/mail/?p=NoSuchUser
+"""), 'bounce', True),
+    "gmail-full": (bounce(
+        'Mail Delivery Subsystem <mailer-daemon@googlemail.com>', 'Delivery Status Notification (Failure)',
+        """\
+** Message not delivered **
+
+Your message couldn't be delivered to gone@example.com because the remote server is misconfigured. See technical details below for more information.
+
+The response from the remote server was:
+
+552 5.2.2 <gone@example.com>: Recipient address rejected: Quota exceeded
+"""), 'bounce', False),
+    "m365": (bounce(
+        'Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@example.org>', 'Undeliverable: Our offer',
+        """\
+Your message to gone@example.com couldn't be delivered.
+
+gone wasn't found at example.com.
+
+news  Office 365  gone
+Action Required                Recipient
+
+Unknown To address
+
+How to Fix It
+The address may be misspelled or may not exist. Try one or more of the following:
+
+Diagnostic information for administrators:
+
+Generating server: BN8PR12MB1234.namprd12.prod.outlook.com
+
+gone@example.com
+Remote Server returned '550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient gone@example.com not found by SMTP address lookup'
+"""), 'bounce', True),
+    "yahoo": (bounce(
+        'MAILER-DAEMON@yahoo.com', 'Failure Notice',
+        """\
+Sorry, we were unable to deliver your message to the following address.
+
+<gone@example.com>:
+554: delivery error: dd This user doesn't have a example.com account (gone@example.com) [0] - mta1234.mail.bf1.yahoo.com
+
+--- Below this line is a copy of the message.
+""" + ORIGINAL), 'bounce', True),
+    "postfix": (bounce(
+        'MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Undelivered Mail Returned to Sender',
+        """\
+This is the mail system at host mx.example.org.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients. It's attached below.
+
+For further assistance, please send mail to postmaster.
+
+If you do so, please include this problem report. You can
+delete your own text from the attached returned message.
+
+                   The mail system
+
+<gone@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1
+    <gone@example.com>: Recipient address rejected: User unknown in local
+    recipient table (in reply to RCPT TO command)
+"""), 'bounce', True),
+    "postfix-full": (bounce(
+        'MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Undelivered Mail Returned to Sender',
+        """\
+This is the mail system at host mx.example.org.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients. It's attached below.
+
+                   The mail system
+
+<gone@example.com>: host mx.example.com[192.0.2.1] said: 552 5.2.2
+    <gone@example.com>: Recipient address rejected: Mailbox is full (in reply
+    to RCPT TO command)
+"""), 'bounce', False),
+    "postfix-delayed": (bounce(
+        'MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Delayed Mail (still being retried)',
+        """\
+This is the mail system at host mx.example.org.
+
+####################################################################
+# THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND YOUR MESSAGE. #
+####################################################################
+
+Your message could not be delivered for more than 4 hour(s).
+It will be retried until it is 5 day(s) old.
+
+For further assistance, please send mail to postmaster.
+
+                   The mail system
+
+<gone@example.com>: connect to mx.example.com[192.0.2.1]:25: Connection timed
+    out
+"""), None, False),
+    "exim": (bounce(
+        'Mail Delivery System <Mailer-Daemon@mx.example.org>', 'Mail delivery failed: returning message to sender',
+        """\
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  gone@example.com
+    host mx.example.com [192.0.2.1]
+    SMTP error from remote mail server after RCPT TO:<gone@example.com>:
+    550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown
+
+------ This is a copy of the message, including all the headers. ------
+""" + ORIGINAL,
+        'X-Failed-Recipients: gone@example.com\nAuto-Submitted: auto-replied\n'), 'bounce', True),
+    "exim-retry": (bounce(
+        'Mail Delivery System <Mailer-Daemon@mx.example.org>', 'Mail delivery failed: returning message to sender',
+        """\
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  gone@example.com
+    retry timeout exceeded
+
+------ This is a copy of the message, including all the headers. ------
+""" + ORIGINAL,
+        'X-Failed-Recipients: gone@example.com\nAuto-Submitted: auto-replied\n'), 'bounce', False),
+    "exim-delay": (bounce(
+        'Mail Delivery System <Mailer-Daemon@mx.example.org>', 'Warning: message 1abcDE-000123-Fg delayed 24 hours',
+        """\
+This message was created automatically by mail delivery software.
+A message that you sent has not yet been delivered to one or more of its
+recipients after more than 24 hours on the queue on mx.example.org.
+
+The message identifier is:     1abcDE-000123-Fg
+The subject of the message is: Our offer
+The date of the message is:    Mon, 7 Dec 2026 01:00:00 +0000
+
+The address to which the message has not yet been delivered is:
+
+  gone@example.com
+    Delay reason: SMTP error from remote mail server after RCPT TO:<gone@example.com>:
+    451 4.7.1 Greylisting in action, please come back later
+
+No action is required on your part. Delivery attempts will continue for
+some time, and this warning may be repeated at intervals if the message
+remains undelivered. Eventually the mail delivery software will give up,
+and when that happens, the message will be returned to you.
+""",
+        'X-Failed-Recipients: gone@example.com\nAuto-Submitted: auto-replied\n'), None, False),
+    "sendmail": (bounce(
+        'Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>', 'Returned mail: see transcript for details',
+        """\
+The original message was received at Mon, 7 Dec 2026 01:00:00 +0000
+from localhost [127.0.0.1]
+
+   ----- The following addresses had permanent fatal errors -----
+<gone@example.com>
+    (reason: 550 5.1.1 <gone@example.com>... User unknown)
+
+   ----- Transcript of session follows -----
+... while talking to mx.example.com.:
+>>> RCPT To:<gone@example.com>
+<<< 550 5.1.1 <gone@example.com>... User unknown
+550 5.1.1 <gone@example.com>... User unknown
+"""), 'bounce', True),
+    "exchange2007": (bounce(
+        'Microsoft Exchange <postmaster@example.org>', 'Undeliverable: Our offer',
+        """\
+Delivery has failed to these recipients or groups:
+
+gone@example.com
+The e-mail address you entered couldn't be found. Please check the recipient's e-mail address and try to resend the message. If the problem continues, please contact your helpdesk.
+
+Diagnostic information for administrators:
+
+Generating server: mx.example.org
+
+gone@example.com
+#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##
+"""), 'bounce', True),
+}
+
+
+
+@pytest.mark.parametrize("name", list(TEMPLATES))
+def test_a_servers_own_bounce_names_its_recipient_and_reads_as_it_says(name):
+    raw, kind, hard = TEMPLATES[name]
+    verdict = classify(raw)
+    assert kind is None or verdict.kind == kind, verdict.rule
+    assert [(f.address, f.hard) for f in verdict.failures] == [("gone@example.com", hard)], \
+        [(f.address, f.hard, f.reason, f.rule) for f in verdict.failures]
