@@ -1,5 +1,6 @@
 """Bounces without a delivery-status part, as mail servers' own templates write them: the classifier must find
-the one failed recipient in the prose, and call it hard only for a dead address.
+each failed recipient in the prose (and no other address), with its own reason, hard only for a dead
+address.
 
 Each is written from the server's template as its source or documentation gives it (qmail-send.c's bounce,
 Courier's DSN text, Lotus Domino's delivery failure report, OpenSMTPD's bounce.c, Postfix's bounce(5)
@@ -309,4 +310,138 @@ def test_a_servers_own_bounce_names_its_recipient_and_reads_as_it_says(name):
     verdict = classify(raw)
     assert kind is None or verdict.kind == kind, verdict.rule
     assert [(f.address, f.hard) for f in verdict.failures] == [("gone@example.com", hard)], \
+        [(f.address, f.hard, f.reason, f.rule) for f in verdict.failures]
+
+
+# name -> (a bounce naming several recipients, each failed address and whether it is dead)
+SEVERAL = {
+    "postfix-2": (bounce(
+        'MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Undelivered Mail Returned to Sender',
+        """\
+This is the mail system at host mx.example.org.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients. It's attached below.
+
+                   The mail system
+
+<gone@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1
+    <gone@example.com>: Recipient address rejected: User unknown in local
+    recipient table (in reply to RCPT TO command)
+
+<full@example.net>: host mx.example.net[192.0.2.2] said: 552 5.2.2
+    <full@example.net>: Recipient address rejected: Mailbox is full (in reply
+    to RCPT TO command)
+"""),
+        {'gone@example.com': True, 'full@example.net': False}),
+    "exim-2": (bounce(
+        'Mail Delivery System <Mailer-Daemon@mx.example.org>', 'Mail delivery failed: returning message to sender',
+        """\
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  gone@example.com
+    host mx.example.com [192.0.2.1]
+    SMTP error from remote mail server after RCPT TO:<gone@example.com>:
+    550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown
+  nowhere@nowhere.example
+    Unrouteable address
+  full@example.net
+    host mx.example.net [192.0.2.2]
+    SMTP error from remote mail server after RCPT TO:<full@example.net>:
+    452 4.2.2 <full@example.net>: Mailbox full
+""",
+        'X-Failed-Recipients: gone@example.com, nowhere@nowhere.example, full@example.net\nAuto-Submitted: auto-replied\n'),
+        {'gone@example.com': True, 'nowhere@nowhere.example': True, 'full@example.net': False}),
+    "qmail-2": (bounce(
+        'MAILER-DAEMON@mx.example.org', 'failure notice',
+        """\
+Hi. This is the qmail-send program at mx.example.org.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<gone@example.com>:
+Sorry, no mailbox here by that name. (#5.1.1)
+
+<full@example.net>:
+The users mailfolder is over the allowed quota (size). (#5.2.2)
+
+--- Below this line is a copy of the message.
+
+Return-Path: <news@example.org>
+To: gone@example.com, full@example.net, someone@example.com
+
+hi
+"""),
+        {'gone@example.com': True, 'full@example.net': False}),
+    "sendmail-2": (bounce(
+        'Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>', 'Returned mail: see transcript for details',
+        """\
+The original message was received at Mon, 7 Dec 2026 01:00:00 +0000
+from localhost [127.0.0.1]
+
+   ----- The following addresses had permanent fatal errors -----
+<gone@example.com>
+    (reason: 550 5.1.1 <gone@example.com>... User unknown)
+<nobody@nowhere.example>
+    (reason: 550 5.1.2 <nobody@nowhere.example>... Host unknown (Name server: nowhere.example: host not found))
+
+   ----- Transcript of session follows -----
+... while talking to mx.example.com.:
+>>> RCPT To:<gone@example.com>
+<<< 550 5.1.1 <gone@example.com>... User unknown
+550 5.1.1 <gone@example.com>... User unknown
+550 5.1.2 <nobody@nowhere.example>... Host unknown (Name server: nowhere.example: host not found)
+"""),
+        {'gone@example.com': True, 'nobody@nowhere.example': True}),
+    "exchange-2": (bounce(
+        'Microsoft Exchange <postmaster@example.org>', 'Undeliverable: Our offer',
+        """\
+Delivery has failed to these recipients or groups:
+
+gone@example.com
+The e-mail address you entered couldn't be found. Please check the recipient's e-mail address and try to resend the message.
+
+full@example.net
+The recipient's mailbox is full and can't accept messages now. Please try resending your message later, or contact the recipient directly.
+
+Diagnostic information for administrators:
+
+Generating server: mx.example.org
+
+gone@example.com
+#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##
+
+full@example.net
+mx.example.net #552 5.2.2 Mailbox full ##
+"""),
+        {'gone@example.com': True, 'full@example.net': False}),
+    "opensmtpd-2": (bounce(
+        'MAILER-DAEMON@mx.example.org', 'Delivery status notification: error',
+        """\
+Hi!
+
+This is the MAILER-DAEMON, please DO NOT REPLY to this email.
+
+An error has occurred while attempting to deliver a message for
+the following list of recipients:
+
+gone@example.com: 550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown in local recipient table
+
+full@example.net: 552 5.2.2 <full@example.net>: Mailbox full
+
+Below is a copy of the original message:
+"""),
+        {'gone@example.com': True, 'full@example.net': False}),
+}
+
+
+
+@pytest.mark.parametrize("name", list(SEVERAL))
+def test_each_recipient_a_servers_bounce_names_gets_its_own_reason(name):
+    raw, dead = SEVERAL[name]
+    verdict = classify(raw)
+    assert {f.address: f.hard for f in verdict.failures} == dead, \
         [(f.address, f.hard, f.reason, f.rule) for f in verdict.failures]
