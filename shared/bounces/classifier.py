@@ -432,7 +432,10 @@ def _classify(raw: bytes) -> Verdict:
         verdict.kind, verdict.rule = "mail", NOT_A_BOUNCE_RULE
         return verdict
     verdict.kind, verdict.rule = "bounce", PROSE_RULE
-    verdict.failures = report.recipients(heads, x_failed)
+    # A subject is a weak sign: anybody may write "delivery failure" in one (a newsletter about bounces).
+    # Without a mailer daemon's name, a null return path or X-Failed-Recipients, the text must name the
+    # failed address as a report does.
+    verdict.failures = report.recipients(heads, x_failed, named_only=not (daemon or x_failed))
     if not verdict.failures and not (daemon and bounce_subject) and not x_failed:
         verdict.kind, verdict.rule = ("autoreply", AUTOREPLY_RULE) if looks_auto else ("mail", NOT_A_BOUNCE_RULE)
     elif not verdict.failures:

@@ -164,9 +164,11 @@ class ReportText:
         m = RECIPIENT_LINE.match(self.low[j])
         return bool(m and m.group(1) != target)
 
-    def recipients(self, heads: dict[str, list], x_failed: list[str]) -> list[Failure]:
-        """Failed recipients named in prose, each with its reason. `heads`: the bounce's headers, lower-cased names."""
-        candidates = self._candidates(heads, x_failed)
+    def recipients(self, heads: dict[str, list], x_failed: list[str], *, named_only: bool = False) -> list[Failure]:
+        """Failed recipients named in prose, each with its reason. `heads`: the bounce's headers, lower-cased names.
+        `named_only`: only addresses the text names as a report names a failed one, never merely the one
+        address it mentions (for mail whose only sign of a bounce is its subject)."""
+        candidates = self._candidates(heads, x_failed, named_only)
         out = []
         for address in candidates:
             near = self.near(address)
@@ -182,7 +184,7 @@ class ReportText:
                                rule=d.rule, evidence=d.evidence))
         return out
 
-    def _candidates(self, heads: dict[str, list], x_failed: list[str]) -> list[str]:
+    def _candidates(self, heads: dict[str, list], x_failed: list[str], named_only: bool = False) -> list[str]:
         own = header_addresses(heads, "from", "to", "cc", "reply-to", "sender", "return-path", "delivered-to", "x-original-to")
         # The bounce's To is usually us; it may also be the failed address when someone mailed themselves.
         never = own - header_addresses(heads, "to", "delivered-to", "x-original-to")
@@ -242,7 +244,7 @@ class ReportText:
                 for found in dsn.ADDRESS_RX.findall(low):
                     if f"<{found}>" in low or low.strip().lstrip("<>:;,.\"'*-[ \t").startswith(found):
                         add(found, low, False)
-        if not candidates:
+        if not candidates and not named_only:
             # Last resort: the one address the report mentions, if it mentions only one.
             for low in low_lines:
                 if "@" not in low or CONTACT_LINE.search(low) or HEADERISH_LINE.match(low):

@@ -208,6 +208,19 @@ def test_an_auto_reply_sent_with_a_null_return_path_is_an_auto_reply():
     assert (verdict.kind, verdict.failures) == ("autoreply", [])
 
 
+def test_a_bounce_subject_alone_does_not_make_the_one_address_mentioned_a_failed_recipient():
+    """Anybody may write "delivery failure" in a subject: a newsletter about bounces from an ordinary sender,
+    with one address in its text, is mail. The same text from a mailer daemon (RFC 3464 §2: bounces come
+    from a null return path) is a report, and its one address the failed one."""
+    text = (b"Subject: Why your emails bounce: delivery failure explained\nContent-Type: text/plain\n\n"
+            b"Learn why mail is returned: user unknown, mailbox full, 550 5.1.1 errors and more.\n"
+            b"Our guide by ana@vendor.example covers each of them.\n")
+    newsletter = classify(b"From: Vendor News <news@vendor.example>\nTo: news@example.org\n" + text)
+    assert (newsletter.kind, newsletter.failures) == ("mail", [])
+    report = classify(b"From: news@vendor.example\nReturn-Path: <>\nTo: news@example.org\n" + text)
+    assert report.kind == "bounce" and [f.address for f in report.failures] == ["ana@vendor.example"]
+
+
 def test_a_bare_mailer_daemon_sender_is_still_a_daemon():
     """Some MTAs write "From: mailer-daemon", a local part alone: it is the daemon all the same."""
     raw = (b"From: mailer-daemon\nTo: news@example.org\nSubject: There was an error sending your mail\n"
