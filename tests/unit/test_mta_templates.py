@@ -26,6 +26,52 @@ Buy now
 """
 
 
+# qmail-send.c: the bounce's opening, and each address in angle brackets with its reason below
+QMAIL_HEAD = """\
+Hi. This is the qmail-send program at mx.example.org.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+"""
+
+# Postfix bounce(5), the default failure template's opening
+POSTFIX_HEAD = """\
+This is the mail system at host mx.example.org.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients. It's attached below.
+
+"""
+
+# Exim's default bounce message (its specification, 'Customizing bounce and warning messages')
+EXIM_HEAD = """\
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+"""
+
+# OpenSMTPD's bounce.c: the opening of an error report
+OPENSMTPD_HEAD = """\
+Hi!
+
+This is the MAILER-DAEMON, please DO NOT REPLY to this email.
+
+An error has occurred while attempting to deliver a message for
+the following list of recipients:
+
+"""
+
+# Sendmail's returned-mail text: where and when, then the permanent failures
+SENDMAIL_HEAD = """\
+The original message was received at Mon, 7 Dec 2026 01:00:00 +0000
+from localhost [127.0.0.1]
+
+   ----- The following addresses had permanent fatal errors -----
+"""
+
+
 def bounce(sender: str, subject: str, text: str, headers: str = "") -> bytes:
     return (f"From: {sender}\nTo: news@example.org\nSubject: {subject}\n{headers}MIME-Version: 1.0\n"
             f"Content-Type: text/plain\n\n{text}").encode()
@@ -35,11 +81,7 @@ def bounce(sender: str, subject: str, text: str, headers: str = "") -> bytes:
 TEMPLATES = {
     "qmail": (bounce(
         'MAILER-DAEMON@mx.example.org', 'failure notice',
-        """\
-Hi. This is the qmail-send program at mx.example.org.
-I'm afraid I wasn't able to deliver your message to the following addresses.
-This is a permanent error; I've given up. Sorry it didn't work out.
-
+        QMAIL_HEAD + """\
 <gone@example.com>:
 Sorry, no mailbox here by that name. (#5.1.1)
 
@@ -47,11 +89,7 @@ Sorry, no mailbox here by that name. (#5.1.1)
 """ + ORIGINAL), 'bounce', True),
     "qmail-remote": (bounce(
         'MAILER-DAEMON@mx.example.org', 'failure notice',
-        """\
-Hi. This is the qmail-send program at mx.example.org.
-I'm afraid I wasn't able to deliver your message to the following addresses.
-This is a permanent error; I've given up. Sorry it didn't work out.
-
+        QMAIL_HEAD + """\
 <gone@example.com>:
 192.0.2.1 does not like recipient.
 Remote host said: 550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown in local recipient table
@@ -96,14 +134,7 @@ because:
 """), 'bounce', True),
     "opensmtpd": (bounce(
         'MAILER-DAEMON@mx.example.org', 'Delivery status notification: error',
-        """\
-Hi!
-
-This is the MAILER-DAEMON, please DO NOT REPLY to this email.
-
-An error has occurred while attempting to deliver a message for
-the following list of recipients:
-
+        OPENSMTPD_HEAD + """\
 gone@example.com: 550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown in local recipient table
 
 Below is a copy of the original message:
@@ -166,12 +197,7 @@ Sorry, we were unable to deliver your message to the following address.
 """ + ORIGINAL), 'bounce', True),
     "postfix": (bounce(
         'MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Undelivered Mail Returned to Sender',
-        """\
-This is the mail system at host mx.example.org.
-
-I'm sorry to have to inform you that your message could not
-be delivered to one or more recipients. It's attached below.
-
+        POSTFIX_HEAD + """\
 For further assistance, please send mail to postmaster.
 
 If you do so, please include this problem report. You can
@@ -185,12 +211,7 @@ delete your own text from the attached returned message.
 """), 'bounce', True),
     "postfix-full": (bounce(
         'MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Undelivered Mail Returned to Sender',
-        """\
-This is the mail system at host mx.example.org.
-
-I'm sorry to have to inform you that your message could not
-be delivered to one or more recipients. It's attached below.
-
+        POSTFIX_HEAD + """\
                    The mail system
 
 <gone@example.com>: host mx.example.com[192.0.2.1] said: 552 5.2.2
@@ -218,12 +239,7 @@ For further assistance, please send mail to postmaster.
 """), None, False),
     "exim": (bounce(
         'Mail Delivery System <Mailer-Daemon@mx.example.org>', 'Mail delivery failed: returning message to sender',
-        """\
-This message was created automatically by mail delivery software.
-
-A message that you sent could not be delivered to one or more of its
-recipients. This is a permanent error. The following address(es) failed:
-
+        EXIM_HEAD + """\
   gone@example.com
     host mx.example.com [192.0.2.1]
     SMTP error from remote mail server after RCPT TO:<gone@example.com>:
@@ -234,12 +250,7 @@ recipients. This is a permanent error. The following address(es) failed:
         'X-Failed-Recipients: gone@example.com\nAuto-Submitted: auto-replied\n'), 'bounce', True),
     "exim-retry": (bounce(
         'Mail Delivery System <Mailer-Daemon@mx.example.org>', 'Mail delivery failed: returning message to sender',
-        """\
-This message was created automatically by mail delivery software.
-
-A message that you sent could not be delivered to one or more of its
-recipients. This is a permanent error. The following address(es) failed:
-
+        EXIM_HEAD + """\
   gone@example.com
     retry timeout exceeded
 
@@ -271,11 +282,7 @@ and when that happens, the message will be returned to you.
         'X-Failed-Recipients: gone@example.com\nAuto-Submitted: auto-replied\n'), None, False),
     "sendmail": (bounce(
         'Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>', 'Returned mail: see transcript for details',
-        """\
-The original message was received at Mon, 7 Dec 2026 01:00:00 +0000
-from localhost [127.0.0.1]
-
-   ----- The following addresses had permanent fatal errors -----
+        SENDMAIL_HEAD + """\
 <gone@example.com>
     (reason: 550 5.1.1 <gone@example.com>... User unknown)
 
@@ -317,12 +324,7 @@ def test_a_servers_own_bounce_names_its_recipient_and_reads_as_it_says(name):
 SEVERAL = {
     "postfix-2": (bounce(
         'MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Undelivered Mail Returned to Sender',
-        """\
-This is the mail system at host mx.example.org.
-
-I'm sorry to have to inform you that your message could not
-be delivered to one or more recipients. It's attached below.
-
+        POSTFIX_HEAD + """\
                    The mail system
 
 <gone@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1
@@ -336,12 +338,7 @@ be delivered to one or more recipients. It's attached below.
         {'gone@example.com': True, 'full@example.net': False}),
     "exim-2": (bounce(
         'Mail Delivery System <Mailer-Daemon@mx.example.org>', 'Mail delivery failed: returning message to sender',
-        """\
-This message was created automatically by mail delivery software.
-
-A message that you sent could not be delivered to one or more of its
-recipients. This is a permanent error. The following address(es) failed:
-
+        EXIM_HEAD + """\
   gone@example.com
     host mx.example.com [192.0.2.1]
     SMTP error from remote mail server after RCPT TO:<gone@example.com>:
@@ -357,11 +354,7 @@ recipients. This is a permanent error. The following address(es) failed:
         {'gone@example.com': True, 'nowhere@nowhere.example': True, 'full@example.net': False}),
     "qmail-2": (bounce(
         'MAILER-DAEMON@mx.example.org', 'failure notice',
-        """\
-Hi. This is the qmail-send program at mx.example.org.
-I'm afraid I wasn't able to deliver your message to the following addresses.
-This is a permanent error; I've given up. Sorry it didn't work out.
-
+        QMAIL_HEAD + """\
 <gone@example.com>:
 Sorry, no mailbox here by that name. (#5.1.1)
 
@@ -378,11 +371,7 @@ hi
         {'gone@example.com': True, 'full@example.net': False}),
     "sendmail-2": (bounce(
         'Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>', 'Returned mail: see transcript for details',
-        """\
-The original message was received at Mon, 7 Dec 2026 01:00:00 +0000
-from localhost [127.0.0.1]
-
-   ----- The following addresses had permanent fatal errors -----
+        SENDMAIL_HEAD + """\
 <gone@example.com>
     (reason: 550 5.1.1 <gone@example.com>... User unknown)
 <nobody@nowhere.example>
@@ -420,14 +409,7 @@ mx.example.net #552 5.2.2 Mailbox full ##
         {'gone@example.com': True, 'full@example.net': False}),
     "opensmtpd-2": (bounce(
         'MAILER-DAEMON@mx.example.org', 'Delivery status notification: error',
-        """\
-Hi!
-
-This is the MAILER-DAEMON, please DO NOT REPLY to this email.
-
-An error has occurred while attempting to deliver a message for
-the following list of recipients:
-
+        OPENSMTPD_HEAD + """\
 gone@example.com: 550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown in local recipient table
 
 full@example.net: 552 5.2.2 <full@example.net>: Mailbox full
