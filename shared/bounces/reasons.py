@@ -177,6 +177,7 @@ RULES: list[Rule] = [
         r"sender verify failed",  # Exim's ACL verify = sender, as its specification gives the reply
         # Amazon SES SMTP response codes: the sending identity is not verified in that region
         r"email address is not verified", r"identities failed the check",
+        r"send as this sender",  # Exchange NDR 5.7.60: "Client does not have permissions to send as this sender"
     )),
     # Our own HELO name refused: about the sending host, not the address.
     Rule("helo-refused", "blocked",
@@ -228,9 +229,10 @@ RULES: list[Rule] = [
     Rule("content-refused", "contenterror",
          "Gmail SMTP errors '550 5.7.1 This message is not RFC 5322 compliant', '552 5.7.0 This message was "
          "blocked because its content presents a potential security issue' and 'Messages missing a valid "
-         "Message-ID header are not accepted'; Exchange Online NDR 5.6.11 'SMTPSEND.BareLinefeedsAreIllegal'",
+         "Message-ID header are not accepted', '552 5.7.0 Our system detected an illegal attachment on your "
+         "message'; Exchange Online NDR 5.6.11 'SMTPSEND.BareLinefeedsAreIllegal'",
          phrases(r"not rfc ?5322 compliant", r"not rfc ?2822 compliant", r"content presents a potential security",
-                 r"missing a valid message-id", r"bare ?linefeeds")),
+                 r"missing a valid message-id", r"bare ?linefeeds", r"illegal attachment")),
     # Microsoft 365 refusing what one of its senders hands on, for that sender's spam: about the sender.
     Rule("sender-banned", "blocked",
          "Exchange Online NDR codes 5.7.501-5.7.503: 'Access denied, spam abuse detected', 'Access denied, "
@@ -266,6 +268,8 @@ RULES: list[Rule] = [
         # Outlook.com's refusals of a sending IP (RP-001, SC-001..004, OU-001, DY-001): "Unfortunately,
         # messages from <IP> weren't sent."
         r"messages from \[?[\d.]+\]? weren'?t sent",
+        # Gmail's "421 4.7.0 IP not in whitelist for RCPT domain": the domain takes mail only from listed IPs
+        r"not in (the )?(white|allow) ?list",
     )),
     Rule("policy", "policyviolation",
          "RFC 3463 X.7.1 'Delivery not authorized, message refused' and X.7.0 'Other or undefined security status'",
@@ -302,6 +306,7 @@ RULES: list[Rule] = [
         r"unroutable address", r"unrouteable address", r"all relevant mx records point to non-existent hosts", r"illegal host/domain name",
         r"domain is not reachable", r"check the domain",
         r"dns lookup failure: host [\w.-]+ not found",  # the DragonFly Mail Agent (dma, net.c)
+        r"non-?existent ?domain",  # Exchange NDR 5.4.4 "SMTPSEND.DNS.NonExistentDomain; nonexistent domain"
     )),
     # The domain takes no mail at all; "not accepting mail from you" is a block (soft).
     Rule("domain-takes-no-mail", "notaccept",

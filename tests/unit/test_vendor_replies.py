@@ -246,6 +246,34 @@ VENDOR_REPLIES = [
     ('550 Mailbox quota exceeded', False, 'recipient'),
     ('550-Mailbox unknown. Either there is no mailbox associated with this 550-name or you do not have '
      'authorization to see it. 550 5.1.1 User unknown', True, 'recipient'),
+    # A fourth set: four were read wrong until then (Gmail's IP allow list and illegal attachment, Exchange's
+    # send-as permission and nonexistent domain).
+    # RBL and reputation replies
+    ('550 5.7.1 Mail from IP 192.0.2.1 was rejected due to listing in Spamhaus SBL. For details please '
+     'see http://www.spamhaus.org/query/bl?ip=192.0.2.1', False, 'sender'),
+    # Gmail
+    ('421 4.7.0 IP not in whitelist for RCPT domain, closing connection. - gsmtp', False, 'sender'),
+    ('552 5.7.0 Our system detected an illegal attachment on your message. - gsmtp', False, 'message'),
+    # amavisd-new
+    ('554 5.7.0 Reject, id=12345-01 - spam', False, 'message'),
+    # GoDaddy
+    ('550 #5.1.0 Address rejected.', True, 'recipient'),
+    # Exchange Online / EOP
+    ('451 4.7.500 Server busy. Please try again later from [192.0.2.1]. (S77714)', False, 'sender'),
+    ('554 5.7.1 The message from (<news@example.org>) with the subject of ( Our offer) matches a '
+     'profile the Internet community may consider spam. Please revise your message before resending.', False, 'message'),
+    ('550 5.7.60 SMTP; Client does not have permissions to send as this sender', False, 'sender'),
+    ('550 5.4.4 SMTPSEND.DNS.NonExistentDomain; nonexistent domain', True, 'recipient'),
+    # Postfix
+    ('452 4.5.3 Error: too many recipients', False, None),
+    ('552 5.3.4 Error: message file too big', False, 'message'),
+    ('553 5.7.1 <news@example.org>: Sender address rejected: not logged in', False, 'sender'),
+    ('530 5.7.0 Must issue a STARTTLS command first', False, 'sender'),
+    ('454 4.7.0 TLS not available due to local problem', False, None),
+    ('550 5.1.10 <gone@example.com>: Recipient address rejected: Domain example.com does not accept '
+     'mail (nullMX)', True, 'recipient'),
+    # RFC 3463's own titles
+    ('550 5.1.2 Bad destination system address', True, 'recipient'),
 ]
 
 
