@@ -168,7 +168,8 @@ RULES: list[Rule] = [
          phrases(r"refused due to recipient preferences?", r"recipient'?s? preferences")),
     Rule("sender-refused", "rejected",
          "RFC 3463 X.1.7/X.1.8; Postfix smtpd 'Sender address rejected' (reject_unknown_sender_domain, reject_non_fqdn_sender); "
-         "Exim 'Sender verify failed'; Amazon SES 'Email address is not verified'",
+         "Exim 'Sender verify failed'; Amazon SES 'Email address is not verified'; Exchange NDR 5.7.60 'send as "
+         "this sender'",
          phrases(
         r"sender (address|domain|e-?mail)", r"domain of sender",
         r"\bsender\b.{0,40}\b(rejected|denied|refused|not allowed|unknown|invalid|blocked|does not exist|doesn'?t exist)",
@@ -255,11 +256,12 @@ RULES: list[Rule] = [
     # Before the blocklist's "access denied": Postfix says "Relay access denied".
     Rule("relay-denied", "norelaying",
          "RFC 5321 §3.6.2 (relaying); Postfix reject_unauth_destination '554 5.7.1 <address>: Relay access denied'; "
-         "Sendmail '550 5.7.1 <address>... Relaying denied'",
+         "Sendmail '550 5.7.1 <address>... Relaying denied'; Mimecast '451 Open relay not allowed'",
          phrases(r"relay(ing)? (access )?denied", r"relay(ing)? not (permitted|allowed)", r"unable to relay",
                  r"not permitted to relay", r"we do not relay")),
     Rule("blocklist", "blocked",
-         "Postfix reject_rbl_client 'blocked using'; Spamhaus, SpamCop, Barracuda reply texts; Outlook S3150",
+         "Postfix reject_rbl_client 'blocked using'; Spamhaus, SpamCop, Barracuda reply texts; Outlook S3150 and "
+         "Outlook.com's 'messages from <IP> weren't sent'; Gmail '421 4.7.0 IP not in whitelist for RCPT domain'",
          phrases(
         r"\bblock(ed| ?list(ed)?)\b", r"black ?list(ed)?", r"\bdenylist", r"\brbl\b", r"\bdnsbl\b", r"reputation", r"spamhaus",
         r"spamcop", r"client host .{0,80} rejected", r"access denied", r"connection refused", r"not allowed to send",
@@ -297,7 +299,8 @@ RULES: list[Rule] = [
          "RFC 7504 §3: '521 Host does not accept mail', the reply of a host that accepts no mail at all",
          phrases(r"(?<![\d.])521[ -]")),
     Rule("host-unknown", "hostunknown",
-         "RFC 3463 X.1.2; Postfix 'Host or domain name not found'; Exim 'Unrouteable address'",
+         "RFC 3463 X.1.2; Postfix 'Host or domain name not found'; Exim 'Unrouteable address'; Exchange NDR 5.4.4 "
+         "'nonexistent domain'",
          phrases(
         r"host (or domain name )?(not found|unknown)", r"unknown host", r"domain (name )?(not found|does not exist|unknown)",
         r"no such domain", r"unrouteable (mail )?domain", r"name service error", r"host not found",
