@@ -193,14 +193,14 @@ async def run_round(services: "Services", classifiers: "ClassifierPool", account
             counts.update(unreadable=len(retry), set_aside=len(put_aside))
 
         try:
-            committed = 0
+            first = True
             async with aclosing(_read(services, classifiers, account_id, box, asked)) as chunks:
                 async for chunk, refused, fetched_all in chunks:
-                    await commit(chunk, refused, first=not committed)
-                    committed += 1
+                    await commit(chunk, refused, first=first)
+                    first = False
                     if fetched_all:  # the connection is free: delete what is committed while the rest commits
                         deleting.start()
-            if not committed:  # nothing to fetch: the checkpoint, the unreadable and the classifier's retries still
+            if first:  # nothing to fetch: the checkpoint, the unreadable and the classifier's retries still
                 await commit([], {}, first=True)
             await deleting.finish()
         except BaseException:
