@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 
 import ahocorasick
 
@@ -32,9 +33,9 @@ class Phrases:
 
     # A literal: plain characters and escaped metacharacters ("5\.4\.1", "\[tss0"), after an optional \b or
     # look-behind, which match no character (a branch led by one is still tried only where its literal is).
-    _LITERAL = re.compile(r"(?:\\b|\(\?<[!=][^()]*\))?((?:[a-z0-9]|\\[.()\[])(?:[a-z0-9' ,:/-]|\\[.()\[\]]){2,}"
+    _LITERAL: ClassVar[re.Pattern[str]] = re.compile(r"(?:\\b|\(\?<[!=][^()]*\))?((?:[a-z0-9]|\\[.()\[])(?:[a-z0-9' ,:/-]|\\[.()\[\]]){2,}"
                           r"|[^\x00-\x7f]{2,})")
-    _GROUP = re.compile(r"(?:\\b)?\(([a-z ]+(?:\|[a-z ]+)+)\)(?![?*{])")
+    _GROUP: ClassVar[re.Pattern[str]] = re.compile(r"(?:\\b)?\(([a-z ]+(?:\|[a-z ]+)+)\)(?![?*{])")
 
     def __init__(self, parts: tuple[str, ...]) -> None:
         # Compiled when first needed, not at import: most branches' literals never occur in a batch, and
@@ -629,7 +630,7 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
         rule, evidence = (STATUS_RULE, status or "") if reason != "undefined" else (UNDEFINED_RULE, "")
     subject = status.partition(".")[2] if status else ""
     if subject in TELLING_STATUSES:
-        reason, rule, evidence = STATUS_REASONS[subject], AUTH_STATUS_RULE, evidence or status
+        reason, rule, evidence = STATUS_REASONS[subject], AUTH_STATUS_RULE, evidence or status or ""
     if status and status[1:] in (".1.7", ".1.8"):
         # A bad sender address (RFC 3463): whatever the words ("sender does not exist"), it is ours.
         reason, rule, evidence = "rejected", SENDER_STATUS_RULE, status
@@ -641,7 +642,7 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
         reason, rule = "rejected", MAIL_FROM_RULE
     # A 4.1.x on a DSN whose Action is "failed": the MTA retried until it gave up, and the
     # last answer still said the address is bad. That is as final as a 5.1.x.
-    temporary = bool(status and status.startswith("4.")) and not (gave_up and status.startswith("4.1."))
+    temporary = status is not None and status.startswith("4.") and not (gave_up and status.startswith("4.1."))
     if not status:
         m = SMTP_CODE_RX.search(diagnostic)
         if m and m.group(1) == "4":

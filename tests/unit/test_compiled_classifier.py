@@ -1,0 +1,66 @@
+"""The classifier a user installs is compiled by mypyc (setup.py); these tests run on the pure-Python
+source. mypyc checks the type annotations at run time, where Python ignores them, so a wrong one is a
+TypeError only the compiled classifier raises: the wheel is built here and must say, word for word, what
+the source says of every corpus message, damaged as in test_classifier, and of the hostile input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from mailfleet.shared.bounces import classify
+from tests.support import wheel
+
+from .test_classifier import CORPUS, DAMAGE, HOSTILE
+
+# Reads the files named on stdin, prints each one's verdict as a JSON line; first, where the classifier
+# was imported from.
+DRIVER = """
+import json, sys
+from mailfleet.shared.bounces import classifier, classify
+print(classifier.__file__, flush=True)
+for line in sys.stdin:
+    with open(line.rstrip("\\n"), "rb") as fh:
+        print(json.dumps(classify(fh.read()).to_json(), ensure_ascii=False))
+"""
+
+
+@pytest.fixture(scope="module")
+def compiled_site(tmp_path_factory):
+    return wheel.unpacked(tmp_path_factory.mktemp("wheel"))
+
+
+def _inputs(folder) -> list:
+    """Every corpus message, whole and damaged each way, and the hostile input, as files."""
+    files = []
+    for name in ("dev", "dev2"):
+        for path in sorted((CORPUS / name).iterdir()):
+            if path.suffix in (".eml", ".txt"):
+                files.append(path)
+                for i, damage in enumerate(DAMAGE.values()):
+                    damaged = folder / f"{name}-{path.stem}-{i}.eml"
+                    damaged.write_bytes(damage(path.read_bytes()))
+                    files.append(damaged)
+    for i, raw in enumerate(HOSTILE):
+        hostile = folder / f"hostile-{i}.eml"
+        hostile.write_bytes(raw)
+        files.append(hostile)
+    return files
+
+
+def test_the_compiled_classifier_says_what_the_source_says(compiled_site, tmp_path):
+    files = _inputs(tmp_path)
+    run = subprocess.run([sys.executable, "-c", DRIVER], input="".join(f"{p}\n" for p in files),
+                         capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(compiled_site)})
+    where, *lines = run.stdout.splitlines()
+    assert where.endswith(".so") and where.startswith(str(compiled_site)), \
+        f"the wheel's classifier is not compiled (setup.py fell back to pure Python?): {where}\n{run.stderr}"
+    assert len(lines) == len(files)
+    differ = [str(path) for path, line in zip(files, lines)
+              if json.loads(line) != json.loads(json.dumps(classify(path.read_bytes()).to_json()))]
+    assert not differ, f"{len(differ)} of {len(files)} verdicts differ, e.g. {differ[:5]}"
