@@ -1,10 +1,11 @@
 """Builds mailfleet, with the bounce classifier compiled to C by mypyc where it can be.
 
-pyproject.toml holds everything else; this file exists for the compiled modules alone. Why compile:
+pyproject.toml holds everything else; this file exists for the compiled classifier alone. Why:
 the classifier reads every message a mailbox round fetches and every file `mailfleetctl classify`
 is given, and mypyc (the compiler mypy and Black ship themselves with) runs it 1.4x faster from
 the same typed source (README, "Speed"). The .py files are installed beside the compiled modules,
-which Python imports first.
+which Python imports first. The build also compiles the classifier's regular expressions, once,
+into _sre_code.py (shared/bounces/patterns.py says why).
 
 Pure Python instead, the same classifier only slower:
 - MAILFLEET_PURE_PYTHON=1, as scripts/setup sets for its editable install: a compiled module beside
@@ -17,43 +18,44 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 from setuptools.errors import BaseError, CCompilerError
 
 ROOT = Path(__file__).resolve().parent
 # The classifier's modules, all but the package's __init__ (functools.cache, and nothing to speed up).
 COMPILED = ("classifier", "dsn", "mime", "model", "reasons", "senders", "ses", "text")
+# Imported as they are: patterns.py reads the table the build writes (_sre_code.py) with re's own types.
+PURE = ("__init__", "patterns")
+STAGE = ROOT / "build" / "mypyc-src"  # the package's source, as mailfleet/shared/bounces/
 
 
 def _staged() -> list[str]:
     """The modules copied where mypyc reads their full names from the folders (mailfleet/shared/bounces):
     the source tree maps those packages from other folders (package-dir), which mypyc does not follow."""
-    stage = ROOT / "build" / "mypyc-src"
-    shutil.rmtree(stage, ignore_errors=True)
-    package = stage / "mailfleet" / "shared" / "bounces"
+    shutil.rmtree(STAGE, ignore_errors=True)
+    package = STAGE / "mailfleet" / "shared" / "bounces"
     package.mkdir(parents=True)
-    for init in (stage / "mailfleet", stage / "mailfleet" / "shared"):
+    for init in (STAGE / "mailfleet", STAGE / "mailfleet" / "shared"):
         (init / "__init__.py").touch()
-    shutil.copy(ROOT / "shared" / "bounces" / "__init__.py", package)
-    for name in COMPILED:
+    for name in (*PURE, *COMPILED):
         shutil.copy(ROOT / "shared" / "bounces" / f"{name}.py", package)
     return [os.path.relpath(package / f"{name}.py") for name in COMPILED]
 
 
-def compiled_classifier() -> list:
-    if os.environ.get("MAILFLEET_PURE_PYTHON"):
-        return []
+def compiled_classifier(staged: list[str]) -> list:
     try:
         from mypyc.build import mypycify
     except ImportError:
         print("warning: mypyc is not installed: the bounce classifier stays pure Python", file=sys.stderr)
         return []
     try:
-        return mypycify(["--ignore-missing-imports", *_staged()], opt_level="3")
+        return mypycify(["--ignore-missing-imports", *staged], opt_level="3")
     except (Exception, SystemExit) as exc:  # mypy's type errors end in SystemExit, printed above
         print(f"warning: the bounce classifier stays pure Python: mypyc refused it ({exc!r})", file=sys.stderr)
         return []
@@ -71,4 +73,24 @@ class AllOrNothing(build_ext):
             print(f"warning: the bounce classifier stays pure Python: compiling it failed ({exc})", file=sys.stderr)
 
 
-setup(ext_modules=compiled_classifier(), cmdclass={"build_ext": AllOrNothing})
+class WithPatternTable(build_py):
+    """The package, and the classifier's regular expressions compiled by this Python into
+    mailfleet/shared/bounces/_sre_code.py (shared/bounces/patterns.py says why)."""
+
+    def run(self) -> None:
+        super().run()
+        if PURE_PYTHON:
+            return
+        table = Path(self.build_lib) / "mailfleet" / "shared" / "bounces" / "_sre_code.py"
+        write = f"from mailfleet.shared.bounces.patterns import write_table; write_table({str(table)!r})"
+        done = subprocess.run([sys.executable, "-c", write], env={**os.environ, "PYTHONPATH": str(STAGE)},
+                              capture_output=True, text=True)
+        if done.returncode:
+            table.unlink(missing_ok=True)
+            print(f"warning: the classifier's patterns will be compiled at run time: {done.stderr.strip()[-500:]}",
+                  file=sys.stderr)
+
+
+PURE_PYTHON = bool(os.environ.get("MAILFLEET_PURE_PYTHON"))
+setup(ext_modules=[] if PURE_PYTHON else compiled_classifier(_staged()),
+      cmdclass={"build_ext": AllOrNothing, "build_py": WithPatternTable})

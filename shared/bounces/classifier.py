@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from . import dsn, mime, ses
+from . import dsn, mime, patterns, ses
 from .model import Failure, Verdict
 from .reasons import (DECISION_RULES, DELAYED_RULE, HARD_REASONS, RULES, STATED_STATE_RULE, decide, settled_status,
                       stated_state)
@@ -62,9 +62,9 @@ ORIGINAL_TYPES = {"message/rfc822", "text/rfc822-headers", "message/global", "te
                   "message/partial", "message/external-body"}
 STATUS_TYPES = {"message/delivery-status", "message/global-delivery-status"}
 
-DAEMON_NAMES = re.compile(r"mail ?delivery|mailer|postmaster|delivery (status|subsystem|system)|mail ?system|"
+DAEMON_NAMES = patterns.compile(r"mail ?delivery|mailer|postmaster|delivery (status|subsystem|system)|mail ?system|"
                           r"system administrator|mail administrator|returned mail", re.I)
-BOUNCE_SUBJECT = re.compile(
+BOUNCE_SUBJECT = patterns.compile(
     r"undeliver|undelivered|delivery (status )?(notification|failure|failed|report|problem|warning)|returned mail|"
     r"failure notice|mail delivery (failed|failure|error|system|subsystem)|non[- ]?deliver|could not be delivered|"
     r"permanent (delivery )?(failure|error)|returned to sender|unable to deliver|message not delivered|"
@@ -72,7 +72,7 @@ BOUNCE_SUBJECT = re.compile(
     r"error sending|mail failure|delivery notification|failed delivery|message delivery has failed|"
     r"rejected|unknown user|user unknown|no such user|mailbox (is )?full|over quota|"
     r"配信|不達|エラー|送信失敗|returned|failed", re.I)
-AUTOREPLY_SUBJECT = re.compile(
+AUTOREPLY_SUBJECT = patterns.compile(
     r"^\s*(auto(matic)?[ _-]?(reply|response|respond|antwort|answer)|out of (the )?office|vacation|away from|"
     r"abwesenheit|r[ée]ponse automatique|respuesta autom[aá]tica|risposta automatica|resposta autom[aá]tica|"
     r"autosvar|automatisch antwoord|自動応答|自動返信|i am (currently )?(away|out)|on leave|on holiday|absence)", re.I)
@@ -81,15 +81,15 @@ AUTOREPLY_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-vacat
 
 # The header block of an attached original message: parsing stops after it.
 # Lower-cased; no ^ anchor, so sre can scan for the literal (a multi-line ^ is tried at every byte).
-_ORIGINAL_START = re.compile(
+_ORIGINAL_START = patterns.compile(
     rb"content-type:[ \t]*(?:message/rfc822|text/rfc822-headers|message/global(?:-headers)?)(?![\w-])[^\n]*\n"
     rb"(?:[ \t][^\n]*\n|[a-z-]+:[^\n]*\n)*\r?\n"
 )
 
 
-_CHARSET = re.compile(r'charset\s*=\s*"?([^\s";]+)', re.I)
-_REPORT_TYPE = re.compile(r'report-type\s*=\s*"?([\w-]+)', re.I)
-_STATUS_PART = re.compile(rb"content-type:[ \t]*message/(?:global-)?delivery-status")
+_CHARSET = patterns.compile(r'charset\s*=\s*"?([^\s";]+)', re.I)
+_REPORT_TYPE = patterns.compile(r'report-type\s*=\s*"?([\w-]+)', re.I)
+_STATUS_PART = patterns.compile(rb"content-type:[ \t]*message/(?:global-)?delivery-status")
 
 
 def _report_only(raw: bytes) -> bytes:
@@ -114,7 +114,7 @@ def _report_only(raw: bytes) -> bytes:
 # - blank lines before the header section (a forward or a save that prepends one): RFC 5322 §2.1 has the
 #   header section start at the first line, so the parser would take the whole message as a body.
 # - an mbox separator, "From sender date" (RFC 4155 §2), left on a message cut from a mailbox file.
-_LEADING_DAMAGE = re.compile(rb"(?:[ \t]*\n)*(?:From [^\n]*\n)?(?:[ \t]*\n)*")
+_LEADING_DAMAGE = patterns.compile(rb"(?:[ \t]*\n)*(?:From [^\n]*\n)?(?:[ \t]*\n)*")
 
 
 # - Content-Type parameters without the ';' between them (RFC 2045 §5.1 separates every parameter with
@@ -122,13 +122,13 @@ _LEADING_DAMAGE = re.compile(rb"(?:[ \t]*\n)*(?:From [^\n]*\n)?(?:[ \t]*\n)*")
 #   boundary, and the report its parts. The ';' is put back before each name=, quoted strings untouched.
 # Found as "\ncontent-type:" in lower-cased bytes: a literal sre scans for quickly, where a multi-line,
 # case-blind ^content-type: was tried at every byte (a tenth of the classifier's time).
-_CONTENT_TYPE_LINE = re.compile(rb"\ncontent-type:")
-_REST_OF_HEADER = re.compile(rb"[^\n]*(?:\n[ \t][^\n]*)*")
-_BARE_PARAMETER = re.compile(rb'("(?:[^"\\\n]|\\.)*")|(?<=[^;\s:])([ \t]*\n?[ \t]+)(?=[a-z0-9!#$%&\'*+.^_`|~-]+[ \t]*=)',
+_CONTENT_TYPE_LINE = patterns.compile(rb"\ncontent-type:")
+_REST_OF_HEADER = patterns.compile(rb"[^\n]*(?:\n[ \t][^\n]*)*")
+_BARE_PARAMETER = patterns.compile(rb'("(?:[^"\\\n]|\\.)*")|(?<=[^;\s:])([ \t]*\n?[ \t]+)(?=[a-z0-9!#$%&\'*+.^_`|~-]+[ \t]*=)',
                              re.I)
 
 
-_QUOTED = re.compile(rb'"(?:[^"\\\n]|\\.)*"')
+_QUOTED = patterns.compile(rb'"(?:[^"\\\n]|\\.)*"')
 
 
 def _with_semicolons(header: bytes) -> bytes:
@@ -195,7 +195,7 @@ def classify(raw: bytes, *, nested: bool = True) -> Verdict:
         return Verdict("unparsed", note=f"the classifier failed on it: {type(exc).__name__}", rule=BROKEN_RULE)
 
 
-_DELIVERY_REPORT = re.compile(r"report-type\s*=\s*\"?(?:delivery-status|global-delivery-status)\b", re.I)
+_DELIVERY_REPORT = patterns.compile(r"report-type\s*=\s*\"?(?:delivery-status|global-delivery-status)\b", re.I)
 
 
 def _returned_report(raw: bytes) -> bytes | None:
@@ -209,8 +209,8 @@ def _returned_report(raw: bytes) -> bytes | None:
     return None
 
 
-_INLINE_REPORT_TYPE = re.compile(rb"\ncontent-type:[ \t]*multipart/report\b")  # lower-cased
-_HEADER_OR_FOLD = re.compile(rb"[!-9;-~]+:|[ \t]+\S")
+_INLINE_REPORT_TYPE = patterns.compile(rb"\ncontent-type:[ \t]*multipart/report\b")  # lower-cased
+_HEADER_OR_FOLD = patterns.compile(rb"[!-9;-~]+:|[ \t]+\S")
 
 
 def _inline_report(raw: bytes) -> bytes | None:
@@ -319,11 +319,15 @@ def _text_of(part: mime.Part) -> str:
     return text[:MAX_TEXT]
 
 
+_SCRIPT_OR_STYLE = patterns.compile(r"(?is)<(script|style)\b.*?</\1>")
+_LINE_BREAK_TAG = patterns.compile(r"(?i)<br\s*/?>|</p>|</div>|</tr>|</li>")
+_TAG = patterns.compile(r"<[^>]+>")
+
+
 def _strip_html(html: str) -> str:
-    html = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", html)
-    html = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</tr>|</li>", "\n", html)
-    html = re.sub(r"<[^>]+>", " ", html)
-    return re.sub(r"&lt;", "<", re.sub(r"&gt;", ">", re.sub(r"&nbsp;|&#160;", " ", re.sub(r"&amp;", "&", html))))
+    html = _TAG.sub(" ", _LINE_BREAK_TAG.sub("\n", _SCRIPT_OR_STYLE.sub(" ", html)))
+    html = html.replace("&amp;", "&").replace("&nbsp;", " ").replace("&#160;", " ")
+    return html.replace("&gt;", ">").replace("&lt;", "<")
 
 
 def _sender(from_header: str) -> tuple[str, str]:

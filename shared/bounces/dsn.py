@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-ADDRESS_RX = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
-_FIELD_RX = re.compile(r"^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$")
+from . import patterns
+
+ADDRESS_RX = patterns.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
+_FIELD_RX = patterns.compile(r"^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$")
 
 
 @dataclass
@@ -36,7 +38,8 @@ class RecipientFields:
 
 # A recipient field's address may be of type utf-8 (RFC 6533 §3): letters of any script on both sides of the @.
 # Prose keeps ADDRESS_RX, where the letters around an address are words, not part of it.
-_FIELD_ADDRESS_RX = re.compile(r"[\w!#$%&'*+/=?^`{|}~.-]+@[\w-]+(?:\.[\w-]+)*")
+_FIELD_ADDRESS_RX = patterns.compile(r"[\w!#$%&'*+/=?^`{|}~.-]+@[\w-]+(?:\.[\w-]+)*")
+_STATUS_CODE = patterns.compile(r"[245]\.\d{1,3}\.\d{1,3}")
 
 
 def address_of(value: str) -> str | None:
@@ -89,7 +92,7 @@ def recipients(blocks: list[dict[str, str]]) -> list[RecipientFields]:
         if not final and not original:
             continue
         status = block.get("status", "")
-        m = re.search(r"[245]\.\d{1,3}\.\d{1,3}", status)
+        m = _STATUS_CODE.search(status)
         out.append(
             RecipientFields(
                 final_recipient=address_of(final) if final else None,

@@ -41,11 +41,13 @@ import binascii
 import quopri
 import re
 
+from . import patterns
+
 # email.feedparser.headerRE: what counts as a header line (or a continuation) while headers are read.
-_HEADER_LINES = re.compile(rb"(?:(?:From |[\x21-\x39\x3b-\x7e]*:|[\t ])[^\n]*\n?)*")
+_HEADER_LINES = patterns.compile(rb"(?:(?:From |[\x21-\x39\x3b-\x7e]*:|[\t ])[^\n]*\n?)*")
 # One header and its continuation lines, in a block of nothing else: (name, value), the value's first line
 # without its leading blanks, folding kept (compat32's header_source_parse).
-_FIELD = re.compile(r"([^:\n]*):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)")
+_FIELD = patterns.compile(r"([^:\n]*):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)")
 CONTAINER_DEPTH = 64  # deeper than this a multipart is read as text: nothing real nests so far
 
 
@@ -230,10 +232,10 @@ def _boundary(content_type: str) -> str | None:
 
 # One boundary parameter, not two nor an RFC 2231 continuation: the word "boundary" as a name, before "=".
 # (A value may hold the word too: "Boundary_(ID_...)", "------------Boundary-00=_...".)
-_BOUNDARY_NAME = re.compile(r'(?:^|;)\s*boundary\s*=', re.I)
+_BOUNDARY_NAME = patterns.compile(r'(?:^|;)\s*boundary\s*=', re.I)
 # The usual shape, `; boundary="..."` or `; boundary=token` last or before another `;`, read without the
 # stdlib's parameter parser (a third of a multipart's cost). Anything else goes to the stdlib.
-_SIMPLE_BOUNDARY = re.compile(r';\s*boundary\s*=\s*(?:"([^"\\;]*)"|([^\s";<][^\s";]*))\s*(?:;|$)', re.I)
+_SIMPLE_BOUNDARY = patterns.compile(r';\s*boundary\s*=\s*(?:"([^"\\;]*)"|([^\s";<][^\s";]*))\s*(?:;|$)', re.I)
 
 
 def _boundary_lines(src: bytes, sep: bytes, start: int, end: int):

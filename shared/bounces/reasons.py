@@ -18,6 +18,8 @@ from typing import ClassVar
 
 import ahocorasick
 
+from . import patterns
+
 HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved", "notaccept", "syntaxerror"})
 
 
@@ -33,9 +35,9 @@ class Phrases:
 
     # A literal: plain characters and escaped metacharacters ("5\.4\.1", "\[tss0"), after an optional \b or
     # look-behind, which match no character (a branch led by one is still tried only where its literal is).
-    _LITERAL: ClassVar[re.Pattern[str]] = re.compile(r"(?:\\b|\(\?<[!=][^()]*\))?((?:[a-z0-9]|\\[.()\[])(?:[a-z0-9' ,:/-]|\\[.()\[\]]){2,}"
+    _LITERAL: ClassVar[re.Pattern[str]] = patterns.compile(r"(?:\\b|\(\?<[!=][^()]*\))?((?:[a-z0-9]|\\[.()\[])(?:[a-z0-9' ,:/-]|\\[.()\[\]]){2,}"
                           r"|[^\x00-\x7f]{2,})")
-    _GROUP: ClassVar[re.Pattern[str]] = re.compile(r"(?:\\b)?\(([a-z ]+(?:\|[a-z ]+)+)\)(?![?*{])")
+    _GROUP: ClassVar[re.Pattern[str]] = patterns.compile(r"(?:\\b)?\(([a-z ]+(?:\|[a-z ]+)+)\)(?![?*{])")
 
     def __init__(self, parts: tuple[str, ...]) -> None:
         # Compiled when first needed, not at import: most branches' literals never occur in a batch, and
@@ -61,10 +63,14 @@ class Phrases:
         self.index = tuple((k, "|".join(dict.fromkeys(filed[k]))) for k in keys)
         self._branches: dict[str, re.Pattern[str]] = {}
 
+    def sources(self) -> list[str]:
+        """Every pattern the phrases may compile: the whole alternation, and the branches of each literal."""
+        return [self.source, *(source for _, source in self.index or ())]
+
     @property
     def pattern(self) -> re.Pattern[str]:
         if self._pattern is None:
-            self._pattern = re.compile(self.source)
+            self._pattern = patterns.compile(self.source)
         return self._pattern
 
     @classmethod
@@ -99,7 +105,7 @@ class Phrases:
                 continue
             branches = self._branches.get(literal)
             if branches is None:
-                branches = self._branches[literal] = re.compile(source)
+                branches = self._branches[literal] = patterns.compile(source)
             for at in starts:
                 m = branches.match(text, at)
                 if m:
@@ -411,15 +417,15 @@ STATUS_REASONS: dict[str, str] = {
 # (Not X.7.27: sendmail answers it for a recipient host that takes no mail, and says so in words.)
 TELLING_STATUSES = frozenset({"7.20", "7.21", "7.22", "7.23", "7.24", "7.25", "7.26", "7.515"})
 
-AFTER_DATA = re.compile(r"\bDATA\b|end of data|after data")
+AFTER_DATA = patterns.compile(r"\bDATA\b|end of data|after data")
 # The MTA's own record of the command a reply answered: Postfix's "(in reply to end of DATA command)", Exim's
 # "SMTP error from remote mail server after end of data:". Unlike a sendmail transcript's ">>> DATA", which
 # lists what was sent in the order it was sent (and, under PIPELINING, before the replies to RCPT came back).
-ANSWERED_DATA = re.compile(r"in reply to (?:end of )?data command|after (?:end of )?data\b")  # lower-cased
+ANSWERED_DATA = patterns.compile(r"in reply to (?:end of )?data command|after (?:end of )?data\b")  # lower-cased
 # This, STATUS_RX and SMTP_CODE_RX begin with what sre can scan for (a literal, a class of digits) and check
 # what stands before it with a look-behind: led by two literals, \b or a look-behind, they were tried at every
 # character of every text.
-AT_MAIL_FROM = re.compile(r"mail from\b(?:(?<=after mail from)|(?<=in reply to mail from))")  # lower-cased
+AT_MAIL_FROM = patterns.compile(r"mail from\b(?:(?<=after mail from)|(?<=in reply to mail from))")  # lower-cased
 # Where an SMTP reply says it answered the recipient itself (RCPT TO, or the
 # wording only a recipient check produces). Not a header naming the recipient
 # (X-RCPT-TO, Original-Rcpt-To) nor a listing of the envelope ("RCPT TO: a@b").
@@ -437,10 +443,10 @@ AT_RCPT = phrases(RCPT_COMMAND, r"does not like recipient", r"recipient address 
 # and qmail-smtpd's "<%s>: ..." form), "<user@host>... User unknown" (sendmail's usrerr("550 5.1.1 %s...
 # User unknown") in recipient.c). Only in angle brackets and only "user unknown": a content filter's
 # "550 user@host... No such user" after DATA, or "550 : User unknown" with the address left out, is no proof.
-NAMED_MAILBOX_UNKNOWN = re.compile(r"@[^<>\s]+>(?::|\.\.\.)[ \t]*user unknown")  # lower-cased
+NAMED_MAILBOX_UNKNOWN = patterns.compile(r"@[^<>\s]+>(?::|\.\.\.)[ \t]*user unknown")  # lower-cased
 # Failure statuses only: a transcript's "250 2.1.0 Ok" is the step that went well.
-STATUS_RX = re.compile(r"([45])(?<!\w[45])\.(\d{1,3})\.(\d{1,3})\b")  # that is, \b([45])\.(\d{1,3})\.(\d{1,3})\b
-SMTP_CODE_RX = re.compile(r"([245])(?<![\d.][245])\d\d(?![\d.])")  # that is, (?<![\d.])([245])\d\d(?![\d.])
+STATUS_RX = patterns.compile(r"([45])(?<!\w[45])\.(\d{1,3})\.(\d{1,3})\b")  # that is, \b([45])\.(\d{1,3})\.(\d{1,3})\b
+SMTP_CODE_RX = patterns.compile(r"([245])(?<![\d.][245])\d\d(?![\d.])")  # that is, (?<![\d.])([245])\d\d(?![\d.])
 
 
 def find_status(text: str) -> str | None:
@@ -491,8 +497,7 @@ def literal_hits(low: str) -> dict[str, list[int]]:
 
     One Aho-Corasick pass (pyahocorasick) over the text instead of a `str.find` for each of the rules'
     ~190 literals: the rules' phrase search, a quarter of the classifier's time, takes half as long.
-    The same pass names the rules that own the literals found, and only those are asked (_Scan): in the
-    compiled classifier (setup.py) asking all 33 rules each time took a fifth of its time.
+    The same pass names the rules that own the literals found, and only those are asked (_Scan).
     """
     return _scan(low).hits
 
@@ -510,8 +515,8 @@ def _scan(low: str) -> _Scan:
         for i, rule in enumerate(RULES):
             for literal, _ in rule.words.index or ():
                 owners.setdefault(literal, []).append(i)
-        for literal, rules in owners.items():
-            automaton.add_word(literal, (literal, tuple(rules)))
+        for literal, owner_list in owners.items():
+            automaton.add_word(literal, (literal, tuple(owner_list)))
         automaton.make_automaton()
         _RULE_LITERALS = automaton
     hits: dict[str, list[int]] = {}
@@ -606,7 +611,7 @@ def _unproven_unknown(diagnostic: str, low: str, status: str | None, relayed: bo
 
 
 # "Recipient address rejected: On hold": the server's own reason after the prefix, one no rule knows.
-REFUSAL_REASON = re.compile(r"(?:address|recipient) (?:address )?(?:is )?rejected\s*:\s*[a-z]")  # lower-cased
+REFUSAL_REASON = patterns.compile(r"(?:address|recipient) (?:address )?(?:is )?rejected\s*:\s*[a-z]")  # lower-cased
 
 
 def _only_refused(text: str) -> bool:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 
+from . import patterns
+
 # (name, words) in order: a named list before the generic check its text may also mention.
-NAMED: list[tuple[str, re.Pattern[str]]] = [(name, re.compile(words)) for name, words in (
+NAMED: list[tuple[str, re.Pattern[str]]] = [(name, patterns.compile(words)) for name, words in (
     ("Spamhaus", r"spamhaus"),  # zen/sbl/xbl/pbl/dbl.spamhaus.org
     ("SpamCop", r"spamcop"),  # bl.spamcop.net
     ("Barracuda", r"barracuda"),  # b.barracudacentral.org

@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import re
 
-from . import dsn
+from . import dsn, patterns
 from .model import Failure, Kind
 from .reasons import HARD_REASONS, decide, settled_status
 
 SES_RULE = "ses-notification"  # Amazon SES Developer Guide, "Contents of event data" (bounce types and subtypes)
 
 # What makes a text worth a JSON parse: SES's own type field (its quotes escaped inside an SNS envelope).
-MARK = re.compile(r'\\?"(?:notificationType|eventType)\\?"\s*:\s*\\?"(?:Bounce|Complaint|Delivery|DeliveryDelay)\\?"')
+MARK = patterns.compile(r'\\?"(?:notificationType|eventType)\\?"\s*:\s*\\?"(?:Bounce|Complaint|Delivery|DeliveryDelay)\\?"')
 MAX_RECIPIENTS = 500
 
 # Sendmail's line limit (the L= mailer equate; 990 for its SMTP mailers, 2040 for relay): a longer body line
@@ -26,7 +26,7 @@ MAX_RECIPIENTS = 500
 # notice is one JSON line of thousands of characters, so a Sendmail relay on the way cuts its strings in
 # two; the splits are taken out again (a space some versions put at the start of the continuation too)
 # when the JSON does not read as it came.
-SENDMAIL_SPLIT = re.compile(r"!(?<=[^\n]{500}!)\r?\n ?")  # a "!" ending a long line (the "!" found first: cheap)
+SENDMAIL_SPLIT = patterns.compile(r"!(?<=[^\n]{500}!)\r?\n ?")  # a "!" ending a long line (the "!" found first: cheap)
 
 # bounceSubType -> the reason when the diagnostic does not say more (SES documents these).
 SUBTYPES = {

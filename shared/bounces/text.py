@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 
-from . import dsn
+from . import dsn, patterns
 from .model import Failure
 from .reasons import STATUS_RULE, UNDEFINED_RULE, decide, find_status, phrases
 
-DAEMON_LOCALPARTS = re.compile(
+DAEMON_LOCALPARTS = patterns.compile(
     r"^(mailer-?daemon|post_?master|mail-?daemon|mdaemon|mailadmin|mail\.?delivery|smtp-?gateway|bounces?|"
     r"mail-?router|mmdf|root|double-?bounce|nobody|mailerdaemon|mta|notifications?|nd[rn])$")
 PERMANENT_TEXT = phrases(r"permanent(ly)? (error|fail)", r"fatal error", r"failed permanently", r"i've given up",
@@ -29,7 +29,7 @@ TEMPORARY_TEXT = phrases(r"will (continue|be) (to )?(re)?tr(y|ied)", r"temporar(
 # multi-line ^ was tried at every character. A match's start is then the line's start in the text.
 # The runs are possessive (*+, {2,}+; Python 3.11): a line of 76 "=" was otherwise given back one by one,
 # each length trying every phrase, a tenth of a millisecond for each such line.
-CUT_RX = re.compile(
+CUT_RX = patterns.compile(
     r"\n[ \t>]*+(?:[-=*_#]{2,}+[ \t]*+)?(?:"
     r"below this line is a copy of the message|this is a copy of the message|"
     r"(?:the )?original message (?:follows|headers|is attached|text)|original message ?[-=]|"
@@ -41,35 +41,35 @@ CUT_RX = re.compile(
     r"message (?:text|content|body) follows|copy of (?:the |your )?message|original message:|"
     r"returned (?:mail|content)|original message details|content-type: message/rfc822)",
 )
-CUT_ANYCASE_RX = re.compile(CUT_RX.pattern, re.I)  # for the rare text whose lower() changes its length
-HEADER_BLOCK_RX = re.compile(r"\n(?:Return-Path|Received|Message-I[Dd]|DKIM-Signature|X-Mailer|MIME-Version)[ \t]*:")
+CUT_ANYCASE_RX = patterns.compile(CUT_RX.pattern, re.I)  # for the rare text whose lower() changes its length
+HEADER_BLOCK_RX = patterns.compile(r"\n(?:Return-Path|Received|Message-I[Dd]|DKIM-Signature|X-Mailer|MIME-Version)[ \t]*:")
 # A header line, of the report or of the returned message, also under the "> " of a forwarded bounce.
-HEADERISH_LINE = re.compile(r"^[\s>]*(from|to|cc|bcc|reply-to|sender|return-path|message-id|in-reply-to|references|"
+HEADERISH_LINE = patterns.compile(r"^[\s>]*(from|to|cc|bcc|reply-to|sender|return-path|message-id|in-reply-to|references|"
                             r"received|delivered-to|x-[\w-]+|envelope-to|subject|date)\s*:")
 _ADDR = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+(?![A-Za-z0-9_-]|\.[A-Za-z0-9])"
 # A line that starts with an address. Sendmail's transcript writes each failed recipient as
 # "550 <user@host>... User unknown" (an SMTP code, the address, "...", the reason), so a code may lead.
-RECIPIENT_LINE = re.compile(
+RECIPIENT_LINE = patterns.compile(
     r"^[\s>*•\[\"'-]*(?:[45]\d\d[ -])?(?:(?:failed|invalid|unknown|original|final)?[ -]?recipient(?:\(s\))?s?\s*:\s*|"
     r"address(?:es)?\s*:\s*|user\s*:\s*|rcpt to\s*:?\s*|<)?"
     rf"<?({_ADDR})>?[\]\"']?"
     r"\s*(?:[:.,;(<\"]|\.\.\.|\s|=20|$)(.*)$")
 # "a@b <c@d>": in a name-addr (RFC 5322 §3.4) the mailbox is the angle-addr, and what precedes it is a display
 # name, even one that looks like an address. Exim lists a To: it could not parse that way ("incorrectly constructed").
-ANGLE_ADDR_AFTER = re.compile(rf"[ \t]*<({_ADDR})>")
-TRANSCRIPT_ENTRY = re.compile(r"[45]\d\d[ -]\S+(?:\s+\(\w+\))?\.\.\. ")
-INLINE_RECIPIENT = re.compile(
+ANGLE_ADDR_AFTER = patterns.compile(rf"[ \t]*<({_ADDR})>")
+TRANSCRIPT_ENTRY = patterns.compile(r"[45]\d\d[ -]\S+(?:\s+\(\w+\))?\.\.\. ")
+INLINE_RECIPIENT = patterns.compile(
     r"(?:deliver(?:ed|y)?|sen[dt]|forward(?:ed)?|reach)\s+(?:of\s+)?(?:(?:your|the|this)\s+(?:message|e-?mail|mail)\s+)?"
     r"(?:to|for)\s*:?\s*(?:(?:the )?(?:following )?(?:recipient|address|user)s?\b:?\s*)?[\"'<\[]*"
     rf"({_ADDR})")
-FAILED_FOR = re.compile(
+FAILED_FOR = patterns.compile(
     r"(?:was addressed|violation|(?:quota|mailbox) (?:exceeded|full)|over quota|unknown user|user unknown|no such user)"
     rf"\s*,?\s*(?:for|to)?\s*:?\s*[\"'<]*({_ADDR})")
 # Words that name the failed recipient outright, so even an address of the bounce's own header counts:
 # "There was an error delivering your mail to <%s>." (the DragonFly Mail Agent, dma's mail.c bounce()).
-NAMED_FAILED = re.compile(rf"error delivering your (?:mail|message) to\s*<?({_ADDR})")
-EXPANDED_FROM = re.compile(rf"\((?:expanded|generated|forwarded|redirected) from:?\s*<?({_ADDR})>?")
-FROM_BEFORE = re.compile(r"(?:\bfrom|sender)\s*:?\s*[\"'<]*$")
+NAMED_FAILED = patterns.compile(rf"error delivering your (?:mail|message) to\s*<?({_ADDR})")
+EXPANDED_FROM = patterns.compile(rf"\((?:expanded|generated|forwarded|redirected) from:?\s*<?({_ADDR})>?")
+FROM_BEFORE = patterns.compile(r"(?:\bfrom|sender)\s*:?\s*[\"'<]*$")
 LIST_INTRO = phrases(
     r"following (e-?mail )?(address|recipient|destination|user)", r"could not be delivered to", r"not be delivered to",
     r"failed to deliver to", r"delivery to the following", r"undeliverable to", r"unable to deliver (your message )?to",
@@ -81,7 +81,7 @@ LIST_INTRO = phrases(
     r"destinat", r"宛先", r"送信先", r"recipient")
 
 
-CONTACT_LINE = re.compile(r"contact|assistance|questions|help ?desk|administrator|send (e-?mail|mail|a message) to|"
+CONTACT_LINE = patterns.compile(r"contact|assistance|questions|help ?desk|administrator|send (e-?mail|mail|a message) to|"
                           r"report this|support|for more information|if you (have|need)")
 
 
@@ -103,9 +103,12 @@ def header_addresses(heads: dict[str, list], *names: str) -> set[str]:
     return {a.lower() for name in names for v in heads.get(name, ()) for a in dsn.ADDRESS_RX.findall(str(v))}
 
 
+_ADDRESS_TYPE = patterns.compile(r"^(smtp|rfc822|mailto)[=:]")  # RFC 3464's "rfc822;", and what MTAs write instead
+
+
 def clean(address: str) -> str:
     a = address.strip(".'\"`").lower()
-    return re.sub(r"^(smtp|rfc822|mailto)[=:]", "", a)
+    return _ADDRESS_TYPE.sub("", a)
 
 
 class ReportText:

@@ -1,5 +1,5 @@
-"""The classifier a user installs is compiled by mypyc (setup.py); these tests run on the pure-Python
-source. mypyc checks the type annotations at run time, where Python ignores them, so a wrong one is a
+"""The classifier a user installs is compiled by mypyc, its patterns by the build (setup.py); these tests
+run on the pure-Python source. mypyc checks the type annotations at run time, where Python ignores them, so a wrong one is a
 TypeError only the compiled classifier raises: the wheel is built here and must say, word for word, what
 the source says of every corpus message, damaged as in test_classifier, and of the hostile input."""
 
@@ -18,11 +18,11 @@ from tests.support import wheel
 from .test_classifier import CORPUS, DAMAGE, HOSTILE
 
 # Reads the files named on stdin, prints each one's verdict as a JSON line; first, where the classifier
-# was imported from.
+# was imported from and how many patterns came compiled with it.
 DRIVER = """
 import json, sys
-from mailfleet.shared.bounces import classifier, classify
-print(classifier.__file__, flush=True)
+from mailfleet.shared.bounces import classifier, classify, patterns
+print(classifier.__file__, len(patterns._TABLE), flush=True)
 for line in sys.stdin:
     with open(line.rstrip("\\n"), "rb") as fh:
         print(json.dumps(classify(fh.read()).to_json(), ensure_ascii=False))
@@ -57,9 +57,11 @@ def test_the_compiled_classifier_says_what_the_source_says(compiled_site, tmp_pa
     run = subprocess.run([sys.executable, "-c", DRIVER], input="".join(f"{p}\n" for p in files),
                          capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(compiled_site)})
-    where, *lines = run.stdout.splitlines()
+    first, *lines = run.stdout.splitlines()
+    where, table = first.split(" ")
     assert where.endswith(".so") and where.startswith(str(compiled_site)), \
         f"the wheel's classifier is not compiled (setup.py fell back to pure Python?): {where}\n{run.stderr}"
+    assert int(table) > 200, "the wheel holds no table of compiled patterns (shared/bounces/patterns.py)"
     assert len(lines) == len(files)
     differ = [str(path) for path, line in zip(files, lines)
               if json.loads(line) != json.loads(json.dumps(classify(path.read_bytes()).to_json()))]

@@ -1,0 +1,52 @@
+"""The classifier's patterns compiled by the build (shared/bounces/patterns.py): sre's code written by
+write_table must be the code re.compile makes, for every pattern the classifier uses, and a table that
+another Python wrote is not used."""
+
+from __future__ import annotations
+
+import _sre
+import importlib
+import re
+import runpy
+import sys
+import types
+
+from mailfleet.shared.bounces import patterns, reasons
+
+
+def test_the_table_holds_what_re_compile_makes_of_every_pattern(tmp_path):
+    out = tmp_path / "_sre_code.py"
+    written = patterns.write_table(str(out))
+    table = runpy.run_path(str(out))
+    assert table["BUILT_BY"] == patterns._built_by() and len(table["TABLE"]) == written
+    # Each rule's phrases: the whole alternation and the branches filed under each literal.
+    wanted = {(source, 0) for rule in reasons.RULES for source in rule.words.sources()}
+    assert wanted <= table["TABLE"].keys()
+    assert (reasons.STATUS_RX.pattern, 0) in table["TABLE"]  # and what modules compile when imported
+    assert any(isinstance(pattern, bytes) for pattern, _ in table["TABLE"])  # the MIME reader's
+    for (pattern, flags), code in table["TABLE"].items():
+        made = _sre.compile(pattern, *code)
+        # Pattern equality is sre's: the same flags, the same pattern, the same compiled code.
+        assert made == re.compile(pattern, flags), pattern
+        assert (made.groups, made.groupindex) == (re.compile(pattern, flags).groups, re.compile(pattern, flags).groupindex)
+
+
+def test_a_table_written_by_another_python_is_not_used(monkeypatch):
+    pattern = r"(?P<word>x+)y"
+    nothing = patterns.sre_code("(?!)", 0)  # used, every verdict would be wrong, and nothing would fail
+    other = types.ModuleType("mailfleet.shared.bounces._sre_code")
+    other.BUILT_BY, other.TABLE = "2.7.18 (default) sre 20031017", {(pattern, 0): nothing}
+    monkeypatch.setitem(sys.modules, other.__name__, other)
+    try:
+        reloaded = importlib.reload(patterns)
+        assert reloaded.TABLE == other.TABLE and reloaded._TABLE == {}
+        assert reloaded.compile(pattern).match("xxy").group("word") == "xx"
+    finally:
+        monkeypatch.undo()
+        importlib.reload(patterns)
+
+
+def test_code_sre_refuses_falls_back_to_re(monkeypatch):
+    pattern = r"(?P<word>x+)y"
+    monkeypatch.setattr(patterns, "_TABLE", {(pattern, 0): (re.compile(pattern).flags, [999999], 0, {}, ())})
+    assert patterns.compile(pattern) == re.compile(pattern)
