@@ -14,7 +14,6 @@ An account that has sent nothing through mailfleet has nothing to match against:
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from ..shared.bounces import Failure, Verdict
@@ -76,8 +75,8 @@ def about_recipient(verdict: Verdict, recipient: str) -> None:
         verdict.failures = same
     elif verdict.failures:
         first = verdict.failures[0]
-        verdict.failures = [dataclasses.replace(first, address=recipient,
-                                                final_recipient=first.final_recipient or first.address)]
+        verdict.failures = [Failure(recipient, first.hard, first.status, first.reason, first.diagnostic,
+                                    first.final_recipient or first.address, first.rule, first.evidence)]
 
 
 def attribute(address: str, linked: list[tuple[str, int]], mailed: tuple[bool, set[str]]) -> Link:

@@ -7,7 +7,6 @@ same block parser reads all of them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from . import patterns
 
@@ -15,15 +14,18 @@ ADDRESS_RX = patterns.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9_-]+(
 _FIELD_RX = patterns.compile(r"^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$")
 
 
-@dataclass
 class RecipientFields:
-    final_recipient: str | None = None
-    original_recipient: str | None = None
-    action: str | None = None
-    status: str | None = None
-    diagnostic: str = ""
-    diagnostic_type: str = ""  # "smtp", "x-postfix", ... or "" when the server left it out
-    remote_mta: str | None = None
+    """One recipient's fields of a delivery-status part (RFC 3464 §2.3). A plain class: see reasons.Rule."""
+
+    __slots__ = ("final_recipient", "original_recipient", "action", "status", "diagnostic", "diagnostic_type",
+                 "remote_mta")
+
+    def __init__(self, final_recipient: str | None = None, original_recipient: str | None = None,
+                 action: str | None = None, status: str | None = None, diagnostic: str = "",
+                 diagnostic_type: str = "", remote_mta: str | None = None) -> None:
+        self.final_recipient, self.original_recipient, self.action = final_recipient, original_recipient, action
+        self.status, self.diagnostic, self.remote_mta = status, diagnostic, remote_mta
+        self.diagnostic_type = diagnostic_type  # "smtp", "x-postfix", ... or "" when the server left it out
 
     @property
     def relayed(self) -> bool:
