@@ -23,7 +23,9 @@ MARKS_CONTACTS = ("bounce", "delayed")
 
 def _read(path: str) -> bytes:
     with open(path, "rb") as fh:
-        return fh.read(READ_LIMIT)
+        # Asked for READ_LIMIT bytes, read() makes a buffer that large first: 4 MiB made and freed for each
+        # 4 KiB bounce tripled the time spent reading. A file's size says how much there is (0: not known).
+        return fh.read(min(os.fstat(fh.fileno()).st_size, READ_LIMIT) or READ_LIMIT)
 
 
 def results(verdict: Verdict) -> list[dict[str, Any]]:

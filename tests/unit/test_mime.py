@@ -47,7 +47,7 @@ def _messages() -> list[tuple[str, bytes]]:
 def _as_classified(raw: bytes) -> list[bytes]:
     """The bytes the classifier parses: the whole message, and the report with its original cut off."""
     whole = classifier.repaired(raw[:classifier.MAX_BYTES])
-    return [whole, classifier._parameters_repaired(classifier._report_only(whole))]
+    return [whole, classifier._report(whole, whole.lower())]
 
 
 @pytest.mark.parametrize("damage", ["as is", *DAMAGE])
