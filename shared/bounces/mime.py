@@ -43,11 +43,17 @@ import re
 
 from . import patterns
 
-# email.feedparser.headerRE: what counts as a header line (or a continuation) while headers are read.
-_HEADER_LINES = patterns.compile(rb"(?:(?:From |[\x21-\x39\x3b-\x7e]*:|[\t ])[^\n]*\n?)*")
+# email.feedparser.headerRE: how a header line (or a continuation) starts. The header section ends at the
+# first line that does not start so: found as a newline not followed by such a start, sre scans for the
+# newline alone and reads the start of each line, not every byte of every header.
+_HEADER_LINE_START = patterns.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")
+_NON_HEADER_LINE = patterns.compile(rb"\n(?!From |[\x21-\x39\x3b-\x7e]*:|[\t ])")
+# Lines the one-regex reading below does not take as the stdlib does: a header with no name, a "From " line.
+_ODD_LINE = patterns.compile(rb"\n(?::|From )")
 # One header and its continuation lines, in a block of nothing else: (name, value), the value's first line
-# without its leading blanks, folding kept (compat32's header_source_parse).
-_FIELD = patterns.compile(r"([^:\n]*):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)")
+# without its leading blanks, folding kept (compat32's header_source_parse). Possessive: nothing after each
+# run could match what it gives back, and sre skips keeping the places to return to.
+_FIELD = patterns.compile(r"([^:\n]*+):[ \t]*+([^\n]*+(?:\n[ \t][^\n]*+)*+)")
 CONTAINER_DEPTH = 64  # deeper than this a multipart is read as text: nothing real nests so far
 
 
@@ -87,10 +93,14 @@ class Part:
 
     def _read_headers(self) -> None:
         src, start, end = self._src, self._start, self._end
-        stop = _HEADER_LINES.match(src, start, end).end()  # type: ignore[union-attr]
+        if start < end and not _HEADER_LINE_START.match(src, start, end):
+            stop = start  # not one header
+        else:
+            after = _NON_HEADER_LINE.search(src, start, end)
+            stop = after.start() + 1 if after else end
         body = stop + 1 if stop < end and src[stop] == 10 else stop  # the blank line is consumed
         block = src[start:stop]
-        if not block.startswith((b" ", b"\t", b":", b"From ")) and b"\n:" not in block and b"\nFrom " not in block:
+        if not block.startswith((b" ", b"\t", b":", b"From ")) and not _ODD_LINE.search(block):
             # The usual case: every line a header or its continuation. One regex reads them all.
             self._headers = _FIELD.findall(block.decode("ascii", "surrogateescape"))
             self._body = body
