@@ -1,17 +1,17 @@
 """Builds mailfleet, with the bounce classifier compiled to C by mypyc where it can be.
 
-pyproject.toml holds everything else; this file exists for the compiled classifier alone. Why:
-the classifier reads every message a mailbox round fetches and every file `mailfleetctl classify`
-is given, and mypyc (the compiler mypy and Black ship themselves with) runs it 1.4x faster from
-the same typed source (README, "Speed"). The .py files are installed beside the compiled modules,
+pyproject.toml holds everything else; this file exists for the compiled classifier alone. Why: the
+classifier reads every message a mailbox round fetches and every file `mailfleetctl classify` is
+given, and mypyc (the compiler mypy and Black ship themselves with) runs it 1.4x faster from the
+same typed source (README, "Performance"). The .py files are installed beside the compiled modules,
 which Python imports first. The build also compiles the classifier's regular expressions, once,
 into _sre_code.py (shared/bounces/patterns.py says why).
 
-Pure Python instead, the same classifier only slower:
+Plain Python instead, the same classifier only slower (`mailfleetctl --version` says which):
 - MAILFLEET_PURE_PYTHON=1, as scripts/setup sets for its editable install: a compiled module beside
   its source would hide every edit made to the source until the next build;
 - when mypy is not in the build environment, or the modules do not compile (no C compiler, no
-  Python headers): a warning says so, and the installation goes on.
+  Python headers): a warning says so (pip shows it with -v), and the installation goes on.
 """
 
 from __future__ import annotations

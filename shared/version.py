@@ -23,5 +23,9 @@ class VersionAction(argparse.Action):
                          help=kw.get("help", "show the version and exit"))
 
     def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
-        print(f"{parser.prog} {package_version()}")  # on stdout, as argparse's own version action
+        from .bounces import build
+
+        # On stdout, as argparse's own version action; and whether the installation compiled the classifier,
+        # which pip says only when run with -v.
+        print(f"{parser.prog} {package_version()}\nbounce classifier: {build()}")
         parser.exit()

@@ -20,4 +20,13 @@ def version() -> str:
     return hashlib.sha256(code).hexdigest()[:16]
 
 
-__all__ = ["classify", "rule_source", "version", "Failure", "Verdict"]
+def build() -> str:
+    """How this classifier was installed: compiled by mypyc (setup.py), or plain Python, which a wheel built
+    without mypy or a C compiler holds and an editable install always does."""
+    from . import classifier, patterns
+
+    compiled = "compiled with mypyc" if not classifier.__file__.endswith(".py") else "plain Python"
+    return f"{compiled}, {len(patterns._TABLE)} patterns compiled by the build"
+
+
+__all__ = ["build", "classify", "rule_source", "version", "Failure", "Verdict"]

@@ -1,12 +1,14 @@
-"""The classifier a user installs is compiled by mypyc, its patterns by the build (setup.py); these tests
-run on the pure-Python source. mypyc checks the type annotations at run time, where Python ignores them, so a wrong one is a
-TypeError only the compiled classifier raises: the wheel is built here and must say, word for word, what
-the source says of every corpus message, damaged as in test_classifier, and of the hostile input."""
+"""The classifier a user installs is compiled by mypyc, its patterns by the build (setup.py); the other
+tests run on the plain-Python source. mypyc checks type annotations at run time and gives a variable one
+type, where Python does neither, so a wrong one is a TypeError only the compiled classifier raises (and
+the classifier turns into an "unparsed" verdict): the wheel is built here and must say, word for word,
+what the source says of every corpus message, damaged as in test_classifier, and of the hostile input."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -66,3 +68,11 @@ def test_the_compiled_classifier_says_what_the_source_says(compiled_site, tmp_pa
     differ = [str(path) for path, line in zip(files, lines)
               if json.loads(line) != json.loads(json.dumps(classify(path.read_bytes()).to_json()))]
     assert not differ, f"{len(differ)} of {len(files)} verdicts differ, e.g. {differ[:5]}"
+
+
+def test_version_says_the_classifier_is_compiled(compiled_site):
+    """What a sysadmin asks when the build could not compile (pip shows setup.py's warning only with -v)."""
+    done = subprocess.run([sys.executable, "-m", "mailfleet.ctl", "--version"], capture_output=True, text=True,
+                          check=True, env={**os.environ, "PYTHONPATH": str(compiled_site)})
+    assert re.fullmatch(r"mailfleetctl \S+\nbounce classifier: compiled with mypyc, \d{3} patterns compiled by "
+                        r"the build\n", done.stdout), done.stdout
