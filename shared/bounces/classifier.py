@@ -63,7 +63,7 @@ ORIGINAL_TYPES = {"message/rfc822", "text/rfc822-headers", "message/global", "te
 STATUS_TYPES = {"message/delivery-status", "message/global-delivery-status"}
 
 DAEMON_NAMES = patterns.compile(r"mail ?delivery|mailer|postmaster|delivery (status|subsystem|system)|mail ?system|"
-                          r"system administrator|mail administrator|returned mail", re.I)
+                                r"system administrator|mail administrator|returned mail", re.I)
 BOUNCE_SUBJECT = patterns.compile(
     r"undeliver|undelivered|delivery (status )?(notification|failure|failed|report|problem|warning)|returned mail|"
     r"failure notice|mail delivery (failed|failure|error|system|subsystem)|non[- ]?deliver|could not be delivered|"
@@ -125,7 +125,7 @@ _LEADING_DAMAGE = patterns.compile(rb"(?:[ \t]*\n)*(?:From [^\n]*\n)?(?:[ \t]*\n
 _CONTENT_TYPE_LINE = patterns.compile(rb"\ncontent-type:")
 _REST_OF_HEADER = patterns.compile(rb"[^\n]*(?:\n[ \t][^\n]*)*")
 _BARE_PARAMETER = patterns.compile(rb'("(?:[^"\\\n]|\\.)*")|(?<=[^;\s:])([ \t]*\n?[ \t]+)(?=[a-z0-9!#$%&\'*+.^_`|~-]+[ \t]*=)',
-                             re.I)
+                                   re.I)
 
 
 _QUOTED = patterns.compile(rb'"(?:[^"\\\n]|\\.)*"')
@@ -145,7 +145,7 @@ def _separated(header: bytes) -> bool:
     pieces = header.split(b";")
     if b"=" in pieces[0]:
         return False
-    for piece in pieces[1:]:  # a loop, not all() over a generator: the compiled loop is twice as quick
+    for piece in pieces[1:]:  # a loop, not all() over a generator, which mypyc makes an object of each call
         name, _, value = piece.partition(b"=")
         if b"=" in value or len(name.split()) > 1:
             return False

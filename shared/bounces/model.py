@@ -43,6 +43,12 @@ class Failure:
                 "diagnostic": self.diagnostic, "final_recipient": self.final_recipient, "rule": self.rule,
                 "evidence": self.evidence, "about": self.about}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # What pickle needs to send a verdict back from a classifier worker (daemon/mailbox/classifying.py):
+        # the class compiled by mypyc is rebuilt by calling it, with these arguments.
+        return Failure, (self.address, self.hard, self.status, self.reason, self.diagnostic, self.final_recipient,
+                         self.rule, self.evidence)
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Failure) and self.to_json() == other.to_json()
 
@@ -71,6 +77,10 @@ class Verdict:
         return {"kind": self.kind, "failures": [f.to_json() for f in self.failures], "message_id": self.message_id,
                 "sender": self.sender, "subject": self.subject, "note": self.note, "rule": self.rule,
                 "complainants": list(self.complainants)}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Verdict, (self.kind, self.failures, self.message_id, self.sender, self.subject, self.note, self.rule,
+                         self.complainants)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Verdict) and self.to_json() == other.to_json()

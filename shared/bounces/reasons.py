@@ -34,8 +34,8 @@ class Phrases:
 
     # A literal: plain characters and escaped metacharacters ("5\.4\.1", "\[tss0"), after an optional \b or
     # look-behind, which match no character (a branch led by one is still tried only where its literal is).
-    _LITERAL: ClassVar[re.Pattern[str]] = patterns.compile(r"(?:\\b|\(\?<[!=][^()]*\))?((?:[a-z0-9]|\\[.()\[])(?:[a-z0-9' ,:/-]|\\[.()\[\]]){2,}"
-                          r"|[^\x00-\x7f]{2,})")
+    _LITERAL: ClassVar[re.Pattern[str]] = patterns.compile(
+        r"(?:\\b|\(\?<[!=][^()]*\))?((?:[a-z0-9]|\\[.()\[])(?:[a-z0-9' ,:/-]|\\[.()\[\]]){2,}|[^\x00-\x7f]{2,})")
     _GROUP: ClassVar[re.Pattern[str]] = patterns.compile(r"(?:\\b)?\(([a-z ]+(?:\|[a-z ]+)+)\)(?![?*{])")
 
     def __init__(self, parts: tuple[str, ...]) -> None:

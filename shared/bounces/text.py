@@ -45,7 +45,7 @@ CUT_ANYCASE_RX = patterns.compile(CUT_RX.pattern, re.I)  # for the rare text who
 HEADER_BLOCK_RX = patterns.compile(r"\n(?:Return-Path|Received|Message-I[Dd]|DKIM-Signature|X-Mailer|MIME-Version)[ \t]*:")
 # A header line, of the report or of the returned message, also under the "> " of a forwarded bounce.
 HEADERISH_LINE = patterns.compile(r"^[\s>]*(from|to|cc|bcc|reply-to|sender|return-path|message-id|in-reply-to|references|"
-                            r"received|delivered-to|x-[\w-]+|envelope-to|subject|date)\s*:")
+                                  r"received|delivered-to|x-[\w-]+|envelope-to|subject|date)\s*:")
 _ADDR = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+(?![A-Za-z0-9_-]|\.[A-Za-z0-9])"
 # A line that starts with an address. Sendmail's transcript writes each failed recipient as
 # "550 <user@host>... User unknown" (an SMTP code, the address, "...", the reason), so a code may lead.
@@ -82,7 +82,7 @@ LIST_INTRO = phrases(
 
 
 CONTACT_LINE = patterns.compile(r"contact|assistance|questions|help ?desk|administrator|send (e-?mail|mail|a message) to|"
-                          r"report this|support|for more information|if you (have|need)")
+                                r"report this|support|for more information|if you (have|need)")
 
 
 def cut_original(text: str) -> str:

@@ -19,15 +19,18 @@ from tests.support import wheel
 
 from .test_classifier import CORPUS, DAMAGE, HOSTILE
 
-# Reads the files named on stdin, prints each one's verdict as a JSON line; first, where the classifier
-# was imported from and how many patterns came compiled with it.
+# Reads the files named on stdin, prints each one's verdict as a JSON line, as it comes back through pickle
+# (from a classifier worker, daemon/mailbox/classifying.py); first, where the classifier was imported from
+# and how many patterns came compiled with it.
 DRIVER = """
-import json, sys
+import json, pickle, sys
 from mailfleet.shared.bounces import classifier, classify, patterns
 print(classifier.__file__, len(patterns._TABLE), flush=True)
 for line in sys.stdin:
     with open(line.rstrip("\\n"), "rb") as fh:
-        print(json.dumps(classify(fh.read()).to_json(), ensure_ascii=False))
+        verdict = classify(fh.read())
+    assert pickle.loads(pickle.dumps(verdict)) == verdict
+    print(json.dumps(verdict.to_json(), ensure_ascii=False))
 """
 
 
