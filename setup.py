@@ -52,12 +52,12 @@ def compiled_classifier(staged: list[str]) -> list:
     try:
         from mypyc.build import mypycify
     except ImportError:
-        print("warning: mypyc is not installed: the bounce classifier stays pure Python", file=sys.stderr)
+        print("warning: mypyc is not installed: the bounce classifier stays plain Python", file=sys.stderr)
         return []
     try:
         return mypycify(["--ignore-missing-imports", *staged], opt_level="3")
     except (Exception, SystemExit) as exc:  # mypy's type errors end in SystemExit, printed above
-        print(f"warning: the bounce classifier stays pure Python: mypyc refused it ({exc!r})", file=sys.stderr)
+        print(f"warning: the bounce classifier stays plain Python: mypyc refused it ({exc!r})", file=sys.stderr)
         return []
 
 
@@ -70,7 +70,7 @@ class AllOrNothing(build_ext):
         except (BaseError, CCompilerError, OSError) as exc:
             for extension in self.extensions:
                 Path(self.get_ext_fullpath(extension.name)).unlink(missing_ok=True)
-            print(f"warning: the bounce classifier stays pure Python: compiling it failed ({exc})", file=sys.stderr)
+            print(f"warning: the bounce classifier stays plain Python: compiling it failed ({exc})", file=sys.stderr)
 
 
 class WithPatternTable(build_py):

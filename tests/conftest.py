@@ -9,6 +9,7 @@ import signal
 
 import pytest
 
+from .support import wheel
 from .support.daemons import TEST_SECRETS, Daemon, scratch_dir
 from .support.samples import MARKETING, OWN
 
@@ -16,6 +17,13 @@ from .support.samples import MARKETING, OWN
 @pytest.fixture
 def short_tmp():
     yield from scratch_dir()
+
+
+@pytest.fixture(scope="session")
+def compiled_site(tmp_path_factory):
+    """The wheel a user installs (its classifier compiled by mypyc), unpacked: first on PYTHONPATH, a
+    process runs it instead of the editable, plain-Python .venv. Built once for the whole run."""
+    return wheel.unpacked(tmp_path_factory.mktemp("wheel"))
 
 
 @pytest.fixture

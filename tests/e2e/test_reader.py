@@ -475,6 +475,36 @@ def test_a_backlog_is_classified_by_worker_processes_as_it_would_be_in_the_threa
         time.sleep(0.05)
 
 
+def test_an_installed_daemon_s_compiled_classifier_workers_send_their_verdicts_back(make_daemon, dovecot, mailbox,
+                                                                                    compiled_site):
+    """The daemon as a user installs it, its classifier compiled (setup.py): the workers' verdicts come back
+    to the reader through pickle, which a compiled class refuses unless it says how it is rebuilt."""
+    d = make_daemon(config=MANUAL, extra_env={"PYTHONPATH": str(compiled_site)}).start()
+    n = 200  # MIN_BATCH and more in one chunk: the workers take it
+    with d.client(timeout=120) as c:
+        acc = own_account(c, dovecot, mailbox, "imap", batch_size=1000)
+        conn = dovecot.imap(mailbox)
+        for i in range(n):
+            status, diag = ("5.1.1", "550 5.1.1 User unknown") if i % 2 == 0 else ("4.2.2", "452 4.2.2 Mailbox full")
+            assert conn.append("INBOX", None, None, dsn(f"gone{i}@example.com", status, diag, f"<c{i}@mx>"))[0] == "OK"
+        conn.logout()
+        result = c.call("accounts.poll", {"id": acc["id"]})
+        assert result["ok"] and (result["hard"], result["soft"]) == (n // 2, n // 2)
+    workers = [pid for pid in _children(d.proc.pid) if _maps(pid, "__mypyc")]
+    assert workers, "no worker process ran the compiled classifier"
+    assert all(str(compiled_site) in path for pid in workers for path in _maps(pid, "__mypyc"))
+    assert "classifier workers failed" not in d.log(), d.log()[-2000:]
+
+
+def _maps(pid: int, name: str) -> list[str]:
+    """The files a process has mapped whose path holds `name` (the compiled modules, once imported)."""
+    try:
+        with open(f"/proc/{pid}/maps") as maps:
+            return sorted({line.split(None, 5)[-1].strip() for line in maps if name in line})
+    except OSError:
+        return []
+
+
 def _running(pid: int) -> bool:
     """Alive and not a zombie waiting for whoever adopted it to reap it."""
     try:

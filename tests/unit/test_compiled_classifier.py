@@ -12,10 +12,7 @@ import re
 import subprocess
 import sys
 
-import pytest
-
 from mailfleet.shared.bounces import classify
-from tests.support import wheel
 
 from .test_classifier import CORPUS, DAMAGE, HOSTILE
 
@@ -32,11 +29,6 @@ for line in sys.stdin:
     assert pickle.loads(pickle.dumps(verdict)) == verdict
     print(json.dumps(verdict.to_json(), ensure_ascii=False))
 """
-
-
-@pytest.fixture(scope="module")
-def compiled_site(tmp_path_factory):
-    return wheel.unpacked(tmp_path_factory.mktemp("wheel"))
 
 
 def _inputs(folder) -> list:
