@@ -29,7 +29,7 @@ class Phrases:
     literals, and a search only tries the branches of a literal where it occurs:
     sre has no multi-literal scan, and trying a 50-branch alternation at every
     position was a fifth of the classifier's time. Where the literals occur is
-    found by `str.find`, or handed in by `literal_hits` for many rules at once.
+    found by `str.find`, or handed in by `_scan` for many rules at once.
     """
 
     # A literal: plain characters and escaped metacharacters ("5\.4\.1", "\[tss0"), after an optional \b or
@@ -90,7 +90,7 @@ class Phrases:
 
     def search(self, text: str, hits: dict[str, list[int]] | None = None) -> re.Match[str] | None:
         """The first match: the literals in order, each where it occurs in order. `hits`: where each literal
-        occurs in the text (literal_hits), when the caller found them all at once."""
+        occurs in the text (_scan), when the caller found them all at once."""
         if self.index is None:
             return self.pattern.search(text)
         for literal, source in self.index:
@@ -500,19 +500,14 @@ _RULE_LITERALS: ahocorasick.Automaton | None = None
 _LAST_SCAN: _Scan | None = None
 
 
-def literal_hits(low: str) -> dict[str, list[int]]:
-    """Where each literal of the reason rules occurs in the lower-cased text: literal -> starts, in order.
+def _scan(low: str) -> _Scan:
+    """Where each literal of the reason rules occurs in the lower-cased text, and the rules that own them.
 
     One Aho-Corasick pass (pyahocorasick) over the text instead of a `str.find` for each of the rules'
-    ~190 literals: the rules' phrase search, a quarter of the classifier's time, takes half as long.
-    The same pass names the rules that own the literals found, and only those are asked (_Scan).
-    """
-    return _scan(low).hits
-
-
-def _scan(low: str) -> _Scan:
-    """The text's scan. The last one is kept: decide() asks of the same diagnostic several times (its rule,
-    whether "address rejected" is all it says), and a report's prose is asked again for a stated state."""
+    ~190 literals: the rules' phrase search, a quarter of the classifier's time, takes half as long; and
+    only the rules whose literals occur are asked. The last scan is kept: decide() asks of the same
+    diagnostic several times (its rule, whether "address rejected" is all it says), and a report's prose
+    is asked again for a stated state."""
     global _RULE_LITERALS, _LAST_SCAN
     last = _LAST_SCAN  # one read: another thread may replace it meanwhile, never change it
     if last is not None and last.low == low:

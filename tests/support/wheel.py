@@ -10,7 +10,10 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+
+
+def _pip(python: str | Path) -> list[str]:
+    return [str(python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
 
 
 def build(into: Path) -> Path:
@@ -18,7 +21,7 @@ def build(into: Path) -> Path:
     into.mkdir(parents=True, exist_ok=True)
     for old in into.glob("mailfleet-*.whl"):
         old.unlink()
-    subprocess.run([*PIP, "wheel", "--no-deps", "--wheel-dir", str(into), str(ROOT)], check=True,
+    subprocess.run([*_pip(sys.executable), "wheel", "--no-deps", "--wheel-dir", str(into), str(ROOT)], check=True,
                    stdout=subprocess.DEVNULL)
     (wheel,) = into.glob("mailfleet-*.whl")
     return wheel
@@ -42,6 +45,6 @@ def installed(venv: Path) -> Path:
     if fresh:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     wheel = build(venv.parent / f"{venv.name}-wheel")
-    pip = [str(python), "-m", "pip", "--disable-pip-version-check", "--quiet", "install", "--force-reinstall"]
-    subprocess.run([*pip, *([] if fresh else ["--no-deps"]), str(wheel)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([*_pip(python), "install", "--force-reinstall", *([] if fresh else ["--no-deps"]), str(wheel)],
+                   check=True, stdout=subprocess.DEVNULL)
     return python

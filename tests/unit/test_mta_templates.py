@@ -52,6 +52,14 @@ recipients. This is a permanent error. The following address(es) failed:
 
 """
 
+# Exim's entry for an address a remote server refused at RCPT (its 'SMTP error from remote mail server after' form)
+EXIM_USER_UNKNOWN = """\
+  gone@example.com
+    host mx.example.com [192.0.2.1]
+    SMTP error from remote mail server after RCPT TO:<gone@example.com>:
+    550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown
+"""
+
 # OpenSMTPD's bounce.c: the opening of an error report
 OPENSMTPD_HEAD = """\
 Hi!
@@ -239,11 +247,7 @@ For further assistance, please send mail to postmaster.
 """), None, False),
     "exim": (bounce(
         'Mail Delivery System <Mailer-Daemon@mx.example.org>', 'Mail delivery failed: returning message to sender',
-        EXIM_HEAD + """\
-  gone@example.com
-    host mx.example.com [192.0.2.1]
-    SMTP error from remote mail server after RCPT TO:<gone@example.com>:
-    550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown
+        EXIM_HEAD + EXIM_USER_UNKNOWN + """\
 
 ------ This is a copy of the message, including all the headers. ------
 """ + ORIGINAL,
@@ -338,11 +342,7 @@ SEVERAL = {
         {'gone@example.com': True, 'full@example.net': False}),
     "exim-2": (bounce(
         'Mail Delivery System <Mailer-Daemon@mx.example.org>', 'Mail delivery failed: returning message to sender',
-        EXIM_HEAD + """\
-  gone@example.com
-    host mx.example.com [192.0.2.1]
-    SMTP error from remote mail server after RCPT TO:<gone@example.com>:
-    550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown
+        EXIM_HEAD + EXIM_USER_UNKNOWN + """\
   nowhere@nowhere.example
     Unrouteable address
   full@example.net

@@ -256,11 +256,12 @@ def test_a_delivery_status_part_without_a_usable_address_falls_back_to_the_words
 
 
 def test_the_one_pass_literal_search_finds_what_str_find_finds():
-    """reasons.literal_hits finds every literal of the rules in one pass; each rule's search over those hits
-    must match exactly where its search by str.find does, on every corpus message's text, overlaps included."""
+    """reasons._scan finds every literal of the rules in one pass; each rule's search over those hits must
+    match exactly where its search by str.find does, on every corpus message's text, overlaps included, and
+    the rules it asks (those owning a literal found) must be every rule whose words the text holds."""
     from pathlib import Path
 
-    from mailfleet.shared.bounces.reasons import literal_hits
+    from mailfleet.shared.bounces.reasons import _scan
 
     corpus = Path(__file__).resolve().parents[3] / "shared" / "corpus"
     texts = [p.read_bytes()[:20_000].decode("utf-8", "replace").lower()
@@ -268,13 +269,17 @@ def test_the_one_pass_literal_search_finds_what_str_find_finds():
     assert len(texts) > 700
     texts.append("user unknownuser unknown no such user here nonexistent 宛先不明")  # overlapping and adjacent
     differ = []
+    missed = []
     for low in texts:
-        hits = literal_hits(low)
+        scan = _scan(low)
         for rule in RULES:
-            alone, at_once = rule.words.search(low), rule.words.search(low, hits)
+            alone, at_once = rule.words.search(low), rule.words.search(low, scan.hits)
             if (alone and alone.span()) != (at_once and at_once.span()):
                 differ.append((rule.id, low[:60]))
+        if [rule.id for rule, _ in scan.matches()] != [rule.id for rule in RULES if rule.words.search(low)]:
+            missed.append(low[:60])
     assert not differ, differ[:5]
+    assert not missed, missed[:5]
 
 
 @pytest.mark.parametrize("diagnostic, hard", [
