@@ -27,6 +27,7 @@ UNREAD_RULE = "unread-bounce"
 BROKEN_RULE = "classifier-error"
 NESTED_RULE = "nested-report"
 INLINE_RULE = "inline-report"
+DELIVERED_RULE = "delivery-notice-prose"
 KIND_RULES = {
     ARF_RULE: "RFC 5965: a message/feedback-report part, a spam complaint",
     DSN_RULE: "RFC 3464/6533: the Action of each recipient in a delivery-status part",
@@ -39,6 +40,9 @@ KIND_RULES = {
     BROKEN_RULE: "the classifier failed on the message: set aside for a person",
     NESTED_RULE: "RFC 6522 §3: a report naming no recipient whose returned message is itself a multipart/report "
                  "of delivery status (a bounce forwarded, or bounced again by a gateway): that report's verdict",
+    DELIVERED_RULE: "a notice of delivery in a mail server's words, without a delivery-status part: sendmail's and "
+                    "Exim's 'The following addresses had successful delivery notifications', Postfix bounce(5) "
+                    "success_template, Exchange's 'Delivered:' and 'Relayed:' notices",
     INLINE_RULE: "RFC 6522 §3 and RFC 4155: a report naming no recipient whose text holds a whole delivery report, "
                  "its header block and all, pasted or forwarded inline (often after an mbox From_ line): that "
                  "report's verdict",
@@ -454,7 +458,10 @@ def _classify(raw: bytes) -> Verdict:
     # Without a mailer daemon's name, a null return path or X-Failed-Recipients, the text must name the
     # failed address as a report does.
     verdict.failures = report.recipients(heads, x_failed, named_only=not (daemon or x_failed))
-    if not verdict.failures and not (daemon and bounce_subject) and not x_failed:
+    if not verdict.failures and report.delivered():
+        # A notice that the mail arrived (or was handed on), in words: nobody to mark, nothing to set aside.
+        verdict.kind, verdict.rule = ("relayed" if report.relayed() else "delivered"), DELIVERED_RULE
+    elif not verdict.failures and not (daemon and bounce_subject) and not x_failed:
         verdict.kind, verdict.rule = ("autoreply", AUTOREPLY_RULE) if looks_auto else ("mail", NOT_A_BOUNCE_RULE)
     elif not verdict.failures:
         _unread(verdict, "a mailer daemon's report with a bounce subject, naming no recipient that could be read")

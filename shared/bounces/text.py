@@ -80,6 +80,20 @@ LIST_INTRO = phrases(
     r"deliver your message to", r"delivery failed", r"did not reach", r"send to", r"sent to", r"addressed to",
     r"destinat", r"宛先", r"送信先", r"recipient")
 
+# Where a report lists the recipients the mail did reach: nobody there failed, and an address listed there is
+# nobody's bounce wherever else the report names it (a transcript's "<a@b>... relayed"). Each is the opening of
+# a mail server's notice of delivery, which comes without a delivery-status part when a relay stripped it or
+# the server writes none; sendmail and Exim put such a list in a failure report beside the failures.
+DELIVERED_INTRO = phrases(
+    r"following addresses had successful delivery notifications",  # sendmail savemail.c errbody(); Exim's success DSN
+    r"your message was successfully delivered to the destination",  # Postfix bounce(5), success_template
+    r"your message has been delivered to the following recipients",  # Exchange's delivery notice ("Delivered:")
+    r"delivery to these recipients or groups is complete",  # Exchange's relay notice ("Relayed:")
+)
+# Of those notices, the words that say the mail was handed on rather than put in a mailbox (RFC 3464 §2.3.3
+# "relayed"): sendmail's "(relayed to non-DSN-aware mailer)", Exchange's relay notice.
+RELAYED_TEXT = phrases(r"relayed to non-dsn-aware mailer", r"no delivery notification was sent by the destination")
+
 
 CONTACT_LINE = patterns.compile(r"contact|assistance|questions|help ?desk|administrator|send (e-?mail|mail|a message) to|"
                                 r"report this|support|for more information|if you (have|need)")
@@ -120,6 +134,7 @@ class ReportText:
         self.low = [line.lower() for line in self.lines]
         self.low_text = "\n".join(self.low)
         self._permanence: bool | None | str = "unknown"
+        self._delivered: set[str] | None = None
 
     def permanence(self) -> bool | None:
         """False when the report says it will retry, True when it says it gave up, None when silent."""
@@ -128,6 +143,28 @@ class ReportText:
                 False if TEMPORARY_TEXT.search(self.low_text) else True if PERMANENT_TEXT.search(self.low_text) else None
             )
         return self._permanence  # type: ignore[return-value]
+
+    def delivered(self) -> set[str]:
+        """The addresses the report lists as reached (DELIVERED_INTRO), up to the next list it opens (sendmail's
+        "----- ... -----" headings) or the words of a failure."""
+        if self._delivered is None:
+            found: set[str] = set()
+            if DELIVERED_INTRO.search(self.low_text):
+                inside = False
+                for low in self.low:
+                    if DELIVERED_INTRO.search(low):
+                        inside = True
+                    elif inside and (low.lstrip().startswith("-----") or PERMANENT_TEXT.search(low)
+                                     or TEMPORARY_TEXT.search(low)):
+                        inside = False
+                    if inside and "@" in low:
+                        found.update(clean(a) for a in dsn.ADDRESS_RX.findall(low))
+            self._delivered = found
+        return self._delivered
+
+    def relayed(self) -> bool:
+        """The report says the mail was handed on to a server that sends no notices (RELAYED_TEXT)."""
+        return bool(RELAYED_TEXT.search(self.low_text))
 
     def near(self, address: str | None) -> str:
         """The lines about one address: its line and what continues it, or the paragraph after it."""
@@ -190,7 +227,7 @@ class ReportText:
     def _candidates(self, heads: dict[str, list], x_failed: list[str], named_only: bool = False) -> list[str]:
         own = header_addresses(heads, "from", "to", "cc", "reply-to", "sender", "return-path", "delivered-to", "x-original-to")
         # The bounce's To is usually us; it may also be the failed address when someone mailed themselves.
-        never = own - header_addresses(heads, "to", "delivered-to", "x-original-to")
+        never = (own - header_addresses(heads, "to", "delivered-to", "x-original-to")) | self.delivered()
         candidates: list[str] = []
 
         def add(address: str, line: str, strict: bool) -> None:

@@ -417,6 +417,22 @@ full@example.net: 552 5.2.2 <full@example.net>: Mailbox full
 Below is a copy of the original message:
 """),
         {'gone@example.com': True, 'full@example.net': False}),
+    # sendmail's savemail.c lists the recipients it reached beside those it could not: only the latter failed.
+    "sendmail-delivered-beside": (bounce(
+        'Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>', 'Returned mail: see transcript for details',
+        SENDMAIL_HEAD + """\
+<gone@example.com>
+    (reason: 550 5.1.1 <gone@example.com>... User unknown)
+
+   ----- The following addresses had successful delivery notifications -----
+<kept@example.com>  (successfully delivered to mailbox)
+
+   ----- Transcript of session follows -----
+... while talking to mx.example.com.:
+>>> RCPT To:<gone@example.com>
+<<< 550 5.1.1 <gone@example.com>... User unknown
+550 5.1.1 <gone@example.com>... User unknown
+"""), {"gone@example.com": True}),
 }
 
 
@@ -427,3 +443,58 @@ def test_each_recipient_a_servers_bounce_names_gets_its_own_reason(name):
     verdict = classify(raw)
     assert {f.address: f.hard for f in verdict.failures} == dead, \
         [(f.address, f.hard, f.reason, f.rule) for f in verdict.failures]
+
+
+# name -> (a notice that the mail arrived or was handed on, in the server's words and without a delivery-status
+# part (a relay stripped it, or the server writes none), and the kind it is)
+DELIVERED = {
+    # Postfix bounce(5): success_template, and the recipient line its delivery agent writes
+    "postfix-success": (bounce(
+        'MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Successful Mail Delivery Report',
+        """\
+This is the mail system at host mx.example.org.
+
+Your message was successfully delivered to the destination(s)
+listed below. If the message was delivered to mailbox you will
+receive no further notifications. Otherwise you may still receive
+notifications of mail delivery errors from other systems.
+
+                   The mail system
+
+<kept@example.com>: delivery via mx.example.com[192.0.2.1]:25: 250 2.0.0 Ok:
+    queued as 4F1AB2C3D
+""", 'Return-Path: <>\nAuto-Submitted: auto-replied\n'), "delivered"),
+    # sendmail savemail.c errbody(): a return receipt, one address handed to a mailer that sends no DSNs
+    "sendmail-receipt": (bounce(
+        'Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>', 'Return receipt',
+        """\
+The original message was received at Mon, 7 Dec 2026 01:00:00 +0000
+from localhost [127.0.0.1]
+
+   ----- The following addresses had successful delivery notifications -----
+<kept@example.com>  (relayed to non-DSN-aware mailer)
+
+   ----- Transcript of session follows -----
+<kept@example.com>... relayed; expect no further notifications
+"""), "relayed"),
+    # Exchange's relay notice ("Relayed:"), from its postmaster address
+    "exchange-relayed": (bounce(
+        'Microsoft Outlook <postmaster@example.org>', 'Relayed: Our offer',
+        """\
+Delivery to these recipients or groups is complete, but no delivery notification was sent by the destination server:
+
+kept@example.com (kept@example.com)<mailto:kept@example.com>
+
+Subject: Our offer
+""", 'Return-Path: <>\n'), "relayed"),
+}
+
+
+@pytest.mark.parametrize("name", list(DELIVERED))
+def test_a_servers_notice_of_delivery_marks_nobody(name):
+    """A delivered recipient counted as a bounce would be a soft bounce for mail that arrived; beside a failure
+    (sendmail's mixed report, above) it was marked faulty with the failed one."""
+    raw, kind = DELIVERED[name]
+    verdict = classify(raw)
+    assert (verdict.kind, verdict.failures) == (kind, []), \
+        (verdict.rule, [(f.address, f.hard, f.reason, f.rule) for f in verdict.failures])

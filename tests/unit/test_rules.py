@@ -29,6 +29,7 @@ SHIPPED = {
     "rfc5965-feedback-report", "rfc3464-delivery-status", "ses-notification", "rfc3834-auto-reply", "bounce-prose",
     "not-a-bounce", "unread-bounce", "classifier-error", "nested-report", "inline-report", "check-the-address",
     "unrouteable-explained", "unverified-address", "sending-limit", "content-refused", "sender-banned",
+    "delivery-notice-prose",
 }
 
 
