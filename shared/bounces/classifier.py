@@ -458,7 +458,14 @@ def _classify(raw: bytes) -> Verdict:
     # Without a mailer daemon's name, a null return path or X-Failed-Recipients, the text must name the
     # failed address as a report does.
     verdict.failures = report.recipients(heads, x_failed, named_only=not (daemon or x_failed))
-    if not verdict.failures and report.delivered():
+    if looks_auto and verdict.failures and not (bounce_subject or x_failed) \
+            and _says_no_failure(report, verdict.failures):
+        # An auto-reply (RFC 3834) from a daemon's name (postmaster's "your message to info@... has been
+        # received") that says nothing of a failure: an address in it is nobody's bounce. (A daemon's report
+        # without those headers is read as one, in whatever language its words are: qmail's translated.)
+        verdict.failures = []
+        verdict.kind, verdict.rule = "autoreply", AUTOREPLY_RULE
+    elif not verdict.failures and report.delivered():
         # A notice that the mail arrived (or was handed on), in words: nobody to mark, nothing to set aside.
         verdict.kind, verdict.rule = ("relayed" if report.relayed() else "delivered"), DELIVERED_RULE
     elif not verdict.failures and not (daemon and bounce_subject) and not x_failed:
@@ -466,6 +473,12 @@ def _classify(raw: bytes) -> Verdict:
     elif not verdict.failures:
         _unread(verdict, "a mailer daemon's report with a bounce subject, naming no recipient that could be read")
     return verdict
+
+
+def _says_no_failure(report: ReportText, failures: list[Failure]) -> bool:
+    """No failure has a reason, and the report neither says it gave up or will retry nor uses a bounce's words."""
+    return all(f.reason == "undefined" for f in failures) and report.permanence() is None \
+        and not BOUNCE_SUBJECT.search(report.text)
 
 
 def _unread(verdict: Verdict, why: str) -> None:

@@ -15,9 +15,10 @@ from . import dsn, patterns
 from .model import Failure
 from .reasons import STATUS_RULE, UNDEFINED_RULE, decide, find_status, phrases
 
+# Not "notifications": GitHub, Jira and their like send ordinary mail from it.
 DAEMON_LOCALPARTS = patterns.compile(
     r"^(mailer-?daemon|post_?master|mail-?daemon|mdaemon|mailadmin|mail\.?delivery|smtp-?gateway|bounces?|"
-    r"mail-?router|mmdf|root|double-?bounce|nobody|mailerdaemon|mta|notifications?|nd[rn])$")
+    r"mail-?router|mmdf|root|double-?bounce|nobody|mailerdaemon|mta|nd[rn])$")
 PERMANENT_TEXT = phrases(r"permanent(ly)? (error|fail)", r"fatal error", r"failed permanently", r"i've given up",
                          r"will not be retried", r"permanent failure", r"could not be delivered")
 TEMPORARY_TEXT = phrases(r"will (continue|be) (to )?(re)?tr(y|ied)", r"temporar(y|ily) (error|fail|problem)",

@@ -1,0 +1,108 @@
+"""Mail that reaches a bounce mailbox and is not a bounce: none of it counts against anybody.
+
+Each message is written from the template or standard that produces it (RFC 8098 read receipts, RFC 3834
+auto-responses, Mailman 2's postheld.txt and disabled.txt, Exchange's Delivered: notice, a service's
+notification), and each names an address in its text the way a bounce would: the one a careless reader
+would count.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mailfleet.shared.bounces import classify
+
+
+def message(sender: str, subject: str, body: str, headers: str = "", content_type: str = "text/plain") -> bytes:
+    return (f"From: {sender}\nTo: news@example.org\nSubject: {subject}\nDate: Mon, 7 Dec 2026 10:00:00 +0000\n"
+            f"{headers}MIME-Version: 1.0\nContent-Type: {content_type}\n\n{body}").encode()
+
+
+# name -> (the message, the kind it is)
+NOT_BOUNCES = {
+    # RFC 8098: a read receipt is a multipart/report too, of another report-type
+    "read-receipt": (message(
+        "Bob <bob@example.com>", "Read: Our offer", """\
+--R
+Content-Type: text/plain
+
+The message sent to bob@example.com with subject "Our offer" has been displayed.
+
+--R
+Content-Type: message/disposition-notification
+
+Reporting-UA: mail.example.com; Thunderbird
+Final-Recipient: rfc822;bob@example.com
+Original-Message-ID: <o1@example.org>
+Disposition: manual-action/MDN-sent-manually; displayed
+
+--R--
+""", content_type='multipart/report; report-type=disposition-notification; boundary="R"'), "mail"),
+    # RFC 3834 §5: an auto-response from the postmaster's name, about an address, saying nothing failed
+    "postmaster-acknowledgement": (message(
+        "postmaster@example.com", "Auto: your message has been received",
+        "Thank you. Your message to info@example.com has been received and will be answered within two days.\n",
+        "Auto-Submitted: auto-replied\n"), "autoreply"),
+    # An out-of-office reply that says the address will stop working: the person's words, not a server's verdict
+    "leaver-auto-reply": (message(
+        "Bob <bob@example.com>", "Automatic reply: Our offer",
+        "Bob no longer works at Example. This mailbox is no longer monitored and the address is no longer valid.\n"
+        "Please write to alice@example.com instead.\n",
+        "X-Auto-Response-Suppress: All\nAuto-Submitted: auto-generated\n"), "autoreply"),
+    # Mailman 2, templates/en/postheld.txt
+    "list-held": (message(
+        "announce-owner@lists.example.com", "Your message to Announce awaits moderator approval", """\
+Your mail to 'Announce' with the subject
+
+    Our offer
+
+Is being held until the list moderator can review it for approval.
+
+The reason it is being held:
+
+    Post by non-member to a members-only list
+
+Either the message will get posted to the list, or you will receive
+notification of the moderator's decision.  Questions to announce-owner@lists.example.com.
+""", "Precedence: bulk\n"), "mail"),
+    # Mailman 2, templates/en/disabled.txt: about our own subscription, not about a recipient of ours
+    "list-disabled": (message(
+        "announce-bounces@lists.example.com", "Your membership in the mailing list Announce has been disabled", """\
+Your membership in the mailing list Announce has been disabled due
+to excessive bounces.  You will not get any more messages from this list until
+you re-enable your membership.
+
+If you have any questions or problems, you can contact the list owner at
+
+    announce-owner@lists.example.com
+""", "Precedence: bulk\n"), "mail"),
+    # A service's notification (GitHub, Jira and the like send from notifications@), with an address in it
+    "service-notification": (message(
+        "Jane <notifications@github.com>", "Re: [acme/app] Build failed on main (#12)",
+        "The build failed again. Please mail ops@example.com if it keeps failing.\n\n--\n"
+        "Reply to this email directly or view it on GitHub.\n"), "mail"),
+    # Exchange's delivery notice ("Delivered:"), sent in the sender's name
+    "exchange-delivered": (message(
+        "Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@example.com>", "Delivered: Our offer",
+        "Your message has been delivered to the following recipients:\n\n"
+        "bob@example.com (bob@example.com)<mailto:bob@example.com>\n\nSubject: Our offer\n"), "mail"),
+    # A person quoting a bounce they got when forwarding our mail: their words, about their own message
+    "person-quoting-a-bounce": (message(
+        "Bob <bob@example.com>", "Re: Our offer", """\
+Hi, I tried to forward your offer to carol@example.com but got this back:
+
+> Delivery to the following recipient failed permanently:
+>      carol@example.com
+> The email account that you tried to reach does not exist.
+
+Can you check her address?
+"""), "mail"),
+}
+
+
+@pytest.mark.parametrize("name", list(NOT_BOUNCES))
+def test_what_is_not_a_bounce_counts_against_nobody(name):
+    raw, kind = NOT_BOUNCES[name]
+    verdict = classify(raw)
+    assert (verdict.kind, verdict.failures) == (kind, []), \
+        (verdict.rule, [(f.address, f.hard, f.reason, f.rule) for f in verdict.failures])
