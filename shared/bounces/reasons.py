@@ -315,7 +315,7 @@ RULES: list[Rule] = [
          phrases(r"(?<![\d.])521[ -]")),
     Rule("host-unknown", "hostunknown",
          "RFC 3463 X.1.2; Postfix 'Host or domain name not found'; Exim 'Unrouteable address'; Exchange NDR 5.4.4 "
-         "'nonexistent domain'",
+         "'nonexistent domain'; hMailServer 'No mail servers appear to exists for the recipients address'",
          phrases(
         r"host (or domain name )?(not found|unknown)", r"unknown host", r"domain (name )?(not found|does not exist|unknown)",
         r"no such domain", r"unrouteable (mail )?domain", r"name service error", r"host not found",
@@ -325,6 +325,7 @@ RULES: list[Rule] = [
         r"domain is not reachable", r"check the domain",
         r"dns lookup failure: host [\w.-]+ not found",  # the DragonFly Mail Agent (dma, net.c)
         r"non-?existent ?domain",  # Exchange NDR 5.4.4 "SMTPSEND.DNS.NonExistentDomain; nonexistent domain"
+        r"no mail servers appear to exist",  # hMailServer, when DNS gives the domain no MX and no A record
     )),
     # The domain takes no mail at all; "not accepting mail from you" is a block (soft).
     Rule("domain-takes-no-mail", "notaccept",

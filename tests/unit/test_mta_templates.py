@@ -4,7 +4,8 @@ address.
 
 Each is written from the server's template as its source or documentation gives it (qmail-send.c's bounce,
 Courier's DSN text, Lotus Domino's delivery failure report, OpenSMTPD's bounce.c, Postfix's bounce(5)
-templates, Exim's default bounce and delay-warning messages, Sendmail's returned-mail transcript, Exchange's
+templates, Exim's default bounce and delay-warning messages, Sendmail's returned-mail transcript, hMailServer's
+delivery failure message, Exchange's
 and Microsoft 365's NDR bodies, Gmail's and Yahoo's), not taken from any collection of bounces.
 """
 
@@ -68,6 +69,17 @@ This is the MAILER-DAEMON, please DO NOT REPLY to this email.
 
 An error has occurred while attempting to deliver a message for
 the following list of recipients:
+
+"""
+
+# hMailServer's delivery failure message: its opening, then each recipient with the error its delivery found
+HMAILSERVER_HEAD = """\
+Your message did not reach some or all of the intended recipients.
+
+   Sent: Mon, 07 Dec 2026 01:00:00 +0000
+   Subject: Our offer
+
+The following recipient(s) could not be reached:
 
 """
 
@@ -296,6 +308,38 @@ and when that happens, the message will be returned to you.
 <<< 550 5.1.1 <gone@example.com>... User unknown
 550 5.1.1 <gone@example.com>... User unknown
 """), 'bounce', True),
+    "hmailserver": (bounce(
+        'mailer-daemon@mx.example.org', 'Message undeliverable: Our offer',
+        HMAILSERVER_HEAD + """\
+gone@example.com
+   Error Type: SMTP
+   Remote server (192.0.2.1) issued an error.
+   hMailServer sent: RCPT TO:<gone@example.com>
+   Remote server replied: 550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown in virtual mailbox table
+
+hMailServer
+"""), 'bounce', True),
+    "hmailserver-no-mx": (bounce(
+        'mailer-daemon@mx.example.org', 'Message undeliverable: Our offer',
+        HMAILSERVER_HEAD + """\
+gone@example.com
+   Error Type: SMTP
+   Error Description: No mail servers appear to exists for the recipients address.
+   Additional information: Please check that you have not misspelled the recipients email address.
+
+hMailServer
+"""), 'bounce', True),
+    "hmailserver-full": (bounce(
+        'mailer-daemon@mx.example.org', 'Message undeliverable: Our offer',
+        HMAILSERVER_HEAD + """\
+gone@example.com
+   Error Type: SMTP
+   Remote server (192.0.2.1) issued an error.
+   hMailServer sent: RCPT TO:<gone@example.com>
+   Remote server replied: 452 4.2.2 <gone@example.com>: Mailbox full
+
+hMailServer
+"""), 'bounce', False),
     "exchange2007": (bounce(
         'Microsoft Exchange <postmaster@example.org>', 'Undeliverable: Our offer',
         """\
