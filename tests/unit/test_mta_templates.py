@@ -5,8 +5,8 @@ address.
 Each is written from the server's template as its source or documentation gives it (qmail-send.c's bounce,
 Courier's DSN text, Lotus Domino's delivery failure report, OpenSMTPD's bounce.c, Postfix's bounce(5)
 templates, Exim's default bounce and delay-warning messages, Sendmail's returned-mail transcript, hMailServer's
-delivery failure message, Exchange's
-and Microsoft 365's NDR bodies, Gmail's and Yahoo's), not taken from any collection of bounces.
+delivery failure message, Exchange's and Microsoft 365's NDR bodies, Gmail's and Yahoo's), not taken from any
+collection of bounces.
 """
 
 from __future__ import annotations
