@@ -243,8 +243,12 @@ class ReportText:
                 return  # "not accepting mail from x@y", "MAIL FROM:<x@y>": the sender, not a recipient
             candidates.append(a)
 
-        for a in x_failed:
-            add(a, "", True)
+        # X-Failed-Recipients is the MTA's own list of the failed (Exim's specification, 'Bounce messages'): it
+        # outranks the guess that an address in the bounce's Reply-To or Sender is ours. Not its From: the daemon.
+        sender = header_addresses(heads, "from")
+        for a in map(clean, x_failed):
+            if "@" in a and a not in candidates and a not in sender:
+                candidates.append(a)
         if candidates:
             return candidates
         intro_seen = False
