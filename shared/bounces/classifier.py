@@ -75,6 +75,8 @@ BOUNCE_SUBJECT = patterns.compile(
     r"not delivered|delivery error|mail system error|nondeliverable|\bbounced?\b|warning: could not send|"
     r"error sending|mail failure|delivery notification|failed delivery|message delivery has failed|"
     r"rejected|unknown user|user unknown|no such user|mailbox (is )?full|over quota|"
+    # Exchange's NDR subject in German, French, Spanish, Italian and Dutch ("Undeliverable:" in English)
+    r"unzustellbar|non remis|no se puede entregar|non recapitabile|onbestelbaar|"
     r"配信|不達|エラー|送信失敗|returned|failed", re.I)
 AUTOREPLY_SUBJECT = patterns.compile(
     r"^\s*(auto(matic)?[ _-]?(reply|response|respond|antwort|answer)|out of (the )?office|vacation|away from|"

@@ -15,10 +15,11 @@ from . import dsn, patterns
 from .model import Failure
 from .reasons import STATUS_RULE, UNDEFINED_RULE, decide, find_status, phrases
 
-# Not "notifications": GitHub, Jira and their like send ordinary mail from it.
+# Not "notifications": GitHub, Jira and their like send ordinary mail from it. MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e
+# is Exchange's own system mailbox, the sender of its NDRs and delivery notices.
 DAEMON_LOCALPARTS = patterns.compile(
     r"^(mailer-?daemon|post_?master|mail-?daemon|mdaemon|mailadmin|mail\.?delivery|smtp-?gateway|bounces?|"
-    r"mail-?router|mmdf|root|double-?bounce|nobody|mailerdaemon|mta|nd[rn])$")
+    r"mail-?router|mmdf|root|double-?bounce|nobody|mailerdaemon|mta|nd[rn]|microsoftexchange[0-9a-f]{32})$")
 PERMANENT_TEXT = phrases(r"permanent(ly)? (error|fail)", r"fatal error", r"failed permanently", r"i've given up",
                          r"will not be retried", r"permanent failure", r"could not be delivered")
 TEMPORARY_TEXT = phrases(r"will (continue|be) (to )?(re)?tr(y|ied)", r"temporar(y|ily) (error|fail|problem)",
@@ -79,7 +80,10 @@ LIST_INTRO = phrases(
     r"permanent fatal errors", r"unknown user", r"user unknown", r"was rejected", r"could not deliver",
     r"problem delivering", r"recipients? (?:were|was) unknown", r"invalid recipients?", r"failed recipients?",
     r"deliver your message to", r"delivery failed", r"did not reach", r"send to", r"sent to", r"addressed to",
-    r"destinat", r"宛先", r"送信先", r"recipient")
+    r"destinat", r"宛先", r"送信先", r"recipient",
+    # Exchange's NDR in German and French: "Die Zustellung an folgende Empfänger oder Gruppen ist
+    # fehlgeschlagen:", "La remise aux destinataires ou groupes suivants a échoué :"
+    r"zustellung an folgende", r"remise aux destinataires")
 
 # Where a report lists the recipients the mail did reach: nobody there failed, and an address listed there is
 # nobody's bounce wherever else the report names it (a transcript's "<a@b>... relayed"). Each is the opening of
@@ -173,8 +177,17 @@ class ReportText:
             return ""
         target = address.lower()
         idx = next((i for i, line in enumerate(self.low) if target in line), None)
-        if idx is None:
-            return ""
+        return "" if idx is None else self._about(idx, target)
+
+    def later_mentions(self, address: str) -> list[str]:
+        """The lines about the address at each later line that names it: Exchange names every recipient twice,
+        its reply only in the second place ("Diagnostic information for administrators")."""
+        target = address.lower()
+        at = [i for i, line in enumerate(self.low) if target in line]
+        return [self._about(i, target) for i in at[1:] if i - 1 not in at]
+
+    def _about(self, idx: int, target: str) -> str:
+        address = target
         lines, low = self.lines, self.low
         chunk = [lines[idx]]
         j = idx + 1
@@ -216,7 +229,14 @@ class ReportText:
             status = find_status(near) or (find_status(self.text) if len(candidates) == 1 else None)
             basis = near if len(near) > len(address) + 8 else self.text
             d = decide(basis, status, self.permanence())
-            if basis is near and (d.reason == "undefined" or (d.rule == STATUS_RULE and len(candidates) == 1)):
+            if basis is near and d.reason == "undefined":
+                # Nothing beside its first mention: a later one may hold the server's reply.
+                for later in self.later_mentions(address):
+                    d_later = decide(later, find_status(later) or status, self.permanence())
+                    if d_later.reason != "undefined":
+                        d, near, status = d_later, later, find_status(later) or status
+                        break
+            if basis is near and len(candidates) == 1 and (d.reason == "undefined" or d.rule == STATUS_RULE):
                 # No words beside the address: the report's other words may say why (dma puts the reply
                 # on the lines after the one naming the address) — when they are about this address alone.
                 whole = decide(self.text, status, self.permanence())

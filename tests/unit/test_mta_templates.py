@@ -94,7 +94,7 @@ from localhost [127.0.0.1]
 
 def bounce(sender: str, subject: str, text: str, headers: str = "") -> bytes:
     return (f"From: {sender}\nTo: news@example.org\nSubject: {subject}\n{headers}MIME-Version: 1.0\n"
-            f"Content-Type: text/plain\n\n{text}").encode()
+            f"Content-Type: text/plain; charset=utf-8\n\n{text}").encode()
 
 
 # name -> (the bounce, its kind (None: a bounce or a delay warning, either is right), hard?)
@@ -353,6 +353,23 @@ gone@example.com
 
 hMailServer
 """), 'bounce', False),
+    # The same in French, one recipient
+    "exchange-fr": (bounce(
+        'Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@example.com>', 'Non remis : Offre',
+        """\
+La remise aux destinataires ou groupes suivants a échoué :
+
+gone@example.com
+L'adresse de messagerie que vous avez entrée est introuvable. Vérifiez l'adresse de messagerie du destinataire, \
+puis renvoyez le message. Si le problème persiste, contactez votre support technique.
+
+Informations de diagnostic pour les administrateurs :
+
+Serveur de génération : mx.example.com
+
+gone@example.com
+Remote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not found'
+"""), 'bounce', True),
     "exchange2007": (bounce(
         'Microsoft Exchange <postmaster@example.org>', 'Undeliverable: Our offer',
         """\
@@ -490,6 +507,41 @@ Below is a copy of the original message:
 <<< 550 5.1.1 <gone@example.com>... User unknown
 550 5.1.1 <gone@example.com>... User unknown
 """), {"gone@example.com": True}),
+    # A sendmail transcript in which one entry gives no reason: another entry's words are not its reason.
+    "sendmail-transcript": (bounce(
+        'Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>', 'Returned mail: see transcript for details',
+        """\
+   ----- Transcript of session follows -----
+554 <odd@example.com>... Remote protocol error
+554 <gone@example.com>... 550 Host unknown (Authoritative answer from name server)
+
+   ----- Unsent message follows -----
+""" + ORIGINAL), {"odd@example.com": False, "gone@example.com": True}),
+    # Exchange's NDR in German, its delivery-status part lost: each recipient's reply is in the second place
+    # that names it ("Diagnoseinformationen für Administratoren"), not in the words after the first.
+    "exchange-de": (bounce(
+        'Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@example.com>', 'Unzustellbar: Angebot',
+        """\
+Die Zustellung an folgende Empfänger oder Gruppen ist fehlgeschlagen:
+
+gone@example.com
+Die eingegebene E-Mail-Adresse wurde nicht gefunden. Überprüfen Sie die E-Mail-Adresse des Empfängers, und \
+versuchen Sie dann erneut, die Nachricht zu senden. Wenn das Problem weiterhin besteht, wenden Sie sich an Ihr \
+Helpdesk.
+
+full@example.com
+Das Postfach des Empfängers ist voll und kann derzeit keine Nachrichten annehmen.
+
+Diagnoseinformationen für Administratoren:
+
+Generierender Server: mx.example.com
+
+gone@example.com
+Remote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not found'
+
+full@example.com
+Remote Server returned '554 5.2.2 mailbox full; STOREDRV.Deliver.Exception:QuotaExceededException'
+"""), {"gone@example.com": True, "full@example.com": False}),
 }
 
 

@@ -81,11 +81,11 @@ If you have any questions or problems, you can contact the list owner at
         "Jane <notifications@github.com>", "Re: [acme/app] Build failed on main (#12)",
         "The build failed again. Please mail ops@example.com if it keeps failing.\n\n--\n"
         "Reply to this email directly or view it on GitHub.\n"), "mail"),
-    # Exchange's delivery notice ("Delivered:"), sent in the sender's name
+    # Exchange's delivery notice ("Delivered:"), from its system mailbox, as it sends its NDRs
     "exchange-delivered": (message(
         "Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@example.com>", "Delivered: Our offer",
         "Your message has been delivered to the following recipients:\n\n"
-        "bob@example.com (bob@example.com)<mailto:bob@example.com>\n\nSubject: Our offer\n"), "mail"),
+        "bob@example.com (bob@example.com)<mailto:bob@example.com>\n\nSubject: Our offer\n"), "delivered"),
     # A person quoting a bounce they got when forwarding our mail: their words, about their own message
     "person-quoting-a-bounce": (message(
         "Bob <bob@example.com>", "Re: Our offer", """\
