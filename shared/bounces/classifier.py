@@ -553,7 +553,7 @@ def _from_dsn(failed: list[dsn.RecipientFields], report: ReportText, delayed: bo
             out.append(Failure(address, False, status, "delayed", diagnostic[:1000], f.final_recipient,
                                DELAYED_RULE, f"Action: {f.action}"))
             continue
-        basis = f"{diagnostic} {near}" if f.diagnostic else diagnostic or report.text
+        basis = f"{diagnostic} {near}" if f.diagnostic else diagnostic or (report.text if single else "")
         d = decide(basis, status, report.permanence(), gave_up=bool(f.action and f.action.startswith("fail")),
                    relayed=f.relayed)
         reason, hard, rule, evidence = d.reason, d.hard, d.rule, d.evidence

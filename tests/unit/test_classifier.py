@@ -123,6 +123,21 @@ def test_dsn_hard_and_soft_per_recipient():
     assert "someone@example.net" not in got, "the returned original's To is never a recipient"
 
 
+def test_a_recipient_the_report_gives_no_words_for_takes_no_other_recipients_words():
+    """RFC 3464 §2.3: each recipient has its own fields. One with neither a Diagnostic-Code nor a line of the
+    prose naming it is decided by its own status, not by the words the prose gives another recipient."""
+    raw = (
+        "From: MAILER-DAEMON@mx.example.net\nTo: news@example.org\nSubject: Undelivered Mail Returned to Sender\n"
+        "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+        "--B\nContent-Type: text/plain\n\n<gone@example.com>: User unknown in local recipient table\n\n"
+        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n"
+        "Final-Recipient: rfc822;gone@example.com\nAction: failed\nStatus: 5.1.1\n\n"
+        "Final-Recipient: rfc822;kept@example.com\nAction: failed\nStatus: 5.0.0\n\n--B--\n"
+    ).encode()
+    got = {f.address: (f.hard, f.reason) for f in classify(raw).failures}
+    assert got == {"gone@example.com": (True, "userunknown"), "kept@example.com": (False, "undefined")}
+
+
 def test_each_recipient_has_its_own_action():
     """RFC 3464 §2.3.3: a report may say one recipient failed and another is still delayed (its own example
     in Appendix, 'host name lookup failure'); the delayed one is a soft bounce too, never dropped."""
