@@ -315,7 +315,8 @@ RULES: list[Rule] = [
          phrases(r"(?<![\d.])521[ -]")),
     Rule("host-unknown", "hostunknown",
          "RFC 3463 X.1.2; Postfix 'Host or domain name not found'; Exim 'Unrouteable address'; Exchange NDR 5.4.4 "
-         "'nonexistent domain'; hMailServer 'No mail servers appear to exists for the recipients address'",
+         "'nonexistent domain'; hMailServer 'No mail servers appear to exists for the recipients address'; Gmail "
+         "'Your message wasn't delivered to <address> because the domain <domain> couldn't be found'",
          phrases(
         r"host (or domain name )?(not found|unknown)", r"unknown host", r"domain (name )?(not found|does not exist|unknown)",
         r"no such domain", r"unrouteable (mail )?domain", r"name service error", r"host not found",
@@ -326,6 +327,7 @@ RULES: list[Rule] = [
         r"dns lookup failure: host [\w.-]+ not found",  # the DragonFly Mail Agent (dma, net.c)
         r"non-?existent ?domain",  # Exchange NDR 5.4.4 "SMTPSEND.DNS.NonExistentDomain; nonexistent domain"
         r"no mail servers appear to exist",  # hMailServer, when DNS gives the domain no MX and no A record
+        r"because the domain [\w.-]+ couldn'?t be found",  # Gmail's "Address not found" for a domain
     )),
     # The domain takes no mail at all; "not accepting mail from you" is a block (soft).
     Rule("domain-takes-no-mail", "notaccept",

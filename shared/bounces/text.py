@@ -104,6 +104,16 @@ CONTACT_LINE = patterns.compile(r"contact|assistance|questions|help ?desk|admini
                                 r"report this|support|for more information|if you (have|need)")
 
 
+def _contact_line(low: str) -> bool:
+    """The sentence of the line that names an address asks to contact somebody ("please contact
+    postmaster@..."), not a line that goes on to say so after naming the recipient (Gmail's "Your message
+    to a@b has been blocked. See technical details below for more information.")."""
+    at = low.find("@")
+    start = low.rfind(". ", 0, at) + 1
+    end = low.find(". ", at)
+    return bool(CONTACT_LINE.search(low, start, len(low) if end == -1 else end))
+
+
 def cut_original(text: str) -> str:
     """The text before the returned original message begins."""
     low = "\n" + text.lower()
@@ -283,7 +293,7 @@ class ReportText:
             if HEADERISH_LINE.match(low) and not stripped.startswith("recipient"):
                 continue
             m = RECIPIENT_LINE.match(low)
-            if CONTACT_LINE.search(low) and not (m and intro_seen):
+            if _contact_line(low) and not (m and intro_seen):
                 continue
             if LIST_INTRO.search(low):
                 intro_seen = True
@@ -312,7 +322,7 @@ class ReportText:
         if not candidates and not named_only:
             # Last resort: the one address the report mentions, if it mentions only one.
             for low in low_lines:
-                if "@" not in low or CONTACT_LINE.search(low) or HEADERISH_LINE.match(low):
+                if "@" not in low or _contact_line(low) or HEADERISH_LINE.match(low):
                     continue
                 for found in dsn.ADDRESS_RX.findall(low):
                     add(found, low, False)

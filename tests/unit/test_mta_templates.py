@@ -183,6 +183,29 @@ The response from the remote server was:
 
 552 5.2.2 <gone@example.com>: Recipient address rejected: Quota exceeded
 """), 'bounce', False),
+    "gmail-blocked": (bounce(
+        'Mail Delivery Subsystem <mailer-daemon@googlemail.com>', 'Delivery Status Notification (Failure)',
+        """\
+** Message blocked **
+
+Your message to gone@example.com has been blocked. See technical details below for more information.
+
+The response from the remote server was:
+
+550 5.7.1 Service unavailable, Client host [209.85.1.1] blocked using zen.spamhaus.org
+"""), 'bounce', False),
+    "gmail-domain": (bounce(
+        'Mail Delivery Subsystem <mailer-daemon@googlemail.com>', 'Delivery Status Notification (Failure)',
+        """\
+** Address not found **
+
+Your message wasn't delivered to gone@example.com because the domain example.com couldn't be found. Check for \
+typos or unnecessary spaces and try again.
+
+The response was:
+
+DNS Error: DNS type 'mx' lookup of example.com responded with code NXDOMAIN Domain name not found: example.com
+"""), 'bounce', True),
     "m365": (bounce(
         'Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@example.org>', 'Undeliverable: Our offer',
         """\
@@ -396,6 +419,11 @@ def test_a_servers_own_bounce_names_its_recipient_and_reads_as_it_says(name):
     assert kind is None or verdict.kind == kind, verdict.rule
     assert [(f.address, f.hard) for f in verdict.failures] == [("gone@example.com", hard)], \
         [(f.address, f.hard, f.reason, f.rule) for f in verdict.failures]
+
+
+def test_gmails_domain_not_found_is_a_dead_domain_not_a_dead_mailbox():
+    [failure] = classify(TEMPLATES["gmail-domain"][0]).failures
+    assert (failure.reason, failure.rule) == ("hostunknown", "host-unknown")
 
 
 # name -> (a bounce naming several recipients, each failed address and whether it is dead)
