@@ -344,7 +344,10 @@ RULES: list[Rule] = [
         r"invalid (recipient|mailbox|user|address|e-?mail address)", r"(recipient|user|mailbox) (is )?(invalid|not valid)",
         r"not a (valid|known) (user|recipient|mailbox|address)", r"mailbox (is )?unavailable", r"mailbox not available",
         r"no mailbox", r"address (is )?(unknown|invalid)",
-        r"unknown address", r"bad (recipient|destination|address)", r"couldn'?t be found", r"could not be found",
+        # Not Gmail's "the address couldn't be found, or is unable to receive mail": its summary of whatever
+        # the remote server answered, which it quotes below ("The response from the remote server was:")
+        r"unknown address", r"bad (recipient|destination|address)", r"couldn'?t be found(?!, or is unable to receive)",
+        r"could not be found",
         r"you tried to reach does not exist", r"not (a )?(valid|existing) (e-?mail )?(user|address)",
         r"no (such )?user (here|by that name)", r"user (not|isn'?t) (here|local)", r"undeliverable address",
         r"recipient unknown", r"is not a known user", r"unknown or illegal alias", r"not listed in",

@@ -172,6 +172,19 @@ The response was:
 
 550 5.1.1 The email account that you tried to reach does not exist. Please try double-checking the recipient's email address for typos or unnecessary spaces. For more information, go to https://support.google.com/mail/?p=NoSuchUser
 """), 'bounce', True),
+    # Gmail's "couldn't be found, or is unable to receive mail" sums up whatever the remote server answered; the
+    # reply it quotes decides, and a "User unknown" at an unknown stage, naming no mailbox, proves nothing.
+    "gmail-quoting": (bounce(
+        'Mail Delivery Subsystem <mailer-daemon@googlemail.com>', 'Delivery Status Notification (Failure)',
+        """\
+** Address not found **
+
+Your message wasn't delivered to gone@example.com because the address couldn't be found, or is unable to receive mail.
+
+The response from the remote server was:
+
+550 : User unknown
+"""), 'bounce', False),
     "gmail-full": (bounce(
         'Mail Delivery Subsystem <mailer-daemon@googlemail.com>', 'Delivery Status Notification (Failure)',
         """\
