@@ -126,10 +126,16 @@ _LEADING_DAMAGE = patterns.compile(rb"(?:[ \t]*\n)*(?:From [^\n]*\n)?(?:[ \t]*\n
 # - Content-Type parameters without the ';' between them (RFC 2045 §5.1 separates every parameter with
 #   one), which some relays drop: "multipart/report report-type=delivery-status boundary=x" loses its
 #   boundary, and the report its parts. The ';' is put back before each name=, quoted strings untouched.
+# - a Content-Type parameter whose fold lost its leading white space (RFC 5322 §2.2.3 unfolds only lines that
+#   begin with it): "multipart/alternative; differences=Content-Type;\nboundary=..." ends the header section
+#   at the boundary, and the parts go unread. A line of name= right after a line ending in ';' is taken as
+#   the fold it was.
 # Found as "\ncontent-type:" in lower-cased bytes: a literal sre scans for quickly, where a multi-line,
 # case-blind ^content-type: was tried at every byte (a tenth of the classifier's time).
 _CONTENT_TYPE_LINE = patterns.compile(rb"\ncontent-type:")
-_REST_OF_HEADER = patterns.compile(rb"[^\n]*(?:\n[ \t][^\n]*)*")
+_REST_OF_HEADER = patterns.compile(
+    rb"[^\n]*(?:\n[ \t][^\n]*|(?<=;)\n(?=[A-Za-z][\w-]*\*?[ \t]*=)[^\n]*|(?<=; )\n(?=[A-Za-z][\w-]*\*?[ \t]*=)[^\n]*)*")
+_LOST_FOLD = patterns.compile(rb"\n(?=[^ \t])")
 _BARE_PARAMETER = patterns.compile(rb'("(?:[^"\\\n]|\\.)*")|(?<=[^;\s:])([ \t]*\n?[ \t]+)(?=[a-z0-9!#$%&\'*+.^_`|~-]+[ \t]*=)',
                                    re.I)
 
@@ -175,7 +181,7 @@ def _parameters_repaired(report: bytes, low: bytes) -> bytes:
     for start in [0, *starts] if low.startswith(b"content-type:") else starts:
         end = _REST_OF_HEADER.match(report, start).end()  # type: ignore[union-attr]
         header = report[start:end]
-        mended = _with_semicolons(header)
+        mended = _with_semicolons(_LOST_FOLD.sub(b"\n\t", header) if b"\n" in header else header)
         if mended != header:
             out += (report[done:start], mended)
             done = end

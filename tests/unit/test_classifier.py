@@ -408,6 +408,9 @@ DAMAGE = {
     "Content-Type parameters without the ';' between them": lambda raw: re.sub(
         rb"(?im)^content-type:[^\n]*(?:\n[ \t][^\n]*)*",
         lambda header: re.sub(rb";(\s*)(?=[a-z0-9-]+=)", rb"\1", header.group(0), flags=re.I), raw),
+    "Content-Type parameters folded without their leading white space": lambda raw: re.sub(
+        rb"(?im)^content-type:[^\n]*(?:\n[ \t][^\n]*)*",
+        lambda header: re.sub(rb"(;\r?\n)[ \t]+(?=[a-z0-9-]+=)", rb"\1", header.group(0), flags=re.I), raw),
 }
 
 
