@@ -42,7 +42,8 @@ KIND_RULES = {
                  "of delivery status (a bounce forwarded, or bounced again by a gateway): that report's verdict",
     DELIVERED_RULE: "a notice of delivery in a mail server's words, without a delivery-status part: sendmail's and "
                     "Exim's 'The following addresses had successful delivery notifications', Postfix bounce(5) "
-                    "success_template, Exchange's 'Delivered:' and 'Relayed:' notices",
+                    "success_template (and verify_template's entries answered '250 2.x.x'), Exchange's "
+                    "'Delivered:' and 'Relayed:' notices",
     INLINE_RULE: "RFC 6522 §3 and RFC 4155: a report naming no recipient whose text holds a whole delivery report, "
                  "its header block and all, pasted or forwarded inline (often after an mbox From_ line): that "
                  "report's verdict",

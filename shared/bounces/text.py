@@ -95,6 +95,11 @@ DELIVERED_INTRO = phrases(
     r"your message has been delivered to the following recipients",  # Exchange's delivery notice ("Delivered:")
     r"delivery to these recipients or groups is complete",  # Exchange's relay notice ("Relayed:")
 )
+# An entry's SMTP reply that took the message, with its RFC 3463 success status ("250 2.0.0 Ok: queued as ..."),
+# as Postfix writes each recipient of its success and verify reports ("delivery via host[addr]:25: 250 2.1.5
+# Ok"); and any reply of failure (4xx, 5xx, or their statuses) beside it.
+SUCCESS_REPLY = patterns.compile(r"(?<![\d.])2\d\d[ -]2\.\d{1,3}\.\d{1,3}\b")
+FAILURE_REPLY = patterns.compile(r"(?<![\d.])[45](?:\d\d[ -]|\.\d{1,3}\.\d{1,3}\b)")
 # Of those notices, the words that say the mail was handed on rather than put in a mailbox (RFC 3464 §2.3.3
 # "relayed"): sendmail's "(relayed to non-DSN-aware mailer)", Exchange's relay notice.
 RELAYED_TEXT = phrases(r"relayed to non-dsn-aware mailer", r"no delivery notification was sent by the destination")
@@ -236,6 +241,11 @@ class ReportText:
         out = []
         for address in candidates:
             near = self.near(address)
+            if SUCCESS_REPLY.search(near) and not FAILURE_REPLY.search(near):
+                # Its own entry is the reply that took the message: a report of deliveries (Postfix's
+                # verify_template lists both kinds) names it as reached, not failed.
+                self.delivered().add(address)
+                continue
             status = find_status(near) or (find_status(self.text) if len(candidates) == 1 else None)
             basis = near if len(near) > len(address) + 8 else self.text
             d = decide(basis, status, self.permanence())

@@ -83,6 +83,16 @@ The following recipient(s) could not be reached:
 
 """
 
+# Postfix bounce(5), verify_template: the report `sendmail -bv` asks for, each address with what delivery would do
+POSTFIX_VERIFY_HEAD = """\
+This is the mail system at host mx.example.org.
+
+Enclosed is the mail delivery report that you requested.
+
+                   The mail system
+
+"""
+
 # Sendmail's returned-mail text: where and when, then the permanent failures
 SENDMAIL_HEAD = """\
 The original message was received at Mon, 7 Dec 2026 01:00:00 +0000
@@ -583,6 +593,16 @@ Remote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not found'
 full@example.com
 Remote Server returned '554 5.2.2 mailbox full; STOREDRV.Deliver.Exception:QuotaExceededException'
 """), {"gone@example.com": True, "full@example.com": False}),
+    # Postfix's verify report names the addresses it could deliver to beside those it could not
+    "postfix-verify": (bounce(
+        'MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Mail Delivery Status Report',
+        POSTFIX_VERIFY_HEAD + """\
+<gone@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1 <gone@example.com>:
+    Recipient address rejected: User unknown in virtual mailbox table (in reply to
+    RCPT TO command)
+
+<kept@example.com>: delivery via mx.example.com[192.0.2.1]:25: 250 2.1.5 Ok
+"""), {"gone@example.com": True}),
 }
 
 
@@ -614,6 +634,12 @@ notifications of mail delivery errors from other systems.
 <kept@example.com>: delivery via mx.example.com[192.0.2.1]:25: 250 2.0.0 Ok:
     queued as 4F1AB2C3D
 """, 'Return-Path: <>\nAuto-Submitted: auto-replied\n'), "delivered"),
+    # Postfix bounce(5): verify_template (sendmail -bv), an address its delivery agent would deliver to
+    "postfix-verify": (bounce(
+        'MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Mail Delivery Status Report',
+        POSTFIX_VERIFY_HEAD + """\
+<kept@example.com>: delivery via mx.example.com[192.0.2.1]:465: 250 2.1.5 Ok
+""", 'Return-Path: <>\n'), "delivered"),
     # sendmail savemail.c errbody(): a return receipt, one address handed to a mailer that sends no DSNs
     "sendmail-receipt": (bounce(
         'Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>', 'Return receipt',
