@@ -145,6 +145,29 @@ def clean(address: str) -> str:
     return _ADDRESS_TYPE.sub("", a)
 
 
+# "(expanded from" at the end of a line: Postfix folds its "<final@x> (expanded from <alias@y>): reason"
+# at about 76 columns, and the alias we mailed then starts the next line.
+_EXPANDED_AT_END = patterns.compile(r"\((?:expanded|generated|forwarded|redirected) from:?[ \t]*$")
+
+
+def _with_aliases_joined(lines: list[str]) -> list[str]:
+    """The lines, each one that ends in "(expanded from" joined with the next, so the alias is on its line."""
+    if not any("from" in line and _EXPANDED_AT_END.search(line) for line in lines):
+        return lines
+    out: list[str] = []
+    skip = False
+    for i, line in enumerate(lines):
+        if skip:
+            skip = False
+            continue
+        if i + 1 < len(lines) and "from" in line and _EXPANDED_AT_END.search(line):
+            out.append(f"{line} {lines[i + 1].lstrip()}")
+            skip = True
+        else:
+            out.append(line)
+    return out
+
+
 class ReportText:
     """The report's prose, split once: lines as written (for diagnostics) and lower-cased (for matching)."""
 
@@ -292,7 +315,7 @@ class ReportText:
         if candidates:
             return candidates
         intro_seen = False
-        low_lines = self.low
+        low_lines = _with_aliases_joined(self.low)
         for i, low in enumerate(low_lines):
             if "@" not in low:
                 # No address here; it may still announce the list that follows.
@@ -313,8 +336,11 @@ class ReportText:
                 continue
             expanded = EXPANDED_FROM.search(low)
             if expanded:
-                # An alias: the address we mailed is the one it was expanded from.
+                # An alias: the address we mailed is the one it was expanded from; the one it was expanded to
+                # is no recipient of ours, wherever the report names it again (a reply quoting it).
                 add(expanded.group(1), low, True)
+                if m and m.group(1) != expanded.group(1):
+                    never.add(clean(m.group(1)))
                 continue
             inline = INLINE_RECIPIENT.search(low) or FAILED_FOR.search(low)
             if inline:

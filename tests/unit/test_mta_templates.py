@@ -275,6 +275,17 @@ delete your own text from the attached returned message.
     <gone@example.com>: Recipient address rejected: User unknown in local
     recipient table (in reply to RCPT TO command)
 """), 'bounce', True),
+    # An alias we mailed, expanded to another address; Postfix folds the line after "(expanded from"
+    "postfix-alias": (bounce(
+        'MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Undelivered Mail Returned to Sender',
+        POSTFIX_HEAD + """\
+                   The mail system
+
+<someone.else@example.net> (expanded from
+    <gone@example.com>): host mx.example.net[192.0.2.1] said: 550 5.1.1
+    <someone.else@example.net>: Recipient address rejected: User unknown in
+    virtual mailbox table (in reply to RCPT TO command)
+"""), 'bounce', True),
     "postfix-full": (bounce(
         'MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Undelivered Mail Returned to Sender',
         POSTFIX_HEAD + """\
