@@ -168,6 +168,20 @@ def _with_aliases_joined(lines: list[str]) -> list[str]:
     return out
 
 
+def _alias_after(lines: list[str], i: int) -> str | None:
+    """The alias the recipient entry starting at line i goes on to say it was expanded from: on the next line
+    (Postfix, folded), or on one of its indented continuation lines (sendmail's "    (expanded from: <a@b>)")."""
+    j = i + 1
+    while j < len(lines) and j <= i + 4 and lines[j].strip():
+        alias = EXPANDED_FROM.search(lines[j])
+        if alias:
+            return clean(alias.group(1))
+        j += 1
+        if j < len(lines) and lines[j][:1] not in (" ", "\t"):
+            return None
+    return None
+
+
 class ReportText:
     """The report's prose, split once: lines as written (for diagnostics) and lower-cased (for matching)."""
 
@@ -227,6 +241,15 @@ class ReportText:
     def _about(self, idx: int, target: str) -> str:
         address = target
         lines, low = self.lines, self.low
+        alias = EXPANDED_FROM.search(low[idx])
+        if alias and alias.group(1) == target and not RECIPIENT_LINE.match(low[idx]):
+            # Sendmail's "    (expanded from: <alias>)" ends the entry of the address the alias became: the
+            # entry, from its first line, is about the alias.
+            k = idx - 1
+            while k >= 0 and low[k].strip() and idx - k <= 6 and not RECIPIENT_LINE.match(low[k]):
+                k -= 1
+            if k >= 0 and low[k].strip() and RECIPIENT_LINE.match(low[k]):
+                return " ".join(" ".join(lines[k:idx + 1]).split())[:1000]
         chunk = [lines[idx]]
         j = idx + 1
         # In sendmail's transcript every entry is a line of its own that starts with a reply code
@@ -346,8 +369,12 @@ class ReportText:
             if inline:
                 add(inline.group(1), low, False)
             if m and (intro_seen or stripped.startswith(("<", "rcpt to")) or m.group(2).strip()):
-                if i + 1 < len(low_lines) and EXPANDED_FROM.search(low_lines[i + 1]):
-                    continue  # the next line names the address it was expanded from
+                alias = _alias_after(low_lines, i)
+                if alias is not None and alias != clean(m.group(1)):
+                    # The entry goes on to name the alias it was expanded from: that is ours, this is not,
+                    # wherever the entry's reply names it again.
+                    never.add(clean(m.group(1)))
+                    continue
                 angle = ANGLE_ADDR_AFTER.match(low, m.end(1))
                 add(angle.group(1) if angle else m.group(1), low, intro_seen or (stripped.startswith("<") and ">:" in low))
                 continue

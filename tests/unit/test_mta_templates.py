@@ -427,6 +427,20 @@ Serveur de génération : mx.example.com
 gone@example.com
 Remote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not found'
 """), 'bounce', True),
+    # sendmail's savemail.c: an alias we mailed, its entry naming the address it became, then "(expanded from:"
+    "sendmail-alias": (bounce(
+        'Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>', 'Returned mail: see transcript for details',
+        SENDMAIL_HEAD + """\
+someone.else@example.net
+    (reason: 550 5.1.1 <someone.else@example.net>... User unknown)
+    (expanded from: <gone@example.com>)
+
+   ----- Transcript of session follows -----
+... while talking to mx.example.net.:
+>>> RCPT To:<someone.else@example.net>
+<<< 550 5.1.1 <someone.else@example.net>... User unknown
+550 5.1.1 someone.else@example.net... User unknown
+"""), 'bounce', True),
     "exchange2007": (bounce(
         'Microsoft Exchange <postmaster@example.org>', 'Undeliverable: Our offer',
         """\
