@@ -15,8 +15,8 @@ from . import dsn, patterns
 from .model import Failure
 from .reasons import STATUS_RULE, UNDEFINED_RULE, decide, find_status, phrases
 
-# Not "notifications": GitHub, Jira and their like send ordinary mail from it. MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e
-# is Exchange's own system mailbox, the sender of its NDRs and delivery notices.
+# Not "notifications": GitHub, Jira and their like send ordinary mail from it. "MicrosoftExchange" and 32 hex
+# digits (MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e) is Exchange's system mailbox, which sends its NDRs.
 DAEMON_LOCALPARTS = patterns.compile(
     r"^(mailer-?daemon|post_?master|mail-?daemon|mdaemon|mailadmin|mail\.?delivery|smtp-?gateway|bounces?|"
     r"mail-?router|mmdf|root|double-?bounce|nobody|mailerdaemon|mta|nd[rn]|microsoftexchange[0-9a-f]{32})$")
@@ -239,7 +239,7 @@ class ReportText:
         return [self._about(i, target) for i in at[1:] if i - 1 not in at]
 
     def _about(self, idx: int, target: str) -> str:
-        address = target
+        """The lines about the address `target` (lower-cased) that line idx names."""
         lines, low = self.lines, self.low
         alias = EXPANDED_FROM.search(low[idx])
         if alias and alias.group(1) == target and not RECIPIENT_LINE.match(low[idx]):
@@ -260,7 +260,7 @@ class ReportText:
             chunk.append(lines[j])
             j += 1
         joined = " ".join(" ".join(chunk).split())
-        if len(joined) <= len(address) + 16:
+        if len(joined) <= len(target) + 16:
             # The address stood alone (perhaps with "because:"): its reason is the next paragraph.
             while j < len(lines) and not low[j].strip():
                 j += 1
