@@ -101,6 +101,15 @@ from localhost [127.0.0.1]
    ----- The following addresses had permanent fatal errors -----
 """
 
+# Its transcript of a RCPT TO the remote server refused
+SENDMAIL_GONE_TRANSCRIPT = """\
+   ----- Transcript of session follows -----
+... while talking to mx.example.com.:
+>>> RCPT To:<gone@example.com>
+<<< 550 5.1.1 <gone@example.com>... User unknown
+550 5.1.1 <gone@example.com>... User unknown
+"""
+
 
 def bounce(sender: str, subject: str, text: str, headers: str = "") -> bytes:
     return (f"From: {sender}\nTo: news@example.org\nSubject: {subject}\n{headers}MIME-Version: 1.0\n"
@@ -372,12 +381,7 @@ and when that happens, the message will be returned to you.
 <gone@example.com>
     (reason: 550 5.1.1 <gone@example.com>... User unknown)
 
-   ----- Transcript of session follows -----
-... while talking to mx.example.com.:
->>> RCPT To:<gone@example.com>
-<<< 550 5.1.1 <gone@example.com>... User unknown
-550 5.1.1 <gone@example.com>... User unknown
-"""), 'bounce', True),
+""" + SENDMAIL_GONE_TRANSCRIPT), 'bounce', True),
     "hmailserver": (bounce(
         'mailer-daemon@mx.example.org', 'Message undeliverable: Our offer',
         HMAILSERVER_HEAD + """\
@@ -577,12 +581,7 @@ Below is a copy of the original message:
    ----- The following addresses had successful delivery notifications -----
 <kept@example.com>  (successfully delivered to mailbox)
 
-   ----- Transcript of session follows -----
-... while talking to mx.example.com.:
->>> RCPT To:<gone@example.com>
-<<< 550 5.1.1 <gone@example.com>... User unknown
-550 5.1.1 <gone@example.com>... User unknown
-"""), {"gone@example.com": True}),
+""" + SENDMAIL_GONE_TRANSCRIPT), {"gone@example.com": True}),
     # A sendmail transcript in which one entry gives no reason: another entry's words are not its reason.
     "sendmail-transcript": (bounce(
         'Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>', 'Returned mail: see transcript for details',
