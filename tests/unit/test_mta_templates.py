@@ -93,6 +93,16 @@ Enclosed is the mail delivery report that you requested.
 
 """
 
+
+
+def hmailserver(reply: str = "", error: str = "") -> bytes:
+    """hMailServer's report on gone@example.com: the remote server's reply to RCPT TO, or its own error."""
+    detail = (f"   Remote server (192.0.2.1) issued an error.\n   hMailServer sent: RCPT TO:<gone@example.com>\n"
+              f"   Remote server replied: {reply}\n") if reply else f"   Error Description: {error}\n"
+    return bounce('mailer-daemon@mx.example.org', 'Message undeliverable: Our offer',
+                  f"{HMAILSERVER_HEAD}gone@example.com\n   Error Type: SMTP\n{detail}\nhMailServer\n")
+
+
 # Sendmail's returned-mail text: where and when, then the permanent failures
 SENDMAIL_HEAD = """\
 The original message was received at Mon, 7 Dec 2026 01:00:00 +0000
@@ -382,38 +392,12 @@ and when that happens, the message will be returned to you.
     (reason: 550 5.1.1 <gone@example.com>... User unknown)
 
 """ + SENDMAIL_GONE_TRANSCRIPT), 'bounce', True),
-    "hmailserver": (bounce(
-        'mailer-daemon@mx.example.org', 'Message undeliverable: Our offer',
-        HMAILSERVER_HEAD + """\
-gone@example.com
-   Error Type: SMTP
-   Remote server (192.0.2.1) issued an error.
-   hMailServer sent: RCPT TO:<gone@example.com>
-   Remote server replied: 550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown in virtual mailbox table
-
-hMailServer
-"""), 'bounce', True),
-    "hmailserver-no-mx": (bounce(
-        'mailer-daemon@mx.example.org', 'Message undeliverable: Our offer',
-        HMAILSERVER_HEAD + """\
-gone@example.com
-   Error Type: SMTP
-   Error Description: No mail servers appear to exists for the recipients address.
-   Additional information: Please check that you have not misspelled the recipients email address.
-
-hMailServer
-"""), 'bounce', True),
-    "hmailserver-full": (bounce(
-        'mailer-daemon@mx.example.org', 'Message undeliverable: Our offer',
-        HMAILSERVER_HEAD + """\
-gone@example.com
-   Error Type: SMTP
-   Remote server (192.0.2.1) issued an error.
-   hMailServer sent: RCPT TO:<gone@example.com>
-   Remote server replied: 452 4.2.2 <gone@example.com>: Mailbox full
-
-hMailServer
-"""), 'bounce', False),
+    "hmailserver": (hmailserver(
+        "550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown in virtual mailbox table"), 'bounce', True),
+    "hmailserver-no-mx": (hmailserver(
+        error="No mail servers appear to exists for the recipients address.\n   Additional information: Please "
+              "check that you have not misspelled the recipients email address."), 'bounce', True),
+    "hmailserver-full": (hmailserver("452 4.2.2 <gone@example.com>: Mailbox full"), 'bounce', False),
     # The same in French, one recipient
     "exchange-fr": (bounce(
         'Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@example.com>', 'Non remis : Offre',
