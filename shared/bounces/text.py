@@ -53,7 +53,7 @@ _ADDR = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+(?
 # "550 <user@host>... User unknown" (an SMTP code, the address, "...", the reason), so a code may lead.
 RECIPIENT_LINE = patterns.compile(
     r"^[\s>*•\[\"'-]*(?:[45]\d\d[ -])?(?:(?:failed|invalid|unknown|original|final)?[ -]?recipient(?:\(s\))?s?\s*:\s*|"
-    r"address(?:es)?\s*:\s*|user\s*:\s*|rcpt to\s*:?\s*|<)?"
+    r"(?:original |recipient )?address(?:es)?\s*:\s*|user\s*:\s*|rcpt to\s*:?\s*|<)?"
     rf"<?({_ADDR})>?[\]\"']?"
     r"\s*(?:[:.,;(<\"]|\.\.\.|\s|=20|$)(.*)$")
 # "a@b <c@d>": in a name-addr (RFC 5322 §3.4) the mailbox is the angle-addr, and what precedes it is a display
@@ -71,6 +71,9 @@ FAILED_FOR = patterns.compile(
 # "There was an error delivering your mail to <%s>." (the DragonFly Mail Agent, dma's mail.c bounce()).
 NAMED_FAILED = patterns.compile(rf"error delivering your (?:mail|message) to\s*<?({_ADDR})")
 EXPANDED_FROM = patterns.compile(rf"\((?:expanded|generated|forwarded|redirected) from:?\s*<?({_ADDR})>?")
+# Oracle (Sun ONE) Messaging Server's report gives each recipient as "Recipient address:" (where it went, perhaps
+# a source route) and "Original address:" (the one we mailed), then "Reason:" and "Diagnostic code:".
+ORIGINAL_ADDRESS = patterns.compile(rf"^\s*original[ -]address\s*:\s*<?({_ADDR})")
 FROM_BEFORE = patterns.compile(r"(?:\bfrom|sender)\s*:?\s*[\"'<]*$")
 LIST_INTRO = phrases(
     r"following (e-?mail )?(address|recipient|destination|user)", r"could not be delivered to", r"not be delivered to",
@@ -170,10 +173,11 @@ def _with_aliases_joined(lines: list[str]) -> list[str]:
 
 def _alias_after(lines: list[str], i: int) -> str | None:
     """The alias the recipient entry starting at line i goes on to say it was expanded from: on the next line
-    (Postfix, folded), or on one of its indented continuation lines (sendmail's "    (expanded from: <a@b>)")."""
+    (Postfix, folded), or on one of its indented continuation lines (sendmail's "    (expanded from: <a@b>)",
+    Messaging Server's "  Original address: a@b")."""
     j = i + 1
     while j < len(lines) and j <= i + 4 and lines[j].strip():
-        alias = EXPANDED_FROM.search(lines[j])
+        alias = EXPANDED_FROM.search(lines[j]) or ORIGINAL_ADDRESS.match(lines[j])
         if alias:
             return clean(alias.group(1))
         j += 1

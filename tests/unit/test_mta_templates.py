@@ -429,6 +429,26 @@ someone.else@example.net
 <<< 550 5.1.1 <someone.else@example.net>... User unknown
 550 5.1.1 someone.else@example.net... User unknown
 """), 'bounce', True),
+    # Oracle (Sun ONE) Messaging Server: where the message went, the address we mailed, the reason
+    "messaging-server": (bounce(
+        'postmaster@mx.example.org', 'Delivery Notification: Delivery has failed',
+        """\
+This report relates to a message you sent with the following header fields:
+
+  Message-id: <o1@example.org>
+  Date: Mon, 07 Dec 2026 01:00:00 +0000
+  From: News <news@example.org>
+  To: gone@example.com
+  Subject: Our offer
+
+Your message cannot be delivered to the following recipients:
+
+  Recipient address: gone@ms1.example.com
+  Original address: gone@example.com
+  Reason: Remote SMTP server has rejected address
+  Diagnostic code: smtp;550 5.1.1 unknown or illegal alias: gone@ms1.example.com
+  Remote system: dns;ms1.example.com (TCP|192.0.2.1|25|192.0.2.2|4242) (ms1.example.com ESMTP)
+"""), 'bounce', True),
     "exchange2007": (bounce(
         'Microsoft Exchange <postmaster@example.org>', 'Undeliverable: Our offer',
         """\
