@@ -2,8 +2,9 @@
 
 Each message is written from the template or standard that produces it (RFC 8098 read receipts, RFC 3834
 auto-responses, Mailman 2's postheld.txt and disabled.txt, Exchange's Delivered: notice, a service's
-notification), and each names an address in its text the way a bounce would: the one a careless reader
-would count.
+notification, Outlook's out-of-office subjects), and each bounce-like one names an address in its text the
+way a bounce would: the one a careless reader would count. An auto-reply read as a person's mail is no mark
+on anybody, but it is announced as a contact's reply (`mail.received`): it must be known for what it is.
 """
 
 from __future__ import annotations
@@ -106,3 +107,26 @@ def test_what_is_not_a_bounce_counts_against_nobody(name):
     verdict = classify(raw)
     assert (verdict.kind, verdict.failures) == (kind, []), \
         (verdict.rule, [(f.address, f.hard, f.reason, f.rule) for f in verdict.failures])
+
+
+@pytest.mark.parametrize("prefix", [
+    "Automatic reply:", "Automatische Antwort:", "Réponse automatique :", "Respuesta automática:",
+    "Risposta automatica:", "Automatisch antwoord:", "Resposta automática:", "Automatiskt svar:", "Automatisk svar:",
+    "Automaattinen vastaus:", "Odpowiedź automatyczna:", "Automatická odpověď:", "Автоматический ответ:",
+    "Otomatik yanıt:", "自动回复:", "[Auto-Reply]",
+])
+def test_an_out_of_office_reply_in_outlooks_languages_is_an_auto_reply(prefix):
+    """Outlook and Exchange put "Automatic reply:" in the user's language before the subject of an out-of-office
+    reply. Read as a person's mail from a contact, it was announced as their reply to our message."""
+    raw = message("Bob <bob@example.com>", f"{prefix} Our offer", "I am out of the office until Monday.\n",
+                  "X-Auto-Response-Suppress: All\n")
+    assert (classify(raw).kind, classify(raw).failures) == ("autoreply", [])
+
+
+def test_any_auto_submitted_but_no_is_a_machines_message():
+    """RFC 3834 §5: Auto-Submitted other than "no" (auto-generated, auto-notified) is not a person writing."""
+    for value in ("auto-generated", "auto-notified", "auto-replied; owner-email=bob@example.com"):
+        raw = message("Bob <bob@example.com>", "Re: Our offer", "Thanks.\n", f"Auto-Submitted: {value}\n")
+        assert classify(raw).kind == "autoreply", value
+    raw = message("Bob <bob@example.com>", "Re: Our offer", "Thanks, I'll have a look.\n", "Auto-Submitted: no\n")
+    assert classify(raw).kind == "mail"
