@@ -449,7 +449,10 @@ def _classify(raw: bytes) -> Verdict:
     precedence = _first(heads, "precedence").strip().lower()
     looks_auto = (
         any(h in heads for h in AUTOREPLY_HEADERS)
-        or (auto != "" and auto != "no")  # RFC 3834 §5: any value but "no" is a machine's message
+        or auto.startswith("auto-replied")
+        # RFC 3834 §5: any other value but "no" is a machine's message too; sendmail's DSNs say "auto-generated
+        # (failure)", so under a bounce's subject it says nothing more
+        or (auto not in ("", "no") and not bounce_subject)
         or precedence in ("auto_reply", "auto-reply")
         or bool(AUTOREPLY_SUBJECT.search(subject))
     )

@@ -130,3 +130,9 @@ def test_any_auto_submitted_but_no_is_a_machines_message():
         assert classify(raw).kind == "autoreply", value
     raw = message("Bob <bob@example.com>", "Re: Our offer", "Thanks, I'll have a look.\n", "Auto-Submitted: no\n")
     assert classify(raw).kind == "mail"
+    # sendmail marks its DSNs "auto-generated (failure)": under a bounce's subject that is no auto-reply
+    raw = message("Mail Gateway <gateway@example.com>", "Returned mail: see transcript for details",
+                  "   ----- The following addresses had permanent fatal errors -----\n<gone@example.com>\n"
+                  "    (reason: 550 5.1.1 <gone@example.com>... User unknown)\n",
+                  "Return-Path: <>\nAuto-Submitted: auto-generated (failure)\n")
+    assert [(f.address, f.hard) for f in classify(raw).failures] == [("gone@example.com", True)]
