@@ -265,7 +265,13 @@ class ReportText:
             j += 1
         joined = " ".join(" ".join(chunk).split())
         if len(joined) <= len(target) + 16:
-            # The address stood alone (perhaps with "because:"): its reason is the next paragraph.
+            # The address stood alone (perhaps with "because:"): its reason is the next paragraph. In a list of
+            # bare addresses, that is the paragraph after the list (a blank line apart), which they all share.
+            k = j
+            while k < len(lines) and self._bare_address(k):
+                k += 1
+            if k > j and k < len(lines) and not low[k].strip():
+                j = k
             while j < len(lines) and not low[j].strip():
                 j += 1
             while j < len(lines) and low[j].strip() and not self._other_recipient(j, target) and len(chunk) < 16:
@@ -278,6 +284,11 @@ class ReportText:
         """The prose without the lines that name the address: what the report says in its own words."""
         target = address.lower()
         return "\n".join(line for line in self.low if target not in line)
+
+    def _bare_address(self, j: int) -> bool:
+        """Line j is an address and nothing else: an entry of a bare list."""
+        m = RECIPIENT_LINE.match(self.low[j])
+        return bool(m and not m.group(2).strip())
 
     def _other_recipient(self, j: int, target: str) -> bool:
         m = RECIPIENT_LINE.match(self.low[j])

@@ -631,6 +631,18 @@ Remote Server returned '554 5.2.2 mailbox full; STOREDRV.Deliver.Exception:Quota
 
 <kept@example.com>: delivery via mx.example.com[192.0.2.1]:25: 250 2.1.5 Ok
 """), {"gone@example.com": True}),
+    # A bare list of addresses and one reason after it, a blank line apart (no one server's template: the shape of
+    # a gateway's short report): every address on the list has that reason, not the first one the whole report's.
+    "bare-list": (bounce(
+        'MAILER-DAEMON@gw.example.org', 'Undeliverable mail',
+        """\
+Your message could not be delivered to the following recipients:
+
+gone@example.com
+also-gone@example.com
+
+Reason: 550 5.1.1 User unknown
+"""), {"gone@example.com": True, "also-gone@example.com": True}),
 }
 
 
