@@ -186,6 +186,24 @@ def _alias_after(lines: list[str], i: int) -> str | None:
     return None
 
 
+_LOCAL_PART_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+/=?^_`{|}~.-")
+
+
+def _names(line: str, address: str) -> bool:
+    """The lower-cased line names the address itself, not one that ends or begins with it ("bob@example.com" is
+    in "jimbob@example.com" and in "bob@example.com.au", and names neither)."""
+    at = line.find(address)
+    while at != -1:
+        end = at + len(address)
+        before = line[at - 1] if at else ""
+        after = line[end:end + 2]
+        if before not in _LOCAL_PART_CHARS and not (after[:1].isalnum() or after[:1] in ("-", "_")
+                                                    or (after[:1] == "." and after[1:2].isalnum())):
+            return True
+        at = line.find(address, at + 1)
+    return False
+
+
 class ReportText:
     """The report's prose, split once: lines as written (for diagnostics) and lower-cased (for matching)."""
 
@@ -232,14 +250,14 @@ class ReportText:
         if not address:
             return ""
         target = address.lower()
-        idx = next((i for i, line in enumerate(self.low) if target in line), None)
+        idx = next((i for i, line in enumerate(self.low) if target in line and _names(line, target)), None)
         return "" if idx is None else self._about(idx, target)
 
     def later_mentions(self, address: str) -> list[str]:
         """The lines about the address at each later line that names it: Exchange names every recipient twice,
         its reply only in the second place ("Diagnostic information for administrators")."""
         target = address.lower()
-        at = [i for i, line in enumerate(self.low) if target in line]
+        at = [i for i, line in enumerate(self.low) if target in line and _names(line, target)]
         return [self._about(i, target) for i in at[1:] if i - 1 not in at]
 
     def _about(self, idx: int, target: str) -> str:
@@ -283,7 +301,7 @@ class ReportText:
     def besides(self, address: str) -> str:
         """The prose without the lines that name the address: what the report says in its own words."""
         target = address.lower()
-        return "\n".join(line for line in self.low if target not in line)
+        return "\n".join(line for line in self.low if not (target in line and _names(line, target)))
 
     def _bare_address(self, j: int) -> bool:
         """Line j is an address and nothing else: an entry of a bare list."""

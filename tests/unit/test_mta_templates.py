@@ -643,6 +643,21 @@ also-gone@example.com
 
 Reason: 550 5.1.1 User unknown
 """), {"gone@example.com": True, "also-gone@example.com": True}),
+    # One address the end of another ("bob@" in "jimbob@"): each recipient's lines are its own, not the first line
+    # that holds its address as a substring.
+    "postfix-suffix": (bounce(
+        'MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Undelivered Mail Returned to Sender',
+        POSTFIX_HEAD + """\
+                   The mail system
+
+<jimbob@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1
+    <jimbob@example.com>: Recipient address rejected: User unknown in local
+    recipient table (in reply to RCPT TO command)
+
+<bob@example.com>: host mx.example.com[192.0.2.1] said: 552 5.2.2
+    <bob@example.com>: Recipient address rejected: Mailbox is full (in reply
+    to RCPT TO command)
+"""), {"jimbob@example.com": True, "bob@example.com": False}),
 }
 
 
