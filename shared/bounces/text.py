@@ -214,6 +214,8 @@ class ReportText:
         self.low_text = "\n".join(self.low)
         self._permanence: bool | None | str = "unknown"
         self._delivered: set[str] | None = None
+        self._index: dict[str, list[int]] | None = None
+        self._bare_end: list[int] | None = None
 
     def permanence(self) -> bool | None:
         """False when the report says it will retry, True when it says it gave up, None when silent."""
@@ -250,15 +252,33 @@ class ReportText:
         if not address:
             return ""
         target = address.lower()
-        idx = next((i for i, line in enumerate(self.low) if target in line and _names(line, target)), None)
-        return "" if idx is None else self._about(idx, target)
+        at = self._naming(target)
+        return self._about(at[0], target) if at else ""
 
     def later_mentions(self, address: str) -> list[str]:
         """The lines about the address at each later line that names it: Exchange names every recipient twice,
         its reply only in the second place ("Diagnostic information for administrators")."""
         target = address.lower()
-        at = [i for i, line in enumerate(self.low) if target in line and _names(line, target)]
+        at = self._naming(target)
         return [self._about(i, target) for i in at[1:] if i - 1 not in at]
+
+    def _naming(self, target: str) -> list[int]:
+        """The lines that name the lower-cased address (_names), in order. Found in an index of every address
+        the lines hold, built once: a report naming thousands of recipients was read in time quadratic in its
+        length. An address the index lacks (a utf-8 one, say) is looked for line by line."""
+        if self._index is None:
+            index: dict[str, list[int]] = {}
+            for i, line in enumerate(self.low):
+                if "@" in line:
+                    for found in dsn.ADDRESS_RX.findall(line):
+                        lines = index.setdefault(found, [])
+                        if not lines or lines[-1] != i:
+                            lines.append(i)
+            self._index = index
+        at = self._index.get(target)
+        if at is not None:
+            return at
+        return [i for i, line in enumerate(self.low) if target in line and _names(line, target)]
 
     def _about(self, idx: int, target: str) -> str:
         """The lines about the address `target` (lower-cased) that line idx names."""
@@ -285,9 +305,7 @@ class ReportText:
         if len(joined) <= len(target) + 16:
             # The address stood alone (perhaps with "because:"): its reason is the next paragraph. In a list of
             # bare addresses, that is the paragraph after the list (a blank line apart), which they all share.
-            k = j
-            while k < len(lines) and self._bare_address(k):
-                k += 1
+            k = self._bare_run_end(j)
             if k > j and k < len(lines) and not low[k].strip():
                 j = k
             while j < len(lines) and not low[j].strip():
@@ -300,13 +318,20 @@ class ReportText:
 
     def besides(self, address: str) -> str:
         """The prose without the lines that name the address: what the report says in its own words."""
-        target = address.lower()
-        return "\n".join(line for line in self.low if not (target in line and _names(line, target)))
+        at = set(self._naming(address.lower()))
+        return "\n".join(line for i, line in enumerate(self.low) if i not in at)
 
-    def _bare_address(self, j: int) -> bool:
-        """Line j is an address and nothing else: an entry of a bare list."""
-        m = RECIPIENT_LINE.match(self.low[j])
-        return bool(m and not m.group(2).strip())
+    def _bare_run_end(self, j: int) -> int:
+        """The first line from j on that is not an address and nothing else (an entry of a bare list); worked
+        out for all lines at once, as every entry of a long list asks."""
+        if self._bare_end is None:
+            ends = [0] * (len(self.low) + 1)
+            ends[len(self.low)] = len(self.low)
+            for i in range(len(self.low) - 1, -1, -1):
+                m = RECIPIENT_LINE.match(self.low[i]) if "@" in self.low[i] else None
+                ends[i] = ends[i + 1] if m and not m.group(2).strip() else i
+            self._bare_end = ends
+        return self._bare_end[j] if j < len(self._bare_end) else j
 
     def _other_recipient(self, j: int, target: str) -> bool:
         m = RECIPIENT_LINE.match(self.low[j])
@@ -348,7 +373,7 @@ class ReportText:
         own = header_addresses(heads, "from", "to", "cc", "reply-to", "sender", "return-path", "delivered-to", "x-original-to")
         # The bounce's To is usually us; it may also be the failed address when someone mailed themselves.
         never = (own - header_addresses(heads, "to", "delivered-to", "x-original-to")) | self.delivered()
-        candidates: list[str] = []
+        candidates: dict[str, None] = {}  # in order; a dict, as a report may name thousands
 
         def add(address: str, line: str, strict: bool) -> None:
             a = clean(address)
@@ -360,16 +385,16 @@ class ReportText:
             at = line.find(a)
             if not strict and at > 0 and FROM_BEFORE.search(line[:at]):
                 return  # "not accepting mail from x@y", "MAIL FROM:<x@y>": the sender, not a recipient
-            candidates.append(a)
+            candidates[a] = None
 
         # X-Failed-Recipients is the MTA's own list of the failed (Exim's specification, 'Bounce messages'): it
         # outranks the guess that an address in the bounce's Reply-To or Sender is ours. Not its From: the daemon.
         sender = header_addresses(heads, "from")
         for a in map(clean, x_failed):
             if "@" in a and a not in candidates and a not in sender:
-                candidates.append(a)
+                candidates[a] = None
         if candidates:
-            return candidates
+            return list(candidates)
         intro_seen = False
         low_lines = _with_aliases_joined(self.low)
         for i, low in enumerate(low_lines):
@@ -423,5 +448,5 @@ class ReportText:
                 for found in dsn.ADDRESS_RX.findall(low):
                     add(found, low, False)
             if len(candidates) > 1:
-                candidates = []
-        return candidates
+                return []
+        return list(candidates)
