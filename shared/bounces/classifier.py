@@ -68,9 +68,10 @@ ORIGINAL_TYPES = {"message/rfc822", "text/rfc822-headers", "message/global", "te
 STATUS_TYPES = {"message/delivery-status", "message/global-delivery-status"}
 
 DAEMON_NAMES = patterns.compile(r"mail ?delivery|mailer|postmaster|delivery (status|subsystem|system)|mail ?system|"
-                                r"system administrator|mail administrator|returned mail", re.I)
+                                r"system administrator|mail administrator|returned mail")  # lower-cased
+# Matched lower-cased: with IGNORECASE this alternation took 4 µs a subject, a fiftieth of a message's time.
 BOUNCE_SUBJECT = patterns.compile(
-    r"undeliver|undelivered|delivery (status )?(notification|failure|failed|report|problem|warning)|returned mail|"
+    r"undeliver|delivery (status )?(notification|failure|failed|report|problem|warning)|returned mail|"
     r"failure notice|mail delivery (failed|failure|error|system|subsystem)|non[- ]?deliver|could not be delivered|"
     r"permanent (delivery )?(failure|error)|returned to sender|unable to deliver|message not delivered|"
     r"not delivered|delivery error|mail system error|nondeliverable|\bbounced?\b|warning: could not send|"
@@ -78,7 +79,7 @@ BOUNCE_SUBJECT = patterns.compile(
     r"rejected|unknown user|user unknown|no such user|mailbox (is )?full|over quota|"
     # Exchange's NDR subject in German, French, Spanish, Italian and Dutch ("Undeliverable:" in English)
     r"unzustellbar|non remis|no se puede entregar|non recapitabile|onbestelbaar|"
-    r"配信|不達|エラー|送信失敗|returned|failed", re.I)
+    r"配信|不達|エラー|送信失敗|returned|failed")
 # Outlook's and Exchange's "Automatic reply:" in the languages they ship, and the words vacation tools use.
 AUTOREPLY_SUBJECT = patterns.compile(
     r"^[\s\[(]*(auto(matic)?[ _-]?(reply|response|respond|antwort|answer)|out of (the )?office|vacation|away from|"
@@ -137,8 +138,8 @@ _LEADING_DAMAGE = patterns.compile(rb"(?:[ \t]*\n)*(?:From [^\n]*\n)?(?:[ \t]*\n
 # Found as "\ncontent-type:" in lower-cased bytes: a literal sre scans for quickly, where a multi-line,
 # case-blind ^content-type: was tried at every byte (a tenth of the classifier's time).
 _CONTENT_TYPE_LINE = patterns.compile(rb"\ncontent-type:")
-_REST_OF_HEADER = patterns.compile(
-    rb"[^\n]*(?:\n[ \t][^\n]*|(?<=;)\n(?=[A-Za-z][\w-]*\*?[ \t]*=)[^\n]*|(?<=; )\n(?=[A-Za-z][\w-]*\*?[ \t]*=)[^\n]*)*")
+_REST_OF_HEADER = patterns.compile(rb"[^\n]*(?:\n[ \t][^\n]*)*")
+_PARAMETER_LINE = patterns.compile(rb"[A-Za-z][\w-]*\*?[ \t]*=")  # "boundary=", "charset*=": what a lost fold starts
 _LOST_FOLD = patterns.compile(rb"\n(?=[^ \t])")
 _BARE_PARAMETER = patterns.compile(rb'("(?:[^"\\\n]|\\.)*")|(?<=[^;\s:])([ \t]*\n?[ \t]+)(?=[a-z0-9!#$%&\'*+.^_`|~-]+[ \t]*=)',
                                    re.I)
@@ -184,8 +185,12 @@ def _parameters_repaired(report: bytes, low: bytes) -> bytes:
     starts = [line.start() + 1 for line in _CONTENT_TYPE_LINE.finditer(low)]
     for start in [0, *starts] if low.startswith(b"content-type:") else starts:
         end = _REST_OF_HEADER.match(report, start).end()  # type: ignore[union-attr]
+        lost = False
+        while b";" in report[end - 2:end] and _PARAMETER_LINE.match(report, end + 1):
+            end = _REST_OF_HEADER.match(report, end + 1).end()  # type: ignore[union-attr]
+            lost = True
         header = report[start:end]
-        mended = _with_semicolons(_LOST_FOLD.sub(b"\n\t", header) if b"\n" in header else header)
+        mended = _with_semicolons(_LOST_FOLD.sub(b"\n\t", header) if lost else header)
         if mended != header:
             out += (report[done:start], mended)
             done = end
@@ -371,7 +376,7 @@ def _sender(from_header: str) -> tuple[str, str]:
 
 
 def _is_daemon(name: str, address: str) -> bool:
-    return bool(DAEMON_LOCALPARTS.match(address.partition("@")[0]) or DAEMON_NAMES.search(name))
+    return bool(DAEMON_LOCALPARTS.match(address.partition("@")[0]) or DAEMON_NAMES.search(name.lower()))
 
 
 def _classify(raw: bytes) -> Verdict:
@@ -405,12 +410,13 @@ def _classify(raw: bytes) -> Verdict:
     if not fields:
         # Delivery-status fields sent as plain text, or inline in a broken report.
         fields = dsn.recipients(dsn.parse_blocks(report.text))
+    named_daemon = _is_daemon(sender_name, sender)
     daemon = (
-        _is_daemon(sender_name, sender)
+        named_daemon
         or _first(heads, "return-path").strip() == "<>"
         or report_type == "delivery-status"
     )
-    bounce_subject = bool(BOUNCE_SUBJECT.search(subject))
+    bounce_subject = bool(BOUNCE_SUBJECT.search(subject.lower()))
 
     if fields:
         verdict.rule = DSN_RULE
@@ -459,7 +465,7 @@ def _classify(raw: bytes) -> Verdict:
     x_failed = [a.lower() for v in heads.get("x-failed-recipients", ()) for a in dsn.ADDRESS_RX.findall(str(v))]
     # A null return path does not make an auto-reply a bounce: RFC 3834 §3.3 has auto-responses sent with
     # one too. Only a mailer daemon's name or a delivery-status report does.
-    from_daemon = _is_daemon(sender_name, sender) or report_type == "delivery-status"
+    from_daemon = named_daemon or report_type == "delivery-status"
     if looks_auto and not from_daemon and not x_failed:
         verdict.kind, verdict.rule = "autoreply", AUTOREPLY_RULE
         return verdict
@@ -493,7 +499,7 @@ def _classify(raw: bytes) -> Verdict:
 def _says_no_failure(report: ReportText, failures: list[Failure]) -> bool:
     """No failure has a reason, and the report neither says it gave up or will retry nor uses a bounce's words."""
     return all(f.reason == "undefined" for f in failures) and report.permanence() is None \
-        and not BOUNCE_SUBJECT.search(report.text)
+        and not BOUNCE_SUBJECT.search(report.low_text)
 
 
 def _unread(verdict: Verdict, why: str) -> None:

@@ -151,12 +151,11 @@ def clean(address: str) -> str:
 # "(expanded from" at the end of a line: Postfix folds its "<final@x> (expanded from <alias@y>): reason"
 # at about 76 columns, and the alias we mailed then starts the next line.
 _EXPANDED_AT_END = patterns.compile(r"\((?:expanded|generated|forwarded|redirected) from:?[ \t]*$")
+_EXPANDED_AT_LINE_END = patterns.compile(_EXPANDED_AT_END.pattern, re.M)  # the same, anywhere in a text
 
 
 def _with_aliases_joined(lines: list[str]) -> list[str]:
     """The lines, each one that ends in "(expanded from" joined with the next, so the alias is on its line."""
-    if not any("from" in line and _EXPANDED_AT_END.search(line) for line in lines):
-        return lines
     out: list[str] = []
     skip = False
     for i, line in enumerate(lines):
@@ -215,6 +214,7 @@ class ReportText:
         self._permanence: bool | None | str = "unknown"
         self._delivered: set[str] | None = None
         self._index: dict[str, list[int]] | None = None
+        self._lookups = 0
         self._bare_end: list[int] | None = None
 
     def permanence(self) -> bool | None:
@@ -252,6 +252,10 @@ class ReportText:
         if not address:
             return ""
         target = address.lower()
+        if self._index is None and self._lookups < 4:
+            self._lookups += 1  # a scan to the first line that names it: most reports name one recipient
+            idx = next((i for i, line in enumerate(self.low) if target in line and _names(line, target)), None)
+            return "" if idx is None else self._about(idx, target)
         at = self._naming(target)
         return self._about(at[0], target) if at else ""
 
@@ -263,9 +267,13 @@ class ReportText:
         return [self._about(i, target) for i in at[1:] if i - 1 not in at]
 
     def _naming(self, target: str) -> list[int]:
-        """The lines that name the lower-cased address (_names), in order. Found in an index of every address
-        the lines hold, built once: a report naming thousands of recipients was read in time quadratic in its
-        length. An address the index lacks (a utf-8 one, say) is looked for line by line."""
+        """The lines that name the lower-cased address (_names), in order. The first few lookups scan the lines
+        (most reports name one or two recipients); after them an index of every address the lines hold is built
+        once, as a report naming thousands of recipients was read in time quadratic in its length. An address
+        the index lacks (a utf-8 one, say) is looked for line by line."""
+        self._lookups += 1
+        if self._index is None and self._lookups <= 4:
+            return [i for i, line in enumerate(self.low) if target in line and _names(line, target)]
         if self._index is None:
             index: dict[str, list[int]] = {}
             for i, line in enumerate(self.low):
@@ -345,7 +353,7 @@ class ReportText:
         out = []
         for address in candidates:
             near = self.near(address)
-            if SUCCESS_REPLY.search(near) and not FAILURE_REPLY.search(near):
+            if " 2." in near and SUCCESS_REPLY.search(near) and not FAILURE_REPLY.search(near):
                 # Its own entry is the reply that took the message: a report of deliveries (Postfix's
                 # verify_template lists both kinds) names it as reached, not failed.
                 self.delivered().add(address)
@@ -389,14 +397,14 @@ class ReportText:
 
         # X-Failed-Recipients is the MTA's own list of the failed (Exim's specification, 'Bounce messages'): it
         # outranks the guess that an address in the bounce's Reply-To or Sender is ours. Not its From: the daemon.
-        sender = header_addresses(heads, "from")
+        sender = header_addresses(heads, "from") if x_failed else set()
         for a in map(clean, x_failed):
             if "@" in a and a not in candidates and a not in sender:
                 candidates[a] = None
         if candidates:
             return list(candidates)
         intro_seen = False
-        low_lines = _with_aliases_joined(self.low)
+        low_lines = _with_aliases_joined(self.low) if _EXPANDED_AT_LINE_END.search(self.low_text) else self.low
         for i, low in enumerate(low_lines):
             if "@" not in low:
                 # No address here; it may still announce the list that follows.
