@@ -13,7 +13,7 @@ import re
 
 from . import dsn, patterns
 from .model import Failure
-from .reasons import STATUS_RULE, UNDEFINED_RULE, decide, find_status, phrases
+from .reasons import STATUS_RULE, UNDEFINED_RULE, Decision, decide, find_status, phrases
 
 # Not "notifications": GitHub, Jira and their like send ordinary mail from it. "MicrosoftExchange" and 32 hex
 # digits (MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e) is Exchange's system mailbox, which sends its NDRs.
@@ -215,6 +215,7 @@ class ReportText:
         self._delivered: set[str] | None = None
         self._index: dict[str, list[int]] | None = None
         self._lookups = 0
+        self._whole: dict[str, Decision] = {}
         self._bare_end: list[int] | None = None
 
     def permanence(self) -> bool | None:
@@ -279,9 +280,11 @@ class ReportText:
             for i, line in enumerate(self.low):
                 if "@" in line:
                     for found in dsn.ADDRESS_RX.findall(line):
-                        lines = index.setdefault(found, [])
-                        if not lines or lines[-1] != i:
-                            lines.append(i)
+                        # Under its cleaned spelling too ("'a@b'" -> "a@b"), the one candidates are looked up by
+                        for key in (found, clean(found)):
+                            lines = index.setdefault(key, [])
+                            if not lines or lines[-1] != i:
+                                lines.append(i)
             self._index = index
         at = self._index.get(target)
         if at is not None:
@@ -360,7 +363,7 @@ class ReportText:
                 continue
             status = find_status(near) or (find_status(self.text) if len(candidates) == 1 else None)
             basis = near if len(near) > len(address) + 8 else self.text
-            d = decide(basis, status, self.permanence())
+            d = decide(near, status, self.permanence()) if basis is near else self._decided_whole(status)
             if basis is near and d.reason == "undefined":
                 # Nothing beside its first mention: a later one may hold the server's reply.
                 for later in self.later_mentions(address):
@@ -371,11 +374,19 @@ class ReportText:
             if basis is near and len(candidates) == 1 and (d.reason == "undefined" or d.rule == STATUS_RULE):
                 # No words beside the address: the report's other words may say why (dma puts the reply
                 # on the lines after the one naming the address) — when they are about this address alone.
-                whole = decide(self.text, status, self.permanence())
+                whole = self._decided_whole(status)
                 d = whole if whole.rule not in (STATUS_RULE, UNDEFINED_RULE) or d.reason == "undefined" else d
             out.append(Failure(address, d.hard, status, d.reason, near[:1000] or self.text.strip()[:1000],
                                rule=d.rule, evidence=d.evidence))
         return out
+
+    def _decided_whole(self, status: str | None) -> Decision:
+        """decide() on the whole prose, once for each status asked with: every recipient of a long list that
+        stands alone asks it, and deciding 200 KB of text again for each was quadratic in the report's size."""
+        found = self._whole.get(status or "")
+        if found is None:
+            found = self._whole[status or ""] = decide(self.text, status, self.permanence())
+        return found
 
     def _candidates(self, heads: dict[str, list], x_failed: list[str], named_only: bool = False) -> list[str]:
         own = header_addresses(heads, "from", "to", "cc", "reply-to", "sender", "return-path", "delivered-to", "x-original-to")
