@@ -490,3 +490,30 @@ def test_a_report_pasted_into_the_text_is_read():
         "bounce", INLINE_RULE, [("gone@example.com", True)])
     mentioned = classify(outer + b"Content-Type: multipart/report; report-type=delivery-status\n\nwas its type.\n")
     assert mentioned.kind == "unparsed" and mentioned.failures == []
+
+
+def test_a_report_of_thousands_of_recipients_is_read_once_not_once_per_recipient(monkeypatch):
+    """A long list of addresses (a hostile or a huge report) must cost time in proportion to its size: each
+    recipient's lines come from an index, and the whole prose is decided once, not once per recipient that
+    has no words of its own (that was 200 KB lower-cased and searched again for each). Counted, not timed."""
+    from mailfleet.shared.bounces import text
+
+    calls = {"whole": 0, "scans": 0}
+    real_decide, real_names = text.decide, text._names
+
+    def decide(diagnostic, *args, **kwargs):
+        calls["whole"] += len(diagnostic) > 10_000
+        return real_decide(diagnostic, *args, **kwargs)
+
+    def names(line, address):
+        calls["scans"] += 1
+        return real_names(line, address)
+
+    monkeypatch.setattr(text, "decide", decide)
+    monkeypatch.setattr(text, "_names", names)
+    listed = "".join(f"'user{i}@example.com'\n" for i in range(3000))
+    raw = (f"From: MAILER-DAEMON@mx.example.org\nTo: news@example.org\nSubject: Undelivered Mail\n\n"
+           f"Could not deliver to the following recipients:\n\n{listed}").encode()
+    verdict = classify(raw)
+    assert len(verdict.failures) == 3000
+    assert calls["whole"] <= 2 and calls["scans"] < 100, calls
