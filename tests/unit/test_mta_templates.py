@@ -482,22 +482,26 @@ def test_gmails_domain_not_found_is_a_dead_domain_not_a_dead_mailbox():
     assert (failure.reason, failure.rule) == ("hostunknown", "host-unknown")
 
 
-# name -> (a bounce naming several recipients, each failed address and whether it is dead)
-SEVERAL = {
-    "postfix-2": (bounce(
-        'MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Undelivered Mail Returned to Sender',
-        POSTFIX_HEAD + """\
+def postfix_dead_and_full(dead: str, full: str) -> bytes:
+    """Postfix's bounce of two recipients refused at RCPT TO: one unknown, one whose mailbox is full."""
+    return bounce('MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Undelivered Mail Returned to Sender',
+                  POSTFIX_HEAD + f"""\
                    The mail system
 
-<gone@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1
-    <gone@example.com>: Recipient address rejected: User unknown in local
+<{dead}>: host mx.example.com[192.0.2.1] said: 550 5.1.1
+    <{dead}>: Recipient address rejected: User unknown in local
     recipient table (in reply to RCPT TO command)
 
-<full@example.net>: host mx.example.net[192.0.2.2] said: 552 5.2.2
-    <full@example.net>: Recipient address rejected: Mailbox is full (in reply
+<{full}>: host mx.example.net[192.0.2.2] said: 552 5.2.2
+    <{full}>: Recipient address rejected: Mailbox is full (in reply
     to RCPT TO command)
-"""),
-        {'gone@example.com': True, 'full@example.net': False}),
+""")
+
+
+# name -> (a bounce naming several recipients, each failed address and whether it is dead)
+SEVERAL = {
+    "postfix-2": (postfix_dead_and_full("gone@example.com", "full@example.net"),
+                  {"gone@example.com": True, "full@example.net": False}),
     "exim-2": (bounce(
         'Mail Delivery System <Mailer-Daemon@mx.example.org>', 'Mail delivery failed: returning message to sender',
         EXIM_HEAD + EXIM_USER_UNKNOWN + """\
@@ -645,19 +649,8 @@ Reason: 550 5.1.1 User unknown
 """), {"gone@example.com": True, "also-gone@example.com": True}),
     # One address the end of another ("bob@" in "jimbob@"): each recipient's lines are its own, not the first line
     # that holds its address as a substring.
-    "postfix-suffix": (bounce(
-        'MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Undelivered Mail Returned to Sender',
-        POSTFIX_HEAD + """\
-                   The mail system
-
-<jimbob@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1
-    <jimbob@example.com>: Recipient address rejected: User unknown in local
-    recipient table (in reply to RCPT TO command)
-
-<bob@example.com>: host mx.example.com[192.0.2.1] said: 552 5.2.2
-    <bob@example.com>: Recipient address rejected: Mailbox is full (in reply
-    to RCPT TO command)
-"""), {"jimbob@example.com": True, "bob@example.com": False}),
+    "postfix-suffix": (postfix_dead_and_full("jimbob@example.com", "bob@example.com"),
+                       {"jimbob@example.com": True, "bob@example.com": False}),
 }
 
 
