@@ -32,7 +32,8 @@ KIND_RULES = {
     ARF_RULE: "RFC 5965: a message/feedback-report part, a spam complaint",
     DSN_RULE: "RFC 3464/6533: the Action of each recipient in a delivery-status part",
     ses.SES_RULE: "Amazon SES Developer Guide, 'Contents of event data': a bounce, complaint or delivery notice",
-    AUTOREPLY_RULE: "RFC 3834 §5 (Auto-Submitted: auto-replied) and the vacation headers and subjects in common use",
+    AUTOREPLY_RULE: "RFC 3834 §5 (Auto-Submitted other than 'no'; under a bounce's subject, auto-replied only), the "
+                    "vacation headers, and out-of-office subjects (Outlook's 'Automatic reply:' in its languages)",
     PROSE_RULE: "a mailer daemon's message or a bounce subject (RFC 3464 §2: sent from a null return path), its "
                 "recipients read from the words of the MTA's template",
     NOT_A_BOUNCE_RULE: "no report, no daemon sender, no bounce subject: ordinary mail",
