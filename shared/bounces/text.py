@@ -253,11 +253,7 @@ class ReportText:
         if not address:
             return ""
         target = address.lower()
-        if self._index is None and self._lookups < 4:
-            self._lookups += 1  # a scan to the first line that names it: most reports name one recipient
-            idx = next((i for i, line in enumerate(self.low) if target in line and _names(line, target)), None)
-            return "" if idx is None else self._about(idx, target)
-        at = self._naming(target)
+        at = self._naming(target, first_only=True)
         return self._about(at[0], target) if at else ""
 
     def later_mentions(self, address: str) -> list[str]:
@@ -267,15 +263,13 @@ class ReportText:
         at = self._naming(target)
         return [self._about(i, target) for i in at[1:] if i - 1 not in at]
 
-    def _naming(self, target: str) -> list[int]:
-        """The lines that name the lower-cased address (_names), in order. The first few lookups scan the lines
-        (most reports name one or two recipients); after them an index of every address the lines hold is built
-        once, as a report naming thousands of recipients was read in time quadratic in its length. An address
-        the index lacks (a utf-8 one, say) is looked for line by line."""
+    def _naming(self, target: str, first_only: bool = False) -> list[int]:
+        """The lines that name the lower-cased address (_names), in order (`first_only`: the first, if any).
+        The first few lookups scan the lines (most reports name one or two recipients); after them an index of
+        every address the lines hold is built once, as a report naming thousands of recipients was read in
+        time quadratic in its length. An address the index lacks (a utf-8 one, say) is looked for line by line."""
         self._lookups += 1
-        if self._index is None and self._lookups <= 4:
-            return [i for i, line in enumerate(self.low) if target in line and _names(line, target)]
-        if self._index is None:
+        if self._index is None and self._lookups > 4:
             index: dict[str, list[int]] = {}
             for i, line in enumerate(self.low):
                 if "@" in line:
@@ -286,10 +280,15 @@ class ReportText:
                             if not lines or lines[-1] != i:
                                 lines.append(i)
             self._index = index
-        at = self._index.get(target)
-        if at is not None:
-            return at
-        return [i for i, line in enumerate(self.low) if target in line and _names(line, target)]
+        if self._index is not None:
+            indexed = self._index.get(target)
+            if indexed is not None:
+                return indexed
+        scan = (i for i, line in enumerate(self.low) if target in line and _names(line, target))
+        if first_only:
+            first = next(scan, None)
+            return [] if first is None else [first]
+        return list(scan)
 
     def _about(self, idx: int, target: str) -> str:
         """The lines about the address `target` (lower-cased) that line idx names."""
@@ -342,7 +341,7 @@ class ReportText:
                 m = RECIPIENT_LINE.match(self.low[i]) if "@" in self.low[i] else None
                 ends[i] = ends[i + 1] if m and not m.group(2).strip() else i
             self._bare_end = ends
-        return self._bare_end[j] if j < len(self._bare_end) else j
+        return self._bare_end[j]
 
     def _other_recipient(self, j: int, target: str) -> bool:
         m = RECIPIENT_LINE.match(self.low[j])

@@ -95,14 +95,6 @@ Enclosed is the mail delivery report that you requested.
 
 
 
-def hmailserver(reply: str = "", error: str = "") -> bytes:
-    """hMailServer's report on gone@example.com: the remote server's reply to RCPT TO, or its own error."""
-    detail = (f"   Remote server (192.0.2.1) issued an error.\n   hMailServer sent: RCPT TO:<gone@example.com>\n"
-              f"   Remote server replied: {reply}\n") if reply else f"   Error Description: {error}\n"
-    return bounce('mailer-daemon@mx.example.org', 'Message undeliverable: Our offer',
-                  f"{HMAILSERVER_HEAD}gone@example.com\n   Error Type: SMTP\n{detail}\nhMailServer\n")
-
-
 # Sendmail's returned-mail text: where and when, then the permanent failures
 SENDMAIL_HEAD = """\
 The original message was received at Mon, 7 Dec 2026 01:00:00 +0000
@@ -124,6 +116,14 @@ SENDMAIL_GONE_TRANSCRIPT = """\
 def bounce(sender: str, subject: str, text: str, headers: str = "") -> bytes:
     return (f"From: {sender}\nTo: news@example.org\nSubject: {subject}\n{headers}MIME-Version: 1.0\n"
             f"Content-Type: text/plain; charset=utf-8\n\n{text}").encode()
+
+
+def hmailserver(reply: str = "", error: str = "") -> bytes:
+    """hMailServer's report on gone@example.com: the remote server's reply to RCPT TO, or its own error."""
+    detail = (f"   Remote server (192.0.2.1) issued an error.\n   hMailServer sent: RCPT TO:<gone@example.com>\n"
+              f"   Remote server replied: {reply}\n") if reply else f"   Error Description: {error}\n"
+    return bounce('mailer-daemon@mx.example.org', 'Message undeliverable: Our offer',
+                  f"{HMAILSERVER_HEAD}gone@example.com\n   Error Type: SMTP\n{detail}\nhMailServer\n")
 
 
 # name -> (the bounce, its kind (None: a bounce or a delay warning, either is right), hard?)
