@@ -152,6 +152,12 @@ class Decision:
         return f"Decision({self.reason!r}, {self.hard!r}, {self.rule!r}, {self.evidence!r})"
 
 
+# Our greeting refused (RFC 5321 §4.1.1.1): the stage before any recipient, so about the sending host.
+HELO_REFUSED = phrases(r"my name was rejected", r"helo command rejected", r"(after|in reply to) (helo|ehlo)\b",
+                       r"(invalid|bad|bogus|forged) (helo|ehlo)\b",
+                       r"(helo|ehlo) (name |hostname |host name |argument )?(is |was )?"
+                       r"(rejected|refused|denied|invalid|not (accepted|allowed|valid))")
+
 # "Recipient address rejected:" is also Postfix's prefix for any restriction on a recipient: alone it
 # says the address was refused, not why (see decide()).
 ADDRESS_REJECTED = phrases(r"address (is )?rejected", r"recipient (address )?rejected")
@@ -195,10 +201,13 @@ RULES: list[Rule] = [
         r"email address is not verified", r"identities failed the check",
         r"send as this sender",  # Exchange NDR 5.7.60: "Client does not have permissions to send as this sender"
     )),
-    # Our own HELO name refused: about the sending host, not the address.
+    # Our own HELO name refused: about the sending host, not the address. A refusal of our greeting, not any
+    # mention of HELO: a session transcript (MDaemon's) shows our own "EHLO name" and the server's "250-...
+    # HELO" capabilities above the reply that failed.
     Rule("helo-refused", "blocked",
-         "Postfix smtpd 'Helo command rejected' (reject_invalid_helo_hostname); Exim 'my name was rejected'",
-         phrases(r"my name was rejected", r"\bhelo\b", r"\behlo\b")),
+         "Postfix smtpd 'Helo command rejected' (reject_invalid_helo_hostname) and smtp '(in reply to EHLO "
+         "command)'; Exim 'SMTP error from remote mail server after EHLO'; qmail-remote 'my name was rejected'",
+         HELO_REFUSED),
     Rule("auth-failure", "authfailure",
          "RFC 7208 SPF, RFC 6376 DKIM, RFC 7489 DMARC; Gmail 'Email sender guidelines' 5.7.26, Outlook 5.7.515",
          phrases(r"authentication (checks? )?fail", r"\bspf\b", r"\bdkim\b", r"\bdmarc\b", r"sender policy framework")),

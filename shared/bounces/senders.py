@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from . import patterns
+from .reasons import HELO_REFUSED
 
 # (name, words) in order: a named list before the generic check its text may also mention.
 NAMED: list[tuple[str, re.Pattern[str]]] = [(name, patterns.compile(words)) for name, words in (
@@ -31,7 +32,7 @@ NAMED: list[tuple[str, re.Pattern[str]]] = [(name, patterns.compile(words)) for 
     ("DKIM", r"dkim"),
     ("SPF", r"\bspf\b|sender policy framework"),
     ("reverse DNS", r"reverse (dns|lookup)|\bptr\b|\brdns\b"),
-    ("HELO name", r"\bhelo\b|\behlo\b"),
+    ("HELO name", HELO_REFUSED.source),
 )]
 
 

@@ -5,8 +5,8 @@ address.
 Each is written from the server's template as its source or documentation gives it (qmail-send.c's bounce,
 Courier's DSN text, Lotus Domino's delivery failure report, OpenSMTPD's bounce.c, Postfix's bounce(5)
 templates, Exim's default bounce and delay-warning messages, Sendmail's returned-mail transcript, hMailServer's
-delivery failure message, Exchange's and Microsoft 365's NDR bodies, Gmail's and Yahoo's), not taken from any
-collection of bounces.
+delivery failure message, MDaemon's session transcript, Exchange's and Microsoft 365's NDR bodies, Gmail's and
+Yahoo's), not taken from any collection of bounces.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import pytest
 
 from mailfleet.shared.bounces import classify
+from mailfleet.shared.bounces.senders import named_check
 
 # The message returned below a bounce's text, where the template returns one.
 ORIGINAL = """
@@ -722,3 +723,61 @@ def test_a_servers_notice_of_delivery_marks_nobody(name):
     verdict = classify(raw)
     assert (verdict.kind, verdict.failures) == (kind, []), \
         (verdict.rule, [(f.address, f.hard, f.reason, f.rule) for f in verdict.failures])
+
+
+def mdaemon(refused: str, reply: str) -> bytes:
+    """MDaemon's "Permanent Delivery Failure" report, its session transcript ending at the command the remote
+    server refused: our commands, the server's replies, one a line, as MDaemon's template writes them."""
+    commands = [("EHLO mx.example.org", "250-mx.example.com Hello mx.example.org\n 250-ETRN\n 250 SIZE 40000000"),
+                ("MAIL From:<news@example.org> SIZE=1861", "250 <news@example.org>, Sender ok"),
+                ("RCPT To:<gone@example.com>", "250 Recipient ok")]
+    upto = next(i for i, (command, _) in enumerate(commands) if command.startswith(refused))
+    session = "".join(f" {command}\n {answer}\n" for command, answer in commands[:upto])
+    return bounce('MDaemon@mx.example.org', 'Permanent Delivery Failure', f"""\
+The attached message had PERMANENT fatal delivery errors!
+
+After one or more unsuccessful delivery attempts the attached message has
+been removed from the mail queue on this server.  The number and frequency
+of delivery attempts are determined by local configuration parameters.
+
+YOUR MESSAGE WAS NOT DELIVERED!
+
+The following addresses did NOT receive a copy of your message:
+
+> gone@example.com
+
+--- Session Transcript ---
+ Attempting SMTP connection to [192.0.2.1 : 25]
+ Socket connection established
+ 220 mx.example.com ESMTP ready
+{session} {commands[upto][0]}
+ {reply}
+ QUIT
+--- End Transcript ---
+""")
+
+
+# refused command, the server's reply -> the reason, whom it is about, the check the account's health names
+TRANSCRIPTS = {
+    "quota at RCPT": ("RCPT", "552 Message for <gone@example.com> would exceed mailbox quota", "mailboxfull",
+                      "recipient", ""),
+    "unknown at RCPT": ("RCPT", "550 5.1.1 <gone@example.com>... User unknown", "userunknown", "recipient", ""),
+    "sending host refused at RCPT": ("RCPT", "554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked "
+                                     "using zen.spamhaus.org", "blocked", "sender", "Spamhaus"),
+    "host with no name refused at RCPT": ("RCPT", "550 5.7.1 Your IP 192.0.2.9 is not allowed to send here",
+                                          "blocked", "sender", ""),
+    "greeting refused": ("EHLO", "550 5.7.1 <mx.example.org>: Helo command rejected: Host not found", "blocked",
+                         "sender", "HELO name"),
+}
+
+
+@pytest.mark.parametrize("name", list(TRANSCRIPTS))
+def test_a_transcripts_own_commands_are_not_the_servers_reason(name):
+    """A session transcript shows our "EHLO" and the server's "250-... HELO" capabilities above the reply that
+    failed. Any mention of HELO was read as our greeting refused: a full mailbox became a block of the sending
+    host, raised on the account's health and never counted on the contact; and a block of the sending IP was
+    shown on the account's health as its HELO name."""
+    refused, reply, reason, about, check = TRANSCRIPTS[name]
+    [failure] = classify(mdaemon(refused, reply)).failures
+    assert (failure.address, failure.reason, failure.about) == ("gone@example.com", reason, about), failure.rule
+    assert named_check(f"{failure.evidence} {failure.diagnostic}") == check
