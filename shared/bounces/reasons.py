@@ -302,8 +302,8 @@ RULES: list[Rule] = [
          phrases(r"\bpolicy\b", r"authentication (is )?required", r"not authori[sz]ed")),
     Rule("rate-limit", "toomanyconn",
          "Gmail 421 4.7.28 'unusual rate'; Yahoo 421 4.7.0 [TSS04]; Postfix anvil 'Too many connections'; greylisting (postgrey)",
-         phrases(r"too many (connections|messages|recipients|concurrent)", r"rate limit", r"try again later",
-                        r"temporarily (deferred|rejected|unavailable)", r"greylist", r"graylist", r"throttl")),
+         phrases(r"too many (connections|messages|recipients|concurrent)", r"rate limit",
+                        r"temporarily (deferred|rejected)", r"greylist", r"graylist", r"throttl")),
     Rule("suspended", "suspend",
          "Exchange 5.2.1 'mailbox disabled'; Gmail 550 5.2.1 'account ... is disabled'",
          phrases(

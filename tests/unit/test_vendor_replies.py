@@ -197,7 +197,8 @@ VENDOR_REPLIES = [
     ('452 4.5.3 Your message has too many recipients. - gsmtp', False, None),
     ("550 5.7.1 [192.0.2.1] The IP you're using to send mail is not authorized to send email directly "
      'to our servers. Please use the SMTP relay at your service provider instead. - gsmtp', False, 'sender'),
-    ('421 4.3.0 Temporary System Problem. Try again later. - gsmtp', False, None),
+    # Google's own system, not the sender: "try again later" is any 4xx's advice (RFC 5321 §4.2.1), no rate limit
+    ('421 4.3.0 Temporary System Problem. Try again later. - gsmtp', False, 'recipient'),
     ('552 5.2.3 Your message exceeded Google\'s message header size limits. - gsmtp', False, 'message'),
     # Exchange Online
     ('550 5.7.520 Access denied, Your organization does not allow external forwarding.', False, 'sender'),
