@@ -449,6 +449,10 @@ ANSWERED_DATA = patterns.compile(r"in reply to (?:end of )?data command|after (?
 # what stands before it with a look-behind: led by two literals, \b or a look-behind, they were tried at every
 # character of every text.
 AT_MAIL_FROM = patterns.compile(r"mail from\b(?:(?<=after mail from)|(?<=in reply to mail from))")  # lower-cased
+# A refusal of the connection itself, before HELO: Exim's "SMTP error from remote mail server after initial
+# connection:", Postfix smtp(8)'s "host ... refused to talk to me:" (a greeting other than 220), qmail-remote's
+# "Connected to ... but greeting failed." RFC 5321 §3.1 lets a server answer 554 in place of 220.
+AT_GREETING = phrases(r"after initial connection", r"refused to talk to me", r"but greeting failed")  # lower-cased
 # Where an SMTP reply says it answered the recipient itself (RCPT TO, or the
 # wording only a recipient check produces). Not a header naming the recipient
 # (X-RCPT-TO, Original-Rcpt-To) nor a listing of the envelope ("RCPT TO: a@b").
@@ -646,6 +650,7 @@ SENDER_STATUS_RULE = "rfc3463-sender-status"
 POLICY_REFUSAL_RULE = "rfc3463-policy-refusal"
 POLICY_DOUBT_RULE = "rfc3463-policy-doubt"
 MAIL_FROM_RULE = "rfc5321-mail-from-stage"
+GREETING_RULE = "rfc5321-greeting-stage"
 UNPROVEN_UNKNOWN_RULE = "unproven-unknown"
 UNDEFINED_RULE = "no-reason"
 STATED_STATE_RULE = "stated-state"
@@ -662,6 +667,8 @@ DECISION_RULES = {
                        "not shown to answer RCPT TO: the two disagree, and doubt costs no contact",
     MAIL_FROM_RULE: "RFC 5321 §3.3: a refusal answered to MAIL FROM is about the sender (the reverse-path), "
                     "whatever its words",
+    GREETING_RULE: "RFC 5321 §3.1: a refusal of the connection's greeting comes before any recipient is named: a "
+                   "verdict on the sending host, never a dead address, whatever its words",
     UNPROVEN_UNKNOWN_RULE: "RFC 5321 §3.3: a 'user unknown' after DATA, or at an unknown stage without naming the "
                            "mailbox, proves no dead mailbox",
     UNDEFINED_RULE: "neither words nor a status said why",
@@ -695,6 +702,15 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
         # Exim's "SMTP error from remote mail server after MAIL FROM:", Postfix's "(in reply to MAIL FROM
         # command)": the server refused the sender before any recipient was named.
         reason, rule = "rejected", MAIL_FROM_RULE
+    elif reason in HARD_REASONS or reason == "undefined":
+        greeting = AT_GREETING.search(low)
+        if greeting:
+            # Refused before HELO, so before any recipient was named: the sending host (its address, its name),
+            # not the address we mailed. Where a rule knows the reply's words (a block list, a busy server) they
+            # say more, and stand.
+            reason, rule = "blocked", GREETING_RULE
+            evidence = evidence or _around(diagnostic if len(diagnostic) == len(low) else low,
+                                           greeting.start(), greeting.end())
     # A 4.1.x on a DSN whose Action is "failed": the MTA retried until it gave up, and the
     # last answer still said the address is bad. That is as final as a 5.1.x.
     temporary = status is not None and status.startswith("4.") and not (gave_up and status.startswith("4.1."))

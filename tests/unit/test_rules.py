@@ -29,7 +29,7 @@ SHIPPED = {
     "rfc5965-feedback-report", "rfc3464-delivery-status", "ses-notification", "rfc3834-auto-reply", "bounce-prose",
     "not-a-bounce", "unread-bounce", "classifier-error", "nested-report", "inline-report", "check-the-address",
     "unrouteable-explained", "unverified-address", "sending-limit", "content-refused", "sender-banned",
-    "delivery-notice-prose",
+    "delivery-notice-prose", "rfc5321-greeting-stage",
 }
 
 
@@ -84,6 +84,8 @@ FROM_SOURCE = {
     "rfc3463-policy-doubt": ("550 5.7.1 <x@example.com>: User unknown", False, "recipient"),
     "rfc5321-mail-from-stage": ("553 5.1.0 SMTP error from remote mail server after MAIL FROM:<news@example.org>: "
                                 "553 5.1.0 user does not exist", False, "sender"),
+    "rfc5321-greeting-stage": ("SMTP error from remote mail server after initial connection: 554 mx.example.com "
+                               "ESMTP not accepting connections", False, "sender"),
     "rfc7372-auth-status": ("550 5.7.515 Access denied, sending domain example.org doesn't meet the required "
                             "authentication level.", False, "sender"),
     "rfc3463-sender-status": ("553 5.1.8 <news@example.org>: Sender address rejected: Domain not found", False,
@@ -193,6 +195,11 @@ def test_a_refusal_at_rcpt_under_a_status_that_says_nothing_is_decided_by_what_f
     ("550 Sender verify failed", "sender-refused", False),
     # Postfix, a refusal of our sender: "(in reply to MAIL FROM command)".
     ("550 5.1.1 <x@example.com>: User unknown (in reply to MAIL FROM command)", "rfc5321-mail-from-stage", False),
+    # Postfix smtp(8), a greeting other than 220 (RFC 5321 §3.1: 554 in place of 220); qmail-remote the same.
+    ("host mx.example.com[192.0.2.1] refused to talk to me: 554 No SMTP service here",
+     "rfc5321-greeting-stage", False),
+    ("Connected to 192.0.2.1 but greeting failed. Remote host said: 554 mx.example.com", "rfc5321-greeting-stage",
+     False),
 ])
 def test_more_rules_from_their_sources(diagnostic, rule, hard):
     (failure,) = classify(dsn([("x@example.com", "failed", diagnostic)], diagnostic_type="")).failures
