@@ -251,8 +251,27 @@ _HEADER_OR_FOLD = patterns.compile(rb"[!-9;-~]+:|[ \t]+\S")
 
 def _inline_report(raw: bytes) -> bytes | None:
     """A delivery report pasted into the message's text: from the first line of the header block that holds
-    a multipart/report Content-Type (lines of header fields and their continuations, RFC 5322 §2.2) on."""
-    body = raw.find(b"\n\n")
+    a multipart/report Content-Type (lines of header fields and their continuations, RFC 5322 §2.2) on.
+
+    Looked for in the text as sent and, failing that, in each text part's decoded content: a relay that
+    cannot pass 8-bit mail on re-encodes its text parts as base64 or quoted-printable (RFC 6152 §3), and
+    a forward may encode its text so from the start, the pasted report and all."""
+    found = _pasted_report(raw, raw.find(b"\n\n"))
+    if found is not None:
+        return found
+    for part, ctype in _parts(mime.parse(raw)):
+        if ctype.startswith("text/") and part.get("content-transfer-encoding").strip().lower() in ENCODED:
+            found = _pasted_report(b"\n\n" + repaired(part.decoded()), 0)
+            if found is not None:
+                return found
+    return None
+
+
+ENCODED = ("base64", "quoted-printable")
+
+
+def _pasted_report(raw: bytes, body: int) -> bytes | None:
+    """The report pasted into `raw` after its header section, which ends at `body` (-1: none)."""
     m = _INLINE_REPORT_TYPE.search(raw.lower(), body) if body >= 0 else None
     if not m:
         return None

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import email
+import email.policy
 import json
+import quopri
 import re
 import subprocess
 import sys
@@ -395,6 +399,23 @@ def _said(verdict) -> tuple:
     return verdict.kind, sorted((f.address.lower(), f.hard) for f in verdict.failures)
 
 
+def _text_encoded(cte: str) -> typing.Callable[[bytes], bytes]:
+    """Every text part's content in `cte`: what a relay that cannot pass 8-bit mail on does to its 8-bit text
+    parts (RFC 6152 §3), and a forward may do to its text from the start."""
+    def damage(raw: bytes) -> bytes:
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        for part in msg.walk():
+            cte_now = str(part.get("Content-Transfer-Encoding") or "7bit").strip().lower()
+            if part.is_multipart() or part.get_content_maintype() != "text" or cte_now not in ("7bit", "8bit"):
+                continue
+            content = part.get_payload(decode=True) or b""
+            del part["Content-Transfer-Encoding"]
+            part["Content-Transfer-Encoding"] = cte
+            part.set_payload((base64.encodebytes if cte == "base64" else quopri.encodestring)(content).decode())
+        return msg.as_bytes()
+    return damage
+
+
 DAMAGE = {
     "LF line ends": lambda raw: raw.replace(b"\r\n", b"\n"),
     "CRLF line ends": lambda raw: raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"),
@@ -411,6 +432,8 @@ DAMAGE = {
     "Content-Type parameters folded without their leading white space": lambda raw: re.sub(
         rb"(?im)^content-type:[^\n]*(?:\n[ \t][^\n]*)*",
         lambda header: re.sub(rb"(;\r?\n)[ \t]+(?=[a-z0-9-]+=)", rb"\1", header.group(0), flags=re.I), raw),
+    "text parts re-encoded as base64": _text_encoded("base64"),
+    "text parts re-encoded as quoted-printable": _text_encoded("quoted-printable"),
 }
 
 
