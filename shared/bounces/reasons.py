@@ -153,10 +153,13 @@ class Decision:
 
 
 # Our greeting refused (RFC 5321 §4.1.1.1): the stage before any recipient, so about the sending host.
-HELO_REFUSED = phrases(r"my name was rejected", r"helo command rejected", r"(after|in reply to) (helo|ehlo)\b",
-                       r"(invalid|bad|bogus|forged) (helo|ehlo)\b",
-                       r"(helo|ehlo) (name |hostname |host name |argument )?(is |was )?"
-                       r"(rejected|refused|denied|invalid|not (accepted|allowed|valid))")
+# Each branch but qmail's is led by "helo" or "ehlo", what comes before it checked behind: "after", "bad" and
+# the like are in most texts, and a branch led by them would be tried at each.
+HELO_REFUSED = phrases(r"my name was rejected", *(
+    rf"(?<={before} ){command}\b" for before in ("after", "reply to", "invalid", "bad", "bogus", "forged")
+    for command in ("helo", "ehlo")),
+    r"(helo|ehlo) (command |name |hostname |host name |argument )?(is |was )?"
+    r"(rejected|refused|denied|invalid|not (accepted|allowed|valid))")
 
 # "Recipient address rejected:" is also Postfix's prefix for any restriction on a recipient: alone it
 # says the address was refused, not why (see decide()).
