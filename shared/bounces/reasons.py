@@ -241,9 +241,10 @@ RULES: list[Rule] = [
         r"number of messages in .{0,30}mailbox exceeded",
     )),
     Rule("message-too-big", "exceedlimit",
-         "RFC 3463 X.2.3/X.3.4; Postfix 'message size exceeds fixed limit' (message_size_limit)",
+         "RFC 3463 X.2.3/X.3.4; Postfix 'message size exceeds fixed limit' (message_size_limit); ezmlm-reject "
+         "'Sorry, I don't accept messages larger than'",
          phrases(r"message (size )?exceeds? (the )?(fixed |maximum )?(message )?size", r"message too (big|large)",
-                        r"size exceeds", r"exceeds size limit")),
+                        r"size exceeds", r"exceeds size limit", r"accept messages larger than")),
     Rule("virus", "virusdetected",
          "ClamAV / amavisd-new 'INFECTED'/'Virus found' replies",
          phrases(r"\bvirus", r"malware", r"infected")),
@@ -258,9 +259,15 @@ RULES: list[Rule] = [
          "Gmail SMTP errors '550 5.7.1 This message is not RFC 5322 compliant', '552 5.7.0 This message was "
          "blocked because its content presents a potential security issue' and 'Messages missing a valid "
          "Message-ID header are not accepted', '552 5.7.0 Our system detected an illegal attachment on your "
-         "message'; Exchange Online NDR 5.6.11 'SMTPSEND.BareLinefeedsAreIllegal'",
+         "message'; Exchange Online NDR 5.6.11 'SMTPSEND.BareLinefeedsAreIllegal'; a mailing list's ezmlm-reject "
+         "(ezmlm-idx errtxt.h): 'List address must be in To: or Cc:', 'Sorry, I don't accept message with empty "
+         "Subject', '... commands in the subject line', '... messages of MIME Content-Type', 'a message part has "
+         "an unacceptable MIME Content-Type'",
          phrases(r"not rfc ?5322 compliant", r"not rfc ?2822 compliant", r"content presents a potential security",
-                 r"missing a valid message-id", r"bare ?linefeeds", r"illegal attachment")),
+                 r"missing a valid message-id", r"bare ?linefeeds", r"illegal attachment",
+                 r"list address must be in to: or cc:", r"accept messages? with empty subject",
+                 r"accept commands in the subject", r"accept messages of mime content-type",
+                 r"unacceptable mime content-type")),
     # Microsoft 365 refusing what one of its senders hands on, for that sender's spam: about the sender.
     Rule("sender-banned", "blocked",
          "Exchange Online NDR codes 5.7.501-5.7.503: 'Access denied, spam abuse detected', 'Access denied, "

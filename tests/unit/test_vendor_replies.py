@@ -151,6 +151,14 @@ VENDOR_REPLIES = [
     ("Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)", False, None),
     ('This message is looping: it already has my Delivered-To line. (#5.4.6)', False, None),
     ('The users mailfolder is over the allowed quota (size). (#5.2.2)', False, 'recipient'),
+    # ezmlm-reject, a qmail mailing list's filter (ezmlm-idx errtxt.h): the message, not the list or the sender
+    ("ezmlm-reject: fatal: Sorry, I don't accept message with empty Subject (#5.7.0)", False, 'message'),
+    ('ezmlm-reject: fatal: List address must be in To: or Cc: (#5.7.0)', False, 'message'),
+    ("ezmlm-reject: fatal: Sorry, I don't accept commands in the subject line. Please send a message to the -help "
+     "address shown in the the ``Mailing-List:'' header for command info (#5.7.0)", False, 'message'),
+    ("ezmlm-reject: fatal: Sorry, I don't accept messages larger than 100000 bytes (#5.2.3)", False, 'message'),
+    ("ezmlm-reject: fatal: Sorry, I don't accept messages of MIME Content-Type 'text/html' (#5.2.3)", False,
+     'message'),
     # Dovecot LMTP
     ("550 5.1.1 <gone@example.com> User doesn't exist: gone@example.com", True, 'recipient'),
     ('452 4.2.2 <full@example.com> Quota exceeded (mailbox for user is full)', False, 'recipient'),
