@@ -6,6 +6,7 @@ JSON line per path on stdout, in order, flushed at the end.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -35,6 +36,9 @@ def results(verdict: Verdict) -> list[dict[str, Any]]:
 
 
 def batch(stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+    # What is imported by now lives until exit. Frozen (gc.freeze), the cyclic collector stops walking it each
+    # time it looks at the older generations, and at exit: 4% of a batch of 300 bounces, counted in instructions.
+    gc.freeze()
     for line in stdin:
         path = line.rstrip("\r\n")
         if not path:
