@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from . import output
 
@@ -27,16 +27,21 @@ Leaf = Callable[..., argparse.ArgumentParser]
 Run = Callable[[argparse.Namespace, "Client | None"], int]
 
 
-class Command(NamedTuple):
-    """A NamedTuple, not a dataclass: importing dataclasses (and the inspect module it needs) was a twentieth
-    of `mailfleetctl classify`'s start-up."""
+class Command:
+    """One command. A plain class: a dataclass imports dataclasses and the inspect module it needs, and a
+    typing.NamedTuple compiles each field's annotation (a string here, under `from __future__ import
+    annotations`) when the class is made; either was a twentieth of `mailfleetctl classify`'s start-up."""
 
-    name: str
-    help: str
-    run: Run  # the parsed arguments and a client (None for an offline command) -> the exit code
-    arguments: Callable[[argparse.ArgumentParser], None] | None = None
-    parser: Mapping[str, Any] = MappingProxyType({})  # description, epilog, formatter_class
-    offline: bool = False  # works on files alone: no daemon is reached
+    __slots__ = ("name", "help", "run", "arguments", "parser", "offline")
+
+    def __init__(self, name: str, help: str, run: Run,
+                 arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+                 parser: Mapping[str, Any] = MappingProxyType({}), offline: bool = False) -> None:
+        self.name, self.help = name, help
+        self.run = run  # the parsed arguments and a client (None for an offline command) -> the exit code
+        self.arguments = arguments
+        self.parser = parser  # description, epilog, formatter_class
+        self.offline = offline  # works on files alone: no daemon is reached
 
 
 def calls(method: str, params: Callable[[argparse.Namespace], dict[str, Any]] = lambda args: {"id": args.id}, *,
