@@ -25,7 +25,7 @@ def test_the_table_holds_what_re_compile_makes_of_every_pattern(tmp_path):
     assert (reasons.STATUS_RX.pattern, 0) in table["TABLE"]  # and what modules compile when imported
     assert any(isinstance(pattern, bytes) for pattern, _ in table["TABLE"])  # the MIME reader's
     for (pattern, flags), code in table["TABLE"].items():
-        made, made_by_re = _sre.compile(pattern, *code), re.compile(pattern, flags)
+        made, made_by_re = _sre.compile(pattern, *patterns.unpacked(code)), re.compile(pattern, flags)
         # Pattern equality is sre's: the same flags, the same pattern, the same compiled code. Groups aside.
         assert made == made_by_re, pattern
         assert (made.groups, made.groupindex) == (made_by_re.groups, made_by_re.groupindex), pattern
@@ -48,5 +48,6 @@ def test_a_table_written_by_another_python_is_not_used(monkeypatch):
 
 def test_code_sre_refuses_falls_back_to_re(monkeypatch):
     pattern = r"(?P<word>x+)y"
-    monkeypatch.setattr(patterns, "_TABLE", {(pattern, 0): (re.compile(pattern).flags, [999999], 0, {}, ())})
+    refused = patterns.packed(re.compile(pattern).flags, [999999], 0, {}, ())
+    monkeypatch.setattr(patterns, "_TABLE", {(pattern, 0): refused})
     assert patterns.compile(pattern) == re.compile(pattern)
