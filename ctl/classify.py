@@ -37,7 +37,7 @@ def results(verdict: Verdict) -> list[dict[str, Any]]:
 
 def batch(stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
     # What is imported by now lives until exit. Frozen (gc.freeze), the cyclic collector stops walking it each
-    # time it looks at the older generations, and at exit: 4% of a batch of 300 bounces, counted in instructions.
+    # time it looks at the older generations, and at exit: 3% of a batch of 300 bounces, counted in instructions.
     gc.freeze()
     for line in stdin:
         path = line.rstrip("\r\n")

@@ -262,6 +262,9 @@ _INLINE_REPORT_TYPE = patterns.compile(rb"\ncontent-type:[ \t]*multipart/report\
 _HEADER_OR_FOLD = patterns.compile(rb"[!-9;-~]+:|[ \t]+\S")
 
 
+ENCODED = ("base64", "quoted-printable")  # the transfer encodings that hide a text part's words from a byte search
+
+
 def _inline_report(raw: bytes) -> bytes | None:
     """A delivery report pasted into the message's text: from the first line of the header block that holds
     a multipart/report Content-Type (lines of header fields and their continuations, RFC 5322 §2.2) on.
@@ -278,9 +281,6 @@ def _inline_report(raw: bytes) -> bytes | None:
             if found is not None:
                 return found
     return None
-
-
-ENCODED = ("base64", "quoted-printable")
 
 
 def _pasted_report(raw: bytes, body: int) -> bytes | None:
