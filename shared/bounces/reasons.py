@@ -290,15 +290,17 @@ RULES: list[Rule] = [
     # Before the blocklist's "access denied": Postfix says "Relay access denied".
     Rule("relay-denied", "norelaying",
          "RFC 5321 §3.6.2 (relaying); Postfix reject_unauth_destination '554 5.7.1 <address>: Relay access denied'; "
-         "Sendmail '550 5.7.1 <address>... Relaying denied'; Mimecast '451 Open relay not allowed'",
+         "Sendmail '550 5.7.1 <address>... Relaying denied'; Mimecast '451 Open relay not allowed'; qmail-smtpd "
+         "'553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)'",
          phrases(r"relay(ing)? (access )?denied", r"relay(ing)? not (permitted|allowed)", r"unable to relay",
-                 r"not permitted to relay", r"we do not relay")),
+                 r"not permitted to relay", r"we do not relay",
+                 r"list of allowed rcpthosts")),  # qmail-smtpd: "553 sorry, that domain isn't in my list of ..."
     Rule("blocklist", "blocked",
          "Postfix reject_rbl_client 'blocked using'; Spamhaus, SpamCop, Barracuda reply texts; Outlook S3150 and "
          "Outlook.com's 'messages from <IP> weren't sent'; Gmail '421 4.7.0 IP not in whitelist for RCPT domain'",
          phrases(
         r"\bblock(ed| ?list(ed)?)\b", r"black ?list(ed)?", r"\bdenylist", r"\brbl\b", r"\bdnsbl\b", r"reputation", r"spamhaus",
-        r"spamcop", r"client host .{0,80} rejected", r"access denied", r"connection refused", r"not allowed to send",
+        r"spamcop", r"client host .{0,80} rejected", r"access denied", r"not allowed to send",
         r"your (ip|host|server|network)", r"rejected by (the )?(recipient )?(server|domain)'?s? policy",
         r"reverse (dns|lookup)", r"\bptr\b", r"\brdns\b", r"hostname .{0,60} does not resolve",
         # Outlook.com's refusals of a sending IP (RP-001, SC-001..004, OU-001, DY-001): "Unfortunately,
@@ -383,15 +385,22 @@ RULES: list[Rule] = [
          "Postfix smtpd 'Recipient address rejected:' (the prefix of every recipient restriction)",
          ADDRESS_REJECTED),
     Rule("expired", "expired",
-         "Postfix 'delivery temporarily suspended'/maximal_queue_lifetime; Exim 'retry timeout exceeded'; qmail 'in the queue too long'; Sendmail 'Cannot send message for 5 days'",
+         "Postfix 'delivery temporarily suspended'/maximal_queue_lifetime; Exim 'retry timeout exceeded' and, "
+         "from its smtp transport, 'retry time not reached for any host after a long failure period' and 'all "
+         "hosts have been failing for a long time'; qmail 'in the queue too long'; Sendmail 'Cannot send message "
+         "for 5 days'",
          phrases(r"delivery time expired", r"retry (time(out)?|period) exceeded", r"time(d)? ?out", r"timed out",
                     r"message expired", r"queue(d)? too long", r"could not be delivered within",
                     r"has not been delivered .{0,40} days", r"delivery (attempts )?(will continue|has been delayed)",
-                    r"maximum time", r"expired after", r"envelope expired")),
+                    r"maximum time", r"expired after", r"envelope expired", r"after a long failure period",
+                    r"been failing for a long time")),
+    # "Connection refused" is the system's word for a TCP reset (ECONNREFUSED, Winsock 10061): nothing listened,
+    # so no server spoke, let alone refused us. A refusal of the sending host is a reply, and says so.
     Rule("network", "networkerror",
-         "RFC 3463 X.4.x; Postfix 'lost connection with'; X.4.6 'mail forwarding loop'",
-         phrases(r"network (error|unreachable)", r"no route to host", r"connection (reset|closed|lost)", r"lost connection",
-                         r"too many hops", r"mail loop", r"loops? back", r"routing loop")),
+         "RFC 3463 X.4.x; Postfix 'lost connection with' and 'connect to host[address]:25: Connection refused'; "
+         "X.4.6 'mail forwarding loop'",
+         phrases(r"network (error|unreachable)", r"no route to host", r"connection (reset|closed|lost|refused)",
+                 r"lost connection", r"too many hops", r"mail loop", r"loops? back", r"routing loop")),
     Rule("system", "systemerror",
          "RFC 3463 X.3.x / X.2.4; 'internal server error', 'service not available' (RFC 5321 421)",
          phrases(r"system error", r"internal (server )?error", r"local error", r"temporary (local )?(problem|failure)",

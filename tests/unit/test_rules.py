@@ -200,6 +200,13 @@ def test_a_refusal_at_rcpt_under_a_status_that_says_nothing_is_decided_by_what_f
      "rfc5321-greeting-stage", False),
     ("Connected to 192.0.2.1 but greeting failed. Remote host said: 554 mx.example.com", "rfc5321-greeting-stage",
      False),
+    # Exim's smtp transport (transports/smtp.c), when a host's retry time has run past the message's: it gives up.
+    ("retry time not reached for any host after a long failure period", "expired", False),
+    ("all hosts have been failing for a long time and were last tried after this message arrived", "expired", False),
+    # Postfix smtp(8) when nothing listens on the MX's port 25 (ECONNREFUSED): no server spoke, none refused us.
+    ("connect to mx.example.com[192.0.2.1]:25: Connection refused", "network", False),
+    # qmail-smtpd refusing to relay for a domain it does not serve (err_nogateway).
+    ("553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", "relay-denied", False),
 ])
 def test_more_rules_from_their_sources(diagnostic, rule, hard):
     (failure,) = classify(dsn([("x@example.com", "failed", diagnostic)], diagnostic_type="")).failures
