@@ -115,15 +115,15 @@ _REPORT_TYPE = patterns.compile(r'report-type\s*=\s*"?([\w-]+)', re.I)
 _STATUS_PART = patterns.compile(rb"content-type:[ \t]*message/(?:global-)?delivery-status")
 
 
-def _report_end(low: bytes) -> int:
+def _report_end(low: bytes, content_types: list[int]) -> int:
     """Where an attached original begins in the lower-cased message, if the report's machine-readable part
-    came before it; else the message's length.
+    came before it; else the message's length. `content_types`: _content_type_lines(low).
 
     The original is never read for recipients, and parsing it is most of the cost
     of a bounce that returns a large message.
     """
     m = None
-    for start in _content_type_lines(low):
+    for start in content_types:
         m = _ORIGINAL_START.match(low, start)
         if m:
             break
@@ -192,12 +192,12 @@ def repaired(raw: bytes) -> bytes:
     return raw[damage.end():] if damage and damage.end() else raw
 
 
-def _parameters_repaired(report: bytes, low: bytes) -> bytes:
+def _parameters_repaired(report: bytes, content_types: list[int]) -> bytes:
     """The report (its returned original already cut off) with the ';' back between Content-Type parameters.
-    `low`: the report lower-cased."""
+    `content_types`: where its lines that begin with "content-type:" begin (_content_type_lines)."""
     out: list[bytes] = []
     done = 0
-    for start in _content_type_lines(low):
+    for start in content_types:
         end = _REST_OF_HEADER.match(report, start).end()  # type: ignore[union-attr]
         lost = False
         while b";" in report[end - 2:end] and _PARAMETER_LINE.match(report, end + 1):
@@ -214,8 +214,9 @@ def _parameters_repaired(report: bytes, low: bytes) -> bytes:
 def _report(whole: bytes, low: bytes) -> bytes:
     """What is classified of a (repaired) message: the report, its original cut off, its Content-Type
     parameters mended. `low`: the message lower-cased."""
-    end = _report_end(low)
-    return _parameters_repaired(whole[:end], low[:end])
+    content_types = _content_type_lines(low)  # found once, for both: the original's start, the repair
+    end = _report_end(low, content_types)
+    return _parameters_repaired(whole[:end], [start for start in content_types if start < end])
 
 
 def classify(raw: bytes, *, nested: bool = True) -> Verdict:
@@ -228,7 +229,7 @@ def classify(raw: bytes, *, nested: bool = True) -> Verdict:
             # The returned message is never read for recipients (it names the good ones too), except when it
             # is itself a delivery report: then the report inside says whom it is about. One level only.
             # A report pasted into the text, header block and all, is read the same way.
-            mended = _parameters_repaired(whole, low)
+            mended = _parameters_repaired(whole, _content_type_lines(low))
             for find, rule in ((_returned_report, NESTED_RULE), (_inline_report, INLINE_RULE)):
                 try:
                     inner = find(mended)

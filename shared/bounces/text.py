@@ -366,9 +366,10 @@ class ReportText:
             if basis is near and d.reason == "undefined":
                 # Nothing beside its first mention: a later one may hold the server's reply.
                 for later in self.later_mentions(address):
-                    d_later = decide(later, find_status(later) or status, self.permanence())
+                    later_status = find_status(later) or status
+                    d_later = decide(later, later_status, self.permanence())
                     if d_later.reason != "undefined":
-                        d, near, status = d_later, later, find_status(later) or status
+                        d, near, status = d_later, later, later_status
                         break
             if basis is near and len(candidates) == 1 and (d.reason == "undefined" or d.rule == STATUS_RULE):
                 # No words beside the address: the report's other words may say why (dma puts the reply
