@@ -173,7 +173,7 @@ def _separated(header: bytes) -> bool:
     """Every parameter already behind its own ';': the type holds no '=', and each ';'-piece (quoted strings
     aside) at most one, with a single word before it."""
     if b'"' in header:
-        header = _QUOTED.sub(b'""', header)
+        header = _unquoted(header)
     pieces = header.split(b";")
     if b"=" in pieces[0]:
         return False
@@ -182,6 +182,21 @@ def _separated(header: bytes) -> bool:
         if b"=" in value or len(name.split()) > 1:
             return False
     return True
+
+
+def _unquoted(header: bytes) -> bytes:
+    """The header with each quoted string emptied (_QUOTED), so that its ';' and '=' count for nothing.
+    Without a backslash or a quoted line break, the quoted strings are the odd pieces between '"'s: a split
+    and a join, where sub() cost a microsecond each, for a third of Content-Type lines."""
+    pieces = header.split(b'"')
+    if len(pieces) % 2 == 1 and b"\\" not in header:
+        plain = True
+        for quoted in pieces[1::2]:
+            if b"\n" in quoted:
+                plain = False
+        if plain:
+            return b'""'.join(pieces[::2])
+    return _QUOTED.sub(b'""', header)
 
 
 def repaired(raw: bytes) -> bytes:

@@ -468,6 +468,42 @@ def test_a_report_whose_content_type_lost_its_semicolons_is_read_whole():
     assert damaged != report and _said(classify(damaged)) == whole
 
 
+@pytest.mark.parametrize("header, mended", [
+    (b'Content-Type: multipart/report; boundary="a;b=c d"; report-type=delivery-status', None),
+    (b'Content-Type: multipart/report boundary="a;b=c d" report-type=delivery-status',
+     b'Content-Type: multipart/report; boundary="a;b=c d"; report-type=delivery-status'),
+    (b'Content-Type: multipart/report; boundary="a\\"; b=c"; report-type=delivery-status', None),
+    (b'Content-Type: multipart/report boundary="a\\" b=c" report-type=delivery-status',
+     b'Content-Type: multipart/report; boundary="a\\" b=c"; report-type=delivery-status'),
+    (b'Content-Type: text/plain; charset="us-ascii"; name="a=b;c"', None),
+    (b'Content-Type: text/plain; name="unclosed; charset=x', None),
+])
+def test_separators_inside_a_quoted_string_are_not_a_parameters(header, mended):
+    """RFC 2045 §5.1: a parameter's value may be a quoted-string, and the ';', '=' and spaces inside one
+    (RFC 5322 §3.2.4: a backslash quotes the next character, '\\"' included) separate nothing: a header whose
+    every parameter has its ';' is left as it is, and a lost ';' goes back outside the quotes only."""
+    from mailfleet.shared.bounces.classifier import _with_semicolons
+
+    assert _with_semicolons(header) == (mended or header)
+
+
+def test_quoted_strings_are_emptied_as_the_grammar_reads_them():
+    """The split that empties quoted strings where no backslash or line break is quoted gives what the
+    quoted-string pattern gives, on headers made of quotes, backslashes, line breaks and separators."""
+    import random
+
+    from mailfleet.shared.bounces.classifier import _QUOTED, _unquoted
+
+    rng = random.Random(5)
+    alphabet = [b'"', b'"', b"\\", b"\n", b"\n\t", b" ", b";", b"=", b"a", b"b=c"]
+    differ = []
+    for _ in range(20_000):
+        header = b"".join(rng.choice(alphabet) for _ in range(rng.randrange(12)))
+        if _unquoted(header) != _QUOTED.sub(b'""', header):
+            differ.append(header)
+    assert not differ, differ[:5]
+
+
 def _wrapped(inner: bytes) -> bytes:
     """A gateway's report that names no recipient, returning `inner` (RFC 6522's multipart/report with the
     returned message as message/rfc822, the human-readable part saying nothing readable)."""
