@@ -504,6 +504,36 @@ def test_quoted_strings_are_emptied_as_the_grammar_reads_them():
     assert not differ, differ[:5]
 
 
+def test_each_phrase_that_starts_the_original_holds_a_word_it_is_found_by():
+    """text.cut_original tries CUT_RX only at lines holding one of CUT_WORDS: every phrase of CUT_RX must hold
+    one outside its optional parts, or the original it announces would be read as the report's prose."""
+    from mailfleet.shared.bounces.text import CUT_RX, CUT_WORDS
+
+    lead = r"\n[ \t>]*+(?:[-=*_#]{2,}+[ \t]*+)?(?:"
+    assert CUT_RX.pattern.startswith(lead) and CUT_RX.pattern.endswith(")")
+    branches, depth, start = [], 0, len(lead)
+    for i in range(len(lead), len(CUT_RX.pattern) - 1):
+        c = CUT_RX.pattern[i]
+        depth += {"(": 1, ")": -1}.get(c, 0)
+        if c == "|" and depth == 0:
+            branches.append(CUT_RX.pattern[start:i])
+            start = i + 1
+    branches.append(CUT_RX.pattern[start:-1])
+    assert len(branches) > 20
+    required = [re.sub(r"\(\?:[^()]*\)\?", "", branch) for branch in branches]  # optional groups left out
+    assert not [b for b in required if not any(word in b for word in CUT_WORDS)]
+
+
+def test_the_original_is_cut_where_the_phrases_regex_finds_it():
+    """The word-led search for where the original starts agrees with CUT_RX.search on every corpus message."""
+    from mailfleet.shared.bounces.text import CUT_RX, _first_cut
+
+    lows = ["\n" + path.read_bytes().decode("utf-8", "replace").lower()
+            for folder in ("dev", "dev2") for path in sorted((CORPUS / folder).iterdir()) if path.suffix in (".eml", ".txt")]
+    differ = [low[:80] for low in lows if _first_cut(low) != (m.start() if (m := CUT_RX.search(low)) else -1)]
+    assert not differ, differ[:3]
+
+
 def _wrapped(inner: bytes) -> bytes:
     """A gateway's report that names no recipient, returning `inner` (RFC 6522's multipart/report with the
     returned message as message/rfc822, the human-readable part saying nothing readable)."""
