@@ -127,7 +127,7 @@ def _report_end(low: bytes, content_types: list[int]) -> int:
         m = _ORIGINAL_START.match(low, start)
         if m:
             break
-    if not m or b"feedback-report" in low[: m.start()]:
+    if not m or low.find(b"feedback-report", 0, m.start()) != -1:
         return len(low)  # a spam complaint's original names the complainant (RFC 5965 §2 (c)): it is read
     if _STATUS_PART.search(low, m.end()) and not _STATUS_PART.search(low, 0, m.start()):
         return len(low)  # the status part comes after the original: keep it all
@@ -172,14 +172,14 @@ def _with_semicolons(header: bytes) -> bytes:
 def _separated(header: bytes) -> bool:
     """Every parameter already behind its own ';': the type holds no '=', and each ';'-piece (quoted strings
     aside) at most one, with a single word before it."""
-    if b'"' in header:
+    if header.find(b'"') != -1:
         header = _unquoted(header)
     pieces = header.split(b";")
-    if b"=" in pieces[0]:
+    if pieces[0].find(b"=") != -1:
         return False
     for piece in pieces[1:]:  # a loop, not all() over a generator, which mypyc makes an object of each call
         name, _, value = piece.partition(b"=")
-        if b"=" in value or len(name.split()) > 1:
+        if value.find(b"=") != -1 or len(name.split()) > 1:
             return False
     return True
 
@@ -189,10 +189,10 @@ def _unquoted(header: bytes) -> bytes:
     Without a backslash or a quoted line break, the quoted strings are the odd pieces between '"'s: a split
     and a join, where sub() cost a microsecond each, for a third of Content-Type lines."""
     pieces = header.split(b'"')
-    if len(pieces) % 2 == 1 and b"\\" not in header:
+    if len(pieces) % 2 == 1 and header.find(b"\\") == -1:
         plain = True
         for quoted in pieces[1::2]:
-            if b"\n" in quoted:
+            if quoted.find(b"\n") != -1:
                 plain = False
         if plain:
             return b'""'.join(pieces[::2])
@@ -201,7 +201,7 @@ def _unquoted(header: bytes) -> bytes:
 
 def repaired(raw: bytes) -> bytes:
     """The message with the damage above undone; unchanged when there is none."""
-    if b"\r" in raw:
+    if raw.find(b"\r") != -1:
         raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     damage = _LEADING_DAMAGE.match(raw)
     return raw[damage.end():] if damage and damage.end() else raw
@@ -215,7 +215,7 @@ def _parameters_repaired(report: bytes, content_types: list[int]) -> bytes:
     for start in content_types:
         end = _REST_OF_HEADER.match(report, start).end()  # type: ignore[union-attr]
         lost = False
-        while b";" in report[end - 2:end] and _PARAMETER_LINE.match(report, end + 1):
+        while report.find(b";", end - 2, end) != -1 and _PARAMETER_LINE.match(report, end + 1):
             end = _REST_OF_HEADER.match(report, end + 1).end()  # type: ignore[union-attr]
             lost = True
         header = report[start:end]
