@@ -316,10 +316,17 @@ def _pasted_report(raw: bytes, body: int) -> bytes | None:
 
 
 def _headers(msg: mime.Part) -> dict[str, list]:
-    """Header name (lower-cased) -> values, built once: Part.get() scans every header on each call."""
+    """Header name (lower-cased) -> values, built once: Part.get() scans every header on each call.
+    A get() and a store, not setdefault(): mypyc's setdefault(key, []) raises and clears a KeyError for each
+    new name (800 instructions a header)."""
     out: dict[str, list] = {}
     for name, value in msg.headers:
-        out.setdefault(name.lower(), []).append(value)
+        key = name.lower()
+        values = out.get(key)
+        if values is None:
+            out[key] = [value]
+        else:
+            values.append(value)
     return out
 
 
