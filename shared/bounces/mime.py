@@ -111,7 +111,12 @@ class Part:
     def get(self, name: str, default: str = "") -> str:
         """The first value of a header (name case-insensitive)."""
         name = name.lower()
-        return next((v for k, v in self.headers if k.lower() == name), default)
+        for k, v in self.headers:
+            # The length first: most names differ in it, and lower() keeps it (names are ASCII or, from
+            # surrogateescape, lone surrogates).
+            if len(k) == len(name) and k.lower() == name:
+                return v
+        return default
 
     def _read_headers(self) -> None:
         src, start, end = self._src, self._start, self._end
