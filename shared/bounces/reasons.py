@@ -85,8 +85,9 @@ class Phrases:
         literal = m.group(1).replace("\\", "")
         if branch[m.end():m.end() + 1] in ("?", "*", "{"):
             literal = literal[:-1]  # the last character is optional
-        literal = literal.strip()
-        return [literal] if len(literal) >= 2 else []
+        # A trailing space stays, as the branch needs it: "no " is in a tenth as many places as "no" ("not",
+        # "unknown", "notification"), and each place found is a branch tried.
+        return [literal] if len(literal.rstrip()) >= 2 else []
 
     def search(self, text: str, hits: dict[str, list[int]] | None = None) -> re.Match[str] | None:
         """The first match: the literals in order, each where it occurs in order. `hits`: where each literal
