@@ -11,7 +11,6 @@ import re
 from . import patterns
 
 ADDRESS_RX = patterns.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
-_FIELD_RX = patterns.compile(r"^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$")
 
 
 class RecipientFields:
@@ -51,6 +50,12 @@ def address_of(value: str) -> str | None:
     return m.group(0).strip(".") if m else None
 
 
+def _is_field_name(name: str) -> bool:
+    """A field name of the form RFC 3464's have, [A-Za-z][A-Za-z0-9-]* ("Final-Recipient", "X-Postfix-Sender").
+    String tests, not a regex: each line of a report is asked, and a match's groups cost a call each."""
+    return name[:1].isalpha() and name.isascii() and name.replace("-", "").isalnum()
+
+
 def parse_blocks(text: str) -> list[dict[str, str]]:
     """Blank-line separated blocks of `Field: value` lines (with folded continuations), each value's runs of
     white space made one space."""
@@ -61,8 +66,11 @@ def parse_blocks(text: str) -> list[dict[str, str]]:
         elif line[0] in " \t" and fields and fields[-1][0]:
             name, value = fields[-1]
             fields[-1] = (name, f"{value} {line.strip()}")
-        elif m := _FIELD_RX.match(line):
-            fields.append((m.group(1).lower(), m.group(2).strip()))
+        else:
+            head, colon, rest = line.partition(":")
+            name = head.rstrip(" \t")
+            if colon and _is_field_name(name):
+                fields.append((name.lower(), rest.strip()))
     return split_blocks([(name, " ".join(value.split())) for name, value in fields])
 
 

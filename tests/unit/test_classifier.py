@@ -534,6 +534,21 @@ def test_the_original_is_cut_where_the_phrases_regex_finds_it():
     assert not differ, differ[:3]
 
 
+def test_a_delivery_status_field_is_a_name_a_colon_and_a_value():
+    """RFC 3464 §2.1: fields as in RFC 822, a name of letters, digits and '-' (white space before the colon
+    tolerated, as servers write it), the value's white space folded; a line whose 'name' has other
+    characters, or no colon, is no field; a continuation line extends the field before it."""
+    from mailfleet.shared.bounces.dsn import parse_blocks
+
+    text = ("Reporting-MTA: dns; mx.example\n\nFinal-Recipient :\trfc822; a@b.example\n"
+            "Action: failed\nStatus:5.1.1\nDiagnostic-Code: smtp; 550 5.1.1\n  user unknown\n"
+            "X_Bad: no\n9-Lives: no\nX Spaced: no\nno colon here\nRémote-MTA: no\n")
+    assert parse_blocks(text) == [
+        {"reporting-mta": "dns; mx.example"},
+        {"final-recipient": "rfc822; a@b.example", "action": "failed", "status": "5.1.1",
+         "diagnostic-code": "smtp; 550 5.1.1 user unknown"}]
+
+
 def _wrapped(inner: bytes) -> bytes:
     """A gateway's report that names no recipient, returning `inner` (RFC 6522's multipart/report with the
     returned message as message/rfc822, the human-readable part saying nothing readable)."""
