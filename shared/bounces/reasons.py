@@ -535,7 +535,17 @@ class _Scan:
                 yield rule, m
 
 
+class _Literal:
+    """A literal of the rules' phrases, as _scan's automaton reports it: by its place in _LITERALS."""
+
+    __slots__ = ("text", "owners")
+
+    def __init__(self, text: str, owners: list[int]) -> None:
+        self.text, self.owners = text, owners  # owners: the rules (places in RULES) whose index holds it
+
+
 _RULE_LITERALS: ahocorasick.Automaton | None = None
+_LITERALS: list[_Literal] = []
 _LAST_SCAN: _Scan | None = None
 
 
@@ -558,18 +568,24 @@ def _scan(low: str) -> _Scan:
             for literal, _ in rule.words.index or ():
                 owners.setdefault(literal, []).append(i)
         for literal, owner_list in owners.items():
-            automaton.add_word(literal, (literal, tuple(owner_list)))
+            # The value is a place in _LITERALS, an int: the pair (end, value) each hit gives is then
+            # unpacked as a tuple of two ints, not, value and all, through the iterator protocol.
+            automaton.add_word(literal, len(_LITERALS))
+            _LITERALS.append(_Literal(literal, owner_list))
         automaton.make_automaton()
         _RULE_LITERALS = automaton
     hits: dict[str, list[int]] = {}
     owning: set[int] = set()
-    for end, (literal, rules) in _RULE_LITERALS.iter(low):
-        starts = hits.get(literal)
+    found: Iterator[tuple[int, int]] = _RULE_LITERALS.iter(low)
+    for end, k in found:
+        entry = _LITERALS[k]
+        start = end - len(entry.text) + 1
+        starts = hits.get(entry.text)
         if starts is None:
-            hits[literal] = [end - len(literal) + 1]
-            owning.update(rules)
+            hits[entry.text] = [start]
+            owning.update(entry.owners)
         else:
-            starts.append(end - len(literal) + 1)
+            starts.append(start)
     scan = _LAST_SCAN = _Scan(low, hits, sorted(owning))
     return scan
 
