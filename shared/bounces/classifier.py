@@ -156,11 +156,12 @@ _LEADING_DAMAGE = patterns.compile(rb"(?:[ \t]*\n)*(?:From [^\n]*\n)?(?:[ \t]*\n
 _REST_OF_HEADER = patterns.compile(rb"[^\n]*(?:\n[ \t][^\n]*)*")
 _PARAMETER_LINE = patterns.compile(rb"[A-Za-z][\w-]*\*?[ \t]*=")  # "boundary=", "charset*=": what a lost fold starts
 _LOST_FOLD = patterns.compile(rb"\n(?=[^ \t])")
-_BARE_PARAMETER = patterns.compile(rb'("(?:[^"\\\n]|\\.)*")|(?<=[^;\s:])([ \t]*\n?[ \t]+)(?=[a-z0-9!#$%&\'*+.^_`|~-]+[ \t]*=)',
+_BARE_PARAMETER = patterns.compile(rb'("(?:[^"\\\n]|\\.|\n[ \t])*")|(?<=[^;\s:])([ \t]*\n?[ \t]+)(?=[a-z0-9!#$%&\'*+.^_`|~-]+[ \t]*=)',
                                    re.I)
 
 
-_QUOTED = patterns.compile(rb'"(?:[^"\\\n]|\\.)*"')
+# A quoted-string (RFC 5322 §3.2.4), folded or not (its FWS may break the line before a space or tab).
+_QUOTED = patterns.compile(rb'"(?:[^"\\\n]|\\.|\n[ \t])*"')
 
 
 def _with_semicolons(header: bytes) -> bytes:
