@@ -536,7 +536,7 @@ class _Scan:
 
 
 class _Literal:
-    """A literal of the rules' phrases, as _scan's automaton reports it: by its place in _LITERALS."""
+    """A literal of the rules' phrases, as _scan's automaton reports it: by its place in a list."""
 
     __slots__ = ("text", "owners")
 
@@ -544,8 +544,9 @@ class _Literal:
         self.text, self.owners = text, owners  # owners: the rules (places in RULES) whose index holds it
 
 
-_RULE_LITERALS: ahocorasick.Automaton | None = None
-_LITERALS: list[_Literal] = []
+# The automaton and the literals its values are places in, made together when first needed (one read of this
+# global gets both: two threads that each make them make the same).
+_RULE_LITERALS: tuple[ahocorasick.Automaton, list[_Literal]] | None = None
 _LAST_SCAN: _Scan | None = None
 
 
@@ -561,24 +562,27 @@ def _scan(low: str) -> _Scan:
     last = _LAST_SCAN  # one read: another thread may replace it meanwhile, never change it
     if last is not None and last.low == low:
         return last
-    if _RULE_LITERALS is None:
+    made = _RULE_LITERALS
+    if made is None:
         automaton = ahocorasick.Automaton()
         owners: dict[str, list[int]] = {}
         for i, rule in enumerate(RULES):
             for literal, _ in rule.words.index or ():
                 owners.setdefault(literal, []).append(i)
+        literals: list[_Literal] = []
         for literal, owner_list in owners.items():
-            # The value is a place in _LITERALS, an int: the pair (end, value) each hit gives is then
+            # The value is a place in `literals`, an int: the pair (end, value) each hit gives is then
             # unpacked as a tuple of two ints, not, value and all, through the iterator protocol.
-            automaton.add_word(literal, len(_LITERALS))
-            _LITERALS.append(_Literal(literal, owner_list))
+            automaton.add_word(literal, len(literals))
+            literals.append(_Literal(literal, owner_list))
         automaton.make_automaton()
-        _RULE_LITERALS = automaton
+        made = _RULE_LITERALS = (automaton, literals)
+    automaton, literals = made
     hits: dict[str, list[int]] = {}
     owning: set[int] = set()
-    found: Iterator[tuple[int, int]] = _RULE_LITERALS.iter(low)
+    found: Iterator[tuple[int, int]] = automaton.iter(low)
     for end, k in found:
-        entry = _LITERALS[k]
+        entry = literals[k]
         start = end - len(entry.text) + 1
         starts = hits.get(entry.text)
         if starts is None:
