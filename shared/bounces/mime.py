@@ -59,20 +59,20 @@ def _fields(block: str) -> list[tuple[str, str]]:
     compiled: 1.2% fewer instructions in all than one regex's findall(), which sre ran byte by byte."""
     headers: list[tuple[str, str]] = []
     name = ""
-    value = ""
+    value: list[str] = []  # its lines, joined once: joined line by line, a field of 300,000 folds took seconds
     for line in block.split("\n"):
         if not line:
             continue
         first = line[0]
         if first == " " or first == "\t":
-            value = value + "\n" + line
+            value.append(line)
             continue
         if name:
-            headers.append((name, value))
+            headers.append((name, value[0] if len(value) == 1 else "\n".join(value)))
         colon = line.find(":")
-        name, value = line[:colon], line[colon + 1:].lstrip(" \t")
+        name, value = line[:colon], [line[colon + 1:].lstrip(" \t")]
     if name:
-        headers.append((name, value))
+        headers.append((name, value[0] if len(value) == 1 else "\n".join(value)))
     return headers
 
 
