@@ -481,11 +481,11 @@ def test_a_report_whose_content_type_lost_its_semicolons_is_read_whole():
     (b'Content-Type: multipart/report report-type=delivery-status\n\tboundary="x\n y=z"',
      b'Content-Type: multipart/report; report-type=delivery-status;\n\tboundary="x\n y=z"'),
 ])
-def test_separators_inside_a_quoted_string_are_not_a_parameters(header, mended):
+def test_separators_inside_a_quoted_string_separate_no_parameters(header, mended):
     """RFC 2045 §5.1: a parameter's value may be a quoted-string, and the ';', '=' and spaces inside one
-    (RFC 5322 §3.2.4: a backslash quotes the next character, '\\"' included, and a fold may break one) separate
-    nothing: a header whose
-    every parameter has its ';' is left as it is, and a lost ';' goes back outside the quotes only."""
+    (RFC 5322 §3.2.4: a backslash quotes the next character, '\\"' included, and a fold may break one)
+    separate nothing: a header whose every parameter has its ';' is left as it is, and a lost ';' goes back
+    outside the quotes only."""
     from mailfleet.shared.bounces.classifier import _with_semicolons
 
     assert _with_semicolons(header) == (mended or header)
