@@ -209,6 +209,19 @@ service pop3 {{
         return path.read_text(errors="replace") if path.exists() else ""
 
 
+def postfix_master_cf(root: Path, port: int) -> None:
+    """The system's master.cf, its SMTP server listening on 127.0.0.1:`port`, outside a chroot."""
+    lines = []
+    for line in Path("/etc/postfix/master.cf").read_text().splitlines():
+        if line.startswith("smtp ") and " inet " in line:
+            parts = line.split()
+            parts[0] = f"127.0.0.1:{port}"
+            parts[4] = "n"
+            line = "  ".join(parts)
+        lines.append(line)
+    (root / "master.cf").write_text("\n".join(lines) + "\n")
+
+
 class Postfix:
     """A private Postfix that delivers USER@DOMAIN (and USER+anything@DOMAIN) into a Dovecot Maildir and
     bounces unknown users of DOMAIN there later, or, with `reject_unlisted`, refuses them at RCPT (Postfix's
@@ -258,16 +271,7 @@ maillog_file = {self.root}/maillog
 maillog_file_prefixes = /var, /dev/stdout, {self.root}
 smtputf8_enable = no
 """)
-        master = Path("/etc/postfix/master.cf").read_text().splitlines()
-        lines = []
-        for line in master:
-            if line.startswith("smtp ") and " inet " in line:
-                parts = line.split()
-                parts[0] = f"127.0.0.1:{self.port}"
-                parts[4] = "n"
-                line = "  ".join(parts)
-            lines.append(line)
-        (self.root / "master.cf").write_text("\n".join(lines) + "\n")
+        postfix_master_cf(self.root, self.port)
         with open(self.root / "start.log", "ab") as log:
             proc = subprocess.run(["postfix", "-c", str(self.root), "start"], stdout=log, stderr=log,
                                   stdin=subprocess.DEVNULL)

@@ -1,0 +1,195 @@
+"""Bounces that real MTAs write, read right: Exim 4.96 and Postfix 3.7 relay a message to a next hop that
+refuses it, and the bounce each writes is classified.
+
+Every word of each bounce is the MTA's (its template, its delivery-status part, its account of the SMTP
+dialogue, its folding of a long reply); only the next hop's reply is the test's, each written from the
+server, filter or documentation named beside it. So the classifier is held to mail as two of the most common
+MTAs really write it, for the failures a sender meets most: a dead address, a full mailbox, a block list, an
+authentication check, a refused sender, content and size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from mailfleet.shared.bounces import classify
+from mailfleet.shared.bounces.senders import named_check
+
+from ..support.daemons import scratch_dir
+from ..support.mtas import (RECIPIENT_DOMAIN, SENDER_DOMAIN, UNROUTABLE_DOMAIN, Capture, Exim, NextHop,
+                            PostfixRelay, smtp_server)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One message and what the next hop answers to it. The message comes from `name`@SENDER_DOMAIN;
+    `replies` maps each recipient's local part to its RCPT reply; `mail` and `data` answer MAIL FROM and the
+    end of DATA for the whole message. `expect`: each failed recipient's (hard, whom it is about, reason)."""
+
+    name: str
+    source: str
+    expect: dict[str, tuple[bool, str, str]]
+    replies: dict[str, str] | None = None
+    mail: str = ""
+    data: str = ""
+    accepted: tuple[str, ...] = ()  # recipients the next hop takes: not in the bounce
+    check: str = ""  # the block list or check a sender-side refusal names
+
+    @property
+    def sender(self) -> str:
+        return f"{self.name}@{SENDER_DOMAIN}"
+
+    def recipients(self) -> list[str]:
+        return [*self.expect, *(f"{local}@{RECIPIENT_DOMAIN}" for local in self.accepted)]
+
+
+def at(local: str) -> str:
+    return f"{local}@{RECIPIENT_DOMAIN}"
+
+
+def gmail(code: str, status: str, *lines: str) -> str:
+    """A multi-line reply as Gmail words it: every line but the last `code-status`."""
+    return "\r\n".join(f"{code}{'-' if i < len(lines) - 1 else ' '}{status} {line}" for i, line in enumerate(lines))
+
+
+POSTFIX_UNKNOWN = "550 5.1.1 <{}>: Recipient address rejected: User unknown in local recipient table"
+GMAIL_FULL = gmail("452", "4.2.2", "The email account that you tried to reach is over quota. Please direct",
+                   "the recipient to", " https://support.google.com/mail/?p=OverQuotaTemp")
+
+CASES = [
+    Case("postfix-unknown", "Postfix smtpd(8): local_recipient_maps, unknown_local_recipient_reject_code 550",
+         {at("gone"): (True, "recipient", "userunknown")}, replies={"gone": POSTFIX_UNKNOWN.format(at("gone"))}),
+    Case("gmail-unknown", "Gmail's SMTP error reference, 550 5.1.1 NoSuchUser",
+         {at("nobody"): (True, "recipient", "userunknown")},
+         replies={"nobody": gmail("550", "5.1.1", "The email account that you tried to reach does not exist. Please try",
+                                  "double-checking the recipient's email address for typos or",
+                                  "unnecessary spaces. Learn more at",
+                                  " https://support.google.com/mail/?p=NoSuchUser")}),
+    Case("exchange-unknown", "Microsoft Learn, Exchange Online NDR 5.1.10 (RecipientNotFound)",
+         {at("left"): (True, "recipient", "userunknown")},
+         replies={"left": "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"}),
+    Case("sendmail-unknown", "sendmail recipient.c: usrerr(\"550 5.1.1 %s... User unknown\")",
+         {at("departed"): (True, "recipient", "userunknown")},
+         replies={"departed": f"550 5.1.1 <{at('departed')}>... User unknown"}),
+    Case("yahoo-unknown", "Yahoo Sender Hub's SMTP error codes: '554 delivery error: dd This user doesn't have a "
+                          "yahoo.com account'",
+         {at("never"): (True, "recipient", "userunknown")},
+         replies={"never": f"554 delivery error: dd This user doesn't have a yahoo.com account ({at('never')}) "
+                           f"[0] - mta1001.mail.ne1.yahoo.com"}),
+    Case("gmail-full", "Gmail's SMTP error reference, 452 4.2.2 OverQuotaTemp",
+         {at("full"): (False, "recipient", "mailboxfull")}, replies={"full": GMAIL_FULL}),
+    Case("spamhaus", "Postfix smtpd(8) reject_rbl_client: 'Service unavailable; Client host [%s] blocked using %s'",
+         {at("reader"): (False, "sender", "blocked")}, check="Spamhaus",
+         replies={"reader": "554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org; "
+                            "https://www.spamhaus.org/query/ip/127.0.0.1"}),
+    Case("relay-denied", "Postfix smtpd(8) reject_unauth_destination: 'Relay access denied'",
+         {at("elsewhere"): (False, "sender", "norelaying")},
+         replies={"elsewhere": f"554 5.7.1 <{at('elsewhere')}>: Relay access denied"}),
+    Case("qmail-rcpthosts", "qmail-smtpd.c err_nogateway: 'sorry, that domain isn't in my list of allowed "
+                            "rcpthosts (#5.7.1)'",
+         {at("outside"): (False, "sender", "norelaying")},
+         replies={"outside": "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)"}),
+    Case("spf-fail", "postfix-policyd-spf-python: 'Message rejected due to: SPF fail - not authorized'",
+         {at("strict"): (False, "sender", "authfailure")},
+         replies={"strict": f"550 5.7.23 <{at('strict')}>: Recipient address rejected: Message rejected due to: "
+                            f"SPF fail - not authorized. Please see http://www.openspf.net/Why?s=mfrom;"
+                            f"id=spf-fail@{SENDER_DOMAIN};ip=127.0.0.1;r=<UNKNOWN>"}),
+    Case("greylisted", "postgrey's greylist_text: 'Greylisted, see http://postgrey.schweikert.ch/help/%r.html'",
+         {at("careful"): (False, "sender", "toomanyconn")},
+         replies={"careful": f"450 4.2.0 <{at('careful')}>: Recipient address rejected: Greylisted, see "
+                             f"http://postgrey.schweikert.ch/help/{RECIPIENT_DOMAIN}.html"}),
+    Case("rate-limited", "Gmail's SMTP error reference, 421 4.7.28 (an unusual rate of unsolicited mail)",
+         {at("busy"): (False, "sender", "toomanyconn")},
+         replies={"busy": gmail("421", "4.7.28", "[127.0.0.1] Our system has detected an unusual rate of",
+                                "unsolicited mail originating from your IP address. To protect our",
+                                "users from spam, mail sent from your IP address has been temporarily",
+                                "rate limited.")}),
+    Case("sender-denied", "Postfix access(5) REJECT on the sender: access_map_reject_code 554, 'Access denied'",
+         {at("one"): (False, "sender", "rejected"), at("two"): (False, "sender", "rejected")},
+         mail=f"554 5.7.1 <sender-denied@{SENDER_DOMAIN}>: Sender address rejected: Access denied"),
+    Case("dmarc", "Gmail's SMTP error reference, 550 5.7.26 DmarcRejection",
+         {at("checked"): (False, "sender", "authfailure")},
+         data=gmail("550", "5.7.26", f"Unauthenticated email from {SENDER_DOMAIN} is not accepted due to domain's",
+                    f"DMARC policy. Please contact the administrator of {SENDER_DOMAIN} domain if",
+                    "this was a legitimate mail. To learn about the DMARC initiative, go to",
+                    " https://support.google.com/mail/?p=DmarcRejection")),
+    Case("too-big", "Postfix cleanup(8) message_size_limit: '552 5.3.4 Message size exceeds fixed limit'",
+         {at("small"): (False, "message", "exceedlimit")}, data="552 5.3.4 Message size exceeds fixed limit"),
+    Case("spam", "rspamd's reject_message default: 'Spam message rejected'",
+         {at("filtered"): (False, "message", "spamdetected"), at("also"): (False, "message", "spamdetected")},
+         data="554 5.7.1 Spam message rejected"),
+    Case("mixed", "Postfix smtpd(8)'s unknown user and Dovecot LMTP's quota_exceeded_message, in one message",
+         {at("gone2"): (True, "recipient", "userunknown"), at("full2"): (False, "recipient", "mailboxfull")}, accepted=("here",),
+         replies={"gone2": POSTFIX_UNKNOWN.format(at("gone2")),
+                  "full2": f"552 5.2.2 <{at('full2')}> Quota exceeded (mailbox for user is full)"}),
+]
+# The MTA's own failure, no next hop asked: Exim's "Unrouteable address", for a domain no router takes
+# (its dnslookup router's answer for a domain with no MX and no address record).
+UNROUTABLE = Case("unroutable", "Exim: 'Unrouteable address'",
+                  {f"lost@{UNROUTABLE_DOMAIN}": (True, "recipient", "hostunknown")})
+
+def message(case: Case) -> bytes:
+    return (f"From: News <{case.sender}>\nTo: {', '.join(case.recipients())}\nSubject: Our offer\n"
+            f"Message-ID: <{case.name}@{SENDER_DOMAIN}>\n\nBuy now.\n").encode()
+
+
+def _bounces(mta_class, cases: list[Case]):
+    scratch = scratch_dir("mfm")
+    root = next(scratch)
+    hop = NextHop(rcpt={local: reply for case in cases for local, reply in (case.replies or {}).items()},
+                  mail={case.name: case.mail for case in cases if case.mail},
+                  data={case.name: case.data for case in cases if case.data})
+    capture = Capture()
+    hop_server, capture_server = smtp_server(hop), smtp_server(capture)
+    mta = mta_class(root, hop_server.port, capture_server.port).start()
+    try:
+        for case in cases:
+            mta.send(case.sender, case.recipients(), message(case))
+        try:
+            bounces = {case.name: capture.wait(case.sender) for case in cases}
+        except TimeoutError as e:
+            raise TimeoutError(f"{e}; the MTA's log:\n{mta.log()}") from None
+        yield bounces
+    finally:
+        mta.stop()
+        hop_server.stop()
+        capture_server.stop()
+        next(scratch, None)  # removes the directory
+
+
+@pytest.fixture(scope="module")
+def exim_bounces():
+    yield from _bounces(Exim, [*CASES, UNROUTABLE])
+
+
+@pytest.fixture(scope="module")
+def postfix_bounces():
+    yield from _bounces(PostfixRelay, CASES)
+
+
+def check(bounce: bytes, case: Case) -> None:
+    """The bounce names exactly the refused recipients, each with its verdict, and so it does with its lines
+    ended as the wire has them (CRLF) and as classic Mac OS did (bare CR)."""
+    verdict = classify(bounce)
+    assert verdict.kind == "bounce", bounce.decode(errors="replace")
+    found = {f.address: (f.hard, f.about, f.reason) for f in verdict.failures}
+    assert found == case.expect, "\n".join(f"{f.address}: {f.reason} by {f.rule}: {f.evidence}"
+                                           for f in verdict.failures)
+    if case.check:
+        assert {named_check(f.diagnostic) for f in verdict.failures} == {case.check}
+    lines = bounce.replace(b"\r\n", b"\n").split(b"\n")
+    for ending in (b"\r\n", b"\r"):
+        again = classify(ending.join(lines))
+        assert [f.to_json() for f in again.failures] == [f.to_json() for f in verdict.failures], ending
+
+
+@pytest.mark.parametrize("case", [*CASES, UNROUTABLE], ids=lambda c: c.name)
+def test_exim_bounces_read_as_what_the_next_hop_said(exim_bounces, case):
+    check(exim_bounces[case.name], case)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_postfix_bounces_read_as_what_the_next_hop_said(postfix_bounces, case):
+    check(postfix_bounces[case.name], case)

@@ -1,0 +1,206 @@
+"""Real MTAs writing real bounces: a private Exim 4 or Postfix relays a message to a next hop on 127.0.0.1
+(aiosmtpd, answering as a test says) and sends the bounce it writes back to a capture server.
+
+The bounce's every word is the MTA's own: its template, its DSN, its account of the SMTP dialogue. Only the
+next hop's replies are the test's, each written from the server or filter that answers so.
+
+Exim is Debian's exim4-daemon-light, unpacked into build/exim by scripts/system-deps rather than installed
+(the package would replace Postfix, which the other tests use): it runs from there with `-C` and its own
+`exim_path`, as root, delivering as the `Debian-exim` user its build names.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import smtplib
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+from .servers import free_port, postfix_master_cf, wait_for_port
+
+EXIM = Path(__file__).resolve().parents[2] / "build" / "exim" / "usr" / "sbin" / "exim4"
+EXIM_USER = "Debian-exim"  # compiled into Debian's Exim (EXIM_USER); system-deps makes the user
+
+SENDER_DOMAIN = "sender.test"  # where the MTA returns bounces: the capture server
+RECIPIENT_DOMAIN = "recipient.test"  # what the MTA relays to the next hop
+UNROUTABLE_DOMAIN = "nowhere.test"  # a domain the MTA has no route to
+
+
+def local_part(address: str) -> str:
+    return address.strip("<>").rpartition("@")[0].lower()
+
+
+@dataclass
+class NextHop:
+    """The receiving server's answers. RCPT TO is answered by the recipient's local part, MAIL FROM and the
+    end of DATA by the sender's; what no table names is taken ("250 OK")."""
+
+    rcpt: dict[str, str] = field(default_factory=dict)
+    mail: dict[str, str] = field(default_factory=dict)
+    data: dict[str, str] = field(default_factory=dict)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        reply = self.mail.get(local_part(address))
+        if reply:
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = self.rcpt.get(local_part(address))
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        return self.data.get(local_part(envelope.mail_from), "250 OK")
+
+
+class Capture:
+    """Where the MTA sends its bounces: each kept by the address it was sent to."""
+
+    def __init__(self) -> None:
+        self.received: dict[str, list[bytes]] = {}
+        self._arrived = threading.Condition()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self._arrived:
+            for address in envelope.rcpt_tos:
+                self.received.setdefault(address.lower(), []).append(envelope.content)
+            self._arrived.notify_all()
+        return "250 OK"
+
+    def wait(self, address: str, timeout: float = 60.0) -> bytes:
+        """The bounce sent to `address`, once it has arrived."""
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: address.lower() in self.received, timeout):
+                raise TimeoutError(f"no bounce came back to {address} within {timeout}s")
+            return self.received[address.lower()][0]
+
+
+def smtp_server(handler: object) -> Controller:
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    return controller
+
+
+class Exim:
+    """A private Exim 4: mail for RECIPIENT_DOMAIN goes to the next hop, for SENDER_DOMAIN (the bounces) to
+    the capture server; no router takes any other domain. No retry rules: Exim's specification ("Retry
+    configuration") says a temporary error then fails the address at once, as a retry time running out does."""
+
+    def __init__(self, root: Path, next_hop: int, capture: int) -> None:
+        self.root, self.next_hop, self.capture = root, next_hop, capture
+        self.config = root / "exim.conf"
+
+    def start(self) -> "Exim":
+        spool = self.root / "spool"
+        spool.mkdir(parents=True, exist_ok=True)
+        for path in (self.root, spool):  # Exim writes its spool and logs as its user
+            shutil.chown(path, EXIM_USER, EXIM_USER)
+        routes = "\n".join(f"""
+{name}:
+  driver = manualroute
+  domains = {domain}
+  transport = {name}
+  route_list = * 127.0.0.1
+  self = send""" for name, domain in (("onward", RECIPIENT_DOMAIN), ("bounces", SENDER_DOMAIN)))
+        transports = "\n".join(f"""
+{name}:
+  driver = smtp
+  port = {port}
+  allow_localhost
+  hosts_try_fastopen =""" for name, port in (("onward", self.next_hop), ("bounces", self.capture)))
+        self.config.write_text(f"""
+primary_hostname = mx.{SENDER_DOMAIN}
+exim_path = {EXIM}
+exim_user = {EXIM_USER}
+exim_group = {EXIM_USER}
+spool_directory = {spool}
+log_file_path = {self.root}/%slog
+keep_environment =
+begin routers
+{routes}
+begin transports
+{transports}
+begin retry
+""")
+        return self
+
+    def send(self, sender: str, recipients: list[str], message: bytes) -> None:
+        """Hand the message to Exim and have it delivered now, in the foreground (-odi). Its exit status says
+        whether every delivery succeeded, so it is not an error here: the bounce, or its absence, tells."""
+        subprocess.run([str(EXIM), "-C", str(self.config), "-odi", "-f", sender, *recipients], input=message,
+                       capture_output=True, timeout=60)
+
+    def stop(self) -> None:
+        pass  # nothing runs between sends
+
+    def log(self) -> str:
+        path = self.root / "mainlog"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+class PostfixRelay:
+    """A private Postfix that takes mail from 127.0.0.1 by SMTP and relays it: RECIPIENT_DOMAIN to the next
+    hop, SENDER_DOMAIN (the bounces) to the capture server, anything else by DNS (which this machine does not
+    reach). maximal_queue_lifetime = 0: postconf(5), "delivery should be tried only once", so a temporary
+    error is returned at once as a permanent one."""
+
+    def __init__(self, root: Path, next_hop: int, capture: int) -> None:
+        self.root, self.next_hop, self.capture = root, next_hop, capture
+        self.port = free_port()
+
+    def start(self) -> "PostfixRelay":
+        queue, data = self.root / "queue", self.root / "data"
+        for d in (queue, data):
+            d.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o755)
+        shutil.chown(data, "postfix")
+        (self.root / "main.cf").write_text(f"""
+compatibility_level = 3.6
+queue_directory = {queue}
+data_directory = {data}
+mail_owner = postfix
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+myhostname = mx.{SENDER_DOMAIN}
+mydestination =
+mynetworks = 127.0.0.0/8
+transport_maps = inline:{{ {RECIPIENT_DOMAIN}=smtp:[127.0.0.1]:{self.next_hop}, {SENDER_DOMAIN}=smtp:[127.0.0.1]:{self.capture} }}
+smtp_tls_security_level = none
+maximal_queue_lifetime = 0
+bounce_queue_lifetime = 0
+alias_maps =
+alias_database =
+maillog_file = {self.root}/maillog
+maillog_file_prefixes = /var, /dev/stdout, {self.root}
+smtputf8_enable = no
+""")
+        postfix_master_cf(self.root, self.port)
+        with open(self.root / "start.log", "ab") as log:
+            proc = subprocess.run(["postfix", "-c", str(self.root), "start"], stdout=log, stderr=log,
+                                  stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            raise RuntimeError(f"postfix did not start: {(self.root / 'start.log').read_text()}")
+        wait_for_port(self.port)
+        return self
+
+    def send(self, sender: str, recipients: list[str], message: bytes) -> None:
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as client:
+            client.sendmail(sender, recipients, message)
+
+    def stop(self) -> None:
+        subprocess.run(["postfix", "-c", str(self.root), "stop"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+    def log(self) -> str:
+        path = self.root / "maillog"
+        return path.read_text(errors="replace") if path.exists() else ""
