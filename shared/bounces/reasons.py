@@ -432,6 +432,10 @@ STATUS_REASONS: dict[str, str] = {
     "2.2": "mailboxfull",
     "2.3": "exceedlimit",
     "2.4": "systemerror",
+    # RFC 3463 §3.7, "Message Content or Media Status": what the message holds or how it is encoded (X.6.0
+    # other, X.6.1 media not supported, X.6.2-X.6.5 conversion); RFC 6531 §3.7.4's X.6.7-X.6.10, UTF-8 in the
+    # message's addresses or headers that the path cannot carry. All refuse this message, not the recipient.
+    **{f"6.{n}": "contenterror" for n in range(11)},
     "3.0": "systemerror",
     "3.1": "mailboxfull",
     "3.4": "exceedlimit",

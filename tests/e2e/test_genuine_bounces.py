@@ -117,6 +117,8 @@ CASES = [
                     " https://support.google.com/mail/?p=DmarcRejection")),
     Case("too-big", "Postfix cleanup(8) message_size_limit: '552 5.3.4 Message size exceeds fixed limit'",
          {at("small"): (False, "message", "exceedlimit")}, data="552 5.3.4 Message size exceeds fixed limit"),
+    Case("malformed", "Gmail's SMTP error reference: '554 5.6.0 Mail message is malformed. Not accepted.'",
+         {at("strict2"): (False, "message", "contenterror")}, data="554 5.6.0 Mail message is malformed. Not accepted."),
     Case("spam", "rspamd's reject_message default: 'Spam message rejected'",
          {at("filtered"): (False, "message", "spamdetected"), at("also"): (False, "message", "spamdetected")},
          data="554 5.7.1 Spam message rejected"),

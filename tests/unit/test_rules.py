@@ -119,6 +119,16 @@ def test_each_rule_decides_the_words_of_its_source(rule):
     assert failure.evidence and failure.evidence in " ".join(diagnostic.split())
 
 
+@pytest.mark.parametrize("status", ["5.6.0", "5.6.1", "5.6.3", "5.6.7", "5.6.9", "5.6.10"])
+def test_a_media_status_without_words_refuses_the_message_not_the_recipient(status):
+    """RFC 3463 §3.7 (X.6.x, "Message Content or Media Status") and RFC 6531's X.6.7-X.6.10 (UTF-8 the path
+    cannot carry): the message is refused for what it holds or how it is written. Nobody is marked, and the
+    recipient is not counted a soft bounce."""
+    (failure,) = classify(dsn([("x@example.com", "failed", f"{status} 554 Not delivered")])).failures
+    assert (failure.reason, failure.rule, failure.hard, failure.about) == (
+        "contenterror", "rfc3463-status", False, "message")
+
+
 def test_a_verdict_names_the_rule_of_its_kind():
     assert classify(dsn([("x@example.com", "failed", "5.1.1 unknown")])).rule == "rfc3464-delivery-status"
     assert classify(b"From: a@example.com\nSubject: hi\n\nhello\n").rule == "not-a-bounce"
