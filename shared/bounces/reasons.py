@@ -310,6 +310,11 @@ RULES: list[Rule] = [
         # Gmail's "421 4.7.0 IP not in whitelist for RCPT domain": the domain takes mail only from listed IPs
         r"not in (the )?(white|allow) ?list",
     )),
+    # Our side sent in the clear where the receiver wants TLS: its connection, not the address.
+    Rule("tls-required", "securityerror",
+         "RFC 3207 §4 '530 Must issue a STARTTLS command first' (Postfix smtpd under smtpd_tls_security_level = "
+         "encrypt); Gmail '421 4.7.0 TLS required for RCPT domain'",
+         phrases(r"must issue a starttls command first", r"\btls required\b")),
     Rule("policy", "policyviolation",
          "RFC 3463 X.7.1 'Delivery not authorized, message refused' and X.7.0 'Other or undefined security status'",
          phrases(r"\bpolicy\b", r"authentication (is )?required", r"not authori[sz]ed")),
@@ -742,9 +747,10 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
         reason, rule, evidence = "rejected", SENDER_STATUS_RULE, status
     low = diagnostic.lower()
     stage = AT_MAIL_FROM.search(low)
-    if stage and reason in HARD_REASONS:
+    if stage and (reason in HARD_REASONS or reason in _STATES):
         # Exim's "SMTP error from remote mail server after MAIL FROM:", Postfix's "(in reply to MAIL FROM
-        # command)": the server refused the sender before any recipient was named.
+        # command)": the server refused the sender before any recipient was named, so no word of a mailbox's
+        # state there is the recipient's (Gmail's "550 5.7.1 Email quota exceeded" is the sender's quota).
         reason, rule = "rejected", MAIL_FROM_RULE
     elif reason in HARD_REASONS or reason == "undefined":
         greeting = AT_GREETING.search(low)

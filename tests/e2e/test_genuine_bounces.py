@@ -91,6 +91,9 @@ CASES = [
                             "rcpthosts (#5.7.1)'",
          {at("outside"): (False, "sender", "norelaying")},
          replies={"outside": "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)"}),
+    Case("tls-required", "Gmail's SMTP error reference: '421 4.7.0 TLS required for RCPT domain, closing connection.'",
+         {at("private"): (False, "sender", "securityerror")},
+         replies={"private": "421 4.7.0 TLS required for RCPT domain, closing connection."}),
     Case("spf-fail", "postfix-policyd-spf-python: 'Message rejected due to: SPF fail - not authorized'",
          {at("strict"): (False, "sender", "authfailure")},
          replies={"strict": f"550 5.7.23 <{at('strict')}>: Recipient address rejected: Message rejected due to: "
@@ -109,6 +112,8 @@ CASES = [
     Case("sender-denied", "Postfix access(5) REJECT on the sender: access_map_reject_code 554, 'Access denied'",
          {at("one"): (False, "sender", "rejected"), at("two"): (False, "sender", "rejected")},
          mail=f"554 5.7.1 <sender-denied@{SENDER_DOMAIN}>: Sender address rejected: Access denied"),
+    Case("sender-quota", "Gmail's SMTP error reference: '550 5.7.1 Email quota exceeded.' (the sending account's)",
+         {at("three"): (False, "sender", "rejected")}, mail="550 5.7.1 Email quota exceeded."),
     Case("dmarc", "Gmail's SMTP error reference, 550 5.7.26 DmarcRejection",
          {at("checked"): (False, "sender", "authfailure")},
          data=gmail("550", "5.7.26", f"Unauthenticated email from {SENDER_DOMAIN} is not accepted due to domain's",

@@ -91,6 +91,7 @@ FROM_SOURCE = {
     "rfc3463-sender-status": ("553 5.1.8 <news@example.org>: Sender address rejected: Domain not found", False,
                               "sender"),
     "rfc3463-status": ("5.1.1 (no words)", True, "recipient"),
+    "tls-required": ("530 5.7.0 Must issue a STARTTLS command first", False, "sender"),
     "unproven-unknown": ("550 5.0.0 User unknown (in reply to end of DATA command)", False, "recipient"),
     "unrouteable-explained": ("The mail server could not deliver mail to x@example.com.  The account or domain may "
                               "not exist, they may be blacklisted, or missing the proper dns entries.", True,
@@ -127,6 +128,19 @@ def test_a_media_status_without_words_refuses_the_message_not_the_recipient(stat
     (failure,) = classify(dsn([("x@example.com", "failed", f"{status} 554 Not delivered")])).failures
     assert (failure.reason, failure.rule, failure.hard, failure.about) == (
         "contenterror", "rfc3463-status", False, "message")
+
+
+@pytest.mark.parametrize("diagnostic", [
+    "SMTP error from remote mail server after MAIL FROM:<news@example.org> SIZE=1234: 550 5.7.1 Email quota exceeded.",
+    "host mx.example.com[192.0.2.1] said: 552 5.2.2 Mailbox full (in reply to MAIL FROM command)",
+    "host mx.example.com[192.0.2.1] said: 550 5.2.1 Account disabled (in reply to MAIL FROM command)",
+])
+def test_a_mailbox_state_answered_to_mail_from_is_the_sender_s(diagnostic):
+    """RFC 5321 §3.3: MAIL FROM names only the sender. A refusal there speaks of no recipient, whatever mailbox
+    it says is full or disabled (Gmail's "550 5.7.1 Email quota exceeded" is the sending account's quota)."""
+    (failure,) = classify(dsn([("x@example.com", "failed", diagnostic)])).failures
+    assert (failure.reason, failure.rule, failure.hard, failure.about) == (
+        "rejected", "rfc5321-mail-from-stage", False, "sender")
 
 
 def test_a_verdict_names_the_rule_of_its_kind():
