@@ -408,8 +408,10 @@ RULES: list[Rule] = [
          phrases(r"network (error|unreachable)", r"no route to host", r"connection (reset|closed|lost|refused)",
                  r"lost connection", r"too many hops", r"mail loop", r"loops? back", r"routing loop")),
     Rule("system", "systemerror",
-         "RFC 3463 X.3.x / X.2.4; 'internal server error', 'service not available' (RFC 5321 421)",
+         "RFC 3463 X.3.x / X.2.4; 'internal server error', 'service not available' (RFC 5321 421); Postfix smtpd "
+         "'452 4.3.1 Insufficient system storage'; Exchange's back pressure '452 4.3.1 Insufficient system resources'",
          phrases(r"system error", r"internal (server )?error", r"local error", r"temporary (local )?(problem|failure)",
+                        r"insufficient system (storage|resources)",
                         r"server (is )?(busy|unavailable)", r"service (is )?(not )?available", r"resources? (temporarily )?unavailable",
                         r"i/o error", r"out of memory")),
     # Last: the report's advice, when it names no other cause, is to check the address it was given.
@@ -442,7 +444,7 @@ STATUS_REASONS: dict[str, str] = {
     # message's addresses or headers that the path cannot carry. All refuse this message, not the recipient.
     **{f"6.{n}": "contenterror" for n in range(11)},
     "3.0": "systemerror",
-    "3.1": "mailboxfull",
+    "3.1": "systemerror",  # "Mail system full": the server's storage, not the recipient's mailbox
     "3.4": "exceedlimit",
     "4.0": "networkerror",
     "4.1": "networkerror",
@@ -463,6 +465,10 @@ STATUS_REASONS: dict[str, str] = {
     "7.25": "blocked",  # reverse DNS validation failed: the sending host
     "7.26": "authfailure",  # multiple authentication checks failed
     "7.27": "rejected",  # sender address has null MX (RFC 7505 §4.2)
+    # RFC 7293 §3.3 (Require-Recipient-Valid-Since): the mailbox, or its domain, has changed owner since we were
+    # given the address. It now reaches somebody else: as final for that contact as a moved user.
+    "7.17": "hasmoved",
+    "7.18": "hasmoved",
     "7.515": "authfailure",  # Microsoft Learn, Outlook 550 5.7.515: the sending domain fails the required authentication
 }
 # Statuses that say more than any words beside them ("Access denied" in Outlook's 5.7.515): the status decides.
@@ -640,15 +646,28 @@ def stated_state(prose: str) -> tuple[str, str] | None:
     return found
 
 
+def _subject_reason(subject: str) -> str | None:
+    """The reason a status's subject and detail give: those listed, else the subject's own "other or undefined"
+    (X.Y.0). RFC 3463 §2: the detail only refines the subject, so a detail nobody here knows (Exchange's
+    5.7.124 "Sender not in allowed-senders list", 5.4.312 "DNS query failed") still says what its subject
+    says. Never a dead address, though: only a detail defined for one says that."""
+    reason = STATUS_REASONS.get(subject)
+    if reason is None:
+        reason = STATUS_REASONS.get(subject.partition(".")[0] + ".0")
+        if reason in HARD_REASONS:
+            return None
+    return reason
+
+
 def reason_from_status(status: str | None) -> str | None:
     if not status:
         return None
     cls, _, subject = status.partition(".")
     if cls == "4":
         # Temporary by definition; the subject still tells *why*.
-        reason = STATUS_REASONS.get(subject)
+        reason = _subject_reason(subject)
         return reason if reason in ("mailboxfull", "expired", "networkerror", "systemerror") else "expired" if subject == "4.7" else "onhold"
-    return STATUS_REASONS.get(subject)
+    return _subject_reason(subject)
 
 
 def _unproven_unknown(diagnostic: str, low: str, status: str | None, relayed: bool) -> bool:

@@ -143,6 +143,31 @@ def test_a_mailbox_state_answered_to_mail_from_is_the_sender_s(diagnostic):
         "rejected", "rfc5321-mail-from-stage", False, "sender")
 
 
+@pytest.mark.parametrize("status, reason, hard, about", [
+    # Exchange Online's details (Microsoft Learn's NDR list), unknown here: their subject's X.Y.0 decides
+    ("5.7.124", "securityerror", False, "sender"),  # "Sender not in allowed-senders list"
+    ("5.7.57", "securityerror", False, "sender"),  # "Client not authenticated to send mail"
+    ("5.4.312", "networkerror", False, "recipient"),  # "DNS query failed"
+    # ...but never a dead address: X.1.0 stands for an unknown mailbox only where it is said
+    ("5.1.90", "undefined", False, "recipient"),  # Exchange: the sender's daily recipient limit
+    ("4.3.1", "systemerror", False, "recipient"),  # RFC 3463 X.3.1 "Mail system full": the server's storage
+    ("5.7.17", "hasmoved", True, "recipient"),  # RFC 7293 §3.3 "Mailbox owner has changed"
+])
+def test_a_status_alone_says_what_its_subject_says(status, reason, hard, about):
+    """RFC 3463 §2: the detail refines the subject. With no words that decide, a detail defined here decides;
+    one nobody here knows falls back to its subject's "other or undefined" (X.Y.0), never to a dead address."""
+    (failure,) = classify(dsn([("x@example.com", "failed", f"{status} 550 Not delivered")])).failures
+    assert (failure.reason, failure.hard, failure.about) == (reason, hard, about)
+
+
+def test_a_server_out_of_storage_is_its_own_trouble_not_a_full_mailbox():
+    """Postfix smtpd's "452 4.3.1 Insufficient system storage" and Exchange's back pressure "Insufficient system
+    resources": the receiving server's disk or load, not the recipient's mailbox."""
+    for words in ("Insufficient system storage", "Insufficient system resources"):
+        (failure,) = classify(dsn([("x@example.com", "failed", f"452 4.3.1 {words}")])).failures
+        assert (failure.reason, failure.rule, failure.hard) == ("systemerror", "system", False)
+
+
 def test_a_verdict_names_the_rule_of_its_kind():
     assert classify(dsn([("x@example.com", "failed", "5.1.1 unknown")])).rule == "rfc3464-delivery-status"
     assert classify(b"From: a@example.com\nSubject: hi\n\nhello\n").rule == "not-a-bounce"
