@@ -783,13 +783,17 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
     # A 4.1.x on a DSN whose Action is "failed": the MTA retried until it gave up, and the
     # last answer still said the address is bad. That is as final as a 5.1.x.
     temporary = status is not None and status.startswith("4.") and not (gave_up and status.startswith("4.1."))
-    if not status:
+    says_nothing = not status or status.endswith(".0.0")
+    if says_nothing:
+        # No status, or only the reporting MTA's own "5.0.0" for an address it gave up on (Exim's DSN for a
+        # "retry timeout exceeded"): the server's reply code is the server's word. A 4xx is temporary (RFC 5321
+        # §4.2.1), whatever the reporter decided after retrying: "450 mailbox unavailable" is busy or blocked
+        # for now, not gone.
         m = SMTP_CODE_RX.search(diagnostic)
         if m and m.group(1) == "4":
             temporary = True
-        if permanent_hint is False:
-            temporary = True
-    says_nothing = not status or status.endswith(".0.0")
+    if not status and permanent_hint is False:
+        temporary = True
     if reason == "userunknown" and _only_refused(diagnostic) and (
             (not says_nothing and status.split(".")[1] != "1")  # type: ignore[union-attr]
             or (says_nothing and REFUSAL_REASON.search(low))):

@@ -78,6 +78,9 @@ CASES = [
          {at("never"): (True, "recipient", "userunknown")},
          replies={"never": f"554 delivery error: dd This user doesn't have a yahoo.com account ({at('never')}) "
                            f"[0] - mta1001.mail.ne1.yahoo.com"}),
+    Case("busy", "RFC 5321 §4.2.2: '450 Requested mail action not taken: mailbox unavailable' (busy, or blocked "
+                 "for now)", {at("busy-box"): (False, "recipient", "userunknown")},
+         replies={"busy-box": "450 Requested mail action not taken: mailbox unavailable"}),
     Case("gmail-full", "Gmail's SMTP error reference, 452 4.2.2 OverQuotaTemp",
          {at("full"): (False, "recipient", "mailboxfull")}, replies={"full": GMAIL_FULL}),
     Case("spamhaus", "Postfix smtpd(8) reject_rbl_client: 'Service unavailable; Client host [%s] blocked using %s'",

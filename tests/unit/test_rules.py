@@ -168,6 +168,18 @@ def test_a_server_out_of_storage_is_its_own_trouble_not_a_full_mailbox():
         assert (failure.reason, failure.rule, failure.hard) == ("systemerror", "system", False)
 
 
+def test_a_temporary_reply_given_up_on_is_no_dead_address():
+    """Exim's DSN for an address it stopped retrying says "Status: 5.0.0"; the server had answered 450, RFC 5321
+    §4.2.2's "mailbox unavailable (e.g., mailbox busy or temporarily blocked)". The server's code is its word."""
+    stage = "SMTP error from remote mail server after RCPT TO:<x@example.com>:"
+    busy = f"5.0.0 {stage} 450 Requested mail action not taken: mailbox unavailable: retry timeout exceeded"
+    (failure,) = classify(dsn([("x@example.com", "failed", busy)])).failures
+    assert failure.hard is False
+    gone = f"5.0.0 {stage} 550 Requested action not taken: mailbox unavailable"
+    (failure,) = classify(dsn([("x@example.com", "failed", gone)])).failures
+    assert failure.hard is True, "a 550 under the same status still is one"
+
+
 def test_a_verdict_names_the_rule_of_its_kind():
     assert classify(dsn([("x@example.com", "failed", "5.1.1 unknown")])).rule == "rfc3464-delivery-status"
     assert classify(b"From: a@example.com\nSubject: hi\n\nhello\n").rule == "not-a-bounce"
