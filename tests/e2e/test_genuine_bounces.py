@@ -18,8 +18,8 @@ from mailfleet.shared.bounces import classify
 from mailfleet.shared.bounces.senders import named_check
 
 from ..support.daemons import scratch_dir
-from ..support.mtas import (RECIPIENT_DOMAIN, SENDER_DOMAIN, UNROUTABLE_DOMAIN, Capture, Exim, NextHop,
-                            PostfixRelay, smtp_server)
+from ..support.mtas import (LOCAL_DOMAIN, RECIPIENT_DOMAIN, SENDER_DOMAIN, UNROUTABLE_DOMAIN, Capture, Exim,
+                            NextHop, PostfixRelay, smtp_server)
 
 
 @dataclass(frozen=True)
@@ -135,10 +135,13 @@ CASES = [
          replies={"gone2": POSTFIX_UNKNOWN.format(at("gone2")),
                   "full2": f"552 5.2.2 <{at('full2')}> Quota exceeded (mailbox for user is full)"}),
 ]
-# The MTA's own failure, no next hop asked: Exim's "Unrouteable address", for a domain no router takes
-# (its dnslookup router's answer for a domain with no MX and no address record).
-UNROUTABLE = Case("unroutable", "Exim: 'Unrouteable address'",
-                  {f"lost@{UNROUTABLE_DOMAIN}": (True, "recipient", "hostunknown")})
+# Exim's own failures, no next hop asked: "Unrouteable address", for a domain no router takes (its dnslookup
+# router's answer for a domain with no MX and no address record), and appendfile's full mailbox.
+EXIM_OWN = [
+    Case("unroutable", "Exim: 'Unrouteable address'", {f"lost@{UNROUTABLE_DOMAIN}": (True, "recipient", "hostunknown")}),
+    Case("exim-quota", "Exim appendfile, quota: 'mailbox is full' (with 'retry timeout exceeded')",
+         {f"small@{LOCAL_DOMAIN}": (False, "recipient", "mailboxfull")}),
+]
 
 def message(case: Case) -> bytes:
     return (f"From: News <{case.sender}>\nTo: {', '.join(case.recipients())}\nSubject: Our offer\n"
@@ -171,7 +174,7 @@ def _bounces(mta_class, cases: list[Case]):
 
 @pytest.fixture(scope="module")
 def exim_bounces():
-    yield from _bounces(Exim, [*CASES, UNROUTABLE])
+    yield from _bounces(Exim, [*CASES, *EXIM_OWN])
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +198,7 @@ def check(bounce: bytes, case: Case) -> None:
         assert [f.to_json() for f in again.failures] == [f.to_json() for f in verdict.failures], ending
 
 
-@pytest.mark.parametrize("case", [*CASES, UNROUTABLE], ids=lambda c: c.name)
+@pytest.mark.parametrize("case", [*CASES, *EXIM_OWN], ids=lambda c: c.name)
 def test_exim_bounces_read_as_what_the_next_hop_said(exim_bounces, case):
     check(exim_bounces[case.name], case)
 

@@ -29,6 +29,7 @@ EXIM_USER = "Debian-exim"  # compiled into Debian's Exim (EXIM_USER); system-dep
 SENDER_DOMAIN = "sender.test"  # where the MTA returns bounces: the capture server
 RECIPIENT_DOMAIN = "recipient.test"  # what the MTA relays to the next hop
 UNROUTABLE_DOMAIN = "nowhere.test"  # a domain the MTA has no route to
+LOCAL_DOMAIN = "local.test"  # Exim delivers it itself, into a mailbox of at most 100 bytes
 
 
 def local_part(address: str) -> str:
@@ -93,17 +94,18 @@ def smtp_server(handler: object) -> Controller:
 
 class Exim:
     """A private Exim 4: mail for RECIPIENT_DOMAIN goes to the next hop, for SENDER_DOMAIN (the bounces) to
-    the capture server; no router takes any other domain. No retry rules: Exim's specification ("Retry
-    configuration") says a temporary error then fails the address at once, as a retry time running out does."""
+    the capture server, for LOCAL_DOMAIN into a file (appendfile) with a quota; no router takes any other
+    domain. No retry rules: Exim's specification ("Retry configuration") says a temporary error then fails
+    the address at once, as a retry time running out does."""
 
     def __init__(self, root: Path, next_hop: int, capture: int) -> None:
         self.root, self.next_hop, self.capture = root, next_hop, capture
         self.config = root / "exim.conf"
 
     def start(self) -> "Exim":
-        spool = self.root / "spool"
-        spool.mkdir(parents=True, exist_ok=True)
-        for path in (self.root, spool):  # Exim writes its spool and logs as its user
+        spool, mail = self.root / "spool", self.root / "mail"
+        for path in (self.root, spool, mail):  # Exim writes its spool, logs and mailboxes as its user
+            path.mkdir(parents=True, exist_ok=True)
             shutil.chown(path, EXIM_USER, EXIM_USER)
         routes = "\n".join(f"""
 {name}:
@@ -128,8 +130,17 @@ log_file_path = {self.root}/%slog
 keep_environment =
 begin routers
 {routes}
+local:
+  driver = accept
+  domains = {LOCAL_DOMAIN}
+  transport = mailbox
 begin transports
 {transports}
+mailbox:
+  driver = appendfile
+  file = {mail}/mailbox  # one file for all: a name made from the address would be tainted
+  user = {EXIM_USER}
+  quota = 100
 begin retry
 """)
         return self
