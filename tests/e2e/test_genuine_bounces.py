@@ -10,6 +10,7 @@ authentication check, a refused sender, content and size.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import pytest
@@ -206,3 +207,34 @@ def test_exim_bounces_read_as_what_the_next_hop_said(exim_bounces, case):
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_postfix_bounces_read_as_what_the_next_hop_said(postfix_bounces, case):
     check(postfix_bounces[case.name], case)
+
+
+# Postfix: retry for a day, warn after a second (postconf(5) delay_warning_time), a queue run every second.
+POSTFIX_WARNS = """maximal_queue_lifetime = 1d
+bounce_queue_lifetime = 1d
+delay_warning_time = 1s
+queue_run_delay = 1s
+minimal_backoff_time = 1s
+maximal_backoff_time = 1s
+"""
+DELAYED = Case("delayed", "postgrey's greylisting, and Postfix smtpd's unknown_local_recipient_reject_code = 450 "
+                          "(postconf(5): 'while testing')",
+               {at("grey"): (False, "recipient", "delayed"), at("maybe"): (False, "recipient", "delayed")},
+               replies={"grey": f"450 4.2.0 <{at('grey')}>: Recipient address rejected: Greylisted, see "
+                                f"http://postgrey.schweikert.ch/help/{RECIPIENT_DOMAIN}.html",
+                        "maybe": POSTFIX_UNKNOWN.format(at("maybe")).replace("550 5.1.1", "450 4.1.1")})
+
+
+@pytest.mark.parametrize("mta", [functools.partial(Exim, warn_after="1s"),
+                                 functools.partial(PostfixRelay, settings=POSTFIX_WARNS)], ids=["exim", "postfix"])
+def test_a_delay_warning_is_no_bounce_and_marks_nobody(mta):
+    """Exim's 'Warning: message ... delayed' and Postfix's 'Delayed Mail (still being retried)', as each writes
+    them while it retries: not a bounce, nobody hard, not even the recipient the server calls unknown for now."""
+    bounces = _bounces(mta, [DELAYED])
+    try:
+        warning = next(bounces)[DELAYED.name]
+    finally:
+        next(bounces, None)
+    verdict = classify(warning)
+    assert verdict.kind == "delayed"
+    assert {f.address: (f.hard, f.about, f.reason) for f in verdict.failures} == DELAYED.expect

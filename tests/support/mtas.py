@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import smtplib
 import subprocess
 import threading
@@ -98,9 +99,13 @@ class Exim:
     domain. No retry rules: Exim's specification ("Retry configuration") says a temporary error then fails
     the address at once, as a retry time running out does."""
 
-    def __init__(self, root: Path, next_hop: int, capture: int) -> None:
+    def __init__(self, root: Path, next_hop: int, capture: int, warn_after: str = "") -> None:
         self.root, self.next_hop, self.capture = root, next_hop, capture
+        # With `warn_after` (an Exim time, "1s"), a temporary error is retried for a day instead, by a queue
+        # runner every second, which sends the delay warning once a message has waited that long.
+        self.warn_after = warn_after
         self.config = root / "exim.conf"
+        self.pid_file = root / "exim.pid"
 
     def start(self) -> "Exim":
         spool, mail = self.root / "spool", self.root / "mail"
@@ -127,7 +132,9 @@ exim_user = {EXIM_USER}
 exim_group = {EXIM_USER}
 spool_directory = {spool}
 log_file_path = {self.root}/%slog
+pid_file_path = {self.pid_file}
 keep_environment =
+{f"delay_warning = {self.warn_after}" if self.warn_after else ""}
 begin routers
 {routes}
 local:
@@ -138,11 +145,15 @@ begin transports
 {transports}
 mailbox:
   driver = appendfile
-  file = {mail}/mailbox  # one file for all: a name made from the address would be tainted
+  file = {mail}/mailbox
   user = {EXIM_USER}
   quota = 100
 begin retry
-""")
+{"* * F,1d,1s" if self.warn_after else ""}
+""")  # one mailbox file for all: a file name made from the address would be tainted
+        if self.warn_after:
+            subprocess.run([str(EXIM), "-C", str(self.config), "-q1s", "-oP", str(self.pid_file)], check=True,
+                           capture_output=True, timeout=30)  # forks the queue runner, which writes its pid
         return self
 
     def send(self, sender: str, recipients: list[str], message: bytes) -> None:
@@ -152,7 +163,8 @@ begin retry
                        capture_output=True, timeout=60)
 
     def stop(self) -> None:
-        pass  # nothing runs between sends
+        if self.pid_file.exists():  # the queue runner
+            os.kill(int(self.pid_file.read_text().split()[0]), signal.SIGTERM)
 
     def log(self) -> str:
         path = self.root / "mainlog"
@@ -165,8 +177,9 @@ class PostfixRelay:
     reach). maximal_queue_lifetime = 0: postconf(5), "delivery should be tried only once", so a temporary
     error is returned at once as a permanent one."""
 
-    def __init__(self, root: Path, next_hop: int, capture: int) -> None:
+    def __init__(self, root: Path, next_hop: int, capture: int, settings: str = "") -> None:
         self.root, self.next_hop, self.capture = root, next_hop, capture
+        self.settings = settings  # main.cf lines that override those below
         self.port = free_port()
 
     def start(self) -> "PostfixRelay":
@@ -194,6 +207,7 @@ alias_database =
 maillog_file = {self.root}/maillog
 maillog_file_prefixes = /var, /dev/stdout, {self.root}
 smtputf8_enable = no
+{self.settings}
 """)
         postfix_master_cf(self.root, self.port)
         with open(self.root / "start.log", "ab") as log:
