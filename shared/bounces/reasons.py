@@ -479,11 +479,13 @@ AFTER_DATA = patterns.compile(r"\bDATA\b|end of data|after data")
 # The MTA's own record of the command a reply answered: Postfix's "(in reply to end of DATA command)", Exim's
 # "SMTP error from remote mail server after end of data:". Unlike a sendmail transcript's ">>> DATA", which
 # lists what was sent in the order it was sent (and, under PIPELINING, before the replies to RCPT came back).
-ANSWERED_DATA = patterns.compile(r"in reply to (?:end of )?data command|after (?:end of )?data\b")  # lower-cased
+ANSWERED_DATA = patterns.compile(r"in reply to (?:end of )?data command|after (?:pipelined )?(?:end of )?data\b")  # lower-cased
+# Exim's transport says "after %s%s", with "pipelined " first where the command went pipelined (RFC 2920).
 # This, STATUS_RX and SMTP_CODE_RX begin with what sre can scan for (a literal, a class of digits) and check
 # what stands before it with a look-behind: led by two literals, \b or a look-behind, they were tried at every
 # character of every text.
-AT_MAIL_FROM = patterns.compile(r"mail from\b(?:(?<=after mail from)|(?<=in reply to mail from))")  # lower-cased
+AT_MAIL_FROM = patterns.compile(
+    r"mail from\b(?:(?<=after mail from)|(?<=after pipelined mail from)|(?<=in reply to mail from))")  # lower-cased
 # A refusal of the connection itself, before HELO: Exim's "SMTP error from remote mail server after initial
 # connection:", Postfix smtp(8)'s "host ... refused to talk to me:" (a greeting other than 220), qmail-remote's
 # "Connected to ... but greeting failed." RFC 5321 §3.1 lets a server answer 554 in place of 220.

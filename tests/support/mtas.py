@@ -46,6 +46,12 @@ class NextHop:
     mail: dict[str, str] = field(default_factory=dict)
     data: dict[str, str] = field(default_factory=dict)
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        """PIPELINING offered (RFC 2920), as the servers that answer so do: Exim then says "after pipelined
+        MAIL FROM" where it would say "after MAIL FROM". aiosmtpd reads pipelined commands one by one anyway."""
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         reply = self.mail.get(local_part(address))
         if reply:

@@ -134,6 +134,8 @@ def test_a_media_status_without_words_refuses_the_message_not_the_recipient(stat
     "SMTP error from remote mail server after MAIL FROM:<news@example.org> SIZE=1234: 550 5.7.1 Email quota exceeded.",
     "host mx.example.com[192.0.2.1] said: 552 5.2.2 Mailbox full (in reply to MAIL FROM command)",
     "host mx.example.com[192.0.2.1] said: 550 5.2.1 Account disabled (in reply to MAIL FROM command)",
+    # Exim's transports/smtp.c: "after %s%s", "pipelined " first where MAIL FROM went pipelined (RFC 2920)
+    "SMTP error from remote mail server after pipelined MAIL FROM:<news@example.org>: 552 5.2.2 Mailbox full",
 ])
 def test_a_mailbox_state_answered_to_mail_from_is_the_sender_s(diagnostic):
     """RFC 5321 §3.3: MAIL FROM names only the sender. A refusal there speaks of no recipient, whatever mailbox
@@ -166,6 +168,16 @@ def test_a_server_out_of_storage_is_its_own_trouble_not_a_full_mailbox():
     for words in ("Insufficient system storage", "Insufficient system resources"):
         (failure,) = classify(dsn([("x@example.com", "failed", f"452 4.3.1 {words}")])).failures
         assert (failure.reason, failure.rule, failure.hard) == ("systemerror", "system", False)
+
+
+@pytest.mark.parametrize("stage", ["SMTP error from remote mail server after end of data:",
+                                   "SMTP error from remote mail server after pipelined DATA:",
+                                   "SMTP error from remote mail server after pipelined end of data:"])
+def test_a_user_unknown_answered_to_data_proves_no_dead_mailbox(stage):
+    """Exim's account of a reply to DATA, pipelined or not: the recipients were taken at RCPT TO, so an
+    "unknown user" now is a filter's word for the message, not a lookup of the mailbox, X.1.1 or not."""
+    (failure,) = classify(dsn([("x@example.com", "failed", f"5.1.1 {stage} 550 5.1.1 Unknown user")])).failures
+    assert (failure.rule, failure.hard) == ("unproven-unknown", False)
 
 
 def test_a_temporary_reply_given_up_on_is_no_dead_address():
