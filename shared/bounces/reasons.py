@@ -475,11 +475,13 @@ STATUS_REASONS: dict[str, str] = {
 # (Not X.7.27: sendmail answers it for a recipient host that takes no mail, and says so in words.)
 TELLING_STATUSES = frozenset({"7.20", "7.21", "7.22", "7.23", "7.24", "7.25", "7.26", "7.515"})
 
-AFTER_DATA = patterns.compile(r"\bDATA\b|end of data|after data")
+AFTER_DATA = patterns.compile(r"\bDATA\b|\bBDAT\b|end of data|after data")  # BDAT: RFC 3030 CHUNKING's DATA
 # The MTA's own record of the command a reply answered: Postfix's "(in reply to end of DATA command)", Exim's
-# "SMTP error from remote mail server after end of data:". Unlike a sendmail transcript's ">>> DATA", which
+# "SMTP error from remote mail server after end of data:" (or "LMTP error after BDAT 362 LAST:", RFC 3030's
+# chunk in place of DATA). Unlike a sendmail transcript's ">>> DATA", which
 # lists what was sent in the order it was sent (and, under PIPELINING, before the replies to RCPT came back).
-ANSWERED_DATA = patterns.compile(r"in reply to (?:end of )?data command|after (?:pipelined )?(?:end of )?data\b")  # lower-cased
+ANSWERED_DATA = patterns.compile(
+    r"in reply to (?:end of )?data command|after (?:pipelined )?(?:(?:end of )?data|bdat)\b")  # lower-cased
 # Exim's transport says "after %s%s", with "pipelined " first where the command went pipelined (RFC 2920).
 # This, STATUS_RX and SMTP_CODE_RX begin with what sre can scan for (a literal, a class of digits) and check
 # what stands before it with a look-behind: led by two literals, \b or a look-behind, they were tried at every
@@ -682,7 +684,7 @@ def _unproven_unknown(diagnostic: str, low: str, status: str | None, relayed: bo
     own words (no SMTP reply quoted, no Diagnostic-Code that says it quotes
     one) are: it looked in its own directory.
     """
-    data = "data" in low  # the two patterns below start with no literal: sre would try them at every character
+    data = "data" in low or "bdat" in low  # the patterns below start with no literal: sre would try them everywhere
     if data and ANSWERED_DATA.search(low):
         return True
     if status and status.startswith("5.1."):

@@ -19,8 +19,8 @@ from mailfleet.shared.bounces import classify
 from mailfleet.shared.bounces.senders import named_check
 
 from ..support.daemons import scratch_dir
-from ..support.mtas import (LOCAL_DOMAIN, RECIPIENT_DOMAIN, SENDER_DOMAIN, UNROUTABLE_DOMAIN, Capture, Exim,
-                            NextHop, PostfixRelay, smtp_server)
+from ..support.mtas import (LOCAL_DOMAIN, RECIPIENT_DOMAIN, SENDER_DOMAIN, UNROUTABLE_DOMAIN, Capture,
+                            DovecotLmtp, Exim, NextHop, PostfixRelay, smtp_server)
 
 
 @dataclass(frozen=True)
@@ -238,3 +238,28 @@ def test_a_delay_warning_is_no_bounce_and_marks_nobody(mta):
     verdict = classify(warning)
     assert verdict.kind == "delayed"
     assert {f.address: (f.hard, f.about, f.reason) for f in verdict.failures} == DELAYED.expect
+
+
+@pytest.mark.parametrize("mta", [functools.partial(Exim, lmtp=True), functools.partial(PostfixRelay, lmtp=True)],
+                         ids=["exim", "postfix"])
+def test_a_bounce_of_dovecot_s_own_refusals_over_lmtp(mta):
+    """The last hop is real too: Dovecot's LMTP server (RFC 2033) refuses an unknown user at RCPT TO ("User
+    doesn't exist") and a mailbox over its quota after DATA ("Quota exceeded (mailbox for user is full)"), one
+    reply per recipient, in its own words; the MTA's bounce names exactly those two, the one hard."""
+    scratch = scratch_dir("mfl")
+    root = next(scratch)
+    dovecot = DovecotLmtp(root / "dovecot", RECIPIENT_DOMAIN, {"present": "", "full": "1B"}).start()
+    capture = Capture()
+    capture_server = smtp_server(capture)
+    relay = mta(root / "mta", dovecot.port, capture_server.port).start()
+    case = Case("lmtp", "Dovecot LMTP", {at("absent"): (True, "recipient", "userunknown"),
+                                         at("full"): (False, "recipient", "mailboxfull")}, accepted=("present",))
+    try:
+        relay.send(case.sender, case.recipients(), message(case))
+        bounce = capture.wait(case.sender)
+    finally:
+        relay.stop()
+        capture_server.stop()
+        dovecot.stop()
+        next(scratch, None)
+    check(bounce, case)

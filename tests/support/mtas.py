@@ -93,6 +93,69 @@ class Capture:
             return self.received[address.lower()][0]
 
 
+class DovecotLmtp:
+    """A private Dovecot that only speaks LMTP (RFC 2033) on 127.0.0.1, the last hop of a common self-hosted
+    stack: it knows the users in `users` (local part -> quota, Dovecot's quota_rule storage, "" for none) and
+    answers for the rest, and for a full mailbox, in its own words."""
+
+    def __init__(self, root: Path, domain: str, users: dict[str, str]) -> None:
+        self.root, self.domain, self.users = root, domain, users
+        self.port = free_port()
+        self.config = root / "dovecot.conf"
+
+    def start(self) -> "DovecotLmtp":
+        mail = self.root / "mail"
+        for sub in ("run", "state", "mail"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o755)
+        shutil.chown(mail, "dovecot", "dovecot")
+        # passwd-file fields: user:password:uid:gid:gecos:home:shell:extra (userdb_quota_rule per user)
+        (self.root / "users").write_text("".join(
+            f"{local}@{self.domain}:::::::{'userdb_quota_rule=*:storage=' + quota if quota else ''}\n"
+            for local, quota in self.users.items()))
+        self.config.write_text(f"""
+base_dir = {self.root}/run
+state_dir = {self.root}/state
+log_path = {self.root}/dovecot.log
+listen = 127.0.0.1
+protocols = lmtp
+mail_location = maildir:{mail}/%u
+first_valid_uid = 1
+ssl = no
+mail_plugins = quota
+plugin {{
+  quota = maildir:User quota
+}}
+passdb {{
+  driver = passwd-file
+  args = username_format=%u {self.root}/users
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {self.root}/users
+  default_fields = uid=dovecot gid=dovecot home={mail}/%u
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {self.port}
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+""")
+        with open(self.root / "start.log", "ab") as log:
+            subprocess.run(["dovecot", "-c", str(self.config)], check=True, stdout=log, stderr=log,
+                           stdin=subprocess.DEVNULL)
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        subprocess.run(["doveadm", "-c", str(self.config), "stop"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+
 def smtp_server(handler: object) -> Controller:
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
@@ -105,8 +168,9 @@ class Exim:
     domain. No retry rules: Exim's specification ("Retry configuration") says a temporary error then fails
     the address at once, as a retry time running out does."""
 
-    def __init__(self, root: Path, next_hop: int, capture: int, warn_after: str = "") -> None:
+    def __init__(self, root: Path, next_hop: int, capture: int, warn_after: str = "", lmtp: bool = False) -> None:
         self.root, self.next_hop, self.capture = root, next_hop, capture
+        self.lmtp = lmtp  # the next hop speaks LMTP (RFC 2033): a final delivery agent such as DovecotLmtp
         # With `warn_after` (an Exim time, "1s"), a temporary error is retried for a day instead, by a queue
         # runner every second, which sends the delay warning once a message has waited that long.
         self.warn_after = warn_after
@@ -130,7 +194,8 @@ class Exim:
   driver = smtp
   port = {port}
   allow_localhost
-  hosts_try_fastopen =""" for name, port in (("onward", self.next_hop), ("bounces", self.capture)))
+  hosts_try_fastopen ={protocol}""" for name, port, protocol in (
+            ("onward", self.next_hop, "\n  protocol = lmtp" if self.lmtp else ""), ("bounces", self.capture, "")))
         self.config.write_text(f"""
 primary_hostname = mx.{SENDER_DOMAIN}
 exim_path = {EXIM}
@@ -183,9 +248,10 @@ class PostfixRelay:
     reach). maximal_queue_lifetime = 0: postconf(5), "delivery should be tried only once", so a temporary
     error is returned at once as a permanent one."""
 
-    def __init__(self, root: Path, next_hop: int, capture: int, settings: str = "") -> None:
+    def __init__(self, root: Path, next_hop: int, capture: int, settings: str = "", lmtp: bool = False) -> None:
         self.root, self.next_hop, self.capture = root, next_hop, capture
         self.settings = settings  # main.cf lines that override those below
+        self.lmtp = lmtp  # the next hop speaks LMTP (RFC 2033): Postfix's lmtp(8) delivers to it
         self.port = free_port()
 
     def start(self) -> "PostfixRelay":
@@ -204,7 +270,7 @@ inet_protocols = ipv4
 myhostname = mx.{SENDER_DOMAIN}
 mydestination =
 mynetworks = 127.0.0.0/8
-transport_maps = inline:{{ {RECIPIENT_DOMAIN}=smtp:[127.0.0.1]:{self.next_hop}, {SENDER_DOMAIN}=smtp:[127.0.0.1]:{self.capture} }}
+transport_maps = inline:{{ {RECIPIENT_DOMAIN}={"lmtp:inet" if self.lmtp else "smtp"}:[127.0.0.1]:{self.next_hop}, {SENDER_DOMAIN}=smtp:[127.0.0.1]:{self.capture} }}
 smtp_tls_security_level = none
 maximal_queue_lifetime = 0
 bounce_queue_lifetime = 0

@@ -172,9 +172,11 @@ def test_a_server_out_of_storage_is_its_own_trouble_not_a_full_mailbox():
 
 @pytest.mark.parametrize("stage", ["SMTP error from remote mail server after end of data:",
                                    "SMTP error from remote mail server after pipelined DATA:",
-                                   "SMTP error from remote mail server after pipelined end of data:"])
+                                   "SMTP error from remote mail server after pipelined end of data:",
+                                   # RFC 3030 CHUNKING: the last chunk takes the place of DATA's end
+                                   "LMTP error after BDAT 362 LAST:"])
 def test_a_user_unknown_answered_to_data_proves_no_dead_mailbox(stage):
-    """Exim's account of a reply to DATA, pipelined or not: the recipients were taken at RCPT TO, so an
+    """Exim's account of a reply to DATA (or BDAT), pipelined or not: the recipients were taken at RCPT TO, so an
     "unknown user" now is a filter's word for the message, not a lookup of the mailbox, X.1.1 or not."""
     (failure,) = classify(dsn([("x@example.com", "failed", f"5.1.1 {stage} 550 5.1.1 Unknown user")])).failures
     assert (failure.rule, failure.hard) == ("unproven-unknown", False)
