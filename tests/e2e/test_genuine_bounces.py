@@ -19,6 +19,7 @@ from mailfleet.shared.bounces import classify
 from mailfleet.shared.bounces.senders import named_check
 
 from ..support.daemons import scratch_dir
+from ..support.replies import DOCUMENTED
 from ..support.mtas import (LOCAL_DOMAIN, RECIPIENT_DOMAIN, SENDER_DOMAIN, UNROUTABLE_DOMAIN, Capture,
                             DovecotLmtp, Exim, NextHop, PostfixRelay, smtp_server)
 
@@ -144,6 +145,17 @@ EXIM_OWN = [
          {f"small@{LOCAL_DOMAIN}": (False, "recipient", "mailboxfull")}),
 ]
 
+def documented(i: int, source: str, stage: str, reply: str) -> Case:
+    """A message to one recipient that the next hop refuses with a documented reply at its stage."""
+    name = f"doc{i}"
+    reply = reply.replace("{rcpt}", at(name)).replace("{sender}", f"{name}@{SENDER_DOMAIN}")
+    stages = {"rcpt": {"replies": {name: reply}}, "mail": {"mail": reply}, "data": {"data": reply}}
+    return Case(name, source, {at(name): (False, "", "")}, **stages[stage])  # type: ignore[arg-type]
+
+
+DOCUMENTED_CASES = [documented(i, *entry) for i, entry in enumerate(DOCUMENTED)]
+
+
 def message(case: Case) -> bytes:
     return (f"From: News <{case.sender}>\nTo: {', '.join(case.recipients())}\nSubject: Our offer\n"
             f"Message-ID: <{case.name}@{SENDER_DOMAIN}>\n\nBuy now.\n").encode()
@@ -175,12 +187,12 @@ def _bounces(mta_class, cases: list[Case]):
 
 @pytest.fixture(scope="module")
 def exim_bounces():
-    yield from _bounces(Exim, [*CASES, *EXIM_OWN])
+    yield from _bounces(Exim, [*CASES, *EXIM_OWN, *DOCUMENTED_CASES])
 
 
 @pytest.fixture(scope="module")
 def postfix_bounces():
-    yield from _bounces(PostfixRelay, CASES)
+    yield from _bounces(PostfixRelay, [*CASES, *DOCUMENTED_CASES])
 
 
 def check(bounce: bytes, case: Case) -> None:
@@ -207,6 +219,21 @@ def test_exim_bounces_read_as_what_the_next_hop_said(exim_bounces, case):
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_postfix_bounces_read_as_what_the_next_hop_said(postfix_bounces, case):
     check(postfix_bounces[case.name], case)
+
+
+@pytest.mark.parametrize("case", DOCUMENTED_CASES, ids=lambda c: f"{c.name}-{c.source}")
+def test_the_same_refusal_reads_the_same_whichever_mta_reports_it(exim_bounces, postfix_bounces, case):
+    """Each documented refusal (tests/support/replies.py), bounced by Exim and by Postfix: two templates, two
+    delivery-status dialects (Exim's own Status 5.0.0 on a give-up, Postfix's 4.x.x; "after RCPT TO:" against
+    "(in reply to RCPT TO command)"), one verdict: the same recipient, as hard, about the same party. (The
+    reason may differ where Exim names its own give-up, "retry timeout exceeded", as the cause.)"""
+    def read(bounce: bytes) -> tuple[str, dict[str, tuple[bool, str]]]:
+        verdict = classify(bounce)
+        return verdict.kind, {f.address: (f.hard, f.about) for f in verdict.failures}
+
+    exim, postfix = read(exim_bounces[case.name]), read(postfix_bounces[case.name])
+    assert exim == postfix
+    assert exim[0] == "bounce" and list(exim[1]) == list(case.expect)
 
 
 # Postfix: retry for a day, warn after a second (postconf(5) delay_warning_time), a queue run every second.
