@@ -213,8 +213,10 @@ RULES: list[Rule] = [
          "command)'; Exim 'SMTP error from remote mail server after EHLO'; qmail-remote 'my name was rejected'",
          HELO_REFUSED),
     Rule("auth-failure", "authfailure",
-         "RFC 7208 SPF, RFC 6376 DKIM, RFC 7489 DMARC; Gmail 'Email sender guidelines' 5.7.26, Outlook 5.7.515",
-         phrases(r"authentication (checks? )?fail", r"\bspf\b", r"\bdkim\b", r"\bdmarc\b", r"sender policy framework")),
+         "RFC 7208 SPF, RFC 6376 DKIM, RFC 7489 DMARC; Gmail 'Email sender guidelines' 5.7.26 and '550 5.7.1 "
+         "Unauthenticated email is not accepted from this domain', Outlook 5.7.515",
+         phrases(r"authentication (checks? )?fail", r"\bspf\b", r"\bdkim\b", r"\bdmarc\b", r"sender policy framework",
+                 r"unauthenticated e-?mail")),
     Rule("mailer-error", "mailererror",
          "Postfix local(8)/pipe(8) 'Command died with status'; Sendmail mailer 'unknown mailer error'; procmail",
          phrases(r"procmail", r"couldn'?t create", r"mailer error", r"command (died|failed)", r"exit(ed)? (code|with|status)",

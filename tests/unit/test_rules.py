@@ -194,6 +194,14 @@ def test_a_temporary_reply_given_up_on_is_no_dead_address():
     assert failure.hard is True, "a 550 under the same status still is one"
 
 
+def test_gmail_s_unauthenticated_email_is_an_authentication_failure():
+    """Gmail's "550 5.7.1 Unauthenticated email is not accepted from this domain": the domain's SPF, DKIM or
+    DMARC did not pass. The account's health names the check, not a bare refusal of the sender."""
+    diagnostic = "550 5.7.1 Unauthenticated email is not accepted from this domain."
+    (failure,) = classify(dsn([("x@example.com", "failed", diagnostic)])).failures
+    assert (failure.reason, failure.rule, failure.about) == ("authfailure", "auth-failure", "sender")
+
+
 def test_a_verdict_names_the_rule_of_its_kind():
     assert classify(dsn([("x@example.com", "failed", "5.1.1 unknown")])).rule == "rfc3464-delivery-status"
     assert classify(b"From: a@example.com\nSubject: hi\n\nhello\n").rule == "not-a-bounce"
