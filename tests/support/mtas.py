@@ -260,6 +260,7 @@ class PostfixRelay:
             d.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)
         shutil.chown(data, "postfix")
+        onward = "lmtp:inet" if self.lmtp else "smtp"
         (self.root / "main.cf").write_text(f"""
 compatibility_level = 3.6
 queue_directory = {queue}
@@ -270,7 +271,8 @@ inet_protocols = ipv4
 myhostname = mx.{SENDER_DOMAIN}
 mydestination =
 mynetworks = 127.0.0.0/8
-transport_maps = inline:{{ {RECIPIENT_DOMAIN}={"lmtp:inet" if self.lmtp else "smtp"}:[127.0.0.1]:{self.next_hop}, {SENDER_DOMAIN}=smtp:[127.0.0.1]:{self.capture} }}
+transport_maps = inline:{{ {RECIPIENT_DOMAIN}={onward}:[127.0.0.1]:{self.next_hop},
+    {SENDER_DOMAIN}=smtp:[127.0.0.1]:{self.capture} }}
 smtp_tls_security_level = none
 maximal_queue_lifetime = 0
 bounce_queue_lifetime = 0
