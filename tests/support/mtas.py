@@ -5,8 +5,10 @@ The bounce's every word is the MTA's own: its template, its DSN, its account of 
 next hop's replies are the test's, each written from the server or filter that answers so.
 
 Exim is Debian's exim4-daemon-light, unpacked into build/exim by scripts/system-deps rather than installed
-(the package would replace Postfix, which the other tests use): it runs from there with `-C` and its own
-`exim_path`, as root, delivering as the `Debian-exim` user its build names.
+(the package would replace Postfix, which the other tests use). Each instance runs a copy of the binary in
+its own directory, with `-C` and its own `exim_path`, as root, delivering as the `Debian-exim` user its build
+names: Exim re-executes itself as that user, who may not enter the checkout (a fresh clone under a 0700
+directory, as CI makes).
 """
 
 from __future__ import annotations
@@ -176,12 +178,15 @@ class Exim:
         self.warn_after = warn_after
         self.config = root / "exim.conf"
         self.pid_file = root / "exim.pid"
+        self.binary = root / "exim4"
 
     def start(self) -> "Exim":
         spool, mail = self.root / "spool", self.root / "mail"
         for path in (self.root, spool, mail):  # Exim writes its spool, logs and mailboxes as its user
             path.mkdir(parents=True, exist_ok=True)
             shutil.chown(path, EXIM_USER, EXIM_USER)
+        shutil.copyfile(EXIM, self.binary)
+        os.chmod(self.binary, 0o755)  # not setuid: only root runs it here
         routes = "\n".join(f"""
 {name}:
   driver = manualroute
@@ -198,7 +203,7 @@ class Exim:
             ("onward", self.next_hop, "\n  protocol = lmtp" if self.lmtp else ""), ("bounces", self.capture, "")))
         self.config.write_text(f"""
 primary_hostname = mx.{SENDER_DOMAIN}
-exim_path = {EXIM}
+exim_path = {self.binary}
 exim_user = {EXIM_USER}
 exim_group = {EXIM_USER}
 spool_directory = {spool}
@@ -223,14 +228,14 @@ begin retry
 {"* * F,1d,1s" if self.warn_after else ""}
 """)  # one mailbox file for all: a file name made from the address would be tainted
         if self.warn_after:
-            subprocess.run([str(EXIM), "-C", str(self.config), "-q1s", "-oP", str(self.pid_file)], check=True,
+            subprocess.run([str(self.binary), "-C", str(self.config), "-q1s", "-oP", str(self.pid_file)], check=True,
                            capture_output=True, timeout=30)  # forks the queue runner, which writes its pid
         return self
 
     def send(self, sender: str, recipients: list[str], message: bytes) -> None:
         """Hand the message to Exim and have it delivered now, in the foreground (-odi). Its exit status says
         whether every delivery succeeded, so it is not an error here: the bounce, or its absence, tells."""
-        subprocess.run([str(EXIM), "-C", str(self.config), "-odi", "-f", sender, *recipients], input=message,
+        subprocess.run([str(self.binary), "-C", str(self.config), "-odi", "-f", sender, *recipients], input=message,
                        capture_output=True, timeout=60)
 
     def stop(self) -> None:
