@@ -458,6 +458,10 @@ STATUS_REASONS: dict[str, str] = {
     "5.0": "systemerror",
     "7.0": "securityerror",
     "7.1": "rejected",
+    # RFC 7293 §3.3 (Require-Recipient-Valid-Since): the mailbox, or its domain, has changed owner since we were
+    # given the address. It now reaches somebody else: as final for that contact as a moved user.
+    "7.17": "hasmoved",
+    "7.18": "hasmoved",
     # RFC 7372 §3: the authentication checks.
     "7.20": "authfailure",  # no passing DKIM signature
     "7.21": "authfailure",  # no acceptable DKIM signature
@@ -467,10 +471,6 @@ STATUS_REASONS: dict[str, str] = {
     "7.25": "blocked",  # reverse DNS validation failed: the sending host
     "7.26": "authfailure",  # multiple authentication checks failed
     "7.27": "rejected",  # sender address has null MX (RFC 7505 §4.2)
-    # RFC 7293 §3.3 (Require-Recipient-Valid-Since): the mailbox, or its domain, has changed owner since we were
-    # given the address. It now reaches somebody else: as final for that contact as a moved user.
-    "7.17": "hasmoved",
-    "7.18": "hasmoved",
     "7.515": "authfailure",  # Microsoft Learn, Outlook 550 5.7.515: the sending domain fails the required authentication
 }
 # Statuses that say more than any words beside them ("Access denied" in Outlook's 5.7.515): the status decides.
@@ -480,8 +480,8 @@ TELLING_STATUSES = frozenset({"7.20", "7.21", "7.22", "7.23", "7.24", "7.25", "7
 AFTER_DATA = patterns.compile(r"\bDATA\b|\bBDAT\b|end of data|after data")  # BDAT: RFC 3030 CHUNKING's DATA
 # The MTA's own record of the command a reply answered: Postfix's "(in reply to end of DATA command)", Exim's
 # "SMTP error from remote mail server after end of data:" (or "LMTP error after BDAT 362 LAST:", RFC 3030's
-# chunk in place of DATA). Unlike a sendmail transcript's ">>> DATA", which
-# lists what was sent in the order it was sent (and, under PIPELINING, before the replies to RCPT came back).
+# last chunk in place of DATA's end). Unlike a sendmail transcript's ">>> DATA", which lists what was sent in
+# the order it was sent (and, under PIPELINING, before the replies to RCPT came back).
 ANSWERED_DATA = patterns.compile(
     r"in reply to (?:end of )?data command|after (?:pipelined )?(?:(?:end of )?data|bdat)\b")  # lower-cased
 # Exim's transport says "after %s%s", with "pipelined " first where the command went pipelined (RFC 2920).
