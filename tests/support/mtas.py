@@ -1,8 +1,9 @@
 """Real MTAs writing real bounces: a private Exim 4 or Postfix relays a message to a next hop on 127.0.0.1
-(aiosmtpd, answering as a test says) and sends the bounce it writes back to a capture server.
+(aiosmtpd, answering as a test says, or an LMTP-only Dovecot answering in its own words) and sends the bounce
+it writes back to a capture server.
 
 The bounce's every word is the MTA's own: its template, its DSN, its account of the SMTP dialogue. Only the
-next hop's replies are the test's, each written from the server or filter that answers so.
+aiosmtpd next hop's replies are the test's, each written from the server or filter that answers so.
 
 Exim is Debian's exim4-daemon-light, unpacked into build/exim by scripts/system-deps rather than installed
 (the package would replace Postfix, which the other tests use). Each instance runs a copy of the binary in
