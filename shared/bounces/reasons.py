@@ -777,12 +777,13 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
         # command)": the server refused the sender before any recipient was named, so no word of a mailbox's
         # state there is the recipient's (Gmail's "550 5.7.1 Email quota exceeded" is the sender's quota).
         reason, rule = "rejected", MAIL_FROM_RULE
-    elif reason in HARD_REASONS or reason == "undefined":
+    elif reason in HARD_REASONS or reason == "undefined" or rule == STATUS_RULE:
         greeting = AT_GREETING.search(low)
         if greeting:
             # Refused before HELO, so before any recipient was named: the sending host (its address, its name),
             # not the address we mailed. Where a rule knows the reply's words (a block list, a busy server) they
-            # say more, and stand.
+            # say more, and stand; a reason read from the status alone does not (Postfix's "4.0.0" for a "554"
+            # greeting it skipped is its own deferral, not the server's word).
             reason, rule = "blocked", GREETING_RULE
             evidence = evidence or _around(diagnostic if len(diagnostic) == len(low) else low,
                                            greeting.start(), greeting.end())

@@ -19,9 +19,11 @@ from mailfleet.shared.bounces import classify
 from mailfleet.shared.bounces.senders import named_check
 
 from ..support.daemons import scratch_dir
+from ..support.mailservers import Silent
 from ..support.replies import DOCUMENTED
 from ..support.mtas import (LOCAL_DOMAIN, RECIPIENT_DOMAIN, SENDER_DOMAIN, UNROUTABLE_DOMAIN, Capture,
-                            DovecotLmtp, Exim, NextHop, PostfixRelay, smtp_server)
+                            DovecotLmtp, Exim, Greeter, NextHop, PostfixRelay, smtp_server)
+from ..support.servers import free_port
 
 
 @dataclass(frozen=True)
@@ -296,3 +298,30 @@ def test_a_bounce_of_dovecot_s_own_refusals_over_lmtp(mta):
         dovecot.stop()
         next(scratch, None)
     check(bounce, case)
+
+
+@pytest.mark.parametrize("mta", [Exim, PostfixRelay], ids=["exim", "postfix"])
+def test_servers_that_will_not_talk_are_the_sending_host_s_or_nobody_s_fault(mta):
+    """Failures before any recipient is named, as each MTA reports them: a greeting of "554 No SMTP service
+    here" (RFC 5321 §3.1: a refusal of the connection, in practice of the sending host) is about the sender;
+    a "421 Service not available" greeting (RFC 5321 §4.2.3), a connection dropped or refused, a server that
+    never answers, are the receiving side's trouble: soft, and nobody marked."""
+    refusing, busy = Greeter("554 No SMTP service here"), Greeter("421 4.3.2 Service not available, closing "
+                                                                   "transmission channel")
+    dropping, silent = Greeter(""), Silent()
+    routes = {"refusing.test": refusing.port, "busy.test": busy.port, "dropping.test": dropping.port,
+              "silent.test": silent.port, "nothing.test": free_port()}  # nothing listens there
+    expect = {"refusing": "sender", "busy": "recipient", "dropping": "recipient", "silent": "recipient",
+              "nothing": "recipient"}
+    cases = [Case(name, "", {f"x@{name}.test": (False, about, "")}) for name, about in expect.items()]
+    bounces = _bounces(functools.partial(mta, routes=routes), cases)
+    try:
+        found = next(bounces)
+    finally:
+        next(bounces, None)
+        for server in (refusing, busy, dropping):
+            server.stop()
+        silent.close()
+    for case in cases:
+        verdict = classify(found[case.name])
+        assert {f.address: (f.hard, f.about, "") for f in verdict.failures} == case.expect, case.name

@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import smtplib
+import socket
 import subprocess
 import threading
 from dataclasses import dataclass, field
@@ -159,6 +160,32 @@ service anvil {{
                        stderr=subprocess.DEVNULL)
 
 
+class Greeter:
+    """A port on 127.0.0.1 that answers each connection with one line (or none) and hangs up: a server that
+    refuses to talk ("554 No SMTP service here", RFC 5321 §3.1) or one that drops the connection."""
+
+    def __init__(self, greeting: str) -> None:
+        self.greeting = greeting
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                if self.greeting:
+                    conn.sendall(self.greeting.encode() + b"\r\n")
+
+    def stop(self) -> None:
+        self.sock.close()
+
+
 def smtp_server(handler: object) -> Controller:
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
@@ -171,8 +198,10 @@ class Exim:
     domain. No retry rules: Exim's specification ("Retry configuration") says a temporary error then fails
     the address at once, as a retry time running out does."""
 
-    def __init__(self, root: Path, next_hop: int, capture: int, warn_after: str = "", lmtp: bool = False) -> None:
+    def __init__(self, root: Path, next_hop: int, capture: int, warn_after: str = "", lmtp: bool = False,
+                 routes: dict[str, int] | None = None) -> None:
         self.root, self.next_hop, self.capture = root, next_hop, capture
+        self.routes = routes or {}  # more domains, each to a port on 127.0.0.1 (by SMTP)
         self.lmtp = lmtp  # the next hop speaks LMTP (RFC 2033): a final delivery agent such as DovecotLmtp
         # With `warn_after` (an Exim time, "1s"), a temporary error is retried for a day instead, by a queue
         # runner every second, which sends the delay warning once a message has waited that long.
@@ -188,20 +217,25 @@ class Exim:
             shutil.chown(path, EXIM_USER, EXIM_USER)
         shutil.copyfile(EXIM, self.binary)
         os.chmod(self.binary, 0o755)  # not setuid: only root runs it here
+        hops = [("onward", RECIPIENT_DOMAIN, self.next_hop, "lmtp" if self.lmtp else "smtp"),
+                ("bounces", SENDER_DOMAIN, self.capture, "smtp"),
+                *((f"route{i}", domain, port, "smtp") for i, (domain, port) in enumerate(self.routes.items()))]
         routes = "\n".join(f"""
 {name}:
   driver = manualroute
   domains = {domain}
   transport = {name}
   route_list = * 127.0.0.1
-  self = send""" for name, domain in (("onward", RECIPIENT_DOMAIN), ("bounces", SENDER_DOMAIN)))
+  self = send""" for name, domain, _, _ in hops)
         transports = "\n".join(f"""
 {name}:
   driver = smtp
+  protocol = {protocol}
   port = {port}
   allow_localhost
-  hosts_try_fastopen ={protocol}""" for name, port, protocol in (
-            ("onward", self.next_hop, "\n  protocol = lmtp" if self.lmtp else ""), ("bounces", self.capture, "")))
+  connect_timeout = 2s
+  command_timeout = 2s
+  hosts_try_fastopen =""" for name, _, port, protocol in hops)
         self.config.write_text(f"""
 primary_hostname = mx.{SENDER_DOMAIN}
 exim_path = {self.binary}
@@ -254,8 +288,10 @@ class PostfixRelay:
     reach). maximal_queue_lifetime = 0: postconf(5), "delivery should be tried only once", so a temporary
     error is returned at once as a permanent one."""
 
-    def __init__(self, root: Path, next_hop: int, capture: int, settings: str = "", lmtp: bool = False) -> None:
+    def __init__(self, root: Path, next_hop: int, capture: int, settings: str = "", lmtp: bool = False,
+                 routes: dict[str, int] | None = None) -> None:
         self.root, self.next_hop, self.capture = root, next_hop, capture
+        self.routes = routes or {}  # more domains, each to a port on 127.0.0.1 (by SMTP)
         self.settings = settings  # main.cf lines that override those below
         self.lmtp = lmtp  # the next hop speaks LMTP (RFC 2033): Postfix's lmtp(8) delivers to it
         self.port = free_port()
@@ -267,6 +303,7 @@ class PostfixRelay:
         os.chmod(self.root, 0o755)
         shutil.chown(data, "postfix")
         onward = "lmtp:inet" if self.lmtp else "smtp"
+        more = "".join(f", {domain}=smtp:[127.0.0.1]:{port}" for domain, port in self.routes.items())
         (self.root / "main.cf").write_text(f"""
 compatibility_level = 3.6
 queue_directory = {queue}
@@ -278,7 +315,9 @@ myhostname = mx.{SENDER_DOMAIN}
 mydestination =
 mynetworks = 127.0.0.0/8
 transport_maps = inline:{{ {RECIPIENT_DOMAIN}={onward}:[127.0.0.1]:{self.next_hop},
-    {SENDER_DOMAIN}=smtp:[127.0.0.1]:{self.capture} }}
+    {SENDER_DOMAIN}=smtp:[127.0.0.1]:{self.capture}{more} }}
+smtp_connect_timeout = 2s
+smtp_helo_timeout = 2s
 smtp_tls_security_level = none
 maximal_queue_lifetime = 0
 bounce_queue_lifetime = 0

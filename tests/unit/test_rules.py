@@ -202,6 +202,17 @@ def test_gmail_s_unauthenticated_email_is_an_authentication_failure():
     assert (failure.reason, failure.rule, failure.about) == ("authfailure", "auth-failure", "sender")
 
 
+def test_a_refused_greeting_is_the_sending_host_s_even_under_the_reporter_s_own_deferral():
+    """Postfix skips a server that greets with 5xx (smtp_skip_5xx_greeting) and defers: its DSN says "Status:
+    4.0.0", its prose "host ... refused to talk to me: 554 ...". The status is Postfix's, the refusal the
+    server's: RFC 5321 §3.1's "554 No SMTP service here" in place of 220, before any recipient was named."""
+    diagnostic = ("554 No SMTP service here host mx.example.com[192.0.2.1] refused to talk to me: 554 No SMTP "
+                  "service here")
+    (failure,) = classify(dsn([("x@example.com", "failed", f"4.0.0 {diagnostic}")])).failures
+    assert (failure.reason, failure.rule, failure.hard, failure.about) == (
+        "blocked", "rfc5321-greeting-stage", False, "sender")
+
+
 def test_a_verdict_names_the_rule_of_its_kind():
     assert classify(dsn([("x@example.com", "failed", "5.1.1 unknown")])).rule == "rfc3464-delivery-status"
     assert classify(b"From: a@example.com\nSubject: hi\n\nhello\n").rule == "not-a-bounce"
