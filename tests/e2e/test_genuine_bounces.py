@@ -19,10 +19,10 @@ from mailfleet.shared.bounces import classify
 from mailfleet.shared.bounces.senders import named_check
 
 from ..support.daemons import scratch_dir
-from ..support.mailservers import Silent
+from ..support.mailservers import Greeter, Silent
 from ..support.replies import DOCUMENTED
 from ..support.mtas import (LOCAL_DOMAIN, RECIPIENT_DOMAIN, SENDER_DOMAIN, UNROUTABLE_DOMAIN, Capture,
-                            DovecotLmtp, Exim, Greeter, NextHop, PostfixRelay, smtp_server)
+                            DovecotLmtp, Exim, NextHop, PostfixRelay, smtp_server)
 from ..support.servers import free_port
 
 
@@ -319,9 +319,8 @@ def test_servers_that_will_not_talk_are_the_sending_host_s_or_nobody_s_fault(mta
         found = next(bounces)
     finally:
         next(bounces, None)
-        for server in (refusing, busy, dropping):
-            server.stop()
-        silent.close()
+        for listener in (refusing, busy, dropping, silent):
+            listener.close()
     for case in cases:
         verdict = classify(found[case.name])
         assert {f.address: (f.hard, f.about, "") for f in verdict.failures} == case.expect, case.name

@@ -174,6 +174,20 @@ class Silent(_Listener):
     """Accepts connections and never says a word."""
 
 
+class Greeter(_Listener):
+    """Answers each connection with one line (or none) and hangs up: a server that refuses to talk ("554 No
+    SMTP service here", RFC 5321 §3.1) or one that drops the connection."""
+
+    def __init__(self, greeting: str) -> None:
+        self.greeting = greeting
+        super().__init__()
+
+    def _accepted(self, conn: socket.socket) -> None:
+        with conn:
+            if self.greeting:
+                conn.sendall(self.greeting.encode() + b"\r\n")
+
+
 class Liar(_Listener):
     """A mail server that logs anyone in, lists one small message, and then sends it without end
     (IMAP: a literal announced as 2 GB; POP3: lines and never the closing dot). `sent` counts

@@ -18,7 +18,6 @@ import os
 import shutil
 import signal
 import smtplib
-import socket
 import subprocess
 import threading
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-from .servers import free_port, postfix_master_cf, wait_for_port
+from .servers import PostfixInstance, free_port, wait_for_port
 
 EXIM = Path(__file__).resolve().parents[2] / "build" / "exim" / "usr" / "sbin" / "exim4"
 EXIM_USER = "Debian-exim"  # compiled into Debian's Exim (EXIM_USER); system-deps makes the user
@@ -160,32 +159,6 @@ service anvil {{
                        stderr=subprocess.DEVNULL)
 
 
-class Greeter:
-    """A port on 127.0.0.1 that answers each connection with one line (or none) and hangs up: a server that
-    refuses to talk ("554 No SMTP service here", RFC 5321 §3.1) or one that drops the connection."""
-
-    def __init__(self, greeting: str) -> None:
-        self.greeting = greeting
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with conn:
-                if self.greeting:
-                    conn.sendall(self.greeting.encode() + b"\r\n")
-
-    def stop(self) -> None:
-        self.sock.close()
-
-
 def smtp_server(handler: object) -> Controller:
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
@@ -282,7 +255,7 @@ begin retry
         return path.read_text(errors="replace") if path.exists() else ""
 
 
-class PostfixRelay:
+class PostfixRelay(PostfixInstance):
     """A private Postfix that takes mail from 127.0.0.1 by SMTP and relays it: RECIPIENT_DOMAIN to the next
     hop, SENDER_DOMAIN (the bounces) to the capture server, anything else by DNS (which this machine does not
     reach). maximal_queue_lifetime = 0: postconf(5), "delivery should be tried only once", so a temporary
@@ -290,61 +263,26 @@ class PostfixRelay:
 
     def __init__(self, root: Path, next_hop: int, capture: int, settings: str = "", lmtp: bool = False,
                  routes: dict[str, int] | None = None) -> None:
-        self.root, self.next_hop, self.capture = root, next_hop, capture
+        super().__init__(root)
+        self.next_hop, self.capture = next_hop, capture
         self.routes = routes or {}  # more domains, each to a port on 127.0.0.1 (by SMTP)
-        self.settings = settings  # main.cf lines that override those below
+        self.extra = settings  # main.cf lines that override those below
         self.lmtp = lmtp  # the next hop speaks LMTP (RFC 2033): Postfix's lmtp(8) delivers to it
-        self.port = free_port()
 
-    def start(self) -> "PostfixRelay":
-        queue, data = self.root / "queue", self.root / "data"
-        for d in (queue, data):
-            d.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.root, 0o755)
-        shutil.chown(data, "postfix")
+    def settings(self) -> str:
         onward = "lmtp:inet" if self.lmtp else "smtp"
         more = "".join(f", {domain}=smtp:[127.0.0.1]:{port}" for domain, port in self.routes.items())
-        (self.root / "main.cf").write_text(f"""
-compatibility_level = 3.6
-queue_directory = {queue}
-data_directory = {data}
-mail_owner = postfix
-inet_interfaces = loopback-only
-inet_protocols = ipv4
+        return f"""
 myhostname = mx.{SENDER_DOMAIN}
-mydestination =
-mynetworks = 127.0.0.0/8
 transport_maps = inline:{{ {RECIPIENT_DOMAIN}={onward}:[127.0.0.1]:{self.next_hop},
     {SENDER_DOMAIN}=smtp:[127.0.0.1]:{self.capture}{more} }}
 smtp_connect_timeout = 2s
 smtp_helo_timeout = 2s
-smtp_tls_security_level = none
 maximal_queue_lifetime = 0
 bounce_queue_lifetime = 0
-alias_maps =
-alias_database =
-maillog_file = {self.root}/maillog
-maillog_file_prefixes = /var, /dev/stdout, {self.root}
-smtputf8_enable = no
-{self.settings}
-""")
-        postfix_master_cf(self.root, self.port)
-        with open(self.root / "start.log", "ab") as log:
-            proc = subprocess.run(["postfix", "-c", str(self.root), "start"], stdout=log, stderr=log,
-                                  stdin=subprocess.DEVNULL)
-        if proc.returncode != 0:
-            raise RuntimeError(f"postfix did not start: {(self.root / 'start.log').read_text()}")
-        wait_for_port(self.port)
-        return self
+{self.extra}
+"""
 
     def send(self, sender: str, recipients: list[str], message: bytes) -> None:
         with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as client:
             client.sendmail(sender, recipients, message)
-
-    def stop(self) -> None:
-        subprocess.run(["postfix", "-c", str(self.root), "stop"], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-
-    def log(self) -> str:
-        path = self.root / "maillog"
-        return path.read_text(errors="replace") if path.exists() else ""

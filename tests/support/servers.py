@@ -222,30 +222,23 @@ def postfix_master_cf(root: Path, port: int) -> None:
     (root / "master.cf").write_text("\n".join(lines) + "\n")
 
 
-class Postfix:
-    """A private Postfix that delivers USER@DOMAIN (and USER+anything@DOMAIN) into a Dovecot Maildir and
-    bounces unknown users of DOMAIN there later, or, with `reject_unlisted`, refuses them at RCPT (Postfix's
-    default). Mail for the domain `later[0]` is taken and relayed to the SMTP server on 127.0.0.1 port
-    `later[1]`: what that server refuses, Postfix bounces later, as a relay does."""
+class PostfixInstance:
+    """A private Postfix in `root`, its SMTP server on 127.0.0.1:`port`, logging to `root`/maillog. What it
+    does with mail is its subclass's `settings()`: the main.cf lines beyond those every instance needs."""
 
-    def __init__(self, root: Path, dovecot: Dovecot, domain: str = "bounce.test", user: str = "bounces", *,
-                 reject_unlisted: bool = False, later: tuple[str, int] | None = None) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = root
-        self.dovecot = dovecot
-        self.domain = domain
-        self.user = user
-        self.reject_unlisted = reject_unlisted
-        self.later = later
         self.port = free_port()
 
-    def start(self) -> "Postfix":
-        self.root.mkdir(parents=True, exist_ok=True)
+    def settings(self) -> str:
+        raise NotImplementedError
+
+    def start(self) -> "PostfixInstance":
         queue, data = self.root / "queue", self.root / "data"
         for d in (queue, data):
-            d.mkdir(exist_ok=True)
+            d.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)
         shutil.chown(data, "postfix")
-        dove = pwd.getpwnam("dovecot")
         (self.root / "main.cf").write_text(f"""
 compatibility_level = 3.6
 queue_directory = {queue}
@@ -253,23 +246,15 @@ data_directory = {data}
 mail_owner = postfix
 inet_interfaces = loopback-only
 inet_protocols = ipv4
-myhostname = mx.{self.domain}
 mydestination =
 mynetworks = 127.0.0.0/8
-smtpd_reject_unlisted_recipient = {"yes" if self.reject_unlisted else "no"}
-recipient_delimiter = +
-transport_maps = {f"inline:{{ {self.later[0]}=smtp:[127.0.0.1]:{self.later[1]} }}" if self.later else ""}
 smtp_tls_security_level = none
-virtual_mailbox_domains = {self.domain}
-virtual_mailbox_base = {self.dovecot.mail}
-virtual_mailbox_maps = inline:{{ {self.user}@{self.domain}={self.user}@{self.domain}/ }}
-virtual_uid_maps = static:{dove.pw_uid}
-virtual_gid_maps = static:{dove.pw_gid}
 alias_maps =
 alias_database =
 maillog_file = {self.root}/maillog
 maillog_file_prefixes = /var, /dev/stdout, {self.root}
 smtputf8_enable = no
+{self.settings()}
 """)
         postfix_master_cf(self.root, self.port)
         with open(self.root / "start.log", "ab") as log:
@@ -286,3 +271,33 @@ smtputf8_enable = no
     def log(self) -> str:
         path = self.root / "maillog"
         return path.read_text(errors="replace") if path.exists() else ""
+
+
+class Postfix(PostfixInstance):
+    """A private Postfix that delivers USER@DOMAIN (and USER+anything@DOMAIN) into a Dovecot Maildir and
+    bounces unknown users of DOMAIN there later, or, with `reject_unlisted`, refuses them at RCPT (Postfix's
+    default). Mail for the domain `later[0]` is taken and relayed to the SMTP server on 127.0.0.1 port
+    `later[1]`: what that server refuses, Postfix bounces later, as a relay does."""
+
+    def __init__(self, root: Path, dovecot: Dovecot, domain: str = "bounce.test", user: str = "bounces", *,
+                 reject_unlisted: bool = False, later: tuple[str, int] | None = None) -> None:
+        super().__init__(root)
+        self.dovecot = dovecot
+        self.domain = domain
+        self.user = user
+        self.reject_unlisted = reject_unlisted
+        self.later = later
+
+    def settings(self) -> str:
+        dove = pwd.getpwnam("dovecot")
+        return f"""
+myhostname = mx.{self.domain}
+smtpd_reject_unlisted_recipient = {"yes" if self.reject_unlisted else "no"}
+recipient_delimiter = +
+transport_maps = {f"inline:{{ {self.later[0]}=smtp:[127.0.0.1]:{self.later[1]} }}" if self.later else ""}
+virtual_mailbox_domains = {self.domain}
+virtual_mailbox_base = {self.dovecot.mail}
+virtual_mailbox_maps = inline:{{ {self.user}@{self.domain}={self.user}@{self.domain}/ }}
+virtual_uid_maps = static:{dove.pw_uid}
+virtual_gid_maps = static:{dove.pw_gid}
+"""
