@@ -3,9 +3,11 @@ refuses it, and the bounce each writes is classified.
 
 Every word of each bounce is the MTA's (its template, its delivery-status part, its account of the SMTP
 dialogue, its folding of a long reply); only the next hop's reply is the test's, each written from the
-server, filter or documentation named beside it. So the classifier is held to mail as two of the most common
-MTAs really write it, for the failures a sender meets most: a dead address, a full mailbox, a block list, an
-authentication check, a refused sender, content and size.
+server, filter or documentation named beside it (tests/support/replies.py holds 92 more, each with its
+verdict). So the classifier is held to mail as two of the most common MTAs really write it, for the failures a
+sender meets most: a dead address, a full mailbox, a block list, an authentication check, a refused sender,
+content and size; and to their own failures (no route, a full local mailbox, servers that will not talk),
+their delay warnings, and Dovecot's own LMTP refusals as the last hop.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from mailfleet.shared.bounces.senders import named_check
 
 from ..support.daemons import scratch_dir
 from ..support.mailservers import Greeter, Silent
-from ..support.replies import DOCUMENTED
 from ..support.mtas import (LOCAL_DOMAIN, RECIPIENT_DOMAIN, SENDER_DOMAIN, UNROUTABLE_DOMAIN, Capture,
                             DovecotLmtp, Exim, NextHop, PostfixRelay, smtp_server)
+from ..support.replies import DOCUMENTED
 from ..support.servers import free_port
 
 
@@ -151,6 +153,7 @@ EXIM_OWN = [
          {f"small@{LOCAL_DOMAIN}": (False, "recipient", "mailboxfull")}),
 ]
 
+
 def documented(i: int, source: str, stage: str, reply: str, hard: bool, about: str) -> Case:
     """A message to one recipient that the next hop refuses with a documented reply at its stage. (Its
     expected reason is left empty: Exim names its own give-up after a 4xx, "retry timeout exceeded", where
@@ -170,6 +173,8 @@ def message(case: Case) -> bytes:
 
 
 def _bounces(mta_class, cases: list[Case]):
+    """Start the MTA (`mta_class(root, next hop's port, capture's port)`) between a next hop that answers as
+    the cases say and a capture server; send each case's message; yield each case's bounce by its name."""
     scratch = scratch_dir("mfm")
     root = next(scratch)
     hop = NextHop(rcpt={local: reply for case in cases for local, reply in (case.replies or {}).items()},
