@@ -329,3 +329,34 @@ def test_servers_that_will_not_talk_are_the_sending_host_s_or_nobody_s_fault(mta
     for case in cases:
         verdict = classify(found[case.name])
         assert {f.address: (f.hard, f.about, "") for f in verdict.failures} == case.expect, case.name
+
+
+@pytest.mark.parametrize("mta", [functools.partial(PostfixRelay, settings="smtputf8_enable = yes"), Exim],
+                         ids=["postfix", "exim"])
+def test_a_utf8_address_and_a_64_character_local_part_come_back_whole(mta):
+    """RFC 6531/6533: a message to a UTF-8 address, relayed with SMTPUTF8 to a server that offers it and refused
+    there. Postfix returns a message/global-delivery-status part ("Final-Recipient: utf-8; ..."), Exim a
+    delivery-status part with the address as it is; a local part of 64 characters (RFC 5321's limit) beside
+    it. Both come back whole, each hard."""
+    scratch = scratch_dir("mfu")
+    root = next(scratch)
+    recipients = [at("a-very-long-local-part-that-goes-on-and-on-to-sixty-four-chars-1"),
+                  at("пользователь-ünïcödé")]
+    assert len(recipients[0].partition("@")[0]) == 64
+    hop = NextHop(rcpt={address.partition("@")[0].lower(): POSTFIX_UNKNOWN.format(address) for address in recipients})
+    capture = Capture()
+    hop_server, capture_server = smtp_server(hop, smtputf8=True), smtp_server(capture, smtputf8=True)
+    relay = mta(root, hop_server.port, capture_server.port).start()
+    case = Case("utf8", "Postfix smtpd(8)", {address: (True, "recipient", "userunknown") for address in recipients})
+    try:
+        relay.send(case.sender, case.recipients(), message(case))
+        bounce = capture.wait(case.sender)
+    finally:
+        relay.stop()
+        hop_server.stop()
+        capture_server.stop()
+        next(scratch, None)
+    if isinstance(relay, PostfixRelay):
+        assert b"Content-Type: message/global-delivery-status" in bounce
+    assert classify(bounce).rule == "rfc3464-delivery-status", "read from the report's fields, not its prose"
+    check(bounce, case)

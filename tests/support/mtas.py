@@ -159,8 +159,9 @@ service anvil {{
                        stderr=subprocess.DEVNULL)
 
 
-def smtp_server(handler: object) -> Controller:
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+def smtp_server(handler: object, smtputf8: bool = False) -> Controller:
+    """aiosmtpd on 127.0.0.1 answering as `handler` says; SMTPUTF8 (RFC 6531) offered when asked."""
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=smtputf8)
     controller.start()
     return controller
 
@@ -284,5 +285,7 @@ bounce_queue_lifetime = 0
 """
 
     def send(self, sender: str, recipients: list[str], message: bytes) -> None:
+        """Submit by SMTP, asking for SMTPUTF8 (RFC 6531) where an address is not ASCII."""
+        utf8 = not all(address.isascii() for address in (sender, *recipients))
         with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as client:
-            client.sendmail(sender, recipients, message)
+            client.sendmail(sender, recipients, message, mail_options=["SMTPUTF8"] if utf8 else [])
