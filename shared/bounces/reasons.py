@@ -416,6 +416,12 @@ RULES: list[Rule] = [
                         r"insufficient system (storage|resources)",
                         r"server (is )?(busy|unavailable)", r"service (is )?(not )?available", r"resources? (temporarily )?unavailable",
                         r"i/o error", r"out of memory")),
+    # Late: the frame of a rejection whose own reason, where a rule knows it, follows and decides (Dovecot's
+    # "... was automatically rejected: Quota exceeded" is a full mailbox).
+    Rule("automatic-rejection", "filtered",
+         "RFC 5429 §2.1.1, a Sieve 'reject' answered with an MDN (its example, and Dovecot Pigeonhole's template: "
+         "'Your message to <...> was automatically rejected: <the script's reason>'): the recipient's own filter",
+         phrases(r"was automatically rejected")),
     # Last: the report's advice, when it names no other cause, is to check the address it was given.
     Rule("check-the-address", "userunknown",
          "Gmail 5.1.1 'Please try double-checking the recipient's email address'; Exchange Online NDR 'Check the "

@@ -13,6 +13,7 @@ their delay warnings, and Dovecot's own LMTP refusals as the last hop.
 from __future__ import annotations
 
 import functools
+import smtplib
 from dataclasses import dataclass
 
 import pytest
@@ -360,3 +361,30 @@ def test_a_utf8_address_and_a_64_character_local_part_come_back_whole(mta):
         assert b"Content-Type: message/global-delivery-status" in bounce
     assert classify(bounce).rule == "rfc3464-delivery-status", "read from the report's fields, not its prose"
     check(bounce, case)
+
+
+def test_dovecot_s_sieve_vacation_is_an_auto_reply_and_its_reject_the_recipient_s_own_filter():
+    """Dovecot's Sieve (Pigeonhole) at delivery over LMTP, as its users write scripts: a vacation (RFC 5230)
+    answers with an RFC 3834 auto-reply, which is no bounce and names nobody; a reject (RFC 5429) answers
+    with an MDN, "Your message to <...> was automatically rejected: ...", which is the recipient's own
+    filter: soft, about the recipient, never a dead address."""
+    scratch = scratch_dir("mfs")
+    root = next(scratch)
+    capture = Capture()
+    capture_server = smtp_server(capture)
+    dovecot = DovecotLmtp(root, RECIPIENT_DOMAIN, {"away": "", "picky": ""}, submission=capture_server.port, sieve={
+        "away": 'require "vacation";\nvacation :days 1 :subject "Out of office" "I am away until Monday.";\n',
+        "picky": 'require "reject";\nreject "I am not taking mail from you.";\n'}).start()
+    try:
+        for local in ("away", "picky"):
+            case = Case(local, "Dovecot Pigeonhole", {at(local): (False, "recipient", "filtered")})
+            with smtplib.LMTP("127.0.0.1", dovecot.port) as client:
+                client.sendmail(case.sender, case.recipients(), message(case))
+        vacation, rejection = capture.wait(f"away@{SENDER_DOMAIN}"), capture.wait(f"picky@{SENDER_DOMAIN}")
+    finally:
+        dovecot.stop()
+        capture_server.stop()
+        next(scratch, None)
+    reply = classify(vacation)
+    assert (reply.kind, reply.failures) == ("autoreply", [])
+    check(rejection, case)

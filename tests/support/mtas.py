@@ -101,8 +101,12 @@ class DovecotLmtp:
     stack: it knows the users in `users` (local part -> quota, Dovecot's quota_rule storage, "" for none) and
     answers for the rest, and for a full mailbox, in its own words."""
 
-    def __init__(self, root: Path, domain: str, users: dict[str, str]) -> None:
+    def __init__(self, root: Path, domain: str, users: dict[str, str], sieve: dict[str, str] | None = None,
+                 submission: int = 0) -> None:
         self.root, self.domain, self.users = root, domain, users
+        # Sieve scripts (local part -> script, run by Pigeonhole at delivery) and the SMTP port on 127.0.0.1
+        # where Dovecot sends what they send (a vacation reply, a rejection).
+        self.sieve, self.submission = sieve or {}, submission
         self.port = free_port()
         self.config = root / "dovecot.conf"
 
@@ -116,6 +120,23 @@ class DovecotLmtp:
         (self.root / "users").write_text("".join(
             f"{local}@{self.domain}:::::::{'userdb_quota_rule=*:storage=' + quota if quota else ''}\n"
             for local, quota in self.users.items()))
+        for local, script in self.sieve.items():
+            home = mail / f"{local}@{self.domain}"
+            home.mkdir(exist_ok=True)
+            (home / ".dovecot.sieve").write_text(script)
+            for path in (home, home / ".dovecot.sieve"):
+                shutil.chown(path, "dovecot", "dovecot")
+        sieve = f"""
+protocol lmtp {{
+  mail_plugins = $mail_plugins sieve
+}}
+plugin {{
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+}}
+submission_host = 127.0.0.1:{self.submission}
+postmaster_address = postmaster@{self.domain}
+hostname = mx.{self.domain}
+""" if self.sieve else ""
         self.config.write_text(f"""
 base_dir = {self.root}/run
 state_dir = {self.root}/state
@@ -147,6 +168,7 @@ service lmtp {{
 service anvil {{
   chroot =
 }}
+{sieve}
 """)
         with open(self.root / "start.log", "ab") as log:
             subprocess.run(["dovecot", "-c", str(self.config)], check=True, stdout=log, stderr=log,

@@ -29,7 +29,7 @@ SHIPPED = {
     "rfc5965-feedback-report", "rfc3464-delivery-status", "ses-notification", "rfc3834-auto-reply", "bounce-prose",
     "not-a-bounce", "unread-bounce", "classifier-error", "nested-report", "inline-report", "check-the-address",
     "unrouteable-explained", "unverified-address", "sending-limit", "content-refused", "sender-banned",
-    "delivery-notice-prose", "rfc5321-greeting-stage",
+    "delivery-notice-prose", "rfc5321-greeting-stage", "tls-required", "automatic-rejection",
 }
 
 
@@ -92,6 +92,8 @@ FROM_SOURCE = {
                               "sender"),
     "rfc3463-status": ("5.1.1 (no words)", True, "recipient"),
     "tls-required": ("530 5.7.0 Must issue a STARTTLS command first", False, "sender"),
+    "automatic-rejection": ("Your message to <x@example.com> was automatically rejected: I am not taking mail from "
+                            "you, and I don't want your birdseed, either.", False, "recipient"),
     "unproven-unknown": ("550 5.0.0 User unknown (in reply to end of DATA command)", False, "recipient"),
     "unrouteable-explained": ("The mail server could not deliver mail to x@example.com.  The account or domain may "
                               "not exist, they may be blacklisted, or missing the proper dns entries.", True,
@@ -192,6 +194,14 @@ def test_a_temporary_reply_given_up_on_is_no_dead_address():
     gone = f"5.0.0 {stage} 550 Requested action not taken: mailbox unavailable"
     (failure,) = classify(dsn([("x@example.com", "failed", gone)])).failures
     assert failure.hard is True, "a 550 under the same status still is one"
+
+
+def test_an_automatic_rejection_gives_way_to_the_reason_it_frames():
+    """Dovecot answers a full mailbox with the same frame a Sieve reject uses ("Your message to <...> was
+    automatically rejected: Quota exceeded"): the reason after it decides where a rule knows it."""
+    text = "Your message to <x@example.com> was automatically rejected: Quota exceeded (mailbox for user is full)"
+    (failure,) = classify(dsn([("x@example.com", "failed", text)])).failures
+    assert (failure.reason, failure.rule, failure.hard) == ("mailboxfull", "mailbox-full", False)
 
 
 def test_gmail_s_unauthenticated_email_is_an_authentication_failure():
