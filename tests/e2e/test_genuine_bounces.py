@@ -388,3 +388,25 @@ def test_dovecot_s_sieve_vacation_is_an_auto_reply_and_its_reject_the_recipient_
     reply = classify(vacation)
     assert (reply.kind, reply.failures) == ("autoreply", [])
     check(rejection, case)
+
+
+@pytest.mark.parametrize("mta", [Exim, PostfixRelay], ids=["exim", "postfix"])
+def test_a_message_over_the_size_the_server_offers_is_refused_as_a_message(mta):
+    """The next hop offers SIZE 100 (RFC 1870). Postfix does not even try ("message size ... exceeds size
+    limit 100 of server ..."); Exim sends MAIL FROM with SIZE= and is refused there (aiosmtpd's "552 Error:
+    message size exceeds fixed maximum message size"). Either way the message, not the recipient, not us."""
+    scratch = scratch_dir("mfz")
+    root = next(scratch)
+    capture = Capture()
+    hop_server, capture_server = smtp_server(NextHop(), size=100), smtp_server(capture)
+    relay = mta(root, hop_server.port, capture_server.port).start()
+    case = Case("big", "RFC 1870", {at("small"): (False, "message", "exceedlimit")})
+    try:
+        relay.send(case.sender, case.recipients(), message(case) + b"Buy now. " * 100 + b"\n")
+        bounce = capture.wait(case.sender)
+    finally:
+        relay.stop()
+        hop_server.stop()
+        capture_server.stop()
+        next(scratch, None)
+    check(bounce, case)

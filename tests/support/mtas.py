@@ -181,9 +181,11 @@ service anvil {{
                        stderr=subprocess.DEVNULL)
 
 
-def smtp_server(handler: object, smtputf8: bool = False) -> Controller:
-    """aiosmtpd on 127.0.0.1 answering as `handler` says; SMTPUTF8 (RFC 6531) offered when asked."""
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=smtputf8)
+def smtp_server(handler: object, smtputf8: bool = False, size: int = 33554432) -> Controller:
+    """aiosmtpd on 127.0.0.1 answering as `handler` says; SMTPUTF8 (RFC 6531) offered when asked; SIZE (RFC
+    1870) at `size` bytes (aiosmtpd's default, 32 MiB, unless told)."""
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=smtputf8,
+                            data_size_limit=size)
     controller.start()
     return controller
 
