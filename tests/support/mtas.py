@@ -273,7 +273,10 @@ begin retry
 
     def stop(self) -> None:
         if self.pid_file.exists():  # the queue runner
-            os.kill(int(self.pid_file.read_text().split()[0]), signal.SIGTERM)
+            try:
+                os.kill(int(self.pid_file.read_text().split()[0]), signal.SIGTERM)
+            except ProcessLookupError:
+                pass  # gone already
 
     def log(self) -> str:
         path = self.root / "mainlog"
