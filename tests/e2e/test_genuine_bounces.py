@@ -311,7 +311,7 @@ def test_servers_that_will_not_talk_are_the_sending_host_s_or_nobody_s_fault(mta
     """Failures before any recipient is named, as each MTA reports them: a greeting of "554 No SMTP service
     here" (RFC 5321 §3.1: a refusal of the connection, in practice of the sending host) is about the sender;
     a "421 Service not available" greeting (RFC 5321 §4.2.3), a connection dropped or refused, a server that
-    never answers, are the receiving side's trouble: soft, and nobody marked."""
+    never answers, are the receiving side's passing trouble: soft, nobody marked faulty."""
     refusing, busy = Greeter("554 No SMTP service here"), Greeter("421 4.3.2 Service not available, closing "
                                                                    "transmission channel")
     dropping, silent = Greeter(""), Silent()
