@@ -463,7 +463,7 @@ def _classify(raw: bytes) -> Verdict:
     for part in status_parts:
         fields += dsn.recipients(_status_blocks(part))
     texts = _report_texts(parts, msg)
-    report = ReportText(cut_original("\n".join(texts)))
+    report = ReportText(dsn.unescaped(cut_original("\n".join(texts))))
     if not fields:
         # Delivery-status fields sent as plain text, or inline in a broken report.
         fields = dsn.recipients(dsn.parse_blocks(report.text))

@@ -11,6 +11,24 @@ import re
 from . import patterns
 
 ADDRESS_RX = patterns.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
+# Exim quotes a server's reply through string_printing(), which writes each byte it will not print as a
+# backslash and three octal digits: a Japanese "ユーザー不明" arrives as "\343\203\246...". Runs of such bytes
+# from 0o200 up that spell UTF-8 are the server's words.
+_OCTAL_RUN = patterns.compile(r"(?:\\[23][0-7][0-7])+")
+
+
+def _utf8_of(m: re.Match[str]) -> str:
+    run = m.group(0)
+    try:
+        return bytes(int(run[i + 1:i + 4], 8) for i in range(0, len(run), 4)).decode("utf-8")
+    except UnicodeDecodeError:
+        return run
+
+
+def unescaped(text: str) -> str:
+    """The text with Exim's octal escapes of UTF-8 put back as the characters they stand for (control
+    characters, which it escapes below 0o200, stay escaped)."""
+    return _OCTAL_RUN.sub(_utf8_of, text) if "\\" in text else text
 
 
 class RecipientFields:
@@ -109,7 +127,7 @@ def recipients(blocks: list[dict[str, str]]) -> list[RecipientFields]:
                 original_recipient=address_of(original) if original else None,
                 action=(block.get("action") or "").strip().lower() or None,
                 status=m.group(0) if m else None,
-                diagnostic=_strip_type(block.get("diagnostic-code", "")),
+                diagnostic=unescaped(_strip_type(block.get("diagnostic-code", ""))),
                 diagnostic_type=_type_of(block.get("diagnostic-code", "")),
                 remote_mta=_strip_type(block.get("remote-mta", "")) or None,
             )

@@ -338,13 +338,14 @@ def test_a_utf8_address_and_a_64_character_local_part_come_back_whole(mta):
     """RFC 6531/6533: a message to a UTF-8 address, relayed with SMTPUTF8 to a server that offers it and refused
     there. Postfix returns a message/global-delivery-status part ("Final-Recipient: utf-8; ..."), Exim a
     delivery-status part with the address as it is; a local part of 64 characters (RFC 5321's limit) beside
-    it. Both come back whole, each hard."""
+    it. Both come back whole, each hard, and the server's Japanese words with them."""
     scratch = scratch_dir("mfu")
     root = next(scratch)
     recipients = [at("a-very-long-local-part-that-goes-on-and-on-to-sixty-four-chars-1"),
                   at("пользователь-ünïcödé")]
     assert len(recipients[0].partition("@")[0]) == 64
-    hop = NextHop(rcpt={address.partition("@")[0].lower(): POSTFIX_UNKNOWN.format(address) for address in recipients})
+    hop = NextHop(rcpt={address.partition("@")[0].lower(): POSTFIX_UNKNOWN.format(address) + " (ユーザー不明)"
+                        for address in recipients})
     capture = Capture()
     hop_server, capture_server = smtp_server(hop, smtputf8=True), smtp_server(capture, smtputf8=True)
     relay = mta(root, hop_server.port, capture_server.port).start()
@@ -359,7 +360,12 @@ def test_a_utf8_address_and_a_64_character_local_part_come_back_whole(mta):
         next(scratch, None)
     if isinstance(relay, PostfixRelay):
         assert b"Content-Type: message/global-delivery-status" in bounce
-    assert classify(bounce).rule == "rfc3464-delivery-status", "read from the report's fields, not its prose"
+    verdict = classify(bounce)
+    assert verdict.rule == "rfc3464-delivery-status", "read from the report's fields, not its prose"
+    # the server's words as it wrote them (Exim quotes them octal-escaped: \\320\\277...)
+    diagnostics = {f.address: f.diagnostic for f in verdict.failures}
+    assert f"<{recipients[1]}>: Recipient address rejected" in diagnostics[recipients[1]]
+    assert all("(ユーザー不明)" in diagnostic for diagnostic in diagnostics.values())
     check(bounce, case)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from mailfleet.shared.bounces import classify
+from mailfleet.shared.bounces.dsn import unescaped
 from mailfleet.shared.bounces.model import Kind
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
@@ -625,3 +626,22 @@ def test_a_report_of_thousands_of_recipients_is_read_once_not_once_per_recipient
     verdict = classify(raw)
     assert len(verdict.failures) == 3000
     assert calls["whole"] <= 2 and calls["scans"] < 100, calls
+
+
+def test_exim_s_octal_escapes_of_utf8_are_read_back_and_its_escaped_controls_stay_escaped():
+    """Exim quotes a reply through string_printing(): a byte it will not print becomes a backslash and three
+    octal digits. UTF-8 so escaped is the server's words, and reads as them (in the diagnostic and in the
+    prose); escaped control characters (ESC, BEL) stay as Exim wrote them; a run that is not UTF-8 stays too."""
+    japanese = "".join(f"\\{byte:03o}" for byte in "ユーザー不明".encode())  # \\343\\203\\246...
+    reply = f"550 5.1.1 <x@example.com>: {japanese} \\033]0;pwned\\007 \\377\\376"
+    assert unescaped(reply) == "550 5.1.1 <x@example.com>: ユーザー不明 \\033]0;pwned\\007 \\377\\376"
+    (failure,) = classify(dsn([("x@example.com", "failed", f"5.1.1 {reply}")])).failures
+    assert "ユーザー不明 \\033]0;pwned" in failure.diagnostic
+    prose = ("From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: news@example.org\n"
+             "Subject: Mail delivery failed: returning message to sender\n\n"
+             "A message that you sent could not be delivered to one or more of its\n"
+             "recipients. This is a permanent error. The following address(es) failed:\n\n"
+             "  x@example.com\n    host mx.example.com [192.0.2.1]\n"
+             f"    SMTP error from remote mail server after RCPT TO:<x@example.com>:\n    {reply}\n")
+    (failure,) = classify(prose.encode()).failures
+    assert "ユーザー不明 \\033]0;pwned" in failure.diagnostic
