@@ -12,9 +12,12 @@ their delay warnings, and Dovecot's own LMTP refusals as the last hop.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import smtplib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -173,30 +176,54 @@ def message(case: Case) -> bytes:
             f"Message-ID: <{case.name}@{SENDER_DOMAIN}>\n\nBuy now.\n").encode()
 
 
-def _bounces(mta_class, cases: list[Case]):
-    """Start the MTA (`mta_class(root, next hop's port, capture's port)`) between a next hop that answers as
-    the cases say and a capture server; send each case's message; yield each case's bounce by its name."""
+@contextlib.contextmanager
+def relayed(mta_class, next_hop: int, smtputf8: bool = False) -> Iterator[tuple[Any, Capture]]:
+    """An MTA (`mta_class(root, next hop's port, capture's port)`) started in a scratch directory, beside a
+    capture server for its bounces (offering SMTPUTF8 when asked); all stopped and removed afterwards."""
     scratch = scratch_dir("mfm")
     root = next(scratch)
+    capture = Capture()
+    capture_server = smtp_server(capture, smtputf8=smtputf8)
+    try:
+        mta = mta_class(root, next_hop, capture_server.port).start()
+        try:
+            yield mta, capture
+        finally:
+            mta.stop()
+    finally:
+        capture_server.stop()
+        next(scratch, None)  # removes the directory
+
+
+def returned(mta: Any, capture: Capture, case: Case) -> bytes:
+    """The bounce of the case's message, once it is back (the MTA's log said, if it never comes)."""
+    try:
+        return capture.wait(case.sender)
+    except TimeoutError as e:
+        raise TimeoutError(f"{e}; the MTA's log:\n{mta.log()}") from None
+
+
+def bounce_of(mta_class, next_hop: int, case: Case, padding: bytes = b"", smtputf8: bool = False) -> bytes:
+    """Send the case's message (and `padding` after it) through a fresh MTA to the next hop on that port."""
+    with relayed(mta_class, next_hop, smtputf8) as (mta, capture):
+        mta.send(case.sender, case.recipients(), message(case) + padding)
+        return returned(mta, capture, case)
+
+
+def _bounces(mta_class, cases: list[Case]) -> Iterator[dict[str, bytes]]:
+    """Send each case's message through the MTA to a next hop that answers as the cases say; yield each
+    case's bounce by its name."""
     hop = NextHop(rcpt={local: reply for case in cases for local, reply in (case.replies or {}).items()},
                   mail={case.name: case.mail for case in cases if case.mail},
                   data={case.name: case.data for case in cases if case.data})
-    capture = Capture()
-    hop_server, capture_server = smtp_server(hop), smtp_server(capture)
-    mta = mta_class(root, hop_server.port, capture_server.port).start()
+    hop_server = smtp_server(hop)
     try:
-        for case in cases:
-            mta.send(case.sender, case.recipients(), message(case))
-        try:
-            bounces = {case.name: capture.wait(case.sender) for case in cases}
-        except TimeoutError as e:
-            raise TimeoutError(f"{e}; the MTA's log:\n{mta.log()}") from None
-        yield bounces
+        with relayed(mta_class, hop_server.port) as (mta, capture):
+            for case in cases:
+                mta.send(case.sender, case.recipients(), message(case))
+            yield {case.name: returned(mta, capture, case) for case in cases}
     finally:
-        mta.stop()
         hop_server.stop()
-        capture_server.stop()
-        next(scratch, None)  # removes the directory
 
 
 @pytest.fixture(scope="module")
@@ -288,19 +315,12 @@ def test_a_bounce_of_dovecot_s_own_refusals_over_lmtp(mta):
     doesn't exist") and a mailbox over its quota after DATA ("Quota exceeded (mailbox for user is full)"), one
     reply per recipient, in its own words; the MTA's bounce names exactly those two, the one hard."""
     scratch = scratch_dir("mfl")
-    root = next(scratch)
-    dovecot = DovecotLmtp(root / "dovecot", RECIPIENT_DOMAIN, {"present": "", "full": "1B"}).start()
-    capture = Capture()
-    capture_server = smtp_server(capture)
-    relay = mta(root / "mta", dovecot.port, capture_server.port).start()
+    dovecot = DovecotLmtp(next(scratch), RECIPIENT_DOMAIN, {"present": "", "full": "1B"}).start()
     case = Case("lmtp", "Dovecot LMTP", {at("absent"): (True, "recipient", "userunknown"),
                                          at("full"): (False, "recipient", "mailboxfull")}, accepted=("present",))
     try:
-        relay.send(case.sender, case.recipients(), message(case))
-        bounce = capture.wait(case.sender)
+        bounce = bounce_of(mta, dovecot.port, case)
     finally:
-        relay.stop()
-        capture_server.stop()
         dovecot.stop()
         next(scratch, None)
     check(bounce, case)
@@ -339,26 +359,18 @@ def test_a_utf8_address_and_a_64_character_local_part_come_back_whole(mta):
     there. Postfix returns a message/global-delivery-status part ("Final-Recipient: utf-8; ..."), Exim a
     delivery-status part with the address as it is; a local part of 64 characters (RFC 5321's limit) beside
     it. Both come back whole, each hard, and the server's Japanese words with them."""
-    scratch = scratch_dir("mfu")
-    root = next(scratch)
     recipients = [at("a-very-long-local-part-that-goes-on-and-on-to-sixty-four-chars-1"),
                   at("пользователь-ünïcödé")]
     assert len(recipients[0].partition("@")[0]) == 64
     hop = NextHop(rcpt={address.partition("@")[0].lower(): POSTFIX_UNKNOWN.format(address) + " (ユーザー不明)"
                         for address in recipients})
-    capture = Capture()
-    hop_server, capture_server = smtp_server(hop, smtputf8=True), smtp_server(capture, smtputf8=True)
-    relay = mta(root, hop_server.port, capture_server.port).start()
+    hop_server = smtp_server(hop, smtputf8=True)
     case = Case("utf8", "Postfix smtpd(8)", {address: (True, "recipient", "userunknown") for address in recipients})
     try:
-        relay.send(case.sender, case.recipients(), message(case))
-        bounce = capture.wait(case.sender)
+        bounce = bounce_of(mta, hop_server.port, case, smtputf8=True)
     finally:
-        relay.stop()
         hop_server.stop()
-        capture_server.stop()
-        next(scratch, None)
-    if isinstance(relay, PostfixRelay):
+    if getattr(mta, "func", mta) is PostfixRelay:
         assert b"Content-Type: message/global-delivery-status" in bounce
     verdict = classify(bounce)
     assert verdict.rule == "rfc3464-delivery-status", "read from the report's fields, not its prose"
@@ -401,18 +413,10 @@ def test_a_message_over_the_size_the_server_offers_is_refused_as_a_message(mta):
     """The next hop offers SIZE 100 (RFC 1870). Postfix does not even try ("message size ... exceeds size
     limit 100 of server ..."); Exim sends MAIL FROM with SIZE= and is refused there (aiosmtpd's "552 Error:
     message size exceeds fixed maximum message size"). Either way the message, not the recipient, not us."""
-    scratch = scratch_dir("mfz")
-    root = next(scratch)
-    capture = Capture()
-    hop_server, capture_server = smtp_server(NextHop(), size=100), smtp_server(capture)
-    relay = mta(root, hop_server.port, capture_server.port).start()
+    hop_server = smtp_server(NextHop(), size=100)
     case = Case("big", "RFC 1870", {at("small"): (False, "message", "exceedlimit")})
     try:
-        relay.send(case.sender, case.recipients(), message(case) + b"Buy now. " * 100 + b"\n")
-        bounce = capture.wait(case.sender)
+        bounce = bounce_of(mta, hop_server.port, case, padding=b"Buy now. " * 100 + b"\n")
     finally:
-        relay.stop()
         hop_server.stop()
-        capture_server.stop()
-        next(scratch, None)
     check(bounce, case)
