@@ -20,6 +20,7 @@ import signal
 import smtplib
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -272,11 +273,28 @@ begin retry
                        capture_output=True, timeout=60)
 
     def stop(self) -> None:
-        if self.pid_file.exists():  # the queue runner
+        """Stop the queue runner and the queue runs it started (its process group: the daemon calls setsid),
+        and wait until no process of this instance is left to write into its directory."""
+        if not self.pid_file.exists():
+            return
+        try:
+            os.killpg(int(self.pid_file.read_text().split()[0]), signal.SIGTERM)
+        except ProcessLookupError:
+            pass  # gone already
+        deadline = time.monotonic() + 10
+        while self._processes() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def _processes(self) -> list[int]:
+        """This instance's live processes: those whose command line names its configuration."""
+        mine = []
+        for entry in Path("/proc").iterdir():
             try:
-                os.kill(int(self.pid_file.read_text().split()[0]), signal.SIGTERM)
-            except ProcessLookupError:
-                pass  # gone already
+                if entry.name.isdigit() and str(self.config).encode() in (entry / "cmdline").read_bytes():
+                    mine.append(int(entry.name))
+            except OSError:
+                continue  # ended meanwhile
+        return mine
 
     def log(self) -> str:
         path = self.root / "mainlog"
