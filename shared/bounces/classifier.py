@@ -623,15 +623,16 @@ def _from_dsn(failed: list[dsn.RecipientFields], report: ReportText, delayed: bo
         address = clean(f.address)
         seen.add(address)
         near = report.near(address) or report.near(f.final_recipient)
-        diagnostic = f.diagnostic or near
-        status = settled_status(f.status, diagnostic)
+        answered, whole = report.transcript_reply(f.diagnostic) if f.relayed else ("", "")
+        diagnostic = whole or f.diagnostic or near  # the reply's every line, where a transcript has them
+        status = settled_status(f.status, diagnostic, diagnostic if f.relayed else "")
         if delayed:
             out.append(Failure(address, False, status, "delayed", diagnostic[:1000], f.final_recipient,
                                DELAYED_RULE, f"Action: {f.action}"))
             continue
         basis = f"{diagnostic} {near}" if f.diagnostic else diagnostic or (report.text if single else "")
         d = decide(basis, status, report.permanence(), gave_up=bool(f.action and f.action.startswith("fail")),
-                   relayed=f.relayed)
+                   relayed=f.relayed, answered=answered)
         reason, hard, rule, evidence = d.reason, d.hard, d.rule, d.evidence
         if hard and single:
             # The report's own words say the mailbox is full or disabled while its fields say the

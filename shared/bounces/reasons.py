@@ -214,9 +214,11 @@ RULES: list[Rule] = [
          HELO_REFUSED),
     Rule("auth-failure", "authfailure",
          "RFC 7208 SPF, RFC 6376 DKIM, RFC 7489 DMARC; Gmail 'Email sender guidelines' 5.7.26 and '550 5.7.1 "
-         "Unauthenticated email is not accepted from this domain', Outlook 5.7.515",
+         "Unauthenticated email is not accepted from this domain' and '550 5.7.1 This message does not have "
+         "authentication information or fails to pass authentication checks', Outlook 5.7.515",
          phrases(r"authentication (checks? )?fail", r"\bspf\b", r"\bdkim\b", r"\bdmarc\b", r"sender policy framework",
-                 r"unauthenticated e-?mail")),
+                 r"unauthenticated e-?mail", r"does not have authentication information",
+                 r"fails? to pass authentication")),
     Rule("mailer-error", "mailererror",
          "Postfix local(8)/pipe(8) 'Command died with status'; Sendmail mailer 'unknown mailer error'; procmail",
          phrases(r"procmail", r"couldn'?t create", r"mailer error", r"command (died|failed)", r"exit(ed)? (code|with|status)",
@@ -237,7 +239,7 @@ RULES: list[Rule] = [
          "RFC 3463 X.2.2; Dovecot 'Quota exceeded (mailbox for user is full)'; Postfix virtual(8); Exchange 5.2.2",
          phrases(
         r"mailbox (is )?full", r"mail ?box (is )?(over|exceeded)", r"over ?quota", r"quota (exceeded|exceeds|full)",
-        r"exceed(ed|s)? (the |his |her |their )?(storage|mailbox|disk|quota)", r"insufficient (disk )?(storage|space)",
+        r"exceed(ed|s)? (the |his |her |their )?(storage|mailbox|disk|quota)", r"insufficient (storage|space)",
         r"mailbox (size )?limit", r"disk (is )?full", r"not enough (disk )?(storage|space)", r"user is over (the )?quota",
         r"storage (space )?(is )?(full|exceeded)", r"mailfolder is full", r"too much mail data",
         r"recipient'?s? (mail)?box is full", r"full mailbox", r"mailbox has exceeded",
@@ -411,9 +413,10 @@ RULES: list[Rule] = [
                  r"lost connection", r"too many hops", r"mail loop", r"loops? back", r"routing loop")),
     Rule("system", "systemerror",
          "RFC 3463 X.3.x / X.2.4; 'internal server error', 'service not available' (RFC 5321 421); Postfix smtpd "
-         "'452 4.3.1 Insufficient system storage'; Exchange's back pressure '452 4.3.1 Insufficient system resources'",
+         "'452 4.3.1 Insufficient system storage'; Exchange's back pressure '452 4.3.1 Insufficient system resources'; "
+         "sendmail srvrsmtp.c, its queue's disk: '452 4.4.5 Insufficient disk space; try again later'",
          phrases(r"system error", r"internal (server )?error", r"local error", r"temporary (local )?(problem|failure)",
-                        r"insufficient system (storage|resources)",
+                        r"insufficient system (storage|resources)", r"insufficient disk space",
                         r"server (is )?(busy|unavailable)", r"service (is )?(not )?available", r"resources? (temporarily )?unavailable",
                         r"i/o error", r"out of memory")),
     # Late: the frame of a rejection whose own reason, where a rule knows it, follows and decides (Dovecot's
@@ -533,8 +536,34 @@ def precise_status(text: str) -> str | None:
     return next((m.group(0) for m in STATUS_RX.finditer(text) if not m.group(0).endswith(".0.0")), None)
 
 
-def settled_status(status: str | None, text: str) -> str | None:
-    """A report's status, or a more precise one from its text when the report says only x.0.0 (or nothing)."""
+# A server's reply as a Diagnostic-Code of type smtp quotes it: its code, then its enhanced status if it gave one.
+REPLY_HEAD = patterns.compile(r"\s*([245]\d\d)(?![\d.])[ -]?(?:([245]\.\d{1,3}\.\d{1,3})\b)?")
+# sendmail gives a refused address the status "ENHSCN(enhsc, default)": the server's enhanced status if it
+# offered ENHANCEDSTATUSCODES (RFC 2034) and wrote one, else a default by reply code: usersmtp.c's smtprcptstat
+# for RCPT TO, deliver.c's smtptodsn elsewhere. These defaults say more than their code: RFC 5321 §4.2.2's 550
+# is "mailbox unavailable (e.g., mailbox not found, no access, or command rejected for policy reasons)", not a
+# bad mailbox (5.1.1, 5.2.0); 553 "mailbox name not allowed" proves no bad syntax (5.1.3, 5.1.0); 552 "exceeded
+# storage allocation" is as often the message's size as a full mailbox (5.2.2); 450 "mailbox unavailable" is
+# busy or blocked for now (4.2.0). (Its 5.1.6 for 551, "User not local", is what the code says.)
+REPORTER_DEFAULTS = {"550": ("5.1.1", "5.2.0"), "553": ("5.1.3", "5.1.0"), "552": ("5.2.2",), "450": ("4.2.0",)}
+# A reporter's own verdict on giving up (RFC 3463 X.4.7, "delivery time expired": sendmail's status for a message
+# it returns after Timeout.queuereturn) says when, not why: the last reply, where it has a status, says why.
+GAVE_UP = ("4.4.7", "5.4.7")
+
+
+def settled_status(status: str | None, text: str, reply: str = "") -> str | None:
+    """A report's status, or a more precise one from its text when the report says only x.0.0 (or nothing).
+
+    `reply`: the server's reply the report quotes (its Diagnostic-Code of type smtp). A status that is only
+    sendmail's default for the reply's code (REPORTER_DEFAULTS) gives way to the reply's own enhanced status,
+    or says nothing beyond the code's class: then the reply's words decide. So does a give-up (GAVE_UP) to the
+    reply's own status."""
+    head = REPLY_HEAD.match(reply) if reply and status else None
+    if head and head.group(2) != status:
+        if status in REPORTER_DEFAULTS.get(head.group(1), ()):
+            status = head.group(2) or f"{status[0]}.0.0"  # type: ignore[index]
+        elif status in GAVE_UP and head.group(2):
+            status = head.group(2)
     if status and not status.endswith(".0.0"):
         return status
     return precise_status(text) or status or find_status(text)
@@ -758,11 +787,12 @@ DECISION_RULES = {
 
 
 def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = None,
-           gave_up: bool = False, relayed: bool = False) -> Decision:
+           gave_up: bool = False, relayed: bool = False, answered: str = "") -> Decision:
     """Text first, then status; hard only for an address-level reason and a permanent failure.
 
     `relayed`: the diagnostic is a remote server's reply (an SMTP or untyped
-    Diagnostic-Code), even when the reply code was lost on the way.
+    Diagnostic-Code), even when the reply code was lost on the way. `answered`: what the report shows elsewhere
+    that the reply answered ("greeting", "mail", "rcpt"; ReportText.transcript_reply).
     """
     found = rule_from_text(diagnostic)
     if found:
@@ -777,22 +807,21 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
         # A bad sender address (RFC 3463): whatever the words ("sender does not exist"), it is ours.
         reason, rule, evidence = "rejected", SENDER_STATUS_RULE, status
     low = diagnostic.lower()
-    stage = AT_MAIL_FROM.search(low)
-    if stage and (reason in HARD_REASONS or reason in _STATES):
+    if (answered == "mail" or AT_MAIL_FROM.search(low)) and (reason in HARD_REASONS or reason in _STATES):
         # Exim's "SMTP error from remote mail server after MAIL FROM:", Postfix's "(in reply to MAIL FROM
         # command)": the server refused the sender before any recipient was named, so no word of a mailbox's
         # state there is the recipient's (Gmail's "550 5.7.1 Email quota exceeded" is the sender's quota).
         reason, rule = "rejected", MAIL_FROM_RULE
     elif reason in HARD_REASONS or reason == "undefined" or rule == STATUS_RULE:
         greeting = AT_GREETING.search(low)
-        if greeting:
+        if greeting or answered == "greeting":
             # Refused before HELO, so before any recipient was named: the sending host (its address, its name),
             # not the address we mailed. Where a rule knows the reply's words (a block list, a busy server) they
             # say more, and stand; a reason read from the status alone does not (Postfix's "4.0.0" for a "554"
-            # greeting it skipped is its own deferral, not the server's word).
+            # greeting it skipped is its own deferral, not the server's word, nor sendmail's "5.5.0").
             reason, rule = "blocked", GREETING_RULE
-            evidence = evidence or _around(diagnostic if len(diagnostic) == len(low) else low,
-                                           greeting.start(), greeting.end())
+            where = (greeting.start(), greeting.end()) if greeting else (0, 0)
+            evidence = evidence or _around(diagnostic if len(diagnostic) == len(low) else low, *where)
     # A 4.1.x on a DSN whose Action is "failed": the MTA retried until it gave up, and the
     # last answer still said the address is bad. That is as final as a 5.1.x.
     temporary = status is not None and status.startswith("4.") and not (gave_up and status.startswith("4.1."))
@@ -825,7 +854,7 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
         # access(5) "REJECT User unknown" is such a reply: "554 5.7.1 <a@b>: Recipient address rejected: User
         # unknown" (access_map_reject_code, X.7.1) is a list somebody keeps, not a mailbox lookup.
         reason, rule = "filtered", POLICY_DOUBT_RULE
-    if reason == "userunknown" and _unproven_unknown(diagnostic, low, status, relayed):
+    if reason == "userunknown" and answered != "rcpt" and _unproven_unknown(diagnostic, low, status, relayed):
         reason, rule = "filtered", UNPROVEN_UNKNOWN_RULE
     hard = reason in HARD_REASONS and not temporary
     return Decision(reason, hard, rule, evidence)

@@ -241,6 +241,7 @@ class ReportText:
         self._lookups = 0
         self._whole: dict[str, Decision] = {}
         self._bare_end: list[int] | None = None
+        self._transcript: dict[str, tuple[str, str]] | None = None
 
     def permanence(self) -> bool | None:
         """False when the report says it will retry, True when it says it gave up, None when silent."""
@@ -271,6 +272,16 @@ class ReportText:
     def relayed(self) -> bool:
         """The report says the mail was handed on to a server that sends no notices (RELAYED_TEXT)."""
         return bool(RELAYED_TEXT.search(self.low_text))
+
+    def transcript_reply(self, reply: str) -> tuple[str, str]:
+        """What a transcript of the SMTP dialogue (sendmail's "<<< " and ">>> " lines) shows of the server's
+        reply whose first line is `reply`: what it answered ("greeting", "mail", "rcpt" or "" when the
+        transcript cannot tell) and the whole reply, all its lines (RFC 5321 §4.2.1), where a delivery-status part quotes
+        only the first (sendmail's Diagnostic-Code does). ("", "") when no transcript line holds it."""
+        if self._transcript is None:
+            self._transcript = _transcript_replies(self.lines, self.low) if "<<< " in self.low_text else {}
+        key = " ".join(reply.split()).lower()
+        return self._transcript.get(key, ("", "")) if key else ("", "")
 
     def near(self, address: str | None) -> str:
         """The lines about one address: its line and what continues it, or the paragraph after it."""
@@ -494,3 +505,49 @@ class ReportText:
             if len(candidates) > 1:
                 return []
         return list(candidates)
+
+
+
+def _transcript_replies(lines: list[str], low: list[str]) -> dict[str, tuple[str, str]]:
+    """ReportText.transcript_reply for every reply of a transcript, by its first line (lower-cased, its spaces
+    collapsed). A reply answers the command written above it (">>> MAIL From:", ">>> RCPT To:"), or, with none
+    above it since "... while talking to <host>:", the server's greeting (RFC 5321 §3.1); but under
+    ">>> DATA" it may be a reply to RCPT TO: sendmail, pipelining (RFC 2920), sends DATA before it reads the
+    replies to RCPT TO and logs them there (usersmtp.c, smtpdata: "pick up any pending RCPT responses"), then
+    DATA's own. When DATA's reply, the last, is 503 or "554 ... no valid recipients" (RFC 5321 §3.3: the answers
+    to a DATA after no recipient was accepted), every reply above it answered RCPT TO; otherwise the last may
+    answer the message's end, and none of them can be placed."""
+    found: dict[str, tuple[str, str]] = {}
+    command = ""
+    block: list[list[str]] = []  # the replies read under the command, each its lines as written
+
+    def place() -> None:
+        if not block:
+            return
+        stages = [command] * len(block)
+        if command == "data":
+            last = " ".join(block[-1]).lower()
+            pipelined = last.startswith("503") or (last.startswith("554") and "no valid recipients" in last)
+            stages = ["rcpt" if pipelined else ""] * (len(block) - 1) + [""]
+        for stage, reply in zip(stages, block):
+            key = " ".join(reply[0].split()).lower()
+            found.setdefault(key, (stage if stage in ("greeting", "mail", "rcpt") else "", "\n".join(reply)))
+        block.clear()
+
+    for line, lowered in zip([*lines, ""], [*low, ""]):
+        if lowered.startswith(">>> "):
+            place()
+            command = lowered[4:8].rstrip()
+        elif lowered.startswith("... while talking to "):
+            place()
+            command = "greeting"
+        elif lowered.startswith("<<< ") and command:
+            text = line[4:]
+            if block and not block[-1][-1][3:4] == " " and text[:3] == block[-1][-1][:3]:
+                block[-1].append(text)  # "550-..." goes on to "550 ..."
+            else:
+                block.append([text])
+        elif not lowered.strip() or lowered.startswith(("... ", "-----")):
+            place()
+            command = ""
+    return found

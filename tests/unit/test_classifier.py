@@ -645,3 +645,94 @@ def test_exim_s_octal_escapes_of_utf8_are_read_back_and_its_escaped_controls_sta
              f"    SMTP error from remote mail server after RCPT TO:<x@example.com>:\n    {reply}\n")
     (failure,) = classify(prose.encode()).failures
     assert "ユーザー不明 \\033]0;pwned" in failure.diagnostic
+
+
+def sendmail_bounce(transcript: str, status: str, diagnostic: str, address: str = "x@example.com",
+                    action: str = "failed") -> bytes:
+    """A bounce in sendmail's shape (its returnto()/errbody() template: the addresses, then the transcript of
+    the SMTP dialogue it logged, ">>> " for what it sent and "<<< " for what it read), with a delivery-status
+    part whose Diagnostic-Code, as sendmail writes it, holds only the first line of the server's reply."""
+    reason = diagnostic.splitlines()[0]
+    return (
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>\nTo: news@example.org\n"
+        "Subject: Returned mail: see transcript for details\nAuto-Submitted: auto-generated (failure)\n"
+        "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+        "--B\n\nThe original message was received at Mon, 7 Dec 2026 14:46:26 GMT\nfrom localhost\n\n"
+        f"   ----- The following addresses had permanent fatal errors -----\n{address}\n    (reason: {reason})\n\n"
+        f"   ----- Transcript of session follows -----\n... while talking to mx.example.com.:\n{transcript}\n\n"
+        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n"
+        f"Final-Recipient: RFC822; {address}\nAction: {action}\nStatus: {status}\nRemote-MTA: DNS; mx.example.com\n"
+        f"Diagnostic-Code: SMTP; {reason}\n\n--B\nContent-Type: message/rfc822\n\n"
+        "From: news@example.org\nTo: x@example.com\nSubject: Our offer\n\nBuy now\n--B--\n"
+    ).encode()
+
+
+def _verdict_of(raw: bytes) -> tuple[bool, str, str | None]:
+    f = classify(raw).failures[0]
+    return f.hard, f.about, f.status
+
+
+def test_a_status_sendmail_made_from_a_bare_reply_code_says_no_more_than_the_code():
+    """sendmail (usersmtp.c smtprcptstat, deliver.c smtptodsn) gives a refused address the server's enhanced
+    status only from a server that offered ENHANCEDSTATUSCODES and wrote one; otherwise a default by reply code:
+    5.1.1 for any 550 to RCPT TO, 5.1.3 for 553, 5.2.2 for 552. Those say more than the code: the reply decides."""
+    def refused(status: str, reply: str) -> tuple[bool, str, str | None]:
+        return _verdict_of(sendmail_bounce(f">>> DATA\n<<< {reply}\n550 5.1.1 x@example.com... User unknown\n"
+                                           "<<< 503 5.0.0 Need RCPT (recipient)", status, reply))
+
+    assert refused("5.1.1", "550 Administrative prohibition") == (False, "recipient", "5.0.0")  # Exim's ACL deny
+    assert refused("5.1.1", "550 5.7.1 Client host rejected: cannot find your hostname") == (False, "sender", "5.7.1")
+    assert refused("5.1.3", "553 Requested action not taken: mailbox name not allowed")[0] is False
+    assert refused("5.2.2", "552 sorry, that message size exceeds my databytes limit (#5.3.4)") \
+        == (False, "message", "5.3.4")
+    # What the reply itself says stands; and 5.1.6 for 551 is what the code says ("User not local").
+    assert refused("5.1.1", "550 5.1.1 <x@example.com>... User unknown") == (True, "recipient", "5.1.1")
+    assert refused("5.1.1", "550 unknown user") == (True, "recipient", "5.0.0")  # answered RCPT TO, below
+    assert refused("5.1.6", "551 not our user")[:2] == (True, "recipient")
+
+
+def test_a_give_up_status_gives_way_to_the_last_reply_s_own():
+    """sendmail returns a message deferred past Timeout.queuereturn with Status 4.4.7 (delivery time expired):
+    when, not why. The last reply's own status says why, as Postfix's DSN would have said it."""
+    def gave_up(reply: str) -> tuple[bool, str, str | None]:
+        return _verdict_of(sendmail_bounce(f">>> RCPT To:<x@example.com>\n<<< {reply}\n"
+                                           f"x@example.com... Deferred: {reply}\n"
+                                           "Message could not be delivered for 5 days", "4.4.7", reply))
+
+    assert gave_up("450 4.1.1 <x@example.com>: Recipient address rejected: User unknown in local recipient "
+                   "table") == (True, "recipient", "4.1.1")  # the MTA was told so at every try
+    assert gave_up("421 4.7.0 TLS required for RCPT domain, closing connection.")[:2] == (False, "sender")
+    assert gave_up("450 Requested mail action not taken: mailbox unavailable") == (False, "recipient", "4.4.7")
+
+
+def test_sendmail_s_transcript_says_what_a_reply_answered():
+    """RFC 2920 pipelining: sendmail sends DATA before it reads the replies to RCPT TO and logs them under
+    ">>> DATA"; a DATA answered "503" or "554 no valid recipients" (RFC 5321 §3.3) shows that none was taken,
+    so each reply above answered RCPT TO. A reply under ">>> MAIL From:" refused the sender; one with no command
+    above it since "... while talking to" refused the connection (RFC 5321 §3.1)."""
+    unknown = "550 unknown user"
+    assert _verdict_of(sendmail_bounce(f">>> DATA\n<<< {unknown}\n<<< 503-All RCPT commands were rejected\n"
+                                       "<<< 503 Valid RCPT command must precede DATA", "5.0.0", unknown))[0] is True
+    assert _verdict_of(sendmail_bounce(f">>> DATA\n<<< {unknown}\n<<< 554 5.5.1 Error: no valid recipients",
+                                       "5.0.0", unknown))[0] is True
+    # The last reply under DATA may answer the message's end: a filter's "unknown user" proves nothing.
+    assert _verdict_of(sendmail_bounce(f">>> DATA\n<<< {unknown}", "5.0.0", unknown))[0] is False
+    quota = "550 5.7.1 Email quota exceeded."
+    assert _verdict_of(sendmail_bounce(f">>> MAIL From:<news@example.org> SIZE=131\n<<< {quota}\n"
+                                       "554 5.0.0 Service unavailable", "5.7.1", quota)) == (False, "sender", "5.7.1")
+    greeting = "554 No SMTP service here"
+    assert _verdict_of(sendmail_bounce(f"<<< {greeting}\n554 5.0.0 Service unavailable", "5.5.0", greeting))[:2] \
+        == (False, "sender")
+
+
+def test_a_reply_of_many_lines_is_read_whole_from_the_transcript():
+    """A delivery-status part's Diagnostic-Code holds the first line of a multi-line reply (RFC 5321 §4.2.1)
+    where sendmail writes it; the transcript has every line, and the reason may be in the last (Exim's
+    sender verification: "550-Verification failed for <...>" ... "550 Sender verify failed")."""
+    reply = "550-Verification failed for <news@example.org>\n550-Unrouteable address\n550 Sender verify failed"
+    transcript = "\n".join(f"<<< {line}" for line in reply.splitlines())
+    raw = sendmail_bounce(f">>> DATA\n{transcript}\n550 5.1.1 x@example.com... User unknown\n"
+                          "<<< 503 5.0.0 Need RCPT (recipient)", "5.1.1", reply)
+    failure = classify(raw).failures[0]
+    assert (failure.hard, failure.about) == (False, "sender")
+    assert failure.diagnostic == reply
