@@ -1,6 +1,6 @@
-"""Real MTAs writing real bounces: a private Exim 4 or Postfix relays a message to a next hop on 127.0.0.1
-(aiosmtpd, answering as a test says, or an LMTP-only Dovecot answering in its own words) and sends the bounce
-it writes back to a capture server.
+"""Real MTAs writing real bounces: a private Exim 4, Postfix or sendmail 8 relays a message to a next hop on
+127.0.0.1 (aiosmtpd, answering as a test says, or an LMTP-only Dovecot answering in its own words) and sends the
+bounce it writes back to a capture server.
 
 The bounce's every word is the MTA's own: its template, its DSN, its account of the SMTP dialogue. Only the
 aiosmtpd next hop's replies are the test's, each written from the server or filter that answers so.
@@ -9,7 +9,8 @@ Exim is Debian's exim4-daemon-light, unpacked into build/exim by scripts/system-
 (the package would replace Postfix, which the other tests use). Each instance runs a copy of the binary in
 its own directory, with `-C` and its own `exim_path`, as root, delivering as the `Debian-exim` user its build
 names: Exim re-executes itself as that user, who may not enter the checkout (a fresh clone under a 0700
-directory, as CI makes).
+directory, as CI makes). sendmail is Debian's sendmail-bin, unpacked into build/sendmail the same way, its
+configuration built with m4 from sendmail-cf's own macros.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .servers import PostfixInstance, free_port, wait_for_port
 
 EXIM = Path(__file__).resolve().parents[2] / "build" / "exim" / "usr" / "sbin" / "exim4"
 EXIM_USER = "Debian-exim"  # compiled into Debian's Exim (EXIM_USER); system-deps makes the user
+SENDMAIL = Path(__file__).resolve().parents[2] / "build" / "sendmail"
 
 SENDER_DOMAIN = "sender.test"  # where the MTA returns bounces: the capture server
 RECIPIENT_DOMAIN = "recipient.test"  # what the MTA relays to the next hop
@@ -51,15 +53,17 @@ class NextHop:
     data: dict[str, str] = field(default_factory=dict)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
-        """PIPELINING offered (RFC 2920), as the servers that answer so do: Exim then says "after pipelined
-        MAIL FROM" where it would say "after MAIL FROM". aiosmtpd reads pipelined commands one by one anyway."""
+        """PIPELINING (RFC 2920) and ENHANCEDSTATUSCODES (RFC 2034) offered, as the servers whose replies the
+        tests write do: Exim then says "after pipelined MAIL FROM" where it would say "after MAIL FROM", and
+        sendmail takes a reply's enhanced status only from a server that offers them. aiosmtpd reads pipelined
+        commands one by one anyway."""
         session.host_name = hostname
-        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+        return [*responses[:-1], "250-PIPELINING", "250-ENHANCEDSTATUSCODES", responses[-1]]
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         reply = self.mail.get(local_part(address))
         if reply:
-            return reply
+            return _answer(server, reply)
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
@@ -67,12 +71,23 @@ class NextHop:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         reply = self.rcpt.get(local_part(address))
         if reply:
-            return reply
+            return _answer(server, reply)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        return self.data.get(local_part(envelope.mail_from), "250 OK")
+        return _answer(server, self.data.get(local_part(envelope.mail_from), "250 OK"))
+
+
+def _answer(server, reply: str) -> str:
+    """The reply, and after a 421 the connection closed at once, as the code says (RFC 5321 §3.8: "421
+    <domain> Service not available, closing transmission channel"): aiosmtpd would go on answering the commands
+    a client pipelined behind (DATA: "503 Error: need RCPT command"). So a 421 is written here and the
+    transport closed; aiosmtpd's own writing of the reply it is given back then goes nowhere."""
+    if reply.startswith("421"):
+        server.transport.write(reply.encode() + b"\r\n")
+        server.transport.close()
+    return reply
 
 
 class Capture:
@@ -191,7 +206,39 @@ def smtp_server(handler: object, smtputf8: bool = False, size: int = 33554432) -
     return controller
 
 
-class Exim:
+class _QueueRunning:
+    """An MTA instance that may leave a queue runner behind (a daemon in its own session, its pid first in
+    `pid_file`), every process of it naming `config` on its command line."""
+
+    config: Path
+    pid_file: Path
+
+    def stop(self) -> None:
+        """Stop the queue runner and the queue runs it started (its process group: the daemon calls setsid),
+        and wait until no process of this instance is left to write into its directory."""
+        if not self.pid_file.exists():
+            return
+        try:
+            os.killpg(int(self.pid_file.read_text().split()[0]), signal.SIGTERM)
+        except ProcessLookupError:
+            pass  # gone already
+        deadline = time.monotonic() + 10
+        while self._processes() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def _processes(self) -> list[int]:
+        """This instance's live processes: those whose command line names its configuration."""
+        mine = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and str(self.config).encode() in (entry / "cmdline").read_bytes():
+                    mine.append(int(entry.name))
+            except OSError:
+                continue  # ended meanwhile
+        return mine
+
+
+class Exim(_QueueRunning):
     """A private Exim 4: mail for RECIPIENT_DOMAIN goes to the next hop, for SENDER_DOMAIN (the bounces) to
     the capture server, for LOCAL_DOMAIN into a file (appendfile) with a quota; no router takes any other
     domain. No retry rules: Exim's specification ("Retry configuration") says a temporary error then fails
@@ -272,30 +319,6 @@ begin retry
         subprocess.run([str(self.binary), "-C", str(self.config), "-odi", "-f", sender, *recipients], input=message,
                        capture_output=True, timeout=60)
 
-    def stop(self) -> None:
-        """Stop the queue runner and the queue runs it started (its process group: the daemon calls setsid),
-        and wait until no process of this instance is left to write into its directory."""
-        if not self.pid_file.exists():
-            return
-        try:
-            os.killpg(int(self.pid_file.read_text().split()[0]), signal.SIGTERM)
-        except ProcessLookupError:
-            pass  # gone already
-        deadline = time.monotonic() + 10
-        while self._processes() and time.monotonic() < deadline:
-            time.sleep(0.05)
-
-    def _processes(self) -> list[int]:
-        """This instance's live processes: those whose command line names its configuration."""
-        mine = []
-        for entry in Path("/proc").iterdir():
-            try:
-                if entry.name.isdigit() and str(self.config).encode() in (entry / "cmdline").read_bytes():
-                    mine.append(int(entry.name))
-            except OSError:
-                continue  # ended meanwhile
-        return mine
-
     def log(self) -> str:
         path = self.root / "mainlog"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -334,3 +357,88 @@ bounce_queue_lifetime = 0
         utf8 = not all(address.isascii() for address in (sender, *recipients))
         with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as client:
             client.sendmail(sender, recipients, message, mail_options=["SMTPUTF8"] if utf8 else [])
+
+
+class Sendmail(_QueueRunning):
+    """A private sendmail 8: its mailertable sends RECIPIENT_DOMAIN to the next hop and SENDER_DOMAIN (the
+    bounces) to the capture server, each through a mailer of its own whose only difference from sendmail's
+    `esmtp` (cf/mailer/smtp.m4) is the port. Timeout.queuereturn is 0: a message is returned as soon as a try
+    fails for now ("could not be delivered for zero seconds"), so a temporary refusal comes back at once, as
+    sendmail writes a message that timed out. With `warn_after` ("1s") it is retried for a day instead, by a
+    queue runner every second, and a delay warning sent after that long (Timeout.queuewarn).
+
+    sendmail asks for its host's name before it reads any configuration, and sleeps a minute to try again when
+    the name has no dot ("My unqualified host name ... unknown; sleeping for retry", main.c), as this
+    machine's has not: each run is given a name of its own in a UTS namespace (unshare(1)) instead."""
+
+    def __init__(self, root: Path, next_hop: int, capture: int, warn_after: str = "", lmtp: bool = False,
+                 routes: dict[str, int] | None = None) -> None:
+        self.root, self.next_hop, self.capture = root, next_hop, capture
+        self.routes = routes or {}  # more domains, each to a port on 127.0.0.1 (by SMTP)
+        self.lmtp = lmtp  # the next hop speaks LMTP (RFC 2033): its mailer has the flag F=z
+        self.warn_after = warn_after
+        self.config = root / "sendmail.cf"
+        self.pid_file = root / "sendmail.pid"
+
+    def start(self) -> "Sendmail":
+        queue = self.root / "queue"
+        queue.mkdir(parents=True, exist_ok=True)
+        os.chmod(queue, 0o700)
+        hops = [(RECIPIENT_DOMAIN, self.next_hop, "mDFMuXaz" if self.lmtp else "mDFMuXa"),
+                (SENDER_DOMAIN, self.capture, "mDFMuXa"),
+                *((domain, port, "mDFMuXa") for domain, port in self.routes.items())]
+        (self.root / "mailertable").write_text("".join(f"{domain} hop{i}:[127.0.0.1]\n"
+                                                       for i, (domain, _, _) in enumerate(hops)))
+        mailers = "".join(f"Mhop{i}, P=[IPC], F={flags}, S=EnvFromSMTP/HdrFromSMTP, R=EnvToSMTP, E=\\r\\n, "
+                          f"L=990, T=DNS/RFC822/SMTP, A=TCP $h {port}\n" for i, (_, port, flags) in enumerate(hops))
+        queue_return, queue_warn = ("1d", self.warn_after) if self.warn_after else ("0s", "1d")
+        cf = SENDMAIL / "usr" / "share" / "sendmail" / "cf"
+        macros = f"""divert(-1)
+include(`{cf}/m4/cf.m4')
+divert(0)dnl
+OSTYPE(`linux')dnl
+define(`confDOMAIN_NAME', `mx.{SENDER_DOMAIN}')dnl
+define(`QUEUE_DIR', `{queue}')dnl
+define(`STATUS_FILE', `{self.root}/statistics')dnl
+define(`confPID_FILE', `{self.pid_file}')dnl
+define(`ALIAS_FILE', `')dnl
+define(`confDONT_PROBE_INTERFACES', `True')dnl
+define(`confDONT_BLAME_SENDMAIL', `MapInUnsafeDirPath')dnl
+define(`confSERVICE_SWITCH_FILE', `{self.root}/service.switch')dnl
+define(`confTO_CONNECT', `2s')dnl
+define(`confTO_INITIAL', `2s')dnl
+define(`confTO_HELO', `2s')dnl
+define(`confTO_MAIL', `2s')dnl
+define(`confTO_RCPT', `2s')dnl
+define(`confTO_DATAFINAL', `10s')dnl
+define(`confTO_QUEUERETURN', `{queue_return}')dnl
+define(`confTO_QUEUEWARN', `{queue_warn}')dnl
+FEATURE(`nocanonify')dnl
+FEATURE(`mailertable', `text -k0 -v1 {self.root}/mailertable')dnl
+MAILER(`smtp')dnl
+MAILER_DEFINITIONS
+{mailers}"""
+        # sendmail's own host lookups from /etc/hosts, not DNS (its `hosts` service): with DNS each delivery
+        # waited on the resolver, 59 s for the module's messages against 9. (The C library still asks DNS for
+        # the host's own name, before any configuration is read.)
+        (self.root / "service.switch").write_text("hosts files\n")
+        self.config.write_text(subprocess.run(["m4"], input=macros, capture_output=True, text=True, check=True,
+                                              timeout=30).stdout)
+        if self.warn_after:
+            self._run("-q1s")  # forks the queue runner, which writes its pid
+        return self
+
+    def send(self, sender: str, recipients: list[str], message: bytes) -> None:
+        """Hand the message to sendmail and have it delivered now, in the foreground (-odi); as with Exim,
+        the bounce, or its absence, tells how it went."""
+        self._run("-odi", "-f", sender, *recipients, input=message, check=False)
+
+    def _run(self, *arguments: str, input: bytes | None = None, check: bool = True) -> None:
+        binary = SENDMAIL / "usr" / "libexec" / "sendmail" / "sendmail"
+        subprocess.run(["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', f"mx.{SENDER_DOMAIN}",
+                        str(binary), "-C", str(self.config), *arguments], input=input, capture_output=True,
+                       check=check, timeout=60)
+
+    def log(self) -> str:
+        """What is still queued, and why (sendmail logs to syslog, which is not there)."""
+        return "".join(path.read_text(errors="replace") for path in sorted((self.root / "queue").glob("qf*")))

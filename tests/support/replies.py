@@ -45,6 +45,9 @@ DOCUMENTED: list[tuple[str, str, str, bool, str]] = [
     ("Gmail", "data", "550 5.7.1 The user or domain that you are sending to (or from) has a policy that "
                       "prohibited the mail that you sent.", False, "sender"),
     ("Gmail", "data", "550 5.7.1 Unauthenticated email is not accepted from this domain.", False, "sender"),
+    ("Gmail", "data", "550-5.7.1 This message does not have authentication information or fails to pass\r\n"
+                      "550-5.7.1 authentication checks. To best protect our users from spam, the\r\n"
+                      "550 5.7.1 message has been blocked.", False, "sender"),
     ("Gmail", "data", "550 5.7.1 Our system has detected that this message is likely unsolicited mail. To reduce "
                       "the amount of spam sent to Gmail, this message has been blocked.", False, "message"),
     ("Gmail", "rcpt", "550 5.7.1 Our system has detected an unusual rate of unsolicited mail originating from "
@@ -149,8 +152,10 @@ DOCUMENTED: list[tuple[str, str, str, bool, str]] = [
     ("Dovecot", "data", "552 5.2.2 <{rcpt}> Quota exceeded (mailbox for user is full)", False, "recipient"),
     # sendmail (recipient.c), qmail (qmail-smtpd.c, qmail-local), and the filters in front of servers
     ("sendmail", "rcpt", "550 5.1.1 <{rcpt}>... User unknown", True, "recipient"),
+    ("sendmail", "mail", "452 4.4.5 Insufficient disk space; try again later", False, "recipient"),
     ("qmail", "rcpt", "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", False, "sender"),
     ("qmail", "rcpt", "550 sorry, no mailbox here by that name. (#5.1.1)", True, "recipient"),
+    ("qmail", "data", "552 sorry, that message size exceeds my databytes limit (#5.3.4)", False, "message"),
     ("postgrey", "rcpt", "450 4.2.0 <{rcpt}>: Recipient address rejected: Greylisted, see "
                          "http://postgrey.schweikert.ch/help/recipient.test.html", False, "sender"),
     ("policyd-spf", "rcpt", "550 5.7.23 <{rcpt}>: Recipient address rejected: Message rejected due to: SPF fail - "
