@@ -276,8 +276,9 @@ class ReportText:
     def transcript_reply(self, reply: str) -> tuple[str, str]:
         """What a transcript of the SMTP dialogue (sendmail's "<<< " and ">>> " lines) shows of the server's
         reply whose first line is `reply`: what it answered ("greeting", "mail", "rcpt" or "" when the
-        transcript cannot tell) and the whole reply, all its lines (RFC 5321 §4.2.1), where a delivery-status part quotes
-        only the first (sendmail's Diagnostic-Code does). ("", "") when no transcript line holds it."""
+        transcript cannot tell) and the whole reply, all its lines (RFC 5321 §4.2.1), where a delivery-status
+        part quotes only the first (sendmail's Diagnostic-Code does). ("", "") when no transcript line holds
+        it."""
         if self._transcript is None:
             self._transcript = _transcript_replies(self.lines, self.low) if "<<< " in self.low_text else {}
         key = " ".join(reply.split()).lower()
@@ -507,7 +508,6 @@ class ReportText:
         return list(candidates)
 
 
-
 def _transcript_replies(lines: list[str], low: list[str]) -> dict[str, tuple[str, str]]:
     """ReportText.transcript_reply for every reply of a transcript, by its first line (lower-cased, its spaces
     collapsed). A reply answers the command written above it (">>> MAIL From:", ">>> RCPT To:"), or, with none
@@ -543,7 +543,7 @@ def _transcript_replies(lines: list[str], low: list[str]) -> dict[str, tuple[str
             command = "greeting"
         elif lowered.startswith("<<< ") and command:
             text = line[4:]
-            if block and not block[-1][-1][3:4] == " " and text[:3] == block[-1][-1][:3]:
+            if block and block[-1][-1][3:4] != " " and text[:3] == block[-1][-1][:3]:
                 block[-1].append(text)  # "550-..." goes on to "550 ..."
             else:
                 block.append([text])
