@@ -301,11 +301,12 @@ RULES: list[Rule] = [
                  r"not permitted to relay", r"we do not relay",
                  r"list of allowed rcpthosts")),  # qmail-smtpd: "553 sorry, that domain isn't in my list of ..."
     Rule("blocklist", "blocked",
-         "Postfix reject_rbl_client 'blocked using'; Spamhaus, SpamCop, Barracuda reply texts; Outlook S3150 and "
+         "Postfix reject_rbl_client 'blocked using' and its client restrictions' 'Client host rejected: ...'; "
+         "Spamhaus, SpamCop, Barracuda reply texts; Outlook S3150 and "
          "Outlook.com's 'messages from <IP> weren't sent'; Gmail '421 4.7.0 IP not in whitelist for RCPT domain'",
          phrases(
         r"\bblock(ed| ?list(ed)?)\b", r"black ?list(ed)?", r"\bdenylist", r"\brbl\b", r"\bdnsbl\b", r"reputation", r"spamhaus",
-        r"spamcop", r"client host .{0,80} rejected", r"access denied", r"not allowed to send",
+        r"spamcop", r"client host (.{0,80} )?rejected", r"access denied", r"not allowed to send",
         r"your (ip|host|server|network)", r"rejected by (the )?(recipient )?(server|domain)'?s? policy",
         r"reverse (dns|lookup)", r"\bptr\b", r"\brdns\b", r"hostname .{0,60} does not resolve",
         # Outlook.com's refusals of a sending IP (RP-001, SC-001..004, OU-001, DY-001): "Unfortunately,

@@ -3,7 +3,7 @@ next hop that refuses it, and the bounce each writes is classified.
 
 Every word of each bounce is the MTA's (its template, its delivery-status part, its account of the SMTP
 dialogue, its folding of a long reply); only the next hop's reply is the test's, each written from the
-server, filter or documentation named beside it (tests/support/replies.py holds 95 more, each with its
+server, filter or documentation named beside it (tests/support/replies.py holds 96 more, each with its
 verdict). So the classifier is held to mail as three of the most common MTAs really write it, for the failures
 a sender meets most: a dead address, a full mailbox, a block list, an authentication check, a refused sender,
 content and size; and to their own failures (no route, a full local mailbox, servers that will not talk),

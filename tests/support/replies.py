@@ -130,6 +130,9 @@ DOCUMENTED: list[tuple[str, str, str, bool, str]] = [
     ("Postfix", "rcpt", "450 4.7.1 Client host rejected: cannot find your hostname, [127.0.0.1]", False, "sender"),
     ("Postfix", "rcpt", "504 5.5.2 <localhost>: Helo command rejected: need fully-qualified hostname", False, "sender"),
     ("Postfix", "rcpt", "554 5.7.1 <unknown[127.0.0.1]>: Client host rejected: Access denied", False, "sender"),
+    # access(5) "REJECT optional text..." in smtpd_client_restrictions: the prefix alone says who was refused
+    ("Postfix", "rcpt", "554 5.7.1 <unknown[127.0.0.1]>: Client host rejected: Mail from this host is not accepted "
+                        "here", False, "sender"),
     ("Postfix", "rcpt", "554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org",
      False, "sender"),
     ("Postfix", "mail", "554 5.7.1 <{sender}>: Sender address rejected: Access denied", False, "sender"),

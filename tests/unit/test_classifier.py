@@ -171,6 +171,16 @@ def test_sender_side_and_content_rejections_are_soft():
         assert [f.hard for f in v.failures] == [False], diag
 
 
+
+def test_postfix_s_client_restriction_prefix_alone_says_the_sending_host_was_refused():
+    """Postfix's smtpd_client_restrictions answer "<name[address]>: Client host rejected: <text>", the text an
+    access(5) table's "REJECT optional text..." gives: whatever the text, the sending host was refused."""
+    reply = "554 5.7.1 <unknown[192.0.2.1]>: Client host rejected: Mail from this host is not accepted here"
+    for status in ("5.7.1", "5.0.0"):  # Postfix's DSN, and Exim's own 5.0.0 for any 5xx
+        f = classify(dsn([("x@example.com", "failed", f"{status} {reply}")])).failures[0]
+        assert (f.hard, f.about, f.reason) == (False, "sender", "blocked"), status
+
+
 def test_user_unknown_needs_proof_of_the_recipient_stage():
     """Filtering gateways answer "550 Unknown user" to content; only RCPT or an address status proves the address dead."""
     def verdict(diag: str, action: str = "failed") -> tuple[bool, str]:
