@@ -171,7 +171,6 @@ def test_sender_side_and_content_rejections_are_soft():
         assert [f.hard for f in v.failures] == [False], diag
 
 
-
 def test_postfix_s_client_restriction_prefix_alone_says_the_sending_host_was_refused():
     """Postfix's smtpd_client_restrictions answer "<name[address]>: Client host rejected: <text>", the text an
     access(5) table's "REJECT optional text..." gives: whatever the text, the sending host was refused."""
