@@ -13,8 +13,8 @@ import re
 
 from . import dsn, mime, patterns, ses
 from .model import Failure, Verdict
-from .reasons import (DECISION_RULES, DELAYED_RULE, HARD_REASONS, RULES, STATED_STATE_RULE, decide, settled_status,
-                      stated_state)
+from .reasons import (DECISION_RULES, DELAYED_RULE, HARD_REASONS, RULES, STATED_STATE_RULE, decide, server_status,
+                      settled_status, stated_state)
 from .text import DAEMON_LOCALPARTS, ReportText, clean, cut_original
 
 # What decided a verdict's kind (Verdict.rule) -> where it comes from; each failure names the rule of its reason.
@@ -625,14 +625,15 @@ def _from_dsn(failed: list[dsn.RecipientFields], report: ReportText, delayed: bo
         near = report.near(address) or report.near(f.final_recipient)
         answered, whole = report.transcript_reply(f.diagnostic) if f.relayed else ("", "")
         diagnostic = whole or f.diagnostic or near  # the reply's every line, where a transcript has them
-        status = settled_status(f.status, diagnostic, diagnostic if f.relayed else "")
+        status, at_rcpt = server_status(f.status, diagnostic) if f.relayed else (f.status, "")
+        status = settled_status(status, diagnostic)
         if delayed:
             out.append(Failure(address, False, status, "delayed", diagnostic[:1000], f.final_recipient,
                                DELAYED_RULE, f"Action: {f.action}"))
             continue
         basis = f"{diagnostic} {near}" if f.diagnostic else diagnostic or (report.text if single else "")
         d = decide(basis, status, report.permanence(), gave_up=bool(f.action and f.action.startswith("fail")),
-                   relayed=f.relayed, answered=answered)
+                   relayed=f.relayed, answered=answered or at_rcpt)
         reason, hard, rule, evidence = d.reason, d.hard, d.rule, d.evidence
         if hard and single:
             # The report's own words say the mailbox is full or disabled while its fields say the

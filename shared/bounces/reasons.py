@@ -541,30 +541,39 @@ def precise_status(text: str) -> str | None:
 REPLY_HEAD = patterns.compile(r"\s*([245]\d\d)(?![\d.])[ -]?(?:([245]\.\d{1,3}\.\d{1,3})\b)?")
 # sendmail gives a refused address the status "ENHSCN(enhsc, default)": the server's enhanced status if it
 # offered ENHANCEDSTATUSCODES (RFC 2034) and wrote one, else a default by reply code: usersmtp.c's smtprcptstat
-# for RCPT TO, deliver.c's smtptodsn elsewhere. These defaults say more than their code: RFC 5321 §4.2.2's 550
-# is "mailbox unavailable (e.g., mailbox not found, no access, or command rejected for policy reasons)", not a
-# bad mailbox (5.1.1, 5.2.0); 553 "mailbox name not allowed" proves no bad syntax (5.1.3, 5.1.0); 552 "exceeded
-# storage allocation" is as often the message's size as a full mailbox (5.2.2); 450 "mailbox unavailable" is
-# busy or blocked for now (4.2.0). (Its 5.1.6 for 551, "User not local", is what the code says.)
-REPORTER_DEFAULTS = {"550": ("5.1.1", "5.2.0"), "553": ("5.1.3", "5.1.0"), "552": ("5.2.2",), "450": ("4.2.0",)}
+# for RCPT TO (RCPT_DEFAULTS), deliver.c's smtptodsn elsewhere (OTHER_DEFAULTS). These defaults say more than
+# their code: RFC 5321 §4.2.2's 550 is "mailbox unavailable (e.g., mailbox not found, no access, or command
+# rejected for policy reasons)", not a bad mailbox (5.1.1, 5.2.0); 553 "mailbox name not allowed" proves no
+# bad syntax (5.1.3, 5.1.0); 552 "exceeded storage allocation" is as often the message's size as a full
+# mailbox (5.2.2); 450 "mailbox unavailable" is busy or blocked for now (4.2.0). What an RCPT default does say
+# is the stage: only a reply to RCPT TO gets one. (5.1.6 for 551, "User not local", is what the code says.)
+RCPT_DEFAULTS = {"550": "5.1.1", "553": "5.1.3"}
+OTHER_DEFAULTS = {"550": "5.2.0", "553": "5.1.0", "552": "5.2.2", "450": "4.2.0"}
 # A reporter's own verdict on giving up (RFC 3463 X.4.7, "delivery time expired": sendmail's status for a message
 # it returns after Timeout.queuereturn) says when, not why: the last reply, where it has a status, says why.
 GAVE_UP = ("4.4.7", "5.4.7")
 
 
-def settled_status(status: str | None, text: str, reply: str = "") -> str | None:
-    """A report's status, or a more precise one from its text when the report says only x.0.0 (or nothing).
+def server_status(status: str | None, reply: str) -> tuple[str | None, str]:
+    """The status a report gives for a server's `reply` (its Diagnostic-Code of type smtp), as the server said
+    it, and "rcpt" where the report's status shows the reply answered RCPT TO, else "".
 
-    `reply`: the server's reply the report quotes (its Diagnostic-Code of type smtp). A status that is only
-    sendmail's default for the reply's code (REPORTER_DEFAULTS) gives way to the reply's own enhanced status,
-    or says nothing beyond the code's class: then the reply's words decide. So does a give-up (GAVE_UP) to the
-    reply's own status."""
+    A status that is only sendmail's default for the reply's code (RCPT_DEFAULTS, OTHER_DEFAULTS) gives way to
+    the reply's own enhanced status, or says nothing beyond the code's class (X.0.0): then the reply's words
+    decide. So does a give-up (GAVE_UP) to the reply's own status."""
     head = REPLY_HEAD.match(reply) if reply and status else None
-    if head and head.group(2) != status:
-        if status in REPORTER_DEFAULTS.get(head.group(1), ()):
-            status = head.group(2) or f"{status[0]}.0.0"  # type: ignore[index]
-        elif status in GAVE_UP and head.group(2):
-            status = head.group(2)
+    if not head or head.group(2) == status:
+        return status, ""
+    code, own = head.group(1), head.group(2)
+    if status == RCPT_DEFAULTS.get(code) or status == OTHER_DEFAULTS.get(code):
+        return own or f"{code[0]}.0.0", "rcpt" if status == RCPT_DEFAULTS.get(code) else ""
+    if status in GAVE_UP and own:
+        return own, ""
+    return status, ""
+
+
+def settled_status(status: str | None, text: str) -> str | None:
+    """A report's status, or a more precise one from its text when the report says only x.0.0 (or nothing)."""
     if status and not status.endswith(".0.0"):
         return status
     return precise_status(text) or status or find_status(text)

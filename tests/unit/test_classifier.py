@@ -698,6 +698,10 @@ def test_a_status_sendmail_made_from_a_bare_reply_code_says_no_more_than_the_cod
     assert refused("5.1.1", "550 5.1.1 <x@example.com>... User unknown") == (True, "recipient", "5.1.1")
     assert refused("5.1.1", "550 unknown user") == (True, "recipient", "5.0.0")  # answered RCPT TO, below
     assert refused("5.1.6", "551 not our user")[:2] == (True, "recipient")
+    # Without a transcript, the RCPT default itself shows the stage: only a reply to RCPT TO gets 5.1.1, while
+    # the same 550 elsewhere gets smtptodsn's 5.2.0; an unknown user after DATA is a filter's word, not proof.
+    assert _verdict_of(sendmail_bounce("", "5.1.1", "550 User unknown")) == (True, "recipient", "5.0.0")
+    assert _verdict_of(sendmail_bounce("", "5.2.0", "550 User unknown"))[0] is False
 
 
 def test_a_give_up_status_gives_way_to_the_last_reply_s_own():
