@@ -565,8 +565,9 @@ def server_status(status: str | None, reply: str) -> tuple[str | None, str]:
     if not head or head.group(2) == status:
         return status, ""
     code, own = head.group(1), head.group(2)
-    if status == RCPT_DEFAULTS.get(code) or status == OTHER_DEFAULTS.get(code):
-        return own or f"{code[0]}.0.0", "rcpt" if status == RCPT_DEFAULTS.get(code) else ""
+    at_rcpt = status == RCPT_DEFAULTS.get(code)
+    if at_rcpt or status == OTHER_DEFAULTS.get(code):
+        return own or f"{code[0]}.0.0", "rcpt" if at_rcpt else ""
     if status in GAVE_UP and own:
         return own, ""
     return status, ""

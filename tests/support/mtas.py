@@ -206,6 +206,23 @@ def smtp_server(handler: object, smtputf8: bool = False, size: int = 33554432) -
     return controller
 
 
+@dataclass(frozen=True)
+class Routes:
+    """Where a relaying MTA sends each domain, each to a port on 127.0.0.1: RECIPIENT_DOMAIN to the next hop
+    (by LMTP, RFC 2033, when `lmtp`: a final delivery agent such as DovecotLmtp), SENDER_DOMAIN (the bounces)
+    to the capture server, and each of `more` by SMTP."""
+
+    next_hop: int
+    capture: int
+    lmtp: bool = False
+    more: dict[str, int] = field(default_factory=dict)
+
+    def each(self) -> list[tuple[str, int, bool]]:
+        """(domain, port, by LMTP) for every domain routed."""
+        return [(RECIPIENT_DOMAIN, self.next_hop, self.lmtp), (SENDER_DOMAIN, self.capture, False),
+                *((domain, port, False) for domain, port in self.more.items())]
+
+
 class _QueueRunning:
     """An MTA instance that may leave a queue runner behind (a daemon in its own session, its pid first in
     `pid_file`), every process of it naming `config` on its command line."""
@@ -246,9 +263,7 @@ class Exim(_QueueRunning):
 
     def __init__(self, root: Path, next_hop: int, capture: int, warn_after: str = "", lmtp: bool = False,
                  routes: dict[str, int] | None = None) -> None:
-        self.root, self.next_hop, self.capture = root, next_hop, capture
-        self.routes = routes or {}  # more domains, each to a port on 127.0.0.1 (by SMTP)
-        self.lmtp = lmtp  # the next hop speaks LMTP (RFC 2033): a final delivery agent such as DovecotLmtp
+        self.root, self.routes = root, Routes(next_hop, capture, lmtp, routes or {})
         # With `warn_after` (an Exim time, "1s"), a temporary error is retried for a day instead, by a queue
         # runner every second, which sends the delay warning once a message has waited that long.
         self.warn_after = warn_after
@@ -263,9 +278,8 @@ class Exim(_QueueRunning):
             shutil.chown(path, EXIM_USER, EXIM_USER)
         shutil.copyfile(EXIM, self.binary)
         os.chmod(self.binary, 0o755)  # not setuid: only root runs it here
-        hops = [("onward", RECIPIENT_DOMAIN, self.next_hop, "lmtp" if self.lmtp else "smtp"),
-                ("bounces", SENDER_DOMAIN, self.capture, "smtp"),
-                *((f"route{i}", domain, port, "smtp") for i, (domain, port) in enumerate(self.routes.items()))]
+        hops = [(f"hop{i}", domain, port, "lmtp" if lmtp else "smtp")
+                for i, (domain, port, lmtp) in enumerate(self.routes.each())]
         routes = "\n".join(f"""
 {name}:
   driver = manualroute
@@ -333,18 +347,15 @@ class PostfixRelay(PostfixInstance):
     def __init__(self, root: Path, next_hop: int, capture: int, settings: str = "", lmtp: bool = False,
                  routes: dict[str, int] | None = None) -> None:
         super().__init__(root)
-        self.next_hop, self.capture = next_hop, capture
-        self.routes = routes or {}  # more domains, each to a port on 127.0.0.1 (by SMTP)
+        self.routes = Routes(next_hop, capture, lmtp, routes or {})  # by LMTP: Postfix's lmtp(8) delivers
         self.extra = settings  # main.cf lines that override those below
-        self.lmtp = lmtp  # the next hop speaks LMTP (RFC 2033): Postfix's lmtp(8) delivers to it
 
     def settings(self) -> str:
-        onward = "lmtp:inet" if self.lmtp else "smtp"
-        more = "".join(f", {domain}=smtp:[127.0.0.1]:{port}" for domain, port in self.routes.items())
+        transports = ", ".join(f"{domain}={'lmtp:inet' if lmtp else 'smtp'}:[127.0.0.1]:{port}"
+                               for domain, port, lmtp in self.routes.each())
         return f"""
 myhostname = mx.{SENDER_DOMAIN}
-transport_maps = inline:{{ {RECIPIENT_DOMAIN}={onward}:[127.0.0.1]:{self.next_hop},
-    {SENDER_DOMAIN}=smtp:[127.0.0.1]:{self.capture}{more} }}
+transport_maps = inline:{{ {transports} }}
 smtp_connect_timeout = 2s
 smtp_helo_timeout = 2s
 maximal_queue_lifetime = 0
@@ -373,9 +384,8 @@ class Sendmail(_QueueRunning):
 
     def __init__(self, root: Path, next_hop: int, capture: int, warn_after: str = "", lmtp: bool = False,
                  routes: dict[str, int] | None = None) -> None:
-        self.root, self.next_hop, self.capture = root, next_hop, capture
-        self.routes = routes or {}  # more domains, each to a port on 127.0.0.1 (by SMTP)
-        self.lmtp = lmtp  # the next hop speaks LMTP (RFC 2033): its mailer has the flag F=z
+        self.root = root
+        self.routes = Routes(next_hop, capture, lmtp, routes or {})  # by LMTP: the mailer's flag F=z
         self.warn_after = warn_after
         self.config = root / "sendmail.cf"
         self.pid_file = root / "sendmail.pid"
@@ -384,9 +394,7 @@ class Sendmail(_QueueRunning):
         queue = self.root / "queue"
         queue.mkdir(parents=True, exist_ok=True)
         os.chmod(queue, 0o700)
-        hops = [(RECIPIENT_DOMAIN, self.next_hop, "mDFMuXaz" if self.lmtp else "mDFMuXa"),
-                (SENDER_DOMAIN, self.capture, "mDFMuXa"),
-                *((domain, port, "mDFMuXa") for domain, port in self.routes.items())]
+        hops = [(domain, port, "mDFMuXaz" if lmtp else "mDFMuXa") for domain, port, lmtp in self.routes.each()]
         (self.root / "mailertable").write_text("".join(f"{domain} hop{i}:[127.0.0.1]\n"
                                                        for i, (domain, _, _) in enumerate(hops)))
         mailers = "".join(f"Mhop{i}, P=[IPC], F={flags}, S=EnvFromSMTP/HdrFromSMTP, R=EnvToSMTP, E=\\r\\n, "
