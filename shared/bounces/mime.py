@@ -48,6 +48,7 @@ from . import patterns
 # newline alone and reads the start of each line, not every byte of every header.
 _HEADER_LINE_START = patterns.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")
 _NON_HEADER_LINE = patterns.compile(rb"\n(?!From |[\x21-\x39\x3b-\x7e]*:|[\t ])")
+_TRAILING_BLANKS = patterns.compile(rb"[ \t]+(?=\r?\n|$)")
 
 
 def _joined(lines: list[str]) -> str:
@@ -216,11 +217,14 @@ class Part:
     def decoded(self) -> bytes:
         """Message.get_payload(decode=True): base64 and quoted-printable undone, anything else as it stands."""
         payload = self.payload()
-        cte = self.get("content-transfer-encoding").lower()
+        cte = self.get("content-transfer-encoding").strip().lower()  # white space a transport added too
         if cte == "quoted-printable":
-            return quopri.decodestring(payload)
+            # RFC 2045 §6.7 (3): white space at a line's end was added on the way and is deleted before
+            # decoding, so that "= " still ends a soft line break (binascii keeps it, and the break).
+            return quopri.decodestring(_TRAILING_BLANKS.sub(b"", payload))
         if cte == "base64":
-            return _base64(b"".join(payload.splitlines()))
+            # RFC 2045 §6.8: characters outside the alphabet, line breaks and blanks alike, are ignored.
+            return _base64(b"".join(payload.split()))
         return payload
 
     def source(self) -> bytes:

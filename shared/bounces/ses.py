@@ -24,9 +24,10 @@ MAX_RECIPIENTS = 500
 # Sendmail's line limit (the L= mailer equate; 990 for its SMTP mailers, 2040 for relay): a longer body line
 # is split, "!" ending the part before the split ("sendmail", Costales et al., section 20.5.7). SES's
 # notice is one JSON line of thousands of characters, so a Sendmail relay on the way cuts its strings in
-# two; the splits are taken out again (a space some versions put at the start of the continuation too)
-# when the JSON does not read as it came.
-SENDMAIL_SPLIT = patterns.compile(r"!(?<=[^\n]{500}!)\r?\n ?")  # a "!" ending a long line (the "!" found first: cheap)
+# two; the splits are taken out again (a space some versions put at the start of the continuation too,
+# and white space a transport added at the end of the line: RFC 2045 §6.7 (3)) when the JSON does not
+# read as it came.
+SENDMAIL_SPLIT = patterns.compile(r"!(?<=[^\n]{500}!)[ \t]*\r?\n ?")  # a "!" ending a long line (the "!" found first: cheap)
 
 # bounceSubType -> the reason when the diagnostic does not say more (SES documents these).
 SUBTYPES = {
@@ -47,9 +48,10 @@ def notification(text: str) -> tuple[Kind, list[Failure], list[str]] | None:
     if start < 0 or not MARK.search(text, start):
         return None
     doc = _json_at(text, start)
-    if doc is None and "!\n" in text:
+    if doc is None:
         joined = SENDMAIL_SPLIT.sub("", text)
-        doc = _json_at(joined, joined.find("{"))
+        if joined != text:
+            doc = _json_at(joined, joined.find("{"))
     if doc is None:
         return None
     if isinstance(doc, dict) and isinstance(doc.get("Message"), str):

@@ -442,6 +442,9 @@ DAMAGE = {
     "Content-Type parameters folded without their leading white space": lambda raw: re.sub(
         rb"(?im)^content-type:[^\n]*(?:\n[ \t][^\n]*)*",
         lambda header: re.sub(rb"(;\r?\n)[ \t]+(?=[a-z0-9-]+=)", rb"\1", header.group(0), flags=re.I), raw),
+    # RFC 2045 §6.7 (3): transports may add white space at the end of a line (not an empty one: that would
+    # end the headers), so a decoder deletes it; "= " at a quoted-printable line's end is still a soft break.
+    "white space added at the end of lines": lambda raw: re.sub(rb"(?m)([^\r\n])(?=\r?$)", rb"\1 ", raw),
     "text parts re-encoded as base64": _text_encoded("base64"),
     "text parts re-encoded as quoted-printable": _text_encoded("quoted-printable"),
 }

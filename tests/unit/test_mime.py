@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import quopri
 import random
+import re
 from email import message_from_bytes
 from email.message import Message
 from email.policy import compat32
@@ -19,13 +22,18 @@ STATUS_TYPES = {"message/delivery-status", "message/global-delivery-status"}
 
 
 def _stdlib(msg: Message) -> tuple:
-    """(headers, content type, children or decoded body) as email.parser (compat32) reads it."""
+    """(headers, content type, children or decoded body) as email.parser (compat32) reads it, but for one rule
+    it leaves out: white space at the end of a quoted-printable line is deleted before decoding, having been
+    added on the way (RFC 2045 §6.7 (3)), so that "= " still ends a soft line break."""
     ctype = msg.get_content_type()
     headers = [(name, str(value)) for name, value in msg._headers]  # raw values: 8-bit as surrogate escapes
     if ctype in STATUS_TYPES:
         return headers, ctype, "status"  # kept as text on purpose (see mime.py)
     if msg.is_multipart():
         return headers, ctype, [_stdlib(part) for part in msg.get_payload()]
+    if str(msg.get("content-transfer-encoding", "")).strip().lower() == "quoted-printable":
+        raw = str(msg.get_payload()).encode("ascii", "surrogateescape")
+        return headers, ctype, quopri.decodestring(re.sub(rb"[ \t]+(?=\r?\n|$)", b"", raw))
     return headers, ctype, msg.get_payload(decode=True)
 
 
@@ -50,7 +58,12 @@ def _as_classified(raw: bytes) -> list[bytes]:
     return [whole, classifier._report(whole, whole.lower())]
 
 
-@pytest.mark.parametrize("damage", ["as is", *DAMAGE])
+# The stdlib leaves a base64 body with blanks at its lines' ends undecoded, and reads "quoted-printable " as
+# no encoding it knows; RFC 2045 §6.7-6.8 say otherwise (test_transport_white_space_is_not_content).
+NOT_AS_THE_STDLIB = {"white space added at the end of lines"}
+
+
+@pytest.mark.parametrize("damage", ["as is", *(d for d in DAMAGE if d not in NOT_AS_THE_STDLIB)])
 def test_same_tree_as_the_stdlib_on_the_corpus(damage):
     damaged = DAMAGE.get(damage, lambda raw: raw)
     differ = [name for name, raw in _messages() for b in _as_classified(damaged(raw))
@@ -91,6 +104,18 @@ def test_same_tree_as_the_stdlib_on_broken_mime():
         if _ours(mime.parse(b)) != _stdlib(message_from_bytes(b, policy=compat32)):
             differ.append(name)
     assert not differ, f"{len(differ)} differ: {differ[:10]}"
+
+
+def test_transport_white_space_is_not_content():
+    """RFC 2045 §6.7 (3): white space at a quoted-printable line's end "will necessarily have been added by
+    intermediate transport agents" and is deleted before decoding, so "= " still joins two lines; §6.8: base64
+    ignores every character outside its alphabet, blanks included. A Content-Transfer-Encoding with a blank
+    after it still names its encoding."""
+    text = "Final-Recipie= \nnt: rfc822; gone@example.com \nStatus: 5.1.1\t\n"
+    qp = mime.parse(b"Content-Transfer-Encoding: quoted-printable \n\n" + text.encode())
+    assert qp.decoded() == b"Final-Recipient: rfc822; gone@example.com\nStatus: 5.1.1\n"
+    encoded = base64.encodebytes(b"Status: 5.1.1\n" * 10).replace(b"\n", b" \t\n")
+    assert mime.parse(b"Content-Transfer-Encoding: base64\n\n" + encoded).decoded() == b"Status: 5.1.1\n" * 10
 
 
 def test_the_original_is_not_parsed_until_asked_for():
