@@ -194,10 +194,12 @@ RULES: list[Rule] = [
     Rule("sender-refused", "rejected",
          "RFC 3463 X.1.7/X.1.8; Postfix smtpd 'Sender address rejected' (reject_unknown_sender_domain, reject_non_fqdn_sender); "
          "Exim 'Sender verify failed'; Amazon SES 'Email address is not verified'; Exchange NDR 5.7.60 'send as "
-         "this sender'",
+         "this sender'; Gmail SMTP errors '550 5.7.0 Mail Sending denied. This error occurs if the sender account is "
+         "disabled or not registered within your Google Workspace domain'",
          phrases(
         r"sender (address|domain|e-?mail)", r"domain of sender",
-        r"\bsender\b.{0,40}\b(rejected|denied|refused|not allowed|unknown|invalid|blocked|does not exist|doesn'?t exist)",
+        r"\bsender\b.{0,40}\b(rejected|denied|refused|not allowed|unknown|invalid|blocked|does not exist|doesn'?t exist"
+        r"|disabled|not registered)",
         r"(rejected|refused|denied|invalid|unknown|bad).{0,20}\bsender\b", r"mail from.{0,40}(rejected|refused|denied)",
         r"envelope (sender|from)", r"return[- ]path", r"\bfrom address\b", r"(not accepting|does not accept) (e-?)?mail from",
         r"sender verify failed",  # Exim's ACL verify = sender, as its specification gives the reply
@@ -232,9 +234,11 @@ RULES: list[Rule] = [
     Rule("sending-limit", "toomanyconn",
          "Gmail SMTP errors '550 5.4.5 Daily user sending quota exceeded' (Google Workspace sending limits); "
          "Exchange Online NDR 5.1.90 'you've reached your daily limit for message recipients'; Amazon SES SMTP "
-         "response codes '454 Throttling failure: Daily message quota exceeded' / 'Maximum sending rate exceeded'",
+         "response codes '454 Throttling failure: Daily message quota exceeded' / 'Maximum sending rate exceeded'; "
+         "Gmail SMTP errors for its SMTP relay service: '550 5.4.5 Daily SMTP relay limit exceeded for user', "
+         "'450 4.2.1 Peak SMTP relay limit exceeded for customer'",
          phrases(r"sending quota", r"daily user sending", r"sending limit", r"daily limit for (message )?recipients",
-                 r"throttling failure", r"daily message quota")),
+                 r"throttling failure", r"daily message quota", r"relay limit exceeded")),
     Rule("mailbox-full", "mailboxfull",
          "RFC 3463 X.2.2; Dovecot 'Quota exceeded (mailbox for user is full)'; Postfix virtual(8); Exchange 5.2.2",
          phrases(

@@ -34,6 +34,11 @@ VENDOR_REPLIES = [
      'address. - gsmtp', True, 'recipient'),
     ("552 5.3.4 Your message exceeded Google's message size limits. - gsmtp", False, 'message'),
     ('550 5.7.0 Mail relay denied. - gsmtp', False, 'sender'),
+    # Its SMTP relay service's limits and its refusal of a sender it does not host: the sending account's.
+    ('550 5.4.5 Daily SMTP relay limit exceeded for user. - gsmtp', False, 'sender'),
+    ('550 5.7.1 Daily SMTP relay limit exceeded for customer. - gsmtp', False, 'sender'),
+    ('550 5.7.0 Mail Sending denied. This error occurs if the sender account is disabled or not registered '
+     'within your Google Workspace domain. - gsmtp', False, 'sender'),
     ('554 5.6.0 Message exceeded 50 hops, this may indicate a mail loop. - gsmtp', False, None),
     ('550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup', True, 'recipient'),
     ('550 5.1.1 RESOLVER.ADR.RecipNotFound; not found', True, 'recipient'),
