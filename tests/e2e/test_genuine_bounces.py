@@ -1,14 +1,16 @@
-"""Bounces that real MTAs write, read right: Exim 4.96, Postfix 3.7 and sendmail 8.17 relay a message to a
-next hop that refuses it, and the bounce each writes is classified.
+"""Bounces that real MTAs write, read right: Exim 4.96, Postfix 3.7, sendmail 8.17 and OpenSMTPD 6.8 relay a
+message to a next hop that refuses it, and the bounce each writes is classified.
 
 Every word of each bounce is the MTA's (its template, its delivery-status part, its account of the SMTP
 dialogue, its folding of a long reply); only the next hop's reply is the test's, each written from the
 server, filter or documentation named beside it (tests/support/replies.py holds 96 more, each with its
-verdict). So the classifier is held to mail as three of the most common MTAs really write it, for the failures
-a sender meets most: a dead address, a full mailbox, a block list, an authentication check, a refused sender,
-content and size; and to their own failures (no route, a full local mailbox, servers that will not talk),
-their delay warnings, and Dovecot's own LMTP refusals as the last hop. (Not sendmail with a UTF-8 address:
-Debian builds it without SMTPUTF8, USE_EAI.)
+verdict). So the classifier is held to mail as four MTAs, three of them the most common, really write it, for
+the failures a sender meets most: a dead address, a full mailbox, a block list, an authentication check, a
+refused sender, content and size; and to their own failures (no route, a full local mailbox, servers that will
+not talk), their delay warnings, and Dovecot's own LMTP refusals as the last hop. (Not sendmail or OpenSMTPD
+with a UTF-8 address: Debian builds sendmail without SMTPUTF8, USE_EAI, and OpenSMTPD 6.8 does not offer it.
+Not OpenSMTPD with servers that will not talk: each is a temporary failure, which it returns only when its
+queue lifetime is over, and then without a word on it.)
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from mailfleet.shared.bounces.senders import named_check
 from ..support.daemons import scratch_dir
 from ..support.mailservers import Greeter, Silent
 from ..support.mtas import (LOCAL_DOMAIN, RECIPIENT_DOMAIN, SENDER_DOMAIN, UNROUTABLE_DOMAIN, Capture,
-                            DovecotLmtp, Exim, NextHop, PostfixRelay, Sendmail, smtp_server)
+                            DovecotLmtp, Exim, NextHop, OpenSMTPD, PostfixRelay, Sendmail, smtp_server)
 from ..support.replies import DOCUMENTED
 from ..support.servers import free_port
 
@@ -51,6 +53,12 @@ class Case:
     @property
     def sender(self) -> str:
         return f"{self.name}@{SENDER_DOMAIN}"
+
+    @property
+    def refused_for_good(self) -> bool:
+        """Every reply the next hop gives to it is permanent (5xx)."""
+        return all(not reply or reply.startswith("5") for reply in (*(self.replies or {}).values(), self.mail,
+                                                                    self.data))
 
     def recipients(self) -> list[str]:
         return [*self.expect, *(f"{local}@{RECIPIENT_DOMAIN}" for local in self.accepted)]
@@ -242,14 +250,44 @@ def sendmail_bounces():
     yield from _bounces(Sendmail, [*CASES, *DOCUMENTED_CASES])
 
 
-def check(bounce: bytes, case: Case) -> None:
-    """The bounce names exactly the refused recipients, each with its verdict, and so it does with its lines
-    ended as the wire has them (CRLF) and as classic Mac OS did (bare CR)."""
+# OpenSMTPD returns a message refused for now only once its queue lifetime is over, one message at a time
+# (tests/support/mtas.py), and then says nothing of the refusal (test_opensmtpd_s_expiry_notice_marks_nobody):
+# the refusals for good here. It names neither the command a reply answered nor, in its delivery-status part,
+# the reply (Status 5.0.0 for all): a reply whose meaning RFC 5321 ties to the command it answers reads as its
+# words alone say, about the recipient and soft.
+OPENSMTPD_CASES = [case for case in [*CASES, *DOCUMENTED_CASES] if case.refused_for_good]
+WORDS_ALONE = {  # such a reply -> the reason its words give
+    "550 Requested action not taken: mailbox unavailable": "userunknown",  # dead as the answer to RCPT TO alone
+    "550 5.7.1 Email quota exceeded.": "mailboxfull",  # Gmail's answer to MAIL FROM: the sending account's quota
+}
+
+
+def as_opensmtpd_says(case: Case) -> dict[str, tuple[bool, str, str]]:
+    """The case's expected verdicts, read from the words alone where the stage decided them."""
+    said = WORDS_ALONE.keys() & {*(case.replies or {}).values(), case.mail, case.data}
+    if not said:
+        return case.expect
+    (reply,) = said
+    return {address: (False, "recipient", reason and WORDS_ALONE[reply])
+            for address, (_, _, reason) in case.expect.items()}
+
+
+@pytest.fixture(scope="module")
+def opensmtpd_bounces():
+    # (They come back in bursts over some 45 s: OpenSMTPD takes a route down for a while once ten messages in
+    # a row were refused on one connection, mta_session.c MAX_TRYBEFOREDISABLE.)
+    yield from _bounces(OpenSMTPD, OPENSMTPD_CASES)
+
+
+def check(bounce: bytes, case: Case, expect: dict[str, tuple[bool, str, str]] | None = None) -> None:
+    """The bounce names exactly the refused recipients, each with its verdict (the case's unless `expect`
+    says), and so it does with its lines ended as the wire has them (CRLF) and as classic Mac OS did (bare
+    CR)."""
     verdict = classify(bounce)
     assert verdict.kind == "bounce", bounce.decode(errors="replace")
     found = {f.address: (f.hard, f.about, f.reason) for f in verdict.failures}
-    assert found == case.expect, "\n".join(f"{f.address}: {f.reason} by {f.rule}: {f.evidence}"
-                                           for f in verdict.failures)
+    assert found == (case.expect if expect is None else expect), "\n".join(
+        f"{f.address}: {f.reason} by {f.rule}: {f.evidence}" for f in verdict.failures)
     if case.check:
         assert {named_check(f.diagnostic) for f in verdict.failures} == {case.check}
     lines = bounce.replace(b"\r\n", b"\n").split(b"\n")
@@ -275,13 +313,20 @@ def test_sendmail_bounces_read_as_what_the_next_hop_said(sendmail_bounces, case)
     check(sendmail_bounces[case.name], case)
 
 
+@pytest.mark.parametrize("case", [case for case in OPENSMTPD_CASES if case in CASES], ids=lambda c: c.name)
+def test_opensmtpd_bounces_read_as_what_the_next_hop_said(opensmtpd_bounces, case):
+    check(opensmtpd_bounces[case.name], case, as_opensmtpd_says(case))
+
+
 @pytest.mark.parametrize("case", DOCUMENTED_CASES, ids=lambda c: f"{c.name}-{c.source}")
 def test_the_same_refusal_reads_the_same_whichever_mta_reports_it(exim_bounces, postfix_bounces, sendmail_bounces,
-                                                                  case):
+                                                                  opensmtpd_bounces, case):
     """Each documented refusal (tests/support/replies.py), bounced by Exim, Postfix and sendmail: three
     templates, three delivery-status dialects (on giving up after a 4xx, Exim's own Status 5.0.0, Postfix's
     4.x.x, sendmail's 4.4.7; "after RCPT TO:", "(in reply to RCPT TO command)", sendmail's transcript), one
-    verdict, the one the list expects: the same recipient, as hard, about the same party."""
+    verdict, the one the list expects: the same recipient, as hard, about the same party. And by OpenSMTPD,
+    a fourth template and a delivery-status part that says nothing (Status 5.0.0, no Diagnostic-Code), the
+    refusals for good: the same, but where only the command a reply answered could tell (WORDS_ALONE)."""
     def read(bounce: bytes) -> tuple[str, dict[str, tuple[bool, str, str]]]:
         verdict = classify(bounce)
         return verdict.kind, {f.address: (f.hard, f.about, "") for f in verdict.failures}
@@ -290,6 +335,9 @@ def test_the_same_refusal_reads_the_same_whichever_mta_reports_it(exim_bounces, 
                                                                         sendmail_bounces))
     assert exim == postfix == sendmail
     assert exim == ("bounce", case.expect)
+    if case.refused_for_good:
+        expect = {address: (hard, about, "") for address, (hard, about, _) in as_opensmtpd_says(case).items()}
+        assert read(opensmtpd_bounces[case.name]) == ("bounce", expect)
 
 
 # Postfix: retry for a day, warn after a second (postconf(5) delay_warning_time), a queue run every second.
@@ -310,10 +358,13 @@ DELAYED = Case("delayed", "postgrey's greylisting, and Postfix smtpd's unknown_l
 
 @pytest.mark.parametrize("mta", [functools.partial(Exim, warn_after="1s"),
                                  functools.partial(PostfixRelay, settings=POSTFIX_WARNS),
-                                 functools.partial(Sendmail, warn_after="1s")], ids=["exim", "postfix", "sendmail"])
+                                 functools.partial(Sendmail, warn_after="1s"),
+                                 functools.partial(OpenSMTPD, warn_after="1s")],
+                         ids=["exim", "postfix", "sendmail", "opensmtpd"])
 def test_a_delay_warning_is_no_bounce_and_marks_nobody(mta):
     """Exim's 'Warning: message ... delayed' and Postfix's 'Delayed Mail (still being retried)', as each writes
-    them while it retries: not a bounce, nobody hard, not even the recipient the server calls unknown for now."""
+    them while it retries (sendmail's and OpenSMTPD's too): not a bounce, nobody hard, not even the recipient
+    the server calls unknown for now."""
     bounces = _bounces(mta, [DELAYED])
     try:
         warning = next(bounces)[DELAYED.name]
@@ -324,6 +375,27 @@ def test_a_delay_warning_is_no_bounce_and_marks_nobody(mta):
     assert {f.address: (f.hard, f.about, f.reason) for f in verdict.failures} == DELAYED.expect
 
 
+def test_opensmtpd_s_expiry_notice_marks_nobody():
+    """OpenSMTPD 6.8 returns a message refused for now once its queue lifetime is over, in the words of its
+    delay warning ("A message is delayed for more than 0 seconds ... only a temporary failure report"), the
+    server's reply replaced by "Envelope expired", and Action: delayed with Status 4.4.7 (RFC 3463: delivery
+    time expired) in its delivery-status part. Nothing in it says whether the mailbox exists: a delay, soft,
+    about the recipient, whatever the server said (here, that the mailbox was full)."""
+    case = Case("expired", "Gmail's SMTP error reference, 452 4.2.2 OverQuotaTemp",
+                {at("full"): (False, "recipient", "delayed")}, replies={"full": GMAIL_FULL})
+    bounces = _bounces(functools.partial(OpenSMTPD, ttl="1s"), [case])
+    try:
+        notice = next(bounces)[case.name]
+    finally:
+        next(bounces, None)
+    assert b"Envelope expired" in notice
+    verdict = classify(notice)
+    assert verdict.kind == "delayed"
+    assert {f.address: (f.hard, f.about, f.reason) for f in verdict.failures} == case.expect
+
+
+# (Not OpenSMTPD 6.8: it counts the replies to DATA wrong once a recipient was refused at RCPT TO, drops the
+# connection, "Remote host sent too much data", and retries the delivered recipient.)
 @pytest.mark.parametrize("mta", [functools.partial(Exim, lmtp=True), functools.partial(PostfixRelay, lmtp=True),
                                  functools.partial(Sendmail, lmtp=True)], ids=["exim", "postfix", "sendmail"])
 def test_a_bounce_of_dovecot_s_own_refusals_over_lmtp(mta):
@@ -424,7 +496,8 @@ def test_dovecot_s_sieve_vacation_is_an_auto_reply_and_its_reject_the_recipient_
     check(rejection, case)
 
 
-@pytest.mark.parametrize("mta", [Exim, PostfixRelay, Sendmail], ids=["exim", "postfix", "sendmail"])
+@pytest.mark.parametrize("mta", [Exim, PostfixRelay, Sendmail, OpenSMTPD],
+                         ids=["exim", "postfix", "sendmail", "opensmtpd"])
 def test_a_message_over_the_size_the_server_offers_is_refused_as_a_message(mta):
     """The next hop offers SIZE 100 (RFC 1870). Postfix does not even try ("message size ... exceeds size
     limit 100 of server ..."); Exim sends MAIL FROM with SIZE= and is refused there (aiosmtpd's "552 Error:

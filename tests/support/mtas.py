@@ -1,6 +1,6 @@
-"""Real MTAs writing real bounces: a private Exim 4, Postfix or sendmail 8 relays a message to a next hop on
-127.0.0.1 (aiosmtpd, answering as a test says, or an LMTP-only Dovecot answering in its own words) and sends the
-bounce it writes back to a capture server.
+"""Real MTAs writing real bounces: a private Exim 4, Postfix, sendmail 8 or OpenSMTPD relays a message to a next
+hop on 127.0.0.1 (aiosmtpd, answering as a test says, or an LMTP-only Dovecot answering in its own words) and
+sends the bounce it writes back to a capture server.
 
 The bounce's every word is the MTA's own: its template, its DSN, its account of the SMTP dialogue. Only the
 aiosmtpd next hop's replies are the test's, each written from the server or filter that answers so.
@@ -10,7 +10,7 @@ Exim is Debian's exim4-daemon-light, unpacked into build/exim by scripts/system-
 its own directory, with `-C` and its own `exim_path`, as root, delivering as the `Debian-exim` user its build
 names: Exim re-executes itself as that user, who may not enter the checkout (a fresh clone under a 0700
 directory, as CI makes). sendmail is Debian's sendmail-bin, unpacked into build/sendmail the same way, its
-configuration built with m4 from sendmail-cf's own macros.
+configuration built with m4 from sendmail-cf's own macros; OpenSMTPD, Debian's opensmtpd, into build/opensmtpd.
 """
 
 from __future__ import annotations
@@ -450,3 +450,77 @@ MAILER_DEFINITIONS
     def log(self) -> str:
         """What is still queued, and why (sendmail logs to syslog, which is not there)."""
         return "".join(path.read_text(errors="replace") for path in sorted((self.root / "queue").glob("qf*")))
+
+
+OPENSMTPD = Path(__file__).resolve().parents[2] / "build" / "opensmtpd" / "usr" / "sbin" / "smtpd"
+
+
+class OpenSMTPD:
+    """A private OpenSMTPD 6.8 (Debian's, unpacked into build/opensmtpd): it takes mail from 127.0.0.1 by SMTP
+    and relays RECIPIENT_DOMAIN to the next hop (by LMTP when `lmtp`), SENDER_DOMAIN (the bounces) to the
+    capture server. A permanent refusal comes back at once. A temporary one comes back once the message has
+    been queued longer than `ttl` (smtpd.conf(5) `queue ttl`), which the scheduler sees only when it tries the
+    message again, after a back-off that grows with each try (5 s first; 15 s and more for a message among a
+    hundred): a short ttl is for one message at a time, since it holds for the bounces too, and a bounce that
+    waits behind a hundred others for its route is dropped as expired ("no return path"). With `warn_after`
+    ("1s") it warns after that long (`bounce warn-interval`) and keeps the message a day.
+
+    Its paths are compiled in (/var/spool/smtpd, /var/run/smtpd.sock, /var/lib/opensmtpd/empty, which it
+    chroots its unprivileged processes into): each instance runs in a mount namespace of its own (unshare(1))
+    with empty file systems over /var/spool, /run and /var/lib, and a host name of its own (it names itself
+    in its bounces). Its unprivileged users, `opensmtpd` and `opensmtpq`, scripts/system-deps makes."""
+
+    def __init__(self, root: Path, next_hop: int, capture: int, warn_after: str = "", lmtp: bool = False,
+                 routes: dict[str, int] | None = None, ttl: str = "1d") -> None:
+        self.root = root
+        self.routes = Routes(next_hop, capture, lmtp, routes or {})
+        self.warn_after, self.ttl = warn_after, ttl
+        self.port = free_port()
+        self.config = root / "smtpd.conf"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "OpenSMTPD":
+        self.root.mkdir(parents=True, exist_ok=True)
+        hops = list(self.routes.each())
+        actions = "".join(f'action "hop{i}" relay host {"lmtp" if lmtp else "smtp"}://127.0.0.1:{port}\n'
+                          for i, (_, port, lmtp) in enumerate(hops))
+        # "from any" for mail from 127.0.0.1, "from local" for the bounces smtpd writes itself
+        matches = "".join(f'match from {source} for domain "{domain}" action "hop{i}"\n'
+                          for i, (domain, _, _) in enumerate(hops) for source in ("any", "local"))
+        warn = f"bounce warn-interval {self.warn_after}\n" if self.warn_after else ""
+        listen = f"listen on 127.0.0.1 port {self.port}\n"
+        self.config.write_text(f"queue ttl {self.ttl}\n{warn}{listen}{actions}{matches}")
+        # Names from /etc/hosts alone (libasr reads OpenBSD's `lookup` keyword in resolv.conf): asked the
+        # machine's DNS, it waited 5 s for the name of 127.0.0.1 every twenty connections or so.
+        (self.root / "resolv.conf").write_text("lookup file\n")
+        script = ("set -e; for d in /var/spool /run /var/lib; do mount -t tmpfs tmpfs $d; done; "
+                  f"mount --bind {self.root}/resolv.conf /etc/resolv.conf; "
+                  'mkdir -p /var/lib/opensmtpd/empty; hostname "$0"; exec "$@"')
+        with open(self.root / "log", "ab") as log:
+            self._process = subprocess.Popen(
+                ["unshare", "--mount", "--uts", "sh", "-c", script, f"mx.{SENDER_DOMAIN}", str(OPENSMTPD), "-d",
+                 "-f", str(self.config)], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            wait_for_port(self.port)
+        except TimeoutError:
+            self.stop()
+            raise TimeoutError(f"OpenSMTPD did not start: {self.log()}") from None
+        return self
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        try:
+            os.killpg(self._process.pid, signal.SIGTERM)  # smtpd and the processes it forked
+        except ProcessLookupError:
+            pass
+        self._process.wait(timeout=10)
+
+    def send(self, sender: str, recipients: list[str], message: bytes) -> None:
+        """Submit by SMTP (OpenSMTPD 6.8 offers no SMTPUTF8)."""
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as client:
+            client.sendmail(sender, recipients, message)
+
+    def log(self) -> str:
+        path = self.root / "log"
+        return path.read_text(errors="replace") if path.exists() else ""
