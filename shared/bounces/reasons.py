@@ -240,7 +240,8 @@ RULES: list[Rule] = [
          phrases(r"sending quota", r"daily user sending", r"sending limit", r"daily limit for (message )?recipients",
                  r"throttling failure", r"daily message quota", r"relay limit exceeded")),
     Rule("mailbox-full", "mailboxfull",
-         "RFC 3463 X.2.2; Dovecot 'Quota exceeded (mailbox for user is full)'; Postfix virtual(8); Exchange 5.2.2",
+         "RFC 3463 X.2.2; Dovecot 'Quota exceeded (mailbox for user is full)'; Postfix virtual(8); Exchange 5.2.2; "
+         "Web.de 'User has exhausted allowed storage space' and 'User has too many messages on the server'",
          phrases(
         r"mailbox (is )?full", r"mail ?box (is )?(over|exceeded)", r"over ?quota", r"quota (exceeded|exceeds|full)",
         r"exceed(ed|s)? (the |his |her |their )?(storage|mailbox|disk|quota)", r"insufficient (storage|space)",
@@ -248,6 +249,11 @@ RULES: list[Rule] = [
         r"storage (space )?(is )?(full|exceeded)", r"mailfolder is full", r"too much mail data",
         r"recipient'?s? (mail)?box is full", r"full mailbox", r"mailbox has exceeded",
         r"number of messages in .{0,30}mailbox exceeded",
+        # Web.de, as a hosting provider's list of typical refusals documents them (sitepackage.de): "550 Benutzer
+        # hat das Speichervolumen ueberschritten. / User has exhausted allowed storage space." and "... / User
+        # has too many messages on the server." (the recipient's mailbox, not a rate); bytecamp.net's own
+        # "422 4.2.2 Quota limit exceeded"
+        r"exhausted (the )?allowed storage", r"too many (messages|mails) on the server", r"quota limit exceeded",
     )),
     Rule("message-too-big", "exceedlimit",
          "RFC 3463 X.2.3/X.3.4; Postfix 'message size exceeds fixed limit' (message_size_limit); ezmlm-reject "
@@ -392,6 +398,9 @@ RULES: list[Rule] = [
         r"invalid address", r"does not exist", r"doesn'?t exist", r"unknown user", r"non-?existent",
         r"not our customer", r"account (does not exist|not found)", r"invalid .{0,20}userid", r"no valid recipients",
         r"name is not recogni[sz]ed",
+        # Web.de's "550 Unknown local part <x> in <address>" (sitepackage.de's list of typical refusals); Exim's
+        # own "unknown local part in sender <...>" is about the sender, and "sender-refused" reads it first
+        r"unknown local[- ]part",
         # Yahoo Sender Hub's SMTP error for an account it lacks, as documented (its own older bounces use the
         # same words with a "[-9]" code that does not say the account is gone; they are left alone)
         r"delivery error: dd this user doesn'?t have an? [\w.-]+ account",
@@ -525,7 +534,10 @@ AT_RCPT = phrases(RCPT_COMMAND, r"does not like recipient", r"recipient address 
 # and qmail-smtpd's "<%s>: ..." form), "<user@host>... User unknown" (sendmail's usrerr("550 5.1.1 %s...
 # User unknown") in recipient.c). Only in angle brackets and only "user unknown": a content filter's
 # "550 user@host... No such user" after DATA, or "550 : User unknown" with the address left out, is no proof.
-NAMED_MAILBOX_UNKNOWN = patterns.compile(r"@[^<>\s]+>(?::|\.\.\.)[ \t]*user unknown")  # lower-cased
+# A reply naming the mailbox it lacks (lower-cased): "<a@b>: User unknown" (Postfix), "<a@b>... User unknown"
+# (sendmail), "Unknown local part a in <a@b>" (Web.de)
+NAMED_MAILBOX_UNKNOWN = patterns.compile(
+    r"@[^<>\s]+>(?::|\.\.\.)[ \t]*user unknown|unknown local[- ]part [^\s<>]+ in <[^<>\s]+@[^<>\s]+>")
 # Failure statuses only: a transcript's "250 2.1.0 Ok" is the step that went well.
 STATUS_RX = patterns.compile(r"([45])(?<!\w[45])\.(\d{1,3})\.(\d{1,3})\b")  # that is, \b([45])\.(\d{1,3})\.(\d{1,3})\b
 SMTP_CODE_RX = patterns.compile(r"([245])(?<![\d.][245])\d\d(?![\d.])")  # that is, (?<![\d.])([245])\d\d(?![\d.])

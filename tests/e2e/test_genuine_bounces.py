@@ -3,7 +3,7 @@ message to a next hop that refuses it, and the bounce each writes is classified.
 
 Every word of each bounce is the MTA's (its template, its delivery-status part, its account of the SMTP
 dialogue, its folding of a long reply); only the next hop's reply is the test's, each written from the
-server, filter or documentation named beside it (tests/support/replies.py holds 96 more, each with its
+server, filter or documentation named beside it (tests/support/replies.py holds 101 more, each with its
 verdict). So the classifier is held to mail as four MTAs, three of them the most common, really write it, for
 the failures a sender meets most: a dead address, a full mailbox, a block list, an authentication check, a
 refused sender, content and size; and to their own failures (no route, a full local mailbox, servers that will
@@ -172,7 +172,7 @@ def documented(i: int, source: str, stage: str, reply: str, hard: bool, about: s
     expected reason is left empty: Exim names its own give-up after a 4xx, "retry timeout exceeded", where
     Postfix leaves the server's words to speak.)"""
     name = f"doc{i}"
-    reply = reply.replace("{rcpt}", at(name)).replace("{sender}", f"{name}@{SENDER_DOMAIN}")
+    reply = reply.replace("{rcpt}", at(name)).replace("{local}", name).replace("{sender}", f"{name}@{SENDER_DOMAIN}")
     stages = {"rcpt": {"replies": {name: reply}}, "mail": {"mail": reply}, "data": {"data": reply}}
     return Case(name, source, {at(name): (hard, about, "")}, **stages[stage])  # type: ignore[arg-type]
 
@@ -257,7 +257,10 @@ def sendmail_bounces():
 # words alone say, about the recipient and soft.
 OPENSMTPD_CASES = [case for case in [*CASES, *DOCUMENTED_CASES] if case.refused_for_good]
 WORDS_ALONE = {  # such a reply -> the reason its words give
-    "550 Requested action not taken: mailbox unavailable": "userunknown",  # dead as the answer to RCPT TO alone
+    # dead as the answer to RCPT TO alone (a "user unknown" at an unknown stage may be a filter's, RFC 5321 §3.3)
+    "550 Requested action not taken: mailbox unavailable": "userunknown",
+    "550 Benutzer nicht bekannt/User unknown": "userunknown",
+    "550 MAILBOX NOT FOUND": "userunknown",
     "550 5.7.1 Email quota exceeded.": "mailboxfull",  # Gmail's answer to MAIL FROM: the sending account's quota
 }
 

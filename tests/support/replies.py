@@ -3,10 +3,10 @@ next hop to give a real MTA (tests/support/mtas.py) so that the bounce it writes
 bounce must say of its one recipient: hard or not, and whom it is about ("recipient", "sender", "message").
 
 Grouped by where the words come from. Only the words are theirs; a recipient named in a reply is written as
-{rcpt}, our sender as {sender}, the sending host as 127.0.0.1. The verdicts are ours: hard only where the words
-or the status prove the address dead and the refusal final (a 4xx given up on is no proof, except X.1.1, which
-the MTA was told again at each try); about the sender where our side is refused, whatever mailbox the words
-name; about the message where its content or size is.
+{rcpt} (its local part {local}), our sender as {sender}, the sending host as 127.0.0.1. The verdicts are ours:
+hard only where the words or the status prove the address dead and the refusal final (a 4xx given up on is no
+proof, except X.1.1, which the MTA was told again at each try); about the sender where our side is refused,
+whatever mailbox the words name; about the message where its content or size is.
 """
 
 from __future__ import annotations
@@ -153,6 +153,15 @@ DOCUMENTED: list[tuple[str, str, str, bool, str]] = [
     ("Dovecot", "rcpt", "550 5.1.1 <{rcpt}> User doesn't exist: {rcpt}", True, "recipient"),
     ("Dovecot", "rcpt", "452 4.2.2 <{rcpt}> Quota exceeded (mailbox for user is full)", False, "recipient"),
     ("Dovecot", "data", "552 5.2.2 <{rcpt}> Quota exceeded (mailbox for user is full)", False, "recipient"),
+    # Web.de and AOL, as a German web host's list of the refusals its customers meet documents them
+    # (sitepackage.de, "Typische Fehlermeldungen bei Unzustellbarkeit")
+    ("Web.de", "rcpt", "550 Benutzer nicht bekannt/User unknown", True, "recipient"),
+    ("Web.de", "rcpt", "550 Unknown local part {local} in <{rcpt}>", True, "recipient"),
+    ("Web.de", "rcpt", "550 Benutzer hat das Speichervolumen ueberschritten. / User has exhausted allowed storage "
+                       "space.", False, "recipient"),
+    ("Web.de", "rcpt", "550 Benutzer hat zuviele Mails auf dem Server. / User has too many messages on the "
+                       "server.", False, "recipient"),
+    ("AOL", "rcpt", "550 MAILBOX NOT FOUND", True, "recipient"),
     # sendmail (recipient.c), qmail (qmail-smtpd.c, qmail-local), and the filters in front of servers
     ("sendmail", "rcpt", "550 5.1.1 <{rcpt}>... User unknown", True, "recipient"),
     ("sendmail", "mail", "452 4.4.5 Insufficient disk space; try again later", False, "recipient"),

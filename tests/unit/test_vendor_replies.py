@@ -286,6 +286,15 @@ VENDOR_REPLIES = [
     ('454 4.7.0 TLS not available due to local problem', False, None),
     ('550 5.1.10 <gone@example.com>: Recipient address rejected: Domain example.com does not accept '
      'mail (nullMX)', True, 'recipient'),
+    # German providers, as web hosts document what their customers meet (sitepackage.de's "Typische
+    # Fehlermeldungen bei Unzustellbarkeit", bytecamp.net's FAQ): Web.de names the mailbox it lacks; its
+    # mailbox with too many messages is full, not a rate limit on us
+    ('550 Unknown local part gone in <gone@example.com>', True, 'recipient'),
+    ('550 Benutzer hat das Speichervolumen ueberschritten. / User has exhausted allowed storage space.', False,
+     'recipient'),
+    ('550 Benutzer hat zuviele Mails auf dem Server. / User has too many messages on the server.', False,
+     'recipient'),
+    ('422 4.2.2 Quota limit exceeded (Speicherplatz des Kontos ueberschritten)', False, 'recipient'),
     # RFC 3463's own titles
     ('550 5.1.2 Bad destination system address', True, 'recipient'),
 ]
