@@ -214,7 +214,8 @@ class Part:
         return self._src[body:end]
 
     def decoded(self) -> bytes:
-        """Message.get_payload(decode=True): base64 and quoted-printable undone, anything else as it stands."""
+        """Message.get_payload(decode=True): base64 and quoted-printable undone, anything else as it stands; but
+        blanks a transport added are no content, as RFC 2045 says and the stdlib does not follow."""
         payload = self.payload()
         cte = self.get("content-transfer-encoding").strip().lower()  # white space a transport added too
         if cte == "quoted-printable":

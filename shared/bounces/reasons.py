@@ -532,10 +532,9 @@ AT_RCPT = phrases(RCPT_COMMAND, r"does not like recipient", r"recipient address 
                   r"delivery error: dd ")  # lower-cased
 # A reply that names the mailbox it lacks, as replies to RCPT do: "<user@host>: User unknown" (Postfix's
 # and qmail-smtpd's "<%s>: ..." form), "<user@host>... User unknown" (sendmail's usrerr("550 5.1.1 %s...
-# User unknown") in recipient.c). Only in angle brackets and only "user unknown": a content filter's
-# "550 user@host... No such user" after DATA, or "550 : User unknown" with the address left out, is no proof.
-# A reply naming the mailbox it lacks (lower-cased): "<a@b>: User unknown" (Postfix), "<a@b>... User unknown"
-# (sendmail), "Unknown local part a in <a@b>" (Web.de)
+# User unknown") in recipient.c), and Web.de's "Unknown local part <x> in <user@host>". Only in angle
+# brackets and only those words: a content filter's "550 user@host... No such user" after DATA, or "550 :
+# User unknown" with the address left out, is no proof. (Lower-cased.)
 NAMED_MAILBOX_UNKNOWN = patterns.compile(
     r"@[^<>\s]+>(?::|\.\.\.)[ \t]*user unknown|unknown local[- ]part [^\s<>]+ in <[^<>\s]+@[^<>\s]+>")
 # Failure statuses only: a transcript's "250 2.1.0 Ok" is the step that went well.
