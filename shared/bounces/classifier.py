@@ -36,7 +36,8 @@ KIND_RULES = {
                     "vacation headers, and out-of-office subjects (Outlook's 'Automatic reply:' in its languages)",
     PROSE_RULE: "a mailer daemon's message or a bounce subject (RFC 3464 §2: sent from a null return path), its "
                 "recipients read from the words of the MTA's template",
-    NOT_A_BOUNCE_RULE: "no report, no daemon sender, no bounce subject: ordinary mail",
+    NOT_A_BOUNCE_RULE: "no delivery-status or feedback report, no mailer daemon's name, no bounce subject: "
+                       "ordinary mail (a read receipt, RFC 8098's disposition notification, included)",
     UNREAD_RULE: "says it is a bounce and names no recipient that could be read: set aside for a person",
     BROKEN_RULE: "the classifier failed on the message: set aside for a person",
     NESTED_RULE: "RFC 6522 §3: a report naming no recipient whose returned message is itself a multipart/report "
