@@ -55,10 +55,14 @@ class Case:
         return f"{self.name}@{SENDER_DOMAIN}"
 
     @property
+    def answers(self) -> set[str]:
+        """Every reply the next hop gives to it."""
+        return {*(self.replies or {}).values(), self.mail, self.data} - {""}
+
+    @property
     def refused_for_good(self) -> bool:
         """Every reply the next hop gives to it is permanent (5xx)."""
-        return all(not reply or reply.startswith("5") for reply in (*(self.replies or {}).values(), self.mail,
-                                                                    self.data))
+        return all(reply.startswith("5") for reply in self.answers)
 
     def recipients(self) -> list[str]:
         return [*self.expect, *(f"{local}@{RECIPIENT_DOMAIN}" for local in self.accepted)]
@@ -235,6 +239,15 @@ def _bounces(mta_class, cases: list[Case]) -> Iterator[dict[str, bytes]]:
         hop_server.stop()
 
 
+def bounced(mta_class, cases: list[Case]) -> dict[str, bytes]:
+    """_bounces run to its end: each case's bounce by its name, everything stopped."""
+    bounces = _bounces(mta_class, cases)
+    try:
+        return next(bounces)
+    finally:
+        next(bounces, None)
+
+
 @pytest.fixture(scope="module")
 def exim_bounces():
     yield from _bounces(Exim, [*CASES, *EXIM_OWN, *DOCUMENTED_CASES])
@@ -267,7 +280,7 @@ WORDS_ALONE = {  # such a reply -> the reason its words give
 
 def as_opensmtpd_says(case: Case) -> dict[str, tuple[bool, str, str]]:
     """The case's expected verdicts, read from the words alone where the stage decided them."""
-    said = WORDS_ALONE.keys() & {*(case.replies or {}).values(), case.mail, case.data}
+    said = WORDS_ALONE.keys() & case.answers
     if not said:
         return case.expect
     (reply,) = said
@@ -368,11 +381,7 @@ def test_a_delay_warning_is_no_bounce_and_marks_nobody(mta):
     """Exim's 'Warning: message ... delayed' and Postfix's 'Delayed Mail (still being retried)', as each writes
     them while it retries (sendmail's and OpenSMTPD's too): not a bounce, nobody hard, not even the recipient
     the server calls unknown for now."""
-    bounces = _bounces(mta, [DELAYED])
-    try:
-        warning = next(bounces)[DELAYED.name]
-    finally:
-        next(bounces, None)
+    warning = bounced(mta, [DELAYED])[DELAYED.name]
     verdict = classify(warning)
     assert verdict.kind == "delayed"
     assert {f.address: (f.hard, f.about, f.reason) for f in verdict.failures} == DELAYED.expect
@@ -386,11 +395,7 @@ def test_opensmtpd_s_expiry_notice_marks_nobody():
     about the recipient, whatever the server said (here, that the mailbox was full)."""
     case = Case("expired", "Gmail's SMTP error reference, 452 4.2.2 OverQuotaTemp",
                 {at("full"): (False, "recipient", "delayed")}, replies={"full": GMAIL_FULL})
-    bounces = _bounces(functools.partial(OpenSMTPD, ttl="1s"), [case])
-    try:
-        notice = next(bounces)[case.name]
-    finally:
-        next(bounces, None)
+    notice = bounced(functools.partial(OpenSMTPD, ttl="1s"), [case])[case.name]
     assert b"Envelope expired" in notice
     verdict = classify(notice)
     assert verdict.kind == "delayed"
@@ -431,11 +436,9 @@ def test_servers_that_will_not_talk_are_the_sending_host_s_or_nobody_s_fault(mta
     expect = {"refusing": "sender", "busy": "recipient", "dropping": "recipient", "silent": "recipient",
               "nothing": "recipient"}
     cases = [Case(name, "", {f"x@{name}.test": (False, about, "")}) for name, about in expect.items()]
-    bounces = _bounces(functools.partial(mta, routes=routes), cases)
     try:
-        found = next(bounces)
+        found = bounced(functools.partial(mta, routes=routes), cases)
     finally:
-        next(bounces, None)
         for listener in (refusing, busy, dropping, silent):
             listener.close()
     for case in cases:

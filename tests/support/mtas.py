@@ -206,6 +206,14 @@ def smtp_server(handler: object, smtputf8: bool = False, size: int = 33554432) -
     return controller
 
 
+def submit(port: int, sender: str, recipients: list[str], message: bytes) -> None:
+    """Hand a message to an MTA's SMTP server on 127.0.0.1, asking for SMTPUTF8 (RFC 6531) where an address is
+    not ASCII."""
+    utf8 = not all(address.isascii() for address in (sender, *recipients))
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        client.sendmail(sender, recipients, message, mail_options=["SMTPUTF8"] if utf8 else [])
+
+
 @dataclass(frozen=True)
 class Routes:
     """Where a relaying MTA sends each domain, each to a port on 127.0.0.1: RECIPIENT_DOMAIN to the next hop
@@ -364,10 +372,7 @@ bounce_queue_lifetime = 0
 """
 
     def send(self, sender: str, recipients: list[str], message: bytes) -> None:
-        """Submit by SMTP, asking for SMTPUTF8 (RFC 6531) where an address is not ASCII."""
-        utf8 = not all(address.isascii() for address in (sender, *recipients))
-        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as client:
-            client.sendmail(sender, recipients, message, mail_options=["SMTPUTF8"] if utf8 else [])
+        submit(self.port, sender, recipients, message)
 
 
 class Sendmail(_QueueRunning):
@@ -517,9 +522,7 @@ class OpenSMTPD:
         self._process.wait(timeout=10)
 
     def send(self, sender: str, recipients: list[str], message: bytes) -> None:
-        """Submit by SMTP (OpenSMTPD 6.8 offers no SMTPUTF8)."""
-        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as client:
-            client.sendmail(sender, recipients, message)
+        submit(self.port, sender, recipients, message)  # (OpenSMTPD 6.8 offers no SMTPUTF8)
 
     def log(self) -> str:
         path = self.root / "log"
