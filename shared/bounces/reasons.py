@@ -198,7 +198,8 @@ RULES: list[Rule] = [
          "disabled or not registered within your Google Workspace domain'",
          phrases(
         r"sender (address|domain|e-?mail)", r"domain of sender",
-        r"\bsender\b.{0,40}\b(rejected|denied|refused|not allowed|unknown|invalid|blocked|does not exist|doesn'?t exist"
+        # (not qmail-remote.c's own "Connected to <host> but sender was rejected.": the stage, not the reason)
+        r"\bsender\b(?<!but sender).{0,40}\b(rejected|denied|refused|not allowed|unknown|invalid|blocked|does not exist|doesn'?t exist"
         r"|disabled|not registered)",
         r"(rejected|refused|denied|invalid|unknown|bad).{0,20}\bsender\b", r"mail from.{0,40}(rejected|refused|denied)",
         r"envelope (sender|from)", r"return[- ]path", r"\bfrom address\b", r"(not accepting|does not accept) (e-?)?mail from",
@@ -505,14 +506,19 @@ AFTER_DATA = patterns.compile(r"\bDATA\b|\bBDAT\b|end of data|after data")  # BD
 # "SMTP error from remote mail server after end of data:" (or "LMTP error after BDAT 362 LAST:", RFC 3030's
 # last chunk in place of DATA's end). Unlike a sendmail transcript's ">>> DATA", which lists what was sent in
 # the order it was sent (and, under PIPELINING, before the replies to RCPT came back).
+# qmail-remote.c's own words for the same: "failed on DATA command", "failed after I sent the message".
 ANSWERED_DATA = patterns.compile(
-    r"in reply to (?:end of )?data command|after (?:pipelined )?(?:(?:end of )?data|bdat)\b")  # lower-cased
+    r"in reply to (?:end of )?data command|after (?:pipelined )?(?:(?:end of )?data|bdat)\b|"
+    r"failed on data command|failed after i sent the message")  # lower-cased
 # Exim's transport says "after %s%s", with "pipelined " first where the command went pipelined (RFC 2920).
 # This, STATUS_RX and SMTP_CODE_RX begin with what sre can scan for (a literal, a class of digits) and check
 # what stands before it with a look-behind: led by two literals, \b or a look-behind, they were tried at every
 # character of every text.
 AT_MAIL_FROM = patterns.compile(
     r"mail from\b(?:(?<=after mail from)|(?<=after pipelined mail from)|(?<=in reply to mail from))")  # lower-cased
+# qmail-remote.c's for the same: "Connected to <host> but sender was rejected." (a string, not a branch of the
+# above: one that starts with another literal made sre try the whole pattern at every character)
+QMAIL_SENDER_REJECTED = "but sender was rejected"
 # A refusal of the connection itself, before HELO: Exim's "SMTP error from remote mail server after initial
 # connection:", Postfix smtp(8)'s "host ... refused to talk to me:" (a greeting other than 220), qmail-remote's
 # "Connected to ... but greeting failed." RFC 5321 §3.1 lets a server answer 554 in place of 220.
@@ -747,7 +753,8 @@ def _unproven_unknown(diagnostic: str, low: str, status: str | None, relayed: bo
     own words (no SMTP reply quoted, no Diagnostic-Code that says it quotes
     one) are: it looked in its own directory.
     """
-    data = "data" in low or "bdat" in low  # the patterns below start with no literal: sre would try them everywhere
+    # The patterns below start with no literal: sre would try them everywhere. ("sent the message": qmail's.)
+    data = "data" in low or "bdat" in low or "sent the message" in low
     if data and ANSWERED_DATA.search(low):
         return True
     if status and status.startswith("5.1."):
@@ -798,8 +805,9 @@ DECISION_RULES = {
     POLICY_REFUSAL_RULE: "RFC 3463 §3.2: a bare 'address rejected' proves a dead address only under an X.1.x "
                          "status, or under none (or X.0.0) with no reason of the server's own after it; under "
                          "X.7.x it is a policy, under any other the status decides",
-    POLICY_DOUBT_RULE: "RFC 3463 §3.8: words of a dead address under an X.7.x (security or policy) status, "
-                       "not shown to answer RCPT TO: the two disagree, and doubt costs no contact",
+    POLICY_DOUBT_RULE: "RFC 3463 §3.8: words of a dead address under an X.7.x (security or policy) status the "
+                       "server wrote itself, or one not shown to answer RCPT TO: the two disagree, and doubt "
+                       "costs no contact",
     MAIL_FROM_RULE: "RFC 5321 §3.3: a refusal answered to MAIL FROM is about the sender (the reverse-path), "
                     "whatever its words",
     GREETING_RULE: "RFC 5321 §3.1: a refusal of the connection's greeting comes before any recipient is named: a "
@@ -810,6 +818,16 @@ DECISION_RULES = {
     STATED_STATE_RULE: "the report's own words say the mailbox is full or disabled beside a dead-address verdict",
     DELAYED_RULE: "RFC 3464 §2.3.3 'Action: delayed': the server has not given up yet",
 }
+
+
+# A reply code and the enhanced status the server wrote after it (RFC 2034 §4), wherever the report quotes them.
+REPLY_STATUS = patterns.compile(r"([245])(?<![\w.][245])\d\d[ -]([245]\.\d{1,3}\.\d{1,3})\b")
+
+
+def _says_policy(diagnostic: str) -> bool:
+    """The server's reply wrote an X.7.x status of its own (RFC 3463 §3.8, security or policy status)."""
+    m = REPLY_STATUS.search(diagnostic)
+    return bool(m and m.group(2)[1:3] == ".7")
 
 
 def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = None,
@@ -833,11 +851,18 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
         # A bad sender address (RFC 3463): whatever the words ("sender does not exist"), it is ours.
         reason, rule, evidence = "rejected", SENDER_STATUS_RULE, status
     low = diagnostic.lower()
-    if (answered == "mail" or AT_MAIL_FROM.search(low)) and (reason in HARD_REASONS or reason in _STATES):
+    at_mail = AT_MAIL_FROM.search(low)
+    qmail_at = low.find(QMAIL_SENDER_REJECTED)
+    if (answered == "mail" or at_mail or qmail_at >= 0) and (
+            reason in HARD_REASONS or reason in _STATES or reason == "undefined"):
         # Exim's "SMTP error from remote mail server after MAIL FROM:", Postfix's "(in reply to MAIL FROM
         # command)": the server refused the sender before any recipient was named, so no word of a mailbox's
-        # state there is the recipient's (Gmail's "550 5.7.1 Email quota exceeded" is the sender's quota).
+        # state there is the recipient's (Gmail's "550 5.7.1 Email quota exceeded" is the sender's quota), and
+        # a refusal no rule knows the words of is still the sender's, never a soft bounce of the contact.
         reason, rule = "rejected", MAIL_FROM_RULE
+        where = at_mail.span() if at_mail else (qmail_at, qmail_at + len(QMAIL_SENDER_REJECTED)) \
+            if qmail_at >= 0 else (0, 0)
+        evidence = evidence or _around(diagnostic if len(diagnostic) == len(low) else low, *where)
     elif reason in HARD_REASONS or reason == "undefined" or rule == STATUS_RULE:
         greeting = AT_GREETING.search(low)
         if greeting or answered == "greeting":
@@ -874,11 +899,13 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
         reason, rule = reason_from_status(status) or ("rejected" if subject == "7" else "undefined"), \
             POLICY_REFUSAL_RULE
         evidence = f"{status}: {evidence}" if status else evidence
-    elif reason == "userunknown" and status and status.split(".")[1] == "7" \
-            and not AT_RCPT_COMMAND.search(low):
-        # Words of a dead address under a policy status, with nothing to show it answered RCPT TO. Postfix's
-        # access(5) "REJECT User unknown" is such a reply: "554 5.7.1 <a@b>: Recipient address rejected: User
-        # unknown" (access_map_reject_code, X.7.1) is a list somebody keeps, not a mailbox lookup.
+    elif reason == "userunknown" and status and status.split(".")[1] == "7" and (
+            _says_policy(diagnostic) or (answered != "rcpt" and not AT_RCPT_COMMAND.search(low))):
+        # Words of a dead address under a policy status. Postfix's access(5) "REJECT User unknown" is such a
+        # reply: "554 5.7.1 <a@b>: Recipient address rejected: User unknown" (access_map_reject_code, X.7.1) is a
+        # list somebody keeps, not a mailbox lookup, and it answers RCPT TO like the lookup does: where the
+        # server wrote the X.7.x itself, the command named proves nothing. Where the reporting MTA made the
+        # status (a bare "553 Invalid recipient"), a reply shown to answer RCPT TO keeps its words.
         reason, rule = "filtered", POLICY_DOUBT_RULE
     if reason == "userunknown" and answered != "rcpt" and _unproven_unknown(diagnostic, low, status, relayed):
         reason, rule = "filtered", UNPROVEN_UNKNOWN_RULE

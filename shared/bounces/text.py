@@ -77,6 +77,9 @@ EXPANDED_FROM = patterns.compile(rf"\((?:expanded|generated|forwarded|redirected
 # Oracle (Sun ONE) Messaging Server's report gives each recipient as "Recipient address:" (where it went, perhaps
 # a source route) and "Original address:" (the one we mailed), then "Reason:" and "Diagnostic code:".
 ORIGINAL_ADDRESS = patterns.compile(rf"^\s*original[ -]address\s*:\s*<?({_ADDR})")
+# A server's reply before an address on its line: its code or enhanced status ("<<< 550 5.1.1 <x>... User
+# unknown", "Remote host said: 553 5.1.8 <x>... Domain of sender address x does not exist", "(reason: 550 ...").
+REPLY_BEFORE = patterns.compile(r"(?<![\w.])(?:[245]\d\d(?=[ -])|[245]\.\d{1,3}\.\d{1,3}(?=\s))")
 FROM_BEFORE = patterns.compile(r"(?:\bfrom|sender)\s*:?\s*[\"'<]*$")
 LIST_INTRO = phrases(
     r"following (e-?mail )?(address|recipient|destination|user)", r"could not be delivered to", r"not be delivered to",
@@ -284,6 +287,19 @@ class ReportText:
         key = " ".join(reply.split()).lower()
         return self._transcript.get(key, ("", "")) if key else ("", "")
 
+    def answered_in(self, text: str) -> str:
+        """What the transcript shows that the reply `text` quotes had answered ("greeting", "mail", "rcpt"), where
+        `text` quotes one reply of it and the transcript can tell; else "". Sendmail's returned-mail text gives
+        each address's reply as "(reason: 550 ...)" (savemail.c, errbody()) and its transcript, below, the
+        command the reply answered."""
+        if "<<< " not in self.low_text:
+            return ""
+        if self._transcript is None:
+            self._transcript = _transcript_replies(self.lines, self.low)
+        flat = " ".join(text.split()).lower()
+        found = {answered for key, (answered, _) in self._transcript.items() if key and key in flat}
+        return found.pop() if len(found) == 1 else ""
+
     def near(self, address: str | None) -> str:
         """The lines about one address: its line and what continues it, or the paragraph after it."""
         if not address:
@@ -398,12 +414,13 @@ class ReportText:
                 continue
             status = find_status(near) or (find_status(self.text) if len(candidates) == 1 else None)
             basis = near if len(near) > len(address) + 8 else self.text
-            d = decide(near, status, self.permanence()) if basis is near else self._decided_whole(status)
+            d = decide(near, status, self.permanence(), answered=self.answered_in(near)) if basis is near \
+                else self._decided_whole(status)
             if basis is near and d.reason == "undefined":
                 # Nothing beside its first mention: a later one may hold the server's reply.
                 for later in self.later_mentions(address):
                     later_status = find_status(later) or status
-                    d_later = decide(later, later_status, self.permanence())
+                    d_later = decide(later, later_status, self.permanence(), answered=self.answered_in(later))
                     if d_later.reason != "undefined":
                         d, near, status = d_later, later, later_status
                         break
@@ -444,6 +461,21 @@ class ReportText:
                 return  # "not accepting mail from x@y", "MAIL FROM:<x@y>": the sender, not a recipient
             candidates[a] = None
 
+        def replied(address: str, line: str, under_entry: bool) -> bool:
+            """The address stands in a server's reply quoted under an entry already open, or in a transcript's
+            "<<< " line (sendmail's usersmtp.c, reply(): what the server answered, each failed recipient already
+            listed above it): not a recipient of its own (the sender the server refused, the mailbox an alias
+            led to, another recipient's error). A line that starts with the code is the reporting MTA's own
+            entry, not a quote: sendmail's "554 <user@host>... Remote protocol error" (usrerr())."""
+            at = line.find(address)
+            return at > 0 and clean(address) not in candidates and (
+                line.lstrip().startswith("<<<")
+                or under_entry and not line[:1].isdigit() and bool(REPLY_BEFORE.search(line, 0, at)))
+
+        def opens(address: str, line: str) -> bool:
+            """The line names a failed recipient outside any reply: the replies quoted below it are its own."""
+            return clean(address) in candidates and not REPLY_BEFORE.search(line, 0, max(line.find(address), 0))
+
         # X-Failed-Recipients is the MTA's own list of the failed (Exim's specification, 'Bounce messages'): it
         # outranks the guess that an address in the bounce's Reply-To or Sender is ours. Not its From: the daemon.
         for a in map(clean, x_failed):
@@ -452,9 +484,15 @@ class ReportText:
         if candidates:
             return list(candidates)
         intro_seen = False
+        # An entry is open from a line that names a failed recipient outside any reply to the next blank line:
+        # the replies quoted below it are its own (qmail's "Remote host said:", Exim's indented reply, sendmail's
+        # "(reason: ...)" and "<<< " lines, a reply Postfix folded onto the next line).
+        entry_open = False
         low_lines = _with_aliases_joined(self.low) if _EXPANDED_AT_LINE_END.search(self.low_text) else self.low
         for i, low in enumerate(low_lines):
             if "@" not in low:
+                if not low or low.isspace():
+                    entry_open = False
                 # No address here; it may still announce the list that follows.
                 if not intro_seen and LIST_INTRO.search(low):
                     intro_seen = True
@@ -465,6 +503,7 @@ class ReportText:
             m = RECIPIENT_LINE.match(low)
             if _contact_line(low) and not (m and intro_seen):
                 continue
+            was_open = entry_open
             if LIST_INTRO.search(low):
                 intro_seen = True
             named = NAMED_FAILED.search(low)
@@ -490,12 +529,17 @@ class ReportText:
                     never.add(clean(m.group(1)))
                     continue
                 angle = ANGLE_ADDR_AFTER.match(low, m.end(1))
-                add(angle.group(1) if angle else m.group(1), low, intro_seen or (stripped.startswith("<") and ">:" in low))
+                found = angle.group(1) if angle else m.group(1)
+                if not replied(found, low, was_open):
+                    add(found, low, intro_seen or (stripped.startswith("<") and ">:" in low))
+                    entry_open = entry_open or opens(found, low)
                 continue
             if intro_seen:
                 for found in dsn.ADDRESS_RX.findall(low):
-                    if f"<{found}>" in low or low.strip().lstrip("<>:;,.\"'*-[ \t").startswith(found):
+                    if (f"<{found}>" in low or low.strip().lstrip("<>:;,.\"'*-[ \t").startswith(found)) \
+                            and not replied(found, low, was_open):
                         add(found, low, False)
+                        entry_open = entry_open or opens(found, low)
         if not candidates and not named_only:
             # Last resort: the one address the report mentions, if it mentions only one.
             for low in low_lines:

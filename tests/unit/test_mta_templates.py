@@ -781,3 +781,87 @@ def test_a_transcripts_own_commands_are_not_the_servers_reason(name):
     [failure] = classify(mdaemon(refused, reply)).failures
     assert (failure.address, failure.reason, failure.about) == ("gone@example.com", reason, about), failure.rule
     assert named_check(f"{failure.evidence} {failure.diagnostic}") == check
+
+
+# What each MTA writes beside a remote server's reply to say which command it answered, by stage: Postfix
+# smtp(8) "(in reply to %s command)", Exim's transport "SMTP error from remote mail server after %s:",
+# qmail-remote.c's "does not like recipient." / "Connected to %s but sender was rejected." / "failed after I
+# sent the message." above its "Remote host said:", sendmail's transcript (usersmtp.c, reply()) ">>> %s" above
+# "<<< %s", below savemail.c's "(reason: %s)" in the list of addresses.
+STAGES = {
+    "rcpt": ("RCPT TO", "RCPT TO:<gone@example.com>", "192.0.2.1 does not like recipient.",
+             ">>> RCPT To:<gone@example.com>"),
+    "mail": ("MAIL FROM", "MAIL FROM:<bounce-42@mailer.example.org> SIZE=1024",
+             "Connected to 192.0.2.1 but sender was rejected.", ">>> MAIL From:<bounce-42@mailer.example.org> SIZE=1024"),
+    "data": ("end of DATA", "end of data", "192.0.2.1 failed after I sent the message.", None),
+}
+
+
+def staged(mta: str, stage: str, reply: str) -> bytes:
+    """The reply to `stage`'s command as `mta`'s bounce template gives it, with no delivery-status part."""
+    postfix, exim, qmail, sendmail = STAGES[stage]
+    if mta == "postfix":
+        return bounce('MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Undelivered Mail Returned to Sender',
+                      f"{POSTFIX_HEAD}                   The mail system\n\n<gone@example.com>: host "
+                      f"mx.example.com[192.0.2.1] said: {reply} (in reply to {postfix} command)\n{ORIGINAL}")
+    if mta == "exim":
+        return bounce('Mail Delivery System <Mailer-Daemon@mx.example.org>',
+                      'Mail delivery failed: returning message to sender',
+                      f"{EXIM_HEAD}  gone@example.com\n    host mx.example.com [192.0.2.1]\n"
+                      f"    SMTP error from remote mail server after {exim}:\n    {reply}\n\n"
+                      f"------ This is a copy of the message, including all the headers. ------\n{ORIGINAL}")
+    if mta == "qmail":
+        return bounce('MAILER-DAEMON@mx.example.org', 'failure notice',
+                      f"{QMAIL_HEAD}<gone@example.com>:\n{qmail}\nRemote host said: {reply}\nGiving up on "
+                      f"192.0.2.1.\n\n--- Below this line is a copy of the message.\n{ORIGINAL}")
+    return bounce('Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>', 'Returned mail: see transcript for details',
+                  f"{SENDMAIL_HEAD}<gone@example.com>\n    (reason: {reply})\n\n   ----- Transcript of session follows "
+                  f"-----\n... while talking to mx.example.com.:\n{sendmail}\n<<< {reply}\n\n"
+                  f"   ----- Original message follows -----\n{ORIGINAL}")
+
+
+# reply -> (hard, reason, about) at each stage. The replies name no address, the recipient, or another one: the
+# mailbox an alias led to, or the envelope sender a mailing platform writes for each message (VERP), neither of
+# them a recipient of ours.
+ONE_REPLY = {
+    "550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown in local recipient table": {
+        "rcpt": (True, "userunknown", "recipient"), "mail": (False, "rejected", "sender"),
+        "data": (False, "filtered", "recipient")},
+    "550 user unknown": {
+        "rcpt": (True, "userunknown", "recipient"), "mail": (False, "rejected", "sender"),
+        "data": (False, "filtered", "recipient")},
+    "550 5.1.1 <target@example.net>... User unknown": {
+        "rcpt": (True, "userunknown", "recipient"), "mail": (False, "rejected", "sender"),
+        "data": (False, "filtered", "recipient")},
+    # Postfix access(5) "REJECT User unknown": the X.7.1 is the server's own, at any stage
+    "554 5.7.1 <gone@example.com>: Recipient address rejected: User unknown": {
+        "rcpt": (False, "filtered", "recipient"), "mail": (False, "rejected", "sender"),
+        "data": (False, "filtered", "recipient")},
+    "552 5.2.2 <gone@example.com>: Mailbox full": {
+        "rcpt": (False, "mailboxfull", "recipient"), "mail": (False, "rejected", "sender"),
+        "data": (False, "mailboxfull", "recipient")},
+    "554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using zen.spamhaus.org": {
+        "rcpt": (False, "blocked", "sender"), "mail": (False, "blocked", "sender"),
+        "data": (False, "blocked", "sender")},
+    "553 5.1.8 <bounce-42@mailer.example.org>... Domain of sender address bounce-42@mailer.example.org does not "
+    "exist": {"rcpt": (False, "rejected", "sender"), "mail": (False, "rejected", "sender"),
+              "data": (False, "rejected", "sender")},
+    # RFC 5321 §3.3's reply no rule knows the words of: at MAIL FROM the sender's, never a contact's soft bounce
+    "554 Transaction failed": {"mail": (False, "rejected", "sender")},
+}
+
+
+@pytest.mark.parametrize("reply, stage", [(r, s) for r, stages in ONE_REPLY.items() for s in stages])
+def test_one_reply_reads_the_same_through_every_mta_that_names_its_command(reply, stage):
+    """The same reply to the same command is one verdict whichever MTA wrote the bounce. Three differed: an
+    address the reply named (an alias's target, our VERP sender) was taken for a second failed recipient,
+    hard where the reply said "User unknown"; qmail's own "but sender was rejected" read as the reason in place
+    of the server's (a Spamhaus block as a refused sender); and sendmail's returned-mail text was read without
+    its transcript, so a "550 user unknown" shown answering RCPT TO proved nothing. A sendmail transcript shows
+    ">>> DATA" above DATA's reply and above replies to RCPT TO pipelined with it (RFC 2920): it is not asked for
+    the stage of DATA."""
+    mtas = ["postfix", "exim", "qmail"] + (["sendmail"] if STAGES[stage][3] else [])
+    for mta in mtas:
+        verdict = classify(staged(mta, stage, reply))
+        got = [(f.address, f.hard, f.reason, f.about) for f in verdict.failures]
+        assert got == [("gone@example.com", *ONE_REPLY[reply][stage])], (mta, [f.rule for f in verdict.failures])

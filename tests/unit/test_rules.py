@@ -401,15 +401,23 @@ def test_the_one_pass_literal_search_finds_what_str_find_finds():
     assert not missed, missed[:5]
 
 
-@pytest.mark.parametrize("diagnostic, hard", [
+@pytest.mark.parametrize("status, diagnostic, hard", [
     # Postfix access(5) "REJECT User unknown" in a recipient map: access_map_reject_code 554 and X.7.1, behind
-    # smtpd's "Recipient address rejected:". The status says policy; the words, their own, cannot overrule it.
-    ("554 5.7.1 <x@example.com>: Recipient address rejected: User unknown", False),
-    # The same reply with the command named by our own MTA (Postfix's "(in reply to RCPT TO command)").
-    ("554 5.7.1 <x@example.com>: Recipient address rejected: User unknown (in reply to RCPT TO command)", True),
+    # smtpd's "Recipient address rejected:". The status says policy; the words, their own, cannot overrule it,
+    # nor can the command our own MTA names (Postfix's "(in reply to RCPT TO command)"): the map answers RCPT TO
+    # as the mailbox lookup does.
+    ("5.7.1", "554 5.7.1 <x@example.com>: Recipient address rejected: User unknown", False),
+    ("5.7.1", "554 5.7.1 <x@example.com>: Recipient address rejected: User unknown (in reply to RCPT TO command)",
+     False),
+    # A policy status the reporting MTA gave a reply that had none: the reply's words stand where the report
+    # shows they answered RCPT TO, and are doubt where it does not.
+    ("5.7.1", "553 Invalid recipient x@example.com (in reply to RCPT TO command)", True),
+    ("5.7.1", "553 Invalid recipient x@example.com", False),
 ])
-def test_words_of_a_dead_address_under_a_policy_status_need_the_command(diagnostic, hard):
-    (failure,) = classify(dsn([("x@example.com", "failed", diagnostic)])).failures
+def test_words_of_a_dead_address_under_a_policy_status_need_the_server_s_own_word(status, diagnostic, hard):
+    raw = dsn([("x@example.com", "failed", diagnostic)]).replace(f"Status: {diagnostic[:3]}\n".encode(),
+                                                                  f"Status: {status}\n".encode())
+    (failure,) = classify(raw).failures
     assert failure.hard is hard
     assert failure.rule == ("user-unknown" if hard else "rfc3463-policy-doubt")
 
