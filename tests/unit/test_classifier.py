@@ -316,6 +316,13 @@ FORMATS = Path(__file__).parent / "data" / "bounces"
         ("japanese", "gone@example.ne.jp", True, "userunknown"),
         ("postfixdelay", "slow@example.com", False, "delayed"),
         ("sesjson", "gone@example.com", True, "userunknown"),  # SES's JSON through an SNS email subscription
+        # Haraka's outbound bounce (its populate_bounce_message_with_headers): "Remote-MTA: <host>" with no type,
+        # "Diagnostic-Code: smtp;<reply>" with no space, "Content-type" in its case
+        ("haraka", "gone@example.com", True, "userunknown"),
+        # Apache James's DSNBounce mailet: the whole error in Status as in Diagnostic-Code
+        ("jamesdsn", "gone@example.com", True, "userunknown"),
+        # James's RemoteDelivery bounce (Bouncer.explanationText): prose, "Remote mail server told me: <reply>"
+        ("jamesplain", "full@example.com", False, "mailboxfull"),
     ],
 )
 def test_formats_beyond_the_corpus(name, address, hard, reason):

@@ -789,35 +789,38 @@ def test_a_transcripts_own_commands_are_not_the_servers_reason(name):
 # sent the message." above its "Remote host said:", sendmail's transcript (usersmtp.c, reply()) ">>> %s" above
 # "<<< %s", below savemail.c's "(reason: %s)" in the list of addresses.
 STAGES = {
-    "rcpt": ("RCPT TO", "RCPT TO:<gone@example.com>", "192.0.2.1 does not like recipient.",
-             ">>> RCPT To:<gone@example.com>"),
+    "rcpt": ("RCPT TO", "RCPT TO:<{a}>", "192.0.2.1 does not like recipient.", ">>> RCPT To:<{a}>"),
     "mail": ("MAIL FROM", "MAIL FROM:<bounce-42@mailer.example.org> SIZE=1024",
              "Connected to 192.0.2.1 but sender was rejected.", ">>> MAIL From:<bounce-42@mailer.example.org> SIZE=1024"),
     "data": ("end of DATA", "end of data", "192.0.2.1 failed after I sent the message.", None),
 }
 
 
-def staged(mta: str, stage: str, reply: str) -> bytes:
-    """The reply to `stage`'s command as `mta`'s bounce template gives it, with no delivery-status part."""
+def staged(mta: str, stage: str, reply: str, *more: tuple[str, str]) -> bytes:
+    """The reply to `stage`'s command as `mta`'s bounce template gives it for gone@example.com (and `more`
+    recipients, each (address, reply)), with no delivery-status part."""
     postfix, exim, qmail, sendmail = STAGES[stage]
+    entries = [("gone@example.com", reply), *more]
     if mta == "postfix":
         return bounce('MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Undelivered Mail Returned to Sender',
-                      f"{POSTFIX_HEAD}                   The mail system\n\n<gone@example.com>: host "
-                      f"mx.example.com[192.0.2.1] said: {reply} (in reply to {postfix} command)\n{ORIGINAL}")
+                      f"{POSTFIX_HEAD}                   The mail system\n\n" + "".join(
+                          f"<{a}>: host mx.example.com[192.0.2.1] said: {r} (in reply to {postfix} command)\n\n"
+                          for a, r in entries) + ORIGINAL)
     if mta == "exim":
         return bounce('Mail Delivery System <Mailer-Daemon@mx.example.org>',
-                      'Mail delivery failed: returning message to sender',
-                      f"{EXIM_HEAD}  gone@example.com\n    host mx.example.com [192.0.2.1]\n"
-                      f"    SMTP error from remote mail server after {exim}:\n    {reply}\n\n"
-                      f"------ This is a copy of the message, including all the headers. ------\n{ORIGINAL}")
+                      'Mail delivery failed: returning message to sender', EXIM_HEAD + "".join(
+                          f"  {a}\n    host mx.example.com [192.0.2.1]\n    SMTP error from remote mail server "
+                          f"after {exim.format(a=a)}:\n    {r}\n" for a, r in entries)
+                      + f"\n------ This is a copy of the message, including all the headers. ------\n{ORIGINAL}")
     if mta == "qmail":
-        return bounce('MAILER-DAEMON@mx.example.org', 'failure notice',
-                      f"{QMAIL_HEAD}<gone@example.com>:\n{qmail}\nRemote host said: {reply}\nGiving up on "
-                      f"192.0.2.1.\n\n--- Below this line is a copy of the message.\n{ORIGINAL}")
+        return bounce('MAILER-DAEMON@mx.example.org', 'failure notice', QMAIL_HEAD + "".join(
+                          f"<{a}>:\n{qmail}\nRemote host said: {r}\nGiving up on 192.0.2.1.\n\n" for a, r in entries)
+                      + f"--- Below this line is a copy of the message.\n{ORIGINAL}")
     return bounce('Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>', 'Returned mail: see transcript for details',
-                  f"{SENDMAIL_HEAD}<gone@example.com>\n    (reason: {reply})\n\n   ----- Transcript of session follows "
-                  f"-----\n... while talking to mx.example.com.:\n{sendmail}\n<<< {reply}\n\n"
-                  f"   ----- Original message follows -----\n{ORIGINAL}")
+                  SENDMAIL_HEAD + "".join(f"<{a}>\n    (reason: {r})\n" for a, r in entries)
+                  + "\n   ----- Transcript of session follows -----\n... while talking to mx.example.com.:\n"
+                  + "".join(f"{sendmail.format(a=a)}\n<<< {r}\n" for a, r in entries)
+                  + f"\n   ----- Original message follows -----\n{ORIGINAL}")
 
 
 # reply -> (hard, reason, about) at each stage. The replies name no address, the recipient, or another one: the
@@ -865,3 +868,20 @@ def test_one_reply_reads_the_same_through_every_mta_that_names_its_command(reply
         verdict = classify(staged(mta, stage, reply))
         got = [(f.address, f.hard, f.reason, f.about) for f in verdict.failures]
         assert got == [("gone@example.com", *ONE_REPLY[reply][stage])], (mta, [f.rule for f in verdict.failures])
+
+
+@pytest.mark.parametrize("mta", ["postfix", "exim", "qmail", "sendmail"])
+def test_each_of_two_recipients_reads_as_it_would_alone(mta):
+    """Two recipients refused at RCPT TO in one bounce, each with a reply of its own (every ordered pair of
+    the replies above): each reads as it does alone, neither taking the other's words nor an address they name."""
+    replies = [r for r, stages in ONE_REPLY.items() if "rcpt" in stages]
+    for first in replies:
+        for second in replies:
+            if first == second:
+                continue
+            other = second.replace("gone@example.com", "other@example.net")
+            got = {(f.address, f.hard, f.reason, f.about) for f in classify(staged(mta, "rcpt", first,
+                                                                                     ("other@example.net", other))).failures}
+            alone = {(f.address, f.hard, f.reason, f.about) for raw in (staged(mta, "rcpt", first), staged(
+                mta, "rcpt", other).replace(b"gone@example.com", b"other@example.net")) for f in classify(raw).failures}
+            assert got == alone, (first, second)
