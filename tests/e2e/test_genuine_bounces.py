@@ -208,6 +208,14 @@ def relayed(mta_class, next_hop: int, smtputf8: bool = False) -> Iterator[tuple[
         next(scratch, None)  # removes the directory
 
 
+def send(mta: Any, case: Case, padding: bytes = b"") -> None:
+    """Submit the case's message (and `padding` after it); if the MTA will not take it, its log says why."""
+    try:
+        mta.send(case.sender, case.recipients(), message(case) + padding)
+    except (OSError, smtplib.SMTPException) as e:
+        raise RuntimeError(f"the MTA did not take the message: {e!r}; its log:\n{mta.log()}") from e
+
+
 def returned(mta: Any, capture: Capture, case: Case) -> bytes:
     """The bounce of the case's message, once it is back (the MTA's log said, if it never comes)."""
     try:
@@ -219,7 +227,7 @@ def returned(mta: Any, capture: Capture, case: Case) -> bytes:
 def bounce_of(mta_class, next_hop: int, case: Case, padding: bytes = b"", smtputf8: bool = False) -> bytes:
     """Send the case's message (and `padding` after it) through a fresh MTA to the next hop on that port."""
     with relayed(mta_class, next_hop, smtputf8) as (mta, capture):
-        mta.send(case.sender, case.recipients(), message(case) + padding)
+        send(mta, case, padding)
         return returned(mta, capture, case)
 
 
@@ -233,7 +241,7 @@ def _bounces(mta_class, cases: list[Case]) -> Iterator[dict[str, bytes]]:
     try:
         with relayed(mta_class, hop_server.port) as (mta, capture):
             for case in cases:
-                mta.send(case.sender, case.recipients(), message(case))
+                send(mta, case)
             yield {case.name: returned(mta, capture, case) for case in cases}
     finally:
         hop_server.stop()

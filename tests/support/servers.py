@@ -5,10 +5,12 @@ See ../shared/TESTING.md for what each needed on these machines.
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -266,7 +268,17 @@ smtputf8_enable = no
         return self
 
     def stop(self) -> None:
-        subprocess.run(["postfix", "-c", str(self.root), "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            subprocess.run(["postfix", "-c", str(self.root), "stop"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=30)
+        except subprocess.TimeoutExpired:
+            # Once seen: an instance that had stopped answering hung `postfix stop` too (its `master -t`), until
+            # pytest's timeout. Its master is killed outright; its children leave when their master is gone.
+            pid_file = self.root / "queue" / "pid" / "master.pid"
+            pid = pid_file.read_text().split() if pid_file.exists() else []
+            if pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid[0]), signal.SIGKILL)
 
     def log(self) -> str:
         path = self.root / "maillog"
