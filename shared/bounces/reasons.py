@@ -369,6 +369,9 @@ RULES: list[Rule] = [
         r"domain is not reachable", r"check the domain",
         r"dns lookup failure: host [\w.-]+ not found",  # the DragonFly Mail Agent (dma, net.c)
         r"non-?existent ?domain",  # Exchange NDR 5.4.4 "SMTPSEND.DNS.NonExistentDomain; nonexistent domain"
+        # Exchange 2000/2003's NDR text for its #5.4.0: "The destination server for this recipient could not be
+        # found in Domain Name Service (DNS)."
+        r"could not be found in domain name service",
         r"no mail servers appear to exist",  # hMailServer, when DNS gives the domain no MX and no A record
         r"because the domain [\w.-]+ couldn'?t be found",  # Gmail's "Address not found" for a domain
     )),

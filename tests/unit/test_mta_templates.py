@@ -885,3 +885,53 @@ def test_each_of_two_recipients_reads_as_it_would_alone(mta):
             alone = {(f.address, f.hard, f.reason, f.about) for raw in (staged(mta, "rcpt", first), staged(
                 mta, "rcpt", other).replace(b"gone@example.com", b"other@example.net")) for f in classify(raw).failures}
             assert got == alone, (first, second)
+
+
+def exchange2003(entry: str) -> bytes:
+    """Exchange 2000/2003's NDR body: its opening, then each recipient with the NDR text for its status and,
+    below it, "<server #status>" (with the remote server's reply after the status where one refused it)."""
+    return bounce('System Administrator <postmaster@example.org>', 'Undeliverable: Our offer', f"""\
+Your message did not reach some or all of the intended recipients.
+
+      Subject:\tOur offer
+      Sent:\t12/7/2026 1:00 AM
+
+The following recipient(s) could not be reached:
+
+      {entry}
+""")
+
+
+# Exchange Server 2003's NDR texts by status (as Microsoft's NDR reference gives them), and Exchange 5.5's IMS
+# "Unknown Recipient": (the entry, hard?, reason, whom it is about)
+EXCHANGE_2003 = {
+    "5.1.1": ("gone@example.com on 12/7/2026 1:00 AM\n            The e-mail account does not exist at the "
+              "organization this message was sent to.  Check the e-mail address, or contact the recipient "
+              "directly to find out the correct address.\n            <mx.example.com #5.1.1>",
+              True, "userunknown", "recipient"),
+    "5.2.2": ("gone@example.com on 12/7/2026 1:00 AM\n            The recipient's mailbox is full and can't accept "
+              "messages now. Please try resending this message later, or contact the recipient directly.\n"
+              "            <mx.example.com #5.2.2>", False, "mailboxfull", "recipient"),
+    "5.4.0": ("gone@example.com on 12/7/2026 1:00 AM\n            The destination server for this recipient could "
+              "not be found in Domain Name Service (DNS).  Please verify the email address and retry.  If that "
+              "fails, contact your system administrator.\n            <mx.example.org #5.4.0>",
+              True, "hostunknown", "recipient"),
+    "5.7.1 relay": ("gone@example.com on 12/7/2026 1:00 AM\n            You do not have permission to send to this "
+                    "recipient.  For assistance, contact your system administrator.\n            <mx.example.org "
+                    "#5.7.1 smtp;550 5.7.1 Unable to relay for gone@example.com>", False, "norelaying", "sender"),
+    "4.4.7": ("gone@example.com on 12/7/2026 1:00 AM\n            Could not deliver the message in the time limit "
+              "specified.  Please retry or contact your administrator.\n            <mx.example.org #4.4.7>",
+              False, "expired", "recipient"),
+    "5.5 IMS": ("gone@example.com on 12/7/2026 1:00 AM\n            The recipient name is not recognized\n\tThe "
+                "MTS-ID of the original message is: c=US;a= ;p=Example;l=MX0612070100-ABCDEF\n            "
+                "MSEXCH:IMS:Example:SITE:MX 0 (000C05A6) Unknown Recipient", True, "userunknown", "recipient"),
+}
+
+
+@pytest.mark.parametrize("name", list(EXCHANGE_2003))
+def test_exchange_2003_s_ndr_reads_as_its_text_says(name):
+    """The 5.4.0 text, a DNS failure for the recipient's domain, was read as a dead mailbox ("Please verify the
+    email address"): a dead domain, as Exchange 2007's 5.4.4 "nonexistent domain" is."""
+    entry, hard, reason, about = EXCHANGE_2003[name]
+    [failure] = classify(exchange2003(entry)).failures
+    assert (failure.address, failure.hard, failure.reason, failure.about) == ("gone@example.com", hard, reason, about)
