@@ -800,6 +800,7 @@ UNPROVEN_UNKNOWN_RULE = "unproven-unknown"
 UNDEFINED_RULE = "no-reason"
 STATED_STATE_RULE = "stated-state"
 DELAYED_RULE = "rfc3464-delayed"
+USER_NOT_LOCAL_RULE = "rfc5321-551"
 DECISION_RULES = {
     STATUS_RULE: "RFC 3463 §3: no words decided, the status code's subject did (X.1.x address, X.2.x mailbox, ...)",
     AUTH_STATUS_RULE: "RFC 7372 §3 X.7.20-X.7.26 (DKIM, SPF, reverse DNS) and Outlook's 5.7.515: the "
@@ -820,6 +821,8 @@ DECISION_RULES = {
     UNDEFINED_RULE: "neither words nor a status said why",
     STATED_STATE_RULE: "the report's own words say the mailbox is full or disabled beside a dead-address verdict",
     DELAYED_RULE: "RFC 3464 §2.3.3 'Action: delayed': the server has not given up yet",
+    USER_NOT_LOCAL_RULE: "RFC 5321 §4.2.2: reply code 551, 'User not local', where neither its words nor a status "
+                         "say more (sendmail's RCPT default for it is X.1.6, 'mailbox has moved')",
 }
 
 
@@ -847,6 +850,10 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
     else:
         reason = reason_from_status(status) or "undefined"
         rule, evidence = (STATUS_RULE, status or "") if reason != "undefined" else (UNDEFINED_RULE, "")
+        code = SMTP_CODE_RX.search(diagnostic) if reason == "undefined" else None
+        if code and code.group(0) == "551":
+            # The code's own meaning, as sendmail reads it (5.1.6), where Exim and Postfix give only X.0.0.
+            reason, rule, evidence = "hasmoved", USER_NOT_LOCAL_RULE, _around(diagnostic, *code.span())
     subject = status.partition(".")[2] if status else ""
     if subject in TELLING_STATUSES:
         reason, rule, evidence = STATUS_REASONS[subject], AUTH_STATUS_RULE, evidence or status or ""

@@ -80,6 +80,8 @@ ORIGINAL_ADDRESS = patterns.compile(rf"^\s*original[ -]address\s*:\s*<?({_ADDR})
 # A server's reply before an address on its line: its code or enhanced status ("<<< 550 5.1.1 <x>... User
 # unknown", "Remote host said: 553 5.1.8 <x>... Domain of sender address x does not exist", "(reason: 550 ...").
 REPLY_BEFORE = patterns.compile(r"(?<![\w.])(?:[245]\d\d(?=[ -])|[245]\.\d{1,3}\.\d{1,3}(?=\s))")
+# A line that ends with a reply's code or enhanced status: the reply goes on on the next line.
+REPLY_AT_END = patterns.compile(r"(?<![\w.-])(?:[245]\d\d|[245]\.\d{1,3}\.\d{1,3})[ \t]*$")
 FROM_BEFORE = patterns.compile(r"(?:\bfrom|sender)\s*:?\s*[\"'<]*$")
 LIST_INTRO = phrases(
     r"following (e-?mail )?(address|recipient|destination|user)", r"could not be delivered to", r"not be delivered to",
@@ -396,8 +398,10 @@ class ReportText:
         return self._bare_end[j]
 
     def _other_recipient(self, j: int, target: str) -> bool:
+        """Line j starts another address's entry: it starts with an address, and does not go on with a reply the
+        line above broke off after its code (Postfix folds "said: 550 5.2.1\n    <x@y>... User Unknown")."""
         m = RECIPIENT_LINE.match(self.low[j])
-        return bool(m and m.group(1) != target)
+        return bool(m and m.group(1) != target) and not (j and REPLY_AT_END.search(self.low[j - 1]))
 
     def recipients(self, heads: dict[str, list], x_failed: list[str], *, named_only: bool = False) -> list[Failure]:
         """Failed recipients named in prose, each with its reason. `heads`: the bounce's headers, lower-cased names.
@@ -461,16 +465,19 @@ class ReportText:
                 return  # "not accepting mail from x@y", "MAIL FROM:<x@y>": the sender, not a recipient
             candidates[a] = None
 
-        def replied(address: str, line: str, under_entry: bool) -> bool:
-            """The address stands in a server's reply quoted under an entry already open, or in a transcript's
-            "<<< " line (sendmail's usersmtp.c, reply(): what the server answered, each failed recipient already
-            listed above it): not a recipient of its own (the sender the server refused, the mailbox an alias
-            led to, another recipient's error). A line that starts with the code is the reporting MTA's own
-            entry, not a quote: sendmail's "554 <user@host>... Remote protocol error" (usrerr())."""
+        def replied(address: str, i: int, under_entry: bool) -> bool:
+            """The address on line i stands in a server's reply quoted under an entry already open (after the
+            reply's code on its line, or on the line after one that ends with the code: Postfix folds its lines),
+            or in a transcript's "<<< " line (sendmail's usersmtp.c, reply(): what the server answered, each failed
+            recipient already listed above it): not a recipient of its own (the sender the server refused, the
+            mailbox an alias led to, another recipient's error). A line that starts with the code is the reporting
+            MTA's own entry, not a quote: sendmail's "554 <user@host>... Remote protocol error" (usrerr())."""
+            line = low_lines[i]
             at = line.find(address)
             return at > 0 and clean(address) not in candidates and (
                 line.lstrip().startswith("<<<")
-                or under_entry and not line[:1].isdigit() and bool(REPLY_BEFORE.search(line, 0, at)))
+                or under_entry and not line[:1].isdigit() and bool(
+                    REPLY_BEFORE.search(line, 0, at) or REPLY_AT_END.search(low_lines[i - 1])))
 
         def opens(address: str, line: str) -> bool:
             """The line names a failed recipient outside any reply: the replies quoted below it are its own."""
@@ -530,14 +537,14 @@ class ReportText:
                     continue
                 angle = ANGLE_ADDR_AFTER.match(low, m.end(1))
                 found = angle.group(1) if angle else m.group(1)
-                if not replied(found, low, was_open):
+                if not replied(found, i, was_open):
                     add(found, low, intro_seen or (stripped.startswith("<") and ">:" in low))
                     entry_open = entry_open or opens(found, low)
                 continue
             if intro_seen:
                 for found in dsn.ADDRESS_RX.findall(low):
                     if (f"<{found}>" in low or low.strip().lstrip("<>:;,.\"'*-[ \t").startswith(found)) \
-                            and not replied(found, low, was_open):
+                            and not replied(found, i, was_open):
                         add(found, low, False)
                         entry_open = entry_open or opens(found, low)
         if not candidates and not named_only:

@@ -935,3 +935,16 @@ def test_exchange_2003_s_ndr_reads_as_its_text_says(name):
     entry, hard, reason, about = EXCHANGE_2003[name]
     [failure] = classify(exchange2003(entry)).failures
     assert (failure.address, failure.hard, failure.reason, failure.about) == ("gone@example.com", hard, reason, about)
+
+
+def test_a_reply_postfix_folded_before_an_address_stays_the_entry_s():
+    """Postfix folds its bounce's lines at 80 columns; where the fold falls after the reply's code, the next line
+    starts with the address the reply names, and was taken for the next recipient's entry: the reply's words
+    and its "(in reply to RCPT TO command)" were lost, and a "User Unknown" answered to RCPT TO read as
+    unproven. (Found through a real Postfix with a reply that names another mailbox, an alias's target.)"""
+    folded = bounce('MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Undelivered Mail Returned to Sender',
+                    f"{POSTFIX_HEAD}                   The mail system\n\n<gone@example.com>: host "
+                    "mx.example.com[192.0.2.1] said: 550 5.2.1\n    <target@example.net>... User Unknown (in reply "
+                    f"to RCPT TO command)\n{ORIGINAL}")
+    got = [(f.address, f.hard, f.reason) for f in classify(folded).failures]
+    assert got == [("gone@example.com", True, "userunknown")]

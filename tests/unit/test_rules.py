@@ -29,7 +29,7 @@ SHIPPED = {
     "rfc5965-feedback-report", "rfc3464-delivery-status", "ses-notification", "rfc3834-auto-reply", "bounce-prose",
     "not-a-bounce", "unread-bounce", "classifier-error", "nested-report", "inline-report", "check-the-address",
     "unrouteable-explained", "unverified-address", "sending-limit", "content-refused", "sender-banned",
-    "delivery-notice-prose", "rfc5321-greeting-stage", "tls-required", "automatic-rejection",
+    "delivery-notice-prose", "rfc5321-greeting-stage", "tls-required", "automatic-rejection", "rfc5321-551",
 }
 
 
@@ -95,6 +95,7 @@ FROM_SOURCE = {
     "automatic-rejection": ("Your message to <x@example.com> was automatically rejected: I am not taking mail from "
                             "you, and I don't want your birdseed, either.", False, "recipient"),
     "unproven-unknown": ("550 5.0.0 User unknown (in reply to end of DATA command)", False, "recipient"),
+    "rfc5321-551": ("551 not our user (in reply to RCPT TO command)", True, "recipient"),
     "unrouteable-explained": ("The mail server could not deliver mail to x@example.com.  The account or domain may "
                               "not exist, they may be blacklisted, or missing the proper dns entries.", True,
                               "recipient"),
