@@ -198,10 +198,12 @@ RULES: list[Rule] = [
          "disabled or not registered within your Google Workspace domain'",
          phrases(
         r"sender (address|domain|e-?mail)", r"domain of sender",
-        # (not qmail-remote.c's own "Connected to <host> but sender was rejected.": the stage, not the reason)
-        r"\bsender\b(?<!but sender).{0,40}\b(rejected|denied|refused|not allowed|unknown|invalid|blocked|does not exist|doesn'?t exist"
+        # (not qmail-remote.c's own "Connected to <host> but sender was rejected.", nor Exim's "after MAIL FROM:<...>"
+        # or a sendmail transcript's ">>> MAIL From:<...>" before the server's words: the stage, not the reason; nor
+        # "sender" in an address or a host name)
+        r"(?<![\w@.-])sender\b(?<!but sender)(?![.@-]\w).{0,40}\b(rejected|denied|refused|not allowed|unknown|invalid|blocked|does not exist|doesn'?t exist"
         r"|disabled|not registered)",
-        r"(rejected|refused|denied|invalid|unknown|bad).{0,20}\bsender\b", r"mail from.{0,40}(rejected|refused|denied)",
+        r"(rejected|refused|denied|invalid|unknown|bad).{0,20}\bsender\b", r"mail from\b(?<!after mail from)(?<!pipelined mail from)(?<!>>> mail from).{0,40}(rejected|refused|denied)",
         r"envelope (sender|from)", r"return[- ]path", r"\bfrom address\b", r"(not accepting|does not accept) (e-?)?mail from",
         r"sender verify failed",  # Exim's ACL verify = sender, as its specification gives the reply
         # Amazon SES SMTP response codes: the sending identity is not verified in that region
@@ -571,8 +573,11 @@ REPLY_HEAD = patterns.compile(r"\s*([245]\d\d)(?![\d.])[ -]?(?:([245]\.\d{1,3}\.
 # bad syntax (5.1.3, 5.1.0); 552 "exceeded storage allocation" is as often the message's size as a full
 # mailbox (5.2.2); 450 "mailbox unavailable" is busy or blocked for now (4.2.0). What an RCPT default does say
 # is the stage: only a reply to RCPT TO gets one. (5.1.6 for 551, "User not local", is what the code says.)
+# To MAIL FROM (usersmtp.c, smtpmailfrom) a 552 gets 5.3.4, "message too big", where the server's words may say
+# a sending quota: MAIL_DEFAULTS.
 RCPT_DEFAULTS = {"550": "5.1.1", "553": "5.1.3"}
 OTHER_DEFAULTS = {"550": "5.2.0", "553": "5.1.0", "552": "5.2.2", "450": "4.2.0"}
+MAIL_DEFAULTS = {"552": "5.3.4"}
 # A reporter's own verdict on giving up (RFC 3463 X.4.7, "delivery time expired": sendmail's status for a message
 # it returns after Timeout.queuereturn) says when, not why: the last reply, where it has a status, says why.
 GAVE_UP = ("4.4.7", "5.4.7")
@@ -582,15 +587,15 @@ def server_status(status: str | None, reply: str) -> tuple[str | None, str]:
     """The status a report gives for a server's `reply` (its Diagnostic-Code of type smtp), as the server said
     it, and "rcpt" where the report's status shows the reply answered RCPT TO, else "".
 
-    A status that is only sendmail's default for the reply's code (RCPT_DEFAULTS, OTHER_DEFAULTS) gives way to
-    the reply's own enhanced status, or says nothing beyond the code's class (X.0.0): then the reply's words
-    decide. So does a give-up (GAVE_UP) to the reply's own status."""
+    A status that is only sendmail's default for the reply's code (RCPT_DEFAULTS, OTHER_DEFAULTS, MAIL_DEFAULTS)
+    gives way to the reply's own enhanced status, or says nothing beyond the code's class (X.0.0): then the
+    reply's words decide. So does a give-up (GAVE_UP) to the reply's own status."""
     head = REPLY_HEAD.match(reply) if reply and status else None
     if not head or head.group(2) == status:
         return status, ""
     code, own = head.group(1), head.group(2)
     at_rcpt = status == RCPT_DEFAULTS.get(code)
-    if at_rcpt or status == OTHER_DEFAULTS.get(code):
+    if at_rcpt or status == OTHER_DEFAULTS.get(code) or status == MAIL_DEFAULTS.get(code):
         return own or f"{code[0]}.0.0", "rcpt" if at_rcpt else ""
     if status in GAVE_UP and own:
         return own, ""
@@ -746,7 +751,7 @@ def reason_from_status(status: str | None) -> str | None:
     return _subject_reason(subject)
 
 
-def _unproven_unknown(diagnostic: str, low: str, status: str | None, relayed: bool) -> bool:
+def _unproven_unknown(diagnostic: str, low: str, status: str | None, relayed: bool, answered: str = "") -> bool:
     """A remote server's "user unknown" counts only when it came at RCPT, the status names the address, or
     the reply names the mailbox (in angle brackets, as a reply to RCPT does) under a status that says nothing.
 
@@ -754,8 +759,14 @@ def _unproven_unknown(diagnostic: str, low: str, status: str | None, relayed: bo
     answer at an unknown stage, with a status that does not say the mailbox
     is bad, is not proof enough to stop mailing a contact. A delivery agent's
     own words (no SMTP reply quoted, no Diagnostic-Code that says it quotes
-    one) are: it looked in its own directory.
+    one) are: it looked in its own directory. `answered`: what a transcript shows the reply answered.
     """
+    if "delivery error: dd " in low:
+        # Yahoo's documented reply for an account it lacks, which it gives after DATA too (a sendmail
+        # transcript shows it answered ">>> DATA" with its own "554 5.0.0 Service unavailable" below)
+        return False
+    if answered == "data":
+        return True
     # The patterns below start with no literal: sre would try them everywhere. ("sent the message": qmail's.)
     data = "data" in low or "bdat" in low or "sent the message" in low
     if data and ANSWERED_DATA.search(low):
@@ -842,7 +853,7 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
 
     `relayed`: the diagnostic is a remote server's reply (an SMTP or untyped
     Diagnostic-Code), even when the reply code was lost on the way. `answered`: what the report shows elsewhere
-    that the reply answered ("greeting", "mail", "rcpt"; ReportText.transcript_reply).
+    that the reply answered ("greeting", "mail", "rcpt", "data"; ReportText.transcript_reply).
     """
     found = rule_from_text(diagnostic)
     if found:
@@ -917,7 +928,7 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
         # server wrote the X.7.x itself, the command named proves nothing. Where the reporting MTA made the
         # status (a bare "553 Invalid recipient"), a reply shown to answer RCPT TO keeps its words.
         reason, rule = "filtered", POLICY_DOUBT_RULE
-    if reason == "userunknown" and answered != "rcpt" and _unproven_unknown(diagnostic, low, status, relayed):
+    if reason == "userunknown" and answered != "rcpt" and _unproven_unknown(diagnostic, low, status, relayed, answered):
         reason, rule = "filtered", UNPROVEN_UNKNOWN_RULE
     hard = reason in HARD_REASONS and not temporary
     return Decision(reason, hard, rule, evidence)

@@ -80,8 +80,6 @@ ORIGINAL_ADDRESS = patterns.compile(rf"^\s*original[ -]address\s*:\s*<?({_ADDR})
 # A server's reply before an address on its line: its code or enhanced status ("<<< 550 5.1.1 <x>... User
 # unknown", "Remote host said: 553 5.1.8 <x>... Domain of sender address x does not exist", "(reason: 550 ...").
 REPLY_BEFORE = patterns.compile(r"(?<![\w.])(?:[245]\d\d(?=[ -])|[245]\.\d{1,3}\.\d{1,3}(?=\s))")
-# A line that ends with a reply's code or enhanced status: the reply goes on on the next line.
-REPLY_AT_END = patterns.compile(r"(?<![\w.-])(?:[245]\d\d|[245]\.\d{1,3}\.\d{1,3})[ \t]*$")
 FROM_BEFORE = patterns.compile(r"(?:\bfrom|sender)\s*:?\s*[\"'<]*$")
 LIST_INTRO = phrases(
     r"following (e-?mail )?(address|recipient|destination|user)", r"could not be delivered to", r"not be delivered to",
@@ -118,6 +116,17 @@ RELAYED_TEXT = phrases(r"relayed to non-dsn-aware mailer", r"no delivery notific
 
 CONTACT_LINE = patterns.compile(r"contact|assistance|questions|help ?desk|administrator|send (e-?mail|mail|a message) to|"
                                 r"report this|support|for more information|if you (have|need)")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _goes_on_with_a_reply(low: list[str], start: int, j: int) -> bool:
+    """Line j goes on with a reply begun in the entry of lines start..j-1: it is indented deeper than the
+    entry's first line, and a reply's code came in the entry (Postfix folds a long reply onto lines indented
+    by four, one of which may start with an address the reply names)."""
+    return _indent(low[j]) > _indent(low[start]) and any(REPLY_BEFORE.search(line) for line in low[start:j])
 
 
 def _contact_line(low: str) -> bool:
@@ -280,7 +289,7 @@ class ReportText:
 
     def transcript_reply(self, reply: str) -> tuple[str, str]:
         """What a transcript of the SMTP dialogue (sendmail's "<<< " and ">>> " lines) shows of the server's
-        reply whose first line is `reply`: what it answered ("greeting", "mail", "rcpt" or "" when the
+        reply whose first line is `reply`: what it answered ("greeting", "mail", "rcpt", "data" or "" when the
         transcript cannot tell) and the whole reply, all its lines (RFC 5321 §4.2.1), where a delivery-status
         part quotes only the first (sendmail's Diagnostic-Code does). ("", "") when no transcript line holds
         it."""
@@ -290,7 +299,7 @@ class ReportText:
         return self._transcript.get(key, ("", "")) if key else ("", "")
 
     def answered_in(self, text: str) -> str:
-        """What the transcript shows that the reply `text` quotes had answered ("greeting", "mail", "rcpt"), where
+        """What the transcript shows that the reply `text` quotes had answered ("greeting", "mail", "rcpt", "data"), where
         `text` quotes one reply of it and the transcript can tell; else "". Sendmail's returned-mail text gives
         each address's reply as "(reason: 550 ...)" (savemail.c, errbody()) and its transcript, below, the
         command the reply answered."""
@@ -361,7 +370,7 @@ class ReportText:
         # In sendmail's transcript every entry is a line of its own that starts with a reply code
         # ("554 <a@b>... reason", "550 host (smtp)... reason"): the next such line is another entry.
         transcript = TRANSCRIPT_ENTRY.match(low[idx])
-        while j < len(lines) and low[j].strip() and not self._other_recipient(j, target) and len(chunk) < 12 \
+        while j < len(lines) and low[j].strip() and not self._other_recipient(j, target, idx) and len(chunk) < 12 \
                 and not (transcript and TRANSCRIPT_ENTRY.match(low[j])):
             chunk.append(lines[j])
             j += 1
@@ -397,11 +406,11 @@ class ReportText:
             self._bare_end = ends
         return self._bare_end[j]
 
-    def _other_recipient(self, j: int, target: str) -> bool:
-        """Line j starts another address's entry: it starts with an address, and does not go on with a reply the
-        line above broke off after its code (Postfix folds "said: 550 5.2.1\n    <x@y>... User Unknown")."""
+    def _other_recipient(self, j: int, target: str, start: int = -1) -> bool:
+        """Line j starts another address's entry: it starts with an address, and does not go on with a reply
+        begun in the entry that starts at line `start` (-1: none)."""
         m = RECIPIENT_LINE.match(self.low[j])
-        return bool(m and m.group(1) != target) and not (j and REPLY_AT_END.search(self.low[j - 1]))
+        return bool(m and m.group(1) != target) and not (start >= 0 and _goes_on_with_a_reply(self.low, start, j))
 
     def recipients(self, heads: dict[str, list], x_failed: list[str], *, named_only: bool = False) -> list[Failure]:
         """Failed recipients named in prose, each with its reason. `heads`: the bounce's headers, lower-cased names.
@@ -465,19 +474,20 @@ class ReportText:
                 return  # "not accepting mail from x@y", "MAIL FROM:<x@y>": the sender, not a recipient
             candidates[a] = None
 
-        def replied(address: str, i: int, under_entry: bool) -> bool:
-            """The address on line i stands in a server's reply quoted under an entry already open (after the
-            reply's code on its line, or on the line after one that ends with the code: Postfix folds its lines),
-            or in a transcript's "<<< " line (sendmail's usersmtp.c, reply(): what the server answered, each failed
-            recipient already listed above it): not a recipient of its own (the sender the server refused, the
-            mailbox an alias led to, another recipient's error). A line that starts with the code is the reporting
-            MTA's own entry, not a quote: sendmail's "554 <user@host>... Remote protocol error" (usrerr())."""
+        def replied(address: str, i: int, entry: int) -> bool:
+            """The address on line i stands in a server's reply quoted in the entry open since line `entry` (-1:
+            none): after the reply's code on its line, or on a line that goes on with a reply begun above it
+            (Postfix folds its lines); or in a transcript's "<<< " line (sendmail's usersmtp.c, reply(): what the
+            server answered, each failed recipient already listed above it). Not a recipient of its own, then:
+            the sender the server refused, the mailbox an alias led to, another recipient's error. A line that
+            starts with the code is the reporting MTA's own entry, not a quote: sendmail's "554 <user@host>...
+            Remote protocol error" (usrerr())."""
             line = low_lines[i]
             at = line.find(address)
             return at > 0 and clean(address) not in candidates and (
                 line.lstrip().startswith("<<<")
-                or under_entry and not line[:1].isdigit() and bool(
-                    REPLY_BEFORE.search(line, 0, at) or REPLY_AT_END.search(low_lines[i - 1])))
+                or entry >= 0 and not line[:1].isdigit() and bool(
+                    REPLY_BEFORE.search(line, 0, at) or _goes_on_with_a_reply(low_lines, entry, i)))
 
         def opens(address: str, line: str) -> bool:
             """The line names a failed recipient outside any reply: the replies quoted below it are its own."""
@@ -492,14 +502,15 @@ class ReportText:
             return list(candidates)
         intro_seen = False
         # An entry is open from a line that names a failed recipient outside any reply to the next blank line:
-        # the replies quoted below it are its own (qmail's "Remote host said:", Exim's indented reply, sendmail's
-        # "(reason: ...)" and "<<< " lines, a reply Postfix folded onto the next line).
-        entry_open = False
+        # the replies quoted in it are its own (qmail's "Remote host said:", Exim's indented reply, sendmail's
+        # "(reason: ...)" and "<<< " lines, a reply Postfix folded onto the next lines). `entry`: its first line,
+        # -1 when none is open.
+        entry = -1
         low_lines = _with_aliases_joined(self.low) if _EXPANDED_AT_LINE_END.search(self.low_text) else self.low
         for i, low in enumerate(low_lines):
             if "@" not in low:
                 if not low or low.isspace():
-                    entry_open = False
+                    entry = -1
                 # No address here; it may still announce the list that follows.
                 if not intro_seen and LIST_INTRO.search(low):
                     intro_seen = True
@@ -510,7 +521,7 @@ class ReportText:
             m = RECIPIENT_LINE.match(low)
             if _contact_line(low) and not (m and intro_seen):
                 continue
-            was_open = entry_open
+            under = entry
             if LIST_INTRO.search(low):
                 intro_seen = True
             named = NAMED_FAILED.search(low)
@@ -537,16 +548,18 @@ class ReportText:
                     continue
                 angle = ANGLE_ADDR_AFTER.match(low, m.end(1))
                 found = angle.group(1) if angle else m.group(1)
-                if not replied(found, i, was_open):
+                if not replied(found, i, under):
                     add(found, low, intro_seen or (stripped.startswith("<") and ">:" in low))
-                    entry_open = entry_open or opens(found, low)
+                    if entry < 0 and opens(found, low):
+                        entry = i
                 continue
             if intro_seen:
                 for found in dsn.ADDRESS_RX.findall(low):
                     if (f"<{found}>" in low or low.strip().lstrip("<>:;,.\"'*-[ \t").startswith(found)) \
-                            and not replied(found, i, was_open):
+                            and not replied(found, i, under):
                         add(found, low, False)
-                        entry_open = entry_open or opens(found, low)
+                        if entry < 0 and opens(found, low):
+                            entry = i
         if not candidates and not named_only:
             # Last resort: the one address the report mentions, if it mentions only one.
             for low in low_lines:
@@ -566,11 +579,15 @@ def _transcript_replies(lines: list[str], low: list[str]) -> dict[str, tuple[str
     ">>> DATA" it may be a reply to RCPT TO: sendmail, pipelining (RFC 2920), sends DATA before it reads the
     replies to RCPT TO and logs them there (usersmtp.c, smtpdata: "pick up any pending RCPT responses"), then
     DATA's own. When DATA's reply, the last, is 503 or "554 ... no valid recipients" (RFC 5321 §3.3: the answers
-    to a DATA after no recipient was accepted), every reply above it answered RCPT TO; otherwise the last may
-    answer the message's end, and none of them can be placed."""
+    to a DATA after no recipient was accepted), every reply above it answered RCPT TO. Otherwise sendmail's own
+    line after a reply tells: one about an address names it, "550 5.1.1 <user@host>... User unknown" (its
+    "%s... %s" for a recipient), so the reply answered RCPT TO; one about the message names nothing, "554 5.0.0
+    Service unavailable" (giveresponse() for the delivery as a whole), so the reply answered DATA or the message's
+    end ("data"). With neither, a reply under ">>> DATA" cannot be placed."""
     found: dict[str, tuple[str, str]] = {}
     command = ""
     block: list[list[str]] = []  # the replies read under the command, each its lines as written
+    verdicts: list[str] = []  # sendmail's own line after each reply of the block ("" where none came)
 
     def place() -> None:
         if not block:
@@ -580,10 +597,13 @@ def _transcript_replies(lines: list[str], low: list[str]) -> dict[str, tuple[str
             last = " ".join(block[-1]).lower()
             pipelined = last.startswith("503") or (last.startswith("554") and "no valid recipients" in last)
             stages = ["rcpt" if pipelined else ""] * (len(block) - 1) + [""]
+            stages = [stage or ("" if not own else "rcpt" if "... " in own else "data")
+                      for stage, own in zip(stages, verdicts)]
         for stage, reply in zip(stages, block):
             key = " ".join(reply[0].split()).lower()
-            found.setdefault(key, (stage if stage in ("greeting", "mail", "rcpt") else "", "\n".join(reply)))
+            found.setdefault(key, (stage if stage in ("greeting", "mail", "rcpt", "data") else "", "\n".join(reply)))
         block.clear()
+        verdicts.clear()
 
     for line, lowered in zip([*lines, ""], [*low, ""]):
         if lowered.startswith(">>> "):
@@ -598,7 +618,10 @@ def _transcript_replies(lines: list[str], low: list[str]) -> dict[str, tuple[str
                 block[-1].append(text)  # "550-..." goes on to "550 ..."
             else:
                 block.append([text])
+                verdicts.append("")
         elif not lowered.strip() or lowered.startswith(("... ", "-----")):
             place()
             command = ""
+        elif verdicts and not verdicts[-1] and lowered[:1].isdigit():
+            verdicts[-1] = lowered  # sendmail's own line on what the reply above it meant
     return found

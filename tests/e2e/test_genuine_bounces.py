@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import smtplib
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -213,7 +214,11 @@ def send(mta: Any, case: Case, padding: bytes = b"") -> None:
     try:
         mta.send(case.sender, case.recipients(), message(case) + padding)
     except (OSError, smtplib.SMTPException) as e:
-        raise RuntimeError(f"the MTA did not take the message: {e!r}; its log:\n{mta.log()}") from e
+        port = getattr(mta, "port", None)
+        listening = subprocess.run(["ss", "-ltnp", f"sport = :{port}"], capture_output=True, text=True).stdout \
+            if port else ""
+        raise RuntimeError(f"the MTA did not take the message: {e!r}; who listens on its port {port}:\n"
+                           f"{listening}\nits log:\n{mta.log()}") from e
 
 
 def returned(mta: Any, capture: Capture, case: Case) -> bytes:

@@ -741,6 +741,18 @@ def test_sendmail_s_transcript_says_what_a_reply_answered():
                                        "5.0.0", unknown))[0] is True
     # The last reply under DATA may answer the message's end: a filter's "unknown user" proves nothing.
     assert _verdict_of(sendmail_bounce(f">>> DATA\n<<< {unknown}", "5.0.0", unknown))[0] is False
+    # sendmail's own line below the reply says which: one for the message names nothing ("Service unavailable",
+    # giveresponse()), so even an X.1.1 answered the message's end, as Postfix and Exim say it did; one for the
+    # recipient names it ("<user@host>... User unknown"), so the reply answered RCPT TO, pipelined.
+    named = "550 5.1.1 <x@example.com>: Recipient address rejected: User unknown in local recipient table"
+    assert _verdict_of(sendmail_bounce(f">>> DATA\n<<< {named}\n554 5.0.0 Service unavailable", "5.1.1",
+                                       named))[0] is False
+    assert _verdict_of(sendmail_bounce(f">>> DATA\n<<< {unknown}\n550 5.1.1 x@example.com... User unknown",
+                                       "5.0.0", unknown))[0] is True
+    # A 552 to MAIL FROM gets sendmail's 5.3.4 ("message too big", usersmtp.c smtpmailfrom): the words decide.
+    quota_violation = "552 Quota violation for news@example.org"
+    assert _verdict_of(sendmail_bounce(f">>> MAIL From:<news@example.org> SIZE=131\n<<< {quota_violation}\n"
+                                       "554 5.0.0 Service unavailable", "5.3.4", quota_violation))[:2] == (False, "sender")
     quota = "550 5.7.1 Email quota exceeded."
     assert _verdict_of(sendmail_bounce(f">>> MAIL From:<news@example.org> SIZE=131\n<<< {quota}\n"
                                        "554 5.0.0 Service unavailable", "5.7.1", quota)) == (False, "sender", "5.7.1")

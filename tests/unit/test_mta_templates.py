@@ -787,12 +787,15 @@ def test_a_transcripts_own_commands_are_not_the_servers_reason(name):
 # smtp(8) "(in reply to %s command)", Exim's transport "SMTP error from remote mail server after %s:",
 # qmail-remote.c's "does not like recipient." / "Connected to %s but sender was rejected." / "failed after I
 # sent the message." above its "Remote host said:", sendmail's transcript (usersmtp.c, reply()) ">>> %s" above
-# "<<< %s", below savemail.c's "(reason: %s)" in the list of addresses.
+# "<<< %s" (for the message's end too it names DATA, and its own line below says the failure was the message's,
+# "554 5.0.0 Service unavailable"), below savemail.c's "(reason: %s)" in the list of addresses.
 STAGES = {
-    "rcpt": ("RCPT TO", "RCPT TO:<{a}>", "192.0.2.1 does not like recipient.", ">>> RCPT To:<{a}>"),
+    "rcpt": ("RCPT TO", "RCPT TO:<{a}>", "192.0.2.1 does not like recipient.", ">>> RCPT To:<{a}>\n<<< {r}"),
     "mail": ("MAIL FROM", "MAIL FROM:<bounce-42@mailer.example.org> SIZE=1024",
-             "Connected to 192.0.2.1 but sender was rejected.", ">>> MAIL From:<bounce-42@mailer.example.org> SIZE=1024"),
-    "data": ("end of DATA", "end of data", "192.0.2.1 failed after I sent the message.", None),
+             "Connected to 192.0.2.1 but sender was rejected.",
+             ">>> MAIL From:<bounce-42@mailer.example.org> SIZE=1024\n<<< {r}"),
+    "data": ("end of DATA", "end of data", "192.0.2.1 failed after I sent the message.",
+             ">>> DATA\n<<< {r}\n554 5.0.0 Service unavailable"),
 }
 
 
@@ -819,7 +822,7 @@ def staged(mta: str, stage: str, reply: str, *more: tuple[str, str]) -> bytes:
     return bounce('Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>', 'Returned mail: see transcript for details',
                   SENDMAIL_HEAD + "".join(f"<{a}>\n    (reason: {r})\n" for a, r in entries)
                   + "\n   ----- Transcript of session follows -----\n... while talking to mx.example.com.:\n"
-                  + "".join(f"{sendmail.format(a=a)}\n<<< {r}\n" for a, r in entries)
+                  + "".join(f"{sendmail.format(a=a, r=r)}\n" for a, r in entries)
                   + f"\n   ----- Original message follows -----\n{ORIGINAL}")
 
 
@@ -861,9 +864,10 @@ def test_one_reply_reads_the_same_through_every_mta_that_names_its_command(reply
     hard where the reply said "User unknown"; qmail's own "but sender was rejected" read as the reason in place
     of the server's (a Spamhaus block as a refused sender); and sendmail's returned-mail text was read without
     its transcript, so a "550 user unknown" shown answering RCPT TO proved nothing. A sendmail transcript shows
-    ">>> DATA" above DATA's reply and above replies to RCPT TO pipelined with it (RFC 2920): it is not asked for
-    the stage of DATA."""
-    mtas = ["postfix", "exim", "qmail"] + (["sendmail"] if STAGES[stage][3] else [])
+    ">>> DATA" above DATA's reply and above replies to RCPT TO pipelined with it (RFC 2920); its own line below
+    the reply tells them apart (a real sendmail's bounces showed: "Service unavailable", naming nobody, for a
+    refusal of the message, where an X.1.1 had read as hard)."""
+    mtas = ["postfix", "exim", "qmail", "sendmail"]
     for mta in mtas:
         verdict = classify(staged(mta, stage, reply))
         got = [(f.address, f.hard, f.reason, f.about) for f in verdict.failures]
@@ -937,14 +941,22 @@ def test_exchange_2003_s_ndr_reads_as_its_text_says(name):
     assert (failure.address, failure.hard, failure.reason, failure.about) == ("gone@example.com", hard, reason, about)
 
 
-def test_a_reply_postfix_folded_before_an_address_stays_the_entry_s():
-    """Postfix folds its bounce's lines at 80 columns; where the fold falls after the reply's code, the next line
-    starts with the address the reply names, and was taken for the next recipient's entry: the reply's words
-    and its "(in reply to RCPT TO command)" were lost, and a "User Unknown" answered to RCPT TO read as
-    unproven. (Found through a real Postfix with a reply that names another mailbox, an alias's target.)"""
-    folded = bounce('MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Undelivered Mail Returned to Sender',
-                    f"{POSTFIX_HEAD}                   The mail system\n\n<gone@example.com>: host "
-                    "mx.example.com[192.0.2.1] said: 550 5.2.1\n    <target@example.net>... User Unknown (in reply "
-                    f"to RCPT TO command)\n{ORIGINAL}")
-    got = [(f.address, f.hard, f.reason) for f in classify(folded).failures]
-    assert got == [("gone@example.com", True, "userunknown")]
+@pytest.mark.parametrize("folded, expect", [
+    # after the reply's code: "User Unknown" answered to RCPT TO, a dead address
+    ("said: 550 5.2.1\n    <target@example.net>... User Unknown (in reply to RCPT TO command)",
+     (True, "userunknown", "recipient")),
+    # inside the reply's words: a refusal answered to MAIL FROM, the sender's
+    ("said: 554 IP=192.0.2.9 - A\n    problem occurred. (Ask your postmaster for help or to contact\n"
+     "    help@example.net to clarify.) (BL) (in reply to MAIL FROM command)", (False, "rejected", "sender")),
+])
+def test_a_reply_postfix_folded_before_an_address_stays_the_entry_s(folded, expect):
+    """Postfix folds its bounce's lines at 80 columns, the rest indented by four; where a fold puts an address
+    the reply names at the start of a line, that line was taken for another recipient's entry: the entry lost
+    the rest of the reply and the command it answered (a "User Unknown" answered to RCPT TO read as unproven,
+    a refusal of our sender as a soft bounce of the recipient), and without a delivery-status part the
+    address was a second failed recipient. (Both found through a real Postfix.)"""
+    raw = bounce('MAILER-DAEMON@mx.example.org (Mail Delivery System)', 'Undelivered Mail Returned to Sender',
+                 f"{POSTFIX_HEAD}                   The mail system\n\n<gone@example.com>: host "
+                 f"mx.example.com[192.0.2.1] {folded}\n{ORIGINAL}")
+    got = [(f.address, f.hard, f.reason, f.about) for f in classify(raw).failures]
+    assert got == [("gone@example.com", *expect)]
