@@ -299,10 +299,10 @@ class ReportText:
         return self._transcript.get(key, ("", "")) if key else ("", "")
 
     def answered_in(self, text: str) -> str:
-        """What the transcript shows that the reply `text` quotes had answered ("greeting", "mail", "rcpt", "data"), where
-        `text` quotes one reply of it and the transcript can tell; else "". Sendmail's returned-mail text gives
-        each address's reply as "(reason: 550 ...)" (savemail.c, errbody()) and its transcript, below, the
-        command the reply answered."""
+        """What the transcript shows that the reply `text` quotes had answered ("greeting", "mail", "rcpt",
+        "data"), where `text` quotes one reply of it and the transcript can tell; else "". Sendmail's
+        returned-mail text gives each address's reply as "(reason: 550 ...)" (savemail.c, errbody()) and its
+        transcript, below, the command the reply answered."""
         if "<<< " not in self.low_text:
             return ""
         if self._transcript is None:
@@ -521,7 +521,7 @@ class ReportText:
             m = RECIPIENT_LINE.match(low)
             if _contact_line(low) and not (m and intro_seen):
                 continue
-            under = entry
+            under = entry  # the entry open before this line, which may open one itself
             if LIST_INTRO.search(low):
                 intro_seen = True
             named = NAMED_FAILED.search(low)
