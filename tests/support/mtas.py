@@ -356,7 +356,7 @@ class PostfixRelay(PostfixInstance):
                  routes: dict[str, int] | None = None) -> None:
         super().__init__(root)
         self.routes = Routes(next_hop, capture, lmtp, routes or {})  # by LMTP: Postfix's lmtp(8) delivers
-        self.extra = settings  # main.cf lines that override those below
+        self.extra = settings  # main.cf lines that override those below (written once each: once_each)
 
     def settings(self) -> str:
         transports = ", ".join(f"{domain}={'lmtp:inet' if lmtp else 'smtp'}:[127.0.0.1]:{port}"

@@ -224,6 +224,25 @@ def postfix_master_cf(root: Path, port: int) -> None:
     (root / "master.cf").write_text("\n".join(lines) + "\n")
 
 
+def once_each(main_cf: str) -> str:
+    """main.cf with each parameter once, its last value kept. A parameter given twice makes every Postfix process
+    warn at start ("overriding earlier entry"), through postlogd when maillog_file is set; postlogd logs the
+    warning too, to its own socket, and when the start's burst of warnings has filled that socket's queue
+    (Linux's net.unix.max_dgram_qlen: 10) it waits on itself for good, and so does every process that logs:
+    an smtpd that never greets, a `postfix stop` that never returns (seen in the delay-warning test, whose
+    settings override two of PostfixRelay's)."""
+    params: dict[str, str] = {}
+    last = ""
+    for line in main_cf.splitlines():
+        if line[:1].isspace() and last:
+            params[last] += "\n" + line  # a value continued on the next line
+        elif "=" in line and not line.lstrip().startswith("#"):
+            last = line.split("=", 1)[0].strip()
+            params.pop(last, None)  # keep the order of the last setting
+            params[last] = line.split("=", 1)[1].strip()
+    return "".join(f"{name} = {value}\n" for name, value in params.items())
+
+
 class PostfixInstance:
     """A private Postfix in `root`, its SMTP server on 127.0.0.1:`port`, logging to `root`/maillog. What it
     does with mail is its subclass's `settings()`: the main.cf lines beyond those every instance needs."""
@@ -241,7 +260,7 @@ class PostfixInstance:
             d.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)
         shutil.chown(data, "postfix")
-        (self.root / "main.cf").write_text(f"""
+        (self.root / "main.cf").write_text(once_each(f"""
 compatibility_level = 3.6
 queue_directory = {queue}
 data_directory = {data}
@@ -257,7 +276,7 @@ maillog_file = {self.root}/maillog
 maillog_file_prefixes = /var, /dev/stdout, {self.root}
 smtputf8_enable = no
 {self.settings()}
-""")
+"""))
         postfix_master_cf(self.root, self.port)
         with open(self.root / "start.log", "ab") as log:
             proc = subprocess.run(["postfix", "-c", str(self.root), "start"], stdout=log, stderr=log,
