@@ -624,9 +624,17 @@ def _from_dsn(failed: list[dsn.RecipientFields], report: ReportText, delayed: bo
         address = clean(f.address)
         seen.add(address)
         near = report.near(address) or report.near(f.final_recipient)
-        answered, whole = report.transcript_reply(f.diagnostic) if f.relayed else ("", "")
+        if f.relayed:
+            answered, whole = report.transcript_reply(f.diagnostic)
+        elif f.remote_mta and not f.diagnostic:
+            # No Diagnostic-Code, though a server answered (sendmail leaves it out where the server's enhanced
+            # status contradicts its reply code): the transcript has the reply, above sendmail's line on it.
+            answered, whole = report.transcript_reply_to(address)
+        else:
+            answered, whole = "", ""
+        relayed = f.relayed or bool(whole)
         diagnostic = whole or f.diagnostic or near  # the reply's every line, where a transcript has them
-        status, at_rcpt = server_status(f.status, diagnostic) if f.relayed else (f.status, "")
+        status, at_rcpt = server_status(f.status, diagnostic) if relayed else (f.status, "")
         status = settled_status(status, diagnostic)
         if delayed:
             out.append(Failure(address, False, status, "delayed", diagnostic[:1000], f.final_recipient,
@@ -634,7 +642,7 @@ def _from_dsn(failed: list[dsn.RecipientFields], report: ReportText, delayed: bo
             continue
         basis = f"{diagnostic} {near}" if f.diagnostic else diagnostic or (report.text if single else "")
         d = decide(basis, status, report.permanence(), gave_up=bool(f.action and f.action.startswith("fail")),
-                   relayed=f.relayed, answered=answered or at_rcpt)
+                   relayed=relayed, answered=answered or at_rcpt)
         reason, hard, rule, evidence = d.reason, d.hard, d.rule, d.evidence
         if hard and single:
             # The report's own words say the mailbox is full or disabled while its fields say the

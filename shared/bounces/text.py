@@ -80,6 +80,8 @@ ORIGINAL_ADDRESS = patterns.compile(rf"^\s*original[ -]address\s*:\s*<?({_ADDR})
 # A server's reply before an address on its line: its code or enhanced status ("<<< 550 5.1.1 <x>... User
 # unknown", "Remote host said: 553 5.1.8 <x>... Domain of sender address x does not exist", "(reason: 550 ...").
 REPLY_BEFORE = patterns.compile(r"(?<![\w.])(?:[245]\d\d(?=[ -])|[245]\.\d{1,3}\.\d{1,3}(?=\s))")
+# sendmail's own line on a recipient, "550 5.1.1 <user@host>... User unknown" (its "%s... %s"): the address.
+OWN_ENTRY = patterns.compile(rf"^[245]\d\d[ -](?:[245]\.\d{{1,3}}\.\d{{1,3}} )?<?({_ADDR})>?\.\.\. ")
 FROM_BEFORE = patterns.compile(r"(?:\bfrom|sender)\s*:?\s*[\"'<]*$")
 LIST_INTRO = phrases(
     r"following (e-?mail )?(address|recipient|destination|user)", r"could not be delivered to", r"not be delivered to",
@@ -255,7 +257,8 @@ class ReportText:
         self._lookups = 0
         self._whole: dict[str, Decision] = {}
         self._bare_end: list[int] | None = None
-        self._transcript: dict[str, tuple[str, str]] | None = None
+        # the transcript's replies by their first line, and by the address sendmail's own line under one names
+        self._transcript: tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]] | None = None
 
     def permanence(self) -> bool | None:
         """False when the report says it will retry, True when it says it gave up, None when silent."""
@@ -293,10 +296,19 @@ class ReportText:
         transcript cannot tell) and the whole reply, all its lines (RFC 5321 §4.2.1), where a delivery-status
         part quotes only the first (sendmail's Diagnostic-Code does). ("", "") when no transcript line holds
         it."""
-        if self._transcript is None:
-            self._transcript = _transcript_replies(self.lines, self.low) if "<<< " in self.low_text else {}
         key = " ".join(reply.split()).lower()
-        return self._transcript.get(key, ("", "")) if key else ("", "")
+        return self._replies()[0].get(key, ("", "")) if key else ("", "")
+
+    def transcript_reply_to(self, address: str) -> tuple[str, str]:
+        """transcript_reply for the reply sendmail's own line below it says the address failed on ("550 5.1.1
+        <user@host>... User unknown"): for a report whose delivery-status part has no Diagnostic-Code for the
+        address (sendmail leaves it out where the server's enhanced status contradicts its reply code)."""
+        return self._replies()[1].get(address.lower(), ("", ""))
+
+    def _replies(self) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
+        if self._transcript is None:
+            self._transcript = _transcript_replies(self.lines, self.low) if "<<< " in self.low_text else ({}, {})
+        return self._transcript
 
     def answered_in(self, text: str) -> str:
         """What the transcript shows that the reply `text` quotes had answered ("greeting", "mail", "rcpt",
@@ -305,10 +317,8 @@ class ReportText:
         transcript, below, the command the reply answered."""
         if "<<< " not in self.low_text:
             return ""
-        if self._transcript is None:
-            self._transcript = _transcript_replies(self.lines, self.low)
         flat = " ".join(text.split()).lower()
-        found = {answered for key, (answered, _) in self._transcript.items() if key and key in flat}
+        found = {answered for key, (answered, _) in self._replies()[0].items() if key and key in flat}
         return found.pop() if len(found) == 1 else ""
 
     def near(self, address: str | None) -> str:
@@ -572,9 +582,10 @@ class ReportText:
         return list(candidates)
 
 
-def _transcript_replies(lines: list[str], low: list[str]) -> dict[str, tuple[str, str]]:
+def _transcript_replies(lines: list[str], low: list[str]) \
+        -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
     """ReportText.transcript_reply for every reply of a transcript, by its first line (lower-cased, its spaces
-    collapsed). A reply answers the command written above it (">>> MAIL From:", ">>> RCPT To:"), or, with none
+    collapsed), and by the address sendmail's own line below it names (transcript_reply_to). A reply answers the command written above it (">>> MAIL From:", ">>> RCPT To:"), or, with none
     above it since "... while talking to <host>:", the server's greeting (RFC 5321 §3.1); but under
     ">>> DATA" it may be a reply to RCPT TO: sendmail, pipelining (RFC 2920), sends DATA before it reads the
     replies to RCPT TO and logs them there (usersmtp.c, smtpdata: "pick up any pending RCPT responses"), then
@@ -585,6 +596,7 @@ def _transcript_replies(lines: list[str], low: list[str]) -> dict[str, tuple[str
     Service unavailable" (giveresponse() for the delivery as a whole), so the reply answered DATA or the message's
     end ("data"). With neither, a reply under ">>> DATA" cannot be placed."""
     found: dict[str, tuple[str, str]] = {}
+    named: dict[str, tuple[str, str]] = {}
     command = ""
     block: list[list[str]] = []  # the replies read under the command, each its lines as written
     verdicts: list[str] = []  # sendmail's own line after each reply of the block ("" where none came)
@@ -599,9 +611,13 @@ def _transcript_replies(lines: list[str], low: list[str]) -> dict[str, tuple[str
             stages = ["rcpt" if pipelined else ""] * (len(block) - 1) + [""]
             stages = [stage or ("" if not own else "rcpt" if "... " in own else "data")
                       for stage, own in zip(stages, verdicts)]
-        for stage, reply in zip(stages, block):
+        for stage, reply, own in zip(stages, block, verdicts):
             key = " ".join(reply[0].split()).lower()
-            found.setdefault(key, (stage if stage in ("greeting", "mail", "rcpt", "data") else "", "\n".join(reply)))
+            read = (stage if stage in ("greeting", "mail", "rcpt", "data") else "", "\n".join(reply))
+            found.setdefault(key, read)
+            address = OWN_ENTRY.search(own)
+            if address:
+                named.setdefault(address.group(1), read)
         block.clear()
         verdicts.clear()
 
@@ -624,4 +640,4 @@ def _transcript_replies(lines: list[str], low: list[str]) -> dict[str, tuple[str
             command = ""
         elif verdicts and not verdicts[-1] and lowered[:1].isdigit():
             verdicts[-1] = lowered  # sendmail's own line on what the reply above it meant
-    return found
+    return found, named

@@ -749,10 +749,20 @@ def test_sendmail_s_transcript_says_what_a_reply_answered():
                                        named))[0] is False
     assert _verdict_of(sendmail_bounce(f">>> DATA\n<<< {unknown}\n550 5.1.1 x@example.com... User unknown",
                                        "5.0.0", unknown))[0] is True
+    # A reply whose enhanced status contradicts its code ("550 4.4.7", Exchange's for an expired message) gets
+    # no "(reason: ...)" and no Diagnostic-Code from sendmail, and its own "User unknown" line under it (as a
+    # real sendmail wrote it): the transcript has the reply.
+    expired = "550 4.4.7 QUEUE.Expired; message expired"
+    raw = sendmail_bounce(f">>> DATA\n<<< {expired}\n550 5.1.1 x@example.com... User unknown\n"
+                          "<<< 503 5.0.0 Need RCPT (recipient)", "5.1.1", expired)
+    for written in (f"Diagnostic-Code: SMTP; {expired}\n", f"    (reason: {expired})\n"):
+        raw = raw.replace(written.encode(), b"")
+    assert _verdict_of(raw) == (False, "recipient", "4.4.7")
     # A 552 to MAIL FROM gets sendmail's 5.3.4 ("message too big", usersmtp.c smtpmailfrom): the words decide.
     quota_violation = "552 Quota violation for news@example.org"
-    assert _verdict_of(sendmail_bounce(f">>> MAIL From:<news@example.org> SIZE=131\n<<< {quota_violation}\n"
-                                       "554 5.0.0 Service unavailable", "5.3.4", quota_violation))[:2] == (False, "sender")
+    refused = sendmail_bounce(f">>> MAIL From:<news@example.org> SIZE=131\n<<< {quota_violation}\n"
+                              "554 5.0.0 Service unavailable", "5.3.4", quota_violation)
+    assert _verdict_of(refused)[:2] == (False, "sender")
     quota = "550 5.7.1 Email quota exceeded."
     assert _verdict_of(sendmail_bounce(f">>> MAIL From:<news@example.org> SIZE=131\n<<< {quota}\n"
                                        "554 5.0.0 Service unavailable", "5.7.1", quota)) == (False, "sender", "5.7.1")
