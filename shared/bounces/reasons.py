@@ -841,6 +841,15 @@ DECISION_RULES = {
 REPLY_STATUS = patterns.compile(r"([245])(?<![\w.][245])\d\d[ -]([245]\.\d{1,3}\.\d{1,3})\b")
 
 
+def _mail_from_stage(low: str) -> tuple[int, int] | None:
+    """Where the lower-cased text says its reply answered MAIL FROM (AT_MAIL_FROM, or qmail's words), if it does."""
+    m = AT_MAIL_FROM.search(low)
+    if m:
+        return m.span()
+    at = low.find(QMAIL_SENDER_REJECTED)
+    return (at, at + len(QMAIL_SENDER_REJECTED)) if at >= 0 else None
+
+
 def _says_policy(diagnostic: str) -> bool:
     """The server's reply wrote an X.7.x status of its own (RFC 3463 §3.8, security or policy status)."""
     m = REPLY_STATUS.search(diagnostic)
@@ -872,18 +881,14 @@ def decide(diagnostic: str, status: str | None, permanent_hint: bool | None = No
         # A bad sender address (RFC 3463): whatever the words ("sender does not exist"), it is ours.
         reason, rule, evidence = "rejected", SENDER_STATUS_RULE, status
     low = diagnostic.lower()
-    at_mail = AT_MAIL_FROM.search(low)
-    qmail_at = low.find(QMAIL_SENDER_REJECTED)
-    if (answered == "mail" or at_mail or qmail_at >= 0) and (
-            reason in HARD_REASONS or reason in _STATES or reason == "undefined"):
+    at_mail = _mail_from_stage(low)
+    if (answered == "mail" or at_mail) and (reason in HARD_REASONS or reason in _STATES or reason == "undefined"):
         # Exim's "SMTP error from remote mail server after MAIL FROM:", Postfix's "(in reply to MAIL FROM
         # command)": the server refused the sender before any recipient was named, so no word of a mailbox's
         # state there is the recipient's (Gmail's "550 5.7.1 Email quota exceeded" is the sender's quota), and
         # a refusal no rule knows the words of is still the sender's, never a soft bounce of the contact.
         reason, rule = "rejected", MAIL_FROM_RULE
-        where = at_mail.span() if at_mail else (qmail_at, qmail_at + len(QMAIL_SENDER_REJECTED)) \
-            if qmail_at >= 0 else (0, 0)
-        evidence = evidence or _around(diagnostic if len(diagnostic) == len(low) else low, *where)
+        evidence = evidence or _around(diagnostic if len(diagnostic) == len(low) else low, *(at_mail or (0, 0)))
     elif reason in HARD_REASONS or reason == "undefined" or rule == STATUS_RULE:
         greeting = AT_GREETING.search(low)
         if greeting or answered == "greeting":

@@ -582,6 +582,12 @@ class ReportText:
         return list(candidates)
 
 
+def _stage_of_own_line(own: str) -> str:
+    """What sendmail's own line below a reply under ">>> DATA" shows it answered: "rcpt" where the line names
+    what failed ("%s... %s": an address, or a host), "data" where it names nothing, "" with no line."""
+    return "" if not own else "rcpt" if "... " in own else "data"
+
+
 def _transcript_replies(lines: list[str], low: list[str]) \
         -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
     """ReportText.transcript_reply for every reply of a transcript, by its first line (lower-cased, its spaces
@@ -609,8 +615,7 @@ def _transcript_replies(lines: list[str], low: list[str]) \
             last = " ".join(block[-1]).lower()
             pipelined = last.startswith("503") or (last.startswith("554") and "no valid recipients" in last)
             stages = ["rcpt" if pipelined else ""] * (len(block) - 1) + [""]
-            stages = [stage or ("" if not own else "rcpt" if "... " in own else "data")
-                      for stage, own in zip(stages, verdicts)]
+            stages = [stage or _stage_of_own_line(own) for stage, own in zip(stages, verdicts)]
         for stage, reply, own in zip(stages, block, verdicts):
             key = " ".join(reply[0].split()).lower()
             read = (stage if stage in ("greeting", "mail", "rcpt", "data") else "", "\n".join(reply))

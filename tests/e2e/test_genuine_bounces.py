@@ -215,8 +215,10 @@ def send(mta: Any, case: Case, padding: bytes = b"") -> None:
         mta.send(case.sender, case.recipients(), message(case) + padding)
     except (OSError, smtplib.SMTPException) as e:
         port = getattr(mta, "port", None)
-        listening = subprocess.run(["ss", "-ltnp", f"sport = :{port}"], capture_output=True, text=True).stdout \
-            if port else ""
+        try:  # iproute2's ss, where the machine has it
+            listening = subprocess.run(["ss", "-ltnp", f"sport = :{port}"], capture_output=True, text=True).stdout
+        except OSError as missing:
+            listening = repr(missing)
         raise RuntimeError(f"the MTA did not take the message: {e!r}; who listens on its port {port}:\n"
                            f"{listening}\nits log:\n{mta.log()}") from e
 
