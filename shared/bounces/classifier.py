@@ -533,10 +533,12 @@ def _classify(raw: bytes) -> Verdict:
         verdict.kind, verdict.rule = "mail", NOT_A_BOUNCE_RULE
         return verdict
     verdict.kind, verdict.rule = "bounce", PROSE_RULE
-    # A subject is a weak sign: anybody may write "delivery failure" in one (a newsletter about bounces).
-    # Without a mailer daemon's name, a null return path or X-Failed-Recipients, the text must name the
+    # A subject is a weak sign: anybody may write "delivery failure" in one (a newsletter about bounces). So is
+    # a null return path: auto-responses are sent with one too (RFC 3834 §3.3), a helpdesk's naming its other
+    # address. Without a mailer daemon's name, both of them or X-Failed-Recipients, the text must name the
     # failed address as a report does.
-    verdict.failures = report.recipients(heads, x_failed, named_only=not (daemon or x_failed))
+    named_only = not (from_daemon or x_failed or (daemon and bounce_subject))
+    verdict.failures = report.recipients(heads, x_failed, named_only=named_only)
     if looks_auto and verdict.failures and not (bounce_subject or x_failed) \
             and _says_no_failure(report, verdict.failures):
         # An auto-reply (RFC 3834) from a daemon's name (postmaster's "your message to info@... has been

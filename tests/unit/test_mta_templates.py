@@ -137,6 +137,16 @@ Sorry, no mailbox here by that name. (#5.1.1)
 
 --- Below this line is a copy of the message.
 """ + ORIGINAL), 'bounce', True),
+    # A relay that rewrites the bounce's From and Subject to its own: only the null return path (RFC 5321
+    # §4.5.5) says it is a bounce, and the template names the recipient as a report does
+    "qmail-rewritten-null-path": (bounce(
+        'Example Mail <robot@mx.example.org>', 'Mail',
+        QMAIL_HEAD + """\
+<gone@example.com>:
+Sorry, no mailbox here by that name. (#5.1.1)
+
+--- Below this line is a copy of the message.
+""" + ORIGINAL, "Return-Path: <>\n"), 'bounce', True),
     "qmail-remote": (bounce(
         'MAILER-DAEMON@mx.example.org', 'failure notice',
         QMAIL_HEAD + """\

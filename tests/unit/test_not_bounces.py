@@ -87,6 +87,17 @@ If you have any questions or problems, you can contact the list owner at
         "Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@example.com>", "Delivered: Our offer",
         "Your message has been delivered to the following recipients:\n\n"
         "bob@example.com (bob@example.com)<mailto:bob@example.com>\n\nSubject: Our offer\n"), "delivered"),
+    # RFC 3834 §3.3: an auto-response SHOULD be sent with a null return path, like a bounce; a helpdesk's
+    # acknowledgement without Auto-Submitted, naming another address of its own, is still nobody's bounce
+    "helpdesk-acknowledgement-null-path": (message(
+        "Example Support <support@example.com>", "Re: Our offer",
+        "Thank you for contacting Example support. Your request has been received and a ticket opened.\n"
+        "You can also reach us at help@example.com.\n", "Return-Path: <>\n"), "mail"),
+    # ...nor a person's notice of a new address sent so: "write to <address>" is no "551 User not local"
+    "address-changed-null-path": (message(
+        "Bob <bob@example.com>", "Re: Our offer",
+        "Please note my email address has changed. Please update your records and write to bob.new@example.net "
+        "from now on.\n", "Return-Path: <>\n"), "mail"),
     # A person quoting a bounce they got when forwarding our mail: their words, about their own message
     "person-quoting-a-bounce": (message(
         "Bob <bob@example.com>", "Re: Our offer", """\
