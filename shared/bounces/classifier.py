@@ -15,7 +15,7 @@ from . import dsn, mime, patterns, ses
 from .model import Failure, Verdict
 from .reasons import (DECISION_RULES, DELAYED_RULE, HARD_REASONS, RULES, STATED_STATE_RULE, decide, server_status,
                       settled_status, stated_state)
-from .text import DAEMON_LOCALPARTS, ReportText, clean, cut_original
+from .text import DAEMON_LOCALPARTS, ReportText, clean, cut_original, header_addresses
 
 # What decided a verdict's kind (Verdict.rule) -> where it comes from; each failure names the rule of its reason.
 ARF_RULE = "rfc5965-feedback-report"
@@ -28,6 +28,7 @@ BROKEN_RULE = "classifier-error"
 NESTED_RULE = "nested-report"
 INLINE_RULE = "inline-report"
 DELIVERED_RULE = "delivery-notice-prose"
+RETURNED_RULE = "returned-recipient"
 KIND_RULES = {
     ARF_RULE: "RFC 5965: a message/feedback-report part, a spam complaint",
     DSN_RULE: "RFC 3464/6533: the Action of each recipient in a delivery-status part",
@@ -46,6 +47,10 @@ KIND_RULES = {
                     "Exim's 'The following addresses had successful delivery notifications', Postfix bounce(5) "
                     "success_template (and verify_template's entries answered '250 2.x.x'), Exchange's "
                     "'Delivered:' and 'Relayed:' notices",
+    RETURNED_RULE: "RFC 6522 §3 / RFC 3462: a report's last part is the message returned (or its header); a "
+                   "report that names no recipient (Postfix's 'Delivery report unavailable', a gateway's 'No valid "
+                   "recipients' above 'Original Message:') is about the one address that message was sent to, "
+                   "when its To and Cc name one besides ours",
     INLINE_RULE: "RFC 6522 §3 and RFC 4155: a report naming no recipient whose text holds a whole delivery report, "
                  "its header block and all, pasted or forwarded inline (often after an mbox From_ line): that "
                  "report's verdict",
@@ -241,13 +246,14 @@ def classify(raw: bytes, *, nested: bool = True) -> Verdict:
     try:
         whole = repaired(raw[:MAX_BYTES])
         low = whole.lower()  # bytes.lower() keeps offsets; IGNORECASE would make the scans twice as slow
-        verdict = _classify(_report(whole, low))
-        if verdict.kind == "unparsed" and verdict.rule == UNREAD_RULE and nested:
+        report = _report(whole, low)
+        verdict = _classify(report)
+        if verdict.kind == "unparsed" and verdict.rule == UNREAD_RULE:
             # The returned message is never read for recipients (it names the good ones too), except when it
             # is itself a delivery report: then the report inside says whom it is about. One level only.
             # A report pasted into the text, header block and all, is read the same way.
             mended = _parameters_repaired(whole, _content_type_lines(low))
-            for find, rule in ((_returned_report, NESTED_RULE), (_inline_report, INLINE_RULE)):
+            for find, rule in ((_returned_report, NESTED_RULE), (_inline_report, INLINE_RULE)) if nested else ():
                 try:
                     inner = find(mended)
                 except Exception:  # noqa: BLE001 (what could not be read stays set aside, as it was)
@@ -257,6 +263,9 @@ def classify(raw: bytes, *, nested: bool = True) -> Verdict:
                     if found.kind in ("bounce", "delayed"):
                         found.rule = rule
                         return found
+            # Failing that, a returned message sent to one address says whom: read again, the original kept
+            # (a report that names nobody is rare).
+            verdict = _classify(mended, returned=True)
         return verdict
     except Exception as exc:  # never let one bad message stop a mailbox round, nor pass it as mail
         return Verdict("unparsed", note=f"the classifier failed on it: {type(exc).__name__}", rule=BROKEN_RULE)
@@ -437,7 +446,9 @@ def _is_daemon(name: str, address: str) -> bool:
     return bool(DAEMON_LOCALPARTS.match(address.partition("@")[0]) or DAEMON_NAMES.search(name.lower()))
 
 
-def _classify(raw: bytes) -> Verdict:
+def _classify(raw: bytes, returned: bool = False) -> Verdict:
+    """The verdict on the report; `returned`: a report that names no recipient is about its returned message's
+    one addressee (asked only after nothing else said whom it is about: a nested or pasted report)."""
     msg = mime.parse(raw)
     heads = _headers(msg)
     sender_name, sender = _sender(_decoded(heads, "from"))
@@ -490,7 +501,8 @@ def _classify(raw: bytes) -> Verdict:
                 # still name whom it is about, as in any bounce without a delivery-status part.
                 verdict.failures, verdict.rule = report.recipients(heads, []), PROSE_RULE
             if not verdict.failures:
-                _unread(verdict, "its delivery-status part names no recipient")
+                _returned_or_unread(verdict, report, heads, parts, texts, returned,
+                                    "its delivery-status part names no recipient")
         elif delayed:
             # Not given up yet, but the mailbox is not taking mail now: a soft bounce.
             verdict.kind = "delayed"
@@ -552,7 +564,8 @@ def _classify(raw: bytes) -> Verdict:
     elif not verdict.failures and not (daemon and bounce_subject) and not x_failed:
         verdict.kind, verdict.rule = ("autoreply", AUTOREPLY_RULE) if looks_auto else ("mail", NOT_A_BOUNCE_RULE)
     elif not verdict.failures:
-        _unread(verdict, "a mailer daemon's report with a bounce subject, naming no recipient that could be read")
+        _returned_or_unread(verdict, report, heads, parts, texts, returned,
+                            "a mailer daemon's report with a bounce subject, naming no recipient that could be read")
     return verdict
 
 
@@ -566,6 +579,79 @@ def _unread(verdict: Verdict, why: str) -> None:
     verdict.kind, verdict.rule, verdict.note = "unparsed", UNREAD_RULE, why
 
 
+def _returned_or_unread(verdict: Verdict, report: ReportText, heads: dict[str, list],
+                        parts: list[tuple[mime.Part, str]], texts: list[str], returned: bool, why: str) -> None:
+    """A report that names no recipient is about the one address its returned message was sent to (when
+    `returned`), read with the report's words as if it had named it; with none, or several, it is set aside
+    for a person."""
+    if not returned:
+        _unread(verdict, why)
+        return
+    addressees = _returned_addressees(parts, texts) - header_addresses(heads, "to", "from", "cc", "reply-to")
+    found = [a for a in addressees if "@" in a and not DAEMON_LOCALPARTS.match(a.partition("@")[0])]
+    if len(found) == 1:
+        verdict.failures = report.recipients(heads, found)
+        if verdict.failures:
+            verdict.kind, verdict.rule = "bounce", RETURNED_RULE
+            return
+    _unread(verdict, why)
+
+
+def _returned_header(parts: list[tuple[mime.Part, str]]) -> mime.Part | None:
+    """The returned message's header (RFC 6522 §3: a message/rfc822 or text/rfc822-headers part), or None."""
+    for part, ctype in parts:
+        if ctype in ("message/rfc822", "text/rfc822-headers"):
+            return part.children[0] if part.children else \
+                mime.parse(repaired(_text_of(part).encode("utf-8", "replace")))
+    return None
+
+
+# A header field of a message quoted in a report's text below "Original Message:" (a "> " of a forward allowed)
+_QUOTED_FIELD = patterns.compile(r"^[ \t>]*([A-Za-z][\w-]*)[ \t]*:[ \t]*(.*)$")
+# The FOR clause of a Received field (RFC 5321 §4.4): the one recipient the receiving server took it for
+_RECEIVED_FOR = patterns.compile(r"\bfor\s+<?([^\s<>;@]+@[^\s<>;]+?)>?\s*;", re.I)
+
+
+def _quoted_fields(text: str) -> dict[str, str]:
+    """The first value of each field (lower-cased name) of the first header block in `text`, folds joined."""
+    fields: dict[str, str] = {}
+    name = ""  # the field open, if it is its name's first ("": none, or a later one, whose folds are not kept)
+    seen = False
+    for line in text.splitlines()[:80]:
+        m = _QUOTED_FIELD.match(line)
+        if m:
+            seen, name = True, m.group(1).lower()
+            if name in fields:
+                name = ""
+            else:
+                fields[name] = m.group(2)
+        elif line[:1] in (" ", "\t") and line.strip():
+            if name:
+                fields[name] += " " + line.strip()
+        elif seen and not line.strip():
+            break  # the end of the header block
+    return fields
+
+
+def _returned_addressees(parts: list[tuple[mime.Part, str]], texts: list[str]) -> set[str]:
+    """Whom the returned message was for: the address its first Received field's FOR clause names (the
+    envelope recipient where it failed: a list or an alias in To would be the wrong one), else those of its To
+    and Cc but its sender. From its own part, or else from the first block of header fields in the text after
+    the line where the report says the original begins."""
+    original = _returned_header(parts)
+    if original is not None:
+        fields = {name: original.get(name) for name in ("received", "to", "cc", "from")}
+    else:
+        joined = "\n".join(texts)
+        rest = joined[len(cut_original(joined)):]
+        fields = _quoted_fields(rest[rest.find("\n") + 1:] if rest else "")
+    m = _RECEIVED_FOR.search(fields.get("received", ""))
+    if m:
+        return {clean(m.group(1))}
+    own = {clean(a) for a in dsn.ADDRESS_RX.findall(fields.get("from", ""))}
+    return {clean(a) for name in ("to", "cc") for a in dsn.ADDRESS_RX.findall(fields.get(name, ""))} - own
+
+
 def _complainants(parts: list[tuple[mime.Part, str]]) -> list[str]:
     """Whom a spam complaint is about: its Original-Rcpt-To fields (RFC 5965 §3.2), else the returned
     message's To when it names one address (a To of several does not say which one complained)."""
@@ -576,13 +662,9 @@ def _complainants(parts: list[tuple[mime.Part, str]]) -> list[str]:
                 named += [a for a in (dsn.address_of(block.get("original-rcpt-to", "")),) if a]
     if named:
         return list(dict.fromkeys(clean(a) for a in named))
-    for part, ctype in parts:
-        if ctype in ("message/rfc822", "text/rfc822-headers"):
-            original = part.children[0] if part.children else \
-                mime.parse(repaired(_text_of(part).encode("utf-8", "replace")))
-            to = {clean(a) for a in dsn.ADDRESS_RX.findall(original.get("to"))}
-            return list(to) if len(to) == 1 else []
-    return []
+    original = _returned_header(parts)
+    to = {clean(a) for a in dsn.ADDRESS_RX.findall(original.get("to"))} if original is not None else set()
+    return list(to) if len(to) == 1 else []
 
 
 def _action(f: dsn.RecipientFields) -> str:
