@@ -29,6 +29,7 @@ NESTED_RULE = "nested-report"
 INLINE_RULE = "inline-report"
 DELIVERED_RULE = "delivery-notice-prose"
 RETURNED_RULE = "returned-recipient"
+FORWARDED_RULE = "forwarded-bounce"
 KIND_RULES = {
     ARF_RULE: "RFC 5965: a message/feedback-report part, a spam complaint",
     DSN_RULE: "RFC 3464/6533: the Action of each recipient in a delivery-status part",
@@ -51,6 +52,9 @@ KIND_RULES = {
                    "report that names no recipient (Postfix's 'Delivery report unavailable', a gateway's 'No valid "
                    "recipients' above 'Original Message:') is about the one address that message was sent to, "
                    "when its To and Cc name one besides ours",
+    FORWARDED_RULE: "RFC 2046 §5.2.1: a person's forward of a bounce (a bounce's subject, 'Fwd: Undelivered Mail "
+                    "Returned to Sender'), the bounce attached whole as message/rfc822: that bounce's verdict, as "
+                    "when it is forwarded inline",
     INLINE_RULE: "RFC 6522 §3 and RFC 4155: a report naming no recipient whose text holds a whole delivery report, "
                  "its header block and all, pasted or forwarded inline (often after an mbox From_ line): that "
                  "report's verdict",
@@ -266,6 +270,12 @@ def classify(raw: bytes, *, nested: bool = True) -> Verdict:
             # Failing that, a returned message sent to one address says whom: read again, the original kept
             # (a report that names nobody is rare).
             verdict = _classify(mended, returned=True)
+        elif nested and verdict.rule == NOT_A_BOUNCE_RULE and BOUNCE_SUBJECT.search(verdict.subject.lower()):
+            # A person's message under a bounce's subject: a bounce forwarded as an attachment is read as the
+            # bounce it is (forwarded inline, its words are read already).
+            forwarded = _forwarded_bounce(whole)
+            if forwarded is not None:
+                return forwarded
         return verdict
     except Exception as exc:  # never let one bad message stop a mailbox round, nor pass it as mail
         return Verdict("unparsed", note=f"the classifier failed on it: {type(exc).__name__}", rule=BROKEN_RULE)
@@ -282,6 +292,17 @@ def _returned_report(raw: bytes) -> bytes | None:
         inner = part.children[0]
         if inner.content_type == "multipart/report" and _DELIVERY_REPORT.search(inner.get("content-type")):
             return inner.source()
+    return None
+
+
+def _forwarded_bounce(raw: bytes) -> Verdict | None:
+    """The verdict on the first bounce attached whole to `raw` (a message/rfc822 part), or None."""
+    for part, ctype in _parts(mime.parse(raw)):
+        if ctype in ("message/rfc822", "message/global") and part.children:
+            found = classify(part.children[0].source(), nested=False)
+            if found.kind in ("bounce", "delayed"):
+                found.rule = FORWARDED_RULE
+                return found
     return None
 
 

@@ -604,6 +604,32 @@ def test_a_report_that_names_nobody_reads_the_report_it_returns():
     assert plain.kind == "unparsed" and plain.failures == []
 
 
+def _forward(subject: str, attached: bytes) -> bytes:
+    """A person's forward with the message attached whole (RFC 2046 §5.2.1), as mail clients send one."""
+    return (f"From: Alice <alice@example.org>\nTo: bounces@example.org\nSubject: {subject}\nMIME-Version: 1.0\n"
+            'Content-Type: multipart/mixed; boundary="FWD"\n\n--FWD\nContent-Type: text/plain\n\n'
+            "This one came back, see attached.\n\n--FWD\nContent-Type: message/rfc822\n\n").encode() + \
+        attached + b"\n--FWD--\n"
+
+
+def test_a_bounce_a_person_forwards_as_an_attachment_is_read_as_that_bounce():
+    """Forwarded inline, a bounce's words were read already; attached whole, the same bounce was ordinary
+    mail. Under a bounce's subject, the attached bounce's verdict is the forward's; an attached message that is
+    no bounce, or a bounce attached under a subject of the person's own, leaves it a person's mail."""
+    from mailfleet.shared.bounces.classifier import FORWARDED_RULE
+
+    from ..support.samples import dsn
+
+    bounce = dsn("gone@example.com", "5.1.1", "550 5.1.1 <gone@example.com>: User unknown", "<inner@mx>",
+                 to="news@example.org").replace(b"\r\n", b"\n")
+    forwarded = classify(_forward("Fwd: Undelivered Mail Returned to Sender", bounce))
+    assert (forwarded.kind, forwarded.rule, [(f.address, f.hard) for f in forwarded.failures]) == (
+        "bounce", FORWARDED_RULE, [("gone@example.com", True)])
+    offer = b"From: news@example.org\nTo: gone@example.com\nSubject: Our offer\n\nBuy now\n"
+    assert classify(_forward("Fwd: Undelivered Mail Returned to Sender", offer)).kind == "mail"
+    assert classify(_forward("Have a look at this", bounce)).kind == "mail"
+
+
 # Postfix's bounce daemon, when a message's per-recipient log is gone (bounce_notify_util.c): its usual
 # template, a delivery-status part with the per-message fields alone, and the returned message
 POSTFIX_NO_REPORT = """\

@@ -30,7 +30,7 @@ SHIPPED = {
     "not-a-bounce", "unread-bounce", "classifier-error", "nested-report", "inline-report", "check-the-address",
     "unrouteable-explained", "unverified-address", "sending-limit", "content-refused", "sender-banned",
     "delivery-notice-prose", "rfc5321-greeting-stage", "tls-required", "automatic-rejection", "rfc5321-551",
-    "returned-recipient",
+    "returned-recipient", "forwarded-bounce",
 }
 
 
