@@ -177,7 +177,8 @@ class Part:
         boundary = _boundary(self.get("content-type"))
         if boundary is None:
             return []
-        return self._split(boundary.encode("ascii", "surrogateescape"),
+        # utf-8: an RFC 2231 value the stdlib decoded may hold any character (its 8-bit bytes stay surrogates)
+        return self._split(boundary.encode("utf-8", "surrogateescape"),
                            "message/rfc822" if ctype == "multipart/digest" else "text/plain")
 
     def _split(self, boundary: bytes, default: str) -> list[Part]:
