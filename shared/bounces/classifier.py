@@ -432,7 +432,7 @@ def _text_of(part: mime.Part) -> str:
     charset = m.group(1).lower() if m else "utf-8"
     try:
         text = payload.decode(charset, errors="replace")
-    except (LookupError, TypeError, UnicodeError):  # UnicodeError: an 8-bit byte in the charset's name
+    except (LookupError, TypeError, ValueError):  # ValueError: an 8-bit byte or a NUL in the charset's name
         text = payload.decode("utf-8", errors="replace")
     if "\ufffd" in text and charset != "utf-8":
         # Mislabelled charsets are common in bounces; UTF-8 is the usual truth.

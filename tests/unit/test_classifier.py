@@ -407,12 +407,13 @@ def test_hostile_input_never_raises(raw):
 
 @pytest.mark.parametrize("content_type", [
     b'text/plain; charset="utf-8\xff"',  # an 8-bit byte in the charset's name
+    b'text/plain; charset="utf-8\x00"',  # a NUL in it
     b"multipart/mixed; boundary*=utf-8''%C3%A9B",  # RFC 2231: the boundary decodes to a non-ASCII character
     b'multipart/mixed; boundary="\xe9B"; boundary="B"',  # two boundaries, one with an 8-bit byte
 ])
 def test_a_bounce_with_8bit_damage_in_its_content_type_is_still_read(content_type):
     """Found by cutting and splicing random bytes into the corpus: such a Content-Type raised inside the
-    classifier (a charset name Python cannot encode to look it up; a boundary with a non-ASCII character), and
+    classifier (a charset name Python cannot look up: an 8-bit byte, a NUL; a boundary with a non-ASCII character), and
     the bounce was set aside as a classifier error. Its words name the recipient whatever its parts are."""
     body = b"--B\nContent-Type: text/plain\n\n" if content_type.startswith(b"multipart") else b""
     raw = (b"From: MAILER-DAEMON@mx.example.net\nTo: news@example.org\nSubject: Undelivered Mail Returned to "
