@@ -650,6 +650,24 @@ def test_a_bounce_a_person_forwards_as_an_attachment_is_read_as_that_bounce():
     assert classify(_forward("Have a look at this", bounce)).kind == "mail"
 
 
+def test_a_bounce_mailman_could_not_read_and_passes_on_is_read():
+    """Mailman 2 sends a bounce it cannot read on to the list's owner attached whole, under "Uncaught bounce
+    notification" (Bouncer.py; its words templates/en/unrecognized.txt): the attached bounce is the verdict."""
+    from ..support.samples import dsn
+
+    bounce = dsn("gone@example.com", "5.1.1", "550 5.1.1 <gone@example.com>: User unknown", "<inner@mx>",
+                 to="announce-bounces@lists.example.org").replace(b"\r\n", b"\n")
+    raw = (b"From: announce-bounces@lists.example.org\nTo: announce-owner@lists.example.org\n"
+           b"Subject: Uncaught bounce notification\nPrecedence: bulk\nMIME-Version: 1.0\n"
+           b'Content-Type: multipart/mixed; boundary="M"\n\n--M\nContent-Type: text/plain; charset="us-ascii"\n\n'
+           b"The attached message was received as a bounce, but either the bounce\nformat was not recognized, or "
+           b"no member addresses could be extracted\nfrom it.  This mailing list has been configured to send all\n"
+           b"unrecognized bounce messages to the list administrator(s).\n\n--M\nContent-Type: message/rfc822\n\n"
+           + bounce + b"\n--M--\n")
+    verdict = classify(raw)
+    assert (verdict.kind, [(f.address, f.hard) for f in verdict.failures]) == ("bounce", [("gone@example.com", True)])
+
+
 # Postfix's bounce daemon, when a message's per-recipient log is gone (bounce_notify_util.c): its usual
 # template, a delivery-status part with the per-message fields alone, and the returned message
 POSTFIX_NO_REPORT = """\
