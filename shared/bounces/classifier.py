@@ -48,10 +48,10 @@ KIND_RULES = {
                     "Exim's 'The following addresses had successful delivery notifications', Postfix bounce(5) "
                     "success_template (and verify_template's entries answered '250 2.x.x'), Exchange's "
                     "'Delivered:' and 'Relayed:' notices",
-    RETURNED_RULE: "RFC 6522 §3 / RFC 3462: a report's last part is the message returned (or its header); a "
-                   "report that names no recipient (Postfix's 'Delivery report unavailable', a gateway's 'No valid "
-                   "recipients' above 'Original Message:') is about the one address that message was sent to, "
-                   "when its To and Cc name one besides ours",
+    RETURNED_RULE: "RFC 6522 §3: a report's last part is the message returned (or its header); a report that "
+                   "names no recipient (Postfix's 'Delivery report unavailable', a gateway's 'No valid recipients' "
+                   "above 'Original Message:') is about the one address that message was for: its first Received "
+                   "field's FOR clause (RFC 5321 §4.4), else its To and Cc when they name one besides ours",
     FORWARDED_RULE: "RFC 2046 §5.2.1: a person's forward of a bounce (a bounce's subject, 'Fwd: Undelivered Mail "
                     "Returned to Sender'), the bounce attached whole as message/rfc822: that bounce's verdict, as "
                     "when it is forwarded inline",
@@ -253,9 +253,9 @@ def classify(raw: bytes, *, nested: bool = True) -> Verdict:
         report = _report(whole, low)
         verdict = _classify(report)
         if verdict.kind == "unparsed" and verdict.rule == UNREAD_RULE:
-            # The returned message is never read for recipients (it names the good ones too), except when it
-            # is itself a delivery report: then the report inside says whom it is about. One level only.
-            # A report pasted into the text, header block and all, is read the same way.
+            # The returned message is not read for recipients like the report (it names the good ones too),
+            # except when it is itself a delivery report: then the report inside says whom it is about. One
+            # level only. A report pasted into the text, header block and all, is read the same way.
             mended = _parameters_repaired(whole, _content_type_lines(low))
             for find, rule in ((_returned_report, NESTED_RULE), (_inline_report, INLINE_RULE)) if nested else ():
                 try:
@@ -273,7 +273,7 @@ def classify(raw: bytes, *, nested: bool = True) -> Verdict:
         elif nested and verdict.rule == NOT_A_BOUNCE_RULE and BOUNCE_SUBJECT.search(verdict.subject.lower()):
             # A person's message under a bounce's subject: a bounce forwarded as an attachment is read as the
             # bounce it is (forwarded inline, its words are read already).
-            forwarded = _forwarded_bounce(whole)
+            forwarded = _forwarded_bounce(_parameters_repaired(whole, _content_type_lines(low)))
             if forwarded is not None:
                 return forwarded
         return verdict
