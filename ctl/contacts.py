@@ -74,7 +74,8 @@ def _bounce_list_arguments(p: argparse.ArgumentParser) -> None:
 
 def _unmark_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rule", required=True, metavar="R",
-                   help="the classifier rule found wrong (bounces list and classify --explain name rules)")
+                   help="the classifier rule found wrong (bounces list and classify --explain name rules): "
+                        "a reason's rule, or one that chose whom a bounce is about (returned-recipient)")
     p.add_argument("--since", metavar="T", help="only what it marked at or after this time, e.g. 2026-12-01")
 
 

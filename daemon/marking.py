@@ -123,7 +123,7 @@ async def record(tx: Tx, rules: BouncesSection, account_id: int, messages: list[
                 "recipient": f.address, "contact_id": contact["id"] if contact else None, "hard": int(f.hard),
                 "kind": m.verdict.kind, "status": f.status, "reason": f.reason, "diagnostic": f.diagnostic,
                 "raw": raw, "raw_truncated": int(len(m.raw) > len(raw)), "received_at": now,
-                "about": f.about, "rule": f.rule, "evidence": f.evidence[:1000],
+                "about": f.about, "rule": f.rule, "verdict_rule": m.verdict.rule, "evidence": f.evidence[:1000],
                 "link": link.how, "queue_id": link.queue_id,
             })
     inserted = await bounce_store.insert_many(tx.conn, rows)

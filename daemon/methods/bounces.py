@@ -29,6 +29,8 @@ def bounce_summary(row: Any) -> dict[str, Any]:
         "diagnostic": row["diagnostic"],
         "about": row["about"],
         "rule": row["rule"],
+        # What decided the message's kind; where it chose whom the bounce is about, unmark takes it too.
+        "verdict_rule": row["verdict_rule"],
         "evidence": row["evidence"],
         # Which sent message it is about, and how that is known (daemon/attribution.py).
         "link": row["link"],

@@ -11,7 +11,7 @@ from . import page
 from .visibility import of_accounts
 
 SUMMARY = ("id, account_id, message_id, recipient, contact_id, hard, kind, status, reason, diagnostic, received_at, "
-           "about, rule, evidence, link, queue_id")
+           "about, rule, verdict_rule, evidence, link, queue_id")
 
 
 async def insert_many(conn: aiosqlite.Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -135,15 +135,16 @@ async def count_complaints(conn: aiosqlite.Connection, contact_ids: list[int], n
 
 
 async def unmark(conn: aiosqlite.Connection, rule: str, since: str, by: str, now: str) -> list[sqlite3.Row]:
-    """Undo what `rule` did since `since`: each contact whose latest mark that rule made, and which still
-    has the status it set, gets its previous status back. The marks stay (undone_at set) and the undoing
-    is a mark of its own. Returns (email, status restored, status undone) of each."""
+    """Undo what `rule` did since `since`: each contact whose latest mark that rule made (the rule of the
+    bounce's reason, or the one that decided whom the bounce is about), and which still has the status it
+    set, gets its previous status back. The marks stay (undone_at set) and the undoing is a mark of its own.
+    Returns (email, status restored, status undone) of each."""
     undo = await conn.execute_fetchall(
         "SELECT m.id, m.contact_id, m.status, m.previous, c.email FROM contact_marks m "
-        "JOIN contacts c ON c.id = m.contact_id "
-        "WHERE m.rule = ? AND m.at >= ? AND m.undone_at IS NULL AND c.status = m.status "
+        "JOIN contacts c ON c.id = m.contact_id LEFT JOIN bounces b ON b.id = m.bounce_id "
+        "WHERE (m.rule = ? OR b.verdict_rule = ?) AND m.at >= ? AND m.undone_at IS NULL AND c.status = m.status "
         "AND m.id = (SELECT max(id) FROM contact_marks WHERE contact_id = m.contact_id) ORDER BY c.email_key",
-        (rule, since))
+        (rule, rule, since))
     reason = f"restored: rule {rule} undone by {by}"
     await conn.executemany("UPDATE contacts SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
                            [(r["previous"], reason, now, r["contact_id"]) for r in undo])

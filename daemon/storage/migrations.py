@@ -590,11 +590,19 @@ async def m017_verp(conn: aiosqlite.Connection) -> None:
     await conn.execute("ALTER TABLE accounts ADD COLUMN verp INTEGER NOT NULL DEFAULT 0")
 
 
+async def m018_verdict_rule(conn: aiosqlite.Connection) -> None:
+    # The rule that decided the verdict's kind beside each bounce's own (the one of its reason): where that
+    # rule chose whom a bounce is about (returned-recipient, forwarded-bounce, nested-report, inline-report),
+    # `contacts unmark --rule` undoes what it marked too. Bounces stored before say nothing ('').
+    await conn.execute("ALTER TABLE bounces ADD COLUMN verdict_rule TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: list[Migration] = [m001_accounts, m002_events, m003_contacts_and_bounces, m004_probe_results,
                                m005_unreadable, m006_two_states, m007_events_by_account, m008_list_for_everyone,
                                m009_whom_a_bounce_is_about, m010_oauth2,
                                m011_send_queue, m012_submission_logins, m013_send_limits,
-                               m014_attribution, m015_unsubscribe, m016_service_accounts, m017_verp]
+                               m014_attribution, m015_unsubscribe, m016_service_accounts, m017_verp,
+                               m018_verdict_rule]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -980,6 +980,33 @@ def test_unmark_restores_exactly_the_contacts_a_rule_marked_and_keeps_the_histor
         assert c.call("events.list", {"type": "contacts.unmarked"})["items"][0]["count"] == 1
 
 
+def test_unmark_takes_the_rule_that_chose_whom_a_bounce_is_about(daemon, dovecot, mailbox):
+    """A gateway's notice naming nobody is about the one address its returned message was for (rule
+    returned-recipient), marked dead by its words (user-unknown). Were returned-recipient found wrong, undoing
+    it restores the contacts it chose, and only those: a bounce that named its recipient keeps its mark."""
+    with daemon.client(timeout=60) as c:
+        acc = own_account(c, dovecot, mailbox)
+        c.call("contacts.import", {"csv": "email\ne@example.com\nf@example.com\n"})
+        dovecot.append(mailbox, (
+            "From: postmaster@gw.example.net\r\nTo: box@bounce.test\r\nSubject: Undeliverable Message\r\n"
+            "Message-ID: <gw1@gw.example.net>\r\n\r\nMessage could not be delivered.\r\n"
+            "Error: No valid recipients for this message\r\n\r\nOriginal Message:\r\nFrom: box@bounce.test\r\n"
+            "To: e@example.com\r\nSubject: Our offer\r\n").encode())
+        dovecot.append(mailbox, dsn("f@example.com", "5.1.1", "550 5.1.1 <f@example.com>: User unknown", "<f1@mx>"))
+        c.call("accounts.poll", {"id": acc["id"]})
+        assert {e: c.call("contacts.get", {"email": f"{e}@example.com"})["status"] for e in "ef"} == {
+            "e": "faulty", "f": "faulty"}
+        chosen = c.call("bounces.list", {"contact": "e@example.com"})["items"]
+        assert [(b["rule"], b["verdict_rule"]) for b in chosen] == [("user-unknown", "returned-recipient")]
+
+        undone = c.call("contacts.unmark", {"rule": "returned-recipient"})
+        assert [(r["email"], r["was"], r["status"]) for r in undone["contacts"]] == [("e@example.com", "faulty",
+                                                                                       "active")]
+        assert {e: c.call("contacts.get", {"email": f"{e}@example.com"})["status"] for e in "ef"} == {
+            "e": "active", "f": "faulty"}
+        assert c.call("contacts.unmark", {"rule": "user-unknown"})["restored"] == 1, "f's, by its reason's rule"
+
+
 def test_an_unreadable_bounce_is_kept_announced_left_on_the_server_and_read_again(make_daemon, dovecot, mailbox):
     d = make_daemon(config=MANUAL)
     d.start()
