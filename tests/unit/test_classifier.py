@@ -652,7 +652,8 @@ def test_a_bounce_a_person_forwards_as_an_attachment_is_read_as_that_bounce():
 
 def test_a_bounce_mailman_could_not_read_and_passes_on_is_read():
     """Mailman 2 sends a bounce it cannot read on to the list's owner attached whole, under "Uncaught bounce
-    notification" (Bouncer.py; its words templates/en/unrecognized.txt): the attached bounce is the verdict."""
+    notification" (Queue/BounceRunner.py, maybe_forward; its words templates/en/unrecognized.txt): the attached
+    bounce is the verdict."""
     from ..support.samples import dsn
 
     bounce = dsn("gone@example.com", "5.1.1", "550 5.1.1 <gone@example.com>: User unknown", "<inner@mx>",
