@@ -439,12 +439,14 @@ class ReportText:
             basis = near if len(near) > len(address) + 8 else self.text
             d = decide(near, status, self.permanence(), answered=self.answered_in(near)) if basis is near \
                 else self._decided_whole(status)
-            if basis is near and d.reason == "undefined":
-                # Nothing beside its first mention: a later one may hold the server's reply.
+            if basis is near and (d.reason == "undefined" or d.rule == STATUS_RULE):
+                # No words beside its first mention: a later one may hold the server's reply, whose words say
+                # more than a status alone (DragonFly names the recipient, then the reply that names it again).
                 for later in self.later_mentions(address):
                     later_status = find_status(later) or status
                     d_later = decide(later, later_status, self.permanence(), answered=self.answered_in(later))
-                    if d_later.reason != "undefined":
+                    if d_later.rule not in (STATUS_RULE, UNDEFINED_RULE) or \
+                            (d.reason == "undefined" and d_later.reason != "undefined"):
                         d, near, status = d_later, later, later_status
                         break
             if basis is near and len(candidates) == 1 and (d.reason == "undefined" or d.rule == STATUS_RULE):

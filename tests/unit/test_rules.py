@@ -261,6 +261,21 @@ def test_the_dragonfly_mail_agents_bounce_names_its_recipient():
     assert [(f.address, f.hard, f.rule) for f in verdict.failures] == [("gone@example.com", True, "user-unknown")]
 
 
+def test_a_later_mention_s_words_outweigh_a_status_the_first_mention_had_alone():
+    """dma names the recipient, then the server's reply, which names it again. Where the reply's words were
+    wrapped onto two lines (a client's re-wrap at 72 columns), the report's status (X.2.1, a disabled mailbox)
+    decided for the first mention and the reply's "User unknown" went unread. The words of a later mention say
+    more than a status alone."""
+    raw = (b"From: MAILER-DAEMON <>\nTo: news@example.org\nSubject: Mail delivery failed\n\n"
+           b"This is the DragonFly Mail Agent v0.13 at mx.example.org.\n\n"
+           b"There was an error delivering your mail to <gone@example.com>.\n\n"
+           b"mx.example.com [192.0.2.1] did not like our RCPT TO:\n"
+           b"550 5.2.1 <gone@example.com>: Recipient address rejected: User\nunknown in local recipient table\n\n"
+           b"Message headers follow.\n\nFrom: news@example.org\nTo: gone@example.com\nSubject: Offer\n")
+    verdict = classify(raw)
+    assert [(f.address, f.hard, f.rule) for f in verdict.failures] == [("gone@example.com", True, "user-unknown")]
+
+
 def test_a_bare_refusal_proves_a_dead_address_only_under_an_address_status():
     """RFC 3463 §3.2: X.1.x is about the address; a bare Postfix-style "Recipient address rejected" under
     another class (media X.6.x, other X.0.0) says nothing of whether the mailbox exists."""
