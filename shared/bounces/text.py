@@ -92,6 +92,8 @@ LIST_INTRO = phrases(
     r"problem delivering", r"recipients? (?:were|was) unknown", r"invalid recipients?", r"failed recipients?",
     r"deliver your message to", r"delivery failed", r"did not reach", r"send to", r"sent to", r"addressed to",
     r"destinat", r"宛先", r"送信先", r"recipient",
+    # dma's bounce (mail.c): "There was an error delivering your mail to <%s>."
+    r"delivering your (?:mail|message) to",
     # Exchange's NDR in German and French: "Die Zustellung an folgende Empfänger oder Gruppen ist
     # fehlgeschlagen:", "La remise aux destinataires ou groupes suivants a échoué :"
     r"zustellung an folgende", r"remise aux destinataires")

@@ -274,6 +274,12 @@ def test_a_later_mention_s_words_outweigh_a_status_the_first_mention_had_alone()
            b"Message headers follow.\n\nFrom: news@example.org\nTo: gone@example.com\nSubject: Offer\n")
     verdict = classify(raw)
     assert [(f.address, f.hard, f.rule) for f in verdict.failures] == [("gone@example.com", True, "user-unknown")]
+    # Wrapped before the address too, which the bounce's own X-Original-To names (an address of the bounce's
+    # header counts only where the report names it as failed): dma's "error delivering your mail to" does. (The
+    # returned header's To a local name, as dma's local mail has it: not the address to fall back on.)
+    wrapped = raw.replace(b"mail to <gone", b"mail to\n<gone").replace(b"To: gone@example.com", b"To: gone") \
+        .replace(b"From: MAILER", b"X-Original-To: <gone@example.com>\nFrom: MAILER")
+    assert [(f.address, f.hard) for f in classify(wrapped).failures] == [("gone@example.com", True)]
 
 
 def test_a_bare_refusal_proves_a_dead_address_only_under_an_address_status():
