@@ -147,7 +147,9 @@ def _report_end(low: bytes, content_types: list[int]) -> int:
 # Damage a message picks up on its way to us, undone before it is read (tests/unit/test_classifier.py
 # checks that none of it changes a verdict on the corpus):
 # - line ends: RFC 5322 §2.1 and §2.3 end every line with CRLF; files and tools give LF, CRLF, bare CR
-#   (classic Mac OS) or a mix. Read as LF throughout.
+#   (classic Mac OS) or a mix. Read as LF throughout. CR CR LF is a CRLF message whose LFs a text-mode copy
+#   made CRLF again: one line end each, not a blank line after every line (which ended the header section
+#   at its first line).
 # - blank lines before the header section (a forward or a save that prepends one): RFC 5322 §2.1 has the
 #   header section start at the first line, so the parser would take the whole message as a body.
 # - an mbox separator, "From sender date" (RFC 4155 §2), left on a message cut from a mailbox file.
@@ -213,7 +215,7 @@ def _unquoted(header: bytes) -> bytes:
 def repaired(raw: bytes) -> bytes:
     """The message with the damage above undone; unchanged when there is none."""
     if raw.find(b"\r") != -1:
-        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        raw = raw.replace(b"\r\r\n", b"\n").replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     damage = _LEADING_DAMAGE.match(raw)
     return raw[damage.end():] if damage and damage.end() else raw
 

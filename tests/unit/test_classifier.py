@@ -461,6 +461,8 @@ DAMAGE = {
     "LF line ends": lambda raw: raw.replace(b"\r\n", b"\n"),
     "CRLF line ends": lambda raw: raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"),
     "bare CR line ends (classic Mac OS)": lambda raw: raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r"),
+    "CR CR LF line ends (a CRLF message copied in text mode)":
+        lambda raw: raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\r\n"),
     "a blank line before the headers": lambda raw: b"\n" + raw,
     "blank CRLF lines before the headers": lambda raw: b"\r\n \r\n" + raw,
     "an mbox From_ line (RFC 4155)": lambda raw: b"From MAILER-DAEMON Fri Jul  5 10:33:01 2024\n" + raw,
