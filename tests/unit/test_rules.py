@@ -246,18 +246,22 @@ def test_explain_shows_the_rule_its_source_and_the_words(tmp_path):
     assert "\x1b" not in out and "\x07" not in out, "no terminal control from a message reaches the screen"
 
 
+def dma(reply: bytes, before: bytes = b" ", returned_to: bytes = b"gone@example.com") -> bytes:
+    """dma's bounce, written from its source (mail.c, bounce()): X-Original-To names the failed address, the
+    words name it outright (`before` it: the space, or a line break where a client re-wrapped the line), then
+    the server's reply, and the returned message's header."""
+    return (b"Received: from MAILER-DAEMON\n\tid 1a2b\n\tby mx.example.org (DragonFly Mail Agent v0.13);\n"
+            b"X-Original-To: <gone@example.com>\nFrom: MAILER-DAEMON <>\nTo: news@example.org\n"
+            b"Subject: Mail delivery failed\nMessage-Id: <1a2b@mx.example.org>\n\n"
+            b"This is the DragonFly Mail Agent v0.13 at mx.example.org.\n\n"
+            b"There was an error delivering your mail to" + before + b"<gone@example.com>.\n\n"
+            b"mx.example.com [192.0.2.1] did not like our RCPT TO:\n" + reply + b"\n\n"
+            b"Message headers follow.\n\nFrom: news@example.org\nTo: " + returned_to + b"\nSubject: Offer\n")
+
+
 def test_the_dragonfly_mail_agents_bounce_names_its_recipient():
-    """dma's bounce, written from its source (mail.c, bounce()): the failed address also heads the bounce
-    as X-Original-To, and the words name it outright."""
-    raw = (b"Received: from MAILER-DAEMON\n\tid 1a2b\n\tby mx.example.org (DragonFly Mail Agent v0.13);\n"
-           b"X-Original-To: <gone@example.com>\nFrom: MAILER-DAEMON <>\nTo: news@example.org\n"
-           b"Subject: Mail delivery failed\nMessage-Id: <1a2b@mx.example.org>\n\n"
-           b"This is the DragonFly Mail Agent v0.13 at mx.example.org.\n\n"
-           b"There was an error delivering your mail to <gone@example.com>.\n\n"
-           b"mx.example.com [192.0.2.1] did not like our RCPT TO:\n"
-           b"550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown in local recipient table\n\n"
-           b"Message headers follow.\n\nFrom: news@example.org\nTo: gone@example.com\nSubject: Offer\n")
-    verdict = classify(raw)
+    verdict = classify(dma(b"550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown in local "
+                           b"recipient table"))
     assert [(f.address, f.hard, f.rule) for f in verdict.failures] == [("gone@example.com", True, "user-unknown")]
 
 
@@ -266,20 +270,14 @@ def test_a_later_mention_s_words_outweigh_a_status_the_first_mention_had_alone()
     wrapped onto two lines (a client's re-wrap at 72 columns), the report's status (X.2.1, a disabled mailbox)
     decided for the first mention and the reply's "User unknown" went unread. The words of a later mention say
     more than a status alone."""
-    raw = (b"From: MAILER-DAEMON <>\nTo: news@example.org\nSubject: Mail delivery failed\n\n"
-           b"This is the DragonFly Mail Agent v0.13 at mx.example.org.\n\n"
-           b"There was an error delivering your mail to <gone@example.com>.\n\n"
-           b"mx.example.com [192.0.2.1] did not like our RCPT TO:\n"
-           b"550 5.2.1 <gone@example.com>: Recipient address rejected: User\nunknown in local recipient table\n\n"
-           b"Message headers follow.\n\nFrom: news@example.org\nTo: gone@example.com\nSubject: Offer\n")
-    verdict = classify(raw)
+    wrapped = b"550 5.2.1 <gone@example.com>: Recipient address rejected: User\nunknown in local recipient table"
+    verdict = classify(dma(wrapped))
     assert [(f.address, f.hard, f.rule) for f in verdict.failures] == [("gone@example.com", True, "user-unknown")]
     # Wrapped before the address too, which the bounce's own X-Original-To names (an address of the bounce's
     # header counts only where the report names it as failed): dma's "error delivering your mail to" does. (The
     # returned header's To a local name, as dma's local mail has it: not the address to fall back on.)
-    wrapped = raw.replace(b"mail to <gone", b"mail to\n<gone").replace(b"To: gone@example.com", b"To: gone") \
-        .replace(b"From: MAILER", b"X-Original-To: <gone@example.com>\nFrom: MAILER")
-    assert [(f.address, f.hard) for f in classify(wrapped).failures] == [("gone@example.com", True)]
+    verdict = classify(dma(wrapped, before=b"\n", returned_to=b"gone"))
+    assert [(f.address, f.hard) for f in verdict.failures] == [("gone@example.com", True)]
 
 
 def test_a_bare_refusal_proves_a_dead_address_only_under_an_address_status():
