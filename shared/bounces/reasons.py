@@ -217,6 +217,12 @@ RULES: list[Rule] = [
          "Postfix smtpd 'Helo command rejected' (reject_invalid_helo_hostname) and smtp '(in reply to EHLO "
          "command)'; Exim 'SMTP error from remote mail server after EHLO'; qmail-remote 'my name was rejected'",
          HELO_REFUSED),
+    # Before "auth-failure": Gmail's 4.7.28 names the "DKIM domain" or "SPF domain" it rate limits, and
+    # that is no failed check.
+    Rule("provider-rate-limit", "toomanyconn",
+         "Gmail SMTP errors 421 4.7.28 'unusual rate ... temporarily rate limited'; Yahoo Sender Hub 421 4.7.0 [TSS04] "
+         "'temporarily deferred due to unexpected volume'; Exchange Online 4.7.500 'Server busy'",
+         phrases(r"unusual rate", r"rate limited", r"rate-limited", r"\[tss0\d\]", r"unexpected volume", r"server busy")),
     Rule("auth-failure", "authfailure",
          "RFC 7208 SPF, RFC 6376 DKIM, RFC 7489 DMARC; Gmail 'Email sender guidelines' 5.7.26 and '550 5.7.1 "
          "Unauthenticated email is not accepted from this domain' and '550 5.7.1 This message does not have "
@@ -267,10 +273,6 @@ RULES: list[Rule] = [
          "ClamAV / amavisd-new 'INFECTED'/'Virus found' replies",
          phrases(r"\bvirus", r"malware", r"infected")),
     # Before "spam": a provider's rate limit speaks of unsolicited mail, and is about the sending IP.
-    Rule("provider-rate-limit", "toomanyconn",
-         "Gmail SMTP errors 421 4.7.28 'unusual rate ... temporarily rate limited'; Yahoo Sender Hub 421 4.7.0 [TSS04] "
-         "'temporarily deferred due to unexpected volume'; Exchange Online 4.7.500 'Server busy'",
-         phrases(r"unusual rate", r"rate limited", r"rate-limited", r"\[tss0\d\]", r"unexpected volume", r"server busy")),
     # A message refused for its form or what it carries, not for its sender: before "spam" and "blocklist",
     # whose words ("blocked", "to reduce spam") such refusals give their reason in.
     Rule("content-refused", "contenterror",

@@ -332,6 +332,13 @@ def test_a_refusal_at_rcpt_under_a_status_that_says_nothing_is_decided_by_what_f
     ("connect to mx.example.com[192.0.2.1]:25: Connection refused", "network", False),
     # qmail-smtpd refusing to relay for a domain it does not serve (err_nogateway).
     ("553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", "relay-denied", False),
+    # Gmail's SMTP errors, 4.7.28 by the domain a DKIM signature or SPF names: a rate limit, not a failed check.
+    ("421-4.7.28 Gmail has detected an unusual rate of unsolicited mail originating from your DKIM domain "
+     "[example.org 12]. To protect our users from spam, mail sent from your domain has been temporarily rate "
+     "limited.", "provider-rate-limit", False),
+    ("421-4.7.28 Gmail has detected an unusual rate of unsolicited mail originating from your SPF domain "
+     "[example.org 12]. To protect our users from spam, mail sent from your domain has been temporarily rate "
+     "limited.", "provider-rate-limit", False),
 ])
 def test_more_rules_from_their_sources(diagnostic, rule, hard):
     (failure,) = classify(dsn([("x@example.com", "failed", diagnostic)], diagnostic_type="")).failures
