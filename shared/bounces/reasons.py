@@ -412,6 +412,10 @@ RULES: list[Rule] = [
         # Yahoo Sender Hub's SMTP error for an account it lacks, as documented (its own older bounces use the
         # same words with a "[-9]" code that does not say the account is gone; they are left alone)
         r"delivery error: dd this user doesn'?t have an? [\w.-]+ account",
+        # Exchange's resolver, as Microsoft's NDR pages give it: "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found",
+        # and Exchange Online's "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address
+        # lookup" (a 5.1.10 that is not RFC 7505's null MX)
+        r"recipnotfound", r"recipientnotfound",
     )),
     Rule("address-refused", "userunknown",
          "Postfix smtpd 'Recipient address rejected:' (the prefix of every recipient restriction)",

@@ -345,6 +345,26 @@ def test_more_rules_from_their_sources(diagnostic, rule, hard):
     assert (failure.rule, failure.hard) == (rule, hard)
 
 
+@pytest.mark.parametrize("diagnostic, reason, rule", [
+    # Exchange Online's NDR for an address its directory lacks (Microsoft Learn, "Fix NDR error 550 5.1.10"):
+    # its 5.1.10 is not RFC 7505's null MX, and its words say a dead mailbox
+    ("550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup", "userunknown",
+     "user-unknown"),
+    # ... as its NDRs quote it, the address inside: only the resolver's token is left to say so
+    ("550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient x@example.com not found by SMTP address lookup",
+     "userunknown", "user-unknown"),
+    # RFC 7505 §4.2's own reply: the domain takes no mail
+    ("556 5.1.10 Recipient address has null MX", "notaccept", "domain-takes-no-mail"),
+])
+def test_a_5_1_10_reads_as_its_words_say(diagnostic, reason, rule):
+    """The status alone had made Exchange Online's unknown recipient a domain that takes no mail (hard both ways,
+    but the reason a person reads was wrong)."""
+    raw = dsn([("x@example.com", "failed", "5.1.10")]).replace(b"Diagnostic-Code: smtp; 5.1.10",
+                                                               b"Diagnostic-Code: smtp; " + diagnostic.encode())
+    (failure,) = classify(raw).failures
+    assert (failure.reason, failure.rule, failure.hard) == (reason, rule, True)
+
+
 def test_an_auto_reply_sent_with_a_null_return_path_is_an_auto_reply():
     """RFC 3834 §3.3: auto-responses are sent with an empty reverse-path, like bounces; that alone does not
     make one a bounce, even when it names addresses."""
