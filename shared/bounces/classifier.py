@@ -252,14 +252,22 @@ def classify(raw: bytes, *, nested: bool = True) -> Verdict:
     try:
         whole = repaired(raw[:MAX_BYTES])
         low = whole.lower()  # bytes.lower() keeps offsets; IGNORECASE would make the scans twice as slow
-        report = _report(whole, low)
-        verdict = _classify(report)
-        if verdict.kind == "unparsed" and verdict.rule == UNREAD_RULE:
-            # The returned message is not read for recipients like the report (it names the good ones too),
-            # except when it is itself a delivery report: then the report inside says whom it is about. One
-            # level only. A report pasted into the text, header block and all, is read the same way.
-            mended = _parameters_repaired(whole, _content_type_lines(low))
-            for find, rule in ((_returned_report, NESTED_RULE), (_inline_report, INLINE_RULE)) if nested else ():
+        verdict = _classify(_report(whole, low))
+        unread = verdict.kind == "unparsed" and verdict.rule == UNREAD_RULE
+        forward = nested and verdict.rule == NOT_A_BOUNCE_RULE and bool(BOUNCE_SUBJECT.search(verdict.subject.lower()))
+        if not (unread or forward):
+            return verdict
+        # Rare from here on: the whole message, its original kept, parameters mended.
+        mended = _parameters_repaired(whole, _content_type_lines(low))
+        if forward:
+            # A person's message under a bounce's subject: a bounce forwarded as an attachment is read as the
+            # bounce it is (forwarded inline, its words are read already).
+            return _forwarded_bounce(mended) or verdict
+        # The returned message is not read for recipients like the report (it names the good ones too),
+        # except when it is itself a delivery report: then the report inside says whom it is about. One
+        # level only. A report pasted into the text, header block and all, is read the same way.
+        if nested:
+            for find, rule in ((_returned_report, NESTED_RULE), (_inline_report, INLINE_RULE)):
                 try:
                     inner = find(mended)
                 except Exception:  # noqa: BLE001 (what could not be read stays set aside, as it was)
@@ -269,15 +277,8 @@ def classify(raw: bytes, *, nested: bool = True) -> Verdict:
                     if found.kind in ("bounce", "delayed"):
                         found.rule = rule
                         return found
-            # Failing that, a returned message sent to one address says whom: read again, the original kept
-            # (a report that names nobody is rare).
-            verdict = _classify(mended, returned=True)
-        elif nested and verdict.rule == NOT_A_BOUNCE_RULE and BOUNCE_SUBJECT.search(verdict.subject.lower()):
-            # A person's message under a bounce's subject: a bounce forwarded as an attachment is read as the
-            # bounce it is (forwarded inline, its words are read already).
-            forwarded = _forwarded_bounce(_parameters_repaired(whole, _content_type_lines(low)))
-            if forwarded is not None:
-                return forwarded
+        # Failing that, a returned message sent to one address says whom: read again with it.
+        verdict = _classify(mended, returned=True)
         return verdict
     except Exception as exc:  # never let one bad message stop a mailbox round, nor pass it as mail
         return Verdict("unparsed", note=f"the classifier failed on it: {type(exc).__name__}", rule=BROKEN_RULE)
@@ -611,7 +612,7 @@ def _returned_or_unread(verdict: Verdict, report: ReportText, heads: dict[str, l
         _unread(verdict, why)
         return
     addressees = _returned_addressees(parts, texts) - header_addresses(heads, "to", "from", "cc", "reply-to")
-    found = [a for a in addressees if "@" in a and not DAEMON_LOCALPARTS.match(a.partition("@")[0])]
+    found = [a for a in addressees if not DAEMON_LOCALPARTS.match(a.partition("@")[0])]
     if len(found) == 1:
         verdict.failures = report.recipients(heads, found)
         if verdict.failures:

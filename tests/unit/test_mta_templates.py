@@ -127,26 +127,24 @@ def hmailserver(reply: str = "", error: str = "") -> bytes:
                   f"{HMAILSERVER_HEAD}gone@example.com\n   Error Type: SMTP\n{detail}\nhMailServer\n")
 
 
+# qmail-local's bounce for an address it has no mailbox for
+QMAIL_NO_MAILBOX = QMAIL_HEAD + """\
+<gone@example.com>:
+Sorry, no mailbox here by that name. (#5.1.1)
+
+--- Below this line is a copy of the message.
+""" + ORIGINAL
+
 # name -> (the bounce, its kind (None: a bounce or a delay warning, either is right), hard?)
 TEMPLATES = {
     "qmail": (bounce(
         'MAILER-DAEMON@mx.example.org', 'failure notice',
-        QMAIL_HEAD + """\
-<gone@example.com>:
-Sorry, no mailbox here by that name. (#5.1.1)
-
---- Below this line is a copy of the message.
-""" + ORIGINAL), 'bounce', True),
+        QMAIL_NO_MAILBOX), 'bounce', True),
     # A relay that rewrites the bounce's From and Subject to its own: only the null return path (RFC 5321
     # §4.5.5) says it is a bounce, and the template names the recipient as a report does
     "qmail-rewritten-null-path": (bounce(
         'Example Mail <robot@mx.example.org>', 'Mail',
-        QMAIL_HEAD + """\
-<gone@example.com>:
-Sorry, no mailbox here by that name. (#5.1.1)
-
---- Below this line is a copy of the message.
-""" + ORIGINAL, "Return-Path: <>\n"), 'bounce', True),
+        QMAIL_NO_MAILBOX, "Return-Path: <>\n"), 'bounce', True),
     "qmail-remote": (bounce(
         'MAILER-DAEMON@mx.example.org', 'failure notice',
         QMAIL_HEAD + """\
