@@ -153,7 +153,10 @@ def _report_end(low: bytes, content_types: list[int]) -> int:
 # - blank lines before the header section (a forward or a save that prepends one): RFC 5322 §2.1 has the
 #   header section start at the first line, so the parser would take the whole message as a body.
 # - an mbox separator, "From sender date" (RFC 4155 §2), left on a message cut from a mailbox file.
-_LEADING_DAMAGE = patterns.compile(rb"(?:[ \t]*\n)*(?:From [^\n]*\n)?(?:[ \t]*\n)*")
+# - a byte order mark, U+FEFF in UTF-8 (RFC 3629 §6), that an editor on Windows writes at the start of a
+#   file it saves: the first field's name would begin with it, and the parser would take the whole message
+#   as a body.
+_LEADING_DAMAGE = patterns.compile(rb"(?:\xef\xbb\xbf)?(?:[ \t]*\n)*(?:From [^\n]*\n)?(?:[ \t]*\n)*")
 
 
 # - Content-Type parameters without the ';' between them (RFC 2045 §5.1 separates every parameter with

@@ -47,7 +47,8 @@ CUT_ANYCASE_RX = patterns.compile(CUT_RX.pattern, re.I)  # for the rare text who
 # A word each of CUT_RX's phrases holds: only a line that holds one can start the original, and sre, tried at
 # every line, spent more time on a report's prose than `str.find` on these (a test checks every phrase holds one).
 CUT_WORDS = ("message", "included is a copy", "original text follows", "returned ")
-HEADER_BLOCK_RX = patterns.compile(r"\n(?:Return-Path|Received|Message-I[Dd]|DKIM-Signature|X-Mailer|MIME-Version)[ \t]*:")
+# Field names are case-insensitive (RFC 5322 §1.2.2): Exim writes "Return-path:", many clients "Mime-Version:".
+HEADER_BLOCK_RX = patterns.compile(r"\n(?:Return-Path|Received|Message-ID|DKIM-Signature|X-Mailer|MIME-Version)[ \t]*:", re.I)
 # A header line, of the report or of the returned message, also under the "> " of a forwarded bounce.
 HEADERISH_LINE = patterns.compile(r"^[\s>]*(from|to|cc|bcc|reply-to|sender|return-path|message-id|in-reply-to|references|"
                                   r"received|delivered-to|x-[\w-]+|envelope-to|subject|date)\s*:")

@@ -466,6 +466,10 @@ DAMAGE = {
     "a blank line before the headers": lambda raw: b"\n" + raw,
     "blank CRLF lines before the headers": lambda raw: b"\r\n \r\n" + raw,
     "an mbox From_ line (RFC 4155)": lambda raw: b"From MAILER-DAEMON Fri Jul  5 10:33:01 2024\n" + raw,
+    "a byte order mark before the headers (a file saved by a Windows editor)": lambda raw: b"\xef\xbb\xbf" + raw,
+    # RFC 5322 §1.2.2: a field name is case-insensitive ("Return-path:" is Exim's, "Mime-Version:" many clients')
+    "field names in upper case": lambda raw: re.sub(rb"(?m)^([A-Za-z-]+):", lambda m: m.group(1).upper() + b":", raw),
+    "field names in lower case": lambda raw: re.sub(rb"(?m)^([A-Za-z-]+):", lambda m: m.group(1).lower() + b":", raw),
     "DSN fields without the ';' after their type": lambda raw: re.sub(
         rb"(?im)^((?:final|original)-recipient|diagnostic-code|remote-mta|reporting-mta)(:[ \t]*)([a-z0-9-]+)[ \t]*;[ \t]*",
         rb"\1\2\3 ", raw),
