@@ -269,9 +269,12 @@ RULES: list[Rule] = [
          "'Sorry, I don't accept messages larger than'",
          phrases(r"message (size )?exceeds? (the )?(fixed |maximum )?(message )?size", r"message too (big|large)",
                         r"size exceeds", r"exceeds size limit", r"accept messages larger than")),
+    # Not a filter's product name: Trend Micro's "InterScan E-Mail VirusWall" heads every notice it sends (a
+    # dead address's as well), and "blocked by our Spam & Virus Firewall" (Barracuda's) says which filter,
+    # not what it found; likewise McAfee's "VirusScan", "F-Secure Anti-Virus for Internet Mail".
     Rule("virus", "virusdetected",
          "ClamAV / amavisd-new 'INFECTED'/'Virus found' replies",
-         phrases(r"\bvirus", r"malware", r"infected")),
+         phrases(r"(?<![\w-])virus(?!wall|scan| firewall)", r"malware", r"infected")),
     # Before "spam": a provider's rate limit speaks of unsolicited mail, and is about the sending IP.
     # A message refused for its form or what it carries, not for its sender: before "spam" and "blocklist",
     # whose words ("blocked", "to reduce spam") such refusals give their reason in.

@@ -549,3 +549,46 @@ def test_every_rule_is_found_by_its_literals():
     """A rule with a branch that starts with no literal is searched whole, on every text, by every decision:
     one such rule cost more than a dozen indexed ones. Lead each branch with words (an escaped '.' is one)."""
     assert [rule.id for rule in RULES if rule.words.index is None] == []
+
+
+
+def _interscan_notice(reason: str) -> bytes:
+    """Trend Micro InterScan E-Mail VirusWall's notice of mail it could not deliver, in the frame of the one in
+    our corpus (dev/dumbass_01.txt): its banner, "The following mail could not be delivered.", "Reason:", and
+    the message returned, which alone names the recipient; sent, as a bounce is, from a null return path."""
+    return ("Return-Path: <>\nFrom: inetgw1@mx.example.com\nTo: <news@example.org>\n"
+            "Subject: Mail could not be delivered\nMIME-Version: 1.0\n"
+            "Content-Type: multipart/mixed;\n boundary=\"------------InterScan_NT_MIME_Boundary\"\n\n"
+            "--------------InterScan_NT_MIME_Boundary\nContent-type: text/plain\n\n"
+            "****** Message from InterScan E-Mail VirusWall NT ******\n\nThe following mail could not be delivered.\n"
+            f"Reason:  {reason}\n\n*****************     End of message     ***************\n\n"
+            "--------------InterScan_NT_MIME_Boundary\nContent-type: message/rfc822\n\n"
+            "From: news@example.org\nTo: x@example.com\nSubject: Our offer\n\nBuy now\n"
+            "--------------InterScan_NT_MIME_Boundary--\n").encode()
+
+
+@pytest.mark.parametrize("reason, expected", [
+    ("550 5.1.1 User unknown", ("userunknown", True)),
+    # its own words for a message it gave up on: no reason we know, so soft
+    ("Exceeded Maximum Delivery Attempts.  Verify that the recipient address is correct.", ("undefined", False)),
+    ("554 5.7.1 Virus found: W32/Example", ("virusdetected", False)),
+])
+def test_a_scanner_s_name_in_its_banner_is_no_virus_found(reason, expected):
+    """InterScan VirusWall heads every notice with its name: a dead mailbox under it had read as a virus (soft,
+    about the message), and its contact stayed on the list."""
+    (failure,) = classify(_interscan_notice(reason)).failures
+    assert (failure.address, failure.reason, failure.hard) == ("x@example.com", *expected)
+
+
+@pytest.mark.parametrize("diagnostic, reason", [
+    # Barracuda's reply names the filter ("our Spam & Virus Firewall") beside what it found, here bulk mail
+    ("550 5.7.1 Message content rejected, UBE, id=1234-02-5 Your message was blocked by our Spam & Virus "
+     "Firewall", "spamdetected"),
+    # ... and a finding is still one
+    ("550 5.7.1 Virus found: Eicar-Test-Signature", "virusdetected"),
+    ("554 5.7.0 Message contains a virus (W32/Example)", "virusdetected"),
+    ("550 5.7.1 Message rejected: infected with W32/Example", "virusdetected"),
+])
+def test_a_filter_s_name_in_its_reply_is_not_what_it_found(diagnostic, reason):
+    (failure,) = classify(dsn([("x@example.com", "failed", diagnostic)], diagnostic_type="")).failures
+    assert failure.reason == reason
