@@ -246,6 +246,11 @@ def _names(line: str, address: str) -> bool:
     return False
 
 
+_PARAGRAPH_BREAK = patterns.compile(r"\n[ \t]*\n")
+# A reply code (2xx aside: a success says no reason) or an enhanced status, standing alone.
+_REPLY_CODE = patterns.compile(r"(?<![\w.-])(?:[45]\d\d(?:[ -]|$)|[45]\.\d{1,3}\.\d{1,3}\b)", re.M)
+
+
 class ReportText:
     """The report's prose, split once: lines as written (for diagnostics) and lower-cased (for matching)."""
 
@@ -462,12 +467,26 @@ class ReportText:
         return out
 
     def _decided_whole(self, status: str | None) -> Decision:
-        """decide() on the whole prose, once for each status asked with: every recipient of a long list that
-        stands alone asks it, and deciding 200 KB of text again for each was quadratic in the report's size."""
+        """decide() on the whole prose (its paragraphs that hold a reply first), once for each status asked
+        with: every recipient of a long list that stands alone asks it, and deciding 200 KB of text again for
+        each was quadratic in the report's size."""
         found = self._whole.get(status or "")
         if found is None:
-            found = self._whole[status or ""] = decide(self.text, status, self.permanence())
+            replies = self._reply_paragraphs()
+            found = decide(replies, status, self.permanence()) if replies else None
+            if found is None or found.rule in (STATUS_RULE, UNDEFINED_RULE):
+                found = decide(self.text, status, self.permanence())
+            self._whole[status or ""] = found
         return found
+
+    def _reply_paragraphs(self) -> str:
+        """The paragraphs of the prose that hold a server's reply (an SMTP reply code, RFC 5321 §4.2, or an
+        enhanced status, RFC 3463): where a report that names nobody gives its reason. Read before the rest,
+        whose first words of some rule may be a filter's banner or footer ("scanned for viruses by
+        MailScanner") rather than why the mail failed."""
+        paragraphs = _PARAGRAPH_BREAK.split(self.text)
+        replies = [p for p in paragraphs if _REPLY_CODE.search(p)]
+        return "\n\n".join(replies) if 0 < len(replies) < len(paragraphs) else ""
 
     def _candidates(self, heads: dict[str, list], x_failed: list[str], named_only: bool = False) -> list[str]:
         addressed = header_addresses(heads, "to", "delivered-to", "x-original-to")

@@ -592,3 +592,17 @@ def test_a_scanner_s_name_in_its_banner_is_no_virus_found(reason, expected):
 def test_a_filter_s_name_in_its_reply_is_not_what_it_found(diagnostic, reason):
     (failure,) = classify(dsn([("x@example.com", "failed", diagnostic)], diagnostic_type="")).failures
     assert failure.reason == reason
+
+
+@pytest.mark.parametrize("footer", [
+    # MailScanner's default signature (its reports' inline.sig.txt), added to mail that passes through it
+    "-- \nThis message has been scanned for viruses and\ndangerous content by MailScanner, and is\nbelieved to be clean.",
+    # AVG's line under mail it checked
+    "No virus found in this message.\nChecked by AVG - www.avg.com",
+])
+def test_a_scanner_s_footer_does_not_outweigh_the_reply_of_a_report_that_names_nobody(footer):
+    """A report that names nobody (rule returned-recipient) gives its reason somewhere in its prose; the first
+    words of any rule there had decided, and a footer's "scanned for viruses" came before the reply's
+    "User unknown" in the rules' order. The paragraphs that hold a reply code or a status are read first."""
+    (failure,) = classify(_interscan_notice(f"550 5.1.1 User unknown\n\n{footer}")).failures
+    assert (failure.rule, failure.reason, failure.hard) == ("user-unknown", "userunknown", True)
