@@ -48,7 +48,9 @@ CUT_ANYCASE_RX = patterns.compile(CUT_RX.pattern, re.I)  # for the rare text who
 # every line, spent more time on a report's prose than `str.find` on these (a test checks every phrase holds one).
 CUT_WORDS = ("message", "included is a copy", "original text follows", "returned ")
 # Field names are case-insensitive (RFC 5322 §1.2.2): Exim writes "Return-path:", many clients "Mime-Version:".
-HEADER_BLOCK_RX = patterns.compile(r"\n(?:Return-Path|Received|Message-ID|DKIM-Signature|X-Mailer|MIME-Version)[ \t]*:", re.I)
+# Matched lower-cased, as CUT_RX is.
+HEADER_BLOCK_RX = patterns.compile(r"\n(?:return-path|received|message-id|dkim-signature|x-mailer|mime-version)[ \t]*:")
+HEADER_BLOCK_ANYCASE_RX = patterns.compile(HEADER_BLOCK_RX.pattern, re.I)
 # A header line, of the report or of the returned message, also under the "> " of a forwarded bounce.
 HEADERISH_LINE = patterns.compile(r"^[\s>]*(from|to|cc|bcc|reply-to|sender|return-path|message-id|in-reply-to|references|"
                                   r"received|delivered-to|x-[\w-]+|envelope-to|subject|date)\s*:")
@@ -166,15 +168,14 @@ def cut_original(text: str) -> str:
     # Matched lower-cased, not with IGNORECASE (twice as fast), where lower() keeps the offsets.
     if len(low) == len(text) + 1:
         cut = _first_cut(low)
+        h = HEADER_BLOCK_RX.search(low, 0, len(low) if cut == -1 else cut)
     else:
         m = CUT_ANYCASE_RX.search("\n" + text)
         cut = m.start() if m else -1
-    if cut != -1:
-        text = text[:cut]
-    h = HEADER_BLOCK_RX.search("\n" + text)
+        h = HEADER_BLOCK_ANYCASE_RX.search("\n" + (text if cut == -1 else text[:cut]))
     if h and h.start() > 0:
-        text = text[: h.start()]
-    return text
+        return text[: h.start()]
+    return text if cut == -1 else text[:cut]
 
 
 def header_addresses(heads: dict[str, list], *names: str) -> set[str]:
@@ -467,15 +468,19 @@ class ReportText:
         return out
 
     def _decided_whole(self, status: str | None) -> Decision:
-        """decide() on the whole prose (its paragraphs that hold a reply first), once for each status asked
-        with: every recipient of a long list that stands alone asks it, and deciding 200 KB of text again for
-        each was quadratic in the report's size."""
+        """decide() on the whole prose (on its paragraphs that hold a reply, where their words decide), once
+        for each status asked with: every recipient of a long list that stands alone asks it, and deciding
+        200 KB of text again for each was quadratic in the report's size."""
         found = self._whole.get(status or "")
         if found is None:
-            replies = self._reply_paragraphs()
-            found = decide(replies, status, self.permanence()) if replies else None
-            if found is None or found.rule in (STATUS_RULE, UNDEFINED_RULE):
-                found = decide(self.text, status, self.permanence())
+            found = decide(self.text, status, self.permanence())
+            replies = self._reply_paragraphs() if found.rule not in (STATUS_RULE, UNDEFINED_RULE) else ""
+            if replies and found.evidence not in " ".join(replies.split()):
+                # The words that decided lie outside every reply: a filter's banner or footer, it may be.
+                # (Within one, they are the replies' first words of any rule too: the same decision.)
+                in_replies = decide(replies, status, self.permanence())
+                if in_replies.rule not in (STATUS_RULE, UNDEFINED_RULE):
+                    found = in_replies
             self._whole[status or ""] = found
         return found
 
