@@ -250,7 +250,8 @@ RULES: list[Rule] = [
                  r"throttling failure", r"daily message quota", r"relay limit exceeded")),
     Rule("mailbox-full", "mailboxfull",
          "RFC 3463 X.2.2; Dovecot 'Quota exceeded (mailbox for user is full)'; Postfix virtual(8); Exchange 5.2.2; "
-         "Web.de 'User has exhausted allowed storage space' and 'User has too many messages on the server'",
+         "Web.de 'User has exhausted allowed storage space' and 'User has too many messages on the server'; Yandex "
+         "'Mailbox size exceeded'",
          phrases(
         r"mailbox (is )?full", r"mail ?box (is )?(over|exceeded)", r"over ?quota", r"quota (exceeded|exceeds|full)",
         r"exceed(ed|s)? (the |his |her |their )?(storage|mailbox|disk|quota)", r"insufficient (storage|space)",
@@ -263,6 +264,8 @@ RULES: list[Rule] = [
         # has too many messages on the server." (the recipient's mailbox, not a rate); bytecamp.net's own
         # "422 4.2.2 Quota limit exceeded"
         r"exhausted (the )?allowed storage", r"too many (messages|mails) on the server", r"quota limit exceeded",
+        # Yandex's pages on non-delivery reports: "Mailbox size exceeded", and "Account is full" from other servers
+        r"mailbox size exceeded", r"account is full",
     )),
     Rule("message-too-big", "exceedlimit",
          "RFC 3463 X.2.3/X.3.4; Postfix 'message size exceeds fixed limit' (message_size_limit); ezmlm-reject "
@@ -340,18 +343,21 @@ RULES: list[Rule] = [
          phrases(r"must issue a starttls command first", r"\btls required\b")),
     Rule("policy", "policyviolation",
          "RFC 3463 X.7.1 'Delivery not authorized, message refused' and X.7.0 'Other or undefined security status'",
-         phrases(r"\bpolicy\b", r"authentication (is )?required", r"not authori[sz]ed")),
+         phrases(r"\bpolicy\b(?! rejection on the target address)", r"authentication (is )?required", r"not authori[sz]ed")),
     Rule("rate-limit", "toomanyconn",
          "Gmail 421 4.7.28 'unusual rate'; Yahoo 421 4.7.0 [TSS04]; Postfix anvil 'Too many connections'; greylisting (postgrey)",
          phrases(r"too many (connections|messages|recipients|concurrent)", r"rate limit",
                         r"temporarily (deferred|rejected)", r"greylist", r"graylist", r"throttl")),
     Rule("suspended", "suspend",
-         "Exchange 5.2.1 'mailbox disabled'; Gmail 550 5.2.1 'account ... is disabled'",
+         "Exchange 5.2.1 'mailbox disabled'; Gmail 550 5.2.1 'account ... is disabled'; Yandex 'Policy rejection on "
+         "the target address' (the recipient's account blocked)",
          phrases(
-        r"(account|mailbox|user|address) (is |has been )?(disabled|suspended|inactive|deactivated|locked|frozen|expired|closed)",
+        r"(account|mailbox|user|address) (is |has been )?(temporarily )?(disabled|suspended|inactive|deactivated|locked|frozen|expired|closed)",
         r"(disabled|suspended|inactive|deactivated|closed) (account|mailbox|user|recipient)",
         r"mailbox (is )?(temporarily )?(disabled|inactive)", r"not (currently )?active", r"is inactive",
         r"(account|mailbox|user|address)\b.{0,40}\bis (disabled|suspended|deactivated)",
+        # Yandex ("Report on non-delivery to Yandex"): the recipient's account blocked for breaking its terms
+        r"policy rejection on the target address",
     )),
     # The address moved, not the message ("moved to quarantine" is a filter's verdict).
     Rule("moved", "hasmoved",
@@ -388,7 +394,8 @@ RULES: list[Rule] = [
          phrases(r"does not accept (e-?)?mail(?! from)", r"not accepting (any )?mail(?! from)", r"null mx", r"accepts no mail",
                       r"no mail(s)? (is )?accepted", r"domain does not receive", r"indicated no smtp service")),
     Rule("user-unknown", "userunknown",
-         "RFC 3463 X.1.1; Postfix 'User unknown in local recipient table'; Sendmail 'User unknown'; qmail 'no mailbox here by that name'; Gmail 5.1.1 'does not exist'; Exchange 'RecipientNotFound'",
+         "RFC 3463 X.1.1; Postfix 'User unknown in local recipient table'; Sendmail 'User unknown'; qmail 'no mailbox here by that name'; Gmail 5.1.1 'does not exist'; Exchange 'RecipientNotFound'; "
+         "Coremail 'unavailable mail user'",
          phrases(
         r"user(name)? unknown", r"unknown (local[- ])?(user|recipient|address|mailbox|alias|account)",
         r"no such (user|recipient|mailbox|account|address|local user|person)",
@@ -401,7 +408,7 @@ RULES: list[Rule] = [
         # the remote server answered, which it quotes below ("The response from the remote server was:")
         r"unknown address", r"bad (recipient|destination|address)", r"couldn'?t be found(?!, or is unable to receive)",
         r"could not be found",
-        r"you tried to reach does not exist", r"not (a )?(valid|existing) (e-?mail )?(user|address)",
+        r"you tried to reach does not? exists?", r"not (a )?(valid|existing) (e-?mail )?(user|address)",
         r"no (such )?user (here|by that name)", r"user (not|isn'?t) (here|local)", r"undeliverable address",
         r"recipient unknown", r"is not a known user", r"unknown or illegal alias", r"not listed in",
         r"no longer (valid|exists|in use)", r"addressee unknown", r"unknown (e-?mail )?name", r"user (is )?(not|no longer) (found|valid)",
@@ -419,6 +426,14 @@ RULES: list[Rule] = [
         # and Exchange Online's "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address
         # lookup" (a 5.1.10 that is not RFC 7505's null MX)
         r"recipnotfound", r"recipientnotfound",
+        # Coremail's support pages, the replies its users get for an address that does not exist ("unavailable
+        # mail user", "user not known", "local server don't exists that user", "recipient does not have an
+        # account", "not user of this server"), and Chinese providers' as a mail host lists them ("550 abcd:user
+        # not exist", "550 Local User [x] not found."); Yandex's "No correct recipients"
+        # (each led by a distinctive literal: a branch led by "not " or "(user|...)" is tried wherever those occur)
+        r"unavailable mail user", r"user not known", r"server don'?t exists? that user", r"recipient does not have an account",
+        r"user of this server", r"user not exists?\b", r"recipient is not exists?\b",
+        r"local user \[[^\]\n]*\] not found", r"no correct recipients",
     )),
     Rule("address-refused", "userunknown",
          "Postfix smtpd 'Recipient address rejected:' (the prefix of every recipient restriction)",

@@ -606,3 +606,29 @@ def test_a_scanner_s_footer_does_not_outweigh_the_reply_of_a_report_that_names_n
     "User unknown" in the rules' order. The paragraphs that hold a reply code or a status are read first."""
     (failure,) = classify(_interscan_notice(f"550 5.1.1 User unknown\n\n{footer}")).failures
     assert (failure.rule, failure.reason, failure.hard) == ("user-unknown", "userunknown", True)
+
+
+@pytest.mark.parametrize("reply, stage, rule, hard", [
+    # Coremail's support pages list the replies its users get for an address that does not exist
+    ("550 unavailable mail user", "RCPT TO", "user-unknown", True),
+    ("550 #2175041 unavailable mail user", "RCPT TO", "user-unknown", True),
+    ("550 user not known", "RCPT TO", "user-unknown", True),
+    ("550 local server don't exists that user", "RCPT TO", "user-unknown", True),
+    ("550 recipient does not have an account", "RCPT TO", "user-unknown", True),
+    ("550 not user of this server", "RCPT TO", "user-unknown", True),
+    ("550 This account has been temporarily suspended", "RCPT TO", "suspended", False),
+    # ... and Chinese providers' replies as a mail host's page lists them
+    ("550 abcd:user not exist", "RCPT TO", "user-unknown", True),
+    ("550 Local User [x@example.com] not found.", "RCPT TO", "user-unknown", True),
+    ("550 RC:LD The email account that you tried to reach does no exists.", "RCPT TO", "user-unknown", True),
+    # Yandex, "Report on non-delivery to Yandex": a full mailbox, a blocked account (the recipient's, not a
+    # policy about us), and no recipient left at DATA (a reply to DATA proves no dead mailbox)
+    ("552 Mailbox size exceeded", "RCPT TO", "mailbox-full", False),
+    ("552 Account is full", "RCPT TO", "mailbox-full", False),
+    ("550 5.7.1 Policy rejection on the target address", "RCPT TO", "suspended", False),
+    ("554 5.5.1 No correct recipients", "end of DATA", "unproven-unknown", False),
+])
+def test_providers_documented_replies(reply, stage, rule, hard):
+    diagnostic = f"{reply} (in reply to {stage} command)"
+    (failure,) = classify(dsn([("x@example.com", "failed", diagnostic)])).failures
+    assert (failure.rule, failure.hard) == (rule, hard)
