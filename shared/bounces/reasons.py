@@ -189,8 +189,11 @@ RULES: list[Rule] = [
          phrases(r"recipient address rejected: access denied")),
     Rule("refused-by-recipient", "filtered",
          "Facebook postmaster response codes, RCP-P2 'Refused due to recipient preferences': the recipient's "
-         "own filter, not a dead address",
-         phrases(r"refused due to recipient preferences?", r"recipient'?s? preferences")),
+         "own filter, not a dead address; Exchange Online NDRs 5.7.133-5.7.136 'SenderNotAuthenticatedForGroup' / "
+         "'...ForMailbox' (the recipient takes mail only from its own organization) and 5.7.520 'Your organization "
+         "does not allow external forwarding' (the recipient's forward, blocked by its own organization)",
+         phrases(r"refused due to recipient preferences?", r"recipient'?s? preferences",
+                 r"sendernotauthenticatedfor", r"does not allow external forwarding")),
     Rule("sender-refused", "rejected",
          "RFC 3463 X.1.7/X.1.8; Postfix smtpd 'Sender address rejected' (reject_unknown_sender_domain, reject_non_fqdn_sender); "
          "Exim 'Sender verify failed'; Amazon SES 'Email address is not verified'; Exchange NDR 5.7.60 'send as "

@@ -632,3 +632,18 @@ def test_providers_documented_replies(reply, stage, rule, hard):
     diagnostic = f"{reply} (in reply to {stage} command)"
     (failure,) = classify(dsn([("x@example.com", "failed", diagnostic)])).failures
     assert (failure.rule, failure.hard) == (rule, hard)
+
+
+@pytest.mark.parametrize("reply", [
+    # Exchange Online's NDRs (Microsoft Learn): a group, or a mailbox, that takes mail only from its own
+    # organization; and a recipient whose forward outside it the organization blocks
+    "550 5.7.133 RESOLVER.RST.SenderNotAuthenticatedForGroup; authentication required; Delivery restriction check failed",
+    "550 5.7.134 RESOLVER.RST.SenderNotAuthenticatedForMailbox; authentication required",
+    "550 5.7.520 Access denied, Your organization does not allow external forwarding. Please contact your "
+    "administrator for further assistance. AS(7555)",
+])
+def test_a_recipient_s_own_restriction_is_no_verdict_on_our_sending(reply):
+    """These refuse us for the recipient's settings, not our reputation or authentication: read as a policy or a
+    block list, they raised the account's health as if our sending were at fault."""
+    (failure,) = classify(dsn([("x@example.com", "failed", reply + " (in reply to RCPT TO command)")])).failures
+    assert (failure.rule, failure.about, failure.hard) == ("refused-by-recipient", "recipient", False)
