@@ -486,9 +486,9 @@ class ReportText:
 
     def _reply_paragraphs(self) -> str:
         """The paragraphs of the prose that hold a server's reply (an SMTP reply code, RFC 5321 §4.2, or an
-        enhanced status, RFC 3463): where a report that names nobody gives its reason. Read before the rest,
-        whose first words of some rule may be a filter's banner or footer ("scanned for viruses by
-        MailScanner") rather than why the mail failed."""
+        enhanced status, RFC 3463): where a report that names nobody gives its reason. Their words outweigh
+        the rest's, whose first words of some rule may be a filter's banner or footer ("scanned for viruses
+        by MailScanner") rather than why the mail failed. "" when there are none, or nothing else."""
         paragraphs = _PARAGRAPH_BREAK.split(self.text)
         replies = [p for p in paragraphs if _REPLY_CODE.search(p)]
         return "\n\n".join(replies) if 0 < len(replies) < len(paragraphs) else ""
