@@ -225,7 +225,10 @@ RULES: list[Rule] = [
     Rule("provider-rate-limit", "toomanyconn",
          "Gmail SMTP errors 421 4.7.28 'unusual rate ... temporarily rate limited'; Yahoo Sender Hub 421 4.7.0 [TSS04] "
          "'temporarily deferred due to unexpected volume'; Exchange Online 4.7.500 'Server busy'",
-         phrases(r"unusual rate", r"rate limited", r"rate-limited", r"\[tss0\d\]", r"unexpected volume", r"server busy")),
+         # Not Yahoo's 553 5.7.2 [TSS09] "All messages from <IP> will be permanently deferred; Retrying will NOT
+         # succeed": a block of the sending IP (blocklist, below), not a pace to slow down to
+         phrases(r"unusual rate", r"rate limited", r"rate-limited", r"\[tss0\d\](?! all messages from \S+ will be permanently)",
+                 r"unexpected volume", r"server busy")),
     Rule("auth-failure", "authfailure",
          "RFC 7208 SPF, RFC 6376 DKIM, RFC 7489 DMARC; Gmail 'Email sender guidelines' 5.7.26 and '550 5.7.1 "
          "Unauthenticated email is not accepted from this domain' and '550 5.7.1 This message does not have "
@@ -336,6 +339,8 @@ RULES: list[Rule] = [
         # Outlook.com's refusals of a sending IP (RP-001, SC-001..004, OU-001, DY-001): "Unfortunately,
         # messages from <IP> weren't sent."
         r"messages from \[?[\d.]+\]? weren'?t sent",
+        # Yahoo Sender Hub's SMTP error codes, 553 5.7.2 [TSS09]: every message from the IP, for good
+        r"will be permanently deferred",
         # Gmail's "421 4.7.0 IP not in whitelist for RCPT domain": the domain takes mail only from listed IPs
         r"not in (the )?(white|allow) ?list",
     )),
@@ -464,7 +469,8 @@ RULES: list[Rule] = [
          "sendmail srvrsmtp.c, its queue's disk: '452 4.4.5 Insufficient disk space; try again later'",
          phrases(r"system error", r"internal (server )?error", r"local error", r"temporary (local )?(problem|failure)",
                         r"insufficient system (storage|resources)", r"insufficient disk space",
-                        r"server (is )?(busy|unavailable)", r"service (is )?(not )?available", r"resources? (temporarily )?unavailable",
+                        # (Mimecast's SMTP error codes: "451 Internal resources are temporarily unavailable")
+                        r"server (is )?(busy|unavailable)", r"service (is )?(not )?available", r"resources? (are |is )?(temporarily )?unavailable",
                         r"i/o error", r"out of memory")),
     # Late: the frame of a rejection whose own reason, where a rule knows it, follows and decides (Dovecot's
     # "... was automatically rejected: Quota exceeded" is a full mailbox).

@@ -627,6 +627,14 @@ def test_a_scanner_s_footer_does_not_outweigh_the_reply_of_a_report_that_names_n
     ("552 Account is full", "RCPT TO", "mailbox-full", False),
     ("550 5.7.1 Policy rejection on the target address", "RCPT TO", "suspended", False),
     ("554 5.5.1 No correct recipients", "end of DATA", "unproven-unknown", False),
+    # Yahoo Sender Hub's SMTP error codes: [TSS04] asks us to slow down, [TSS09] blocks the IP for good
+    ("421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints - "
+     "4.16.55.1; see https://senders.yahooinc.com/error-codes", "MAIL FROM", "provider-rate-limit", False),
+    ("553 5.7.2 [TSS09] All messages from 192.0.2.1 will be permanently deferred; Retrying will NOT succeed. See "
+     "https://senders.yahooinc.com/error-codes", "MAIL FROM", "blocklist", False),
+    # Mimecast's SMTP error codes
+    ("451 Internal resources are temporarily unavailable - https://community.mimecast.com/docs/DOC-1369#451",
+     "RCPT TO", "system", False),
 ])
 def test_providers_documented_replies(reply, stage, rule, hard):
     diagnostic = f"{reply} (in reply to {stage} command)"
