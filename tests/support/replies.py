@@ -78,11 +78,14 @@ DOCUMENTED: list[tuple[str, str, str, bool, str]] = [
     ("Exchange Online", "data", "550 5.6.11 SMTPSEND.BareLinefeedsAreIllegal; message contains bare linefeeds, "
                                 "which cannot be sent via DATA", False, "message"),
     ("Exchange Online", "rcpt", "550 5.7.1 RESOLVER.RST.NotAuthorized; not authorized", False, "sender"),
+    # ... a group that takes mail only from its own organization, and a recipient whose forward outside it the
+    # organization blocks: the recipient's settings, which nothing on our side can meet (not a verdict on our
+    # sending, which would raise the account's health)
     ("Exchange Online", "rcpt", "550 5.7.133 RESOLVER.RST.SenderNotAuthenticatedForGroup; authentication required; "
                                 "Delivery restriction check failed because the sender was not authenticated when "
-                                "sending to this group", False, "sender"),
+                                "sending to this group", False, "recipient"),
     ("Exchange Online", "data", "550 5.7.520 Access denied, Your organization does not allow external forwarding. "
-                                "Please contact your administrator for further assistance. AS(7555)", False, "sender"),
+                                "Please contact your administrator for further assistance. AS(7555)", False, "recipient"),
     ("Exchange Online", "rcpt", "550 5.7.606 Access denied, banned sending IP [127.0.0.1]. To request removal from "
                                 "this list please visit https://sender.office.com/ and follow the directions.",
                                  False, "sender"),

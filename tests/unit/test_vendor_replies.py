@@ -214,7 +214,8 @@ VENDOR_REPLIES = [
     ('421 4.3.0 Temporary System Problem. Try again later. - gsmtp', False, 'recipient'),
     ('552 5.2.3 Your message exceeded Google\'s message header size limits. - gsmtp', False, 'message'),
     # Exchange Online
-    ('550 5.7.520 Access denied, Your organization does not allow external forwarding.', False, 'sender'),
+    # the recipient's organization blocks its forward: the recipient's settings, not our sending
+    ('550 5.7.520 Access denied, Your organization does not allow external forwarding.', False, 'recipient'),
     ('550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain', False, 'sender'),
     ('550 5.1.0 Sender denied', False, 'sender'),
     ('554 5.6.11 SMTPSEND.BareLinefeedsAreIllegal; message contains bare linefeeds', False, 'message'),
