@@ -663,11 +663,12 @@ def _quoted_fields(text: str) -> dict[str, str]:
 def _returned_addressees(parts: list[tuple[mime.Part, str]], texts: list[str]) -> set[str]:
     """Whom the returned message was for: the address its first Received field's FOR clause names (the
     envelope recipient where it failed: a list or an alias in To would be the wrong one), else those of its To
-    and Cc but its sender. From its own part, or else from the first block of header fields in the text after
-    the line where the report says the original begins."""
+    and Cc but its sender and, on a list's message, the list itself (its List-Post, RFC 2369 §3.4, and its
+    Sender, RFC 5322 §3.6.2: the member it failed for is not named). From its own part, or else from the
+    first block of header fields in the text after the line where the report says the original begins."""
     original = _returned_header(parts)
     if original is not None:
-        fields = {name: original.get(name) for name in ("received", "to", "cc", "from")}
+        fields = {name: original.get(name) for name in ("received", "to", "cc", "from", "sender", "list-post")}
     else:
         joined = "\n".join(texts)
         rest = joined[len(cut_original(joined)):]
@@ -675,7 +676,7 @@ def _returned_addressees(parts: list[tuple[mime.Part, str]], texts: list[str]) -
     m = _RECEIVED_FOR.search(fields.get("received", ""))
     if m:
         return {clean(m.group(1))}
-    own = {clean(a) for a in dsn.ADDRESS_RX.findall(fields.get("from", ""))}
+    own = {clean(a) for name in ("from", "sender", "list-post") for a in dsn.ADDRESS_RX.findall(fields.get(name, ""))}
     return {clean(a) for name in ("to", "cc") for a in dsn.ADDRESS_RX.findall(fields.get(name, ""))} - own
 
 

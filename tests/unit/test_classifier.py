@@ -744,6 +744,11 @@ Original Message:
     # our own address (a Bcc send's To) or several addressees say nobody in particular: set aside
     (POSTFIX_NO_REPORT, "From: sales@shop.test\nTo: sales@shop.test\nSubject: Offer\n\nHello", None),
     (GATEWAY_NO_NAME, "From: sales@shop.test\nTo: a@example.com, b@example.com\nSubject: Offer", None),
+    # a list's message is addressed to the list (its List-Post, RFC 2369 §3.4): the member it failed for is
+    # not named, and the list is not whom it failed for
+    (POSTFIX_NO_REPORT, "From: Ann <ann@example.org>\nTo: team@lists.example.com\nSender: "
+                        "team-bounces@lists.example.com\nList-Post: <mailto:team@lists.example.com>\n"
+                        "Subject: Offer\n\nHello", None),
 ])
 def test_a_report_that_names_nobody_is_about_the_one_address_its_original_was_for(template, original, expect):
     """RFC 6522 §3: a report's returned message (or its header, or header fields quoted in its text) is the
