@@ -474,7 +474,9 @@ class ReportText:
         found = self._whole.get(status or "")
         if found is None:
             found = decide(self.text, status, self.permanence())
-            replies = self._reply_paragraphs() if found.rule not in (STATUS_RULE, UNDEFINED_RULE) else ""
+            # (Words on a line with a reply code are in a reply paragraph: no need to find the paragraphs.)
+            asked = found.rule not in (STATUS_RULE, UNDEFINED_RULE) and not _REPLY_CODE.search(found.evidence)
+            replies = self._reply_paragraphs() if asked else ""
             if replies and found.evidence not in " ".join(replies.split()):
                 # The words that decided lie outside every reply: a filter's banner or footer, it may be.
                 # (Within one, they are the replies' first words of any rule too: the same decision.)
