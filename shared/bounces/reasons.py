@@ -438,9 +438,10 @@ RULES: list[Rule] = [
         # mail user", "user not known", "local server don't exists that user", "recipient does not have an
         # account", "not user of this server"), and Chinese providers' as a mail host lists them ("550 abcd:user
         # not exist", "550 Local User [x] not found."); Yandex's "No correct recipients"
-        # (each led by a distinctive literal: a branch led by "not " or "(user|...)" is tried wherever those occur)
+        # (each led by a distinctive literal: a branch led by "(a )?" or "(user|...)" is tried wherever "not " or
+        # those words occur; not "... not a user of this server", which may refuse the sender's relaying)
         r"unavailable mail user", r"user not known", r"server don'?t exists? that user", r"recipient does not have an account",
-        r"user of this server", r"user not exists?\b", r"recipient is not exists?\b",
+        r"not user of this server", r"user not exists?\b", r"recipient is not exists?\b",
         r"local user \[[^\]\n]*\] not found", r"no correct recipients",
     )),
     Rule("address-refused", "userunknown",

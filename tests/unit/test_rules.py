@@ -616,6 +616,8 @@ def test_a_scanner_s_footer_does_not_outweigh_the_reply_of_a_report_that_names_n
     ("550 local server don't exists that user", "RCPT TO", "user-unknown", True),
     ("550 recipient does not have an account", "RCPT TO", "user-unknown", True),
     ("550 not user of this server", "RCPT TO", "user-unknown", True),
+    # ... but not a server's refusal of a client it does not serve, which is about us
+    ("553 you are not a user of this server", "RCPT TO", "no-reason", False),
     ("550 This account has been temporarily suspended", "RCPT TO", "suspended", False),
     # ... and Chinese providers' replies as a mail host's page lists them
     ("550 abcd:user not exist", "RCPT TO", "user-unknown", True),
