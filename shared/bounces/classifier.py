@@ -660,6 +660,12 @@ def _quoted_fields(text: str) -> dict[str, str]:
     return fields
 
 
+# A returned message's fields that name whom it was for, and those that name who sent it (or the list it went
+# through), which never are.
+_ADDRESSED = ("to", "cc")
+_SENDING = ("from", "sender", "list-post")
+
+
 def _returned_addressees(parts: list[tuple[mime.Part, str]], texts: list[str]) -> set[str]:
     """Whom the returned message was for: the address its first Received field's FOR clause names (the
     envelope recipient where it failed: a list or an alias in To would be the wrong one), else those of its To
@@ -668,7 +674,7 @@ def _returned_addressees(parts: list[tuple[mime.Part, str]], texts: list[str]) -
     first block of header fields in the text after the line where the report says the original begins."""
     original = _returned_header(parts)
     if original is not None:
-        fields = {name: original.get(name) for name in ("received", "to", "cc", "from", "sender", "list-post")}
+        fields = {name: original.get(name) for name in ("received", *_ADDRESSED, *_SENDING)}
     else:
         joined = "\n".join(texts)
         rest = joined[len(cut_original(joined)):]
@@ -676,8 +682,8 @@ def _returned_addressees(parts: list[tuple[mime.Part, str]], texts: list[str]) -
     m = _RECEIVED_FOR.search(fields.get("received", ""))
     if m:
         return {clean(m.group(1))}
-    own = {clean(a) for name in ("from", "sender", "list-post") for a in dsn.ADDRESS_RX.findall(fields.get(name, ""))}
-    return {clean(a) for name in ("to", "cc") for a in dsn.ADDRESS_RX.findall(fields.get(name, ""))} - own
+    own = {clean(a) for name in _SENDING for a in dsn.ADDRESS_RX.findall(fields.get(name, ""))}
+    return {clean(a) for name in _ADDRESSED for a in dsn.ADDRESS_RX.findall(fields.get(name, ""))} - own
 
 
 def _complainants(parts: list[tuple[mime.Part, str]]) -> list[str]:

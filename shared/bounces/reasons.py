@@ -225,10 +225,7 @@ RULES: list[Rule] = [
     Rule("provider-rate-limit", "toomanyconn",
          "Gmail SMTP errors 421 4.7.28 'unusual rate ... temporarily rate limited'; Yahoo Sender Hub 421 4.7.0 [TSS04] "
          "'temporarily deferred due to unexpected volume'; Exchange Online 4.7.500 'Server busy'",
-         # Not Yahoo's 553 5.7.2 [TSS09] "All messages from <IP> will be permanently deferred; Retrying will NOT
-         # succeed": a block of the sending IP (blocklist, below), not a pace to slow down to
-         phrases(r"unusual rate", r"rate limited", r"rate-limited", r"\[tss0\d\](?! all messages from \S+ will be permanently)",
-                 r"unexpected volume", r"server busy")),
+         phrases(r"unusual rate", r"rate limited", r"rate-limited", r"unexpected volume", r"server busy")),
     Rule("auth-failure", "authfailure",
          "RFC 7208 SPF, RFC 6376 DKIM, RFC 7489 DMARC; Gmail 'Email sender guidelines' 5.7.26 and '550 5.7.1 "
          "Unauthenticated email is not accepted from this domain' and '550 5.7.1 This message does not have "
@@ -349,13 +346,8 @@ RULES: list[Rule] = [
          "RFC 3207 §4 '530 Must issue a STARTTLS command first' (Postfix smtpd under smtpd_tls_security_level = "
          "encrypt); Gmail '421 4.7.0 TLS required for RCPT domain'",
          phrases(r"must issue a starttls command first", r"\btls required\b")),
-    Rule("policy", "policyviolation",
-         "RFC 3463 X.7.1 'Delivery not authorized, message refused' and X.7.0 'Other or undefined security status'",
-         phrases(r"\bpolicy\b(?! rejection on the target address)", r"authentication (is )?required", r"not authori[sz]ed")),
-    Rule("rate-limit", "toomanyconn",
-         "Gmail 421 4.7.28 'unusual rate'; Yahoo 421 4.7.0 [TSS04]; Postfix anvil 'Too many connections'; greylisting (postgrey)",
-         phrases(r"too many (connections|messages|recipients|concurrent)", r"rate limit",
-                        r"temporarily (deferred|rejected)", r"greylist", r"graylist", r"throttl")),
+    # Before "policy": a mailbox's state is the more telling of the two where a reply names both (Yandex's
+    # "Policy rejection on the target address" is the recipient's account blocked).
     Rule("suspended", "suspend",
          "Exchange 5.2.1 'mailbox disabled'; Gmail 550 5.2.1 'account ... is disabled'; Yandex 'Policy rejection on "
          "the target address' (the recipient's account blocked)",
@@ -367,6 +359,13 @@ RULES: list[Rule] = [
         # Yandex ("Report on non-delivery to Yandex"): the recipient's account blocked for breaking its terms
         r"policy rejection on the target address",
     )),
+    Rule("policy", "policyviolation",
+         "RFC 3463 X.7.1 'Delivery not authorized, message refused' and X.7.0 'Other or undefined security status'",
+         phrases(r"\bpolicy\b", r"authentication (is )?required", r"not authori[sz]ed")),
+    Rule("rate-limit", "toomanyconn",
+         "Gmail 421 4.7.28 'unusual rate'; Yahoo 421 4.7.0 [TSS04]; Postfix anvil 'Too many connections'; greylisting (postgrey)",
+         phrases(r"too many (connections|messages|recipients|concurrent)", r"rate limit",
+                        r"temporarily (deferred|rejected)", r"greylist", r"graylist", r"throttl")),
     # The address moved, not the message ("moved to quarantine" is a filter's verdict).
     Rule("moved", "hasmoved",
          "RFC 3463 X.1.6; RFC 5321 551 'User not local; please try <forward-path>'",

@@ -13,7 +13,7 @@ import re
 
 from . import dsn, patterns
 from .model import Failure
-from .reasons import STATUS_RULE, UNDEFINED_RULE, Decision, decide, find_status, phrases
+from .reasons import STATUS_RULE, STATUS_RX, UNDEFINED_RULE, Decision, decide, find_status, phrases
 
 # Not "notifications": GitHub, Jira and their like send ordinary mail from it. "MicrosoftExchange" and 32 hex
 # digits (MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e) is Exchange's system mailbox, which sends its NDRs.
@@ -248,8 +248,8 @@ def _names(line: str, address: str) -> bool:
 
 
 _PARAGRAPH_BREAK = patterns.compile(r"\n[ \t]*\n")
-# A reply code (2xx aside: a success says no reason) or an enhanced status, standing alone.
-_REPLY_CODE = patterns.compile(r"(?<![\w.-])(?:[45]\d\d(?:[ -]|$)|[45]\.\d{1,3}\.\d{1,3}\b)", re.M)
+# An enhanced status (the classifier's STATUS_RX) or a reply code (2xx aside: a success says no reason).
+_REPLY_CODE = patterns.compile(rf"{STATUS_RX.pattern}|(?<![\w.-])[45]\d\d(?:[ -]|$)", re.M)
 
 
 class ReportText:
